@@ -1,0 +1,166 @@
+//! One error type for the whole core. Every failure carries an [`ErrorKind`] whose
+//! [`ErrorKind::code`] is a stable, machine-readable string that every binding exposes.
+//! Messages name the problem and never contain a key, a token, a code or signed input.
+
+use std::borrow::Cow;
+use std::fmt;
+
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)+) => {
+        /// What went wrong, as a stable code. New kinds may be added in minor versions.
+        #[non_exhaustive]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrorKind {
+            /// Every kind, so bindings can test that each one maps to a specific exception.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant,)+];
+
+            /// The stable snake_case code (`token_expired`, …).
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$variant => $code,)+
+                }
+            }
+
+            /// The kind for a code, the inverse of [`ErrorKind::code`].
+            pub fn from_code(code: &str) -> Option<ErrorKind> {
+                match code {
+                    $($code => Some(ErrorKind::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    /// The token is not three base64url parts with JSON header and payload.
+    MalformedToken => "malformed_token",
+    /// The token is larger than the configured maximum.
+    TokenTooLarge => "token_too_large",
+    /// The signature does not match.
+    InvalidSignature => "invalid_signature",
+    /// The algorithm is not allowed for this key or by the validation policy (`none` never is).
+    AlgorithmNotAllowed => "algorithm_not_allowed",
+    /// The header lists a critical extension this library does not implement.
+    UnsupportedCriticalHeader => "unsupported_critical_header",
+    /// The `typ` header is not the expected token type.
+    InvalidTokenType => "invalid_token_type",
+    /// No usable key has the token's `kid`.
+    KeyNotFound => "key_not_found",
+    /// Key material is malformed or of the wrong type.
+    InvalidKey => "invalid_key",
+    /// The key is too short for its algorithm (RFC 8725 §3.5).
+    WeakKey => "weak_key",
+    /// `exp` has passed.
+    TokenExpired => "token_expired",
+    /// `nbf` (or `iat`) is in the future.
+    TokenNotYetValid => "token_not_yet_valid",
+    /// A claim has the wrong type or an out-of-range value.
+    InvalidClaim => "invalid_claim",
+    /// A required claim is absent.
+    MissingClaim => "missing_claim",
+    /// `iss` is not an accepted issuer.
+    InvalidIssuer => "invalid_issuer",
+    /// `aud` names none of the accepted audiences.
+    InvalidAudience => "invalid_audience",
+    /// The token or key lacks a required scope.
+    InsufficientScope => "insufficient_scope",
+    /// The refresh token is unknown, malformed or no longer tracked.
+    InvalidRefreshToken => "invalid_refresh_token",
+    /// An already-rotated refresh token was presented; the session has been revoked.
+    RefreshTokenReused => "refresh_token_reused",
+    /// The session was revoked (sign-out, "log out of all devices", reuse detection).
+    SessionRevoked => "session_revoked",
+    /// The session passed its idle timeout or absolute lifetime.
+    SessionExpired => "session_expired",
+    /// The API key is malformed, has a bad checksum, or is unknown.
+    InvalidApiKey => "invalid_api_key",
+    /// The API key's expiry has passed.
+    ApiKeyExpired => "api_key_expired",
+    /// The API key was revoked.
+    ApiKeyRevoked => "api_key_revoked",
+    /// The API key is disabled.
+    ApiKeyDisabled => "api_key_disabled",
+    /// The API key was rolled and its grace period has ended.
+    ApiKeyRotated => "api_key_rotated",
+    /// The API key has no usage credits left.
+    ApiKeyCreditsExhausted => "api_key_credits_exhausted",
+    /// The client token was issued for another user.
+    UserMismatch => "user_mismatch",
+    /// An argument is out of range or malformed.
+    InvalidInput => "invalid_input",
+    /// A bounded store is full of live entries.
+    CapacityExceeded => "capacity_exceeded",
+    /// The store backend failed (e.g. Redis unreachable).
+    StoreUnavailable => "store_unavailable",
+    /// An internal failure (e.g. the OS random source failed).
+    Internal => "internal",
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The core's error: a kind with a stable code and a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+}
+
+impl Error {
+    /// An error of `kind` with a message (which must not contain secrets).
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error { kind, message: message.into() }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable machine-readable code, e.g. `token_expired`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand constructor used throughout the core: `err(ErrorKind::X, "message")`.
+pub(crate) fn err<T>(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Result<T> {
+    Err(Error::new(kind, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            assert!(seen.insert(kind.code()), "duplicate code {}", kind.code());
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
+            assert!(kind.code().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+        assert_eq!(ErrorKind::from_code("nope"), None);
+    }
+}

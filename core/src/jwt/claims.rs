@@ -1,0 +1,477 @@
+//! Claims: one strict pass over the payload picks out the registered claims with their
+//! exact types (RFC 7519 §4.1), then [`Validation`] checks them. No check is skipped
+//! silently: a registered claim of the wrong type is an error, never ignored.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::algorithm::Algorithm;
+use crate::error::{err, Error, ErrorKind, Result};
+
+/// Default clock-skew allowance for `exp`, `nbf` and `iat`, in seconds.
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// Default upper bound on the size of a token, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The largest NumericDate accepted: 9999-12-31T23:59:59Z. Larger values are hostile.
+pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+/// At most this many required claims can be listed (they are tracked in a bitmask).
+pub const MAX_REQUIRED_CLAIMS: usize = 64;
+
+/// What a verified token must satisfy besides its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// Clock-skew allowance in seconds for `exp`, `nbf` and `iat`.
+    pub leeway: u64,
+    /// Accepted issuers; when non-empty the token must have a matching `iss`.
+    pub issuers: Vec<String>,
+    /// Accepted audiences; when non-empty the token's `aud` must contain one of them.
+    pub audiences: Vec<String>,
+    /// When set, `sub` must equal it.
+    pub subject: Option<String>,
+    /// Claims that must be present (default: `exp`).
+    pub required_claims: Vec<String>,
+    /// Scopes that must all be present in the space-separated `scope` claim.
+    pub required_scopes: Vec<String>,
+    /// When set, the `typ` header must match (case-insensitive, `application/` optional).
+    pub token_type: Option<String>,
+    /// When non-empty, only these algorithms are accepted (each key is bound to one anyway).
+    pub algorithms: Vec<Algorithm>,
+    /// Tokens longer than this are refused before any parsing.
+    pub max_token_bytes: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation {
+            leeway: DEFAULT_LEEWAY_SECS,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            subject: None,
+            required_claims: vec!["exp".to_string()],
+            required_scopes: Vec::new(),
+            token_type: None,
+            algorithms: Vec::new(),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+}
+
+/// The verified claims of a token: the registered claims, typed, and the whole payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    json: String,
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    /// `aud`, as a list whether the token had a string or an array.
+    pub aud: Option<Vec<String>>,
+    pub exp: Option<u64>,
+    pub nbf: Option<u64>,
+    pub iat: Option<u64>,
+    pub jti: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl Claims {
+    /// The payload as JSON text, exactly as signed.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// All claims as a JSON object.
+    pub fn to_map(&self) -> Map<String, Value> {
+        // The payload was already parsed as an object once; this cannot fail.
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
+
+    /// One claim by name (registered or not).
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.to_map().remove(name)
+    }
+
+    /// The scopes in the space-separated `scope` claim (RFC 9068 / RFC 8693).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
+    pub fn has_all_scopes<S: AsRef<str>>(&self, scopes: &[S]) -> bool {
+        scopes.iter().all(|s| self.has_scope(s.as_ref()))
+    }
+}
+
+// ---- parsing -------------------------------------------------------------------------
+
+/// A registered claim's value as found: the right type, or what was wrong with it.
+enum Found<T> {
+    Ok(T),
+    Bad(&'static str),
+}
+
+struct TimeVisitor;
+struct StrVisitor;
+struct AudVisitor;
+
+fn bad_kind(v: &de::Unexpected<'_>) -> &'static str {
+    match v {
+        de::Unexpected::Str(_) => "a string",
+        de::Unexpected::Float(_) => "a fraction",
+        de::Unexpected::Signed(_) => "negative",
+        de::Unexpected::Bool(_) => "a boolean",
+        de::Unexpected::Unit => "null",
+        de::Unexpected::Seq => "an array",
+        de::Unexpected::Map => "an object",
+        _ => "of the wrong type",
+    }
+}
+
+/// Implements every "wrong type" visit for a visitor whose value is `Found<_>`: the value
+/// is consumed and reported, never an error that would hide which claim was wrong.
+macro_rules! reject_other_types {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Found::Bad(bad_kind(&de::Unexpected::Bool(v))))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Found::Bad("negative"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Found::Bad("a fraction or too large"))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Found::Bad("null"))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Found::Bad("an object"))
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for TimeVisitor {
+    type Value = Found<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer NumericDate")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(if v <= MAX_NUMERIC_DATE { Found::Ok(v) } else { Found::Bad("out of range") })
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Found::Bad("a string"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Found::Bad("an array"))
+    }
+    reject_other_types!();
+}
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Found<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Found::Ok(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Found::Ok(Cow::Owned(v.to_owned())))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Found::Bad("a number"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Found::Bad("an array"))
+    }
+    reject_other_types!();
+}
+
+impl<'de> Visitor<'de> for AudVisitor {
+    type Value = Found<Vec<Cow<'de, str>>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Found::Ok(vec![Cow::Borrowed(v)]))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Found::Ok(vec![Cow::Owned(v.to_owned())]))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Found::Bad("a number"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut bad = None;
+        while let Some(item) = seq.next_element_seed(StrSeed)? {
+            match item {
+                Found::Ok(s) => out.push(s),
+                Found::Bad(_) => bad = Some("an array holding a non-string"),
+            }
+        }
+        Ok(bad.map_or(Found::Ok(out), Found::Bad))
+    }
+    reject_other_types!();
+}
+
+macro_rules! seed {
+    ($seed:ident, $visitor:ident, $value:ty) => {
+        struct $seed;
+        impl<'de> DeserializeSeed<'de> for $seed {
+            type Value = Found<$value>;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any($visitor)
+            }
+        }
+    };
+}
+seed!(TimeSeed, TimeVisitor, u64);
+seed!(StrSeed, StrVisitor, Cow<'de, str>);
+seed!(AudSeed, AudVisitor, Vec<Cow<'de, str>>);
+
+/// Registered claims borrowed from the payload, before validation.
+#[derive(Default)]
+struct Registered<'a> {
+    iss: Option<Cow<'a, str>>,
+    sub: Option<Cow<'a, str>>,
+    aud: Option<Vec<Cow<'a, str>>>,
+    exp: Option<u64>,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+    jti: Option<Cow<'a, str>>,
+    scope: Option<Cow<'a, str>>,
+    /// Bit i is set when `required[i]` was present.
+    required_found: u64,
+}
+
+/// The single pass over the payload object. A problem with a claim is recorded in
+/// `problem` (so the caller gets a precise error) and parsing stops.
+struct ClaimsSeed<'v, 'p> {
+    required: &'v [String],
+    problem: &'p mut Option<Error>,
+}
+
+const REGISTERED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope"];
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_, '_> {
+    type Value = Registered<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut r = Registered::default();
+        let mut seen = 0u8;
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            for (i, req) in self.required.iter().enumerate() {
+                if *req == name {
+                    r.required_found |= 1 << i;
+                }
+            }
+            let Some(index) = REGISTERED.iter().position(|n| *n == name) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            // A repeated registered claim invites parser differentials: refuse it.
+            if seen & (1 << index) != 0 {
+                *self.problem = Some(Error::new(
+                    ErrorKind::MalformedToken,
+                    format!("claim `{name}` appears more than once"),
+                ));
+                return Err(de::Error::custom("duplicate claim"));
+            }
+            seen |= 1 << index;
+            let bad = match index {
+                3..=5 => match map.next_value_seed(TimeSeed)? {
+                    Found::Ok(t) => {
+                        *[&mut r.exp, &mut r.nbf, &mut r.iat][index - 3] = Some(t);
+                        None
+                    }
+                    Found::Bad(why) => Some((why, "an integer NumericDate")),
+                },
+                2 => match map.next_value_seed(AudSeed)? {
+                    Found::Ok(a) => {
+                        r.aud = Some(a);
+                        None
+                    }
+                    Found::Bad(why) => Some((why, "a string or an array of strings")),
+                },
+                _ => match map.next_value_seed(StrSeed)? {
+                    Found::Ok(s) => {
+                        let slot = match index {
+                            0 => &mut r.iss,
+                            1 => &mut r.sub,
+                            6 => &mut r.jti,
+                            _ => &mut r.scope,
+                        };
+                        *slot = Some(s);
+                        None
+                    }
+                    Found::Bad(why) => Some((why, "a string")),
+                },
+            };
+            if let Some((why, expected)) = bad {
+                *self.problem = Some(Error::new(
+                    ErrorKind::InvalidClaim,
+                    format!("claim `{name}` must be {expected}, but is {why}"),
+                ));
+                return Err(de::Error::custom("invalid claim"));
+            }
+        }
+        Ok(r)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, '_> {
+    type Value = Registered<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+fn parse<'a>(payload: &'a str, required: &[String]) -> Result<Registered<'a>> {
+    let mut problem = None;
+    let mut de = serde_json::Deserializer::from_str(payload);
+    let parsed = ClaimsSeed { required, problem: &mut problem }
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|_| r));
+    match (parsed, problem) {
+        (_, Some(problem)) => Err(problem),
+        (Ok(r), None) => Ok(r),
+        (Err(_), None) => err(ErrorKind::MalformedToken, "the payload is not a JSON object"),
+    }
+}
+
+/// Checks a payload against `v` at time `now` and returns its claims.
+pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Claims> {
+    if v.required_claims.len() > MAX_REQUIRED_CLAIMS {
+        return err(ErrorKind::InvalidInput, "too many required claims");
+    }
+    let r = parse(&payload, &v.required_claims)?;
+    for (i, name) in v.required_claims.iter().enumerate() {
+        if r.required_found & (1 << i) == 0 {
+            return err(ErrorKind::MissingClaim, format!("required claim `{name}` is missing"));
+        }
+    }
+    if let Some(exp) = r.exp {
+        if now >= exp.saturating_add(v.leeway) {
+            return err(ErrorKind::TokenExpired, "the token has expired");
+        }
+    }
+    if let Some(nbf) = r.nbf {
+        if nbf > now.saturating_add(v.leeway) {
+            return err(ErrorKind::TokenNotYetValid, "the token is not valid yet (nbf)");
+        }
+    }
+    if let Some(iat) = r.iat {
+        if iat > now.saturating_add(v.leeway) {
+            return err(ErrorKind::TokenNotYetValid, "the token was issued in the future (iat)");
+        }
+    }
+    if !v.issuers.is_empty() {
+        match &r.iss {
+            None => return err(ErrorKind::MissingClaim, "an issuer is required but `iss` is missing"),
+            Some(iss) if !v.issuers.iter().any(|i| i == iss) => {
+                return err(ErrorKind::InvalidIssuer, "the issuer is not accepted")
+            }
+            _ => {}
+        }
+    }
+    if !v.audiences.is_empty() {
+        match &r.aud {
+            None => {
+                return err(ErrorKind::MissingClaim, "an audience is required but `aud` is missing")
+            }
+            Some(aud) if !aud.iter().any(|a| v.audiences.iter().any(|x| x == a)) => {
+                return err(ErrorKind::InvalidAudience, "the token is not for this audience")
+            }
+            _ => {}
+        }
+    }
+    if let Some(subject) = &v.subject {
+        if r.sub.as_deref() != Some(subject.as_str()) {
+            return err(ErrorKind::InvalidClaim, "the subject does not match");
+        }
+    }
+    let owned = |c: &Option<Cow<str>>| c.as_ref().map(|s| s.to_string());
+    let claims = Claims {
+        iss: owned(&r.iss),
+        sub: owned(&r.sub),
+        aud: r.aud.as_ref().map(|a| a.iter().map(|s| s.to_string()).collect()),
+        exp: r.exp,
+        nbf: r.nbf,
+        iat: r.iat,
+        jti: owned(&r.jti),
+        scope: owned(&r.scope),
+        json: String::new(),
+    };
+    if !claims.has_all_scopes(&v.required_scopes) {
+        return err(ErrorKind::InsufficientScope, "the token lacks a required scope");
+    }
+    drop(r);
+    Ok(Claims { json: payload, ..claims })
+}
+
+/// Checks that claims about to be signed have the types verification will demand, so
+/// this library never mints a token it would itself reject as malformed.
+pub(crate) fn check_before_signing(claims: &Map<String, Value>) -> Result<()> {
+    for name in ["exp", "nbf", "iat"] {
+        if let Some(value) = claims.get(name) {
+            match value.as_u64() {
+                Some(t) if t <= MAX_NUMERIC_DATE => {}
+                _ => {
+                    return err(
+                        ErrorKind::InvalidClaim,
+                        format!("claim `{name}` must be an integer NumericDate"),
+                    )
+                }
+            }
+        }
+    }
+    for name in ["iss", "sub", "jti", "scope"] {
+        if matches!(claims.get(name), Some(v) if !v.is_string()) {
+            return err(ErrorKind::InvalidClaim, format!("claim `{name}` must be a string"));
+        }
+    }
+    match claims.get("aud") {
+        None | Some(Value::String(_)) => Ok(()),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(()),
+        Some(_) => err(ErrorKind::InvalidClaim, "claim `aud` must be a string or array of strings"),
+    }
+}
+
+/// The `typ` header check of RFC 7515 §4.1.9: case-insensitive, `application/` optional.
+pub(crate) fn typ_matches(found: Option<&str>, expected: &str) -> bool {
+    fn bare(t: &str) -> &str {
+        match t.get(..12) {
+            Some(p) if p.eq_ignore_ascii_case("application/") => &t[12..],
+            _ => t,
+        }
+    }
+    found.is_some_and(|f| bare(f).eq_ignore_ascii_case(bare(expected)))
+}
+
+/// Parses the claims of a token without verifying anything, for display ("peek").
+pub(crate) fn peek(payload: String) -> Result<Claims> {
+    let v = Validation { required_claims: Vec::new(), leeway: u64::MAX, ..Validation::default() };
+    validate(payload, &v, 0)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Header<'a> {
+    #[serde(borrow)]
+    pub alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub crit: Option<IgnoredAny>,
+}

@@ -1,0 +1,484 @@
+//! Signing and verification keys. Each key is bound to exactly one algorithm, carries an
+//! optional `kid`, and imports from PEM, JWK or raw secrets.
+
+use hmac::{Hmac, Mac};
+use ring::rand::SystemRandom;
+use ring::signature::{self as rs, KeyPair};
+use serde_json::{Map, Value};
+use sha2::{Sha256, Sha384, Sha512};
+
+use super::algorithm::{truncate, Algorithm, KeyFamily};
+use super::der::{self, parse_pem, parse_rsa_public_key, parse_spki, strip_leading_zeros};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::util::{b64url_decode, b64url_encode, random_bytes};
+
+/// RSA moduli shorter than this are refused (NIST SP 800-131A; ring enforces it too).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// HMAC keys are kept pre-keyed: the ipad/opad blocks are computed once, not per token.
+#[derive(Clone)]
+enum HmacKey {
+    S256(Hmac<Sha256>),
+    S384(Hmac<Sha384>),
+    S512(Hmac<Sha512>),
+}
+
+enum Material {
+    Hmac(HmacKey),
+    Rsa { n: Vec<u8>, e: Vec<u8>, private: Option<rs::RsaKeyPair> },
+    Ec { point: Vec<u8>, private: Option<rs::EcdsaKeyPair> },
+    Ed25519 { public: Vec<u8>, private: Option<rs::Ed25519KeyPair> },
+}
+
+/// A key bound to one algorithm.
+pub struct Key {
+    kid: Option<String>,
+    alg: Algorithm,
+    material: Material,
+}
+
+impl std::fmt::Debug for Key {
+    // Never prints key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private", &self.can_sign())
+            .finish()
+    }
+}
+
+fn rejected(e: ring::error::KeyRejected) -> Error {
+    let reason = e.to_string();
+    let kind = if reason == "TooSmall" { ErrorKind::WeakKey } else { ErrorKind::InvalidKey };
+    Error::new(kind, format!("key rejected: {reason}"))
+}
+
+fn family_mismatch(alg: Algorithm, what: &str) -> Error {
+    Error::new(ErrorKind::InvalidKey, format!("{what} cannot be used with {alg}"))
+}
+
+fn ecdsa_signing(alg: Algorithm) -> &'static rs::EcdsaSigningAlgorithm {
+    match alg {
+        Algorithm::ES384 => &rs::ECDSA_P384_SHA384_FIXED_SIGNING,
+        _ => &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
+    }
+}
+
+fn curve_oid(alg: Algorithm) -> &'static [u8] {
+    match alg {
+        Algorithm::ES384 => der::OID_P384,
+        _ => der::OID_P256,
+    }
+}
+
+fn curve_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::ES384 => "P-384",
+        _ => "P-256",
+    }
+}
+
+fn check_rsa_modulus(n: &[u8]) -> Result<()> {
+    let n = strip_leading_zeros(n);
+    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    if n.is_empty() || bits < MIN_RSA_BITS {
+        return err(ErrorKind::WeakKey, format!("RSA keys must have at least {MIN_RSA_BITS} bits"));
+    }
+    Ok(())
+}
+
+impl Key {
+    /// An HMAC key. The secret must be at least as long as the hash output.
+    pub fn hmac(kid: Option<&str>, alg: Algorithm, secret: &[u8]) -> Result<Key> {
+        if alg.family() != KeyFamily::Hmac {
+            return Err(family_mismatch(alg, "an HMAC secret"));
+        }
+        if secret.len() < alg.min_hmac_key_len() {
+            return err(
+                ErrorKind::WeakKey,
+                format!("{alg} secrets must be at least {} bytes", alg.min_hmac_key_len()),
+            );
+        }
+        // new_from_slice accepts any length for HMAC; the error arm cannot happen.
+        let invalid = |_| Error::new(ErrorKind::InvalidKey, "invalid HMAC secret");
+        let key = match alg {
+            Algorithm::HS384 => HmacKey::S384(Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS512 => HmacKey::S512(Hmac::new_from_slice(secret).map_err(invalid)?),
+            _ => HmacKey::S256(Hmac::new_from_slice(secret).map_err(invalid)?),
+        };
+        Ok(Key::new(kid, alg, Material::Hmac(key)))
+    }
+
+    fn new(kid: Option<&str>, alg: Algorithm, material: Material) -> Key {
+        Key { kid: kid.map(str::to_owned), alg, material }
+    }
+
+    /// A key from PEM: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1),
+    /// `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1).
+    pub fn from_pem(kid: Option<&str>, alg: Algorithm, pem: &str) -> Result<Key> {
+        let (label, der) = parse_pem(pem)?;
+        match label.as_str() {
+            "PRIVATE KEY" => Key::from_pkcs8_der(kid, alg, &der),
+            "RSA PRIVATE KEY" if alg.family() == KeyFamily::Rsa => {
+                let pair = rs::RsaKeyPair::from_der(&der).map_err(rejected)?;
+                Ok(Key::rsa_from_pair(kid, alg, pair))
+            }
+            "PUBLIC KEY" => Key::from_spki_der(kid, alg, &der),
+            "RSA PUBLIC KEY" if alg.family() == KeyFamily::Rsa => {
+                let (n, e) = parse_rsa_public_key(&der)?;
+                Key::rsa_public(kid, alg, n, e)
+            }
+            "EC PRIVATE KEY" => err(
+                ErrorKind::InvalidKey,
+                "SEC1 `EC PRIVATE KEY` is not supported; convert it to PKCS#8 \
+                 (openssl pkcs8 -topk8 -nocrypt)",
+            ),
+            other => err(
+                ErrorKind::InvalidKey,
+                format!("PEM `{}` cannot be used with {alg}", truncate(other, 32)),
+            ),
+        }
+    }
+
+    fn from_pkcs8_der(kid: Option<&str>, alg: Algorithm, der: &[u8]) -> Result<Key> {
+        let rng = SystemRandom::new();
+        let material = match alg.family() {
+            KeyFamily::Hmac => return Err(family_mismatch(alg, "a PKCS#8 key")),
+            KeyFamily::Rsa => {
+                let pair = rs::RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
+                return Ok(Key::rsa_from_pair(kid, alg, pair));
+            }
+            KeyFamily::Ec => {
+                let pair = rs::EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg), der, &rng)
+                    .map_err(rejected)?;
+                Material::Ec { point: pair.public_key().as_ref().to_vec(), private: Some(pair) }
+            }
+            KeyFamily::Ed25519 => {
+                let pair = rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
+                Material::Ed25519 {
+                    public: pair.public_key().as_ref().to_vec(),
+                    private: Some(pair),
+                }
+            }
+        };
+        Ok(Key::new(kid, alg, material))
+    }
+
+    fn rsa_from_pair(kid: Option<&str>, alg: Algorithm, pair: rs::RsaKeyPair) -> Key {
+        let public: rs::RsaPublicKeyComponents<Vec<u8>> = pair.public().into();
+        Key::new(kid, alg, Material::Rsa { n: public.n, e: public.e, private: Some(pair) })
+    }
+
+    fn rsa_public(kid: Option<&str>, alg: Algorithm, n: Vec<u8>, e: Vec<u8>) -> Result<Key> {
+        if alg.family() != KeyFamily::Rsa {
+            return Err(family_mismatch(alg, "an RSA key"));
+        }
+        check_rsa_modulus(&n)?;
+        let (n, e) = (strip_leading_zeros(&n).to_vec(), strip_leading_zeros(&e).to_vec());
+        Ok(Key::new(kid, alg, Material::Rsa { n, e, private: None }))
+    }
+
+    fn from_spki_der(kid: Option<&str>, alg: Algorithm, der: &[u8]) -> Result<Key> {
+        let spki = parse_spki(der)?;
+        match (alg.family(), spki.algorithm) {
+            (KeyFamily::Rsa, der::OID_RSA) => {
+                let (n, e) = parse_rsa_public_key(spki.key)?;
+                Key::rsa_public(kid, alg, n, e)
+            }
+            (KeyFamily::Ec, der::OID_EC_PUBLIC_KEY) if spki.parameter == Some(curve_oid(alg)) => {
+                Key::ec_public(kid, alg, spki.key.to_vec())
+            }
+            (KeyFamily::Ed25519, der::OID_ED25519) => Key::ed25519_public(kid, spki.key.to_vec()),
+            _ => Err(family_mismatch(alg, "this public key")),
+        }
+    }
+
+    fn ec_public(kid: Option<&str>, alg: Algorithm, point: Vec<u8>) -> Result<Key> {
+        let len = if alg == Algorithm::ES384 { 97 } else { 65 };
+        if point.len() != len || point[0] != 4 {
+            return err(ErrorKind::InvalidKey, "EC public keys must be uncompressed points");
+        }
+        Ok(Key::new(kid, alg, Material::Ec { point, private: None }))
+    }
+
+    fn ed25519_public(kid: Option<&str>, public: Vec<u8>) -> Result<Key> {
+        if public.len() != 32 {
+            return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
+        }
+        Ok(Key::new(kid, Algorithm::EdDSA, Material::Ed25519 { public, private: None }))
+    }
+
+    /// A key from a JWK (RFC 7517) given as a JSON object. The algorithm comes from the
+    /// JWK's `alg`, else from `alg`, else is inferred from the curve (EC, OKP); RSA keys
+    /// without `alg` default to RS256. A JWK `alg` that disagrees with `alg` is an error.
+    pub fn from_jwk(jwk: &Map<String, Value>, alg: Option<Algorithm>) -> Result<Key> {
+        let field = |name: &str| -> Result<Option<&str>> {
+            match jwk.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => err(ErrorKind::InvalidKey, format!("JWK `{name}` must be a string")),
+            }
+        };
+        let bytes = |name: &str| -> Result<Option<Vec<u8>>> {
+            match field(name)? {
+                None => Ok(None),
+                Some(s) => b64url_decode(s.as_bytes()).map(Some).ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidKey, format!("JWK `{name}` is not base64url"))
+                }),
+            }
+        };
+        let required = |name: &str| -> Result<Vec<u8>> {
+            bytes(name)?.ok_or_else(|| {
+                Error::new(ErrorKind::InvalidKey, format!("JWK is missing `{name}`"))
+            })
+        };
+        let kid = field("kid")?;
+        let kty = field("kty")?.unwrap_or_default();
+        let crv = field("crv")?;
+        let declared = field("alg")?.map(str::parse::<Algorithm>).transpose()?;
+        let alg = match (declared, alg) {
+            (Some(a), Some(b)) if a != b => {
+                return err(ErrorKind::AlgorithmNotAllowed, format!("JWK is for {a}, not {b}"))
+            }
+            (Some(a), _) | (None, Some(a)) => a,
+            (None, None) => match (kty, crv) {
+                ("EC", Some("P-256")) => Algorithm::ES256,
+                ("EC", Some("P-384")) => Algorithm::ES384,
+                ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
+                ("RSA", _) => Algorithm::RS256,
+                _ => return err(ErrorKind::InvalidKey, "JWK has no `alg` and none can be inferred"),
+            },
+        };
+        match (alg.family(), kty) {
+            (KeyFamily::Hmac, "oct") => Key::hmac(kid, alg, &required("k")?),
+            (KeyFamily::Rsa, "RSA") => {
+                let (n, e) = (required("n")?, required("e")?);
+                let Some(d) = bytes("d")? else {
+                    return Key::rsa_public(kid, alg, n, e);
+                };
+                check_rsa_modulus(&n)?;
+                let components = ring::rsa::KeyPairComponents {
+                    public_key: ring::rsa::PublicKeyComponents { n, e },
+                    d,
+                    p: required("p")?,
+                    q: required("q")?,
+                    dP: required("dp")?,
+                    dQ: required("dq")?,
+                    qInv: required("qi")?,
+                };
+                let pair = rs::RsaKeyPair::from_components(&components).map_err(rejected)?;
+                Ok(Key::rsa_from_pair(kid, alg, pair))
+            }
+            (KeyFamily::Ec, "EC") => {
+                if crv != Some(curve_name(alg)) {
+                    return Err(family_mismatch(alg, "a JWK on this curve"));
+                }
+                let mut point = vec![4u8];
+                point.extend(required("x")?);
+                point.extend(required("y")?);
+                match bytes("d")? {
+                    None => Key::ec_public(kid, alg, point),
+                    Some(d) => {
+                        let pair = rs::EcdsaKeyPair::from_private_key_and_public_key(
+                            ecdsa_signing(alg),
+                            &d,
+                            &point,
+                            &SystemRandom::new(),
+                        )
+                        .map_err(rejected)?;
+                        Ok(Key::new(kid, alg, Material::Ec { point, private: Some(pair) }))
+                    }
+                }
+            }
+            (KeyFamily::Ed25519, "OKP") if crv == Some("Ed25519") => {
+                let public = required("x")?;
+                match bytes("d")? {
+                    None => Key::ed25519_public(kid, public),
+                    Some(seed) => {
+                        let pair = rs::Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
+                            .map_err(rejected)?;
+                        Ok(Key::new(kid, alg, Material::Ed25519 { public, private: Some(pair) }))
+                    }
+                }
+            }
+            _ => Err(family_mismatch(alg, "this JWK")),
+        }
+    }
+
+    /// Parses a JWK from JSON text.
+    pub fn from_jwk_json(json: &str, alg: Option<Algorithm>) -> Result<Key> {
+        match serde_json::from_str::<Value>(json) {
+            Ok(Value::Object(map)) => Key::from_jwk(&map, alg),
+            _ => err(ErrorKind::InvalidKey, "a JWK must be a JSON object"),
+        }
+    }
+
+    /// Generates a new private key in PKCS#8 PEM for ES256, ES384 or EdDSA, from the OS
+    /// CSPRNG. (RSA key generation is left to OpenSSL; import the PEM.)
+    pub fn generate_pem(alg: Algorithm) -> Result<String> {
+        let rng = SystemRandom::new();
+        let doc = match alg.family() {
+            KeyFamily::Ec => rs::EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng),
+            KeyFamily::Ed25519 => rs::Ed25519KeyPair::generate_pkcs8(&rng),
+            _ => {
+                return err(
+                    ErrorKind::InvalidInput,
+                    format!("cannot generate {alg} keys here; use generate_hmac_secret for HS*, OpenSSL for RSA"),
+                )
+            }
+        }
+        .map_err(|_| Error::new(ErrorKind::Internal, "key generation failed"))?;
+        Ok(der::to_pem("PRIVATE KEY", doc.as_ref()))
+    }
+
+    /// A new random HMAC secret of the hash's output length (the recommended size).
+    pub fn generate_hmac_secret(alg: Algorithm) -> Result<Vec<u8>> {
+        if alg.family() != KeyFamily::Hmac {
+            return Err(family_mismatch(alg, "an HMAC secret"));
+        }
+        let mut secret = vec![0u8; alg.min_hmac_key_len()];
+        random_bytes(&mut secret)?;
+        Ok(secret)
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether this key holds private (or secret) material and so can sign.
+    pub fn can_sign(&self) -> bool {
+        match &self.material {
+            Material::Hmac(_) => true,
+            Material::Rsa { private, .. } => private.is_some(),
+            Material::Ec { private, .. } => private.is_some(),
+            Material::Ed25519 { private, .. } => private.is_some(),
+        }
+    }
+
+    /// The public JWK (never private parts); `None` for HMAC keys, which have no public half.
+    pub fn public_jwk(&self) -> Option<Map<String, Value>> {
+        let mut jwk = Map::new();
+        let mut put = |k: &str, v: String| {
+            jwk.insert(k.to_string(), Value::String(v));
+        };
+        match &self.material {
+            Material::Hmac(_) => return None,
+            Material::Rsa { n, e, .. } => {
+                put("kty", "RSA".into());
+                put("n", b64url_encode(n));
+                put("e", b64url_encode(e));
+            }
+            Material::Ec { point, .. } => {
+                let half = (point.len() - 1) / 2;
+                put("kty", "EC".into());
+                put("crv", curve_name(self.alg).into());
+                put("x", b64url_encode(&point[1..1 + half]));
+                put("y", b64url_encode(&point[1 + half..]));
+            }
+            Material::Ed25519 { public, .. } => {
+                put("kty", "OKP".into());
+                put("crv", "Ed25519".into());
+                put("x", b64url_encode(public));
+            }
+        }
+        put("alg", self.alg.name().into());
+        put("use", "sig".into());
+        if let Some(kid) = &self.kid {
+            put("kid", kid.clone());
+        }
+        Some(jwk)
+    }
+
+    /// Signs `message` (the JWS signing input).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let no_private = || {
+            Error::new(ErrorKind::InvalidKey, "this key has no private part and cannot sign")
+        };
+        let failed = |_| Error::new(ErrorKind::Internal, "signing failed");
+        match &self.material {
+            Material::Hmac(key) => Ok(match key.clone() {
+                HmacKey::S256(mut m) => {
+                    m.update(message);
+                    m.finalize().into_bytes().to_vec()
+                }
+                HmacKey::S384(mut m) => {
+                    m.update(message);
+                    m.finalize().into_bytes().to_vec()
+                }
+                HmacKey::S512(mut m) => {
+                    m.update(message);
+                    m.finalize().into_bytes().to_vec()
+                }
+            }),
+            Material::Rsa { private, .. } => {
+                let pair = private.as_ref().ok_or_else(no_private)?;
+                let padding: &'static dyn rs::RsaEncoding = match self.alg {
+                    Algorithm::RS384 => &rs::RSA_PKCS1_SHA384,
+                    Algorithm::RS512 => &rs::RSA_PKCS1_SHA512,
+                    Algorithm::PS256 => &rs::RSA_PSS_SHA256,
+                    Algorithm::PS384 => &rs::RSA_PSS_SHA384,
+                    Algorithm::PS512 => &rs::RSA_PSS_SHA512,
+                    _ => &rs::RSA_PKCS1_SHA256,
+                };
+                let mut sig = vec![0u8; pair.public().modulus_len()];
+                pair.sign(padding, &SystemRandom::new(), message, &mut sig).map_err(failed)?;
+                Ok(sig)
+            }
+            Material::Ec { private, .. } => {
+                let pair = private.as_ref().ok_or_else(no_private)?;
+                let sig = pair.sign(&SystemRandom::new(), message).map_err(failed)?;
+                Ok(sig.as_ref().to_vec())
+            }
+            Material::Ed25519 { private, .. } => {
+                let pair = private.as_ref().ok_or_else(no_private)?;
+                Ok(pair.sign(message).as_ref().to_vec())
+            }
+        }
+    }
+
+    /// Verifies `signature` over `message`. HMAC tags are compared in constant time.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.material {
+            Material::Hmac(key) => match key.clone() {
+                HmacKey::S256(mut m) => {
+                    m.update(message);
+                    m.verify_slice(signature).is_ok()
+                }
+                HmacKey::S384(mut m) => {
+                    m.update(message);
+                    m.verify_slice(signature).is_ok()
+                }
+                HmacKey::S512(mut m) => {
+                    m.update(message);
+                    m.verify_slice(signature).is_ok()
+                }
+            },
+            Material::Rsa { n, e, .. } => {
+                let params: &rs::RsaParameters = match self.alg {
+                    Algorithm::RS384 => &rs::RSA_PKCS1_2048_8192_SHA384,
+                    Algorithm::RS512 => &rs::RSA_PKCS1_2048_8192_SHA512,
+                    Algorithm::PS256 => &rs::RSA_PSS_2048_8192_SHA256,
+                    Algorithm::PS384 => &rs::RSA_PSS_2048_8192_SHA384,
+                    Algorithm::PS512 => &rs::RSA_PSS_2048_8192_SHA512,
+                    _ => &rs::RSA_PKCS1_2048_8192_SHA256,
+                };
+                rs::RsaPublicKeyComponents { n, e }.verify(params, message, signature).is_ok()
+            }
+            Material::Ec { point, .. } => {
+                let alg: &rs::EcdsaVerificationAlgorithm = match self.alg {
+                    Algorithm::ES384 => &rs::ECDSA_P384_SHA384_FIXED,
+                    _ => &rs::ECDSA_P256_SHA256_FIXED,
+                };
+                rs::UnparsedPublicKey::new(alg, point).verify(message, signature).is_ok()
+            }
+            Material::Ed25519 { public, .. } => {
+                rs::UnparsedPublicKey::new(&rs::ED25519, public).verify(message, signature).is_ok()
+            }
+        }
+    }
+}

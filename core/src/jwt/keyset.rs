@@ -1,0 +1,217 @@
+//! A set of keys with rotation: sign with the active key, verify with any key that is
+//! not retired. Thread-safe: readers take a snapshot, so rotation never blocks verifies.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Map, Value};
+
+use super::algorithm::Algorithm;
+use super::key::Key;
+use crate::error::{err, Error, ErrorKind, Result};
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Signs new tokens (one key at a time) and verifies.
+    Active,
+    /// Verifies only: a previous or a future signing key.
+    VerifyOnly,
+    /// Neither signs nor verifies; kept so it is listed, until removed.
+    Retired,
+}
+
+#[derive(Clone)]
+struct Entry {
+    key: Arc<Key>,
+    status: KeyStatus,
+}
+
+/// A rotating set of keys, shared between threads.
+#[derive(Default)]
+pub struct KeySet {
+    entries: RwLock<Arc<Vec<Entry>>>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list: Vec<_> = self.snapshot().iter().map(|e| (e.key.kid().map(str::to_owned), e.status)).collect();
+        f.debug_struct("KeySet").field("keys", &list).finish()
+    }
+}
+
+impl KeySet {
+    pub fn new() -> Self {
+        KeySet::default()
+    }
+
+    /// A set holding one active key.
+    pub fn single(key: Key) -> Self {
+        let set = KeySet::new();
+        // A fresh set has no kid to collide with.
+        let _ = set.add(key, KeyStatus::Active);
+        set
+    }
+
+    fn snapshot(&self) -> Arc<Vec<Entry>> {
+        match self.entries.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut Vec<Entry>) -> Result<T>) -> Result<T> {
+        let mut guard = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**guard).clone();
+        let out = f(&mut next)?;
+        *guard = Arc::new(next);
+        Ok(out)
+    }
+
+    /// Adds a key. Adding an `Active` key demotes the previous active key to verify-only.
+    /// Kids must be unique; at most one key may lack a kid.
+    pub fn add(&self, key: Key, status: KeyStatus) -> Result<()> {
+        if status == KeyStatus::Active && !key.can_sign() {
+            return err(ErrorKind::InvalidKey, "a public key cannot be the active signing key");
+        }
+        self.update(|entries| {
+            if entries.iter().any(|e| e.key.kid() == key.kid()) {
+                return err(ErrorKind::InvalidInput, "a key with this kid is already in the set");
+            }
+            if status == KeyStatus::Active {
+                demote_active(entries);
+            }
+            entries.push(Entry { key: Arc::new(key), status });
+            Ok(())
+        })
+    }
+
+    /// Makes the key with `kid` the signing key; the previous one keeps verifying.
+    pub fn activate(&self, kid: &str) -> Result<()> {
+        self.update(|entries| {
+            let i = find(entries, kid)?;
+            if !entries[i].key.can_sign() {
+                return err(ErrorKind::InvalidKey, "a public key cannot be the active signing key");
+            }
+            demote_active(entries);
+            entries[i].status = KeyStatus::Active;
+            Ok(())
+        })
+    }
+
+    /// Retires a key: tokens signed with it stop verifying.
+    pub fn retire(&self, kid: &str) -> Result<()> {
+        self.update(|entries| {
+            let i = find(entries, kid)?;
+            entries[i].status = KeyStatus::Retired;
+            Ok(())
+        })
+    }
+
+    /// Removes a key from the set.
+    pub fn remove(&self, kid: &str) -> Result<()> {
+        self.update(|entries| {
+            let i = find(entries, kid)?;
+            entries.remove(i);
+            Ok(())
+        })
+    }
+
+    /// (kid, algorithm, status) of each key, in insertion order.
+    pub fn list(&self) -> Vec<(Option<String>, Algorithm, KeyStatus)> {
+        self.snapshot()
+            .iter()
+            .map(|e| (e.key.kid().map(str::to_owned), e.key.algorithm(), e.status))
+            .collect()
+    }
+
+    pub(crate) fn active_key(&self) -> Result<Arc<Key>> {
+        self.snapshot()
+            .iter()
+            .find(|e| e.status == KeyStatus::Active)
+            .map(|e| e.key.clone())
+            .ok_or_else(|| Error::new(ErrorKind::KeyNotFound, "the key set has no active signing key"))
+    }
+
+    /// The key for a token: by `kid`, or — without a kid — the only usable key for `alg`.
+    pub(crate) fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>> {
+        let entries = self.snapshot();
+        let mut usable = entries.iter().filter(|e| e.status != KeyStatus::Retired);
+        let found = match kid {
+            Some(kid) => usable.find(|e| e.key.kid() == Some(kid)),
+            None => {
+                let mut same_alg = usable.filter(|e| e.key.algorithm() == alg);
+                match (same_alg.next(), same_alg.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        };
+        found.map(|e| e.key.clone()).ok_or_else(|| {
+            let msg = if kid.is_some() {
+                "no usable key has the token's kid"
+            } else {
+                "the token has no kid and no single key matches its algorithm"
+            };
+            Error::new(ErrorKind::KeyNotFound, msg)
+        })
+    }
+
+    /// The public keys as a JWKS document (`{"keys": [...]}`); HMAC and retired keys are left out.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .snapshot()
+            .iter()
+            .filter(|e| e.status != KeyStatus::Retired)
+            .filter_map(|e| e.key.public_jwk().map(Value::Object))
+            .collect();
+        let mut doc = Map::new();
+        doc.insert("keys".into(), Value::Array(keys));
+        Value::Object(doc)
+    }
+
+    /// Imports the signing keys of a JWKS document as verify-only keys and returns their
+    /// kids. Symmetric (`oct`) keys, keys whose `use` is not `sig`, and kinds this library
+    /// does not support are skipped; private parts are dropped. No network access.
+    pub fn import_jwks(&self, jwks: &str) -> Result<Vec<String>> {
+        let doc: Value = serde_json::from_str(jwks)
+            .map_err(|_| Error::new(ErrorKind::InvalidKey, "the JWKS is not JSON"))?;
+        let Some(Value::Array(keys)) = doc.get("keys") else {
+            return err(ErrorKind::InvalidKey, "a JWKS is an object with a `keys` array");
+        };
+        let mut imported = Vec::new();
+        for jwk in keys {
+            let Value::Object(jwk) = jwk else { continue };
+            let usable = jwk.get("kty").and_then(Value::as_str) != Some("oct")
+                && jwk.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig");
+            if !usable {
+                continue;
+            }
+            let public: Map<String, Value> = jwk
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let Ok(key) = Key::from_jwk(&public, None) else { continue };
+            let kid = key.kid().unwrap_or_default().to_string();
+            self.add(key, KeyStatus::VerifyOnly)?;
+            imported.push(kid);
+        }
+        if imported.is_empty() {
+            return err(ErrorKind::InvalidKey, "the JWKS holds no usable signing key");
+        }
+        Ok(imported)
+    }
+}
+
+fn find(entries: &[Entry], kid: &str) -> Result<usize> {
+    entries
+        .iter()
+        .position(|e| e.key.kid() == Some(kid))
+        .ok_or_else(|| Error::new(ErrorKind::KeyNotFound, "no key has this kid"))
+}
+
+fn demote_active(entries: &mut [Entry]) {
+    for e in entries.iter_mut().filter(|e| e.status == KeyStatus::Active) {
+        e.status = KeyStatus::VerifyOnly;
+    }
+}

@@ -1,0 +1,144 @@
+//! JSON Web Tokens (RFC 7519) signed as compact JWS (RFC 7515), with the strict defaults
+//! of RFC 8725: keys bound to one algorithm, `none` never accepted, unknown `crit`
+//! refused, `jku`/`x5u`/`jwk` headers never followed, bounded token size.
+
+mod algorithm;
+mod claims;
+mod der;
+mod key;
+mod keyset;
+
+pub use algorithm::{Algorithm, KeyFamily};
+pub use claims::{
+    Claims, Validation, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE,
+    MAX_REQUIRED_CLAIMS,
+};
+pub use key::{Key, MIN_RSA_BITS};
+pub use keyset::{KeySet, KeyStatus};
+
+use serde_json::{Map, Value};
+
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::util::{b64url_decode, b64url_encode_into};
+use claims::Header;
+
+/// The `typ` of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The three parts of a compact JWS, borrowed from the token.
+struct Parts<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    signing_input: &'a str,
+}
+
+fn split(token: &str, max_bytes: usize) -> Result<Parts<'_>> {
+    if token.len() > max_bytes {
+        return err(ErrorKind::TokenTooLarge, format!("token is larger than {max_bytes} bytes"));
+    }
+    let malformed = || Error::new(ErrorKind::MalformedToken, "a JWT has three dot-separated parts");
+    let last = token.rfind('.').ok_or_else(malformed)?;
+    let signing_input = &token[..last];
+    let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
+    if payload.contains('.') {
+        return Err(malformed());
+    }
+    Ok(Parts { header, payload, signature: &token[last + 1..], signing_input })
+}
+
+fn decode_part(part: &str, what: &str) -> Result<Vec<u8>> {
+    b64url_decode(part.as_bytes()).ok_or_else(|| {
+        Error::new(ErrorKind::MalformedToken, format!("the {what} is not base64url"))
+    })
+}
+
+fn decode_json_text(part: &str, what: &str) -> Result<String> {
+    String::from_utf8(decode_part(part, what)?)
+        .map_err(|_| Error::new(ErrorKind::MalformedToken, format!("the {what} is not UTF-8")))
+}
+
+/// Parses the header; `None` for `alg` means an algorithm we do not implement.
+fn parse_header(text: &str) -> Result<(Header<'_>, Algorithm)> {
+    let header: Header<'_> = serde_json::from_str(text).map_err(|_| {
+        Error::new(ErrorKind::MalformedToken, "the header is not a JSON object with a string `alg`")
+    })?;
+    let alg: Algorithm = header.alg.parse()?;
+    if header.crit.is_some() {
+        return err(ErrorKind::UnsupportedCriticalHeader, "the token has critical header extensions");
+    }
+    Ok((header, alg))
+}
+
+impl KeySet {
+    /// Verifies a token's signature and then its claims, at the system time.
+    pub fn verify(&self, token: &str, validation: &Validation) -> Result<Claims> {
+        self.verify_at(token, validation, crate::clock::unix_now())
+    }
+
+    /// Verifies a token at time `now` (seconds since the epoch).
+    pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        let parts = split(token, validation.max_token_bytes)?;
+        let header_text = decode_json_text(parts.header, "header")?;
+        let (header, alg) = parse_header(&header_text)?;
+        if !validation.algorithms.is_empty() && !validation.algorithms.contains(&alg) {
+            return err(ErrorKind::AlgorithmNotAllowed, format!("{alg} is not allowed here"));
+        }
+        let key = self.key_for(header.kid.as_deref(), alg)?;
+        if key.algorithm() != alg {
+            return err(
+                ErrorKind::AlgorithmNotAllowed,
+                format!("the key is bound to {}, not {alg}", key.algorithm()),
+            );
+        }
+        let signature = decode_part(parts.signature, "signature")?;
+        if !key.verify(parts.signing_input.as_bytes(), &signature) {
+            return err(ErrorKind::InvalidSignature, "the signature does not match");
+        }
+        if let Some(expected) = &validation.token_type {
+            if !claims::typ_matches(header.typ.as_deref(), expected) {
+                return err(ErrorKind::InvalidTokenType, format!("expected a `{expected}` token"));
+            }
+        }
+        let payload = decode_json_text(parts.payload, "payload")?;
+        claims::validate(payload, validation, now)
+    }
+
+    /// Signs `claims` with the active key. `typ` defaults to `JWT`.
+    pub fn sign(&self, claims: &Map<String, Value>, typ: Option<&str>) -> Result<String> {
+        let key = self.active_key()?;
+        sign_with(&key, claims, typ)
+    }
+}
+
+/// Signs `claims` with `key`, writing `alg`, `typ` and `kid` into the header.
+pub fn sign_with(key: &Key, claims: &Map<String, Value>, typ: Option<&str>) -> Result<String> {
+    claims::check_before_signing(claims)?;
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::from(key.algorithm().name()));
+    header.insert("typ".into(), Value::from(typ.unwrap_or("JWT")));
+    if let Some(kid) = key.kid() {
+        header.insert("kid".into(), Value::from(kid));
+    }
+    let encode = |v: &Map<String, Value>| {
+        serde_json::to_vec(v).map_err(|_| Error::new(ErrorKind::InvalidClaim, "claims are not JSON"))
+    };
+    let mut token = String::with_capacity(256);
+    b64url_encode_into(&encode(&header)?, &mut token);
+    token.push('.');
+    b64url_encode_into(&encode(claims)?, &mut token);
+    let signature = key.sign(token.as_bytes())?;
+    token.push('.');
+    b64url_encode_into(&signature, &mut token);
+    Ok(token)
+}
+
+/// Reads a token's header and claims WITHOUT verifying anything — for display and
+/// for deciding when to refresh on a client. Never use the result for authorization.
+pub fn peek_unverified(token: &str) -> Result<(Map<String, Value>, Claims)> {
+    let parts = split(token, DEFAULT_MAX_TOKEN_BYTES)?;
+    let header: Map<String, Value> = serde_json::from_str(&decode_json_text(parts.header, "header")?)
+        .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not a JSON object"))?;
+    let claims = claims::peek(decode_json_text(parts.payload, "payload")?)?;
+    Ok((header, claims))
+}

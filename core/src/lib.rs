@@ -1,0 +1,15 @@
+//! authgate-core: API-security primitives implemented once — JWT sessions with refresh
+//! rotation, API keys, client tokens — for every authgate runtime (Python, Node, Kotlin,
+//! Swift). Pure Rust with no FFI code; bindings only convert types and errors.
+#![forbid(unsafe_code)]
+
+
+
+pub mod clock;
+pub mod error;
+pub mod jwt;
+
+
+pub mod util;
+
+pub use error::{Error, ErrorKind, Result};
