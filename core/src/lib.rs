@@ -3,13 +3,13 @@
 //! Swift). Pure Rust with no FFI code; bindings only convert types and errors.
 #![forbid(unsafe_code)]
 
-
-
+pub mod apikey;
+pub mod client_token;
 pub mod clock;
 pub mod error;
 pub mod jwt;
-
-
+pub mod session;
+pub mod store;
 pub mod util;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,338 @@
+//! The state behind sessions and API keys sits behind one trait, [`Store`], whose every
+//! method is one atomic operation. Backends: [`MemoryStore`] (bounded, thread-safe, the
+//! default) here; Redis implements the same trait in its own module.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
+use crate::error::{err, ErrorKind, Result};
+
+/// A refresh-token session as stored. Only the SHA-256 of the refresh token is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub device_id: String,
+    pub device_name: Option<String>,
+    pub scope: Option<String>,
+    pub created_at: u64,
+    pub last_used_at: u64,
+    /// When the refresh token stops working: the earlier of idle timeout and absolute lifetime.
+    pub expires_at: u64,
+    /// The end of the session's absolute lifetime, fixed at login.
+    pub absolute_expires_at: u64,
+    pub refresh_hash: [u8; 32],
+    pub revoked: bool,
+}
+
+/// What presenting a refresh token did, decided atomically by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was the current token: it is replaced. Carries the updated record and the
+    /// expiry the session had when the token was presented.
+    Rotated { record: SessionRecord, expired_at: u64 },
+    /// It was an earlier, already-rotated token: the session is now revoked.
+    Reused(SessionRecord),
+    /// The session had already been revoked; nothing changed.
+    Revoked(SessionRecord),
+    /// No session knows this token.
+    Unknown,
+}
+
+/// Atomic state operations for sessions and API keys.
+pub trait Store: Send + Sync {
+    /// Stores a new session. If the user has `max_per_user` live sessions, the least
+    /// recently used one is removed first.
+    fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()>;
+    /// Rotates a refresh token: see [`Rotation`]. On `Rotated`, the record gets
+    /// `replacement` as its hash, `now` as last use, and as expiry the earlier of
+    /// `idle_until` and its absolute end.
+    fn session_rotate(
+        &self,
+        presented: &[u8; 32],
+        replacement: [u8; 32],
+        now: u64,
+        idle_until: u64,
+    ) -> Result<Rotation>;
+    fn session_get(&self, id: &str) -> Result<Option<SessionRecord>>;
+    /// Marks a session revoked; false if it did not exist.
+    fn session_revoke(&self, id: &str) -> Result<bool>;
+    /// Revokes every live session of a user; returns how many.
+    fn session_revoke_all(&self, user_id: &str) -> Result<usize>;
+    /// The user's sessions that are neither revoked nor expired at `now`.
+    fn session_list(&self, user_id: &str, now: u64) -> Result<Vec<SessionRecord>>;
+    /// Records that `device_id` signed in as `user_id`; true if it had been seen before.
+    fn device_seen(&self, user_id: &str, device_id: &str) -> Result<bool>;
+
+    /// Stores a new API key record; its id must be new.
+    fn apikey_insert(&self, record: ApiKeyRecord) -> Result<()>;
+    fn apikey_get(&self, id: &str) -> Result<Option<ApiKeyRecord>>;
+    fn apikey_list(&self) -> Result<Vec<ApiKeyRecord>>;
+    fn apikey_set_status(&self, id: &str, status: ApiKeyStatus) -> Result<bool>;
+    /// Marks `id` as rolled: it keeps working until `grace_until`, replaced by `replaced_by`.
+    fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool>;
+    /// Takes one credit from a key with a credit balance. Returns `Ok(false)` when the
+    /// balance is zero; keys without a balance always succeed.
+    fn apikey_take_credit(&self, id: &str) -> Result<bool>;
+}
+
+/// Defaults for the in-memory store's bounds.
+pub const DEFAULT_MEMORY_CAPACITY: usize = 1_000_000;
+/// How many already-rotated refresh tokens per session are remembered for reuse detection.
+pub const REMEMBERED_ROTATIONS: usize = 32;
+/// How many devices per user are remembered for new-device detection.
+pub const REMEMBERED_DEVICES: usize = 64;
+
+struct StoredSession {
+    record: SessionRecord,
+    previous: VecDeque<[u8; 32]>,
+}
+
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<String, StoredSession>,
+    /// refresh-token hash → (session id, is the current token)
+    by_hash: HashMap<[u8; 32], (String, bool)>,
+    by_user: HashMap<String, Vec<String>>,
+    devices: HashMap<String, VecDeque<String>>,
+}
+
+impl Sessions {
+    fn remove(&mut self, id: &str) {
+        let Some(s) = self.by_id.remove(id) else { return };
+        self.by_hash.remove(&s.record.refresh_hash);
+        for h in &s.previous {
+            self.by_hash.remove(h);
+        }
+        if let Some(ids) = self.by_user.get_mut(&s.record.user_id) {
+            ids.retain(|x| x != id);
+            if ids.is_empty() {
+                self.by_user.remove(&s.record.user_id);
+            }
+        }
+    }
+
+    fn purge_expired(&mut self, now: u64) {
+        let dead: Vec<String> = self
+            .by_id
+            .iter()
+            .filter(|(_, s)| s.record.expires_at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in dead {
+            self.remove(&id);
+        }
+        let live_users = &self.by_user;
+        self.devices.retain(|user, _| live_users.contains_key(user));
+    }
+}
+
+/// The bounded, thread-safe in-memory store: the default for one process.
+pub struct MemoryStore {
+    capacity: usize,
+    sessions: Mutex<Sessions>,
+    apikeys: Mutex<HashMap<String, ApiKeyRecord>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_capacity(DEFAULT_MEMORY_CAPACITY)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these maps half-updated in a way that
+    // breaks a security check (each update is a few inserts), so keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// A store holding at most `capacity` sessions (and as many API keys).
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryStore {
+            capacity: capacity.max(1),
+            sessions: Mutex::default(),
+            apikeys: Mutex::default(),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()> {
+        let mut s = lock(&self.sessions);
+        if s.by_id.len() >= self.capacity {
+            s.purge_expired(now);
+            if s.by_id.len() >= self.capacity {
+                return err(ErrorKind::CapacityExceeded, "the session store is full");
+            }
+        }
+        let user_ids: Vec<String> = s.by_user.get(&session.user_id).cloned().unwrap_or_default();
+        if user_ids.len() >= max_per_user.max(1) {
+            let oldest = user_ids
+                .iter()
+                .filter_map(|id| s.by_id.get(id))
+                .min_by_key(|x| (!x.record.revoked, x.record.last_used_at))
+                .map(|x| x.record.id.clone());
+            if let Some(id) = oldest {
+                s.remove(&id);
+            }
+        }
+        s.by_hash.insert(session.refresh_hash, (session.id.clone(), true));
+        s.by_user.entry(session.user_id.clone()).or_default().push(session.id.clone());
+        s.by_id.insert(session.id.clone(), StoredSession { record: session, previous: VecDeque::new() });
+        Ok(())
+    }
+
+    fn session_rotate(
+        &self,
+        presented: &[u8; 32],
+        replacement: [u8; 32],
+        now: u64,
+        idle_until: u64,
+    ) -> Result<Rotation> {
+        let mut guard = lock(&self.sessions);
+        let s = &mut *guard;
+        let Some((id, current)) = s.by_hash.get(presented).cloned() else {
+            return Ok(Rotation::Unknown);
+        };
+        let Some(stored) = s.by_id.get_mut(&id) else {
+            return Ok(Rotation::Unknown);
+        };
+        if stored.record.revoked {
+            return Ok(Rotation::Revoked(stored.record.clone()));
+        }
+        if !current {
+            stored.record.revoked = true;
+            return Ok(Rotation::Reused(stored.record.clone()));
+        }
+        let expired_at = stored.record.expires_at;
+        stored.previous.push_back(*presented);
+        s.by_hash.insert(*presented, (id.clone(), false));
+        if stored.previous.len() > REMEMBERED_ROTATIONS {
+            if let Some(old) = stored.previous.pop_front() {
+                s.by_hash.remove(&old);
+            }
+        }
+        stored.record.refresh_hash = replacement;
+        stored.record.last_used_at = now;
+        stored.record.expires_at = idle_until.min(stored.record.absolute_expires_at);
+        let record = stored.record.clone();
+        s.by_hash.insert(replacement, (id, true));
+        Ok(Rotation::Rotated { record, expired_at })
+    }
+
+    fn session_get(&self, id: &str) -> Result<Option<SessionRecord>> {
+        Ok(lock(&self.sessions).by_id.get(id).map(|s| s.record.clone()))
+    }
+
+    fn session_revoke(&self, id: &str) -> Result<bool> {
+        let mut s = lock(&self.sessions);
+        Ok(match s.by_id.get_mut(id) {
+            Some(stored) => {
+                stored.record.revoked = true;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn session_revoke_all(&self, user_id: &str) -> Result<usize> {
+        let mut guard = lock(&self.sessions);
+        let s = &mut *guard;
+        let mut count = 0;
+        for id in s.by_user.get(user_id).into_iter().flatten() {
+            if let Some(stored) = s.by_id.get_mut(id) {
+                count += usize::from(!stored.record.revoked);
+                stored.record.revoked = true;
+            }
+        }
+        Ok(count)
+    }
+
+    fn session_list(&self, user_id: &str, now: u64) -> Result<Vec<SessionRecord>> {
+        let s = lock(&self.sessions);
+        let mut list: Vec<SessionRecord> = s
+            .by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| s.by_id.get(id))
+            .filter(|x| !x.record.revoked && x.record.expires_at > now)
+            .map(|x| x.record.clone())
+            .collect();
+        list.sort_by_key(|r| std::cmp::Reverse(r.last_used_at));
+        Ok(list)
+    }
+
+    fn device_seen(&self, user_id: &str, device_id: &str) -> Result<bool> {
+        let mut guard = lock(&self.sessions);
+        let s = &mut *guard;
+        if s.devices.len() >= self.capacity && !s.devices.contains_key(user_id) {
+            // Forget devices of users with no session left, to stay bounded.
+            let live_users = &s.by_user;
+            s.devices.retain(|user, _| live_users.contains_key(user));
+        }
+        let devices = s.devices.entry(user_id.to_string()).or_default();
+        if devices.iter().any(|d| d == device_id) {
+            return Ok(true);
+        }
+        devices.push_back(device_id.to_string());
+        if devices.len() > REMEMBERED_DEVICES {
+            devices.pop_front();
+        }
+        Ok(false)
+    }
+
+    fn apikey_insert(&self, record: ApiKeyRecord) -> Result<()> {
+        let mut keys = lock(&self.apikeys);
+        if keys.len() >= self.capacity {
+            return err(ErrorKind::CapacityExceeded, "the API key store is full");
+        }
+        if keys.contains_key(&record.id) {
+            return err(ErrorKind::InvalidInput, "an API key with this id exists");
+        }
+        keys.insert(record.id.clone(), record);
+        Ok(())
+    }
+
+    fn apikey_get(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+        Ok(lock(&self.apikeys).get(id).cloned())
+    }
+
+    fn apikey_list(&self) -> Result<Vec<ApiKeyRecord>> {
+        let mut list: Vec<_> = lock(&self.apikeys).values().cloned().collect();
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    fn apikey_set_status(&self, id: &str, status: ApiKeyStatus) -> Result<bool> {
+        Ok(lock(&self.apikeys).get_mut(id).map(|r| r.status = status).is_some())
+    }
+
+    fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool> {
+        Ok(lock(&self.apikeys)
+            .get_mut(id)
+            .map(|r| {
+                r.replaced_by = Some(replaced_by.to_string());
+                r.grace_until = Some(grace_until);
+            })
+            .is_some())
+    }
+
+    fn apikey_take_credit(&self, id: &str) -> Result<bool> {
+        let mut keys = lock(&self.apikeys);
+        Ok(match keys.get_mut(id).and_then(|r| r.credits.as_mut()) {
+            Some(0) => false,
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+            None => true,
+        })
+    }
+}
