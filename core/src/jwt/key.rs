@@ -394,8 +394,8 @@ impl Key {
         Some(jwk)
     }
 
-    /// Signs `message` (the JWS signing input).
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+    /// Signs `message` (the JWS signing input) and returns the raw signature.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let no_private = || {
             Error::new(ErrorKind::InvalidKey, "this key has no private part and cannot sign")
         };
@@ -441,8 +441,8 @@ impl Key {
         }
     }
 
-    /// Verifies `signature` over `message`. HMAC tags are compared in constant time.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    /// Verifies a raw `signature` over `message`. HMAC tags are compared in constant time.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {
             Material::Hmac(key) => match key.clone() {
                 HmacKey::S256(mut m) => {

@@ -139,9 +139,13 @@ impl KeySet {
         let found = match kid {
             Some(kid) => usable.find(|e| e.key.kid() == Some(kid)),
             None => {
-                let mut same_alg = usable.filter(|e| e.key.algorithm() == alg);
-                match (same_alg.next(), same_alg.next()) {
-                    (Some(only), None) => Some(only),
+                // The one key for this algorithm; else, if the set has one key at all,
+                // that key, so the caller reports the algorithm mismatch precisely.
+                let usable: Vec<&Entry> = usable.collect();
+                let same_alg: Vec<&Entry> =
+                    usable.iter().copied().filter(|e| e.key.algorithm() == alg).collect();
+                match (same_alg.as_slice(), usable.as_slice()) {
+                    ([only], _) | ([], [only]) => Some(*only),
                     _ => None,
                 }
             }

@@ -60,7 +60,9 @@ fn decode_json_text(part: &str, what: &str) -> Result<String> {
 
 /// Parses the header; `None` for `alg` means an algorithm we do not implement.
 fn parse_header(text: &str) -> Result<(Header<'_>, Algorithm)> {
-    let header: Header<'_> = serde_json::from_str(text).map_err(|_| {
+    // serde's derived structs also accept a JSON array (fields by position): refuse it.
+    let is_object = text.trim_start().starts_with('{');
+    let header: Header<'_> = serde_json::from_str(text).ok().filter(|_| is_object).ok_or_else(|| {
         Error::new(ErrorKind::MalformedToken, "the header is not a JSON object with a string `alg`")
     })?;
     let alg: Algorithm = header.alg.parse()?;
@@ -70,18 +72,26 @@ fn parse_header(text: &str) -> Result<(Header<'_>, Algorithm)> {
     Ok((header, alg))
 }
 
-impl KeySet {
-    /// Verifies a token's signature and then its claims, at the system time.
-    pub fn verify(&self, token: &str, validation: &Validation) -> Result<Claims> {
-        self.verify_at(token, validation, crate::clock::unix_now())
-    }
+/// A compact JWS whose signature was verified: its header and raw payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jws {
+    pub header: Map<String, Value>,
+    pub payload: Vec<u8>,
+}
 
-    /// Verifies a token at time `now` (seconds since the epoch).
-    pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
-        let parts = split(token, validation.max_token_bytes)?;
+impl KeySet {
+    /// The checks every verification shares: size, shape, header, algorithm, key, and
+    /// signature. Returns the parts and the header's `typ`.
+    fn check_signature<'t>(
+        &self,
+        token: &'t str,
+        max_bytes: usize,
+        algorithms: &[Algorithm],
+    ) -> Result<(Parts<'t>, String, Option<String>)> {
+        let parts = split(token, max_bytes)?;
         let header_text = decode_json_text(parts.header, "header")?;
         let (header, alg) = parse_header(&header_text)?;
-        if !validation.algorithms.is_empty() && !validation.algorithms.contains(&alg) {
+        if !algorithms.is_empty() && !algorithms.contains(&alg) {
             return err(ErrorKind::AlgorithmNotAllowed, format!("{alg} is not allowed here"));
         }
         let key = self.key_for(header.kid.as_deref(), alg)?;
@@ -95,13 +105,36 @@ impl KeySet {
         if !key.verify(parts.signing_input.as_bytes(), &signature) {
             return err(ErrorKind::InvalidSignature, "the signature does not match");
         }
+        let typ = header.typ.map(|t| t.into_owned());
+        Ok((parts, header_text, typ))
+    }
+
+    /// Verifies a token's signature and then its claims, at the system time.
+    pub fn verify(&self, token: &str, validation: &Validation) -> Result<Claims> {
+        self.verify_at(token, validation, crate::clock::unix_now())
+    }
+
+    /// Verifies a token at time `now` (seconds since the epoch).
+    pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        let (parts, _, typ) =
+            self.check_signature(token, validation.max_token_bytes, &validation.algorithms)?;
         if let Some(expected) = &validation.token_type {
-            if !claims::typ_matches(header.typ.as_deref(), expected) {
+            if !claims::typ_matches(typ.as_deref(), expected) {
                 return err(ErrorKind::InvalidTokenType, format!("expected a `{expected}` token"));
             }
         }
         let payload = decode_json_text(parts.payload, "payload")?;
         claims::validate(payload, validation, now)
+    }
+
+    /// Verifies only the signature of a compact JWS whose payload need not be JWT claims
+    /// (same header, algorithm and key rules as [`KeySet::verify`]).
+    pub fn verify_jws(&self, token: &str, algorithms: &[Algorithm]) -> Result<Jws> {
+        let (parts, header_text, _) =
+            self.check_signature(token, DEFAULT_MAX_TOKEN_BYTES, algorithms)?;
+        let header = serde_json::from_str(&header_text)
+            .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not a JSON object"))?;
+        Ok(Jws { header, payload: decode_part(parts.payload, "payload")? })
     }
 
     /// Signs `claims` with the active key. `typ` defaults to `JWT`.
