@@ -233,6 +233,19 @@ impl Key {
                 Error::new(ErrorKind::InvalidKey, format!("JWK is missing `{name}`"))
             })
         };
+        // A key published for encryption, or for operations other than signing, must
+        // not verify signatures (RFC 7517 §4.2, §4.3).
+        if field("use")?.is_some_and(|u| u != "sig") {
+            return err(ErrorKind::InvalidKey, "the JWK's `use` is not `sig`");
+        }
+        if let Some(ops) = jwk.get("key_ops") {
+            let signs = ops.as_array().is_some_and(|ops| {
+                ops.iter().any(|op| op.as_str().is_some_and(|op| op == "sign" || op == "verify"))
+            });
+            if !signs {
+                return err(ErrorKind::InvalidKey, "the JWK's `key_ops` allow neither sign nor verify");
+            }
+        }
         let kid = field("kid")?;
         let kty = field("kty")?.unwrap_or_default();
         let crv = field("crv")?;
