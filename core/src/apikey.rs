@@ -48,7 +48,11 @@ const fn crc32_table() -> [u32; 256] {
         let mut c = i as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[i] = c;
@@ -60,7 +64,9 @@ static CRC32: [u32; 256] = crc32_table();
 
 /// CRC-32 (IEEE), the checksum GitHub-style tokens use.
 pub fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| CRC32[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        CRC32[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8)
+    })
 }
 
 fn checksum(text: &str) -> String {
@@ -77,7 +83,9 @@ fn check_prefix(prefix: &str) -> Result<()> {
     let ok = (2..=MAX_PREFIX_CHARS).contains(&prefix.len())
         && prefix.ends_with('_')
         && prefix.as_bytes()[0].is_ascii_lowercase()
-        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !ok {
         return err(
             ErrorKind::InvalidInput,
@@ -156,7 +164,8 @@ pub fn scope_granted(granted: &[String], required: &str) -> bool {
     granted.iter().any(|g| {
         g == "*"
             || g == required
-            || g.strip_suffix('*').is_some_and(|p| p.ends_with(':') && required.starts_with(p))
+            || g.strip_suffix('*')
+                .is_some_and(|p| p.ends_with(':') && required.starts_with(p))
     })
 }
 
@@ -168,19 +177,29 @@ impl ApiKeyRecord {
             return err(ErrorKind::InvalidApiKey, "the API key is not valid");
         }
         match self.status {
-            ApiKeyStatus::Revoked => return err(ErrorKind::ApiKeyRevoked, "the API key was revoked"),
-            ApiKeyStatus::Disabled => return err(ErrorKind::ApiKeyDisabled, "the API key is disabled"),
+            ApiKeyStatus::Revoked => {
+                return err(ErrorKind::ApiKeyRevoked, "the API key was revoked")
+            }
+            ApiKeyStatus::Disabled => {
+                return err(ErrorKind::ApiKeyDisabled, "the API key is disabled")
+            }
             ApiKeyStatus::Active => {}
         }
         if self.expires_at.is_some_and(|t| now >= t) {
             return err(ErrorKind::ApiKeyExpired, "the API key has expired");
         }
         if self.grace_until.is_some_and(|t| now >= t) {
-            return err(ErrorKind::ApiKeyRotated, "the API key was replaced and its grace period ended");
+            return err(
+                ErrorKind::ApiKeyRotated,
+                "the API key was replaced and its grace period ended",
+            );
         }
         if let Some(scope) = scope {
             if !scope_granted(&self.scopes, scope) {
-                return err(ErrorKind::InsufficientScope, "the API key lacks the required scope");
+                return err(
+                    ErrorKind::InsufficientScope,
+                    "the API key lacks the required scope",
+                );
             }
         }
         Ok(())
@@ -269,7 +288,10 @@ impl ApiKeyManager {
             .ok_or_else(|| Error::new(ErrorKind::InvalidApiKey, "the API key is not valid"))?;
         record.check(&parsed, self.clock.now(), scope)?;
         if !self.store.apikey_take_credit(&record.id)? {
-            return err(ErrorKind::ApiKeyCreditsExhausted, "the API key has no credits left");
+            return err(
+                ErrorKind::ApiKeyCreditsExhausted,
+                "the API key has no credits left",
+            );
         }
         Ok(record)
     }

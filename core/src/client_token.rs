@@ -34,13 +34,19 @@ impl ClientTokens {
             algorithms: vec![Algorithm::HS256],
             ..Validation::default()
         };
-        Ok(ClientTokens { keys: KeySet::single(key), validation })
+        Ok(ClientTokens {
+            keys: KeySet::single(key),
+            validation,
+        })
     }
 
     /// Mints a token for `user` that expires `ttl` seconds after `now`.
     pub fn mint(&self, user: &str, ttl: u64, now: u64) -> Result<String> {
         if user.is_empty() || ttl == 0 {
-            return err(ErrorKind::InvalidInput, "a client token needs a user and a positive ttl");
+            return err(
+                ErrorKind::InvalidInput,
+                "a client token needs a user and a positive ttl",
+            );
         }
         let mut claims = Map::new();
         claims.insert("user".into(), Value::from(user));
@@ -56,9 +62,14 @@ impl ClientTokens {
             _ => return err(ErrorKind::InvalidClaim, "claim `user` must be a string"),
         };
         if user != expected_user {
-            return err(ErrorKind::UserMismatch, "the token was issued for another user");
+            return err(
+                ErrorKind::UserMismatch,
+                "the token was issued for another user",
+            );
         }
-        let exp = claims.exp.ok_or_else(|| Error::new(ErrorKind::MissingClaim, "`exp` is missing"))?;
+        let exp = claims
+            .exp()
+            .ok_or_else(|| Error::new(ErrorKind::MissingClaim, "`exp` is missing"))?;
         Ok(ClientToken { user, exp })
     }
 }
@@ -67,7 +78,9 @@ impl ClientTokens {
 /// expires within `margin` seconds of `now`. Reads the token without verifying it.
 pub fn needs_refresh(token: &str, now: u64, margin: u64) -> bool {
     match peek_unverified(token) {
-        Ok((_, claims)) => claims.exp.is_none_or(|exp| exp <= now.saturating_add(margin)),
+        Ok((_, claims)) => claims
+            .exp()
+            .is_none_or(|exp| exp <= now.saturating_add(margin)),
         Err(_) => true,
     }
 }

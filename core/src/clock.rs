@@ -20,7 +20,10 @@ impl Clock for SystemClock {
 
 /// Seconds since the Unix epoch by the system clock (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A clock that only moves when told to: for tests and conformance vectors.

@@ -117,7 +117,10 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a message (which must not contain secrets).
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -159,7 +162,10 @@ mod tests {
         for kind in ErrorKind::ALL {
             assert!(seen.insert(kind.code()), "duplicate code {}", kind.code());
             assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
-            assert!(kind.code().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(kind
+                .code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
         assert_eq!(ErrorKind::from_code("nope"), None);
     }

@@ -119,7 +119,10 @@ pub struct SessionManager {
 
 fn check_id(value: &str, what: &str) -> Result<()> {
     if value.is_empty() || value.len() > MAX_ID_BYTES {
-        return err(ErrorKind::InvalidInput, format!("{what} must be 1 to {MAX_ID_BYTES} bytes"));
+        return err(
+            ErrorKind::InvalidInput,
+            format!("{what} must be 1 to {MAX_ID_BYTES} bytes"),
+        );
     }
     Ok(())
 }
@@ -139,7 +142,10 @@ fn refresh_hash(token: &str) -> Result<[u8; 32]> {
         .and_then(|b| b64url_decode(b.as_bytes()))
         .is_some_and(|raw| raw.len() == REFRESH_TOKEN_BYTES);
     if !well_formed {
-        return err(ErrorKind::InvalidRefreshToken, "the refresh token is malformed");
+        return err(
+            ErrorKind::InvalidRefreshToken,
+            "the refresh token is malformed",
+        );
     }
     Ok(sha256(token.as_bytes()))
 }
@@ -157,7 +163,10 @@ impl SessionManager {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         if config.access_ttl == 0 || config.idle_timeout == 0 || config.absolute_lifetime == 0 {
-            return err(ErrorKind::InvalidInput, "session lifetimes must be positive");
+            return err(
+                ErrorKind::InvalidInput,
+                "session lifetimes must be positive",
+            );
         }
         let validation = Validation {
             leeway: config.leeway,
@@ -167,7 +176,13 @@ impl SessionManager {
             token_type: Some(ACCESS_TOKEN_TYPE.into()),
             ..Validation::default()
         };
-        Ok(SessionManager { keys, store, clock, config, validation })
+        Ok(SessionManager {
+            keys,
+            store,
+            clock,
+            config,
+            validation,
+        })
     }
 
     pub fn config(&self) -> &SessionConfig {
@@ -179,7 +194,12 @@ impl SessionManager {
     }
 
     /// Starts a session for `user_id` on `device`, with an optional space-separated scope.
-    pub fn login(&self, user_id: &str, device: &DeviceInfo, scope: Option<&str>) -> Result<LoginResult> {
+    pub fn login(
+        &self,
+        user_id: &str,
+        device: &DeviceInfo,
+        scope: Option<&str>,
+    ) -> Result<LoginResult> {
         check_id(user_id, "user id")?;
         check_id(&device.device_id, "device id")?;
         let now = self.clock.now();
@@ -192,15 +212,20 @@ impl SessionManager {
             scope: scope.filter(|s| !s.is_empty()).map(str::to_owned),
             created_at: now,
             last_used_at: now,
-            expires_at: now.saturating_add(self.config.idle_timeout.min(self.config.absolute_lifetime)),
+            expires_at: now
+                .saturating_add(self.config.idle_timeout.min(self.config.absolute_lifetime)),
             absolute_expires_at: now.saturating_add(self.config.absolute_lifetime),
             refresh_hash,
             revoked: false,
         };
         let seen = self.store.device_seen(user_id, &device.device_id)?;
         let tokens = self.token_pair(&record, refresh_token, now)?;
-        self.store.session_insert(record, self.config.max_sessions_per_user, now)?;
-        Ok(LoginResult { tokens, new_device: !seen })
+        self.store
+            .session_insert(record, self.config.max_sessions_per_user, now)?;
+        Ok(LoginResult {
+            tokens,
+            new_device: !seen,
+        })
     }
 
     /// Exchanges a refresh token for a new pair; the presented token stops working.
@@ -210,8 +235,14 @@ impl SessionManager {
         let now = self.clock.now();
         let (new_token, new_hash) = new_refresh_token()?;
         let idle_until = now.saturating_add(self.config.idle_timeout);
-        match self.store.session_rotate(&presented, new_hash, now, idle_until)? {
-            Rotation::Unknown => err(ErrorKind::InvalidRefreshToken, "the refresh token is not known"),
+        match self
+            .store
+            .session_rotate(&presented, new_hash, now, idle_until)?
+        {
+            Rotation::Unknown => err(
+                ErrorKind::InvalidRefreshToken,
+                "the refresh token is not known",
+            ),
             Rotation::Revoked(_) => err(ErrorKind::SessionRevoked, "the session was revoked"),
             Rotation::Reused(_) => err(
                 ErrorKind::RefreshTokenReused,
@@ -227,7 +258,12 @@ impl SessionManager {
         }
     }
 
-    fn token_pair(&self, record: &SessionRecord, refresh_token: String, now: u64) -> Result<TokenPair> {
+    fn token_pair(
+        &self,
+        record: &SessionRecord,
+        refresh_token: String,
+        now: u64,
+    ) -> Result<TokenPair> {
         let access_expires_at = now + self.config.access_ttl;
         let mut claims = Map::new();
         if let Some(iss) = &self.config.issuer {
@@ -265,7 +301,9 @@ impl SessionManager {
             };
             match self.store.session_get(&sid)? {
                 Some(r) if !r.revoked && r.expires_at > now => {}
-                Some(r) if !r.revoked => return err(ErrorKind::SessionExpired, "the session has expired"),
+                Some(r) if !r.revoked => {
+                    return err(ErrorKind::SessionExpired, "the session has expired")
+                }
                 _ => return err(ErrorKind::SessionRevoked, "the session was revoked"),
             }
         }
@@ -285,6 +323,11 @@ impl SessionManager {
     /// The user's live sessions, most recently used first.
     pub fn list(&self, user_id: &str) -> Result<Vec<SessionInfo>> {
         let now = self.clock.now();
-        Ok(self.store.session_list(user_id, now)?.into_iter().map(SessionInfo::from).collect())
+        Ok(self
+            .store
+            .session_list(user_id, now)?
+            .into_iter()
+            .map(SessionInfo::from)
+            .collect())
     }
 }

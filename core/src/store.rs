@@ -31,7 +31,10 @@ pub struct SessionRecord {
 pub enum Rotation {
     /// It was the current token: it is replaced. Carries the updated record and the
     /// expiry the session had when the token was presented.
-    Rotated { record: SessionRecord, expired_at: u64 },
+    Rotated {
+        record: SessionRecord,
+        expired_at: u64,
+    },
     /// It was an earlier, already-rotated token: the session is now revoked.
     Reused(SessionRecord),
     /// The session had already been revoked; nothing changed.
@@ -100,7 +103,9 @@ struct Sessions {
 
 impl Sessions {
     fn remove(&mut self, id: &str) {
-        let Some(s) = self.by_id.remove(id) else { return };
+        let Some(s) = self.by_id.remove(id) else {
+            return;
+        };
         self.by_hash.remove(&s.record.refresh_hash);
         for h in &s.previous {
             self.by_hash.remove(h);
@@ -182,9 +187,19 @@ impl Store for MemoryStore {
                 s.remove(&id);
             }
         }
-        s.by_hash.insert(session.refresh_hash, (session.id.clone(), true));
-        s.by_user.entry(session.user_id.clone()).or_default().push(session.id.clone());
-        s.by_id.insert(session.id.clone(), StoredSession { record: session, previous: VecDeque::new() });
+        s.by_hash
+            .insert(session.refresh_hash, (session.id.clone(), true));
+        s.by_user
+            .entry(session.user_id.clone())
+            .or_default()
+            .push(session.id.clone());
+        s.by_id.insert(
+            session.id.clone(),
+            StoredSession {
+                record: session,
+                previous: VecDeque::new(),
+            },
+        );
         Ok(())
     }
 
@@ -311,7 +326,10 @@ impl Store for MemoryStore {
     }
 
     fn apikey_set_status(&self, id: &str, status: ApiKeyStatus) -> Result<bool> {
-        Ok(lock(&self.apikeys).get_mut(id).map(|r| r.status = status).is_some())
+        Ok(lock(&self.apikeys)
+            .get_mut(id)
+            .map(|r| r.status = status)
+            .is_some())
     }
 
     fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool> {

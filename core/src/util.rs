@@ -1,16 +1,108 @@
 //! Small shared helpers: base64url, the OS random source, SHA-256, constant-time equality.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{err, ErrorKind, Result};
 
+const NOT_B64: u8 = 0xFF;
+
+const fn b64url_table() -> [u8; 256] {
+    let mut table = [NOT_B64; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+}
+static B64URL: [u8; 256] = b64url_table();
+
+/// How many bytes `len` base64url characters decode to, or `None` for an impossible length.
+pub(crate) fn b64url_decoded_len(len: usize) -> Option<usize> {
+    match len % 4 {
+        1 => None,
+        r => Some(len / 4 * 3 + r.saturating_sub(1)),
+    }
+}
+
+/// Strict base64url without padding (RFC 7515 §2) into `out`, which must hold
+/// [`b64url_decoded_len`] bytes. Padding, other characters and non-zero trailing bits
+/// are refused, so one value has exactly one encoding. Returns the length written.
+pub(crate) fn b64url_decode_to(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    let len = b64url_decoded_len(input.len())?;
+    let out = out.get_mut(..len)?;
+    let v = |c: u8| B64URL[c as usize] as u32;
+    let w = |c: u8| B64URL[c as usize] as u64;
+    let mut bad = 0u32;
+    let mut wide_bad = 0u64;
+    // Eight characters (48 bits) per step, then four at a time.
+    let wide = input.len() / 8;
+    for (c, o) in input
+        .chunks_exact(8)
+        .zip(out.chunks_exact_mut(6))
+        .take(wide)
+    {
+        let n = (w(c[0]) << 42)
+            | (w(c[1]) << 36)
+            | (w(c[2]) << 30)
+            | (w(c[3]) << 24)
+            | (w(c[4]) << 18)
+            | (w(c[5]) << 12)
+            | (w(c[6]) << 6)
+            | w(c[7]);
+        wide_bad |= w(c[0]) | w(c[1]) | w(c[2]) | w(c[3]) | w(c[4]) | w(c[5]) | w(c[6]) | w(c[7]);
+        o.copy_from_slice(&n.to_be_bytes()[2..]);
+    }
+    bad |= (wide_bad & 0xFF) as u32;
+    let input = &input[wide * 8..];
+    let out = &mut out[wide * 6..];
+    let len_rest = out.len();
+    let chunks = input.chunks_exact(4);
+    let rest = chunks.remainder();
+    for (c, o) in chunks.zip(out.chunks_exact_mut(3)) {
+        let (a, b, x, d) = (v(c[0]), v(c[1]), v(c[2]), v(c[3]));
+        bad |= a | b | x | d;
+        let n = (a << 18) | (b << 12) | (x << 6) | d;
+        o[0] = (n >> 16) as u8;
+        o[1] = (n >> 8) as u8;
+        o[2] = n as u8;
+    }
+    let tail = &mut out[len_rest / 3 * 3..];
+    match *rest {
+        [a, b] => {
+            let (a, b) = (v(a), v(b));
+            bad |= a | b;
+            tail[0] = ((a << 2) | (b >> 4)) as u8;
+        }
+        [a, b, x] => {
+            let (a, b, x) = (v(a), v(b), v(x));
+            bad |= a | b | x;
+            let n = (a << 10) | (b << 4) | (x >> 2);
+            tail[0] = (n >> 8) as u8;
+            tail[1] = n as u8;
+        }
+        _ => {}
+    }
+    // Valid sextets are < 64, so any NOT_B64 shows in `bad & !63`. The last character
+    // must not carry bits that fall off the end (non-canonical encodings).
+    let trailing_ok = match *rest {
+        [_, b] => v(b) & 0x0F == 0,
+        [_, _, x] => v(x) & 0x03 == 0,
+        _ => true,
+    };
+    (bad & !63 == 0 && trailing_ok).then_some(len)
+}
+
 /// Strict base64url without padding (RFC 7515 §2): padding and non-canonical trailing
 /// bits are rejected, so one token has exactly one encoding.
 pub fn b64url_decode(input: &[u8]) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(input).ok()
+    let mut out = vec![0u8; b64url_decoded_len(input.len())?];
+    b64url_decode_to(input, &mut out)?;
+    Some(out)
 }
 
 pub fn b64url_encode(input: &[u8]) -> String {
@@ -23,8 +115,12 @@ pub(crate) fn b64url_encode_into(input: &[u8], out: &mut String) {
 
 /// Fill `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf)
-        .or_else(|_| err(ErrorKind::Internal, "the operating system's random source failed"))
+    getrandom::getrandom(buf).or_else(|_| {
+        err(
+            ErrorKind::Internal,
+            "the operating system's random source failed",
+        )
+    })
 }
 
 /// `n` random bytes as base64url text.
@@ -41,4 +137,26 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// Constant-time equality for secrets and their hashes.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_the_reference_engine_and_is_strict() {
+        for len in 0..200usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let text = URL_SAFE_NO_PAD.encode(&data);
+            assert_eq!(b64url_decode(text.as_bytes()), Some(data), "len {len}");
+        }
+        for bad in [
+            "A", "AB=", "AB==", "A+BC", "A/BC", "AB C", "AB.C", "AB\u{e9}", "AF", "AAB",
+        ] {
+            assert_eq!(b64url_decode(bad.as_bytes()), None, "{bad:?}");
+        }
+        // Same bytes, canonical forms only: "AA" and "AAA" decode, "AB" and "AAB" do not.
+        assert_eq!(b64url_decode(b"AA"), Some(vec![0]));
+        assert_eq!(b64url_decode(b"AAA"), Some(vec![0, 0]));
+    }
 }

@@ -20,7 +20,10 @@ fn data(name: &str) -> String {
 }
 
 fn claims(exp: u64) -> Map<String, Value> {
-    json!({"sub": "user-1", "exp": exp, "iat": NOW, "scope": "read"}).as_object().unwrap().clone()
+    json!({"sub": "user-1", "exp": exp, "iat": NOW, "scope": "read"})
+        .as_object()
+        .unwrap()
+        .clone()
 }
 
 fn private_key(alg: Algorithm, kid: &str) -> Key {
@@ -41,14 +44,18 @@ fn every_algorithm_round_trips_and_rejects_a_changed_token() {
         let set = KeySet::single(private_key(alg, "k"));
         let token = set.sign(&claims(NOW + 60), None).unwrap();
         let verified = set.verify_at(&token, &Validation::default(), NOW).unwrap();
-        assert_eq!(verified.sub.as_deref(), Some("user-1"), "{alg}");
+        assert_eq!(verified.sub(), Some("user-1"), "{alg}");
         assert!(verified.has_scope("read"));
         // Flip one bit in each part: never accepted.
         for pos in [5, token.find('.').unwrap() + 5, token.len() - 10] {
             let mut bytes = token.clone().into_bytes();
             bytes[pos] ^= 0x01;
             let changed = String::from_utf8(bytes).unwrap();
-            assert!(set.verify_at(&changed, &Validation::default(), NOW).is_err(), "{alg} at {pos}");
+            assert!(
+                set.verify_at(&changed, &Validation::default(), NOW)
+                    .is_err(),
+                "{alg} at {pos}"
+            );
         }
     }
 }
@@ -59,17 +66,30 @@ fn public_halves_verify_what_private_keys_sign() {
         (Algorithm::RS256, "rsa-private.pem", "rsa-public.pem"),
         (Algorithm::PS256, "rsa-private-pkcs1.pem", "rsa-public.pem"),
         (Algorithm::ES256, "ec-private.pem", "ec-public.pem"),
-        (Algorithm::EdDSA, "ed25519-private.pem", "ed25519-public.pem"),
+        (
+            Algorithm::EdDSA,
+            "ed25519-private.pem",
+            "ed25519-public.pem",
+        ),
     ] {
         let signer = KeySet::single(Key::from_pem(Some("k"), alg, &data(private)).unwrap());
         let token = signer.sign(&claims(NOW + 60), None).unwrap();
         let verifier = KeySet::new();
-        verifier.add(Key::from_pem(Some("k"), alg, &data(public)).unwrap(), KeyStatus::VerifyOnly).unwrap();
-        verifier.verify_at(&token, &Validation::default(), NOW).unwrap();
+        verifier
+            .add(
+                Key::from_pem(Some("k"), alg, &data(public)).unwrap(),
+                KeyStatus::VerifyOnly,
+            )
+            .unwrap();
+        verifier
+            .verify_at(&token, &Validation::default(), NOW)
+            .unwrap();
         // And through the JWKS the signer publishes.
         let via_jwks = KeySet::new();
         via_jwks.import_jwks(&signer.jwks().to_string()).unwrap();
-        via_jwks.verify_at(&token, &Validation::default(), NOW).unwrap();
+        via_jwks
+            .verify_at(&token, &Validation::default(), NOW)
+            .unwrap();
     }
 }
 
@@ -91,32 +111,60 @@ fn public_keys_cannot_sign_or_be_active() {
     let public = Key::from_pem(Some("p"), Algorithm::EdDSA, &data("ed25519-public.pem")).unwrap();
     assert!(!public.can_sign());
     let set = KeySet::new();
-    assert_eq!(set.add(public, KeyStatus::Active).unwrap_err().kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        set.add(public, KeyStatus::Active).unwrap_err().kind(),
+        ErrorKind::InvalidKey
+    );
 }
 
 #[test]
 fn rotation_signs_with_the_new_key_and_verifies_with_both_until_retired() {
     let set = KeySet::single(private_key(Algorithm::ES256, "2026-01"));
     let old_token = set.sign(&claims(NOW + 60), None).unwrap();
-    set.add(private_key(Algorithm::EdDSA, "2026-02"), KeyStatus::VerifyOnly).unwrap();
+    set.add(
+        private_key(Algorithm::EdDSA, "2026-02"),
+        KeyStatus::VerifyOnly,
+    )
+    .unwrap();
     set.activate("2026-02").unwrap();
     let new_token = set.sign(&claims(NOW + 60), None).unwrap();
     let (header, _) = jwt::peek_unverified(&new_token).unwrap();
     assert_eq!(header["kid"], "2026-02");
     assert_eq!(header["alg"], "EdDSA");
-    set.verify_at(&old_token, &Validation::default(), NOW).unwrap();
+    set.verify_at(&old_token, &Validation::default(), NOW)
+        .unwrap();
     set.retire("2026-01").unwrap();
-    let e = set.verify_at(&old_token, &Validation::default(), NOW).unwrap_err();
+    let e = set
+        .verify_at(&old_token, &Validation::default(), NOW)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::KeyNotFound);
-    set.verify_at(&new_token, &Validation::default(), NOW).unwrap();
-    assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 1, "retired keys leave the JWKS");
-    assert_eq!(set.add(private_key(Algorithm::HS256, "2026-02"), KeyStatus::VerifyOnly).unwrap_err().kind(), ErrorKind::InvalidInput);
+    set.verify_at(&new_token, &Validation::default(), NOW)
+        .unwrap();
+    assert_eq!(
+        set.jwks()["keys"].as_array().unwrap().len(),
+        1,
+        "retired keys leave the JWKS"
+    );
+    assert_eq!(
+        set.add(
+            private_key(Algorithm::HS256, "2026-02"),
+            KeyStatus::VerifyOnly
+        )
+        .unwrap_err()
+        .kind(),
+        ErrorKind::InvalidInput
+    );
 }
 
 #[test]
 fn signing_refuses_claims_it_would_not_verify() {
     let set = KeySet::single(private_key(Algorithm::HS256, "k"));
-    for bad in [json!({"exp": "soon"}), json!({"exp": 1.5}), json!({"iss": 3}), json!({"aud": [1]})] {
+    for bad in [
+        json!({"exp": "soon"}),
+        json!({"exp": 1.5}),
+        json!({"iss": 3}),
+        json!({"aud": [1]}),
+    ] {
         let e = set.sign(bad.as_object().unwrap(), None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidClaim, "{bad}");
     }
@@ -130,24 +178,47 @@ fn error_messages_never_contain_the_token_or_secret() {
     let sig = token.rsplit('.').next().unwrap();
     for t in [token.clone(), format!("{token}x"), token.replace('.', "")] {
         let e = set.verify_at(&t, &Validation::default(), NOW).unwrap_err();
-        assert!(!e.message().contains(sig) && !e.message().contains("secret"), "{}", e.message());
+        assert!(
+            !e.message().contains(sig) && !e.message().contains("secret"),
+            "{}",
+            e.message()
+        );
     }
 }
 
 fn manager(clock: Arc<ManualClock>) -> SessionManager {
     let keys = Arc::new(KeySet::single(private_key(Algorithm::HS256, "s")));
-    SessionManager::with_clock(keys, Arc::new(MemoryStore::new()), SessionConfig::default(), clock).unwrap()
+    SessionManager::with_clock(
+        keys,
+        Arc::new(MemoryStore::new()),
+        SessionConfig::default(),
+        clock,
+    )
+    .unwrap()
 }
 
 #[test]
 fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
     let m = Arc::new(manager(Arc::new(ManualClock::new(NOW))));
     for _ in 0..20 {
-        let login = m.login("alice", &DeviceInfo { device_id: "d".into(), name: None }, None).unwrap();
+        let login = m
+            .login(
+                "alice",
+                &DeviceInfo {
+                    device_id: "d".into(),
+                    name: None,
+                },
+                None,
+            )
+            .unwrap();
         let barrier = Arc::new(Barrier::new(16));
         let handles: Vec<_> = (0..16)
             .map(|_| {
-                let (m, b, t) = (m.clone(), barrier.clone(), login.tokens.refresh_token.clone());
+                let (m, b, t) = (
+                    m.clone(),
+                    barrier.clone(),
+                    login.tokens.refresh_token.clone(),
+                );
                 thread::spawn(move || {
                     b.wait();
                     m.refresh(&t)
@@ -158,7 +229,13 @@ fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
         let winners = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(winners, 1);
         for r in results.iter().filter_map(|r| r.as_ref().err()) {
-            assert!(matches!(r.kind(), ErrorKind::RefreshTokenReused | ErrorKind::SessionRevoked), "{r}");
+            assert!(
+                matches!(
+                    r.kind(),
+                    ErrorKind::RefreshTokenReused | ErrorKind::SessionRevoked
+                ),
+                "{r}"
+            );
         }
     }
 }
@@ -166,8 +243,26 @@ fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
 #[test]
 fn refresh_tokens_are_random_and_only_hashes_are_kept() {
     let m = manager(Arc::new(ManualClock::new(NOW)));
-    let a = m.login("alice", &DeviceInfo { device_id: "d".into(), name: None }, None).unwrap();
-    let b = m.login("alice", &DeviceInfo { device_id: "d".into(), name: None }, None).unwrap();
+    let a = m
+        .login(
+            "alice",
+            &DeviceInfo {
+                device_id: "d".into(),
+                name: None,
+            },
+            None,
+        )
+        .unwrap();
+    let b = m
+        .login(
+            "alice",
+            &DeviceInfo {
+                device_id: "d".into(),
+                name: None,
+            },
+            None,
+        )
+        .unwrap();
     assert_ne!(a.tokens.refresh_token, b.tokens.refresh_token);
     assert!(a.tokens.refresh_token.starts_with("agr_") && a.tokens.refresh_token.len() == 4 + 43);
     let listed = format!("{:?}", m.list("alice").unwrap());
@@ -177,7 +272,12 @@ fn refresh_tokens_are_random_and_only_hashes_are_kept() {
 #[test]
 fn metered_api_key_credits_are_exact_under_concurrency() {
     let keys = Arc::new(ApiKeyManager::new(Arc::new(MemoryStore::new())));
-    let (key, _) = keys.create(&ApiKeyOptions { credits: Some(100), ..Default::default() }).unwrap();
+    let (key, _) = keys
+        .create(&ApiKeyOptions {
+            credits: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let (keys, key) = (keys.clone(), key.clone());
@@ -200,13 +300,24 @@ fn api_keys_are_stored_as_hashes_and_shown_once() {
 
 #[test]
 fn client_tokens_mint_and_verify() {
-    let ct = ClientTokens::new("ag_srv_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV").unwrap();
+    let ct = ClientTokens::new("ag_srv_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV")
+        .unwrap();
     let token = ct.mint("u-1", 300, NOW).unwrap();
     assert_eq!(ct.verify(&token, "u-1", NOW + 10).unwrap().exp, NOW + 300);
-    assert_eq!(ct.verify(&token, "u-2", NOW).unwrap_err().kind(), ErrorKind::UserMismatch);
-    assert_eq!(ct.verify(&token, "u-1", NOW + 400).unwrap_err().kind(), ErrorKind::TokenExpired);
+    assert_eq!(
+        ct.verify(&token, "u-2", NOW).unwrap_err().kind(),
+        ErrorKind::UserMismatch
+    );
+    assert_eq!(
+        ct.verify(&token, "u-1", NOW + 400).unwrap_err().kind(),
+        ErrorKind::TokenExpired
+    );
     assert!(!authgate_core::client_token::needs_refresh(&token, NOW, 30));
-    assert!(authgate_core::client_token::needs_refresh(&token, NOW + 280, 30));
+    assert!(authgate_core::client_token::needs_refresh(
+        &token,
+        NOW + 280,
+        30
+    ));
 }
 
 mod interop {
@@ -239,14 +350,25 @@ mod interop {
                 jwtcrate::DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),
             ),
         };
-        (enc, dec, Key::from_pem(Some("k"), alg, &private).unwrap(), Key::from_pem(Some("k"), alg, &public).unwrap())
+        (
+            enc,
+            dec,
+            Key::from_pem(Some("k"), alg, &private).unwrap(),
+            Key::from_pem(Some("k"), alg, &public).unwrap(),
+        )
     }
 
     /// The `jsonwebtoken` crate (not written here) verifies our tokens and we verify theirs.
     #[test]
     fn jsonwebtoken_crate_and_authgate_verify_each_other() {
         let exp = authgate_core::clock::unix_now() + 600;
-        for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::HS256] {
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+            Algorithm::HS256,
+        ] {
             let (enc, dec, ours_private, ours_public) = if alg == Algorithm::HS256 {
                 let secret = b"0123456789abcdef0123456789abcdef";
                 (
@@ -270,7 +392,89 @@ mod interop {
             let set = KeySet::new();
             set.add(ours_public, KeyStatus::VerifyOnly).unwrap();
             let verified = set.verify(&their_token, &Validation::default()).unwrap();
-            assert_eq!(verified.sub.as_deref(), Some("user-1"), "{alg}");
+            assert_eq!(verified.sub(), Some("user-1"), "{alg}");
         }
     }
+}
+
+/// After a first token memoizes its header, tokens with the byte-identical header must
+/// still get every per-token check, and a change to the key set must drop the memo.
+#[test]
+fn memoized_headers_change_no_verdict() {
+    let set = KeySet::single(private_key(Algorithm::HS256, "k"));
+    let good = set.sign(&claims(NOW + 60), None).unwrap();
+    let v = Validation::default();
+    set.verify_at(&good, &v, NOW).unwrap();
+    set.verify_at(&good, &v, NOW).unwrap(); // now through the memo
+
+    let (input, sig) = good.rsplit_once('.').unwrap();
+    let other_sig = set
+        .sign(&claims(NOW + 61), None)
+        .unwrap()
+        .rsplit_once('.')
+        .unwrap()
+        .1
+        .to_string();
+    assert_eq!(
+        set.verify_at(&format!("{input}.{other_sig}"), &v, NOW)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
+    assert_eq!(
+        set.verify_at(&format!("{input}.!{}", &sig[1..]), &v, NOW)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::MalformedToken
+    );
+    let typed = Validation {
+        token_type: Some("at+jwt".into()),
+        ..Validation::default()
+    };
+    assert_eq!(
+        set.verify_at(&good, &typed, NOW).unwrap_err().kind(),
+        ErrorKind::InvalidTokenType
+    );
+    let rs_only = Validation {
+        algorithms: vec![Algorithm::RS256],
+        ..Validation::default()
+    };
+    assert_eq!(
+        set.verify_at(&good, &rs_only, NOW).unwrap_err().kind(),
+        ErrorKind::AlgorithmNotAllowed
+    );
+    assert_eq!(
+        set.verify_at(&good, &v, NOW + 3600).unwrap_err().kind(),
+        ErrorKind::TokenExpired
+    );
+
+    set.retire("k").unwrap();
+    assert_eq!(
+        set.verify_at(&good, &v, NOW).unwrap_err().kind(),
+        ErrorKind::KeyNotFound
+    );
+}
+
+#[test]
+fn verification_is_thread_safe_during_rotation() {
+    let set = Arc::new(KeySet::single(private_key(Algorithm::HS256, "a")));
+    let token = set.sign(&claims(NOW + 60), None).unwrap();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (set, token) = (set.clone(), token.clone());
+            thread::spawn(move || {
+                (0..2000).all(|_| set.verify_at(&token, &Validation::default(), NOW).is_ok())
+            })
+        })
+        .collect();
+    for i in 0..50 {
+        let kid = format!("b{i}");
+        set.add(private_key(Algorithm::HS256, &kid), KeyStatus::VerifyOnly)
+            .unwrap();
+        set.remove(&kid).unwrap();
+    }
+    assert!(
+        readers.into_iter().all(|h| h.join().unwrap()),
+        "key 'a' stayed valid throughout"
+    );
 }

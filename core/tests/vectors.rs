@@ -11,8 +11,8 @@ use authgate_core::clock::ManualClock;
 use authgate_core::jwt::{Algorithm, Key, KeySet, KeyStatus, Validation};
 use authgate_core::session::{DeviceInfo, SessionConfig, SessionManager, TokenPair};
 use authgate_core::store::MemoryStore;
-use authgate_core::util::{b64url_decode, b64url_encode};
-use authgate_core::{Error, Result};
+use authgate_core::util::b64url_encode;
+use authgate_core::Result;
 use serde_json::{json, Map, Value};
 
 type Outcome = std::result::Result<(), String>;
@@ -22,7 +22,10 @@ fn vectors_dir() -> PathBuf {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("vectors dir").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("vectors dir")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let p = e.path();
@@ -35,7 +38,9 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("vector field `{k}` missing"))
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("vector field `{k}` missing"))
 }
 
 fn u(v: &Value, k: &str) -> Option<u64> {
@@ -44,7 +49,12 @@ fn u(v: &Value, k: &str) -> Option<u64> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -69,7 +79,11 @@ fn same(what: &str, got: &Value, want: &Value) -> Outcome {
 }
 
 fn key_from_spec(spec: &Value) -> Result<Key> {
-    let alg = spec.get("alg").and_then(Value::as_str).map(str::parse::<Algorithm>).transpose()?;
+    let alg = spec
+        .get("alg")
+        .and_then(Value::as_str)
+        .map(str::parse::<Algorithm>)
+        .transpose()?;
     let jwk = spec["jwk"].as_object().cloned().unwrap_or_default();
     Key::from_jwk(&jwk, alg)
 }
@@ -90,7 +104,9 @@ fn keyset_from_specs(specs: &Value) -> Result<KeySet> {
 /// A `validation` object over the core's defaults; returns it and `now`.
 fn validation(v: Option<&Value>) -> (Validation, u64) {
     let mut out = Validation::default();
-    let Some(v) = v else { return (out, 1_700_000_000) };
+    let Some(v) = v else {
+        return (out, 1_700_000_000);
+    };
     if let Some(x) = u(v, "leeway") {
         out.leeway = x;
     }
@@ -105,8 +121,14 @@ fn validation(v: Option<&Value>) -> (Validation, u64) {
         out.required_claims = strings(v.get("required_claims"));
     }
     out.required_scopes = strings(v.get("required_scopes"));
-    out.token_type = v.get("token_type").and_then(Value::as_str).map(str::to_owned);
-    out.algorithms = strings(v.get("algorithms")).iter().map(|a| a.parse().unwrap()).collect();
+    out.token_type = v
+        .get("token_type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    out.algorithms = strings(v.get("algorithms"))
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
     if let Some(x) = u(v, "max_token_bytes") {
         out.max_token_bytes = x as usize;
     }
@@ -117,24 +139,41 @@ fn run_jwt(case: &Value) -> Outcome {
     match s(case, "op") {
         "verify" => {
             let (v, now) = validation(case.get("validation"));
-            let got = keyset_from_specs(&case["keys"]).and_then(|ks| ks.verify_at(s(case, "token"), &v, now));
-            expect(case, got, |c, e| same("claims", &Value::Object(c.to_map()), &e["claims"]))
+            let got = keyset_from_specs(&case["keys"])
+                .and_then(|ks| ks.verify_at(s(case, "token"), &v, now));
+            expect(case, got, |c, e| {
+                same("claims", &Value::Object(c.to_map()), &e["claims"])
+            })
         }
         "verify_jws" => {
-            let algs: Vec<Algorithm> =
-                strings(case.get("algorithms")).iter().map(|a| a.parse().unwrap()).collect();
-            let got = keyset_from_specs(&case["keys"]).and_then(|ks| ks.verify_jws(s(case, "token"), &algs));
+            let algs: Vec<Algorithm> = strings(case.get("algorithms"))
+                .iter()
+                .map(|a| a.parse().unwrap())
+                .collect();
+            let got = keyset_from_specs(&case["keys"])
+                .and_then(|ks| ks.verify_jws(s(case, "token"), &algs));
             expect(case, got, |jws, e| {
                 same("header", &Value::Object(jws.header), &e["header"])?;
-                same("payload", &json!(b64url_encode(&jws.payload)), &e["payload_b64"])
+                same(
+                    "payload",
+                    &json!(b64url_encode(&jws.payload)),
+                    &e["payload_b64"],
+                )
             })
         }
         "sign" => {
-            let got = key_from_spec(&case["key"]).and_then(|k| k.sign(s(case, "signing_input").as_bytes()));
-            expect(case, got, |sig, e| same("signature", &json!(b64url_encode(&sig)), &e["signature"]))
+            let got = key_from_spec(&case["key"])
+                .and_then(|k| k.sign(s(case, "signing_input").as_bytes()));
+            expect(case, got, |sig, e| {
+                same("signature", &json!(b64url_encode(&sig)), &e["signature"])
+            })
         }
         "import_key" => expect(case, key_from_spec(&case["key"]), |k, e| {
-            same("public_jwk", &k.public_jwk().map(Value::Object).unwrap_or(Value::Null), &e["public_jwk"])
+            same(
+                "public_jwk",
+                &k.public_jwk().map(Value::Object).unwrap_or(Value::Null),
+                &e["public_jwk"],
+            )
         }),
         "import_jwks" => {
             let set = KeySet::new();
@@ -148,7 +187,11 @@ fn run_jwt(case: &Value) -> Outcome {
 /// Checks that every field of `want` equals the same field of `got`.
 fn subset(what: &str, got: &Map<String, Value>, want: &Value) -> Outcome {
     for (k, v) in want.as_object().into_iter().flatten() {
-        same(&format!("{what}.{k}"), got.get(k).unwrap_or(&Value::Null), v)?;
+        same(
+            &format!("{what}.{k}"),
+            got.get(k).unwrap_or(&Value::Null),
+            v,
+        )?;
     }
     Ok(())
 }
@@ -162,8 +205,12 @@ fn run_session(case: &Value) -> Outcome {
         access_ttl: u(c, "access_ttl").unwrap_or(defaults.access_ttl),
         idle_timeout: u(c, "idle_timeout").unwrap_or(defaults.idle_timeout),
         absolute_lifetime: u(c, "absolute_lifetime").unwrap_or(defaults.absolute_lifetime),
-        max_sessions_per_user: u(c, "max_sessions_per_user").map_or(defaults.max_sessions_per_user, |x| x as usize),
-        check_session_on_verify: c.get("check_session_on_verify").and_then(Value::as_bool).unwrap_or(false),
+        max_sessions_per_user: u(c, "max_sessions_per_user")
+            .map_or(defaults.max_sessions_per_user, |x| x as usize),
+        check_session_on_verify: c
+            .get("check_session_on_verify")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         leeway: u(c, "leeway").unwrap_or(defaults.leeway),
     };
     let store = match u(c, "store_capacity") {
@@ -176,7 +223,12 @@ fn run_session(case: &Value) -> Outcome {
         .map_err(|e| e.to_string())?;
     let mut saved: HashMap<String, TokenPair> = HashMap::new();
     for (i, step) in case["steps"].as_array().into_iter().flatten().enumerate() {
-        let pair = |name: &str| saved.get(name).cloned().ok_or(format!("no saved pair `{name}`"));
+        let pair = |name: &str| {
+            saved
+                .get(name)
+                .cloned()
+                .ok_or(format!("no saved pair `{name}`"))
+        };
         let result: Outcome = match s(step, "do") {
             "advance" => {
                 clock.advance(u(step, "seconds").unwrap_or(0));
@@ -185,9 +237,16 @@ fn run_session(case: &Value) -> Outcome {
             "login" => {
                 let device = DeviceInfo {
                     device_id: s(step, "device").to_string(),
-                    name: step.get("device_name").and_then(Value::as_str).map(str::to_owned),
+                    name: step
+                        .get("device_name")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 };
-                let got = manager.login(s(step, "user"), &device, step.get("scope").and_then(Value::as_str));
+                let got = manager.login(
+                    s(step, "user"),
+                    &device,
+                    step.get("scope").and_then(Value::as_str),
+                );
                 expect(step, got, |r, e| {
                     if let Some(name) = step.get("save").and_then(Value::as_str) {
                         saved.insert(name.to_string(), r.tokens.clone());
@@ -210,15 +269,19 @@ fn run_session(case: &Value) -> Outcome {
             "refresh_text" => expect(step, manager.refresh(s(step, "token")), |_, _| Ok(())),
             "verify_access" => {
                 let token = pair(s(step, "pair"))?.access_token;
-                expect(step, manager.verify_access(&token), |c, e| subset("claims", &c.to_map(), &e["claims"]))
+                expect(step, manager.verify_access(&token), |c, e| {
+                    subset("claims", &c.to_map(), &e["claims"])
+                })
             }
             "revoke" => {
                 let id = pair(s(step, "pair"))?.session_id;
-                expect(step, manager.revoke(&id), |r, e| same("result", &json!(r), &e["result"]))
+                expect(step, manager.revoke(&id), |r, e| {
+                    same("result", &json!(r), &e["result"])
+                })
             }
-            "revoke_all" => {
-                expect(step, manager.revoke_all(s(step, "user")), |n, e| same("count", &json!(n), &e["count"]))
-            }
+            "revoke_all" => expect(step, manager.revoke_all(s(step, "user")), |n, e| {
+                same("count", &json!(n), &e["count"])
+            }),
             "list" => expect(step, manager.list(s(step, "user")), |list, e| {
                 let devices: Vec<&str> = list.iter().map(|x| x.device_id.as_str()).collect();
                 same("devices", &json!(devices), &e["devices"])
@@ -251,7 +314,12 @@ fn run_apikey_scenario(case: &Value) -> Outcome {
     let manager = ApiKeyManager::with_clock(Arc::new(MemoryStore::new()), clock.clone());
     let mut saved: HashMap<String, (String, String)> = HashMap::new(); // name → (key, id)
     for (i, step) in case["steps"].as_array().into_iter().flatten().enumerate() {
-        let key = |name: &str| saved.get(name).cloned().ok_or(format!("no saved key `{name}`"));
+        let key = |name: &str| {
+            saved
+                .get(name)
+                .cloned()
+                .ok_or(format!("no saved key `{name}`"))
+        };
         let unit = |r: Result<()>| expect(step, r, |_, _| Ok(()));
         let result: Outcome = match s(step, "do") {
             "advance" => {
@@ -260,7 +328,11 @@ fn run_apikey_scenario(case: &Value) -> Outcome {
             }
             "create" => {
                 let options = ApiKeyOptions {
-                    prefix: step.get("prefix").and_then(Value::as_str).unwrap_or(apikey::PREFIX_LIVE).to_string(),
+                    prefix: step
+                        .get("prefix")
+                        .and_then(Value::as_str)
+                        .unwrap_or(apikey::PREFIX_LIVE)
+                        .to_string(),
                     scopes: strings(step.get("scopes")),
                     expires_at: u(step, "expires_in").map(|d| clock_now(&clock) + d),
                     credits: u(step, "credits"),
@@ -285,10 +357,14 @@ fn run_apikey_scenario(case: &Value) -> Outcome {
             "enable" => unit(manager.enable(&key(s(step, "key"))?.1)),
             "roll" => {
                 let (_, id) = key(s(step, "key"))?;
-                expect(step, manager.roll(&id, u(step, "grace").unwrap_or(0)), |(k, r), _| {
-                    saved.insert(s(step, "save").to_string(), (k, r.id));
-                    Ok(())
-                })
+                expect(
+                    step,
+                    manager.roll(&id, u(step, "grace").unwrap_or(0)),
+                    |(k, r), _| {
+                        saved.insert(s(step, "save").to_string(), (k, r.id));
+                        Ok(())
+                    },
+                )
             }
             op => Err(format!("unknown apikey step `{op}`")),
         };
@@ -306,7 +382,11 @@ fn run_client_token(case: &Value) -> Outcome {
     match s(case, "op") {
         "verify" => {
             let got = ClientTokens::new(s(case, "server_key")).and_then(|ct| {
-                ct.verify(s(case, "token"), s(case, "user"), u(case, "now").unwrap_or(0))
+                ct.verify(
+                    s(case, "token"),
+                    s(case, "user"),
+                    u(case, "now").unwrap_or(0),
+                )
             });
             expect(case, got, |t, e| {
                 same("user", &json!(t.user), &e["user"])?;
@@ -314,10 +394,18 @@ fn run_client_token(case: &Value) -> Outcome {
             })
         }
         "needs_refresh" => {
-            let got = needs_refresh(s(case, "token"), u(case, "now").unwrap_or(0), u(case, "margin").unwrap_or(0));
+            let got = needs_refresh(
+                s(case, "token"),
+                u(case, "now").unwrap_or(0),
+                u(case, "margin").unwrap_or(0),
+            );
             same("result", &json!(got), &case["expect"]["result"])
         }
-        "new" => expect(case, ClientTokens::new(s(case, "server_key")), |_, _| Ok(())),
+        "new" => expect(
+            case,
+            ClientTokens::new(s(case, "server_key")),
+            |_, _| Ok(()),
+        ),
         op => Err(format!("unknown client_token op `{op}`")),
     }
 }
@@ -346,7 +434,12 @@ fn every_conformance_vector_passes() {
         }
     }
     println!("{passed} vectors passed");
-    assert!(failures.is_empty(), "{} vector(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every error code the core defines is exercised by at least one vector — except the
@@ -354,22 +447,26 @@ fn every_conformance_vector_passes() {
 #[test]
 fn every_error_code_has_a_vector() {
     let untestable = [
-        ("store_unavailable", "needs a failing store backend (the Redis issue adds its tests)"),
+        (
+            "store_unavailable",
+            "needs a failing store backend (the Redis issue adds its tests)",
+        ),
         ("internal", "needs the OS random source to fail"),
     ];
     let mut files = Vec::new();
     json_files(&vectors_dir(), &mut files);
-    let all: String = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let all: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
     for kind in authgate_core::ErrorKind::ALL {
         let code = kind.code();
         if untestable.iter().any(|(c, _)| *c == code) {
             continue;
         }
-        assert!(all.contains(&format!("\"error\": \"{code}\"")), "no vector expects error `{code}`");
+        assert!(
+            all.contains(&format!("\"error\": \"{code}\"")),
+            "no vector expects error `{code}`"
+        );
     }
-}
-
-#[allow(dead_code)]
-fn unused(_: Error, _: Option<Vec<u8>>) {
-    let _ = b64url_decode(b"");
 }

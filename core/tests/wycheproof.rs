@@ -6,8 +6,13 @@ use authgate_core::jwt::{Key, KeySet, KeyStatus};
 use serde_json::Value;
 
 fn load() -> Option<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/external/wycheproof/json_web_signature_test.json");
-    std::fs::read_to_string(path).ok().map(|t| serde_json::from_str(&t).unwrap())
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/external/wycheproof/json_web_signature_test.json"
+    );
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap())
 }
 
 /// (tcId, why our verdict differs from the label).
@@ -39,7 +44,11 @@ fn wycheproof_jws_verdicts() {
             let accepted = match (&key, case["jws"].as_str()) {
                 (Ok(_), Some(token)) => {
                     let set = KeySet::new();
-                    set.add(Key::from_jwk(jwk.as_object().unwrap(), None).unwrap(), KeyStatus::VerifyOnly).unwrap();
+                    set.add(
+                        Key::from_jwk(jwk.as_object().unwrap(), None).unwrap(),
+                        KeyStatus::VerifyOnly,
+                    )
+                    .unwrap();
                     set.verify_jws(token, &[]).is_ok()
                 }
                 // JSON serialization, or a key we refuse to import: rejected.
@@ -51,12 +60,19 @@ fn wycheproof_jws_verdicts() {
             } else if !DISAGREEMENTS.iter().any(|(d, _)| *d == id) {
                 unexpected.push(format!(
                     "tc {id} ({}, {}): label {}, ours {} [key: {:?}]",
-                    group["comment"], case["comment"], case["result"], accepted,
+                    group["comment"],
+                    case["comment"],
+                    case["result"],
+                    accepted,
                     key.as_ref().err().map(|e| e.code())
                 ));
             }
         }
     }
     println!("wycheproof: {agreed}/{total} verdicts agree with the labels");
-    assert!(unexpected.is_empty(), "unexplained disagreements:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "unexplained disagreements:\n{}",
+        unexpected.join("\n")
+    );
 }

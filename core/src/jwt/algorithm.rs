@@ -101,16 +101,20 @@ impl FromStr for Algorithm {
 
     /// Parses an algorithm name exactly as JOSE spells it (case-sensitive).
     fn from_str(name: &str) -> Result<Self, Error> {
-        Algorithm::ALL.iter().copied().find(|a| a.name() == name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::AlgorithmNotAllowed,
-                if name.eq_ignore_ascii_case("none") {
-                    "the `none` algorithm is never accepted".to_string()
-                } else {
-                    format!("unsupported algorithm `{}`", truncate(name, 16))
-                },
-            )
-        })
+        Algorithm::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::AlgorithmNotAllowed,
+                    if name.eq_ignore_ascii_case("none") {
+                        "the `none` algorithm is never accepted".to_string()
+                    } else {
+                        format!("unsupported algorithm `{}`", truncate(name, 16))
+                    },
+                )
+            })
     }
 }
 

@@ -60,19 +60,52 @@ impl Default for Validation {
     }
 }
 
+/// A string claim: a span of the payload when it had no escapes, else its own copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Text {
+    Span(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// A span when `value` lies inside `payload` (it had no escapes), else a copy.
+    fn of(value: &str, payload: &str) -> Text {
+        let start = (value.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+        if start <= payload.len() && payload.len() - start >= value.len() {
+            Text::Span(start, start + value.len())
+        } else {
+            Text::Owned(value.into())
+        }
+    }
+
+    fn get<'a>(&'a self, json: &'a str) -> &'a str {
+        match self {
+            Text::Span(a, b) => &json[*a..*b],
+            Text::Owned(s) => s,
+        }
+    }
+}
+
 /// The verified claims of a token: the registered claims, typed, and the whole payload.
+/// String claims point into the payload, so verification copies nothing it need not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     json: String,
-    pub iss: Option<String>,
-    pub sub: Option<String>,
-    /// `aud`, as a list whether the token had a string or an array.
-    pub aud: Option<Vec<String>>,
-    pub exp: Option<u64>,
-    pub nbf: Option<u64>,
-    pub iat: Option<u64>,
-    pub jti: Option<String>,
-    pub scope: Option<String>,
+    exp: Option<u64>,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+    iss: Option<Text>,
+    sub: Option<Text>,
+    jti: Option<Text>,
+    scope: Option<Text>,
+    aud: Option<Audience>,
+}
+
+/// `aud` as found: one string (the common case, no allocation) or an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Audience {
+    One(Text),
+    Many(Vec<Text>),
 }
 
 impl Claims {
@@ -92,9 +125,41 @@ impl Claims {
         self.to_map().remove(name)
     }
 
+    pub fn exp(&self) -> Option<u64> {
+        self.exp
+    }
+    pub fn nbf(&self) -> Option<u64> {
+        self.nbf
+    }
+    pub fn iat(&self) -> Option<u64> {
+        self.iat
+    }
+    pub fn iss(&self) -> Option<&str> {
+        self.iss.as_ref().map(|t| t.get(&self.json))
+    }
+    pub fn sub(&self) -> Option<&str> {
+        self.sub.as_ref().map(|t| t.get(&self.json))
+    }
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_ref().map(|t| t.get(&self.json))
+    }
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_ref().map(|t| t.get(&self.json))
+    }
+    /// `aud` as a list, whether the token had a string or an array.
+    pub fn aud(&self) -> Option<Vec<&str>> {
+        self.aud.as_ref().map(|a| match a {
+            Audience::One(t) => vec![t.get(&self.json)],
+            Audience::Many(ts) => ts.iter().map(|t| t.get(&self.json)).collect(),
+        })
+    }
+
     /// The scopes in the space-separated `scope` claim (RFC 9068 / RFC 8693).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        self.scope()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -160,7 +225,11 @@ impl<'de> Visitor<'de> for TimeVisitor {
         f.write_str("an integer NumericDate")
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(if v <= MAX_NUMERIC_DATE { Found::Ok(v) } else { Found::Bad("out of range") })
+        Ok(if v <= MAX_NUMERIC_DATE {
+            Found::Ok(v)
+        } else {
+            Found::Bad("out of range")
+        })
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
         Ok(Found::Bad("a string"))
@@ -193,16 +262,31 @@ impl<'de> Visitor<'de> for StrVisitor {
     reject_other_types!();
 }
 
+/// `aud` borrowed from the payload.
+enum RawAudience<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl RawAudience<'_> {
+    fn contains_any(&self, accepted: &[String]) -> bool {
+        match self {
+            RawAudience::One(a) => accepted.iter().any(|x| x == a),
+            RawAudience::Many(list) => list.iter().any(|a| accepted.iter().any(|x| x == a)),
+        }
+    }
+}
+
 impl<'de> Visitor<'de> for AudVisitor {
-    type Value = Found<Vec<Cow<'de, str>>>;
+    type Value = Found<RawAudience<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string or an array of strings")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Found::Ok(vec![Cow::Borrowed(v)]))
+        Ok(Found::Ok(RawAudience::One(Cow::Borrowed(v))))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Found::Ok(vec![Cow::Owned(v.to_owned())]))
+        Ok(Found::Ok(RawAudience::One(Cow::Owned(v.to_owned()))))
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
         Ok(Found::Bad("a number"))
@@ -216,7 +300,7 @@ impl<'de> Visitor<'de> for AudVisitor {
                 Found::Bad(_) => bad = Some("an array holding a non-string"),
             }
         }
-        Ok(bad.map_or(Found::Ok(out), Found::Bad))
+        Ok(bad.map_or(Found::Ok(RawAudience::Many(out)), Found::Bad))
     }
     reject_other_types!();
 }
@@ -234,14 +318,14 @@ macro_rules! seed {
 }
 seed!(TimeSeed, TimeVisitor, u64);
 seed!(StrSeed, StrVisitor, Cow<'de, str>);
-seed!(AudSeed, AudVisitor, Vec<Cow<'de, str>>);
+seed!(AudSeed, AudVisitor, RawAudience<'de>);
 
 /// Registered claims borrowed from the payload, before validation.
 #[derive(Default)]
 struct Registered<'a> {
     iss: Option<Cow<'a, str>>,
     sub: Option<Cow<'a, str>>,
-    aud: Option<Vec<Cow<'a, str>>>,
+    aud: Option<RawAudience<'a>>,
     exp: Option<u64>,
     nbf: Option<u64>,
     iat: Option<u64>,
@@ -251,23 +335,38 @@ struct Registered<'a> {
     required_found: u64,
 }
 
-/// The single pass over the payload object. A problem with a claim is recorded in
-/// `problem` (so the caller gets a precise error) and parsing stops.
-struct ClaimsSeed<'v, 'p> {
+/// The single pass over the payload object. It fills `out` in place (no large value is
+/// moved through serde's return path). A problem with a claim is recorded in `problem`
+/// (so the caller gets a precise error) and parsing stops.
+struct ClaimsSeed<'v, 'p, 'r, 'a> {
     required: &'v [String],
     problem: &'p mut Option<Error>,
+    out: &'r mut Registered<'a>,
 }
 
-const REGISTERED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope"];
+/// Index of a registered claim name, for duplicate tracking.
+fn registered_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "iss" => 0,
+        "sub" => 1,
+        "aud" => 2,
+        "exp" => 3,
+        "nbf" => 4,
+        "iat" => 5,
+        "jti" => 6,
+        "scope" => 7,
+        _ => return None,
+    })
+}
 
-impl<'de> Visitor<'de> for ClaimsSeed<'_, '_> {
-    type Value = Registered<'de>;
+impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object of claims")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut r = Registered::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.out;
         let mut seen = 0u8;
         while let Some(name) = map.next_key::<Cow<'de, str>>()? {
             for (i, req) in self.required.iter().enumerate() {
@@ -275,7 +374,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_> {
                     r.required_found |= 1 << i;
                 }
             }
-            let Some(index) = REGISTERED.iter().position(|n| *n == name) else {
+            let Some(index) = registered_index(&name) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -325,27 +424,34 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_> {
                 return Err(de::Error::custom("invalid claim"));
             }
         }
-        Ok(r)
+        Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, '_> {
-    type Value = Registered<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, '_, '_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-fn parse<'a>(payload: &'a str, required: &[String]) -> Result<Registered<'a>> {
+fn parse<'a>(payload: &'a str, required: &[String], out: &mut Registered<'a>) -> Result<()> {
     let mut problem = None;
     let mut de = serde_json::Deserializer::from_str(payload);
-    let parsed = ClaimsSeed { required, problem: &mut problem }
-        .deserialize(&mut de)
-        .and_then(|r| de.end().map(|_| r));
+    let parsed = ClaimsSeed {
+        required,
+        problem: &mut problem,
+        out,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
     match (parsed, problem) {
         (_, Some(problem)) => Err(problem),
-        (Ok(r), None) => Ok(r),
-        (Err(_), None) => err(ErrorKind::MalformedToken, "the payload is not a JSON object"),
+        (Ok(()), None) => Ok(()),
+        (Err(_), None) => err(
+            ErrorKind::MalformedToken,
+            "the payload is not a JSON object",
+        ),
     }
 }
 
@@ -354,10 +460,14 @@ pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Clai
     if v.required_claims.len() > MAX_REQUIRED_CLAIMS {
         return err(ErrorKind::InvalidInput, "too many required claims");
     }
-    let r = parse(&payload, &v.required_claims)?;
+    let mut r = Registered::default();
+    parse(&payload, &v.required_claims, &mut r)?;
     for (i, name) in v.required_claims.iter().enumerate() {
         if r.required_found & (1 << i) == 0 {
-            return err(ErrorKind::MissingClaim, format!("required claim `{name}` is missing"));
+            return err(
+                ErrorKind::MissingClaim,
+                format!("required claim `{name}` is missing"),
+            );
         }
     }
     if let Some(exp) = r.exp {
@@ -367,17 +477,28 @@ pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Clai
     }
     if let Some(nbf) = r.nbf {
         if nbf > now.saturating_add(v.leeway) {
-            return err(ErrorKind::TokenNotYetValid, "the token is not valid yet (nbf)");
+            return err(
+                ErrorKind::TokenNotYetValid,
+                "the token is not valid yet (nbf)",
+            );
         }
     }
     if let Some(iat) = r.iat {
         if iat > now.saturating_add(v.leeway) {
-            return err(ErrorKind::TokenNotYetValid, "the token was issued in the future (iat)");
+            return err(
+                ErrorKind::TokenNotYetValid,
+                "the token was issued in the future (iat)",
+            );
         }
     }
     if !v.issuers.is_empty() {
         match &r.iss {
-            None => return err(ErrorKind::MissingClaim, "an issuer is required but `iss` is missing"),
+            None => {
+                return err(
+                    ErrorKind::MissingClaim,
+                    "an issuer is required but `iss` is missing",
+                )
+            }
             Some(iss) if !v.issuers.iter().any(|i| i == iss) => {
                 return err(ErrorKind::InvalidIssuer, "the issuer is not accepted")
             }
@@ -387,10 +508,16 @@ pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Clai
     if !v.audiences.is_empty() {
         match &r.aud {
             None => {
-                return err(ErrorKind::MissingClaim, "an audience is required but `aud` is missing")
+                return err(
+                    ErrorKind::MissingClaim,
+                    "an audience is required but `aud` is missing",
+                )
             }
-            Some(aud) if !aud.iter().any(|a| v.audiences.iter().any(|x| x == a)) => {
-                return err(ErrorKind::InvalidAudience, "the token is not for this audience")
+            Some(aud) if !aud.contains_any(&v.audiences) => {
+                return err(
+                    ErrorKind::InvalidAudience,
+                    "the token is not for this audience",
+                )
             }
             _ => {}
         }
@@ -400,23 +527,36 @@ pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Clai
             return err(ErrorKind::InvalidClaim, "the subject does not match");
         }
     }
-    let owned = |c: &Option<Cow<str>>| c.as_ref().map(|s| s.to_string());
+    let text = |c: &Option<Cow<str>>| c.as_ref().map(|v| Text::of(v, &payload));
     let claims = Claims {
-        iss: owned(&r.iss),
-        sub: owned(&r.sub),
-        aud: r.aud.as_ref().map(|a| a.iter().map(|s| s.to_string()).collect()),
+        iss: text(&r.iss),
+        sub: text(&r.sub),
+        jti: text(&r.jti),
+        scope: text(&r.scope),
+        aud: r.aud.as_ref().map(|a| match a {
+            RawAudience::One(v) => Audience::One(Text::of(v, &payload)),
+            RawAudience::Many(vs) => {
+                Audience::Many(vs.iter().map(|v| Text::of(v, &payload)).collect())
+            }
+        }),
         exp: r.exp,
         nbf: r.nbf,
         iat: r.iat,
-        jti: owned(&r.jti),
-        scope: owned(&r.scope),
         json: String::new(),
     };
-    if !claims.has_all_scopes(&v.required_scopes) {
-        return err(ErrorKind::InsufficientScope, "the token lacks a required scope");
-    }
     drop(r);
-    Ok(Claims { json: payload, ..claims })
+    // Moving the String does not move its heap buffer, so the spans stay valid.
+    let claims = Claims {
+        json: payload,
+        ..claims
+    };
+    if !claims.has_all_scopes(&v.required_scopes) {
+        return err(
+            ErrorKind::InsufficientScope,
+            "the token lacks a required scope",
+        );
+    }
+    Ok(claims)
 }
 
 /// Checks that claims about to be signed have the types verification will demand, so
@@ -437,13 +577,19 @@ pub(crate) fn check_before_signing(claims: &Map<String, Value>) -> Result<()> {
     }
     for name in ["iss", "sub", "jti", "scope"] {
         if matches!(claims.get(name), Some(v) if !v.is_string()) {
-            return err(ErrorKind::InvalidClaim, format!("claim `{name}` must be a string"));
+            return err(
+                ErrorKind::InvalidClaim,
+                format!("claim `{name}` must be a string"),
+            );
         }
     }
     match claims.get("aud") {
         None | Some(Value::String(_)) => Ok(()),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(()),
-        Some(_) => err(ErrorKind::InvalidClaim, "claim `aud` must be a string or array of strings"),
+        Some(_) => err(
+            ErrorKind::InvalidClaim,
+            "claim `aud` must be a string or array of strings",
+        ),
     }
 }
 
@@ -460,7 +606,11 @@ pub(crate) fn typ_matches(found: Option<&str>, expected: &str) -> bool {
 
 /// Parses the claims of a token without verifying anything, for display ("peek").
 pub(crate) fn peek(payload: String) -> Result<Claims> {
-    let v = Validation { required_claims: Vec::new(), leeway: u64::MAX, ..Validation::default() };
+    let v = Validation {
+        required_claims: Vec::new(),
+        leeway: u64::MAX,
+        ..Validation::default()
+    };
     validate(payload, &v, 0)
 }
 

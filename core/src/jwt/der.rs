@@ -30,7 +30,9 @@ fn read_tlv(input: &[u8], tag: u8) -> Result<(&[u8], &[u8])> {
         if n == 0 || n > 3 || rest.len() < n {
             return Err(bad("unsupported DER length"));
         }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | b as usize);
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -57,7 +59,11 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<Spki<'_>> {
     };
     let (bits, _) = read_tlv(rest, 0x03)?;
     match bits.split_first() {
-        Some((0, key)) => Ok(Spki { algorithm, parameter, key }),
+        Some((0, key)) => Ok(Spki {
+            algorithm,
+            parameter,
+            key,
+        }),
         _ => Err(bad("public key bit string")),
     }
 }
@@ -67,7 +73,10 @@ pub(crate) fn parse_rsa_public_key(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     let (seq, _) = read_tlv(der, 0x30)?;
     let (n, rest) = read_tlv(seq, 0x02)?;
     let (e, _) = read_tlv(rest, 0x02)?;
-    Ok((strip_leading_zeros(n).to_vec(), strip_leading_zeros(e).to_vec()))
+    Ok((
+        strip_leading_zeros(n).to_vec(),
+        strip_leading_zeros(e).to_vec(),
+    ))
 }
 
 pub(crate) fn strip_leading_zeros(mut b: &[u8]) -> &[u8] {
@@ -79,17 +88,27 @@ pub(crate) fn strip_leading_zeros(mut b: &[u8]) -> &[u8] {
 
 /// Decodes the first PEM block: returns its label and DER bytes.
 pub(crate) fn parse_pem(pem: &str) -> Result<(String, Vec<u8>)> {
-    let start = pem.find("-----BEGIN ").ok_or_else(|| bad("no PEM BEGIN line"))?;
+    let start = pem
+        .find("-----BEGIN ")
+        .ok_or_else(|| bad("no PEM BEGIN line"))?;
     let after = &pem[start + 11..];
     let label_end = after.find("-----").ok_or_else(|| bad("PEM BEGIN line"))?;
     let label = &after[..label_end];
     let body = &after[label_end + 5..];
     let end_marker = format!("-----END {label}-----");
-    let end = body.find(&end_marker).ok_or_else(|| bad("no matching PEM END line"))?;
-    let b64: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let end = body
+        .find(&end_marker)
+        .ok_or_else(|| bad("no matching PEM END line"))?;
+    let b64: String = body[..end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     match STANDARD.decode(b64) {
         Ok(der) => Ok((label.to_string(), der)),
-        Err(_) => err(ErrorKind::InvalidKey, "malformed key: PEM body is not base64"),
+        Err(_) => err(
+            ErrorKind::InvalidKey,
+            "malformed key: PEM body is not base64",
+        ),
     }
 }
 

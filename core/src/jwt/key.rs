@@ -25,9 +25,19 @@ enum HmacKey {
 
 enum Material {
     Hmac(HmacKey),
-    Rsa { n: Vec<u8>, e: Vec<u8>, private: Option<rs::RsaKeyPair> },
-    Ec { point: Vec<u8>, private: Option<rs::EcdsaKeyPair> },
-    Ed25519 { public: Vec<u8>, private: Option<rs::Ed25519KeyPair> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+        private: Option<rs::RsaKeyPair>,
+    },
+    Ec {
+        point: Vec<u8>,
+        private: Option<rs::EcdsaKeyPair>,
+    },
+    Ed25519 {
+        public: Vec<u8>,
+        private: Option<rs::Ed25519KeyPair>,
+    },
 }
 
 /// A key bound to one algorithm.
@@ -50,12 +60,19 @@ impl std::fmt::Debug for Key {
 
 fn rejected(e: ring::error::KeyRejected) -> Error {
     let reason = e.to_string();
-    let kind = if reason == "TooSmall" { ErrorKind::WeakKey } else { ErrorKind::InvalidKey };
+    let kind = if reason == "TooSmall" {
+        ErrorKind::WeakKey
+    } else {
+        ErrorKind::InvalidKey
+    };
     Error::new(kind, format!("key rejected: {reason}"))
 }
 
 fn family_mismatch(alg: Algorithm, what: &str) -> Error {
-    Error::new(ErrorKind::InvalidKey, format!("{what} cannot be used with {alg}"))
+    Error::new(
+        ErrorKind::InvalidKey,
+        format!("{what} cannot be used with {alg}"),
+    )
 }
 
 fn ecdsa_signing(alg: Algorithm) -> &'static rs::EcdsaSigningAlgorithm {
@@ -83,7 +100,10 @@ fn check_rsa_modulus(n: &[u8]) -> Result<()> {
     let n = strip_leading_zeros(n);
     let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
     if n.is_empty() || bits < MIN_RSA_BITS {
-        return err(ErrorKind::WeakKey, format!("RSA keys must have at least {MIN_RSA_BITS} bits"));
+        return err(
+            ErrorKind::WeakKey,
+            format!("RSA keys must have at least {MIN_RSA_BITS} bits"),
+        );
     }
     Ok(())
 }
@@ -97,7 +117,10 @@ impl Key {
         if secret.len() < alg.min_hmac_key_len() {
             return err(
                 ErrorKind::WeakKey,
-                format!("{alg} secrets must be at least {} bytes", alg.min_hmac_key_len()),
+                format!(
+                    "{alg} secrets must be at least {} bytes",
+                    alg.min_hmac_key_len()
+                ),
             );
         }
         // new_from_slice accepts any length for HMAC; the error arm cannot happen.
@@ -111,7 +134,11 @@ impl Key {
     }
 
     fn new(kid: Option<&str>, alg: Algorithm, material: Material) -> Key {
-        Key { kid: kid.map(str::to_owned), alg, material }
+        Key {
+            kid: kid.map(str::to_owned),
+            alg,
+            material,
+        }
     }
 
     /// A key from PEM: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1),
@@ -152,7 +179,10 @@ impl Key {
             KeyFamily::Ec => {
                 let pair = rs::EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg), der, &rng)
                     .map_err(rejected)?;
-                Material::Ec { point: pair.public_key().as_ref().to_vec(), private: Some(pair) }
+                Material::Ec {
+                    point: pair.public_key().as_ref().to_vec(),
+                    private: Some(pair),
+                }
             }
             KeyFamily::Ed25519 => {
                 let pair = rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
@@ -167,7 +197,15 @@ impl Key {
 
     fn rsa_from_pair(kid: Option<&str>, alg: Algorithm, pair: rs::RsaKeyPair) -> Key {
         let public: rs::RsaPublicKeyComponents<Vec<u8>> = pair.public().into();
-        Key::new(kid, alg, Material::Rsa { n: public.n, e: public.e, private: Some(pair) })
+        Key::new(
+            kid,
+            alg,
+            Material::Rsa {
+                n: public.n,
+                e: public.e,
+                private: Some(pair),
+            },
+        )
     }
 
     fn rsa_public(kid: Option<&str>, alg: Algorithm, n: Vec<u8>, e: Vec<u8>) -> Result<Key> {
@@ -175,8 +213,19 @@ impl Key {
             return Err(family_mismatch(alg, "an RSA key"));
         }
         check_rsa_modulus(&n)?;
-        let (n, e) = (strip_leading_zeros(&n).to_vec(), strip_leading_zeros(&e).to_vec());
-        Ok(Key::new(kid, alg, Material::Rsa { n, e, private: None }))
+        let (n, e) = (
+            strip_leading_zeros(&n).to_vec(),
+            strip_leading_zeros(&e).to_vec(),
+        );
+        Ok(Key::new(
+            kid,
+            alg,
+            Material::Rsa {
+                n,
+                e,
+                private: None,
+            },
+        ))
     }
 
     fn from_spki_der(kid: Option<&str>, alg: Algorithm, der: &[u8]) -> Result<Key> {
@@ -197,16 +246,33 @@ impl Key {
     fn ec_public(kid: Option<&str>, alg: Algorithm, point: Vec<u8>) -> Result<Key> {
         let len = if alg == Algorithm::ES384 { 97 } else { 65 };
         if point.len() != len || point[0] != 4 {
-            return err(ErrorKind::InvalidKey, "EC public keys must be uncompressed points");
+            return err(
+                ErrorKind::InvalidKey,
+                "EC public keys must be uncompressed points",
+            );
         }
-        Ok(Key::new(kid, alg, Material::Ec { point, private: None }))
+        Ok(Key::new(
+            kid,
+            alg,
+            Material::Ec {
+                point,
+                private: None,
+            },
+        ))
     }
 
     fn ed25519_public(kid: Option<&str>, public: Vec<u8>) -> Result<Key> {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
         }
-        Ok(Key::new(kid, Algorithm::EdDSA, Material::Ed25519 { public, private: None }))
+        Ok(Key::new(
+            kid,
+            Algorithm::EdDSA,
+            Material::Ed25519 {
+                public,
+                private: None,
+            },
+        ))
     }
 
     /// A key from a JWK (RFC 7517) given as a JSON object. The algorithm comes from the
@@ -217,14 +283,20 @@ impl Key {
             match jwk.get(name) {
                 None => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => err(ErrorKind::InvalidKey, format!("JWK `{name}` must be a string")),
+                Some(_) => err(
+                    ErrorKind::InvalidKey,
+                    format!("JWK `{name}` must be a string"),
+                ),
             }
         };
         let bytes = |name: &str| -> Result<Option<Vec<u8>>> {
             match field(name)? {
                 None => Ok(None),
                 Some(s) => b64url_decode(s.as_bytes()).map(Some).ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidKey, format!("JWK `{name}` is not base64url"))
+                    Error::new(
+                        ErrorKind::InvalidKey,
+                        format!("JWK `{name}` is not base64url"),
+                    )
                 }),
             }
         };
@@ -240,10 +312,14 @@ impl Key {
         }
         if let Some(ops) = jwk.get("key_ops") {
             let signs = ops.as_array().is_some_and(|ops| {
-                ops.iter().any(|op| op.as_str().is_some_and(|op| op == "sign" || op == "verify"))
+                ops.iter()
+                    .any(|op| op.as_str().is_some_and(|op| op == "sign" || op == "verify"))
             });
             if !signs {
-                return err(ErrorKind::InvalidKey, "the JWK's `key_ops` allow neither sign nor verify");
+                return err(
+                    ErrorKind::InvalidKey,
+                    "the JWK's `key_ops` allow neither sign nor verify",
+                );
             }
         }
         let kid = field("kid")?;
@@ -252,7 +328,10 @@ impl Key {
         let declared = field("alg")?.map(str::parse::<Algorithm>).transpose()?;
         let alg = match (declared, alg) {
             (Some(a), Some(b)) if a != b => {
-                return err(ErrorKind::AlgorithmNotAllowed, format!("JWK is for {a}, not {b}"))
+                return err(
+                    ErrorKind::AlgorithmNotAllowed,
+                    format!("JWK is for {a}, not {b}"),
+                )
             }
             (Some(a), _) | (None, Some(a)) => a,
             (None, None) => match (kty, crv) {
@@ -260,7 +339,12 @@ impl Key {
                 ("EC", Some("P-384")) => Algorithm::ES384,
                 ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
                 ("RSA", _) => Algorithm::RS256,
-                _ => return err(ErrorKind::InvalidKey, "JWK has no `alg` and none can be inferred"),
+                _ => {
+                    return err(
+                        ErrorKind::InvalidKey,
+                        "JWK has no `alg` and none can be inferred",
+                    )
+                }
             },
         };
         match (alg.family(), kty) {
@@ -300,7 +384,14 @@ impl Key {
                             &SystemRandom::new(),
                         )
                         .map_err(rejected)?;
-                        Ok(Key::new(kid, alg, Material::Ec { point, private: Some(pair) }))
+                        Ok(Key::new(
+                            kid,
+                            alg,
+                            Material::Ec {
+                                point,
+                                private: Some(pair),
+                            },
+                        ))
                     }
                 }
             }
@@ -311,7 +402,14 @@ impl Key {
                     Some(seed) => {
                         let pair = rs::Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
                             .map_err(rejected)?;
-                        Ok(Key::new(kid, alg, Material::Ed25519 { public, private: Some(pair) }))
+                        Ok(Key::new(
+                            kid,
+                            alg,
+                            Material::Ed25519 {
+                                public,
+                                private: Some(pair),
+                            },
+                        ))
                     }
                 }
             }
@@ -410,7 +508,10 @@ impl Key {
     /// Signs `message` (the JWS signing input) and returns the raw signature.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let no_private = || {
-            Error::new(ErrorKind::InvalidKey, "this key has no private part and cannot sign")
+            Error::new(
+                ErrorKind::InvalidKey,
+                "this key has no private part and cannot sign",
+            )
         };
         let failed = |_| Error::new(ErrorKind::Internal, "signing failed");
         match &self.material {
@@ -439,7 +540,8 @@ impl Key {
                     _ => &rs::RSA_PKCS1_SHA256,
                 };
                 let mut sig = vec![0u8; pair.public().modulus_len()];
-                pair.sign(padding, &SystemRandom::new(), message, &mut sig).map_err(failed)?;
+                pair.sign(padding, &SystemRandom::new(), message, &mut sig)
+                    .map_err(failed)?;
                 Ok(sig)
             }
             Material::Ec { private, .. } => {
@@ -480,18 +582,22 @@ impl Key {
                     Algorithm::PS512 => &rs::RSA_PSS_2048_8192_SHA512,
                     _ => &rs::RSA_PKCS1_2048_8192_SHA256,
                 };
-                rs::RsaPublicKeyComponents { n, e }.verify(params, message, signature).is_ok()
+                rs::RsaPublicKeyComponents { n, e }
+                    .verify(params, message, signature)
+                    .is_ok()
             }
             Material::Ec { point, .. } => {
                 let alg: &rs::EcdsaVerificationAlgorithm = match self.alg {
                     Algorithm::ES384 => &rs::ECDSA_P384_SHA384_FIXED,
                     _ => &rs::ECDSA_P256_SHA256_FIXED,
                 };
-                rs::UnparsedPublicKey::new(alg, point).verify(message, signature).is_ok()
+                rs::UnparsedPublicKey::new(alg, point)
+                    .verify(message, signature)
+                    .is_ok()
             }
-            Material::Ed25519 { public, .. } => {
-                rs::UnparsedPublicKey::new(&rs::ED25519, public).verify(message, signature).is_ok()
-            }
+            Material::Ed25519 { public, .. } => rs::UnparsedPublicKey::new(&rs::ED25519, public)
+                .verify(message, signature)
+                .is_ok(),
         }
     }
 }

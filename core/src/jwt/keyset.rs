@@ -1,7 +1,7 @@
 //! A set of keys with rotation: sign with the active key, verify with any key that is
 //! not retired. Thread-safe: readers take a snapshot, so rotation never blocks verifies.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -26,15 +26,41 @@ struct Entry {
     status: KeyStatus,
 }
 
+/// One version of the set. Verification works on a snapshot, so rotation never blocks it.
+#[derive(Default)]
+pub(crate) struct Snapshot {
+    entries: Vec<Entry>,
+    /// The first header that verified against this snapshot, parsed. Nearly every token a
+    /// server sees has the same header bytes, so later tokens skip decoding, JSON parsing
+    /// and key lookup when their header segment is byte-identical. Reset on every change.
+    pub(crate) header_memo: OnceLock<HeaderMemo>,
+}
+
+/// A header already parsed and matched to its key.
+pub(crate) struct HeaderMemo {
+    pub segment: Box<str>,
+    pub alg: Algorithm,
+    pub key: Arc<Key>,
+    pub typ: Option<Box<str>>,
+}
+
+/// Headers longer than this are not memoized.
+pub(crate) const MAX_MEMO_HEADER: usize = 512;
+
 /// A rotating set of keys, shared between threads.
 #[derive(Default)]
 pub struct KeySet {
-    entries: RwLock<Arc<Vec<Entry>>>,
+    current: RwLock<Arc<Snapshot>>,
 }
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list: Vec<_> = self.snapshot().iter().map(|e| (e.key.kid().map(str::to_owned), e.status)).collect();
+        let list: Vec<_> = self
+            .snapshot()
+            .entries
+            .iter()
+            .map(|e| (e.key.kid().map(str::to_owned), e.status))
+            .collect();
         f.debug_struct("KeySet").field("keys", &list).finish()
     }
 }
@@ -52,18 +78,21 @@ impl KeySet {
         set
     }
 
-    fn snapshot(&self) -> Arc<Vec<Entry>> {
-        match self.entries.read() {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
     fn update<T>(&self, f: impl FnOnce(&mut Vec<Entry>) -> Result<T>) -> Result<T> {
-        let mut guard = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        let mut next = (**guard).clone();
+        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = guard.entries.clone();
         let out = f(&mut next)?;
-        *guard = Arc::new(next);
+        *guard = Arc::new(Snapshot {
+            entries: next,
+            header_memo: OnceLock::new(),
+        });
         Ok(out)
     }
 
@@ -71,16 +100,25 @@ impl KeySet {
     /// Kids must be unique; at most one key may lack a kid.
     pub fn add(&self, key: Key, status: KeyStatus) -> Result<()> {
         if status == KeyStatus::Active && !key.can_sign() {
-            return err(ErrorKind::InvalidKey, "a public key cannot be the active signing key");
+            return err(
+                ErrorKind::InvalidKey,
+                "a public key cannot be the active signing key",
+            );
         }
         self.update(|entries| {
             if entries.iter().any(|e| e.key.kid() == key.kid()) {
-                return err(ErrorKind::InvalidInput, "a key with this kid is already in the set");
+                return err(
+                    ErrorKind::InvalidInput,
+                    "a key with this kid is already in the set",
+                );
             }
             if status == KeyStatus::Active {
                 demote_active(entries);
             }
-            entries.push(Entry { key: Arc::new(key), status });
+            entries.push(Entry {
+                key: Arc::new(key),
+                status,
+            });
             Ok(())
         })
     }
@@ -90,7 +128,10 @@ impl KeySet {
         self.update(|entries| {
             let i = find(entries, kid)?;
             if !entries[i].key.can_sign() {
-                return err(ErrorKind::InvalidKey, "a public key cannot be the active signing key");
+                return err(
+                    ErrorKind::InvalidKey,
+                    "a public key cannot be the active signing key",
+                );
             }
             demote_active(entries);
             entries[i].status = KeyStatus::Active;
@@ -119,6 +160,7 @@ impl KeySet {
     /// (kid, algorithm, status) of each key, in insertion order.
     pub fn list(&self) -> Vec<(Option<String>, Algorithm, KeyStatus)> {
         self.snapshot()
+            .entries
             .iter()
             .map(|e| (e.key.kid().map(str::to_owned), e.key.algorithm(), e.status))
             .collect()
@@ -126,24 +168,37 @@ impl KeySet {
 
     pub(crate) fn active_key(&self) -> Result<Arc<Key>> {
         self.snapshot()
+            .entries
             .iter()
             .find(|e| e.status == KeyStatus::Active)
             .map(|e| e.key.clone())
-            .ok_or_else(|| Error::new(ErrorKind::KeyNotFound, "the key set has no active signing key"))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::KeyNotFound,
+                    "the key set has no active signing key",
+                )
+            })
     }
+}
 
+impl Snapshot {
     /// The key for a token: by `kid`, or — without a kid — the only usable key for `alg`.
     pub(crate) fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>> {
-        let entries = self.snapshot();
-        let mut usable = entries.iter().filter(|e| e.status != KeyStatus::Retired);
+        let mut usable = self
+            .entries
+            .iter()
+            .filter(|e| e.status != KeyStatus::Retired);
         let found = match kid {
             Some(kid) => usable.find(|e| e.key.kid() == Some(kid)),
             None => {
                 // The one key for this algorithm; else, if the set has one key at all,
                 // that key, so the caller reports the algorithm mismatch precisely.
                 let usable: Vec<&Entry> = usable.collect();
-                let same_alg: Vec<&Entry> =
-                    usable.iter().copied().filter(|e| e.key.algorithm() == alg).collect();
+                let same_alg: Vec<&Entry> = usable
+                    .iter()
+                    .copied()
+                    .filter(|e| e.key.algorithm() == alg)
+                    .collect();
                 match (same_alg.as_slice(), usable.as_slice()) {
                     ([only], _) | ([], [only]) => Some(*only),
                     _ => None,
@@ -159,11 +214,14 @@ impl KeySet {
             Error::new(ErrorKind::KeyNotFound, msg)
         })
     }
+}
 
+impl KeySet {
     /// The public keys as a JWKS document (`{"keys": [...]}`); HMAC and retired keys are left out.
     pub fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .snapshot()
+            .entries
             .iter()
             .filter(|e| e.status != KeyStatus::Retired)
             .filter_map(|e| e.key.public_jwk().map(Value::Object))
@@ -180,28 +238,41 @@ impl KeySet {
         let doc: Value = serde_json::from_str(jwks)
             .map_err(|_| Error::new(ErrorKind::InvalidKey, "the JWKS is not JSON"))?;
         let Some(Value::Array(keys)) = doc.get("keys") else {
-            return err(ErrorKind::InvalidKey, "a JWKS is an object with a `keys` array");
+            return err(
+                ErrorKind::InvalidKey,
+                "a JWKS is an object with a `keys` array",
+            );
         };
         let mut imported = Vec::new();
         for jwk in keys {
             let Value::Object(jwk) = jwk else { continue };
             let usable = jwk.get("kty").and_then(Value::as_str) != Some("oct")
-                && jwk.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig");
+                && jwk
+                    .get("use")
+                    .and_then(Value::as_str)
+                    .is_none_or(|u| u == "sig");
             if !usable {
                 continue;
             }
             let public: Map<String, Value> = jwk
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let Ok(key) = Key::from_jwk(&public, None) else { continue };
+            let Ok(key) = Key::from_jwk(&public, None) else {
+                continue;
+            };
             let kid = key.kid().unwrap_or_default().to_string();
             self.add(key, KeyStatus::VerifyOnly)?;
             imported.push(kid);
         }
         if imported.is_empty() {
-            return err(ErrorKind::InvalidKey, "the JWKS holds no usable signing key");
+            return err(
+                ErrorKind::InvalidKey,
+                "the JWKS holds no usable signing key",
+            );
         }
         Ok(imported)
     }

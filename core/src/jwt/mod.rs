@@ -14,12 +14,15 @@ pub use claims::{
     MAX_REQUIRED_CLAIMS,
 };
 pub use key::{Key, MIN_RSA_BITS};
+use keyset::{HeaderMemo, MAX_MEMO_HEADER};
 pub use keyset::{KeySet, KeyStatus};
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::util::{b64url_decode, b64url_encode_into};
+use crate::util::{b64url_decode, b64url_decode_to, b64url_decoded_len, b64url_encode_into};
 use claims::Header;
 
 /// The `typ` of access tokens (RFC 9068).
@@ -35,39 +38,120 @@ struct Parts<'a> {
 
 fn split(token: &str, max_bytes: usize) -> Result<Parts<'_>> {
     if token.len() > max_bytes {
-        return err(ErrorKind::TokenTooLarge, format!("token is larger than {max_bytes} bytes"));
+        return err(
+            ErrorKind::TokenTooLarge,
+            format!("token is larger than {max_bytes} bytes"),
+        );
     }
-    let malformed = || Error::new(ErrorKind::MalformedToken, "a JWT has three dot-separated parts");
+    let malformed = || {
+        Error::new(
+            ErrorKind::MalformedToken,
+            "a JWT has three dot-separated parts",
+        )
+    };
     let last = token.rfind('.').ok_or_else(malformed)?;
     let signing_input = &token[..last];
     let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
     if payload.contains('.') {
         return Err(malformed());
     }
-    Ok(Parts { header, payload, signature: &token[last + 1..], signing_input })
-}
-
-fn decode_part(part: &str, what: &str) -> Result<Vec<u8>> {
-    b64url_decode(part.as_bytes()).ok_or_else(|| {
-        Error::new(ErrorKind::MalformedToken, format!("the {what} is not base64url"))
+    Ok(Parts {
+        header,
+        payload,
+        signature: &token[last + 1..],
+        signing_input,
     })
 }
 
-fn decode_json_text(part: &str, what: &str) -> Result<String> {
-    String::from_utf8(decode_part(part, what)?)
-        .map_err(|_| Error::new(ErrorKind::MalformedToken, format!("the {what} is not UTF-8")))
+fn not_base64(what: &str) -> Error {
+    Error::new(
+        ErrorKind::MalformedToken,
+        format!("the {what} is not base64url"),
+    )
 }
 
-/// Parses the header; `None` for `alg` means an algorithm we do not implement.
+fn decode_part(part: &str, what: &str) -> Result<Vec<u8>> {
+    b64url_decode(part.as_bytes()).ok_or_else(|| not_base64(what))
+}
+
+/// Decodes a part into `buf` when it fits (no allocation on the hot path), else the heap.
+fn decode_part_buffered<'b>(part: &str, what: &str, buf: &'b mut [u8]) -> Result<Cow<'b, [u8]>> {
+    match b64url_decoded_len(part.len()) {
+        Some(n) if n <= buf.len() => {
+            let n = b64url_decode_to(part.as_bytes(), buf).ok_or_else(|| not_base64(what))?;
+            Ok(Cow::Borrowed(&buf[..n]))
+        }
+        _ => decode_part(part, what).map(Cow::Owned),
+    }
+}
+
+fn decode_json_text(part: &str, what: &str) -> Result<String> {
+    String::from_utf8(decode_part(part, what)?).map_err(|_| {
+        Error::new(
+            ErrorKind::MalformedToken,
+            format!("the {what} is not UTF-8"),
+        )
+    })
+}
+
+/// The per-token checks once the header is known: algorithm allowed and bound to the
+/// key, signature, then `typ`.
+fn check_with_key(
+    parts: &Parts<'_>,
+    alg: Algorithm,
+    key: &Key,
+    typ: Option<&str>,
+    algorithms: &[Algorithm],
+    token_type: Option<&str>,
+) -> Result<()> {
+    if !algorithms.is_empty() && !algorithms.contains(&alg) {
+        return err(
+            ErrorKind::AlgorithmNotAllowed,
+            format!("{alg} is not allowed here"),
+        );
+    }
+    if key.algorithm() != alg {
+        return err(
+            ErrorKind::AlgorithmNotAllowed,
+            format!("the key is bound to {}, not {alg}", key.algorithm()),
+        );
+    }
+    // Signatures are at most 1 KiB (RSA-8192): decode on the stack.
+    let mut sig_buf = [0u8; 1024];
+    let signature = decode_part_buffered(parts.signature, "signature", &mut sig_buf)?;
+    if !key.verify(parts.signing_input.as_bytes(), &signature) {
+        return err(ErrorKind::InvalidSignature, "the signature does not match");
+    }
+    if let Some(expected) = token_type {
+        if !claims::typ_matches(typ, expected) {
+            return err(
+                ErrorKind::InvalidTokenType,
+                format!("expected a `{expected}` token"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parses the header and names its algorithm.
 fn parse_header(text: &str) -> Result<(Header<'_>, Algorithm)> {
     // serde's derived structs also accept a JSON array (fields by position): refuse it.
     let is_object = text.trim_start().starts_with('{');
-    let header: Header<'_> = serde_json::from_str(text).ok().filter(|_| is_object).ok_or_else(|| {
-        Error::new(ErrorKind::MalformedToken, "the header is not a JSON object with a string `alg`")
-    })?;
+    let header: Header<'_> = serde_json::from_str(text)
+        .ok()
+        .filter(|_| is_object)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::MalformedToken,
+                "the header is not a JSON object with a string `alg`",
+            )
+        })?;
     let alg: Algorithm = header.alg.parse()?;
     if header.crit.is_some() {
-        return err(ErrorKind::UnsupportedCriticalHeader, "the token has critical header extensions");
+        return err(
+            ErrorKind::UnsupportedCriticalHeader,
+            "the token has critical header extensions",
+        );
     }
     Ok((header, alg))
 }
@@ -80,33 +164,55 @@ pub struct Jws {
 }
 
 impl KeySet {
-    /// The checks every verification shares: size, shape, header, algorithm, key, and
-    /// signature. Returns the parts and the header's `typ`.
+    /// The checks every verification shares: size, shape, header, algorithm, key,
+    /// signature, then `typ`. Returns the parts.
     fn check_signature<'t>(
         &self,
         token: &'t str,
         max_bytes: usize,
         algorithms: &[Algorithm],
-    ) -> Result<(Parts<'t>, String, Option<String>)> {
+        token_type: Option<&str>,
+    ) -> Result<Parts<'t>> {
         let parts = split(token, max_bytes)?;
-        let header_text = decode_json_text(parts.header, "header")?;
-        let (header, alg) = parse_header(&header_text)?;
-        if !algorithms.is_empty() && !algorithms.contains(&alg) {
-            return err(ErrorKind::AlgorithmNotAllowed, format!("{alg} is not allowed here"));
+        let snapshot = self.snapshot();
+        if let Some(memo) = snapshot
+            .header_memo
+            .get()
+            .filter(|m| *m.segment == *parts.header)
+        {
+            check_with_key(
+                &parts,
+                memo.alg,
+                &memo.key,
+                memo.typ.as_deref(),
+                algorithms,
+                token_type,
+            )?;
+            return Ok(parts);
         }
-        let key = self.key_for(header.kid.as_deref(), alg)?;
-        if key.algorithm() != alg {
+        let mut header_buf = [0u8; 512];
+        let header_bytes = decode_part_buffered(parts.header, "header", &mut header_buf)?;
+        let header_text = std::str::from_utf8(&header_bytes)
+            .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not UTF-8"))?;
+        let (header, alg) = parse_header(header_text)?;
+        if !algorithms.is_empty() && !algorithms.contains(&alg) {
             return err(
                 ErrorKind::AlgorithmNotAllowed,
-                format!("the key is bound to {}, not {alg}", key.algorithm()),
+                format!("{alg} is not allowed here"),
             );
         }
-        let signature = decode_part(parts.signature, "signature")?;
-        if !key.verify(parts.signing_input.as_bytes(), &signature) {
-            return err(ErrorKind::InvalidSignature, "the signature does not match");
+        let key = snapshot.key_for(header.kid.as_deref(), alg)?;
+        let typ = header.typ.as_deref();
+        check_with_key(&parts, alg, &key, typ, algorithms, token_type)?;
+        if parts.header.len() <= MAX_MEMO_HEADER {
+            let _ = snapshot.header_memo.set(HeaderMemo {
+                segment: parts.header.into(),
+                alg,
+                key,
+                typ: typ.map(Into::into),
+            });
         }
-        let typ = header.typ.map(|t| t.into_owned());
-        Ok((parts, header_text, typ))
+        Ok(parts)
     }
 
     /// Verifies a token's signature and then its claims, at the system time.
@@ -116,13 +222,12 @@ impl KeySet {
 
     /// Verifies a token at time `now` (seconds since the epoch).
     pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
-        let (parts, _, typ) =
-            self.check_signature(token, validation.max_token_bytes, &validation.algorithms)?;
-        if let Some(expected) = &validation.token_type {
-            if !claims::typ_matches(typ.as_deref(), expected) {
-                return err(ErrorKind::InvalidTokenType, format!("expected a `{expected}` token"));
-            }
-        }
+        let parts = self.check_signature(
+            token,
+            validation.max_token_bytes,
+            &validation.algorithms,
+            validation.token_type.as_deref(),
+        )?;
         let payload = decode_json_text(parts.payload, "payload")?;
         claims::validate(payload, validation, now)
     }
@@ -130,11 +235,15 @@ impl KeySet {
     /// Verifies only the signature of a compact JWS whose payload need not be JWT claims
     /// (same header, algorithm and key rules as [`KeySet::verify`]).
     pub fn verify_jws(&self, token: &str, algorithms: &[Algorithm]) -> Result<Jws> {
-        let (parts, header_text, _) =
-            self.check_signature(token, DEFAULT_MAX_TOKEN_BYTES, algorithms)?;
-        let header = serde_json::from_str(&header_text)
-            .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not a JSON object"))?;
-        Ok(Jws { header, payload: decode_part(parts.payload, "payload")? })
+        let parts = self.check_signature(token, DEFAULT_MAX_TOKEN_BYTES, algorithms, None)?;
+        let header =
+            serde_json::from_str(&decode_json_text(parts.header, "header")?).map_err(|_| {
+                Error::new(ErrorKind::MalformedToken, "the header is not a JSON object")
+            })?;
+        Ok(Jws {
+            header,
+            payload: decode_part(parts.payload, "payload")?,
+        })
     }
 
     /// Signs `claims` with the active key. `typ` defaults to `JWT`.
@@ -154,7 +263,8 @@ pub fn sign_with(key: &Key, claims: &Map<String, Value>, typ: Option<&str>) -> R
         header.insert("kid".into(), Value::from(kid));
     }
     let encode = |v: &Map<String, Value>| {
-        serde_json::to_vec(v).map_err(|_| Error::new(ErrorKind::InvalidClaim, "claims are not JSON"))
+        serde_json::to_vec(v)
+            .map_err(|_| Error::new(ErrorKind::InvalidClaim, "claims are not JSON"))
     };
     let mut token = String::with_capacity(256);
     b64url_encode_into(&encode(&header)?, &mut token);
@@ -170,8 +280,10 @@ pub fn sign_with(key: &Key, claims: &Map<String, Value>, typ: Option<&str>) -> R
 /// for deciding when to refresh on a client. Never use the result for authorization.
 pub fn peek_unverified(token: &str) -> Result<(Map<String, Value>, Claims)> {
     let parts = split(token, DEFAULT_MAX_TOKEN_BYTES)?;
-    let header: Map<String, Value> = serde_json::from_str(&decode_json_text(parts.header, "header")?)
-        .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not a JSON object"))?;
+    let header: Map<String, Value> =
+        serde_json::from_str(&decode_json_text(parts.header, "header")?).map_err(|_| {
+            Error::new(ErrorKind::MalformedToken, "the header is not a JSON object")
+        })?;
     let claims = claims::peek(decode_json_text(parts.payload, "payload")?)?;
     Ok((header, claims))
 }

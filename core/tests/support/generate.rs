@@ -33,7 +33,11 @@ fn hs_key(kid: &str) -> Value {
 const H: &str = r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#;
 
 fn claims_text(extra: &str) -> String {
-    format!(r#"{{"sub":"user-1","exp":{},{extra}"iat":{}}}"#, NOW + 600, NOW - 10)
+    format!(
+        r#"{{"sub":"user-1","exp":{},{extra}"iat":{}}}"#,
+        NOW + 600,
+        NOW - 10
+    )
 }
 
 fn verify_case(name: &str, token: String, validation: Value, expect: Value) -> Value {
@@ -57,76 +61,396 @@ fn jwt_cases() -> Vec<Value> {
     let exp_at = |t: i64| format!(r#"{{"sub":"user-1","exp":{t}}}"#);
 
     let mut cases = vec![
-        verify_case("all registered claims valid", tok(&ok_payload), strict.clone(), json!({"claims": ok_claims})),
-        verify_case("aud array containing the audience", tok(&format!(r#"{{"aud":["other","api"],"exp":{}}}"#, NOW + 60)),
-            json!({"now": NOW, "audiences": ["api"]}), json!({"claims": {"aud": ["other", "api"], "exp": NOW + 60}})),
-        verify_case("expired beyond leeway", tok(&exp_at(NOW as i64 - 31)), now.clone(), error("token_expired")),
-        verify_case("expired exactly at exp + leeway", tok(&exp_at(NOW as i64 - 30)), now.clone(), error("token_expired")),
-        verify_case("expired but within leeway", tok(&exp_at(NOW as i64 - 29)), now.clone(),
-            json!({"claims": {"sub": "user-1", "exp": NOW - 29}})),
-        verify_case("expired with zero leeway", tok(&exp_at(NOW as i64)), json!({"now": NOW, "leeway": 0}), error("token_expired")),
-        verify_case("nbf in the future beyond leeway", tok(&with_time("nbf", &(NOW + 31).to_string())), now.clone(), error("token_not_yet_valid")),
-        verify_case("iat in the future beyond leeway", tok(&format!(r#"{{"exp":{},"iat":{}}}"#, NOW + 600, NOW + 100)), now.clone(), error("token_not_yet_valid")),
-        verify_case("exp is a string", tok(r#"{"exp":"1700000600"}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is a fraction", tok(r#"{"exp":1700000600.5}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is an integer written as a float", tok(r#"{"exp":1700000600.0}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is huge", tok(r#"{"exp":100000000000000000000}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is past year 9999", tok(r#"{"exp":253402300800}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is negative", tok(r#"{"exp":-1}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is null", tok(r#"{"exp":null}"#), now.clone(), error("invalid_claim")),
-        verify_case("exp is boolean", tok(r#"{"exp":true}"#), now.clone(), error("invalid_claim")),
-        verify_case("nbf is a string", tok(&with_time("nbf", r#""soon""#)), now.clone(), error("invalid_claim")),
-        verify_case("exp missing (required by default)", tok(r#"{"sub":"user-1"}"#), now.clone(), error("missing_claim")),
-        verify_case("custom required claim missing", tok(&claims_text("")),
-            json!({"now": NOW, "required_claims": ["exp", "email"]}), error("missing_claim")),
-        verify_case("issuer configured, iss missing", tok(&claims_text(r#""aud":"api","#)), strict.clone(), error("missing_claim")),
-        verify_case("issuer configured, iss wrong", tok(&claims_text(r#""iss":"https://evil.example","aud":"api","#)), strict.clone(), error("invalid_issuer")),
-        verify_case("iss is a number", tok(&claims_text(r#""iss":42,"#)), now.clone(), error("invalid_claim")),
-        verify_case("audience configured, aud missing", tok(&claims_text(r#""iss":"https://auth.example","#)), strict.clone(), error("missing_claim")),
-        verify_case("audience configured, aud wrong", tok(&claims_text(r#""iss":"https://auth.example","aud":["web","admin"],"#)), strict.clone(), error("invalid_audience")),
-        verify_case("aud is a number", tok(&claims_text(r#""aud":5,"#)), now.clone(), error("invalid_claim")),
-        verify_case("aud array holds a number", tok(&claims_text(r#""aud":["api",5],"#)), now.clone(), error("invalid_claim")),
-        verify_case("required scope missing", tok(&claims_text(r#""scope":"read write","#)),
-            json!({"now": NOW, "required_scopes": ["admin"]}), error("insufficient_scope")),
-        verify_case("required scopes present", tok(&claims_text(r#""scope":"read write","#)),
+        verify_case(
+            "all registered claims valid",
+            tok(&ok_payload),
+            strict.clone(),
+            json!({"claims": ok_claims}),
+        ),
+        verify_case(
+            "aud array containing the audience",
+            tok(&format!(r#"{{"aud":["other","api"],"exp":{}}}"#, NOW + 60)),
+            json!({"now": NOW, "audiences": ["api"]}),
+            json!({"claims": {"aud": ["other", "api"], "exp": NOW + 60}}),
+        ),
+        verify_case(
+            "expired beyond leeway",
+            tok(&exp_at(NOW as i64 - 31)),
+            now.clone(),
+            error("token_expired"),
+        ),
+        verify_case(
+            "expired exactly at exp + leeway",
+            tok(&exp_at(NOW as i64 - 30)),
+            now.clone(),
+            error("token_expired"),
+        ),
+        verify_case(
+            "expired but within leeway",
+            tok(&exp_at(NOW as i64 - 29)),
+            now.clone(),
+            json!({"claims": {"sub": "user-1", "exp": NOW - 29}}),
+        ),
+        verify_case(
+            "expired with zero leeway",
+            tok(&exp_at(NOW as i64)),
+            json!({"now": NOW, "leeway": 0}),
+            error("token_expired"),
+        ),
+        verify_case(
+            "nbf in the future beyond leeway",
+            tok(&with_time("nbf", &(NOW + 31).to_string())),
+            now.clone(),
+            error("token_not_yet_valid"),
+        ),
+        verify_case(
+            "iat in the future beyond leeway",
+            tok(&format!(r#"{{"exp":{},"iat":{}}}"#, NOW + 600, NOW + 100)),
+            now.clone(),
+            error("token_not_yet_valid"),
+        ),
+        verify_case(
+            "exp is a string",
+            tok(r#"{"exp":"1700000600"}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is a fraction",
+            tok(r#"{"exp":1700000600.5}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is an integer written as a float",
+            tok(r#"{"exp":1700000600.0}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is huge",
+            tok(r#"{"exp":100000000000000000000}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is past year 9999",
+            tok(r#"{"exp":253402300800}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is negative",
+            tok(r#"{"exp":-1}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is null",
+            tok(r#"{"exp":null}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp is boolean",
+            tok(r#"{"exp":true}"#),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "nbf is a string",
+            tok(&with_time("nbf", r#""soon""#)),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "exp missing (required by default)",
+            tok(r#"{"sub":"user-1"}"#),
+            now.clone(),
+            error("missing_claim"),
+        ),
+        verify_case(
+            "custom required claim missing",
+            tok(&claims_text("")),
+            json!({"now": NOW, "required_claims": ["exp", "email"]}),
+            error("missing_claim"),
+        ),
+        verify_case(
+            "issuer configured, iss missing",
+            tok(&claims_text(r#""aud":"api","#)),
+            strict.clone(),
+            error("missing_claim"),
+        ),
+        verify_case(
+            "issuer configured, iss wrong",
+            tok(&claims_text(r#""iss":"https://evil.example","aud":"api","#)),
+            strict.clone(),
+            error("invalid_issuer"),
+        ),
+        verify_case(
+            "iss is a number",
+            tok(&claims_text(r#""iss":42,"#)),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "audience configured, aud missing",
+            tok(&claims_text(r#""iss":"https://auth.example","#)),
+            strict.clone(),
+            error("missing_claim"),
+        ),
+        verify_case(
+            "audience configured, aud wrong",
+            tok(&claims_text(
+                r#""iss":"https://auth.example","aud":["web","admin"],"#,
+            )),
+            strict.clone(),
+            error("invalid_audience"),
+        ),
+        verify_case(
+            "aud is a number",
+            tok(&claims_text(r#""aud":5,"#)),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "aud array holds a number",
+            tok(&claims_text(r#""aud":["api",5],"#)),
+            now.clone(),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "required scope missing",
+            tok(&claims_text(r#""scope":"read write","#)),
+            json!({"now": NOW, "required_scopes": ["admin"]}),
+            error("insufficient_scope"),
+        ),
+        verify_case(
+            "required scopes present",
+            tok(&claims_text(r#""scope":"read write","#)),
             json!({"now": NOW, "required_scopes": ["write", "read"]}),
-            json!({"claims": {"sub": "user-1", "exp": NOW + 600, "scope": "read write", "iat": NOW - 10}})),
-        verify_case("subject mismatch", tok(&claims_text("")), json!({"now": NOW, "subject": "user-2"}), error("invalid_claim")),
-        verify_case("duplicate exp claim", tok(&format!(r#"{{"exp":{},"exp":{}}}"#, NOW + 600, NOW + 9999)), now.clone(), error("malformed_token")),
-        verify_case("payload is an array", tok("[1,2]"), now.clone(), error("malformed_token")),
-        verify_case("payload is not JSON", tok("not json"), now.clone(), error("malformed_token")),
-        verify_case("payload has trailing data", tok(&format!(r#"{{"exp":{}}} x"#, NOW + 60)), now.clone(), error("malformed_token")),
-        verify_case("typ JWT where at+jwt is expected", tok(&claims_text("")), json!({"now": NOW, "token_type": "at+jwt"}), error("invalid_token_type")),
-        verify_case("typ missing where at+jwt is expected", hs256(SECRET, r#"{"alg":"HS256","kid":"k1"}"#, &claims_text("")),
-            json!({"now": NOW, "token_type": "at+jwt"}), error("invalid_token_type")),
-        verify_case("typ application/AT+JWT matches at+jwt", hs256(SECRET, r#"{"alg":"HS256","typ":"application/AT+JWT","kid":"k1"}"#, &exp_at(NOW as i64 + 60)),
-            json!({"now": NOW, "token_type": "at+jwt"}), json!({"claims": {"sub": "user-1", "exp": NOW + 60}})),
-        verify_case("alg none, empty signature", format!("{}.{}.", b64(br#"{"alg":"none","kid":"k1"}"#), b64(claims_text("").as_bytes())), now.clone(), error("algorithm_not_allowed")),
-        verify_case("alg NONE signed with the HMAC key", hs256(SECRET, r#"{"alg":"NONE","kid":"k1"}"#, &claims_text("")), now.clone(), error("algorithm_not_allowed")),
-        verify_case("unknown algorithm", hs256(SECRET, r#"{"alg":"HS1024","kid":"k1"}"#, &claims_text("")), now.clone(), error("algorithm_not_allowed")),
-        verify_case("algorithm outside the validation allowlist", tok(&claims_text("")), json!({"now": NOW, "algorithms": ["RS256", "ES256"]}), error("algorithm_not_allowed")),
-        verify_case("unknown kid", hs256(SECRET, r#"{"alg":"HS256","kid":"nope"}"#, &claims_text("")), now.clone(), error("key_not_found")),
-        verify_case("jku header is never followed", hs256(b"attacker attacker attacker key!!", r#"{"alg":"HS256","kid":"attacker","jku":"https://evil.example/jwks"}"#, &claims_text("")), now.clone(), error("key_not_found")),
-        verify_case("embedded jwk header is never trusted", hs256(b"attacker attacker attacker key!!", r#"{"alg":"HS256","kid":"k1","jwk":{"kty":"oct","k":"YXR0YWNrZXIgYXR0YWNrZXIgYXR0YWNrZXIga2V5ISE"}}"#, &claims_text("")), now.clone(), error("invalid_signature")),
-        verify_case("signed with another key", hs256(b"another key of thirty-two bytes!", H, &claims_text("")), now.clone(), error("invalid_signature")),
-        verify_case("signature truncated", { let t = tok(&claims_text("")); t[..t.len() - 4].to_string() }, now.clone(), error("invalid_signature")),
-        verify_case("payload swapped after signing", {
-            let good = tok(&claims_text(""));
-            let parts: Vec<&str> = good.split('.').collect();
-            format!("{}.{}.{}", parts[0], b64(claims_text(r#""admin":true,"#).as_bytes()), parts[2])
-        }, now.clone(), error("invalid_signature")),
-        verify_case("crit header", hs256(SECRET, r#"{"alg":"HS256","kid":"k1","crit":["exp"],"exp":1}"#, &claims_text("")), now.clone(), error("unsupported_critical_header")),
-        verify_case("token larger than 8 KiB", tok(&claims_text(&format!(r#""pad":"{}","#, "a".repeat(9000)))), now.clone(), error("token_too_large")),
-        verify_case("token larger than a configured maximum", tok(&claims_text("")), json!({"now": NOW, "max_token_bytes": 64}), error("token_too_large")),
-        verify_case("empty token", String::new(), now.clone(), error("malformed_token")),
-        verify_case("two parts", format!("{}.{}", b64(H.as_bytes()), b64(b"{}")), now.clone(), error("malformed_token")),
-        verify_case("four parts", format!("{}.x", tok(&claims_text(""))), now.clone(), error("malformed_token")),
-        verify_case("header is not base64url", { let t = tok(&claims_text("")); format!("!!{}", &t[2..]) }, now.clone(), error("malformed_token")),
-        verify_case("header with base64 padding", hs256(SECRET, r#"{"alg":"HS256","kid":"k1"} "#, &claims_text("")).replacen('.', "=.", 1), now.clone(), error("malformed_token")),
-        verify_case("header is a JSON array", hs256(SECRET, r#"["HS256"]"#, &claims_text("")), now.clone(), error("malformed_token")),
-        verify_case("header without alg", hs256(SECRET, r#"{"kid":"k1"}"#, &claims_text("")), now.clone(), error("malformed_token")),
-        verify_case("alg is a number", hs256(SECRET, r#"{"alg":256,"kid":"k1"}"#, &claims_text("")), now.clone(), error("malformed_token")),
-        verify_case("duplicate alg in header", hs256(SECRET, r#"{"alg":"none","alg":"HS256","kid":"k1"}"#, &claims_text("")), now.clone(), error("malformed_token")),
+            json!({"claims": {"sub": "user-1", "exp": NOW + 600, "scope": "read write", "iat": NOW - 10}}),
+        ),
+        verify_case(
+            "subject mismatch",
+            tok(&claims_text("")),
+            json!({"now": NOW, "subject": "user-2"}),
+            error("invalid_claim"),
+        ),
+        verify_case(
+            "duplicate exp claim",
+            tok(&format!(r#"{{"exp":{},"exp":{}}}"#, NOW + 600, NOW + 9999)),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "payload is an array",
+            tok("[1,2]"),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "payload is not JSON",
+            tok("not json"),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "payload has trailing data",
+            tok(&format!(r#"{{"exp":{}}} x"#, NOW + 60)),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "typ JWT where at+jwt is expected",
+            tok(&claims_text("")),
+            json!({"now": NOW, "token_type": "at+jwt"}),
+            error("invalid_token_type"),
+        ),
+        verify_case(
+            "typ missing where at+jwt is expected",
+            hs256(SECRET, r#"{"alg":"HS256","kid":"k1"}"#, &claims_text("")),
+            json!({"now": NOW, "token_type": "at+jwt"}),
+            error("invalid_token_type"),
+        ),
+        verify_case(
+            "typ application/AT+JWT matches at+jwt",
+            hs256(
+                SECRET,
+                r#"{"alg":"HS256","typ":"application/AT+JWT","kid":"k1"}"#,
+                &exp_at(NOW as i64 + 60),
+            ),
+            json!({"now": NOW, "token_type": "at+jwt"}),
+            json!({"claims": {"sub": "user-1", "exp": NOW + 60}}),
+        ),
+        verify_case(
+            "alg none, empty signature",
+            format!(
+                "{}.{}.",
+                b64(br#"{"alg":"none","kid":"k1"}"#),
+                b64(claims_text("").as_bytes())
+            ),
+            now.clone(),
+            error("algorithm_not_allowed"),
+        ),
+        verify_case(
+            "alg NONE signed with the HMAC key",
+            hs256(SECRET, r#"{"alg":"NONE","kid":"k1"}"#, &claims_text("")),
+            now.clone(),
+            error("algorithm_not_allowed"),
+        ),
+        verify_case(
+            "unknown algorithm",
+            hs256(SECRET, r#"{"alg":"HS1024","kid":"k1"}"#, &claims_text("")),
+            now.clone(),
+            error("algorithm_not_allowed"),
+        ),
+        verify_case(
+            "algorithm outside the validation allowlist",
+            tok(&claims_text("")),
+            json!({"now": NOW, "algorithms": ["RS256", "ES256"]}),
+            error("algorithm_not_allowed"),
+        ),
+        verify_case(
+            "unknown kid",
+            hs256(SECRET, r#"{"alg":"HS256","kid":"nope"}"#, &claims_text("")),
+            now.clone(),
+            error("key_not_found"),
+        ),
+        verify_case(
+            "jku header is never followed",
+            hs256(
+                b"attacker attacker attacker key!!",
+                r#"{"alg":"HS256","kid":"attacker","jku":"https://evil.example/jwks"}"#,
+                &claims_text(""),
+            ),
+            now.clone(),
+            error("key_not_found"),
+        ),
+        verify_case(
+            "embedded jwk header is never trusted",
+            hs256(
+                b"attacker attacker attacker key!!",
+                r#"{"alg":"HS256","kid":"k1","jwk":{"kty":"oct","k":"YXR0YWNrZXIgYXR0YWNrZXIgYXR0YWNrZXIga2V5ISE"}}"#,
+                &claims_text(""),
+            ),
+            now.clone(),
+            error("invalid_signature"),
+        ),
+        verify_case(
+            "signed with another key",
+            hs256(b"another key of thirty-two bytes!", H, &claims_text("")),
+            now.clone(),
+            error("invalid_signature"),
+        ),
+        verify_case(
+            "signature truncated",
+            {
+                let t = tok(&claims_text(""));
+                t[..t.len() - 4].to_string()
+            },
+            now.clone(),
+            error("invalid_signature"),
+        ),
+        verify_case(
+            "payload swapped after signing",
+            {
+                let good = tok(&claims_text(""));
+                let parts: Vec<&str> = good.split('.').collect();
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    b64(claims_text(r#""admin":true,"#).as_bytes()),
+                    parts[2]
+                )
+            },
+            now.clone(),
+            error("invalid_signature"),
+        ),
+        verify_case(
+            "crit header",
+            hs256(
+                SECRET,
+                r#"{"alg":"HS256","kid":"k1","crit":["exp"],"exp":1}"#,
+                &claims_text(""),
+            ),
+            now.clone(),
+            error("unsupported_critical_header"),
+        ),
+        verify_case(
+            "token larger than 8 KiB",
+            tok(&claims_text(&format!(r#""pad":"{}","#, "a".repeat(9000)))),
+            now.clone(),
+            error("token_too_large"),
+        ),
+        verify_case(
+            "token larger than a configured maximum",
+            tok(&claims_text("")),
+            json!({"now": NOW, "max_token_bytes": 64}),
+            error("token_too_large"),
+        ),
+        verify_case(
+            "empty token",
+            String::new(),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "two parts",
+            format!("{}.{}", b64(H.as_bytes()), b64(b"{}")),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "four parts",
+            format!("{}.x", tok(&claims_text(""))),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "header is not base64url",
+            {
+                let t = tok(&claims_text(""));
+                format!("!!{}", &t[2..])
+            },
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "header with base64 padding",
+            hs256(SECRET, r#"{"alg":"HS256","kid":"k1"} "#, &claims_text(""))
+                .replacen('.', "=.", 1),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "header is a JSON array",
+            hs256(SECRET, r#"["HS256"]"#, &claims_text("")),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "header without alg",
+            hs256(SECRET, r#"{"kid":"k1"}"#, &claims_text("")),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "alg is a number",
+            hs256(SECRET, r#"{"alg":256,"kid":"k1"}"#, &claims_text("")),
+            now.clone(),
+            error("malformed_token"),
+        ),
+        verify_case(
+            "duplicate alg in header",
+            hs256(
+                SECRET,
+                r#"{"alg":"none","alg":"HS256","kid":"k1"}"#,
+                &claims_text(""),
+            ),
+            now.clone(),
+            error("malformed_token"),
+        ),
     ];
     // Key sets with more than one key.
     cases.push(json!({"name": "token under a retired key", "op": "verify",
@@ -204,18 +528,54 @@ fn apikey_cases() -> Vec<Value> {
     swapped.swap(25, 26);
     let mut cases = vec![
         parse("live key", &live, ok(&live, "ag_live_")),
-        parse("test key", &make("ag_test_", body), ok(&make("ag_test_", body), "ag_test_")),
-        parse("server key", &make("ag_srv_", body), ok(&make("ag_srv_", body), "ag_srv_")),
-        parse("custom prefix", &make("acme_prod_", body), ok(&make("acme_prod_", body), "acme_prod_")),
-        parse("one character changed", std::str::from_utf8(&typo).unwrap(), invalid.clone()),
-        parse("two characters swapped", std::str::from_utf8(&swapped).unwrap(), invalid.clone()),
+        parse(
+            "test key",
+            &make("ag_test_", body),
+            ok(&make("ag_test_", body), "ag_test_"),
+        ),
+        parse(
+            "server key",
+            &make("ag_srv_", body),
+            ok(&make("ag_srv_", body), "ag_srv_"),
+        ),
+        parse(
+            "custom prefix",
+            &make("acme_prod_", body),
+            ok(&make("acme_prod_", body), "acme_prod_"),
+        ),
+        parse(
+            "one character changed",
+            std::str::from_utf8(&typo).unwrap(),
+            invalid.clone(),
+        ),
+        parse(
+            "two characters swapped",
+            std::str::from_utf8(&swapped).unwrap(),
+            invalid.clone(),
+        ),
         parse("truncated", &live[..live.len() - 1], invalid.clone()),
         parse("one character added", &format!("{live}A"), invalid.clone()),
-        parse("upper-case prefix", &make("AG_LIVE_", body), invalid.clone()),
-        parse("prefix without underscore", &make("aglive", body), invalid.clone()),
-        parse("character outside base62", &make("ag_live_", &body.replacen('Z', "-", 1)), invalid.clone()),
+        parse(
+            "upper-case prefix",
+            &make("AG_LIVE_", body),
+            invalid.clone(),
+        ),
+        parse(
+            "prefix without underscore",
+            &make("aglive", body),
+            invalid.clone(),
+        ),
+        parse(
+            "character outside base62",
+            &make("ag_live_", &body.replacen('Z', "-", 1)),
+            invalid.clone(),
+        ),
         parse("empty", "", invalid.clone()),
-        parse("non-ASCII", &format!("ag_live_{}é", &body[..body.len() - 1]), invalid.clone()),
+        parse(
+            "non-ASCII",
+            &format!("ag_live_{}é", &body[..body.len() - 1]),
+            invalid.clone(),
+        ),
     ];
     for (granted, required, result) in [
         (vec!["sms:send"], "sms:send", true),
@@ -227,8 +587,10 @@ fn apikey_cases() -> Vec<Value> {
         (vec!["sms*"], "smsx", false),
         (vec![], "sms:send", false),
     ] {
-        cases.push(json!({"name": format!("scope {required} under {granted:?}"), "op": "scope_granted",
-            "granted": granted, "required": required, "expect": {"result": result}}));
+        cases.push(
+            json!({"name": format!("scope {required} under {granted:?}"), "op": "scope_granted",
+            "granted": granted, "required": required, "expect": {"result": result}}),
+        );
     }
     cases
 }
@@ -237,23 +599,63 @@ fn client_token_cases() -> Vec<Value> {
     let header = r#"{"alg":"HS256","typ":"JWT"}"#;
     let tok = |payload: &str| hs256(SERVER_KEY.as_bytes(), header, payload);
     let valid = tok(&format!(r#"{{"exp":{},"user":"u-42"}}"#, NOW + 300));
-    let verify = |name: &str, token: &str, user: &str, expect: Value| {
-        json!({"name": name, "op": "verify", "server_key": SERVER_KEY, "token": token, "user": user, "now": NOW, "expect": expect})
-    };
-    let refresh = |name: &str, token: &str, now: u64, result: bool| {
-        json!({"name": name, "op": "needs_refresh", "token": token, "now": now, "margin": 30, "expect": {"result": result}})
-    };
+    let verify = |name: &str, token: &str, user: &str, expect: Value| json!({"name": name, "op": "verify", "server_key": SERVER_KEY, "token": token, "user": user, "now": NOW, "expect": expect});
+    let refresh = |name: &str, token: &str, now: u64, result: bool| json!({"name": name, "op": "needs_refresh", "token": token, "now": now, "margin": 30, "expect": {"result": result}});
     vec![
-        verify("valid token for the user", &valid, "u-42", json!({"user": "u-42", "exp": NOW + 300})),
-        verify("token for another user", &valid, "u-43", json!({"error": "user_mismatch"})),
-        verify("expired token", &tok(&format!(r#"{{"exp":{},"user":"u-42"}}"#, NOW - 60)), "u-42", json!({"error": "token_expired"})),
-        verify("signed with another server key", &hs256(b"ag_srv_AnotherServerKeyThatIsLongEnough0000", header, &format!(r#"{{"exp":{},"user":"u-42"}}"#, NOW + 300)), "u-42", json!({"error": "invalid_signature"})),
-        verify("user claim missing", &tok(&format!(r#"{{"exp":{}}}"#, NOW + 300)), "u-42", json!({"error": "missing_claim"})),
-        verify("user claim is a number", &tok(&format!(r#"{{"exp":{},"user":42}}"#, NOW + 300)), "42", json!({"error": "invalid_claim"})),
-        verify("exp missing", &tok(r#"{"user":"u-42"}"#), "u-42", json!({"error": "missing_claim"})),
+        verify(
+            "valid token for the user",
+            &valid,
+            "u-42",
+            json!({"user": "u-42", "exp": NOW + 300}),
+        ),
+        verify(
+            "token for another user",
+            &valid,
+            "u-43",
+            json!({"error": "user_mismatch"}),
+        ),
+        verify(
+            "expired token",
+            &tok(&format!(r#"{{"exp":{},"user":"u-42"}}"#, NOW - 60)),
+            "u-42",
+            json!({"error": "token_expired"}),
+        ),
+        verify(
+            "signed with another server key",
+            &hs256(
+                b"ag_srv_AnotherServerKeyThatIsLongEnough0000",
+                header,
+                &format!(r#"{{"exp":{},"user":"u-42"}}"#, NOW + 300),
+            ),
+            "u-42",
+            json!({"error": "invalid_signature"}),
+        ),
+        verify(
+            "user claim missing",
+            &tok(&format!(r#"{{"exp":{}}}"#, NOW + 300)),
+            "u-42",
+            json!({"error": "missing_claim"}),
+        ),
+        verify(
+            "user claim is a number",
+            &tok(&format!(r#"{{"exp":{},"user":42}}"#, NOW + 300)),
+            "42",
+            json!({"error": "invalid_claim"}),
+        ),
+        verify(
+            "exp missing",
+            &tok(r#"{"user":"u-42"}"#),
+            "u-42",
+            json!({"error": "missing_claim"}),
+        ),
         json!({"name": "server key too short", "op": "new", "server_key": "short-key", "expect": {"error": "weak_key"}}),
         refresh("fresh token needs no refresh", &valid, NOW, false),
-        refresh("token inside the margin needs refresh", &valid, NOW + 271, true),
+        refresh(
+            "token inside the margin needs refresh",
+            &valid,
+            NOW + 271,
+            true,
+        ),
         refresh("expired token needs refresh", &valid, NOW + 301, true),
         refresh("unreadable token needs refresh", "garbage", NOW, true),
     ]
