@@ -13,3 +13,8 @@ pub mod store;
 pub mod util;
 
 pub use error::{Error, ErrorKind, Result};
+
+/// The README's Rust quick tour, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeQuickTour;

@@ -1,0 +1,53 @@
+# authgate — the two commands a fresh machine needs: `make demo` and `make test`.
+# Everything each target needs is installed by the target itself.
+
+CARGO ?= cargo
+PYTHON ?= python3
+TOOLS := .tools
+
+.PHONY: test demo bench lint check-core-pure vectors rust-test help
+
+help:
+	@echo "make demo    run the end-to-end demo"
+	@echo "make test    run every test of every runtime (and the lints)"
+	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
+	@echo "make vectors regenerate the generated conformance vectors"
+
+test: lint check-core-pure rust-test
+
+rust-test:
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# The core must know nothing of FFI: no pyo3, napi or uniffi among its normal dependencies.
+check-core-pure:
+	@if $(CARGO) tree -p authgate-core -e normal --prefix none --locked | grep -Ei '^(pyo3|napi|uniffi)'; then \
+		echo "authgate-core depends on an FFI crate" >&2; exit 1; \
+	else echo "authgate-core: no FFI dependencies"; fi
+
+demo:
+	$(CARGO) run --locked -q -p authgate-core --example demo
+
+vectors:
+	$(CARGO) run --locked -q -p authgate-core --example gen_vectors
+
+# Benchmarks: criterion for the core, then the Node and Python peers verifying the same
+# tokens, then the tables in docs/benchmarks.md.
+bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json
+	$(CARGO) bench --locked -p authgate-core --bench tokens
+	mkdir -p target/bench
+	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
+	node bench/peers/node/verify.mjs target/bench/tokens.json > target/bench/node.jsonl
+	$(TOOLS)/bench-venv/bin/python bench/peers/python/verify.py target/bench/tokens.json > target/bench/python.jsonl
+	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
+
+$(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/bench-venv
+	$(TOOLS)/bench-venv/bin/pip install -q -r bench/peers/python/requirements.txt
+	touch $@
+
+bench/peers/node/node_modules/.package-lock.json: bench/peers/node/package-lock.json
+	cd bench/peers/node && npm ci --no-audit --no-fund

@@ -1,0 +1,82 @@
+"""Writes the measured tables into docs/benchmarks.md, between the GENERATED markers.
+
+Inputs: criterion's results in target/criterion, and the JSON lines the peer scripts
+printed (bench/peers). Run by `make bench`; never edit the generated part by hand."""
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- BEGIN GENERATED (make bench) -->", "<!-- END GENERATED -->"
+
+
+def criterion() -> dict:
+    out = {}
+    for meta in (ROOT / "target" / "criterion").glob("*/new/benchmark.json"):
+        title = json.loads(meta.read_text())["full_id"]
+        est = json.loads((meta.parent / "estimates.json").read_text())
+        out[title] = est["median"]["point_estimate"]
+    return out
+
+
+def fmt(ns: float) -> str:
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), platform.processor())
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores; {rustc}; Node {node}; Python {platform.python_version()}"
+
+
+def main() -> None:
+    c = criterion()
+    peers = [json.loads(l) for f in sys.argv[1:] for l in Path(f).read_text().splitlines() if l.strip()]
+    raw = c.get("raw HMAC-SHA256 of the token's signing input")
+    lines = [BEGIN, "", f"Measured on: {machine()}.", ""]
+
+    lines += ["### Core (Rust, criterion medians): authgate beside the `jsonwebtoken` crate", "",
+              "Same token, same key, same checks (signature, `exp`, `iss`, `aud`).", "",
+              "| operation | authgate | jsonwebtoken 11 (aws-lc-rs) | authgate ÷ raw HMAC |", "|---|---|---|---|"]
+    if raw:
+        lines.append(f"| raw HMAC-SHA256 over the signing input | {fmt(raw)} | | 1.0x |")
+    for alg in ["HS256", "ES256", "RS256", "EdDSA"]:
+        for op in ["sign", "verify+claims"]:
+            ours, theirs = c.get(f"{alg} {op}/authgate"), c.get(f"{alg} {op}/jsonwebtoken")
+            if ours is None:
+                continue
+            ratio = f"{ours / raw:.1f}x" if raw and alg == "HS256" else ""
+            lines.append(f"| {alg} {op} | {fmt(ours)} | {fmt(theirs) if theirs else '–'} | {ratio} |")
+    if raw and c.get("HS256 verify+claims/jsonwebtoken"):
+        lines += ["", f"`jsonwebtoken` HS256 verify+claims is {c['HS256 verify+claims/jsonwebtoken'] / raw:.1f}x the raw HMAC."]
+    for name in ["session refresh rotation (HS256 access token)", "API key verify (checksum, hash, lookup, scope)"]:
+        if name in c:
+            lines.append(f"\n- {name}: {fmt(c[name])}")
+
+    if peers:
+        lines += ["", "### Verify with claims checks: the authgate core beside the Node and Python libraries", "",
+                  "Each peer verifies the same token strings (from `core/examples/bench_tokens.rs`) with the same",
+                  "checks, one call at a time; Node's jose is awaited (WebCrypto runs on libuv's thread pool).", "",
+                  "| alg | authgate core | fastest Node | fastest Python | all peers |", "|---|---|---|---|---|"]
+        for alg in ["HS256", "ES256", "RS256", "EdDSA"]:
+            rows = [p for p in peers if p["alg"] == alg]
+            best = {rt: min((p for p in rows if p["runtime"] == rt), key=lambda p: p["ns"], default=None) for rt in ("node", "python")}
+            cell = lambda p: f"{fmt(p['ns'])} ({p['lib']})" if p else "–"
+            every = "; ".join(f"{p['lib']} {fmt(p['ns'])}" for p in sorted(rows, key=lambda p: p["ns"]))
+            ours = c.get(f"{alg} verify+claims/authgate")
+            lines.append(f"| {alg} | {fmt(ours) if ours else '–'} | {cell(best['node'])} | {cell(best['python'])} | {every} |")
+    lines += ["", END]
+
+    text = DOC.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
