@@ -186,6 +186,13 @@ fn error_messages_never_contain_the_token_or_secret() {
     }
 }
 
+fn device(id: &str) -> DeviceInfo {
+    DeviceInfo {
+        device_id: id.into(),
+        name: None,
+    }
+}
+
 fn manager(clock: Arc<ManualClock>) -> SessionManager {
     let keys = Arc::new(KeySet::single(private_key(Algorithm::HS256, "s")));
     SessionManager::with_clock(
@@ -201,16 +208,7 @@ fn manager(clock: Arc<ManualClock>) -> SessionManager {
 fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
     let m = Arc::new(manager(Arc::new(ManualClock::new(NOW))));
     for _ in 0..20 {
-        let login = m
-            .login(
-                "alice",
-                &DeviceInfo {
-                    device_id: "d".into(),
-                    name: None,
-                },
-                None,
-            )
-            .unwrap();
+        let login = m.login("alice", &device("d"), None).unwrap();
         let barrier = Arc::new(Barrier::new(16));
         let handles: Vec<_> = (0..16)
             .map(|_| {
@@ -243,26 +241,8 @@ fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
 #[test]
 fn refresh_tokens_are_random_and_only_hashes_are_kept() {
     let m = manager(Arc::new(ManualClock::new(NOW)));
-    let a = m
-        .login(
-            "alice",
-            &DeviceInfo {
-                device_id: "d".into(),
-                name: None,
-            },
-            None,
-        )
-        .unwrap();
-    let b = m
-        .login(
-            "alice",
-            &DeviceInfo {
-                device_id: "d".into(),
-                name: None,
-            },
-            None,
-        )
-        .unwrap();
+    let a = m.login("alice", &device("d"), None).unwrap();
+    let b = m.login("alice", &device("d"), None).unwrap();
     assert_ne!(a.tokens.refresh_token, b.tokens.refresh_token);
     assert!(a.tokens.refresh_token.starts_with("agr_") && a.tokens.refresh_token.len() == 4 + 43);
     let listed = format!("{:?}", m.list("alice").unwrap());

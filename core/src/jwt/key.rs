@@ -16,7 +16,6 @@ use crate::util::{b64url_decode, b64url_encode, random_bytes};
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// HMAC keys are kept pre-keyed: the ipad/opad blocks are computed once, not per token.
-#[derive(Clone)]
 enum HmacKey {
     S256(Hmac<Sha256>),
     S384(Hmac<Sha384>),
@@ -56,6 +55,20 @@ impl std::fmt::Debug for Key {
             .field("private", &self.can_sign())
             .finish()
     }
+}
+
+/// The tag of `message` under a pre-keyed HMAC state (cloned, so the key state is reused).
+fn hmac_tag<M: Mac + Clone>(keyed: &M, message: &[u8]) -> Vec<u8> {
+    let mut m = keyed.clone();
+    m.update(message);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Constant-time check of an HMAC tag.
+fn hmac_check<M: Mac + Clone>(keyed: &M, message: &[u8], tag: &[u8]) -> bool {
+    let mut m = keyed.clone();
+    m.update(message);
+    m.verify_slice(tag).is_ok()
 }
 
 fn rejected(e: ring::error::KeyRejected) -> Error {
@@ -515,19 +528,10 @@ impl Key {
         };
         let failed = |_| Error::new(ErrorKind::Internal, "signing failed");
         match &self.material {
-            Material::Hmac(key) => Ok(match key.clone() {
-                HmacKey::S256(mut m) => {
-                    m.update(message);
-                    m.finalize().into_bytes().to_vec()
-                }
-                HmacKey::S384(mut m) => {
-                    m.update(message);
-                    m.finalize().into_bytes().to_vec()
-                }
-                HmacKey::S512(mut m) => {
-                    m.update(message);
-                    m.finalize().into_bytes().to_vec()
-                }
+            Material::Hmac(key) => Ok(match key {
+                HmacKey::S256(m) => hmac_tag(m, message),
+                HmacKey::S384(m) => hmac_tag(m, message),
+                HmacKey::S512(m) => hmac_tag(m, message),
             }),
             Material::Rsa { private, .. } => {
                 let pair = private.as_ref().ok_or_else(no_private)?;
@@ -559,19 +563,10 @@ impl Key {
     /// Verifies a raw `signature` over `message`. HMAC tags are compared in constant time.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {
-            Material::Hmac(key) => match key.clone() {
-                HmacKey::S256(mut m) => {
-                    m.update(message);
-                    m.verify_slice(signature).is_ok()
-                }
-                HmacKey::S384(mut m) => {
-                    m.update(message);
-                    m.verify_slice(signature).is_ok()
-                }
-                HmacKey::S512(mut m) => {
-                    m.update(message);
-                    m.verify_slice(signature).is_ok()
-                }
+            Material::Hmac(key) => match key {
+                HmacKey::S256(m) => hmac_check(m, message, signature),
+                HmacKey::S384(m) => hmac_check(m, message, signature),
+                HmacKey::S512(m) => hmac_check(m, message, signature),
             },
             Material::Rsa { n, e, .. } => {
                 let params: &rs::RsaParameters = match self.alg {
