@@ -458,3 +458,16 @@ fn verification_is_thread_safe_during_rotation() {
         "key 'a' stayed valid throughout"
     );
 }
+
+/// Bindings share these objects between threads without wrapping them in locks.
+#[test]
+fn shared_objects_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<KeySet>();
+    assert_send_sync::<Key>();
+    assert_send_sync::<SessionManager>();
+    assert_send_sync::<ApiKeyManager>();
+    assert_send_sync::<ClientTokens>();
+    assert_send_sync::<MemoryStore>();
+    assert_send_sync::<authgate_core::Error>();
+}
