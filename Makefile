@@ -5,7 +5,10 @@ CARGO ?= cargo
 PYTHON ?= python3
 TOOLS := .tools
 
-.PHONY: test demo bench lint check-core-pure vectors rust-test help
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+
+.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test help
 
 help:
 	@echo "make demo    run the end-to-end demo"
@@ -13,7 +16,7 @@ help:
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make vectors regenerate the generated conformance vectors"
 
-test: lint check-core-pure rust-test
+test: lint check-core-pure rust-test python-test
 
 rust-test:
 	$(CARGO) test --workspace --locked
@@ -27,6 +30,18 @@ check-core-pure:
 	@if $(CARGO) tree -p authgate-core -e normal --prefix none --locked | grep -Ei '^(pyo3|napi|uniffi)'; then \
 		echo "authgate-core depends on an FFI crate" >&2; exit 1; \
 	else echo "authgate-core: no FFI dependencies"; fi
+
+# Python: a venv with the pinned test tools, the extension built into it by maturin.
+$(VENV)/.ok: python/requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r python/requirements-test.txt
+	touch $@
+
+python-build: $(VENV)/.ok
+	cd python && VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
+
+python-test: python-build
+	cd python && ../$(VENV_PY) -m pytest -q
 
 demo:
 	$(CARGO) run --locked -q -p authgate-core --example demo

@@ -7,6 +7,7 @@ pub mod apikey;
 pub mod client_token;
 pub mod clock;
 pub mod error;
+pub mod http;
 pub mod jwt;
 pub mod session;
 pub mod store;

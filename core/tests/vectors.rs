@@ -410,6 +410,32 @@ fn run_client_token(case: &Value) -> Outcome {
     }
 }
 
+fn run_http(case: &Value) -> Outcome {
+    use authgate_core::http::{bearer_challenge, bearer_token};
+    use authgate_core::{Error, ErrorKind};
+    let kind = || ErrorKind::from_code(s(case, "code")).ok_or("unknown code".to_string());
+    match s(case, "op") {
+        "bearer_token" => expect(case, bearer_token(s(case, "header")), |t, e| {
+            same("token", &json!(t), &e["token"])
+        }),
+        "http_status" => {
+            let k = kind()?;
+            same("status", &json!(k.http_status()), &case["expect"]["status"])?;
+            same(
+                "bearer_error",
+                &json!(k.bearer_error()),
+                &case["expect"]["bearer_error"],
+            )
+        }
+        "challenge" => {
+            let error = Error::new(kind()?, s(case, "message").to_string());
+            let got = bearer_challenge(&error, case["realm"].as_str());
+            same("challenge", &json!(got), &case["expect"]["challenge"])
+        }
+        op => Err(format!("unknown http op `{op}`")),
+    }
+}
+
 #[test]
 fn every_conformance_vector_passes() {
     let mut files = Vec::new();
@@ -425,6 +451,7 @@ fn every_conformance_vector_passes() {
                 "session" => run_session(case),
                 "apikey" => run_apikey(case),
                 "client_token" => run_client_token(case),
+                "http" => run_http(case),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {

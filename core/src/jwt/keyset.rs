@@ -98,7 +98,8 @@ impl KeySet {
 
     /// Adds a key. Adding an `Active` key demotes the previous active key to verify-only.
     /// Kids must be unique; at most one key may lack a kid.
-    pub fn add(&self, key: Key, status: KeyStatus) -> Result<()> {
+    pub fn add(&self, key: impl Into<Arc<Key>>, status: KeyStatus) -> Result<()> {
+        let key = key.into();
         if status == KeyStatus::Active && !key.can_sign() {
             return err(
                 ErrorKind::InvalidKey,
@@ -115,10 +116,7 @@ impl KeySet {
             if status == KeyStatus::Active {
                 demote_active(entries);
             }
-            entries.push(Entry {
-                key: Arc::new(key),
-                status,
-            });
+            entries.push(Entry { key, status });
             Ok(())
         })
     }
@@ -155,6 +153,16 @@ impl KeySet {
             entries.remove(i);
             Ok(())
         })
+    }
+
+    /// True when every usable key is an HMAC key: verification is then cheap enough that
+    /// bindings need not release their interpreter lock for it.
+    pub fn only_hmac(&self) -> bool {
+        self.snapshot()
+            .entries
+            .iter()
+            .filter(|e| e.status != KeyStatus::Retired)
+            .all(|e| e.key.algorithm().family() == super::algorithm::KeyFamily::Hmac)
     }
 
     /// (kid, algorithm, status) of each key, in insertion order.

@@ -1,0 +1,106 @@
+//! What HTTP integrations in every runtime share: reading credentials from headers and
+//! turning an error into a status code and a `WWW-Authenticate` challenge (RFC 6750 §3),
+//! so Python and Node middleware answer identically.
+
+use crate::error::{err, Error, ErrorKind, Result};
+
+/// The longest `Authorization` header value read.
+pub const MAX_AUTHORIZATION_BYTES: usize = 16 * 1024;
+
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive,
+/// RFC 6750 §2.1). Anything else is `malformed_token`.
+pub fn bearer_token(header_value: &str) -> Result<&str> {
+    if header_value.len() > MAX_AUTHORIZATION_BYTES {
+        return err(
+            ErrorKind::TokenTooLarge,
+            "the Authorization header is too large",
+        );
+    }
+    let (scheme, token) = header_value.split_once(' ').unwrap_or((header_value, ""));
+    let token = token.trim_matches(' ');
+    let is_token68 = |t: &str| {
+        !t.is_empty()
+            && t.trim_end_matches('=')
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") || !is_token68(token) {
+        return err(
+            ErrorKind::MalformedToken,
+            "expected `Authorization: Bearer <token>`",
+        );
+    }
+    Ok(token)
+}
+
+impl ErrorKind {
+    /// The HTTP status a server answers with for this error.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::InsufficientScope | ErrorKind::UserMismatch => 403,
+            ErrorKind::InvalidInput => 400,
+            ErrorKind::CapacityExceeded | ErrorKind::StoreUnavailable => 503,
+            ErrorKind::Internal => 500,
+            _ => 401,
+        }
+    }
+
+    /// The RFC 6750 `error` value: `invalid_token`, `insufficient_scope` or `invalid_request`.
+    pub const fn bearer_error(self) -> &'static str {
+        match self {
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::InvalidInput => "invalid_request",
+            _ => "invalid_token",
+        }
+    }
+}
+
+/// The `WWW-Authenticate` value for a request refused with `error` (RFC 6750 §3), e.g.
+/// `Bearer realm="api", error="invalid_token", error_description="the token has expired"`.
+/// `None` when the status is not 401 or 403 (no challenge applies).
+pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
+    if !matches!(error.kind().http_status(), 401 | 403) {
+        return None;
+    }
+    // Quoted-string values: drop characters that cannot appear in one.
+    let quote = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect()
+    };
+    let mut out = String::from("Bearer ");
+    if let Some(realm) = realm {
+        out.push_str(&format!("realm=\"{}\", ", quote(realm)));
+    }
+    out.push_str(&format!(
+        "error=\"{}\", error_description=\"{}\"",
+        error.kind().bearer_error(),
+        quote(error.message())
+    ));
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_challenges() {
+        let expired = Error::new(ErrorKind::TokenExpired, "the token has expired");
+        assert_eq!(expired.kind().http_status(), 401);
+        assert_eq!(
+            bearer_challenge(&expired, Some("api")).unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+        );
+        let scope = Error::new(ErrorKind::InsufficientScope, "needs \"admin\"");
+        assert_eq!(scope.kind().http_status(), 403);
+        assert_eq!(
+            bearer_challenge(&scope, None).unwrap(),
+            r#"Bearer error="insufficient_scope", error_description="needs admin""#
+        );
+        assert_eq!(
+            bearer_challenge(&Error::new(ErrorKind::Internal, "x"), None),
+            None
+        );
+    }
+}

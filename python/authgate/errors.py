@@ -1,0 +1,185 @@
+"""authgate's exceptions: one class per stable error code, all subclasses of AuthError.
+
+Catch ``AuthError`` for everything, a group (``TokenError``, ``SessionError``,
+``ApiKeyError``) for a family, or one class. Every instance has ``.code``, the stable
+machine-readable code shared by every authgate runtime, and a message that never holds a
+key, a token or signed input.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AuthError(Exception):
+    """Base class of every authgate error."""
+
+    code: ClassVar[str] = "auth_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+class TokenError(AuthError):
+    """A token (JWT, JWS, client token) was refused."""
+
+
+class KeyMaterialError(AuthError):
+    """Key material is malformed or too weak."""
+
+
+class SessionError(AuthError):
+    """A refresh token or session was refused."""
+
+
+class ApiKeyError(AuthError):
+    """An API key was refused."""
+
+
+class MalformedToken(TokenError):
+    code = "malformed_token"
+
+
+class TokenTooLarge(TokenError):
+    code = "token_too_large"
+
+
+class InvalidSignature(TokenError):
+    code = "invalid_signature"
+
+
+class AlgorithmNotAllowed(TokenError):
+    code = "algorithm_not_allowed"
+
+
+class UnsupportedCriticalHeader(TokenError):
+    code = "unsupported_critical_header"
+
+
+class InvalidTokenType(TokenError):
+    code = "invalid_token_type"
+
+
+class KeyNotFound(TokenError):
+    code = "key_not_found"
+
+
+class TokenExpired(TokenError):
+    code = "token_expired"
+
+
+class TokenNotYetValid(TokenError):
+    code = "token_not_yet_valid"
+
+
+class InvalidClaim(TokenError):
+    code = "invalid_claim"
+
+
+class MissingClaim(TokenError):
+    code = "missing_claim"
+
+
+class InvalidIssuer(TokenError):
+    code = "invalid_issuer"
+
+
+class InvalidAudience(TokenError):
+    code = "invalid_audience"
+
+
+class UserMismatch(TokenError):
+    code = "user_mismatch"
+
+
+class InvalidKey(KeyMaterialError):
+    code = "invalid_key"
+
+
+class WeakKey(KeyMaterialError):
+    code = "weak_key"
+
+
+class InsufficientScope(AuthError):
+    code = "insufficient_scope"
+
+
+class CapacityExceeded(AuthError):
+    code = "capacity_exceeded"
+
+
+class StoreUnavailable(AuthError):
+    code = "store_unavailable"
+
+
+class InternalError(AuthError):
+    code = "internal"
+
+
+class InvalidRefreshToken(SessionError):
+    code = "invalid_refresh_token"
+
+
+class RefreshTokenReused(SessionError):
+    code = "refresh_token_reused"
+
+
+class SessionRevoked(SessionError):
+    code = "session_revoked"
+
+
+class SessionExpired(SessionError):
+    code = "session_expired"
+
+
+class InvalidApiKey(ApiKeyError):
+    code = "invalid_api_key"
+
+
+class ApiKeyExpired(ApiKeyError):
+    code = "api_key_expired"
+
+
+class ApiKeyRevoked(ApiKeyError):
+    code = "api_key_revoked"
+
+
+class ApiKeyDisabled(ApiKeyError):
+    code = "api_key_disabled"
+
+
+class ApiKeyRotated(ApiKeyError):
+    code = "api_key_rotated"
+
+
+class ApiKeyCreditsExhausted(ApiKeyError):
+    code = "api_key_credits_exhausted"
+
+
+class InvalidInput(AuthError, ValueError):
+    code = "invalid_input"
+
+
+def _leaf_classes() -> dict[str, type[AuthError]]:
+    found: dict[str, type[AuthError]] = {}
+    pending: list[type[AuthError]] = [AuthError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "code" in cls.__dict__ and cls is not AuthError:
+            found[cls.code] = cls
+    return found
+
+
+#: code → exception class; the Rust extension raises through this table.
+_BY_CODE: dict[str, type[AuthError]] = _leaf_classes()
+
+__all__ = [
+    name
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, AuthError)
+]

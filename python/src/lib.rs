@@ -1,0 +1,70 @@
+//! `authgate._authgate`: the Python binding of authgate-core. Each module mirrors a
+//! module of the core and only converts arguments, calls the core and maps errors.
+
+mod apikey;
+mod client_token;
+mod convert;
+mod errors;
+mod http;
+mod jwt;
+mod session;
+
+use authgate_core::{client_token as ct, jwt as core_jwt, session as core_session, ErrorKind};
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "ERROR_CODES",
+        ErrorKind::ALL.iter().map(|k| k.code()).collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "ALGORITHMS",
+        core_jwt::Algorithm::ALL
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>(),
+    )?;
+    m.add("DEFAULT_LEEWAY_SECS", core_jwt::DEFAULT_LEEWAY_SECS)?;
+    m.add("DEFAULT_MAX_TOKEN_BYTES", core_jwt::DEFAULT_MAX_TOKEN_BYTES)?;
+    m.add(
+        "DEFAULT_ACCESS_TTL_SECS",
+        core_session::DEFAULT_ACCESS_TTL_SECS,
+    )?;
+    m.add(
+        "DEFAULT_IDLE_TIMEOUT_SECS",
+        core_session::DEFAULT_IDLE_TIMEOUT_SECS,
+    )?;
+    m.add(
+        "DEFAULT_ABSOLUTE_LIFETIME_SECS",
+        core_session::DEFAULT_ABSOLUTE_LIFETIME_SECS,
+    )?;
+    m.add(
+        "DEFAULT_CLIENT_TOKEN_TTL_SECS",
+        ct::DEFAULT_CLIENT_TOKEN_TTL_SECS,
+    )?;
+    m.add("ACCESS_TOKEN_TYPE", core_jwt::ACCESS_TOKEN_TYPE)?;
+    m.add_class::<jwt::PyKey>()?;
+    m.add_class::<jwt::PyKeySet>()?;
+    m.add_function(wrap_pyfunction!(jwt::peek_unverified, m)?)?;
+    m.add_function(wrap_pyfunction!(jwt::sign_with, m)?)?;
+    m.add_class::<session::PyMemoryStore>()?;
+    m.add_class::<session::PyManualClock>()?;
+    m.add_class::<session::PyTokenPair>()?;
+    m.add_class::<session::PyLoginResult>()?;
+    m.add_class::<session::PySessionInfo>()?;
+    m.add_class::<session::PySessionManager>()?;
+    m.add_class::<apikey::PyApiKeyRecord>()?;
+    m.add_class::<apikey::PyParsedApiKey>()?;
+    m.add_class::<apikey::PyApiKeyManager>()?;
+    m.add_function(wrap_pyfunction!(apikey::parse_api_key, m)?)?;
+    m.add_function(wrap_pyfunction!(apikey::scope_granted, m)?)?;
+    m.add_class::<client_token::PyClientToken>()?;
+    m.add_class::<client_token::PyClientTokens>()?;
+    m.add_function(wrap_pyfunction!(client_token::needs_refresh, m)?)?;
+    m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
+    m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,217 @@
+"""Every conformance vector in tests/vectors (the files every runtime loads), through the
+Python package. An unknown area or op fails: a new kind of vector cannot be skipped."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Callable
+
+import pytest
+
+import authgate
+from authgate import _authgate
+
+from conftest import VECTORS
+
+Case = dict[str, Any]
+
+
+def load() -> list[tuple[str, str, Case]]:
+    out = []
+    for path in sorted(VECTORS.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        for case in doc["cases"]:
+            out.append((doc["area"], f"{path.relative_to(VECTORS)}: {case['name']}", case))
+    return out
+
+
+CASES = load()
+
+
+def expect(case: Case, run: Callable[[], Any], check: Callable[[Any, Any], None] = lambda _v, _e: None) -> None:
+    want = case["expect"]
+    if isinstance(want, dict) and "error" in want:
+        with pytest.raises(authgate.AuthError) as info:
+            run()
+        assert info.value.code == want["error"], f"got {info.value.code}: {info.value}"
+        assert type(info.value) is authgate.errors._BY_CODE[want["error"]]
+    else:
+        check(run(), want)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def key(spec: Case) -> authgate.Key:
+    return authgate.Key.from_jwk(spec["jwk"], spec.get("alg"))
+
+
+def keyset(specs: list[Case]) -> authgate.KeySet:
+    ks = authgate.KeySet()
+    for spec in specs:
+        ks.add(key(spec), spec.get("status", "verify_only"))
+    return ks
+
+
+def validation(v: Case | None) -> dict[str, Any]:
+    v = dict(v or {})
+    kwargs: dict[str, Any] = {"now": v.pop("now", 1_700_000_000)}
+    names = {"issuers": "issuer", "audiences": "audience"}
+    for name, value in v.items():
+        kwargs[names.get(name, name)] = value
+    return kwargs
+
+
+def run_jwt(case: Case) -> None:
+    op = case["op"]
+    if op == "verify":
+        expect(case, lambda: keyset(case["keys"]).verify(case["token"], **validation(case.get("validation"))),
+               lambda claims, want: _eq(claims, want["claims"]))
+    elif op == "verify_jws":
+        def check(got: Any, want: Any) -> None:
+            header, payload = got
+            _eq(header, want["header"])
+            _eq(b64(payload), want["payload_b64"])
+        expect(case, lambda: keyset(case["keys"]).verify_jws(case["token"], algorithms=case.get("algorithms")), check)
+    elif op == "sign":
+        expect(case, lambda: key(case["key"]).sign(case["signing_input"].encode()),
+               lambda sig, want: _eq(b64(sig), want["signature"]))
+    elif op == "import_key":
+        expect(case, lambda: key(case["key"]), lambda k, want: _eq(k.public_jwk(), want["public_jwk"]))
+    elif op == "import_jwks":
+        expect(case, lambda: authgate.KeySet().import_jwks(case["jwks"]), lambda kids, want: _eq(kids, want["kids"]))
+    else:
+        pytest.fail(f"unknown jwt op {op!r}")
+
+
+def run_session(case: Case) -> None:
+    c = dict(case["config"])
+    capacity = c.pop("store_capacity", None)
+    clock = authgate.ManualClock(case.get("start", 1_700_000_000))
+    manager = authgate.SessionManager(keyset(case["keys"]), store=authgate.MemoryStore(capacity), clock=clock, **c)
+    saved: dict[str, authgate.TokenPair] = {}
+    for i, step in enumerate(case["steps"]):
+        do = step["do"]
+        try:
+            if do == "advance":
+                clock.advance(step["seconds"])
+            elif do == "login":
+                def check_login(r: authgate.LoginResult, want: Any, step: Case = step) -> None:
+                    if "save" in step:
+                        saved[step["save"]] = r.tokens
+                    if "new_device" in want:
+                        _eq(r.new_device, want["new_device"])
+                expect(step, lambda step=step: manager.login(step["user"], step["device"], device_name=step.get("device_name"), scope=step.get("scope")), check_login)
+            elif do == "refresh":
+                def check_refresh(p: authgate.TokenPair, _want: Any, step: Case = step) -> None:
+                    if "save" in step:
+                        saved[step["save"]] = p
+                expect(step, lambda step=step: manager.refresh(saved[step["pair"]].refresh_token), check_refresh)
+            elif do == "refresh_text":
+                expect(step, lambda step=step: manager.refresh(step["token"]))
+            elif do == "verify_access":
+                def check_claims(claims: Any, want: Any) -> None:
+                    for k, v in want["claims"].items():
+                        _eq(claims.get(k), v)
+                expect(step, lambda step=step: manager.verify_access(saved[step["pair"]].access_token), check_claims)
+            elif do == "revoke":
+                expect(step, lambda step=step: manager.revoke(saved[step["pair"]].session_id), lambda r, w: _eq(r, w["result"]))
+            elif do == "revoke_all":
+                expect(step, lambda step=step: manager.revoke_all(step["user"]), lambda n, w: _eq(n, w["count"]))
+            elif do == "list":
+                expect(step, lambda step=step: manager.list(step["user"]), lambda l, w: _eq([s.device_id for s in l], w["devices"]))
+            else:
+                pytest.fail(f"unknown session step {do!r}")
+        except AssertionError as e:
+            raise AssertionError(f"step {i} ({do}): {e}") from None
+
+
+def run_apikey(case: Case) -> None:
+    op = case["op"]
+    if op == "parse":
+        def check(p: authgate.ParsedApiKey, want: Any) -> None:
+            _eq((p.prefix, p.id, p.last_four), (want["prefix"], want["id"], want["last_four"]))
+        expect(case, lambda: authgate.parse_api_key(case["key"]), check)
+    elif op == "scope_granted":
+        _eq(authgate.scope_granted(case["granted"], case["required"]), case["expect"]["result"])
+    elif op == "scenario":
+        clock = authgate.ManualClock(case.get("start", 1_700_000_000))
+        manager = authgate.ApiKeyManager(clock=clock)
+        saved: dict[str, tuple[str, str]] = {}
+        for i, step in enumerate(case["steps"]):
+            do = step["do"]
+            try:
+                if do == "advance":
+                    clock.advance(step["seconds"])
+                elif do == "create":
+                    def check_create(r: tuple[str, authgate.ApiKeyRecord], want: Any, step: Case = step) -> None:
+                        saved[step["save"]] = (r[0], r[1].id)
+                        if "prefix" in want:
+                            _eq(r[1].prefix, want["prefix"])
+                    expires = clock.now() + step["expires_in"] if "expires_in" in step else None
+                    expect(step, lambda step=step, expires=expires: manager.create(prefix=step.get("prefix"), scopes=step.get("scopes"), expires_at=expires, credits=step.get("credits")), check_create)
+                elif do == "verify":
+                    expect(step, lambda step=step: manager.verify(saved[step["key"]][0], step.get("scope")))
+                elif do == "verify_text":
+                    expect(step, lambda step=step: manager.verify(step["text"]))
+                elif do in ("revoke", "disable", "enable"):
+                    expect(step, lambda step=step, do=do: getattr(manager, do)(saved[step["key"]][1]))
+                elif do == "roll":
+                    def check_roll(r: tuple[str, authgate.ApiKeyRecord], _want: Any, step: Case = step) -> None:
+                        saved[step["save"]] = (r[0], r[1].id)
+                    expect(step, lambda step=step: manager.roll(saved[step["key"]][1], step.get("grace")), check_roll)
+                else:
+                    pytest.fail(f"unknown apikey step {do!r}")
+            except AssertionError as e:
+                raise AssertionError(f"step {i} ({do}): {e}") from None
+    else:
+        pytest.fail(f"unknown apikey op {op!r}")
+
+
+def run_client_token(case: Case) -> None:
+    op = case["op"]
+    if op == "verify":
+        expect(case, lambda: authgate.ClientTokens(case["server_key"]).verify(case["token"], case["user"], now=case["now"]),
+               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
+    elif op == "needs_refresh":
+        _eq(authgate.needs_refresh(case["token"], now=case["now"], margin=case["margin"]), case["expect"]["result"])
+    elif op == "new":
+        expect(case, lambda: authgate.ClientTokens(case["server_key"]))
+    else:
+        pytest.fail(f"unknown client_token op {op!r}")
+
+
+def run_http(case: Case) -> None:
+    op = case["op"]
+    if op == "bearer_token":
+        expect(case, lambda: authgate.bearer_token(case["header"]), lambda t, w: _eq(t, w["token"]))
+    elif op == "http_status":
+        status, _ = _authgate.http_error(case["code"], "x")
+        _eq(status, case["expect"]["status"])
+        _, challenge = _authgate.http_error(case["code"], "x")
+        if challenge is not None:
+            assert f'error="{case["expect"]["bearer_error"]}"' in challenge
+    elif op == "challenge":
+        _eq(_authgate.http_error(case["code"], case["message"], case["realm"])[1], case["expect"]["challenge"])
+    else:
+        pytest.fail(f"unknown http op {op!r}")
+
+
+def _eq(got: Any, want: Any) -> None:
+    assert got == want, f"got {got!r}, want {want!r}"
+
+
+RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http}
+
+
+@pytest.mark.parametrize("area,name,case", CASES, ids=[c[1] for c in CASES])
+def test_vector(area: str, name: str, case: Case) -> None:
+    runner = RUNNERS.get(area)
+    assert runner is not None, f"unknown vector area {area!r}"
+    runner(case)
+
+
+def test_vectors_were_found() -> None:
+    assert len(CASES) > 150
