@@ -179,7 +179,40 @@ def _leaf_classes() -> dict[str, type[AuthError]]:
 _BY_CODE: dict[str, type[AuthError]] = _leaf_classes()
 
 __all__ = [
-    name
-    for name, value in list(globals().items())
-    if isinstance(value, type) and issubclass(value, AuthError)
+    "AuthError",
+    "TokenError",
+    "KeyMaterialError",
+    "SessionError",
+    "ApiKeyError",
+    "MalformedToken",
+    "TokenTooLarge",
+    "InvalidSignature",
+    "AlgorithmNotAllowed",
+    "UnsupportedCriticalHeader",
+    "InvalidTokenType",
+    "KeyNotFound",
+    "TokenExpired",
+    "TokenNotYetValid",
+    "InvalidClaim",
+    "MissingClaim",
+    "InvalidIssuer",
+    "InvalidAudience",
+    "UserMismatch",
+    "InvalidKey",
+    "WeakKey",
+    "InsufficientScope",
+    "CapacityExceeded",
+    "StoreUnavailable",
+    "InternalError",
+    "InvalidRefreshToken",
+    "RefreshTokenReused",
+    "SessionRevoked",
+    "SessionExpired",
+    "InvalidApiKey",
+    "ApiKeyExpired",
+    "ApiKeyRevoked",
+    "ApiKeyDisabled",
+    "ApiKeyRotated",
+    "ApiKeyCreditsExhausted",
+    "InvalidInput",
 ]

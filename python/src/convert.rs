@@ -175,8 +175,8 @@ fn claim_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 
 /// Seconds since the epoch from an `int` or an aware `datetime`.
 pub fn timestamp(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if let Ok(v) = obj.extract::<u64>() {
-        return Ok(v);
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return obj.extract::<u64>().map_err(|_| PyValueError::new_err("times are seconds since 1970, from 0 to 2^64-1"));
     }
     if obj.hasattr("timestamp")? && obj.hasattr("tzinfo")? {
         if obj.getattr("tzinfo")?.is_none() {
@@ -197,8 +197,8 @@ pub fn timestamp(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
 
 /// Seconds from an `int` or a `timedelta`.
 pub fn seconds(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if let Ok(v) = obj.extract::<u64>() {
-        return Ok(v);
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return obj.extract::<u64>().map_err(|_| PyValueError::new_err("durations are 0 to 2^64-1 seconds"));
     }
     if obj.hasattr("total_seconds")? {
         let secs: f64 = obj.call_method0("total_seconds")?.extract()?;

@@ -223,7 +223,13 @@ fn validation(
 }
 
 fn token_text(token: &Bound<'_, PyAny>) -> PyResult<String> {
-    convert::text(token).map_err(|_| PyTypeError::new_err("a token is str (or ASCII bytes)"))
+    convert::text(token).map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(token.py()) {
+            PyTypeError::new_err("a token is str (or ASCII bytes)")
+        } else {
+            e
+        }
+    })
 }
 
 #[pymethods]

@@ -1,0 +1,50 @@
+"""Typical use of authgate, type-checked with `mypy --strict` by test_typing.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import authgate
+
+
+def issue_and_verify() -> dict[str, Any]:
+    keys = authgate.KeySet([authgate.Key.from_pem(authgate.Key.generate_pem("EdDSA"), "EdDSA", kid="k1")])
+    token: str = keys.sign({"sub": "alice", "exp": 4_000_000_000})
+    claims: dict[str, Any] = keys.verify(token, audience=["api", "web"], leeway=timedelta(seconds=5), now=datetime.now(timezone.utc))
+    jwks: dict[str, Any] = keys.jwks()
+    other = authgate.KeySet()
+    kids: list[str] = other.import_jwks(jwks)
+    assert kids == ["k1"]
+    return claims
+
+
+def sessions() -> int:
+    keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret())])
+    manager = authgate.SessionManager(keys, issuer="https://auth.example", access_ttl=timedelta(minutes=5))
+    login: authgate.LoginResult = manager.login("alice", "phone", device_name="Alice's phone")
+    pair: authgate.TokenPair = manager.refresh(login.tokens.refresh_token)
+    try:
+        manager.refresh(login.tokens.refresh_token)
+    except authgate.RefreshTokenReused as e:
+        code: str = e.code
+        assert code == "refresh_token_reused"
+    devices: list[authgate.SessionInfo] = manager.list("alice")
+    assert pair.session_id and not devices
+    return manager.revoke_all("alice")
+
+
+def api_keys() -> str | None:
+    manager = authgate.ApiKeyManager()
+    plaintext, record = manager.create(scopes=["sms:*"], credits=10)
+    checked: authgate.ApiKeyRecord = manager.verify(plaintext, "sms:send")
+    new_key, _ = manager.roll(record.id, grace=timedelta(hours=1))
+    assert authgate.parse_api_key(new_key).prefix == "ag_live_"
+    return checked.rate_limit_policy
+
+
+def client_tokens(server_key: str) -> bool:
+    tokens = authgate.ClientTokens(server_key)
+    token = tokens.mint("user-42", ttl=300)
+    verified: authgate.ClientToken = tokens.verify(token, "user-42")
+    return verified.exp > 0 and not authgate.needs_refresh(token)
