@@ -19,6 +19,11 @@ def test_usage_type_checks_strictly() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_package_itself_is_strictly_typed() -> None:
+    result = run("mypy", "--strict", "--no-incremental", "authgate")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_stubs_match_the_extension() -> None:
     result = run("mypy.stubtest", "authgate._authgate", "authgate.errors")
     assert result.returncode == 0, result.stdout + result.stderr

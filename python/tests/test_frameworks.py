@@ -1,0 +1,152 @@
+"""The framework integrations against real servers (uvicorn, wsgiref) and a real HTTP
+client (httpx): API key and Bearer token together, JSON errors with the stable code and a
+WWW-Authenticate challenge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from flask import Flask, request
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import authgate
+from authgate.asgi import AuthMiddleware, require_auth
+from authgate.web import AuthContext, Gate
+from authgate.wsgi import AuthMiddleware as WSGIAuthMiddleware
+
+from servers import asgi_server, wsgi_server
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = authgate.ManualClock(1_700_000_000)
+        store = authgate.MemoryStore()
+        keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret(), kid="k")])
+        self.sessions = authgate.SessionManager(keys, issuer="https://auth.example", store=store, clock=self.clock)
+        self.api_keys = authgate.ApiKeyManager(store=store, clock=self.clock)
+        self.key, _ = self.api_keys.create(scopes=["orders:*"])
+        self.token = self.sessions.login("alice", "phone", scope="read").tokens.access_token
+        self.gate = Gate(keys=self.sessions, api_keys=self.api_keys, api_key_scope="orders:read", realm="api")
+
+    def headers(self, key: bool = True, token: bool = True) -> dict[str, str]:
+        out = {}
+        if key:
+            out["x-api-key"] = self.key
+        if token:
+            out["authorization"] = f"Bearer {self.token}"
+        return out
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def starlette_app(world: World) -> Any:
+    async def me(request: Request) -> JSONResponse:
+        auth: AuthContext = request.state.auth
+        assert auth.claims is not None and auth.api_key is not None
+        return JSONResponse({"sub": auth.claims["sub"], "key": auth.api_key.id})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/me", me), Route("/health", health)])
+    return AuthMiddleware(app, world.gate, exclude_paths=["/health"])
+
+
+def fastapi_app(world: World) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/me")
+    def me(auth: AuthContext = Depends(require_auth(world.gate))) -> dict[str, Any]:
+        assert auth.claims is not None
+        return {"sub": auth.claims["sub"]}
+
+    return app
+
+
+def flask_app(world: World) -> Any:
+    app = Flask(__name__)
+
+    @app.get("/me")
+    def me() -> dict[str, Any]:
+        auth: AuthContext = request.environ["authgate.auth"]
+        assert auth.claims is not None
+        return {"sub": auth.claims["sub"]}
+
+    app.wsgi_app = WSGIAuthMiddleware(app.wsgi_app, world.gate)  # type: ignore[method-assign]
+    return app
+
+
+def check_refusals(base: str, world: World, error_of: Any) -> None:
+    with httpx.Client(base_url=base) as client:
+        r = client.get("/me")
+        assert r.status_code == 401 and error_of(r) == "invalid_api_key"
+        assert r.headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+        r = client.get("/me", headers=world.headers(token=False))
+        assert r.status_code == 401 and error_of(r) == "malformed_token"
+        r = client.get("/me", headers={**world.headers(), "authorization": "Basic dXNlcjpwdw=="})
+        assert r.status_code == 401 and error_of(r) == "malformed_token"
+        r = client.get("/me", headers={**world.headers(), "x-api-key": world.key[:-1] + "x"})
+        assert r.status_code == 401 and error_of(r) == "invalid_api_key"
+        r = client.get("/me", headers=world.headers())
+        assert r.status_code == 200 and r.json()["sub"] == "alice"
+        world.clock.advance(3600)
+        r = client.get("/me", headers=world.headers())
+        assert r.status_code == 401 and error_of(r) == "token_expired"
+        assert 'error_description="the token has expired"' in r.headers["www-authenticate"]
+
+
+def top_level_error(r: httpx.Response) -> str:
+    body = r.json()
+    assert set(body) == {"error", "message"}
+    return str(body["error"])
+
+
+def test_starlette_middleware(world: World) -> None:
+    with asgi_server(starlette_app(world)) as base:
+        check_refusals(base, world, top_level_error)
+        assert httpx.get(f"{base}/health").json() == {"ok": True}
+
+
+def test_fastapi_dependency(world: World) -> None:
+    with asgi_server(fastapi_app(world)) as base:
+        check_refusals(base, world, lambda r: r.json()["detail"]["error"])
+
+
+def test_api_key_scope_is_enforced(world: World) -> None:
+    key, _ = world.api_keys.create(scopes=["billing:read"])
+    with asgi_server(starlette_app(world)) as base:
+        r = httpx.get(f"{base}/me", headers={**world.headers(), "x-api-key": key})
+        assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+        assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
+
+
+def test_wsgi_middleware_with_flask(world: World) -> None:
+    with wsgi_server(flask_app(world)) as base:
+        check_refusals(base, world, top_level_error)
+
+
+def test_revoked_session_is_refused_at_once_when_checked(world: World) -> None:
+    keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret())])
+    sessions = authgate.SessionManager(keys, check_session_on_verify=True)
+    login = sessions.login("bob", "laptop")
+    app = AuthMiddleware(starlette_app(world).app, Gate(keys=sessions))
+    with asgi_server(app) as base:
+        headers = {"authorization": f"Bearer {login.tokens.access_token}"}
+        sessions.revoke_all("bob")
+        r = httpx.get(f"{base}/me", headers=headers)
+        assert r.status_code == 401 and r.json()["error"] == "session_revoked"
+
+
+def test_gate_needs_a_credential() -> None:
+    with pytest.raises(ValueError):
+        Gate()
