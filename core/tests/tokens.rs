@@ -471,3 +471,46 @@ fn shared_objects_are_send_and_sync() {
     assert_send_sync::<MemoryStore>();
     assert_send_sync::<authgate_core::Error>();
 }
+
+/// A sink rebuilding the claims sees exactly what `Claims::to_map` returns.
+#[test]
+fn claim_sink_sees_every_claim_once() {
+    use authgate_core::jwt::{ClaimSink, RegisteredValue};
+    use serde::Deserialize;
+
+    #[derive(Default)]
+    struct Collect(Map<String, Value>);
+    impl ClaimSink for Collect {
+        fn registered(&mut self, name: &str, value: RegisteredValue<'_>) {
+            let v = match value {
+                RegisteredValue::Time(t) => json!(t),
+                RegisteredValue::Text(s) => json!(s),
+                RegisteredValue::Audience(list, false) => json!(list[0]),
+                RegisteredValue::Audience(list, true) => json!(list),
+            };
+            self.0.insert(name.to_string(), v);
+        }
+        fn other<'de, D: serde::Deserializer<'de>>(
+            &mut self,
+            name: &str,
+            value: D,
+        ) -> Result<(), D::Error> {
+            self.0.insert(name.to_string(), Value::deserialize(value)?);
+            Ok(())
+        }
+    }
+
+    let set = KeySet::single(private_key(Algorithm::HS256, "k"));
+    for c in [
+        json!({"exp": NOW + 60, "aud": "api", "iss": "i\"ss\\u00e9", "x": {"y": [1, 2.5, null, true]}}),
+        json!({"exp": NOW + 60, "aud": ["a", "b"], "scope": "r w", "sub": "s", "jti": "j", "iat": NOW, "nbf": NOW, "emoji": "\u{1F600}"}),
+    ] {
+        let token = set.sign(c.as_object().unwrap(), None).unwrap();
+        let mut sink = Collect::default();
+        let claims = set
+            .verify_into(&token, &Validation::default(), NOW, &mut sink)
+            .unwrap();
+        assert_eq!(sink.0, claims.to_map());
+        assert_eq!(Value::Object(sink.0), c);
+    }
+}

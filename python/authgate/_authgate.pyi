@@ -34,6 +34,7 @@ __all__ = [
     "SessionInfo",
     "SessionManager",
     "TokenPair",
+    "Verifier",
     "__version__",
     "bearer_token",
     "error_for_code",
@@ -105,6 +106,23 @@ class KeySet:
         now: Optional[_Timestamp] = None,
     ) -> dict[str, Any]: ...
     def verify_jws(self, token: _Text, *, algorithms: Optional[_Strings] = None) -> tuple[dict[str, Any], bytes]: ...
+    def verifier(
+        self,
+        *,
+        issuer: Optional[_Strings] = None,
+        audience: Optional[_Strings] = None,
+        subject: Optional[str] = None,
+        required_claims: Optional[_Strings] = None,
+        required_scopes: Optional[_Strings] = None,
+        token_type: Optional[str] = None,
+        algorithms: Optional[_Strings] = None,
+        leeway: Optional[_Seconds] = None,
+        max_token_bytes: Optional[int] = None,
+    ) -> Verifier: ...
+
+@final
+class Verifier:
+    def verify(self, token: _Text, now: Optional[_Timestamp] = None) -> dict[str, Any]: ...
 
 def peek_unverified(token: _Text) -> tuple[dict[str, Any], dict[str, Any]]: ...
 def sign_with(key: Key, claims: dict[str, Any], *, typ: Optional[str] = None) -> str: ...

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use authgate_core::jwt::{ClaimSink, RegisteredValue};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -78,6 +79,65 @@ pub fn json_text_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, 
     {
         Ok(obj) => Ok(obj),
         Err(_) => Err(failure.unwrap_or_else(|| PyValueError::new_err("invalid JSON"))),
+    }
+}
+
+/// Builds the claims dict during the core's single parse of the payload.
+pub struct DictSink<'py> {
+    py: Python<'py>,
+    pub dict: Bound<'py, PyDict>,
+    pub failure: Option<PyErr>,
+}
+
+impl<'py> DictSink<'py> {
+    pub fn new(py: Python<'py>) -> Self {
+        DictSink {
+            py,
+            dict: PyDict::new(py),
+            failure: None,
+        }
+    }
+
+    fn put(&mut self, name: &str, value: PyResult<Bound<'py, PyAny>>) {
+        if self.failure.is_none() {
+            if let Err(e) = value.and_then(|v| self.dict.set_item(claim_name(self.py, name), v)) {
+                self.failure = Some(e);
+            }
+        }
+    }
+}
+
+impl ClaimSink for DictSink<'_> {
+    fn registered(&mut self, name: &str, value: RegisteredValue<'_>) {
+        let py = self.py;
+        let obj = match value {
+            RegisteredValue::Time(t) => Ok(PyInt::new(py, t).into_any()),
+            RegisteredValue::Text(s) => Ok(PyString::new(py, s).into_any()),
+            RegisteredValue::Audience(list, false) => Ok(PyString::new(py, &list[0]).into_any()),
+            RegisteredValue::Audience(list, true) => {
+                PyList::new(py, list.iter().map(|s| s.as_ref())).map(Bound::into_any)
+            }
+        };
+        self.put(name, obj);
+    }
+
+    fn other<'de, D: Deserializer<'de>>(&mut self, name: &str, value: D) -> Result<(), D::Error> {
+        let mut failure = None;
+        let parsed = (PySeed {
+            py: self.py,
+            failure: &mut failure,
+        })
+        .deserialize(value);
+        match parsed {
+            Ok(obj) => {
+                self.put(name, Ok(obj));
+                Ok(())
+            }
+            Err(e) => {
+                self.failure = self.failure.take().or(failure);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -176,7 +236,9 @@ fn claim_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 /// Seconds since the epoch from an `int` or an aware `datetime`.
 pub fn timestamp(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
-        return obj.extract::<u64>().map_err(|_| PyValueError::new_err("times are seconds since 1970, from 0 to 2^64-1"));
+        return obj
+            .extract::<u64>()
+            .map_err(|_| PyValueError::new_err("times are seconds since 1970, from 0 to 2^64-1"));
     }
     if obj.hasattr("timestamp")? && obj.hasattr("tzinfo")? {
         if obj.getattr("tzinfo")?.is_none() {
@@ -198,7 +260,9 @@ pub fn timestamp(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
 /// Seconds from an `int` or a `timedelta`.
 pub fn seconds(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
-        return obj.extract::<u64>().map_err(|_| PyValueError::new_err("durations are 0 to 2^64-1 seconds"));
+        return obj
+            .extract::<u64>()
+            .map_err(|_| PyValueError::new_err("durations are 0 to 2^64-1 seconds"));
     }
     if obj.hasattr("total_seconds")? {
         let secs: f64 = obj.call_method0("total_seconds")?.extract()?;
@@ -226,6 +290,15 @@ pub fn strings(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         .map_err(|_| PyTypeError::new_err("expected str or a sequence of str"))?
         .map(|item| item?.extract::<String>())
         .collect()
+}
+
+/// Calls `f` with the UTF-8 text of a `str`, borrowed from one encoded copy (with the
+/// 3.9 stable ABI there is no zero-copy view, and `to_cow` would copy twice).
+pub fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> PyResult<R> {
+    let encoded = s.encode_utf8()?;
+    let text = std::str::from_utf8(encoded.as_bytes())
+        .map_err(|_| PyValueError::new_err("str is not valid UTF-8"))?;
+    Ok(f(text))
 }
 
 /// Text from `str` or UTF-8 `bytes`.

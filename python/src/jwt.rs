@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::convert::{self, json_text_to_py, to_json_map, value_to_py};
+use crate::convert::{self, json_text_to_py, to_json_map, value_to_py, DictSink};
 use crate::errors::{guard, guard_detached};
 
 fn algorithm(py: Python<'_>, name: &str) -> PyResult<Algorithm> {
@@ -344,23 +344,43 @@ impl PyKeySet {
             max_token_bytes,
             py,
         )?;
-        let now = now
-            .map(convert::timestamp)
-            .transpose()?
-            .unwrap_or_else(authgate_core::clock::unix_now);
-        let set = &self.inner;
-        let claims = match token.cast::<PyString>() {
-            // The common case: borrow the str, and for HMAC keep the interpreter (faster).
-            Ok(s) if set.only_hmac() => {
-                let token = s.to_cow()?;
-                guard(py, || set.verify_at(&token, &v, now))?
-            }
-            _ => {
-                let (token, set) = (token_text(token)?, set.clone());
-                guard_detached(py, move || set.verify_at(&token, &v, now))?
-            }
-        };
-        json_text_to_py(py, claims.json())
+        verify_token(py, &self.inner, token, &v, now)
+    }
+
+    /// A verifier with these checks built once, for servers verifying many tokens
+    /// (same keyword arguments as `verify`, except `now`).
+    #[pyo3(signature = (*, issuer = None, audience = None, subject = None, required_claims = None,
+        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verifier(
+        &self,
+        py: Python<'_>,
+        issuer: Option<&Bound<'_, PyAny>>,
+        audience: Option<&Bound<'_, PyAny>>,
+        subject: Option<String>,
+        required_claims: Option<&Bound<'_, PyAny>>,
+        required_scopes: Option<&Bound<'_, PyAny>>,
+        token_type: Option<String>,
+        algorithms: Option<&Bound<'_, PyAny>>,
+        leeway: Option<&Bound<'_, PyAny>>,
+        max_token_bytes: Option<usize>,
+    ) -> PyResult<PyVerifier> {
+        let validation = validation(
+            issuer,
+            audience,
+            subject,
+            required_claims,
+            required_scopes,
+            token_type,
+            algorithms,
+            leeway,
+            max_token_bytes,
+            py,
+        )?;
+        Ok(PyVerifier {
+            keys: self.inner.clone(),
+            validation,
+        })
     }
 
     /// Verifies only the signature of a compact JWS; returns `(header, payload bytes)`.
@@ -388,6 +408,59 @@ impl PyKeySet {
 
     fn __repr__(&self) -> String {
         format!("KeySet({} keys)", self.inner.list().len())
+    }
+}
+
+/// Verification shared by `KeySet.verify` and `Verifier.verify`.
+fn verify_token<'py>(
+    py: Python<'py>,
+    set: &Arc<KeySet>,
+    token: &Bound<'_, PyAny>,
+    v: &Validation,
+    now: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let now = now
+        .map(convert::timestamp)
+        .transpose()?
+        .unwrap_or_else(authgate_core::clock::unix_now);
+    let mut sink = DictSink::new(py);
+    let verified = match token.cast::<PyString>() {
+        // The common case: HMAC is cheaper than releasing the interpreter, so keep it, and
+        // build the dict during the core's one parse of the payload.
+        Ok(s) if set.only_hmac() => convert::with_str(s, |token| {
+            guard(py, || set.verify_into(token, v, now, &mut sink))
+        })?,
+        _ => {
+            let (token, set, v) = (token_text(token)?, set.clone(), v.clone());
+            let claims = guard_detached(py, move || set.verify_at(&token, &v, now))?;
+            return json_text_to_py(py, claims.json());
+        }
+    };
+    if let Some(failure) = sink.failure {
+        return Err(failure);
+    }
+    verified?;
+    Ok(sink.dict.into_any())
+}
+
+/// A key set with a fixed set of checks (see `KeySet.verifier`).
+#[pyclass(frozen, name = "Verifier", module = "authgate")]
+pub struct PyVerifier {
+    keys: Arc<KeySet>,
+    validation: Validation,
+}
+
+#[pymethods]
+impl PyVerifier {
+    /// Verifies a token; returns its claims as a dict.
+    #[pyo3(signature = (token, now = None))]
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        verify_token(py, &self.keys, token, &self.validation, now)
     }
 }
 

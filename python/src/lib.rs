@@ -47,6 +47,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ACCESS_TOKEN_TYPE", core_jwt::ACCESS_TOKEN_TYPE)?;
     m.add_class::<jwt::PyKey>()?;
     m.add_class::<jwt::PyKeySet>()?;
+    m.add_class::<jwt::PyVerifier>()?;
     m.add_function(wrap_pyfunction!(jwt::peek_unverified, m)?)?;
     m.add_function(wrap_pyfunction!(jwt::sign_with, m)?)?;
     m.add_class::<session::PyMemoryStore>()?;

@@ -131,3 +131,17 @@ def test_defaults_come_from_the_core() -> None:
     assert authgate.DEFAULT_LEEWAY_SECS == 30
     assert authgate.DEFAULT_MAX_TOKEN_BYTES == 8192
     assert authgate.DEFAULT_ACCESS_TTL_SECS == 900
+
+
+def test_a_prebuilt_verifier_checks_like_verify(keys: authgate.KeySet) -> None:
+    verifier = keys.verifier(issuer="https://auth.example", audience=["api"], required_scopes="read")
+    good = keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060, "x": [1, {"y": None}]})
+    assert verifier.verify(good, 1_700_000_000) == keys.verify(good, issuer="https://auth.example", audience="api", now=1_700_000_000)
+    with pytest.raises(authgate.TokenExpired):
+        verifier.verify(good, 1_700_000_100)
+    with pytest.raises(authgate.InvalidIssuer):
+        verifier.verify(keys.sign({"iss": "other", "aud": "api", "scope": "read", "exp": 1_700_000_060}), 1_700_000_000)
+    with pytest.raises(authgate.InsufficientScope):
+        verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "exp": 1_700_000_060}), 1_700_000_000)
+    with pytest.raises(authgate.MalformedToken):
+        verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060}).replace(".", "..", 1))

@@ -171,6 +171,49 @@ impl Claims {
     }
 }
 
+/// A registered claim's value as handed to a [`ClaimSink`], already type-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredValue<'a> {
+    /// `exp`, `nbf`, `iat`.
+    Time(u64),
+    /// `iss`, `sub`, `jti`, `scope`.
+    Text(&'a str),
+    /// `aud`, as written: one string, or an array.
+    Audience(&'a [Cow<'a, str>], bool),
+}
+
+/// Receives every claim during verification's single parse of the payload, so a binding
+/// can build its own object (a Python dict, a JavaScript object) without parsing the
+/// payload a second time. The output only counts if verification succeeds.
+pub trait ClaimSink {
+    /// A registered claim (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `scope`).
+    fn registered(&mut self, name: &str, value: RegisteredValue<'_>);
+    /// Any other claim: the sink deserializes (or skips) the value itself.
+    fn other<'de, D: Deserializer<'de>>(&mut self, name: &str, value: D) -> Result<(), D::Error>;
+}
+
+/// The sink of plain verification: other claims are skipped, not built.
+pub(crate) struct NoSink;
+
+impl ClaimSink for NoSink {
+    fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
+    fn other<'de, D: Deserializer<'de>>(&mut self, _: &str, value: D) -> Result<(), D::Error> {
+        IgnoredAny::deserialize(value).map(|_| ())
+    }
+}
+
+struct OtherSeed<'s, 'n, S> {
+    sink: &'s mut S,
+    name: &'n str,
+}
+
+impl<'de, S: ClaimSink> DeserializeSeed<'de> for OtherSeed<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.sink.other(self.name, d)
+    }
+}
+
 // ---- parsing -------------------------------------------------------------------------
 
 /// A registered claim's value as found: the right type, or what was wrong with it.
@@ -338,10 +381,11 @@ struct Registered<'a> {
 /// The single pass over the payload object. It fills `out` in place (no large value is
 /// moved through serde's return path). A problem with a claim is recorded in `problem`
 /// (so the caller gets a precise error) and parsing stops.
-struct ClaimsSeed<'v, 'p, 'r, 'a> {
+struct ClaimsSeed<'v, 'p, 'r, 'a, 's, S> {
     required: &'v [String],
     problem: &'p mut Option<Error>,
     out: &'r mut Registered<'a>,
+    sink: &'s mut S,
 }
 
 /// Index of a registered claim name, for duplicate tracking.
@@ -359,7 +403,7 @@ fn registered_index(name: &str) -> Option<usize> {
     })
 }
 
-impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
+impl<'de, S: ClaimSink> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de, '_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object of claims")
@@ -375,7 +419,10 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
                 }
             }
             let Some(index) = registered_index(&name) else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(OtherSeed {
+                    sink: &mut *self.sink,
+                    name: &name,
+                })?;
                 continue;
             };
             // A repeated registered claim invites parser differentials: refuse it.
@@ -390,6 +437,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
             let bad = match index {
                 3..=5 => match map.next_value_seed(TimeSeed)? {
                     Found::Ok(t) => {
+                        self.sink.registered(&name, RegisteredValue::Time(t));
                         *[&mut r.exp, &mut r.nbf, &mut r.iat][index - 3] = Some(t);
                         None
                     }
@@ -397,6 +445,13 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
                 },
                 2 => match map.next_value_seed(AudSeed)? {
                     Found::Ok(a) => {
+                        let value = match &a {
+                            RawAudience::One(one) => {
+                                RegisteredValue::Audience(std::slice::from_ref(one), false)
+                            }
+                            RawAudience::Many(list) => RegisteredValue::Audience(list, true),
+                        };
+                        self.sink.registered(&name, value);
                         r.aud = Some(a);
                         None
                     }
@@ -404,6 +459,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
                 },
                 _ => match map.next_value_seed(StrSeed)? {
                     Found::Ok(s) => {
+                        self.sink.registered(&name, RegisteredValue::Text(&s));
                         let slot = match index {
                             0 => &mut r.iss,
                             1 => &mut r.sub,
@@ -428,20 +484,26 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, '_, '_, 'de> {
+impl<'de, S: ClaimSink> DeserializeSeed<'de> for ClaimsSeed<'_, '_, '_, 'de, '_, S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-fn parse<'a>(payload: &'a str, required: &[String], out: &mut Registered<'a>) -> Result<()> {
+fn parse<'a, S: ClaimSink>(
+    payload: &'a str,
+    required: &[String],
+    out: &mut Registered<'a>,
+    sink: &mut S,
+) -> Result<()> {
     let mut problem = None;
     let mut de = serde_json::Deserializer::from_str(payload);
     let parsed = ClaimsSeed {
         required,
         problem: &mut problem,
         out,
+        sink,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end());
@@ -457,11 +519,21 @@ fn parse<'a>(payload: &'a str, required: &[String], out: &mut Registered<'a>) ->
 
 /// Checks a payload against `v` at time `now` and returns its claims.
 pub(crate) fn validate(payload: String, v: &Validation, now: u64) -> Result<Claims> {
+    validate_into(payload, v, now, &mut NoSink)
+}
+
+/// [`validate`], handing every claim to `sink` during the one parse.
+pub(crate) fn validate_into<S: ClaimSink>(
+    payload: String,
+    v: &Validation,
+    now: u64,
+    sink: &mut S,
+) -> Result<Claims> {
     if v.required_claims.len() > MAX_REQUIRED_CLAIMS {
         return err(ErrorKind::InvalidInput, "too many required claims");
     }
     let mut r = Registered::default();
-    parse(&payload, &v.required_claims, &mut r)?;
+    parse(&payload, &v.required_claims, &mut r, sink)?;
     for (i, name) in v.required_claims.iter().enumerate() {
         if r.required_found & (1 << i) == 0 {
             return err(

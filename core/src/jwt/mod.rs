@@ -10,8 +10,8 @@ mod keyset;
 
 pub use algorithm::{Algorithm, KeyFamily};
 pub use claims::{
-    Claims, Validation, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE,
-    MAX_REQUIRED_CLAIMS,
+    ClaimSink, Claims, RegisteredValue, Validation, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES,
+    MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
 };
 pub use key::{Key, MIN_RSA_BITS};
 use keyset::{HeaderMemo, MAX_MEMO_HEADER};
@@ -222,6 +222,18 @@ impl KeySet {
 
     /// Verifies a token at time `now` (seconds since the epoch).
     pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        self.verify_into(token, validation, now, &mut claims::NoSink)
+    }
+
+    /// [`KeySet::verify_at`], handing every claim to `sink` during the payload's single
+    /// parse (for bindings that build a native object of the claims).
+    pub fn verify_into<S: ClaimSink>(
+        &self,
+        token: &str,
+        validation: &Validation,
+        now: u64,
+        sink: &mut S,
+    ) -> Result<Claims> {
         let parts = self.check_signature(
             token,
             validation.max_token_bytes,
@@ -229,7 +241,7 @@ impl KeySet {
             validation.token_type.as_deref(),
         )?;
         let payload = decode_json_text(parts.payload, "payload")?;
-        claims::validate(payload, validation, now)
+        claims::validate_into(payload, validation, now, sink)
     }
 
     /// Verifies only the signature of a compact JWS whose payload need not be JWT claims
