@@ -51,13 +51,14 @@ vectors:
 
 # Benchmarks: criterion for the core, then the Node and Python peers verifying the same
 # tokens, then the tables in docs/benchmarks.md.
-bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json
+bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	mkdir -p target/bench
 	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
 	node bench/peers/node/verify.mjs target/bench/tokens.json > target/bench/node.jsonl
 	$(TOOLS)/bench-venv/bin/python bench/peers/python/verify.py target/bench/tokens.json > target/bench/python.jsonl
 	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
+	$(VENV_PY) python/bench/bench.py
 
 $(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
 	$(PYTHON) -m venv $(TOOLS)/bench-venv
