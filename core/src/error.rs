@@ -101,6 +101,41 @@ error_kinds! {
     Internal => "internal",
 }
 
+impl ErrorKind {
+    /// The family an error belongs to, which bindings mirror as a base class:
+    /// `token`, `key_material`, `session`, `api_key`, or `auth` for the rest.
+    pub const fn family(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            MalformedToken
+            | TokenTooLarge
+            | InvalidSignature
+            | AlgorithmNotAllowed
+            | UnsupportedCriticalHeader
+            | InvalidTokenType
+            | KeyNotFound
+            | TokenExpired
+            | TokenNotYetValid
+            | InvalidClaim
+            | MissingClaim
+            | InvalidIssuer
+            | InvalidAudience
+            | UserMismatch => "token",
+            InvalidKey | WeakKey => "key_material",
+            InvalidRefreshToken | RefreshTokenReused | SessionRevoked | SessionExpired => "session",
+            InvalidApiKey
+            | ApiKeyExpired
+            | ApiKeyRevoked
+            | ApiKeyDisabled
+            | ApiKeyRotated
+            | ApiKeyCreditsExhausted => "api_key",
+            InsufficientScope | InvalidInput | CapacityExceeded | StoreUnavailable | Internal => {
+                "auth"
+            }
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_LEEWAY_SECS",
     "DEFAULT_MAX_TOKEN_BYTES",
     "ERROR_CODES",
+    "ERROR_FAMILIES",
     "Key",
     "KeySet",
     "LoginResult",
@@ -48,6 +49,7 @@ __all__ = [
 
 __version__: Final[str]
 ERROR_CODES: Final[list[str]]
+ERROR_FAMILIES: Final[dict[str, str]]
 ALGORITHMS: Final[list[str]]
 DEFAULT_LEEWAY_SECS: Final[int]
 DEFAULT_MAX_TOKEN_BYTES: Final[int]

@@ -19,6 +19,11 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ERROR_CODES",
         ErrorKind::ALL.iter().map(|k| k.code()).collect::<Vec<_>>(),
     )?;
+    let families: std::collections::HashMap<_, _> = ErrorKind::ALL
+        .iter()
+        .map(|k| (k.code(), k.family()))
+        .collect();
+    m.add("ERROR_FAMILIES", families)?;
     m.add(
         "ALGORITHMS",
         core_jwt::Algorithm::ALL

@@ -35,6 +35,13 @@ def test_every_core_error_code_has_its_own_class() -> None:
     assert len(classes) == len(authgate.ERROR_CODES)
 
 
+def test_error_families_match_the_core() -> None:
+    bases = {"token": authgate.TokenError, "key_material": authgate.KeyMaterialError, "session": authgate.SessionError,
+             "api_key": authgate.ApiKeyError, "auth": authgate.AuthError}
+    for code, family in _authgate.ERROR_FAMILIES.items():
+        assert _BY_CODE[code].__bases__[0] is bases[family], code
+
+
 def test_groups_and_builtin_bases() -> None:
     assert issubclass(authgate.TokenExpired, authgate.TokenError)
     assert issubclass(authgate.RefreshTokenReused, authgate.SessionError)

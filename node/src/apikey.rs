@@ -1,0 +1,168 @@
+//! API keys and server keys.
+
+use authgate_core::apikey::{
+    self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord, ApiKeyStatus,
+};
+use napi_derive::napi;
+
+use crate::convert::opt_seconds;
+use crate::errors::{core, Result};
+use crate::session::{clock_or_system, store_or_default, JsManualClock, JsMemoryStore};
+
+/// What is stored for a key (never the key itself).
+#[napi(object)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub prefix: String,
+    pub last_four: String,
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub status: String,
+    pub credits: Option<i64>,
+    pub rate_limit_policy: Option<String>,
+    pub replaced_by: Option<String>,
+    pub grace_until: Option<i64>,
+}
+
+fn record(r: CoreRecord) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: r.id,
+        prefix: r.prefix,
+        last_four: r.last_four,
+        name: r.name,
+        scopes: r.scopes,
+        created_at: r.created_at as i64,
+        expires_at: r.expires_at.map(|t| t as i64),
+        status: match r.status {
+            ApiKeyStatus::Active => "active",
+            ApiKeyStatus::Disabled => "disabled",
+            ApiKeyStatus::Revoked => "revoked",
+        }
+        .into(),
+        credits: r.credits.map(|c| c as i64),
+        rate_limit_policy: r.rate_limit_policy,
+        replaced_by: r.replaced_by,
+        grace_until: r.grace_until.map(|t| t as i64),
+    }
+}
+
+#[napi(object)]
+pub struct CreatedApiKey {
+    /// The plaintext key: show it once.
+    pub key: String,
+    pub record: ApiKeyRecord,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct CreateApiKeyOptions {
+    pub prefix: Option<String>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    /// Seconds since the epoch.
+    pub expires_at: Option<f64>,
+    pub credits: Option<u32>,
+    pub rate_limit_policy: Option<String>,
+}
+
+#[napi(object)]
+pub struct ParsedApiKey {
+    pub prefix: String,
+    pub id: String,
+    pub last_four: String,
+}
+
+/// Checks a key's shape and checksum offline.
+#[napi(catch_unwind)]
+pub fn parse_api_key(key: String) -> Result<ParsedApiKey> {
+    let p = core(apikey::parse(&key))?;
+    Ok(ParsedApiKey {
+        prefix: p.prefix,
+        id: p.id,
+        last_four: p.last_four,
+    })
+}
+
+/// Whether `granted` scopes cover `required` (`sms:*` covers `sms:send`, `*` covers all).
+#[napi(catch_unwind)]
+pub fn scope_granted(granted: Vec<String>, required: String) -> bool {
+    apikey::scope_granted(&granted, &required)
+}
+
+/// Creates, verifies, rolls and revokes API keys.
+#[napi(js_name = "ApiKeyManager")]
+pub struct JsApiKeyManager {
+    inner: ApiKeyManager,
+}
+
+#[napi]
+impl JsApiKeyManager {
+    #[napi(constructor)]
+    pub fn new(store: Option<&JsMemoryStore>, clock: Option<&JsManualClock>) -> Self {
+        JsApiKeyManager {
+            inner: ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock)),
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn create(&self, options: Option<CreateApiKeyOptions>) -> Result<CreatedApiKey> {
+        let o = options.unwrap_or_default();
+        let d = ApiKeyOptions::default();
+        let options = ApiKeyOptions {
+            prefix: o.prefix.unwrap_or(d.prefix),
+            name: o.name,
+            scopes: o.scopes.unwrap_or_default(),
+            expires_at: opt_seconds(o.expires_at, "expiresAt")?,
+            credits: o.credits.map(u64::from),
+            rate_limit_policy: o.rate_limit_policy,
+        };
+        let (key, r) = core(self.inner.create(&options))?;
+        Ok(CreatedApiKey {
+            key,
+            record: record(r),
+        })
+    }
+
+    #[napi(catch_unwind)]
+    pub fn verify(&self, key: String, scope: Option<String>) -> Result<ApiKeyRecord> {
+        Ok(record(core(self.inner.verify(&key, scope.as_deref()))?))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn get(&self, id: String) -> Result<Option<ApiKeyRecord>> {
+        Ok(core(self.inner.get(&id))?.map(record))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn list(&self) -> Result<Vec<ApiKeyRecord>> {
+        Ok(core(self.inner.list())?.into_iter().map(record).collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn revoke(&self, id: String) -> Result<()> {
+        core(self.inner.revoke(&id))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn disable(&self, id: String) -> Result<()> {
+        core(self.inner.disable(&id))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn enable(&self, id: String) -> Result<()> {
+        core(self.inner.enable(&id))
+    }
+
+    /// Issues a replacement; the old key works for `graceSeconds` more.
+    #[napi(catch_unwind)]
+    pub fn roll(&self, id: String, grace_seconds: Option<f64>) -> Result<CreatedApiKey> {
+        let grace = opt_seconds(grace_seconds, "graceSeconds")?.unwrap_or(0);
+        let (key, r) = core(self.inner.roll(&id, grace))?;
+        Ok(CreatedApiKey {
+            key,
+            record: record(r),
+        })
+    }
+}

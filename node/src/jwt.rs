@@ -1,0 +1,365 @@
+//! `Key`, `KeySet`, `Verifier` and the JWT functions.
+
+use std::sync::Arc;
+
+use authgate_core::clock::unix_now;
+use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
+use napi::bindgen_prelude::{Buffer, Either};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use crate::convert::{self, object, opt_seconds};
+use crate::errors::{core, invalid_arg, Result};
+
+fn algorithm(name: &str) -> Result<Algorithm> {
+    core(name.parse::<Algorithm>())
+}
+
+/// An object, or JSON text of one.
+fn json_object(value: Value, what: &str) -> Result<Map<String, Value>> {
+    match value {
+        Value::String(text) => object(
+            serde_json::from_str(&text).map_err(|_| invalid_arg(format!("{what} must be JSON")))?,
+            what,
+        ),
+        v => object(v, what),
+    }
+}
+
+/// A signing or verification key, bound to one algorithm.
+#[napi(js_name = "Key")]
+pub struct JsKey {
+    pub(crate) inner: Arc<Key>,
+}
+
+#[napi]
+impl JsKey {
+    /// An HMAC key (HS256/384/512); the secret must be at least as long as the hash.
+    #[napi(factory, catch_unwind)]
+    pub fn hmac(
+        secret: Either<Buffer, String>,
+        alg: Option<String>,
+        kid: Option<String>,
+    ) -> Result<Self> {
+        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+        let key = core(Key::hmac(kid.as_deref(), alg, &convert::bytes(&secret)))?;
+        Ok(JsKey {
+            inner: Arc::new(key),
+        })
+    }
+
+    /// A key from PEM (PKCS#8 or PKCS#1 private, SubjectPublicKeyInfo or PKCS#1 public).
+    #[napi(factory, catch_unwind)]
+    pub fn from_pem(pem: Either<String, Buffer>, alg: String, kid: Option<String>) -> Result<Self> {
+        let (alg, pem) = (algorithm(&alg)?, convert::text(pem)?);
+        Ok(JsKey {
+            inner: Arc::new(core(Key::from_pem(kid.as_deref(), alg, &pem))?),
+        })
+    }
+
+    /// A key from a JWK (object or JSON text).
+    #[napi(factory, catch_unwind)]
+    pub fn from_jwk(jwk: Value, alg: Option<String>) -> Result<Self> {
+        let alg = alg.as_deref().map(algorithm).transpose()?;
+        Ok(JsKey {
+            inner: Arc::new(core(Key::from_jwk(&json_object(jwk, "a JWK")?, alg))?),
+        })
+    }
+
+    /// A new private key as PKCS#8 PEM (ES256, ES384, EdDSA).
+    #[napi(catch_unwind)]
+    pub fn generate_pem(alg: String) -> Result<String> {
+        core(Key::generate_pem(algorithm(&alg)?))
+    }
+
+    /// A new random HMAC secret of the hash's length.
+    #[napi(catch_unwind)]
+    pub fn generate_hmac_secret(alg: Option<String>) -> Result<Buffer> {
+        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+        Ok(core(Key::generate_hmac_secret(alg))?.into())
+    }
+
+    #[napi(getter)]
+    pub fn kid(&self) -> Option<String> {
+        self.inner.kid().map(str::to_owned)
+    }
+
+    #[napi(getter)]
+    pub fn alg(&self) -> String {
+        self.inner.algorithm().name().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn can_sign(&self) -> bool {
+        self.inner.can_sign()
+    }
+
+    /// The public JWK, or null for HMAC keys.
+    #[napi(catch_unwind)]
+    pub fn public_jwk(&self) -> Option<Value> {
+        self.inner.public_jwk().map(Value::Object)
+    }
+
+    /// The raw signature of `message`.
+    #[napi(catch_unwind)]
+    pub fn sign(&self, message: Either<Buffer, String>) -> Result<Buffer> {
+        Ok(core(self.inner.sign(&convert::bytes(&message)))?.into())
+    }
+
+    /// Whether `signature` is a valid raw signature of `message`.
+    #[napi(catch_unwind)]
+    pub fn verify(
+        &self,
+        message: Either<Buffer, String>,
+        signature: Either<Buffer, String>,
+    ) -> bool {
+        self.inner
+            .verify(&convert::bytes(&message), &convert::bytes(&signature))
+    }
+}
+
+/// Verification options; unset fields take the core's defaults.
+#[napi(object)]
+#[derive(Default)]
+pub struct VerifyOptions {
+    pub issuer: Option<Either<String, Vec<String>>>,
+    pub audience: Option<Either<String, Vec<String>>>,
+    pub subject: Option<String>,
+    pub required_claims: Option<Vec<String>>,
+    pub required_scopes: Option<Either<String, Vec<String>>>,
+    pub token_type: Option<String>,
+    pub algorithms: Option<Vec<String>>,
+    /// Seconds of clock skew allowed.
+    pub leeway: Option<f64>,
+    pub max_token_bytes: Option<u32>,
+    /// Seconds since the epoch to verify at (default: now).
+    pub now: Option<f64>,
+}
+
+fn validation(o: VerifyOptions) -> Result<(Validation, Option<u64>)> {
+    let mut v = Validation::default();
+    if let Some(x) = convert::strings(o.issuer) {
+        v.issuers = x;
+    }
+    if let Some(x) = convert::strings(o.audience) {
+        v.audiences = x;
+    }
+    v.subject = o.subject;
+    if let Some(x) = o.required_claims {
+        v.required_claims = x;
+    }
+    if let Some(x) = convert::strings(o.required_scopes) {
+        v.required_scopes = x;
+    }
+    v.token_type = o.token_type;
+    if let Some(algs) = o.algorithms {
+        v.algorithms = algs.iter().map(|a| algorithm(a)).collect::<Result<_>>()?;
+    }
+    if let Some(x) = opt_seconds(o.leeway, "leeway")? {
+        v.leeway = x;
+    }
+    if let Some(x) = o.max_token_bytes {
+        v.max_token_bytes = x as usize;
+    }
+    Ok((v, opt_seconds(o.now, "now")?))
+}
+
+fn verify_token(set: &KeySet, token: &str, v: &Validation, now: Option<u64>) -> Result<Value> {
+    let claims = core(set.verify_at(token, v, now.unwrap_or_else(unix_now)))?;
+    Ok(Value::Object(claims.to_map()))
+}
+
+/// A key status, as `KeySet.add` takes it.
+fn status(name: Option<&str>) -> Result<KeyStatus> {
+    match name.unwrap_or("verify_only") {
+        "active" => Ok(KeyStatus::Active),
+        "verify_only" => Ok(KeyStatus::VerifyOnly),
+        "retired" => Ok(KeyStatus::Retired),
+        _ => Err(invalid_arg(
+            "status is 'active', 'verify_only' or 'retired'",
+        )),
+    }
+}
+
+#[napi(object)]
+pub struct KeyInfo {
+    pub kid: Option<String>,
+    pub alg: String,
+    pub status: String,
+}
+
+#[napi(object)]
+pub struct SignOptions {
+    pub typ: Option<String>,
+}
+
+#[napi(object)]
+pub struct VerifiedJws {
+    pub header: Value,
+    pub payload: Buffer,
+}
+
+/// A rotating set of keys: signs with the active key, verifies with any not retired.
+#[napi(js_name = "KeySet")]
+pub struct JsKeySet {
+    pub(crate) inner: Arc<KeySet>,
+}
+
+#[napi]
+impl JsKeySet {
+    /// The first key that can sign becomes active; the others verify only.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(keys: Option<Vec<&JsKey>>) -> Result<Self> {
+        let set = KeySet::new();
+        let mut active = false;
+        for key in keys.unwrap_or_default() {
+            let s = if !active && key.inner.can_sign() {
+                KeyStatus::Active
+            } else {
+                KeyStatus::VerifyOnly
+            };
+            active |= s == KeyStatus::Active;
+            core(set.add(key.inner.clone(), s))?;
+        }
+        Ok(JsKeySet {
+            inner: Arc::new(set),
+        })
+    }
+
+    #[napi(catch_unwind)]
+    pub fn add(&self, key: &JsKey, status: Option<String>) -> Result<()> {
+        core(
+            self.inner
+                .add(key.inner.clone(), self::status(status.as_deref())?),
+        )
+    }
+
+    #[napi(catch_unwind)]
+    pub fn activate(&self, kid: String) -> Result<()> {
+        core(self.inner.activate(&kid))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn retire(&self, kid: String) -> Result<()> {
+        core(self.inner.retire(&kid))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn remove(&self, kid: String) -> Result<()> {
+        core(self.inner.remove(&kid))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let name = |s: KeyStatus| match s {
+            KeyStatus::Active => "active",
+            KeyStatus::VerifyOnly => "verify_only",
+            KeyStatus::Retired => "retired",
+        };
+        self.inner
+            .list()
+            .into_iter()
+            .map(|(kid, alg, s)| KeyInfo {
+                kid,
+                alg: alg.name().into(),
+                status: name(s).into(),
+            })
+            .collect()
+    }
+
+    /// The public keys as a JWKS object.
+    #[napi(catch_unwind)]
+    pub fn jwks(&self) -> Value {
+        self.inner.jwks()
+    }
+
+    /// Imports the signing keys of a JWKS (object or JSON text) as verify-only keys.
+    #[napi(catch_unwind)]
+    pub fn import_jwks(&self, jwks: Value) -> Result<Vec<String>> {
+        let text = Value::Object(json_object(jwks, "a JWKS")?).to_string();
+        core(self.inner.import_jwks(&text))
+    }
+
+    /// Signs a claims object with the active key.
+    #[napi(catch_unwind)]
+    pub fn sign(&self, claims: Value, options: Option<SignOptions>) -> Result<String> {
+        let claims = object(claims, "claims")?;
+        core(
+            self.inner
+                .sign(&claims, options.and_then(|o| o.typ).as_deref()),
+        )
+    }
+
+    /// Verifies a token's signature, then its claims; returns the claims.
+    #[napi(catch_unwind)]
+    pub fn verify(&self, token: String, options: Option<VerifyOptions>) -> Result<Value> {
+        let (v, now) = validation(options.unwrap_or_default())?;
+        verify_token(&self.inner, &token, &v, now)
+    }
+
+    /// A verifier with these checks built once (same options as `verify`, without `now`).
+    #[napi(catch_unwind)]
+    pub fn verifier(&self, options: Option<VerifyOptions>) -> Result<JsVerifier> {
+        let (validation, _) = validation(options.unwrap_or_default())?;
+        Ok(JsVerifier {
+            keys: self.inner.clone(),
+            validation,
+        })
+    }
+
+    /// Verifies only the signature of a compact JWS.
+    #[napi(catch_unwind)]
+    pub fn verify_jws(
+        &self,
+        token: String,
+        algorithms: Option<Vec<String>>,
+    ) -> Result<VerifiedJws> {
+        let algs: Vec<Algorithm> = algorithms
+            .unwrap_or_default()
+            .iter()
+            .map(|a| algorithm(a))
+            .collect::<Result<_>>()?;
+        let jws = core(self.inner.verify_jws(&token, &algs))?;
+        Ok(VerifiedJws {
+            header: Value::Object(jws.header),
+            payload: jws.payload.into(),
+        })
+    }
+}
+
+/// A key set with a fixed set of checks (see `KeySet.verifier`).
+#[napi(js_name = "Verifier")]
+pub struct JsVerifier {
+    keys: Arc<KeySet>,
+    validation: Validation,
+}
+
+#[napi]
+impl JsVerifier {
+    /// Verifies a token; returns its claims. `now` is seconds since the epoch.
+    #[napi(catch_unwind)]
+    pub fn verify(&self, token: String, now: Option<f64>) -> Result<Value> {
+        verify_token(
+            &self.keys,
+            &token,
+            &self.validation,
+            opt_seconds(now, "now")?,
+        )
+    }
+}
+
+#[napi(object)]
+pub struct Peeked {
+    pub header: Value,
+    pub claims: Value,
+}
+
+/// Reads a token's header and claims WITHOUT verifying anything (for display only).
+#[napi(catch_unwind)]
+pub fn peek_unverified(token: String) -> Result<Peeked> {
+    let (header, claims) = core(jwt::peek_unverified(&token))?;
+    Ok(Peeked {
+        header: Value::Object(header),
+        claims: Value::Object(claims.to_map()),
+    })
+}
