@@ -170,6 +170,9 @@ export interface Defaults {
 /** Every stable error code, upper case. */
 export declare function errorCodes(): Array<string>
 
+/** Each stable error code (upper case) with its family (`token`, `session`, …). */
+export declare function errorFamilies(): Record<string, string>
+
 /** The HTTP status and `WWW-Authenticate` value for an error code (either spelling). */
 export declare function httpError(code: string, message: string, realm?: string | undefined | null): HttpError
 

@@ -854,6 +854,7 @@ module.exports.JsVerifier = nativeBinding.JsVerifier
 module.exports.bearerToken = nativeBinding.bearerToken
 module.exports.defaults = nativeBinding.defaults
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.errorFamilies = nativeBinding.errorFamilies
 module.exports.httpError = nativeBinding.httpError
 module.exports.needsRefresh = nativeBinding.needsRefresh
 module.exports.parseApiKey = nativeBinding.parseApiKey

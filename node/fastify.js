@@ -1,0 +1,24 @@
+'use strict'
+// Fastify plugin: `app.register(authgatePlugin, { gate })`; then `request.auth`.
+
+const { Gate, AuthError } = require('./http.js')
+
+function authgatePlugin(fastify, { gate, exclude = [] }, done) {
+  const skip = new Set(exclude)
+  fastify.decorateRequest('auth', null)
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (skip.has(request.routeOptions.url)) return
+    try {
+      request.auth = gate.authenticate((name) => request.headers[name])
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error
+      const { status, headers, body } = gate.errorResponse(error)
+      return reply.code(status).headers(headers).send(body)
+    }
+  })
+  done()
+}
+// Apply to the whole app, not an encapsulated child context.
+authgatePlugin[Symbol.for('skip-override')] = true
+
+module.exports = { authgatePlugin, Gate }

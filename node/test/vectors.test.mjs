@@ -1,0 +1,142 @@
+// Every conformance vector in tests/vectors (the files every runtime loads), through the
+// Node package. An unknown area or op fails: a new kind of vector cannot be skipped.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as ag from '../index.mjs'
+import native from '../index.js'
+
+const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
+const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
+  const p = join(dir, f)
+  return statSync(p).isDirectory() ? files(p) : p.endsWith('.json') ? [p] : []
+})
+const b64 = (buf) => Buffer.from(buf).toString('base64url')
+const upper = (code) => code.toUpperCase()
+
+function expect(c, run, check = () => {}) {
+  if (c.expect && c.expect.error) {
+    assert.throws(run, (e) => {
+      assert.ok(e instanceof ag.AuthError, `not an AuthError: ${e}`)
+      assert.equal(e.code, upper(c.expect.error), e.message)
+      assert.equal(e.constructor, native[e.constructor.name])
+      return true
+    })
+  } else {
+    check(run(), c.expect)
+  }
+}
+
+const key = (spec) => ag.Key.fromJwk(spec.jwk, spec.alg)
+function keyset(specs) {
+  const ks = new ag.KeySet()
+  for (const s of specs) ks.add(key(s), s.status || 'verify_only')
+  return ks
+}
+const CAMEL = { issuers: 'issuer', audiences: 'audience', required_claims: 'requiredClaims', required_scopes: 'requiredScopes', token_type: 'tokenType', max_token_bytes: 'maxTokenBytes' }
+function options(v = {}) {
+  const out = { now: 1_700_000_000 }
+  for (const [k, val] of Object.entries(v)) out[CAMEL[k] || k] = val
+  return out
+}
+
+const runners = {
+  jwt(c) {
+    switch (c.op) {
+      case 'verify': return expect(c, () => keyset(c.keys).verify(c.token, options(c.validation)), (claims, e) => assert.deepEqual(claims, e.claims))
+      case 'verify_jws': return expect(c, () => keyset(c.keys).verifyJws(c.token, c.algorithms), (r, e) => { assert.deepEqual(r.header, e.header); assert.equal(b64(r.payload), e.payload_b64) })
+      case 'sign': return expect(c, () => key(c.key).sign(c.signing_input), (sig, e) => assert.equal(b64(sig), e.signature))
+      case 'import_key': return expect(c, () => key(c.key), (k, e) => assert.deepEqual(k.publicJwk(), e.public_jwk))
+      case 'import_jwks': return expect(c, () => new ag.KeySet().importJwks(c.jwks), (kids, e) => assert.deepEqual(kids, e.kids))
+      default: assert.fail(`unknown jwt op ${c.op}`)
+    }
+  },
+  session(c) {
+    const { store_capacity: capacity, ...cfg } = c.config
+    const config = {}
+    for (const [k, v] of Object.entries(cfg)) config[k.replace(/_([a-z])/g, (_, x) => x.toUpperCase())] = v
+    const clock = new ag.ManualClock(c.start)
+    const m = new ag.SessionManager(keyset(c.keys), { ...config, store: new ag.MemoryStore(capacity), clock })
+    const saved = {}
+    c.steps.forEach((s, i) => {
+      const save = (name, pair) => { if (name) saved[name] = pair }
+      try {
+        switch (s.do) {
+          case 'advance': return clock.advance(s.seconds)
+          case 'login': return expect(s, () => m.login(s.user, s.device, { deviceName: s.device_name, scope: s.scope }), (r, e) => { save(s.save, r.tokens); if ('new_device' in e) assert.equal(r.newDevice, e.new_device) })
+          case 'refresh': return expect(s, () => m.refresh(saved[s.pair].refreshToken), (p) => save(s.save, p))
+          case 'refresh_text': return expect(s, () => m.refresh(s.token))
+          case 'verify_access': return expect(s, () => m.verifyAccess(saved[s.pair].accessToken), (claims, e) => { for (const [k, v] of Object.entries(e.claims)) assert.deepEqual(claims[k], v) })
+          case 'revoke': return expect(s, () => m.revoke(saved[s.pair].sessionId), (r, e) => assert.equal(r, e.result))
+          case 'revoke_all': return expect(s, () => m.revokeAll(s.user), (n, e) => assert.equal(n, e.count))
+          case 'list': return expect(s, () => m.list(s.user), (l, e) => assert.deepEqual(l.map((x) => x.deviceId), e.devices))
+          default: assert.fail(`unknown session step ${s.do}`)
+        }
+      } catch (err) {
+        err.message = `step ${i} (${s.do}): ${err.message}`
+        throw err
+      }
+    })
+  },
+  apikey(c) {
+    switch (c.op) {
+      case 'parse': return expect(c, () => ag.parseApiKey(c.key), (p, e) => assert.deepEqual([p.prefix, p.id, p.lastFour], [e.prefix, e.id, e.last_four]))
+      case 'scope_granted': return assert.equal(ag.scopeGranted(c.granted, c.required), c.expect.result)
+      case 'scenario': {
+        const clock = new ag.ManualClock(c.start)
+        const m = new ag.ApiKeyManager({ clock })
+        const saved = {}
+        for (const s of c.steps) {
+          switch (s.do) {
+            case 'advance': clock.advance(s.seconds); break
+            case 'create': expect(s, () => m.create({ prefix: s.prefix, scopes: s.scopes, expiresAt: s.expires_in !== undefined ? clock.now() + s.expires_in : undefined, credits: s.credits }), (r, e) => { saved[s.save] = r; if (e.prefix) assert.equal(r.record.prefix, e.prefix) }); break
+            case 'verify': expect(s, () => m.verify(saved[s.key].key, s.scope)); break
+            case 'verify_text': expect(s, () => m.verify(s.text)); break
+            case 'revoke': case 'disable': case 'enable': expect(s, () => m[s.do](saved[s.key].record.id)); break
+            case 'roll': expect(s, () => m.roll(saved[s.key].record.id, s.grace), (r) => { saved[s.save] = r }); break
+            default: assert.fail(`unknown apikey step ${s.do}`)
+          }
+        }
+        return
+      }
+      default: assert.fail(`unknown apikey op ${c.op}`)
+    }
+  },
+  client_token(c) {
+    switch (c.op) {
+      case 'verify': return expect(c, () => new ag.ClientTokens(c.server_key).verify(c.token, c.user, c.now), (t, e) => assert.deepEqual([t.user, t.exp], [e.user, e.exp]))
+      case 'needs_refresh': return assert.equal(ag.needsRefresh(c.token, { now: c.now, margin: c.margin }), c.expect.result)
+      case 'new': return expect(c, () => new ag.ClientTokens(c.server_key))
+      default: assert.fail(`unknown client_token op ${c.op}`)
+    }
+  },
+  http(c) {
+    switch (c.op) {
+      case 'bearer_token': return expect(c, () => ag.bearerToken(c.header), (t, e) => assert.equal(t, e.token))
+      case 'http_status': {
+        const r = ag.httpError(c.code, 'x')
+        assert.equal(r.status, c.expect.status)
+        if (r.challenge) assert.ok(r.challenge.includes(`error="${c.expect.bearer_error}"`))
+        return
+      }
+      case 'challenge': return assert.equal(ag.httpError(c.code, c.message, c.realm ?? undefined).challenge ?? null, c.expect.challenge)
+      default: assert.fail(`unknown http op ${c.op}`)
+    }
+  },
+}
+
+let count = 0
+for (const file of files(VECTORS)) {
+  const doc = JSON.parse(readFileSync(file, 'utf8'))
+  for (const c of doc.cases) {
+    count++
+    test(`${relative(VECTORS, file)}: ${c.name}`, () => {
+      const run = runners[doc.area]
+      assert.ok(run, `unknown vector area ${doc.area}`)
+      run(c)
+    })
+  }
+}
+test('vectors were found', () => assert.ok(count > 150))
