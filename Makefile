@@ -8,7 +8,7 @@ TOOLS := .tools
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test help
+.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test help
 
 help:
 	@echo "make demo    run the end-to-end demo"
@@ -16,7 +16,7 @@ help:
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make vectors regenerate the generated conformance vectors"
 
-test: lint check-core-pure rust-test python-test
+test: lint check-core-pure rust-test python-test node-test
 
 rust-test:
 	$(CARGO) test --workspace --locked
@@ -42,6 +42,19 @@ python-build: $(VENV)/.ok
 
 python-test: python-build
 	cd python && ../$(VENV_PY) -m pytest -q
+
+# Node: the napi-rs addon, its generated loader and declarations (which must match the
+# committed ones), then node:test.
+node/node_modules/.package-lock.json: node/package-lock.json
+	cd node && npm ci --no-audit --no-fund
+
+node-build: node/node_modules/.package-lock.json
+	cd node && npx napi build --platform --release --js native.js --dts native.d.ts
+	@git diff --quiet -- node/native.js node/native.d.ts || { git diff --stat -- node/native.js node/native.d.ts; \
+		echo "node/native.js or native.d.ts changed when regenerated: commit them" >&2; exit 1; }
+
+node-test: node-build
+	cd node && node --test test/
 
 demo:
 	$(CARGO) run --locked -q -p authgate-core --example demo

@@ -1,0 +1,150 @@
+// Types of the `authgate` package. The option and result shapes come from the
+// napi-rs-generated native.d.ts (regenerated and diffed by `make test`).
+import type {
+  ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
+  LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
+  SignOptions, TokenPair, VerifiedJws, VerifyOptions as NativeVerifyOptions,
+} from './native'
+
+export type {
+  ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
+  LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
+}
+
+/** Seconds since the epoch, or a Date. */
+export type Time = number | Date
+export type Claims = Record<string, unknown>
+export type KeyStatus = 'active' | 'verify_only' | 'retired'
+export type VerifyOptions = Omit<NativeVerifyOptions, 'now'> & { now?: Time }
+
+export declare class Key {
+  static hmac(secret: Buffer | Uint8Array | string, alg?: string, kid?: string): Key
+  static fromPem(pem: string | Buffer, alg: string, kid?: string): Key
+  static fromJwk(jwk: Record<string, unknown> | string, alg?: string): Key
+  static generatePem(alg: string): string
+  static generateHmacSecret(alg?: string): Buffer
+  get kid(): string | null
+  get alg(): string
+  get canSign(): boolean
+  publicJwk(): Record<string, string> | null
+  sign(message: Buffer | Uint8Array | string): Buffer
+  verify(message: Buffer | Uint8Array | string, signature: Buffer | Uint8Array | string): boolean
+}
+
+export declare class KeySet {
+  constructor(keys?: Key[])
+  add(key: Key, status?: KeyStatus): void
+  activate(kid: string): void
+  retire(kid: string): void
+  remove(kid: string): void
+  list(): KeyInfo[]
+  jwks(): { keys: Record<string, string>[] }
+  importJwks(jwks: Record<string, unknown> | string): string[]
+  sign(claims: Claims, options?: SignOptions): string
+  verify(token: string, options?: VerifyOptions): Claims
+  verifier(options?: Omit<NativeVerifyOptions, 'now'>): Verifier
+  verifyJws(token: string, algorithms?: string[]): VerifiedJws
+}
+
+export declare class Verifier {
+  verify(token: string, now?: Time): Claims
+}
+
+export declare class MemoryStore {
+  constructor(capacity?: number)
+}
+
+export declare class ManualClock {
+  constructor(now: Time)
+  now(): number
+  set(now: Time): void
+  advance(seconds: number): void
+}
+
+export type SessionOptions = NativeSessionOptions & { store?: MemoryStore; clock?: ManualClock }
+
+export declare class SessionManager {
+  constructor(keys: KeySet, options?: SessionOptions)
+  login(userId: string, deviceId: string, options?: LoginOptions): LoginResult
+  refresh(refreshToken: string): TokenPair
+  verifyAccess(token: string): Claims
+  revoke(sessionId: string): boolean
+  revokeAll(userId: string): number
+  list(userId: string): SessionInfo[]
+}
+
+export declare class ApiKeyManager {
+  constructor(options?: { store?: MemoryStore; clock?: ManualClock })
+  create(options?: Omit<CreateApiKeyOptions, 'expiresAt'> & { expiresAt?: Time }): CreatedApiKey
+  verify(key: string, scope?: string): ApiKeyRecord
+  get(id: string): ApiKeyRecord | null
+  list(): ApiKeyRecord[]
+  revoke(id: string): void
+  disable(id: string): void
+  enable(id: string): void
+  roll(id: string, graceSeconds?: number): CreatedApiKey
+}
+
+export declare class ClientTokens {
+  constructor(serverKey: string)
+  mint(user: string, options?: { ttl?: number; now?: Time }): string
+  verify(token: string, user: string, now?: Time): ClientToken
+}
+
+export declare function peekUnverified(token: string): Peeked
+export declare function parseApiKey(key: string): ParsedApiKey
+export declare function scopeGranted(granted: string[], required: string): boolean
+export declare function needsRefresh(token: string, options?: { now?: Time; margin?: number }): boolean
+export declare function bearerToken(headerValue: string): string
+export declare function httpError(code: ErrorCode, message: string, realm?: string): HttpError
+export declare const defaults: Defaults
+export declare const ERROR_CODES: ErrorCode[]
+
+/** Every stable error code (the core's codes in upper case). */
+export type ErrorCode =
+  | 'MALFORMED_TOKEN' | 'TOKEN_TOO_LARGE' | 'INVALID_SIGNATURE' | 'ALGORITHM_NOT_ALLOWED'
+  | 'UNSUPPORTED_CRITICAL_HEADER' | 'INVALID_TOKEN_TYPE' | 'KEY_NOT_FOUND' | 'INVALID_KEY' | 'WEAK_KEY'
+  | 'TOKEN_EXPIRED' | 'TOKEN_NOT_YET_VALID' | 'INVALID_CLAIM' | 'MISSING_CLAIM' | 'INVALID_ISSUER'
+  | 'INVALID_AUDIENCE' | 'INSUFFICIENT_SCOPE' | 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED'
+  | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
+  | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
+  | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'INTERNAL'
+
+export declare class AuthError extends Error {
+  readonly code: ErrorCode
+}
+export declare class TokenError extends AuthError {}
+export declare class KeyMaterialError extends AuthError {}
+export declare class SessionError extends AuthError {}
+export declare class ApiKeyError extends AuthError {}
+export declare class MalformedToken extends TokenError { readonly code: 'MALFORMED_TOKEN' }
+export declare class TokenTooLarge extends TokenError { readonly code: 'TOKEN_TOO_LARGE' }
+export declare class InvalidSignature extends TokenError { readonly code: 'INVALID_SIGNATURE' }
+export declare class AlgorithmNotAllowed extends TokenError { readonly code: 'ALGORITHM_NOT_ALLOWED' }
+export declare class UnsupportedCriticalHeader extends TokenError { readonly code: 'UNSUPPORTED_CRITICAL_HEADER' }
+export declare class InvalidTokenType extends TokenError { readonly code: 'INVALID_TOKEN_TYPE' }
+export declare class KeyNotFound extends TokenError { readonly code: 'KEY_NOT_FOUND' }
+export declare class InvalidKey extends KeyMaterialError { readonly code: 'INVALID_KEY' }
+export declare class WeakKey extends KeyMaterialError { readonly code: 'WEAK_KEY' }
+export declare class TokenExpired extends TokenError { readonly code: 'TOKEN_EXPIRED' }
+export declare class TokenNotYetValid extends TokenError { readonly code: 'TOKEN_NOT_YET_VALID' }
+export declare class InvalidClaim extends TokenError { readonly code: 'INVALID_CLAIM' }
+export declare class MissingClaim extends TokenError { readonly code: 'MISSING_CLAIM' }
+export declare class InvalidIssuer extends TokenError { readonly code: 'INVALID_ISSUER' }
+export declare class InvalidAudience extends TokenError { readonly code: 'INVALID_AUDIENCE' }
+export declare class InsufficientScope extends AuthError { readonly code: 'INSUFFICIENT_SCOPE' }
+export declare class InvalidRefreshToken extends SessionError { readonly code: 'INVALID_REFRESH_TOKEN' }
+export declare class RefreshTokenReused extends SessionError { readonly code: 'REFRESH_TOKEN_REUSED' }
+export declare class SessionRevoked extends SessionError { readonly code: 'SESSION_REVOKED' }
+export declare class SessionExpired extends SessionError { readonly code: 'SESSION_EXPIRED' }
+export declare class InvalidApiKey extends ApiKeyError { readonly code: 'INVALID_API_KEY' }
+export declare class ApiKeyExpired extends ApiKeyError { readonly code: 'API_KEY_EXPIRED' }
+export declare class ApiKeyRevoked extends ApiKeyError { readonly code: 'API_KEY_REVOKED' }
+export declare class ApiKeyDisabled extends ApiKeyError { readonly code: 'API_KEY_DISABLED' }
+export declare class ApiKeyRotated extends ApiKeyError { readonly code: 'API_KEY_ROTATED' }
+export declare class ApiKeyCreditsExhausted extends ApiKeyError { readonly code: 'API_KEY_CREDITS_EXHAUSTED' }
+export declare class UserMismatch extends TokenError { readonly code: 'USER_MISMATCH' }
+export declare class InvalidInput extends AuthError { readonly code: 'INVALID_INPUT' }
+export declare class CapacityExceeded extends AuthError { readonly code: 'CAPACITY_EXCEEDED' }
+export declare class StoreUnavailable extends AuthError { readonly code: 'STORE_UNAVAILABLE' }
+export declare class InternalError extends AuthError { readonly code: 'INTERNAL' }

@@ -1,0 +1,82 @@
+// The Express middleware and the Fastify plugin on real servers, called with fetch: API
+// key and Bearer token together, JSON errors with the stable code and WWW-Authenticate.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import express from 'express'
+import Fastify from 'fastify'
+import * as ag from '../index.mjs'
+import { authgate, Gate } from '../express.js'
+import { authgatePlugin } from '../fastify.js'
+
+function world() {
+  const clock = new ag.ManualClock(1_700_000_000)
+  const store = new ag.MemoryStore()
+  const keys = new ag.KeySet([ag.Key.hmac(ag.Key.generateHmacSecret(), 'HS256', 'k')])
+  const sessions = new ag.SessionManager(keys, { issuer: 'https://auth.example', store, clock })
+  const apiKeys = new ag.ApiKeyManager({ store, clock })
+  const { key } = apiKeys.create({ scopes: ['orders:*'] })
+  const token = sessions.login('alice', 'phone', { scope: 'read' }).tokens.accessToken
+  const gate = new Gate({ keys: sessions, apiKeys, apiKeyScope: 'orders:read', realm: 'api' })
+  const headers = ({ withKey = true, withToken = true } = {}) => ({
+    ...(withKey ? { 'x-api-key': key } : {}),
+    ...(withToken ? { authorization: `Bearer ${token}` } : {}),
+  })
+  return { clock, apiKeys, key, gate, headers }
+}
+
+async function checkRefusals(base, w) {
+  let r = await fetch(`${base}/me`)
+  assert.equal(r.status, 401)
+  assert.match(r.headers.get('www-authenticate'), /^Bearer realm="api", error="invalid_token"/)
+  assert.equal((await r.json()).error, 'INVALID_API_KEY')
+  r = await fetch(`${base}/me`, { headers: w.headers({ withToken: false }) })
+  assert.deepEqual([r.status, (await r.json()).error], [401, 'MALFORMED_TOKEN'])
+  r = await fetch(`${base}/me`, { headers: { ...w.headers(), authorization: 'Basic dXNlcjpwdw==' } })
+  assert.deepEqual([r.status, (await r.json()).error], [401, 'MALFORMED_TOKEN'])
+  r = await fetch(`${base}/me`, { headers: { ...w.headers(), 'x-api-key': w.key.slice(0, -1) + 'x' } })
+  assert.deepEqual([r.status, (await r.json()).error], [401, 'INVALID_API_KEY'])
+  r = await fetch(`${base}/me`, { headers: w.headers() })
+  assert.equal(r.status, 200)
+  assert.equal((await r.json()).sub, 'alice')
+  const { key: billing } = w.apiKeys.create({ scopes: ['billing:read'] })
+  r = await fetch(`${base}/me`, { headers: { ...w.headers(), 'x-api-key': billing } })
+  assert.deepEqual([r.status, (await r.json()).error], [403, 'INSUFFICIENT_SCOPE'])
+  assert.match(r.headers.get('www-authenticate'), /error="insufficient_scope"/)
+  w.clock.advance(3600)
+  r = await fetch(`${base}/me`, { headers: w.headers() })
+  assert.deepEqual([r.status, (await r.json()).error], [401, 'TOKEN_EXPIRED'])
+  r = await fetch(`${base}/health`)
+  assert.equal(r.status, 200)
+}
+
+test('Express middleware', async () => {
+  const w = world()
+  const app = express()
+  app.use(authgate(w.gate, { exclude: ['/health'] }))
+  app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub, key: req.auth.apiKey.id }))
+  app.get('/health', (req, res) => res.json({ ok: true }))
+  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  try {
+    await checkRefusals(`http://127.0.0.1:${server.address().port}`, w)
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
+test('Fastify plugin', async () => {
+  const w = world()
+  const app = Fastify()
+  await app.register(authgatePlugin, { gate: w.gate, exclude: ['/health'] })
+  app.get('/me', async (request) => ({ sub: request.auth.claims.sub }))
+  app.get('/health', async () => ({ ok: true }))
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    await checkRefusals(base, w)
+  } finally {
+    await app.close()
+  }
+})
+
+test('a Gate needs a credential', () => {
+  assert.throws(() => new Gate({}), TypeError)
+})
