@@ -69,10 +69,14 @@ export declare class KeySet {
   jwks(): any
   /** Imports the signing keys of a JWKS (object or JSON text) as verify-only keys. */
   importJwks(jwks: any): Array<string>
-  /** Signs a claims object with the active key. */
-  sign(claims: any, options?: SignOptions | undefined | null): string
-  /** Verifies a token's signature, then its claims; returns the claims. */
-  verify(token: string, options?: VerifyOptions | undefined | null): any
+  /** Signs claims given as JSON text (`index.js` passes `JSON.stringify(claims)`). */
+  signJson(claims: string, options?: SignOptions | undefined | null): string
+  /**
+   * Verifies a token's signature, then its claims; returns the claims as JSON text.
+   * The options come as JSON text too (`index.js` stringifies them): reading an object
+   * field by field through napi costs more than V8's stringify and serde's parse.
+   */
+  verifyJson(token: string, options?: string | undefined | null): string
   /** A verifier with these checks built once (same options as `verify`, without `now`). */
   verifier(options?: VerifyOptions | undefined | null): JsVerifier
   /** Verifies only the signature of a compact JWS. */
@@ -100,7 +104,8 @@ export declare class SessionManager {
   constructor(keys: KeySet, options?: SessionOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
   login(userId: string, deviceId: string, options?: LoginOptions | undefined | null): LoginResult
   refresh(refreshToken: string): TokenPair
-  verifyAccess(token: string): any
+  /** Verifies an access token; returns its claims as JSON text (parsed by `index.js`). */
+  verifyAccessJson(token: string): string
   revoke(sessionId: string): boolean
   revokeAll(userId: string): number
   list(userId: string): Array<SessionInfo>
@@ -109,8 +114,8 @@ export type JsSessionManager = SessionManager
 
 /** A key set with a fixed set of checks (see `KeySet.verifier`). */
 export declare class Verifier {
-  /** Verifies a token; returns its claims. `now` is seconds since the epoch. */
-  verify(token: string, now?: number | undefined | null): any
+  /** Verifies a token; returns its claims as JSON text. `now` is seconds since the epoch. */
+  verifyJson(token: string, now?: number | undefined | null): string
 }
 export type JsVerifier = Verifier
 

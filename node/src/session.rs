@@ -6,7 +6,6 @@ use authgate_core::clock::{Clock, ManualClock, SystemClock};
 use authgate_core::session::{self, DeviceInfo, SessionConfig, SessionManager};
 use authgate_core::store::{MemoryStore, Store};
 use napi_derive::napi;
-use serde_json::Value;
 
 use crate::convert::{opt_seconds, seconds};
 use crate::errors::{core, Result};
@@ -197,11 +196,10 @@ impl JsSessionManager {
         Ok(core(self.inner.refresh(&refresh_token))?.into())
     }
 
+    /// Verifies an access token; returns its claims as JSON text (parsed by `index.js`).
     #[napi(catch_unwind)]
-    pub fn verify_access(&self, token: String) -> Result<Value> {
-        Ok(Value::Object(
-            core(self.inner.verify_access(&token))?.to_map(),
-        ))
+    pub fn verify_access_json(&self, token: String) -> Result<String> {
+        Ok(core(self.inner.verify_access(&token))?.json().to_string())
     }
 
     #[napi(catch_unwind)]
