@@ -64,7 +64,7 @@ vectors:
 
 # Benchmarks: criterion for the core, then the Node and Python peers verifying the same
 # tokens, then the tables in docs/benchmarks.md.
-bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build
+bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	mkdir -p target/bench
 	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
@@ -72,6 +72,7 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	$(TOOLS)/bench-venv/bin/python bench/peers/python/verify.py target/bench/tokens.json > target/bench/python.jsonl
 	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
 	$(VENV_PY) python/bench/bench.py
+	cd node && node bench/bench.mjs
 
 $(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
 	$(PYTHON) -m venv $(TOOLS)/bench-venv

@@ -1,9 +1,15 @@
-// ESM entry: the same objects as the CommonJS one.
+// ESM entry: the same objects as the CommonJS one (the list is checked by test/types.test.mjs).
 import authgate from './index.js'
 
 export const {
-  Key, KeySet, Verifier, MemoryStore, ManualClock, SessionManager, ApiKeyManager, ClientTokens,
-  peekUnverified, parseApiKey, scopeGranted, needsRefresh, bearerToken, httpError, defaults, ERROR_CODES,
-  AuthError, TokenError, KeyMaterialError, SessionError, ApiKeyError,
+  Key, KeySet, Verifier, MemoryStore, ManualClock, SessionManager,
+  ApiKeyManager, ClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
+  bearerToken, httpError, defaults, ERROR_CODES, AuthError, TokenError,
+  KeyMaterialError, SessionError, ApiKeyError, InvalidClaim, InvalidAudience, ApiKeyExpired,
+  UnsupportedCriticalHeader, ApiKeyDisabled, InvalidKey, TokenNotYetValid, InvalidTokenType, UserMismatch,
+  RefreshTokenReused, SessionExpired, InvalidApiKey, TokenTooLarge, InsufficientScope, ApiKeyRevoked,
+  AlgorithmNotAllowed, CapacityExceeded, InternalError, InvalidSignature, InvalidInput, ApiKeyRotated,
+  StoreUnavailable, TokenExpired, MalformedToken, SessionRevoked, ApiKeyCreditsExhausted, MissingClaim,
+  InvalidIssuer, InvalidRefreshToken, WeakKey, KeyNotFound,
 } = authgate
 export default authgate

@@ -20,3 +20,8 @@ test('index.d.ts declares every runtime export', () => {
   }
   for (const code of cjs.ERROR_CODES) assert.ok(dts.includes(`'${code}'`), code)
 })
+
+test('the ESM entry exports everything the CommonJS one does', async () => {
+  const esm = await import('../index.mjs')
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort())
+})
