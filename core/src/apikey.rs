@@ -136,6 +136,17 @@ pub enum ApiKeyStatus {
     Revoked,
 }
 
+impl ApiKeyStatus {
+    /// The name bindings use: `active`, `disabled`, `revoked`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ApiKeyStatus::Active => "active",
+            ApiKeyStatus::Disabled => "disabled",
+            ApiKeyStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// What is stored for a key: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {

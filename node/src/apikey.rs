@@ -1,8 +1,6 @@
 //! API keys and server keys.
 
-use authgate_core::apikey::{
-    self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord, ApiKeyStatus,
-};
+use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord};
 use napi_derive::napi;
 
 use crate::convert::opt_seconds;
@@ -35,12 +33,7 @@ fn record(r: CoreRecord) -> ApiKeyRecord {
         scopes: r.scopes,
         created_at: r.created_at as i64,
         expires_at: r.expires_at.map(|t| t as i64),
-        status: match r.status {
-            ApiKeyStatus::Active => "active",
-            ApiKeyStatus::Disabled => "disabled",
-            ApiKeyStatus::Revoked => "revoked",
-        }
-        .into(),
+        status: r.status.name().into(),
         credits: r.credits.map(|c| c as i64),
         rate_limit_policy: r.rate_limit_policy,
         replaced_by: r.replaced_by,

@@ -193,18 +193,6 @@ fn verify_token(set: &KeySet, token: &str, v: &Validation, now: Option<u64>) -> 
     Ok(claims.json().to_string())
 }
 
-/// A key status, as `KeySet.add` takes it.
-fn status(name: Option<&str>) -> Result<KeyStatus> {
-    match name.unwrap_or("verify_only") {
-        "active" => Ok(KeyStatus::Active),
-        "verify_only" => Ok(KeyStatus::VerifyOnly),
-        "retired" => Ok(KeyStatus::Retired),
-        _ => Err(invalid_arg(
-            "status is 'active', 'verify_only' or 'retired'",
-        )),
-    }
-}
-
 #[napi(object)]
 pub struct KeyInfo {
     pub kid: Option<String>,
@@ -253,8 +241,15 @@ impl JsKeySet {
     #[napi(catch_unwind)]
     pub fn add(&self, key: &JsKey, status: Option<String>) -> Result<()> {
         core(
-            self.inner
-                .add(key.inner.clone(), self::status(status.as_deref())?),
+            self.inner.add(
+                key.inner.clone(),
+                core(
+                    status
+                        .as_deref()
+                        .unwrap_or("verify_only")
+                        .parse::<KeyStatus>(),
+                )?,
+            ),
         )
     }
 
@@ -275,18 +270,13 @@ impl JsKeySet {
 
     #[napi(catch_unwind)]
     pub fn list(&self) -> Vec<KeyInfo> {
-        let name = |s: KeyStatus| match s {
-            KeyStatus::Active => "active",
-            KeyStatus::VerifyOnly => "verify_only",
-            KeyStatus::Retired => "retired",
-        };
         self.inner
             .list()
             .into_iter()
             .map(|(kid, alg, s)| KeyInfo {
                 kid,
                 alg: alg.name().into(),
-                status: name(s).into(),
+                status: s.name().into(),
             })
             .collect()
     }

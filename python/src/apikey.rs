@@ -1,6 +1,6 @@
 //! API keys and server keys.
 
-use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord, ApiKeyStatus};
+use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -36,11 +36,7 @@ fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
         scopes: r.scopes,
         created_at: r.created_at,
         expires_at: r.expires_at,
-        status: match r.status {
-            ApiKeyStatus::Active => "active",
-            ApiKeyStatus::Disabled => "disabled",
-            ApiKeyStatus::Revoked => "revoked",
-        },
+        status: r.status.name(),
         credits: r.credits,
         rate_limit_policy: r.rate_limit_policy,
         replaced_by: r.replaced_by,

@@ -153,25 +153,6 @@ impl PyKey {
     }
 }
 
-fn status(name: &str) -> PyResult<KeyStatus> {
-    match name {
-        "active" => Ok(KeyStatus::Active),
-        "verify_only" => Ok(KeyStatus::VerifyOnly),
-        "retired" => Ok(KeyStatus::Retired),
-        _ => Err(PyValueError::new_err(
-            "status is 'active', 'verify_only' or 'retired'",
-        )),
-    }
-}
-
-fn status_name(s: KeyStatus) -> &'static str {
-    match s {
-        KeyStatus::Active => "active",
-        KeyStatus::VerifyOnly => "verify_only",
-        KeyStatus::Retired => "retired",
-    }
-}
-
 /// A rotating set of keys: signs with the active key, verifies with any not retired.
 #[pyclass(frozen, name = "KeySet", module = "authgate")]
 pub struct PyKeySet {
@@ -222,6 +203,10 @@ fn validation(
     Ok(v)
 }
 
+fn convert_status(py: Python<'_>, name: &str) -> PyResult<KeyStatus> {
+    guard(py, || name.parse::<KeyStatus>())
+}
+
 fn token_text(token: &Bound<'_, PyAny>) -> PyResult<String> {
     convert::text(token).map_err(|e| {
         if e.is_instance_of::<PyTypeError>(token.py()) {
@@ -257,7 +242,7 @@ impl PyKeySet {
     /// Adds a key; `status="active"` makes it the signing key.
     #[pyo3(signature = (key, status = "verify_only"))]
     fn add(&self, py: Python<'_>, key: PyRef<'_, PyKey>, status: &str) -> PyResult<()> {
-        let status = self::status(status)?;
+        let status = convert_status(py, status)?;
         guard(py, || self.inner.add(key.inner.clone(), status))
     }
 
@@ -278,7 +263,7 @@ impl PyKeySet {
         self.inner
             .list()
             .into_iter()
-            .map(|(kid, alg, s)| (kid, alg.name(), status_name(s)))
+            .map(|(kid, alg, s)| (kid, alg.name(), s.name()))
             .collect()
     }
 

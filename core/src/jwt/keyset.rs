@@ -20,6 +20,32 @@ pub enum KeyStatus {
     Retired,
 }
 
+impl KeyStatus {
+    /// The name bindings use: `active`, `verify_only`, `retired`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::VerifyOnly => "verify_only",
+            KeyStatus::Retired => "retired",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyStatus {
+    type Err = Error;
+    fn from_str(name: &str) -> Result<Self> {
+        [KeyStatus::Active, KeyStatus::VerifyOnly, KeyStatus::Retired]
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "a key status is 'active', 'verify_only' or 'retired'",
+                )
+            })
+    }
+}
+
 #[derive(Clone)]
 struct Entry {
     key: Arc<Key>,
