@@ -279,7 +279,7 @@ pub fn seconds(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
 /// A string, or a sequence of strings, as a list.
 pub fn strings(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(vec![s.to_cow()?.into_owned()]);
+        return with_str(s, |text| vec![text.to_owned()]);
     }
     if obj.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(
