@@ -218,10 +218,11 @@ impl SessionManager {
             refresh_hash,
             revoked: false,
         };
-        let seen = self.store.device_seen(user_id, &device.device_id)?;
         let tokens = self.token_pair(&record, refresh_token, now)?;
         self.store
             .session_insert(record, self.config.max_sessions_per_user, now)?;
+        // Only a login that succeeded marks its device as known.
+        let seen = self.store.device_seen(user_id, &device.device_id)?;
         Ok(LoginResult {
             tokens,
             new_device: !seen,
