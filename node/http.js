@@ -2,7 +2,7 @@
 // What the Express and Fastify integrations share: which credentials a request must
 // carry, and the JSON error response. Every check is a call into the core.
 
-const { KeySet, SessionManager, AuthError, InvalidApiKey, MalformedToken, bearerToken, httpError } = require('./index.js')
+const { KeySet, AuthError, InvalidApiKey, MalformedToken, bearerToken, httpError } = require('./index.js')
 
 class Gate {
   /**
@@ -50,4 +50,4 @@ class Gate {
   }
 }
 
-module.exports = { Gate, AuthError, SessionManager }
+module.exports = { Gate, AuthError }

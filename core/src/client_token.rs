@@ -5,7 +5,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::jwt::{peek_unverified, Algorithm, Key, KeySet, Validation, DEFAULT_LEEWAY_SECS};
+use crate::jwt::{
+    peek_unverified, Algorithm, CaptureText, Key, KeySet, NoSink, Validation, DEFAULT_LEEWAY_SECS,
+};
 
 pub const DEFAULT_CLIENT_TOKEN_TTL_SECS: u64 = 300;
 /// Seconds before expiry at which a client should fetch a new token.
@@ -56,11 +58,12 @@ impl ClientTokens {
 
     /// Verifies signature and expiry at `now`, and that the token is for `expected_user`.
     pub fn verify(&self, token: &str, expected_user: &str, now: u64) -> Result<ClientToken> {
-        let claims = self.keys.verify_at(token, &self.validation, now)?;
-        let user = match claims.get("user") {
-            Some(Value::String(u)) => u,
-            _ => return err(ErrorKind::InvalidClaim, "claim `user` must be a string"),
-        };
+        let mut skip = NoSink;
+        let mut user = CaptureText::new("user", &mut skip);
+        let claims = self
+            .keys
+            .verify_into(token, &self.validation, now, &mut user)?;
+        let user = user.take()?;
         if user != expected_user {
             return err(
                 ErrorKind::UserMismatch,

@@ -12,7 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, ErrorKind, Result};
-use crate::jwt::{Claims, KeySet, Validation, ACCESS_TOKEN_TYPE, DEFAULT_LEEWAY_SECS};
+use crate::jwt::{
+    CaptureText, ClaimSink, Claims, KeySet, NoSink, Validation, ACCESS_TOKEN_TYPE,
+    DEFAULT_LEEWAY_SECS,
+};
 use crate::store::{Rotation, SessionRecord, Store};
 use crate::util::{b64url_decode, b64url_encode, random_b64url, random_bytes, sha256};
 
@@ -293,13 +296,19 @@ impl SessionManager {
     /// Verifies an access token issued by this manager (signature, `typ`, expiry, issuer,
     /// audience) and, if configured, that its session is still live.
     pub fn verify_access(&self, token: &str) -> Result<Claims> {
+        self.verify_access_into(token, &mut NoSink)
+    }
+
+    /// [`SessionManager::verify_access`], handing every claim to `sink` during the one
+    /// parse of the payload (for bindings that build a native claims object).
+    pub fn verify_access_into<S: ClaimSink>(&self, token: &str, sink: &mut S) -> Result<Claims> {
         let now = self.clock.now();
-        let claims = self.keys.verify_at(token, &self.validation, now)?;
+        let mut sid = CaptureText::new("sid", sink);
+        let claims = self
+            .keys
+            .verify_into(token, &self.validation, now, &mut sid)?;
         if self.config.check_session_on_verify {
-            let sid = match claims.get("sid") {
-                Some(Value::String(s)) => s,
-                _ => return err(ErrorKind::InvalidClaim, "claim `sid` must be a string"),
-            };
+            let sid = sid.take()?;
             match self.store.session_get(&sid)? {
                 Some(r) if !r.revoked && r.expires_at > now => {}
                 Some(r) if !r.revoked => {

@@ -85,8 +85,8 @@ pub fn json_text_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, 
 /// Builds the claims dict during the core's single parse of the payload.
 pub struct DictSink<'py> {
     py: Python<'py>,
-    pub dict: Bound<'py, PyDict>,
-    pub failure: Option<PyErr>,
+    dict: Bound<'py, PyDict>,
+    failure: Option<PyErr>,
 }
 
 impl<'py> DictSink<'py> {
@@ -96,6 +96,16 @@ impl<'py> DictSink<'py> {
             dict: PyDict::new(py),
             failure: None,
         }
+    }
+
+    /// The dict, once the verification that filled it succeeded (a Python error raised
+    /// while building it comes first).
+    pub fn finish<T>(self, verified: PyResult<T>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(failure) = self.failure {
+            return Err(failure);
+        }
+        verified?;
+        Ok(self.dict.into_any())
     }
 
     fn put(&mut self, name: &str, value: PyResult<Bound<'py, PyAny>>) {

@@ -421,11 +421,7 @@ fn verify_token<'py>(
             return json_text_to_py(py, claims.json());
         }
     };
-    if let Some(failure) = sink.failure {
-        return Err(failure);
-    }
-    verified?;
-    Ok(sink.dict.into_any())
+    sink.finish(verified)
 }
 
 /// A key set with a fixed set of checks (see `KeySet.verifier`).

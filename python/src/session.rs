@@ -7,7 +7,7 @@ use authgate_core::session::{self, DeviceInfo, SessionConfig, SessionManager};
 use authgate_core::store::{MemoryStore, Store};
 use pyo3::prelude::*;
 
-use crate::convert::{self, json_text_to_py};
+use crate::convert::{self, DictSink};
 use crate::errors::guard;
 use crate::jwt::PyKeySet;
 
@@ -205,8 +205,9 @@ impl PySessionManager {
 
     /// Verifies an access token from this manager; returns its claims.
     fn verify_access<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
-        let claims = guard(py, || self.inner.verify_access(token))?;
-        json_text_to_py(py, claims.json())
+        let mut sink = DictSink::new(py);
+        let verified = guard(py, || self.inner.verify_access_into(token, &mut sink));
+        sink.finish(verified)
     }
 
     fn revoke(&self, py: Python<'_>, session_id: &str) -> PyResult<bool> {

@@ -193,12 +193,64 @@ pub trait ClaimSink {
 }
 
 /// The sink of plain verification: other claims are skipped, not built.
-pub(crate) struct NoSink;
+pub struct NoSink;
 
 impl ClaimSink for NoSink {
     fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
     fn other<'de, D: Deserializer<'de>>(&mut self, _: &str, value: D) -> Result<(), D::Error> {
         IgnoredAny::deserialize(value).map(|_| ())
+    }
+}
+
+/// Captures one unregistered string claim (`sid`, `user`) during the single parse while
+/// forwarding every claim to `inner`, so reading it needs no second parse of the payload.
+pub(crate) struct CaptureText<'s, S> {
+    name: &'static str,
+    /// `Some(Ok(text))` when found as a string, `Some(Err(()))` when of another type.
+    pub value: Option<std::result::Result<String, ()>>,
+    inner: &'s mut S,
+}
+
+impl<'s, S: ClaimSink> CaptureText<'s, S> {
+    pub fn new(name: &'static str, inner: &'s mut S) -> Self {
+        CaptureText {
+            name,
+            value: None,
+            inner,
+        }
+    }
+
+    /// The captured string, or `invalid_claim` / `missing_claim`.
+    pub fn take(self) -> Result<String> {
+        match self.value {
+            Some(Ok(text)) => Ok(text),
+            Some(Err(())) => err(
+                ErrorKind::InvalidClaim,
+                format!("claim `{}` must be a string", self.name),
+            ),
+            None => err(
+                ErrorKind::MissingClaim,
+                format!("claim `{}` is missing", self.name),
+            ),
+        }
+    }
+}
+
+impl<S: ClaimSink> ClaimSink for CaptureText<'_, S> {
+    fn registered(&mut self, name: &str, value: RegisteredValue<'_>) {
+        self.inner.registered(name, value)
+    }
+
+    fn other<'de, D: Deserializer<'de>>(&mut self, name: &str, value: D) -> Result<(), D::Error> {
+        if name != self.name {
+            return self.inner.other(name, value);
+        }
+        let value = Value::deserialize(value)?;
+        self.value = Some(match &value {
+            Value::String(text) => Ok(text.clone()),
+            _ => Err(()),
+        });
+        self.inner.other(name, value).map_err(de::Error::custom)
     }
 }
 

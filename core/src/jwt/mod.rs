@@ -10,8 +10,8 @@ mod keyset;
 
 pub use algorithm::{Algorithm, KeyFamily};
 pub use claims::{
-    ClaimSink, Claims, RegisteredValue, Validation, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES,
-    MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
+    ClaimSink, Claims, NoSink, RegisteredValue, Validation, DEFAULT_LEEWAY_SECS,
+    DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
 };
 pub use key::{Key, MIN_RSA_BITS};
 use keyset::{HeaderMemo, MAX_MEMO_HEADER};
@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::util::{b64url_decode, b64url_decode_to, b64url_decoded_len, b64url_encode_into};
+pub(crate) use claims::CaptureText;
 use claims::Header;
 
 /// The `typ` of access tokens (RFC 9068).
