@@ -91,6 +91,28 @@ error_kinds! {
     ApiKeyCreditsExhausted => "api_key_credits_exhausted",
     /// The client token was issued for another user.
     UserMismatch => "user_mismatch",
+    /// The request carries no signature (or none with the requested label or key id).
+    MissingSignature => "missing_signature",
+    /// A `Signature-Input`, `Signature`, `Content-Digest` or webhook header is malformed
+    /// or larger than the limits.
+    MalformedSignature => "malformed_signature",
+    /// A request or webhook signature does not match its content.
+    SignatureMismatch => "signature_mismatch",
+    /// No key is known for the signature's `keyid`.
+    UnknownKey => "unknown_key",
+    /// The signature's algorithm is not the one bound to its key.
+    AlgorithmMismatch => "algorithm_mismatch",
+    /// `Content-Digest` does not match the body.
+    DigestMismatch => "digest_mismatch",
+    /// `created` (or the webhook timestamp) is outside the allowed clock-skew window.
+    StaleTimestamp => "stale_timestamp",
+    /// The signature's `expires` has passed.
+    SignatureExpired => "signature_expired",
+    /// The nonce (or webhook id) was already seen: a replay.
+    ReplayDetected => "replay_detected",
+    /// A component or signature parameter the policy requires is not covered, or a
+    /// covered component is absent from the request.
+    MissingComponent => "missing_component",
     /// An argument is out of range or malformed.
     InvalidInput => "invalid_input",
     /// A bounded store is full of live entries.
@@ -103,7 +125,7 @@ error_kinds! {
 
 impl ErrorKind {
     /// The family an error belongs to, which bindings mirror as a base class:
-    /// `token`, `key_material`, `session`, `api_key`, or `auth` for the rest.
+    /// `token`, `key_material`, `session`, `api_key`, `signature`, or `auth` for the rest.
     pub const fn family(self) -> &'static str {
         use ErrorKind::*;
         match self {
@@ -129,6 +151,9 @@ impl ErrorKind {
             | ApiKeyDisabled
             | ApiKeyRotated
             | ApiKeyCreditsExhausted => "api_key",
+            MissingSignature | MalformedSignature | SignatureMismatch | UnknownKey
+            | AlgorithmMismatch | DigestMismatch | StaleTimestamp | SignatureExpired
+            | ReplayDetected | MissingComponent => "signature",
             InsufficientScope | InvalidInput | CapacityExceeded | StoreUnavailable | Internal => {
                 "auth"
             }

@@ -38,7 +38,7 @@ impl ErrorKind {
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorKind::InsufficientScope | ErrorKind::UserMismatch => 403,
-            ErrorKind::InvalidInput => 400,
+            ErrorKind::InvalidInput | ErrorKind::MalformedSignature => 400,
             ErrorKind::CapacityExceeded | ErrorKind::StoreUnavailable => 503,
             ErrorKind::Internal => 500,
             _ => 401,

@@ -1,5 +1,6 @@
 //! authgate-core: API-security primitives implemented once — JWT sessions with refresh
-//! rotation, API keys, client tokens — for every authgate runtime (Python, Node, Kotlin,
+//! rotation, API keys, client tokens, HTTP message signatures, webhook signatures — for
+//! every authgate runtime (Python, Node, Kotlin,
 //! Swift). Pure Rust with no FFI code; bindings only convert types and errors.
 #![forbid(unsafe_code)]
 
@@ -10,8 +11,10 @@ pub mod error;
 pub mod http;
 pub mod jwt;
 pub mod session;
+pub mod signature;
 pub mod store;
 pub mod util;
+pub mod webhook;
 
 pub use error::{Error, ErrorKind, Result};
 

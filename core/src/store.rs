@@ -2,8 +2,11 @@
 //! method is one atomic operation. Backends: [`MemoryStore`] (bounded, thread-safe, the
 //! default) here; Redis implements the same trait in its own module.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
 
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, ErrorKind, Result};
@@ -78,6 +81,11 @@ pub trait Store: Send + Sync {
     /// Takes one credit from a key with a credit balance. Returns `Ok(false)` when the
     /// balance is zero; keys without a balance always succeed.
     fn apikey_take_credit(&self, id: &str) -> Result<bool>;
+
+    /// Records `nonce` in `scope` (a key id, a webhook sender) until `expires_at`, in one
+    /// atomic step: true if it was new, false if it was already recorded and has not
+    /// expired (a replay). Once `now` passes `expires_at` the entry may be forgotten.
+    fn nonce_insert(&self, scope: &str, nonce: &str, expires_at: u64, now: u64) -> Result<bool>;
 }
 
 /// Defaults for the in-memory store's bounds.
@@ -133,11 +141,42 @@ impl Sessions {
     }
 }
 
+/// Seen nonces, keyed by a hash of (scope, nonce) so each entry has a fixed size whatever
+/// the nonce's length, with a min-heap of expiries so forgetting old ones is cheap.
+#[derive(Default)]
+struct Nonces {
+    seen: HashMap<[u8; 32], u64>,
+    expiries: BinaryHeap<Reverse<(u64, [u8; 32])>>,
+}
+
+impl Nonces {
+    fn forget_expired(&mut self, now: u64) {
+        while let Some(Reverse((at, key))) = self.expiries.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop();
+            if self.seen.get(&key) == Some(&at) {
+                self.seen.remove(&key);
+            }
+        }
+    }
+}
+
+fn nonce_key(scope: &str, nonce: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((scope.len() as u64).to_be_bytes());
+    h.update(scope.as_bytes());
+    h.update(nonce.as_bytes());
+    h.finalize().into()
+}
+
 /// The bounded, thread-safe in-memory store: the default for one process.
 pub struct MemoryStore {
     capacity: usize,
     sessions: Mutex<Sessions>,
     apikeys: Mutex<HashMap<String, ApiKeyRecord>>,
+    nonces: Mutex<Nonces>,
 }
 
 impl Default for MemoryStore {
@@ -157,12 +196,14 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// A store holding at most `capacity` sessions (and as many API keys).
+    /// A store holding at most `capacity` sessions (and as many API keys, and as many
+    /// unexpired nonces).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryStore {
             capacity: capacity.max(1),
             sessions: Mutex::default(),
             apikeys: Mutex::default(),
+            nonces: Mutex::default(),
         }
     }
 }
@@ -352,5 +393,29 @@ impl Store for MemoryStore {
             }
             None => true,
         })
+    }
+
+    fn nonce_insert(&self, scope: &str, nonce: &str, expires_at: u64, now: u64) -> Result<bool> {
+        let key = nonce_key(scope, nonce);
+        let mut n = lock(&self.nonces);
+        n.forget_expired(now);
+        if let Some(&until) = n.seen.get(&key) {
+            if until > now {
+                return Ok(false);
+            }
+        }
+        if expires_at <= now {
+            // Already outside its window: nothing to remember.
+            return Ok(true);
+        }
+        if n.seen.len() >= self.capacity {
+            return err(
+                ErrorKind::CapacityExceeded,
+                "the nonce store is full of unexpired nonces",
+            );
+        }
+        n.seen.insert(key, expires_at);
+        n.expiries.push(Reverse((expires_at, key)));
+        Ok(true)
     }
 }

@@ -10,9 +10,15 @@ use authgate_core::client_token::{needs_refresh, ClientTokens};
 use authgate_core::clock::ManualClock;
 use authgate_core::jwt::{Algorithm, Key, KeySet, KeyStatus, Validation};
 use authgate_core::session::{DeviceInfo, SessionConfig, SessionManager, TokenPair};
-use authgate_core::store::MemoryStore;
+use authgate_core::signature::{
+    content_digest, sign_request, verify_content_digest, DigestAlgorithm, KeyMap, Request,
+    RequestVerifier, Selection, SignatureKey, SignatureParams, VerifyPolicy,
+};
+use authgate_core::store::{MemoryStore, Store};
 use authgate_core::util::b64url_encode;
+use authgate_core::webhook::{self, WebhookKey, WebhookVerifier};
 use authgate_core::Result;
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 type Outcome = std::result::Result<(), String>;
@@ -436,6 +442,184 @@ fn run_http(case: &Value) -> Outcome {
     }
 }
 
+fn signature_key(spec: &Value) -> Result<SignatureKey> {
+    match s(spec, "alg") {
+        "hmac-sha256" => {
+            let secret = base64::engine::general_purpose::STANDARD
+                .decode(s(spec, "secret_b64"))
+                .expect("vector secret is base64");
+            SignatureKey::hmac_sha256(&secret)
+        }
+        "ed25519" => SignatureKey::ed25519_pem(s(spec, "pem")),
+        other => panic!("unknown key alg `{other}` in a vector"),
+    }
+}
+
+/// The request a vector describes; headers are borrowed from the vector.
+fn vector_request(r: &Value) -> Result<Request<'_>> {
+    let mut req = Request::new(s(r, "method"), s(r, "url"))?;
+    for h in r["headers"].as_array().expect("headers") {
+        req.add_header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+    }
+    req.set_body(s(r, "body").as_bytes());
+    Ok(req)
+}
+
+fn verify_policy(p: &Value) -> VerifyPolicy {
+    let mut policy = VerifyPolicy::default();
+    if let Some(c) = p.get("required_components") {
+        policy.required_components = strings(Some(c));
+    }
+    let flag = |k: &str, d: bool| p.get(k).and_then(Value::as_bool).unwrap_or(d);
+    policy.require_query_when_present = flag("require_query_when_present", true);
+    policy.require_digest_with_body = flag("require_digest_with_body", true);
+    policy.require_created = flag("require_created", true);
+    policy.require_nonce = flag("require_nonce", true);
+    policy.require_keyid = flag("require_keyid", true);
+    policy.require_expires = flag("require_expires", false);
+    policy.max_skew = u(p, "max_skew").unwrap_or(300);
+    policy.tag = p.get("tag").and_then(Value::as_str).map(str::to_owned);
+    policy
+}
+
+fn run_signature(case: &Value) -> Outcome {
+    match s(case, "op") {
+        "sign" => {
+            let p = &case["params"];
+            let params = SignatureParams {
+                created: u(p, "created"),
+                expires: u(p, "expires"),
+                keyid: p.get("keyid").and_then(Value::as_str).map(str::to_owned),
+                nonce: p.get("nonce").and_then(Value::as_str).map(str::to_owned),
+                alg: p.get("alg").and_then(Value::as_bool).unwrap_or(false),
+                tag: p.get("tag").and_then(Value::as_str).map(str::to_owned),
+            };
+            let digest = case
+                .get("digest")
+                .and_then(Value::as_str)
+                .map(|d| DigestAlgorithm::from_name(d).expect("digest name"));
+            let got = signature_key(&case["key"]).and_then(|key| {
+                let req = vector_request(&case["request"])?;
+                sign_request(
+                    &req,
+                    &key,
+                    s(case, "label"),
+                    &strings(case.get("components")),
+                    &params,
+                    digest,
+                )
+            });
+            expect(case, got, |h, e| {
+                same(
+                    "signature_input",
+                    &json!(h.signature_input),
+                    &e["signature_input"],
+                )?;
+                same("signature", &json!(h.signature), &e["signature"])
+            })
+        }
+        op @ ("verify" | "replay") => {
+            let keys = KeyMap::new();
+            for (id, spec) in case["keys"].as_object().expect("keys") {
+                keys.insert(id, signature_key(spec).map_err(|e| e.to_string())?);
+            }
+            let verifier = RequestVerifier::with_clock(
+                Arc::new(keys),
+                Arc::new(MemoryStore::new()),
+                verify_policy(&case["policy"]),
+                Arc::new(ManualClock::new(u(case, "now").expect("now"))),
+            );
+            let select = &case["select"];
+            let selection = Selection {
+                label: select.get("label").and_then(Value::as_str),
+                keyid: select.get("keyid").and_then(Value::as_str),
+            };
+            let run = || {
+                let req = vector_request(&case["request"])?;
+                verifier.verify_selected(&req, selection)
+            };
+            if op == "replay" {
+                run().map_err(|e| format!("first attempt failed: {} ({e})", e.code()))?;
+            }
+            expect(case, run(), |v, e| {
+                same("label", &json!(v.label), &e["label"])?;
+                same("keyid", &json!(v.keyid), &e["keyid"])?;
+                same("algorithm", &json!(v.algorithm.name()), &e["algorithm"])?;
+                same("components", &json!(v.components), &e["components"])
+            })
+        }
+        "content_digest" => {
+            let alg = DigestAlgorithm::from_name(s(case, "algorithm")).expect("algorithm");
+            let got = content_digest(alg, s(case, "body").as_bytes());
+            same("value", &json!(got), &case["expect"]["value"])
+        }
+        "verify_content_digest" => expect(
+            case,
+            verify_content_digest(s(case, "field"), s(case, "body").as_bytes()),
+            |_, _| Ok(()),
+        ),
+        op => Err(format!("unknown signature op `{op}`")),
+    }
+}
+
+fn webhook_keys(case: &Value) -> Result<Vec<WebhookKey>> {
+    strings(case.get("keys"))
+        .iter()
+        .map(|k| WebhookKey::parse(k))
+        .collect()
+}
+
+fn run_webhook(case: &Value) -> Outcome {
+    match s(case, "op") {
+        "sign" => {
+            let got = webhook_keys(case).and_then(|keys| {
+                webhook::sign(
+                    &keys,
+                    s(case, "id"),
+                    u(case, "timestamp").expect("timestamp"),
+                    s(case, "payload").as_bytes(),
+                )
+            });
+            expect(case, got, |sig, e| {
+                same("signature", &json!(sig), &e["signature"])
+            })
+        }
+        op @ ("verify" | "replay") => {
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            let verifier = WebhookVerifier::with_clock(
+                webhook_keys(case).map_err(|e| e.to_string())?,
+                Some(store),
+                Arc::new(ManualClock::new(u(case, "now").expect("now"))),
+            )
+            .map_err(|e| e.to_string())?
+            .tolerance(u(case, "tolerance").unwrap_or(300));
+            let headers: Vec<(&str, &str)> = case["headers"]
+                .as_array()
+                .expect("headers")
+                .iter()
+                .map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()))
+                .collect();
+            let payload = s(case, "payload").as_bytes();
+            if op == "replay" {
+                verifier
+                    .verify_headers(&headers, payload)
+                    .map_err(|e| format!("first attempt failed: {} ({e})", e.code()))?;
+            }
+            expect(case, verifier.verify_headers(&headers, payload), |w, e| {
+                same("id", &json!(w.id), &e["id"])?;
+                same("timestamp", &json!(w.timestamp), &e["timestamp"])?;
+                same("version", &json!(w.version), &e["version"])
+            })
+        }
+        "parse_key" => expect(case, WebhookKey::parse(s(case, "key")), |k, e| {
+            same("version", &json!(k.version()), &e["version"])?;
+            same("can_sign", &json!(k.can_sign()), &e["can_sign"])?;
+            same("public_key", &json!(k.public_key()), &e["public_key"])
+        }),
+        op => Err(format!("unknown webhook op `{op}`")),
+    }
+}
+
 #[test]
 fn every_conformance_vector_passes() {
     let mut files = Vec::new();
@@ -452,6 +636,8 @@ fn every_conformance_vector_passes() {
                 "apikey" => run_apikey(case),
                 "client_token" => run_client_token(case),
                 "http" => run_http(case),
+                "signature" => run_signature(case),
+                "webhook" => run_webhook(case),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {

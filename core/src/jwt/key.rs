@@ -274,6 +274,33 @@ impl Key {
         ))
     }
 
+    /// An Ed25519 (EdDSA) public key from its 32 raw bytes.
+    pub fn ed25519_from_public(kid: Option<&str>, public: &[u8]) -> Result<Key> {
+        Key::ed25519_public(kid, public.to_vec())
+    }
+
+    /// An Ed25519 (EdDSA) private key from its 32-byte seed (RFC 8032 §5.1.5).
+    pub fn ed25519_from_seed(kid: Option<&str>, seed: &[u8]) -> Result<Key> {
+        let pair = rs::Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| Error::new(ErrorKind::InvalidKey, "Ed25519 seeds are 32 bytes"))?;
+        Ok(Key::new(
+            kid,
+            Algorithm::EdDSA,
+            Material::Ed25519 {
+                public: pair.public_key().as_ref().to_vec(),
+                private: Some(pair),
+            },
+        ))
+    }
+
+    /// The raw 32-byte public key of an Ed25519 key; `None` for other keys.
+    pub fn ed25519_public_bytes(&self) -> Option<&[u8]> {
+        match &self.material {
+            Material::Ed25519 { public, .. } => Some(public),
+            _ => None,
+        }
+    }
+
     fn ed25519_public(kid: Option<&str>, public: Vec<u8>) -> Result<Key> {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");

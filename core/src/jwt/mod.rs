@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::util::{b64url_decode, b64url_decode_to, b64url_decoded_len, b64url_encode_into};
+pub(crate) use algorithm::truncate;
 pub(crate) use claims::CaptureText;
 use claims::Header;
 
