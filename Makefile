@@ -54,6 +54,7 @@ node-build: node/node_modules/.package-lock.json
 		echo "node/native.js or native.d.ts changed when regenerated: commit them" >&2; exit 1; }
 
 node-test: node-build
+	node tests/vectors/tools/signature_cases.mjs --check
 	cd node && node --test test/
 
 demo:

@@ -1,7 +1,8 @@
 """authgate: API security primitives from one audited Rust core.
 
 JWT key sets (HS*, RS*, PS*, ES256/384, EdDSA) with rotation and JWKS, sessions with
-rotating refresh tokens and reuse detection, API keys and server keys, client tokens.
+rotating refresh tokens and reuse detection, API keys and server keys, client tokens,
+signed requests (RFC 9421) with replay protection, Standard Webhooks signatures.
 Every check runs in the Rust core shared with the Node, Kotlin and Swift packages.
 """
 
@@ -36,11 +37,33 @@ from authgate._authgate import (
     peek_unverified,
     scope_granted,
     sign_with,
+    RequestSigner,
+    RequestVerifier,
+    SignatureKey,
+    VerifiedSignature,
+    VerifiedWebhook,
+    WebhookKey,
+    WebhookVerifier,
+    content_digest,
+    sign_request,
+    sign_webhook,
+    verify_content_digest,
 )
 from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
+    "RequestSigner",
+    "RequestVerifier",
+    "SignatureKey",
+    "VerifiedSignature",
+    "VerifiedWebhook",
+    "WebhookKey",
+    "WebhookVerifier",
+    "content_digest",
+    "sign_request",
+    "sign_webhook",
+    "verify_content_digest",
     "ACCESS_TOKEN_TYPE",
     "ALGORITHMS",
     "DEFAULT_ABSOLUTE_LIFETIME_SECS",

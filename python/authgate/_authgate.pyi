@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension (checked against it with mypy.stubtest in the tests)."""
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Optional, Union, final
 
@@ -10,8 +10,23 @@ _Timestamp = Union[int, datetime]
 _Strings = Union[str, Sequence[str]]
 _Text = Union[str, bytes]
 _KeyStatus = Literal["active", "verify_only", "retired"]
+_SignatureAlgorithm = Literal["hmac-sha256", "ed25519"]
+_DigestAlgorithm = Literal["sha-256", "sha-512"]
+_Headers = Union[Mapping[str, str], Sequence[tuple[str, str]], Any]
+_Body = Union[bytes, bytearray, str, None]
 
 __all__ = [
+    "RequestSigner",
+    "RequestVerifier",
+    "SignatureKey",
+    "VerifiedSignature",
+    "VerifiedWebhook",
+    "WebhookKey",
+    "WebhookVerifier",
+    "content_digest",
+    "sign_request",
+    "sign_webhook",
+    "verify_content_digest",
     "ACCESS_TOKEN_TYPE",
     "ALGORITHMS",
     "ApiKeyManager",
@@ -280,3 +295,150 @@ def needs_refresh(token: str, *, now: Optional[_Timestamp] = None, margin: Optio
 def bearer_token(header_value: str) -> str: ...
 def http_error(code: str, message: str, realm: Optional[str] = None) -> tuple[int, Optional[str]]: ...
 def error_for_code(code: str, message: str) -> Any: ...
+
+@final
+class SignatureKey:
+    @staticmethod
+    def hmac_sha256(secret: Union[bytes, str]) -> SignatureKey: ...
+    @staticmethod
+    def ed25519_pem(pem: str) -> SignatureKey: ...
+    @staticmethod
+    def ed25519_public(public: bytes) -> SignatureKey: ...
+    @staticmethod
+    def ed25519_seed(seed: bytes) -> SignatureKey: ...
+    @staticmethod
+    def generate(algorithm: _SignatureAlgorithm) -> tuple[SignatureKey, bytes]: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def can_sign(self) -> bool: ...
+    @property
+    def public_key_bytes(self) -> Optional[bytes]: ...
+
+def sign_request(
+    key: SignatureKey,
+    method: str,
+    url: str,
+    headers: Optional[_Headers] = None,
+    body: _Body = None,
+    *,
+    label: str = "sig1",
+    components: _Strings,
+    created: Optional[int] = None,
+    expires: Optional[int] = None,
+    keyid: Optional[str] = None,
+    nonce: Optional[str] = None,
+    alg: bool = False,
+    tag: Optional[str] = None,
+    digest: Optional[_DigestAlgorithm] = None,
+) -> dict[str, str]: ...
+
+@final
+class RequestSigner:
+    def __new__(
+        cls,
+        keyid: str,
+        key: SignatureKey,
+        *,
+        label: str = ...,  # "sig1"
+        components: Optional[_Strings] = None,
+        digest: Optional[_DigestAlgorithm] = ...,  # "sha-256"
+        expires_in: Optional[_Seconds] = None,
+        nonce: bool = True,
+        alg: bool = True,
+        tag: Optional[str] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> RequestSigner: ...
+    def sign(self, method: str, url: str, headers: Optional[_Headers] = None, body: _Body = None) -> dict[str, str]: ...
+
+@final
+class VerifiedSignature:
+    @property
+    def label(self) -> str: ...
+    @property
+    def keyid(self) -> Optional[str]: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def created(self) -> Optional[int]: ...
+    @property
+    def expires(self) -> Optional[int]: ...
+    @property
+    def nonce(self) -> Optional[str]: ...
+    @property
+    def tag(self) -> Optional[str]: ...
+    @property
+    def components(self) -> list[str]: ...
+
+@final
+class RequestVerifier:
+    def __new__(
+        cls,
+        keys: Union[Mapping[str, SignatureKey], Callable[[str], Optional[SignatureKey]]],
+        *,
+        required_components: Optional[_Strings] = None,
+        require_query_when_present: bool = True,
+        require_digest_with_body: bool = True,
+        require_created: bool = True,
+        require_nonce: bool = True,
+        require_keyid: bool = True,
+        require_expires: bool = False,
+        max_skew: Optional[_Seconds] = None,
+        tag: Optional[str] = None,
+        store: Optional[MemoryStore] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> RequestVerifier: ...
+    def add_key(self, keyid: str, key: SignatureKey) -> None: ...
+    def remove_key(self, keyid: str) -> bool: ...
+    def verify(
+        self,
+        method: str,
+        url: str,
+        headers: _Headers,
+        body: _Body = None,
+        *,
+        label: Optional[str] = None,
+        keyid: Optional[str] = None,
+    ) -> VerifiedSignature: ...
+
+def content_digest(body: Union[bytes, bytearray, str], algorithm: _DigestAlgorithm = "sha-256") -> str: ...
+def verify_content_digest(field: str, body: Union[bytes, bytearray, str]) -> None: ...
+
+@final
+class WebhookKey:
+    def __new__(cls, key: str) -> WebhookKey: ...
+    @staticmethod
+    def generate_secret() -> str: ...
+    @staticmethod
+    def generate_keypair() -> tuple[str, str]: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def can_sign(self) -> bool: ...
+    @property
+    def public_key(self) -> Optional[str]: ...
+
+def sign_webhook(keys: _Strings, id: str, timestamp: _Timestamp, payload: Union[bytes, bytearray, str]) -> str: ...
+
+@final
+class VerifiedWebhook:
+    @property
+    def id(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def version(self) -> str: ...
+
+@final
+class WebhookVerifier:
+    def __new__(
+        cls,
+        keys: _Strings,
+        *,
+        tolerance: Optional[_Seconds] = None,
+        id_retention: Optional[_Seconds] = None,
+        store: Optional[MemoryStore] = None,
+        check_replay: bool = True,
+        clock: Optional[ManualClock] = None,
+    ) -> WebhookVerifier: ...
+    def verify(self, headers: _Headers, payload: Union[bytes, bytearray, str]) -> VerifiedWebhook: ...

@@ -1,7 +1,7 @@
 """authgate's exceptions: one class per stable error code, all subclasses of AuthError.
 
 Catch ``AuthError`` for everything, a group (``TokenError``, ``SessionError``,
-``ApiKeyError``) for a family, or one class. Every instance has ``.code``, the stable
+``ApiKeyError``, ``SignatureError``) for a family, or one class. Every instance has ``.code``, the stable
 machine-readable code shared by every authgate runtime, and a message that never holds a
 key, a token or signed input.
 """
@@ -38,6 +38,10 @@ class SessionError(AuthError):
 
 class ApiKeyError(AuthError):
     """An API key was refused."""
+
+
+class SignatureError(AuthError):
+    """A signed request (RFC 9421) or webhook signature was refused."""
 
 
 class MalformedToken(TokenError):
@@ -160,6 +164,46 @@ class ApiKeyCreditsExhausted(ApiKeyError):
     code = "api_key_credits_exhausted"
 
 
+class MissingSignature(SignatureError):
+    code = "missing_signature"
+
+
+class MalformedSignature(SignatureError):
+    code = "malformed_signature"
+
+
+class SignatureMismatch(SignatureError):
+    code = "signature_mismatch"
+
+
+class UnknownKey(SignatureError):
+    code = "unknown_key"
+
+
+class AlgorithmMismatch(SignatureError):
+    code = "algorithm_mismatch"
+
+
+class DigestMismatch(SignatureError):
+    code = "digest_mismatch"
+
+
+class StaleTimestamp(SignatureError):
+    code = "stale_timestamp"
+
+
+class SignatureExpired(SignatureError):
+    code = "signature_expired"
+
+
+class ReplayDetected(SignatureError):
+    code = "replay_detected"
+
+
+class MissingComponent(SignatureError):
+    code = "missing_component"
+
+
 class InvalidInput(AuthError, ValueError):
     code = "invalid_input"
 
@@ -184,6 +228,7 @@ __all__ = [
     "KeyMaterialError",
     "SessionError",
     "ApiKeyError",
+    "SignatureError",
     "MalformedToken",
     "TokenTooLarge",
     "InvalidSignature",
@@ -214,5 +259,15 @@ __all__ = [
     "ApiKeyDisabled",
     "ApiKeyRotated",
     "ApiKeyCreditsExhausted",
+    "MissingSignature",
+    "MalformedSignature",
+    "SignatureMismatch",
+    "UnknownKey",
+    "AlgorithmMismatch",
+    "DigestMismatch",
+    "StaleTimestamp",
+    "SignatureExpired",
+    "ReplayDetected",
+    "MissingComponent",
     "InvalidInput",
 ]

@@ -8,6 +8,7 @@ mod errors;
 mod http;
 mod jwt;
 mod session;
+mod signature;
 
 use authgate_core::{client_token as ct, jwt as core_jwt, session as core_session, ErrorKind};
 use pyo3::prelude::*;
@@ -72,5 +73,16 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
+    m.add_class::<signature::PySignatureKey>()?;
+    m.add_class::<signature::PyRequestSigner>()?;
+    m.add_class::<signature::PyRequestVerifier>()?;
+    m.add_class::<signature::PyVerifiedSignature>()?;
+    m.add_function(wrap_pyfunction!(signature::sign_request, m)?)?;
+    m.add_function(wrap_pyfunction!(signature::content_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(signature::verify_content_digest, m)?)?;
+    m.add_class::<signature::PyWebhookKey>()?;
+    m.add_class::<signature::PyWebhookVerifier>()?;
+    m.add_class::<signature::PyVerifiedWebhook>()?;
+    m.add_function(wrap_pyfunction!(signature::sign_webhook, m)?)?;
     Ok(())
 }

@@ -203,7 +203,77 @@ def _eq(got: Any, want: Any) -> None:
     assert got == want, f"got {got!r}, want {want!r}"
 
 
-RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http}
+def signature_key(spec: Case) -> authgate.SignatureKey:
+    if spec["alg"] == "hmac-sha256":
+        return authgate.SignatureKey.hmac_sha256(base64.b64decode(spec["secret_b64"]))
+    assert spec["alg"] == "ed25519", spec
+    return authgate.SignatureKey.ed25519_pem(spec["pem"])
+
+
+def request_parts(r: Case) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    return r["method"], r["url"], [(n, v) for n, v in r["headers"]], r["body"].encode()
+
+
+def run_signature(case: Case) -> None:
+    op = case["op"]
+    if op == "sign":
+        method, url, headers, body = request_parts(case["request"])
+
+        def check(got: Any, want: Any) -> None:
+            _eq(got["Signature-Input"], want["signature_input"])
+            _eq(got["Signature"], want["signature"])
+
+        expect(case, lambda: authgate.sign_request(
+            signature_key(case["key"]), method, url, headers, body, label=case["label"],
+            components=case["components"], digest=case.get("digest"), **case["params"]), check)
+    elif op in ("verify", "replay"):
+        keys = {keyid: signature_key(spec) for keyid, spec in case["keys"].items()}
+        verifier = authgate.RequestVerifier(keys, clock=authgate.ManualClock(case["now"]), **case.get("policy", {}))
+        method, url, headers, body = request_parts(case["request"])
+        select = case.get("select", {})
+
+        def run() -> authgate.VerifiedSignature:
+            return verifier.verify(method, url, headers, body, label=select.get("label"), keyid=select.get("keyid"))
+
+        if op == "replay":
+            run()
+
+        def check(got: Any, want: Any) -> None:
+            _eq({"label": got.label, "keyid": got.keyid, "algorithm": got.algorithm, "components": got.components}, want)
+
+        expect(case, run, check)
+    elif op == "content_digest":
+        _eq(authgate.content_digest(case["body"].encode(), case["algorithm"]), case["expect"]["value"])
+    elif op == "verify_content_digest":
+        expect(case, lambda: authgate.verify_content_digest(case["field"], case["body"].encode()))
+    else:
+        raise AssertionError(f"unknown signature op {op!r}")
+
+
+def run_webhook(case: Case) -> None:
+    op = case["op"]
+    if op == "sign":
+        expect(case, lambda: authgate.sign_webhook(case["keys"], case["id"], case["timestamp"], case["payload"].encode()),
+               lambda got, want: _eq(got, want["signature"]))
+    elif op in ("verify", "replay"):
+        def run() -> authgate.VerifiedWebhook:
+            verifier = authgate.WebhookVerifier(case["keys"], tolerance=case.get("tolerance", 300), store=store,
+                                                clock=authgate.ManualClock(case["now"]))
+            return verifier.verify([(n, v) for n, v in case["headers"]], case["payload"].encode())
+
+        store = authgate.MemoryStore()
+        if op == "replay":
+            run()
+        expect(case, run, lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want))
+    elif op == "parse_key":
+        expect(case, lambda: authgate.WebhookKey(case["key"]),
+               lambda k, want: _eq({"version": k.version, "can_sign": k.can_sign, "public_key": k.public_key}, want))
+    else:
+        raise AssertionError(f"unknown webhook op {op!r}")
+
+
+RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
+           "signature": run_signature, "webhook": run_webhook}
 
 
 @pytest.mark.parametrize("area,name,case", CASES, ids=[c[1] for c in CASES])

@@ -158,10 +158,15 @@ impl KeyMap {
     }
 
     pub fn insert(&self, keyid: &str, key: SignatureKey) {
+        self.insert_arc(keyid, Arc::new(key));
+    }
+
+    /// Adds a key shared with other maps or resolvers.
+    pub fn insert_arc(&self, keyid: &str, key: Arc<SignatureKey>) {
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(keyid.to_string(), Arc::new(key));
+            .insert(keyid.to_string(), key);
     }
 
     pub fn remove(&self, keyid: &str) -> bool {
