@@ -3,12 +3,15 @@
 import type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
   LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
-  SignOptions, TokenPair, VerifiedJws, VerifyOptions as NativeVerifyOptions,
+  SignOptions, TokenPair, VerifiedJws, VerifyOptions as NativeVerifyOptions, SignerOptions,
+  VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
+  SignRequestOptions as NativeSignRequestOptions,
 } from './native'
 
 export type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
   LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
+  SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -109,6 +112,7 @@ export type ErrorCode =
   | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
   | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
   | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'INTERNAL'
+  | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
 
 export declare class AuthError extends Error {
   readonly code: ErrorCode
@@ -117,6 +121,17 @@ export declare class TokenError extends AuthError {}
 export declare class KeyMaterialError extends AuthError {}
 export declare class SessionError extends AuthError {}
 export declare class ApiKeyError extends AuthError {}
+export declare class SignatureError extends AuthError {}
+export declare class MissingSignature extends SignatureError { readonly code: 'MISSING_SIGNATURE' }
+export declare class MalformedSignature extends SignatureError { readonly code: 'MALFORMED_SIGNATURE' }
+export declare class SignatureMismatch extends SignatureError { readonly code: 'SIGNATURE_MISMATCH' }
+export declare class UnknownKey extends SignatureError { readonly code: 'UNKNOWN_KEY' }
+export declare class AlgorithmMismatch extends SignatureError { readonly code: 'ALGORITHM_MISMATCH' }
+export declare class DigestMismatch extends SignatureError { readonly code: 'DIGEST_MISMATCH' }
+export declare class StaleTimestamp extends SignatureError { readonly code: 'STALE_TIMESTAMP' }
+export declare class SignatureExpired extends SignatureError { readonly code: 'SIGNATURE_EXPIRED' }
+export declare class ReplayDetected extends SignatureError { readonly code: 'REPLAY_DETECTED' }
+export declare class MissingComponent extends SignatureError { readonly code: 'MISSING_COMPONENT' }
 export declare class MalformedToken extends TokenError { readonly code: 'MALFORMED_TOKEN' }
 export declare class TokenTooLarge extends TokenError { readonly code: 'TOKEN_TOO_LARGE' }
 export declare class InvalidSignature extends TokenError { readonly code: 'INVALID_SIGNATURE' }
@@ -148,3 +163,71 @@ export declare class InvalidInput extends AuthError { readonly code: 'INVALID_IN
 export declare class CapacityExceeded extends AuthError { readonly code: 'CAPACITY_EXCEEDED' }
 export declare class StoreUnavailable extends AuthError { readonly code: 'STORE_UNAVAILABLE' }
 export declare class InternalError extends AuthError { readonly code: 'INTERNAL' }
+
+/** Header fields as a plain object (arrays for repeated fields), a Headers/Map, or pairs. */
+export type HeaderInput =
+  | Record<string, string | string[] | number | undefined>
+  | Iterable<[string, string]> & { entries?: never }
+  | { entries(): Iterable<[string, string]> }
+  | Array<[string, string]>
+/** A request to sign or verify; `url` is absolute. */
+export interface HttpMessage {
+  method: string
+  url: string
+  headers?: HeaderInput
+  body?: Buffer | Uint8Array | string | null
+}
+export interface SignedHeaderFields {
+  'Signature-Input': string
+  Signature: string
+  'Content-Digest'?: string
+}
+export type SignatureAlgorithm = 'hmac-sha256' | 'ed25519'
+
+export declare class SignatureKey {
+  static hmacSha256(secret: Buffer | Uint8Array | string): SignatureKey
+  static ed25519Pem(pem: string | Buffer): SignatureKey
+  static ed25519Public(publicKey: Buffer | Uint8Array): SignatureKey
+  static ed25519Seed(seed: Buffer | Uint8Array): SignatureKey
+  /** A new key and the 32 bytes to keep (HMAC secret or Ed25519 seed). */
+  static generate(algorithm: SignatureAlgorithm): { key: SignatureKey; secret: Buffer }
+  get algorithm(): string
+  get canSign(): boolean
+  get publicKeyBytes(): Buffer | null
+}
+
+export declare class RequestSigner {
+  constructor(keyid: string, key: SignatureKey, options?: SignerOptions & { clock?: ManualClock })
+  sign(request: HttpMessage): SignedHeaderFields
+}
+
+export declare class RequestVerifier {
+  constructor(
+    keys: Record<string, SignatureKey> | Map<string, SignatureKey>,
+    options?: VerifyPolicyOptions & { store?: MemoryStore; clock?: ManualClock },
+  )
+  addKey(keyid: string, key: SignatureKey): void
+  removeKey(keyid: string): boolean
+  verify(request: HttpMessage, select?: { label?: string; keyid?: string }): VerifiedSignature
+}
+
+export type SignRequestOptions = Omit<NativeSignRequestOptions, 'created' | 'expires'> & { created?: Time; expires?: Time }
+export declare function signRequest(key: SignatureKey, request: HttpMessage, options: SignRequestOptions): SignedHeaderFields
+export declare function contentDigest(body: Buffer | Uint8Array | string, algorithm?: 'sha-256' | 'sha-512'): string
+export declare function verifyContentDigest(field: string, body: Buffer | Uint8Array | string): void
+
+export declare class WebhookKey {
+  constructor(key: string)
+  static generateSecret(): string
+  static generateKeypair(): WebhookKeypair
+  get version(): string
+  get canSign(): boolean
+  get publicKey(): string | null
+}
+
+export declare class WebhookVerifier {
+  constructor(keys: string | string[], options?: WebhookVerifierOptions & { store?: MemoryStore; clock?: ManualClock })
+  verify(headers: HeaderInput, payload: Buffer | Uint8Array | string): VerifiedWebhook
+}
+
+export declare function signWebhook(keys: string | string[], id: string, timestamp: Time, payload: Buffer | Uint8Array | string): string

@@ -17,7 +17,8 @@ class TokenError extends AuthError {}
 class KeyMaterialError extends AuthError {}
 class SessionError extends AuthError {}
 class ApiKeyError extends AuthError {}
-const FAMILY_BASES = { token: TokenError, key_material: KeyMaterialError, session: SessionError, api_key: ApiKeyError, auth: AuthError }
+class SignatureError extends AuthError {}
+const FAMILY_BASES = { token: TokenError, key_material: KeyMaterialError, session: SessionError, api_key: ApiKeyError, signature: SignatureError, auth: AuthError }
 
 // One class per core error code: TOKEN_EXPIRED → TokenExpired (INTERNAL → InternalError).
 const errorClasses = {}
@@ -184,6 +185,122 @@ class ApiKeyManagerWithOptions extends ApiKeyManager {
 Object.defineProperty(ApiKeyManagerWithOptions, 'name', { value: 'ApiKeyManager' })
 facadeOf.set(native.ApiKeyManager, ApiKeyManagerWithOptions)
 
+// Request signatures (RFC 9421). A request is `{ method, url, headers, body }`: `url`
+// absolute; `headers` a plain object (array values for repeated fields, as Node's
+// `req.headers`), a `Headers`/`Map`, or `[name, value]` pairs; `body` a Buffer or string.
+function headerArrays(headers) {
+  const names = []
+  const values = []
+  const push = (n, v) => {
+    if (Array.isArray(v)) for (const x of v) { names.push(String(n)); values.push(String(x)) }
+    else if (v !== undefined && v !== null) { names.push(String(n)); values.push(String(v)) }
+  }
+  if (headers === undefined || headers === null) return [names, values]
+  if (typeof headers !== 'object') throw new TypeError('headers must be an object, a Headers/Map or [name, value] pairs')
+  if (Array.isArray(headers)) {
+    for (const pair of headers) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('header pairs must be [name, value]')
+      push(pair[0], pair[1])
+    }
+  } else if (typeof headers.entries === 'function' && !(Object.getPrototypeOf(headers) === Object.prototype)) {
+    for (const [n, v] of headers.entries()) push(n, v)
+  } else {
+    for (const n of Object.keys(headers)) push(n, headers[n])
+  }
+  return [names, values]
+}
+
+function httpRequest(request) {
+  if (request === null || typeof request !== 'object') throw new TypeError('request must be { method, url, headers, body }')
+  const [headerNames, headerValues] = headerArrays(request.headers)
+  const body = request.body === undefined || request.body === null ? undefined : request.body
+  return { method: request.method, url: request.url, headerNames, headerValues, body }
+}
+
+function signedHeaders(h) {
+  const out = { 'Signature-Input': h.signatureInput, Signature: h.signature }
+  if (h.contentDigest) out['Content-Digest'] = h.contentDigest
+  return out
+}
+
+const SignatureKey = facade(native.SignatureKey, 'SignatureKey')
+/** A new key and the 32 bytes to keep: `{ key, secret }`. */
+SignatureKey.generate = function generate(algorithm) {
+  const secret = guard(() => native.SignatureKey.generateSecret(algorithm))
+  const key = algorithm === 'hmac-sha256' ? SignatureKey.hmacSha256(secret) : SignatureKey.ed25519Seed(secret)
+  return { key, secret }
+}
+delete SignatureKey.generateSecret
+
+/** `new RequestSigner(keyid, key, { label, components, digest, expiresIn, nonce, alg, tag, clock })`. */
+class RequestSigner {
+  constructor(keyid, key, options = {}) {
+    const { clock, ...rest } = options
+    this[NATIVE] = guard(() => new native.RequestSigner(keyid, toNative(key), rest, toNative(clock)))
+  }
+
+  /** The header fields to add: `Signature-Input`, `Signature` and, for a body, `Content-Digest`. */
+  sign(request) {
+    const n = this[NATIVE]
+    const r = httpRequest(request)
+    return signedHeaders(guard(() => n.sign(r)))
+  }
+}
+
+/** `new RequestVerifier({ keyid: SignatureKey } | Map, { requiredComponents, …, maxSkew, tag, store, clock })`. */
+class RequestVerifier {
+  constructor(keys, options = {}) {
+    const { store, clock, ...policy } = options
+    this[NATIVE] = guard(() => new native.RequestVerifier(policy, toNative(store), toNative(clock)))
+    const entries = keys instanceof Map ? keys.entries() : Object.entries(keys ?? {})
+    for (const [keyid, key] of entries) this.addKey(keyid, key)
+  }
+
+  addKey(keyid, key) {
+    if (!key || !key[NATIVE]) throw new TypeError(`the key for ${keyid} must be a SignatureKey`)
+    this[NATIVE].addKey(String(keyid), key[NATIVE])
+  }
+
+  removeKey(keyid) {
+    return this[NATIVE].removeKey(String(keyid))
+  }
+
+  /** Verifies a request; throws a `SignatureError` subclass (or `InvalidInput`). */
+  verify(request, select = {}) {
+    const n = this[NATIVE]
+    const r = httpRequest(request)
+    return guard(() => n.verify(r, select.label, select.keyid))
+  }
+}
+
+function signRequest(key, request, options) {
+  const r = httpRequest(request)
+  return signedHeaders(guard(() => native.signRequest(toNative(key), r, args([options])[0])))
+}
+
+const WebhookKey = facade(native.WebhookKey, 'WebhookKey')
+
+/** `new WebhookVerifier(keys, { tolerance, idRetention, checkReplay, store, clock })`. */
+class WebhookVerifier {
+  constructor(keys, options = {}) {
+    const { store, clock, ...rest } = options
+    const list = typeof keys === 'string' ? [keys] : keys
+    this[NATIVE] = guard(() => new native.WebhookVerifier(list, rest, toNative(store), toNative(clock)))
+  }
+
+  /** Verifies from the request's headers and its raw body (Buffer or string). */
+  verify(headers, payload) {
+    const n = this[NATIVE]
+    const [names, values] = headerArrays(headers)
+    return guard(() => n.verify(names, values, payload))
+  }
+}
+
+function signWebhook(keys, id, timestamp, payload) {
+  const list = typeof keys === 'string' ? [keys] : keys
+  return guard(() => native.signWebhook(list, id, seconds(timestamp), payload))
+}
+
 module.exports = {
   Key,
   KeySet,
@@ -199,6 +316,15 @@ module.exports = {
   needsRefresh: wrapFunction(native.needsRefresh),
   bearerToken: wrapFunction(native.bearerToken),
   httpError: wrapFunction(native.httpError),
+  SignatureKey,
+  RequestSigner,
+  RequestVerifier,
+  WebhookKey,
+  WebhookVerifier,
+  signRequest,
+  signWebhook,
+  contentDigest: wrapFunction(native.contentDigest),
+  verifyContentDigest: wrapFunction(native.verifyContentDigest),
   defaults: native.defaults(),
   ERROR_CODES: native.errorCodes(),
   AuthError,
@@ -206,5 +332,6 @@ module.exports = {
   KeyMaterialError,
   SessionError,
   ApiKeyError,
+  SignatureError,
   ...errorClasses,
 }

@@ -11,5 +11,9 @@ export const {
   AlgorithmNotAllowed, CapacityExceeded, InternalError, InvalidSignature, InvalidInput, ApiKeyRotated,
   StoreUnavailable, TokenExpired, MalformedToken, SessionRevoked, ApiKeyCreditsExhausted, MissingClaim,
   InvalidIssuer, InvalidRefreshToken, WeakKey, KeyNotFound,
+  SignatureKey, RequestSigner, RequestVerifier, WebhookKey, WebhookVerifier, signRequest, signWebhook,
+  contentDigest, verifyContentDigest, SignatureError, MissingSignature, MalformedSignature,
+  SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp, SignatureExpired,
+  ReplayDetected, MissingComponent,
 } = authgate
 export default authgate

@@ -99,6 +99,22 @@ export declare class MemoryStore {
 }
 export type JsMemoryStore = MemoryStore
 
+/** Signs outgoing requests: `created` now, a fresh nonce, `Content-Digest` for bodies. */
+export declare class RequestSigner {
+  constructor(keyid: string, key: SignatureKey, options?: SignerOptions | undefined | null, clock?: ManualClock | undefined | null)
+  sign(request: HttpRequest): SignedHeaders
+}
+export type JsRequestSigner = RequestSigner
+
+/** Checks signed requests; keys are added by keyid. */
+export declare class RequestVerifier {
+  constructor(options?: VerifyPolicyOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
+  addKey(keyid: string, key: SignatureKey): void
+  removeKey(keyid: string): boolean
+  verify(request: HttpRequest, label?: string | undefined | null, keyid?: string | undefined | null): VerifiedSignature
+}
+export type JsRequestVerifier = RequestVerifier
+
 /** Issues, rotates, verifies and revokes sessions. */
 export declare class SessionManager {
   constructor(keys: KeySet, options?: SessionOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
@@ -112,12 +128,54 @@ export declare class SessionManager {
 }
 export type JsSessionManager = SessionManager
 
+/** A key for request signatures: an `hmac-sha256` secret or an `ed25519` key. */
+export declare class SignatureKey {
+  /** An `hmac-sha256` key (at least 32 bytes). */
+  static hmacSha256(secret: Buffer | string): SignatureKey
+  /** An `ed25519` key from PEM (`PRIVATE KEY` signs, `PUBLIC KEY` verifies). */
+  static ed25519Pem(pem: string | Buffer): SignatureKey
+  /** An `ed25519` public key from its 32 raw bytes. */
+  static ed25519Public(public: Buffer): SignatureKey
+  /** An `ed25519` private key from its 32-byte seed. */
+  static ed25519Seed(seed: Buffer): SignatureKey
+  /**
+   * A new key's 32 bytes to keep (HMAC secret or Ed25519 seed), from the OS CSPRNG;
+   * build the key from them with `hmacSha256` or `ed25519Seed`.
+   */
+  static generateSecret(algorithm: string): Buffer
+  get algorithm(): string
+  get canSign(): boolean
+  /** The raw Ed25519 public key (for the verifying side); null for HMAC keys. */
+  get publicKeyBytes(): Buffer | null
+}
+export type JsSignatureKey = SignatureKey
+
 /** A key set with a fixed set of checks (see `KeySet.verifier`). */
 export declare class Verifier {
   /** Verifies a token; returns its claims as JSON text. `now` is seconds since the epoch. */
   verifyJson(token: string, now?: number | undefined | null): string
 }
 export type JsVerifier = Verifier
+
+/** A Standard Webhooks key: `whsec_…`, `whsk_…` or `whpk_…`. */
+export declare class WebhookKey {
+  constructor(key: string)
+  /** A new `whsec_` secret. */
+  static generateSecret(): string
+  /** A new Ed25519 pair: `whsk_…` to sign, `whpk_…` for receivers. */
+  static generateKeypair(): WebhookKeypair
+  get version(): string
+  get canSign(): boolean
+  get publicKey(): string | null
+}
+export type JsWebhookKey = WebhookKey
+
+/** Verifies incoming webhooks against trusted keys. */
+export declare class WebhookVerifier {
+  constructor(keys: Array<string>, options?: WebhookVerifierOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
+  verify(headerNames: Array<string>, headerValues: Array<string>, payload: Buffer | string): VerifiedWebhook
+}
+export type JsWebhookVerifier = WebhookVerifier
 
 /** What is stored for a key (never the key itself). */
 export interface ApiKeyRecord {
@@ -142,6 +200,9 @@ export interface ClientToken {
   user: string
   exp: number
 }
+
+/** The `Content-Digest` value for a body. */
+export declare function contentDigest(body: Buffer | string, algorithm?: string | undefined | null): string
 
 export interface CreateApiKeyOptions {
   prefix?: string
@@ -184,6 +245,15 @@ export declare function httpError(code: string, message: string, realm?: string 
 export interface HttpError {
   status: number
   challenge?: string
+}
+
+export interface HttpRequest {
+  method: string
+  /** The absolute URL, e.g. `https://api.example.com/v1/orders?dry=1`. */
+  url: string
+  headerNames: Array<string>
+  headerValues: Array<string>
+  body?: Buffer | string
 }
 
 export interface KeyInfo {
@@ -257,9 +327,45 @@ export interface SessionOptions {
   leeway?: number
 }
 
+/** The header fields a signer produces. */
+export interface SignedHeaders {
+  signatureInput: string
+  signature: string
+  contentDigest?: string
+}
+
+export interface SignerOptions {
+  label?: string
+  components?: Array<string>
+  /** `sha-256` (default), `sha-512`, or null for no Content-Digest. */
+  digest?: string | null
+  expiresIn?: number
+  nonce?: boolean
+  alg?: boolean
+  tag?: string
+}
+
 export interface SignOptions {
   typ?: string
 }
+
+/** Low-level deterministic signing with explicit parameters (vectors, tests). */
+export declare function signRequest(key: SignatureKey, request: HttpRequest, options: SignRequestOptions): SignedHeaders
+
+export interface SignRequestOptions {
+  label?: string
+  components: Array<string>
+  created?: number
+  expires?: number
+  keyid?: string
+  nonce?: string
+  alg?: boolean
+  tag?: string
+  digest?: string
+}
+
+/** The `webhook-signature` value: one signature per key, space-separated. */
+export declare function signWebhook(keys: Array<string>, id: string, timestamp: number, payload: Buffer | string): string
 
 export interface TokenPair {
   accessToken: string
@@ -273,6 +379,26 @@ export interface VerifiedJws {
   header: any
   payload: Buffer
 }
+
+export interface VerifiedSignature {
+  label: string
+  keyid?: string
+  algorithm: string
+  created?: number
+  expires?: number
+  nonce?: string
+  tag?: string
+  components: Array<string>
+}
+
+export interface VerifiedWebhook {
+  id: string
+  timestamp: number
+  version: string
+}
+
+/** Checks a `Content-Digest` value against a body. */
+export declare function verifyContentDigest(field: string, body: Buffer | string): void
 
 /** Verification options; unset fields take the core's defaults. */
 export interface VerifyOptions {
@@ -288,4 +414,28 @@ export interface VerifyOptions {
   maxTokenBytes?: number
   /** Seconds since the epoch to verify at (default: now). */
   now?: number
+}
+
+export interface VerifyPolicyOptions {
+  requiredComponents?: Array<string>
+  requireQueryWhenPresent?: boolean
+  requireDigestWithBody?: boolean
+  requireCreated?: boolean
+  requireNonce?: boolean
+  requireKeyid?: boolean
+  requireExpires?: boolean
+  maxSkew?: number
+  tag?: string
+}
+
+export interface WebhookKeypair {
+  secretKey: string
+  publicKey: string
+}
+
+export interface WebhookVerifierOptions {
+  tolerance?: number
+  idRetention?: number
+  /** Recognise redeliveries by `webhook-id` (default true). */
+  checkReplay?: boolean
 }

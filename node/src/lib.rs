@@ -12,6 +12,7 @@ mod errors;
 mod http;
 mod jwt;
 mod session;
+mod signature;
 
 use napi_derive::napi;
 

@@ -42,7 +42,43 @@ function options(v = {}) {
   return out
 }
 
+const sigKey = (spec) => spec.alg === 'hmac-sha256'
+  ? ag.SignatureKey.hmacSha256(Buffer.from(spec.secret_b64, 'base64'))
+  : ag.SignatureKey.ed25519Pem(spec.pem)
+const camel = (o = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, x) => x.toUpperCase()), v]))
+
 const runners = {
+  signature(c) {
+    switch (c.op) {
+      case 'sign': return expect(c, () => ag.signRequest(sigKey(c.key), c.request, { label: c.label, components: c.components, digest: c.digest, ...c.params }),
+        (h, e) => { assert.equal(h['Signature-Input'], e.signature_input); assert.equal(h.Signature, e.signature) })
+      case 'verify':
+      case 'replay': {
+        const keys = Object.fromEntries(Object.entries(c.keys).map(([id, spec]) => [id, sigKey(spec)]))
+        const v = new ag.RequestVerifier(keys, { ...camel(c.policy), clock: new ag.ManualClock(c.now) })
+        const run = () => v.verify(c.request, c.select)
+        if (c.op === 'replay') run()
+        return expect(c, run, (r, e) => assert.deepEqual({ label: r.label, keyid: r.keyid, algorithm: r.algorithm, components: r.components }, e))
+      }
+      case 'content_digest': return assert.equal(ag.contentDigest(c.body, c.algorithm), c.expect.value)
+      case 'verify_content_digest': return expect(c, () => ag.verifyContentDigest(c.field, c.body))
+      default: assert.fail(`unknown signature op ${c.op}`)
+    }
+  },
+  webhook(c) {
+    switch (c.op) {
+      case 'sign': return expect(c, () => ag.signWebhook(c.keys, c.id, c.timestamp, c.payload), (sig, e) => assert.equal(sig, e.signature))
+      case 'verify':
+      case 'replay': {
+        const store = new ag.MemoryStore()
+        const run = () => new ag.WebhookVerifier(c.keys, { tolerance: c.tolerance ?? 300, store, clock: new ag.ManualClock(c.now) }).verify(c.headers, c.payload)
+        if (c.op === 'replay') run()
+        return expect(c, run, (r, e) => assert.deepEqual({ id: r.id, timestamp: r.timestamp, version: r.version }, e))
+      }
+      case 'parse_key': return expect(c, () => new ag.WebhookKey(c.key), (k, e) => assert.deepEqual({ version: k.version, can_sign: k.canSign, public_key: k.publicKey ?? null }, e))
+      default: assert.fail(`unknown webhook op ${c.op}`)
+    }
+  },
   jwt(c) {
     switch (c.op) {
       case 'verify': return expect(c, () => keyset(c.keys).verify(c.token, options(c.validation)), (claims, e) => assert.deepEqual(claims, e.claims))
