@@ -9,19 +9,9 @@ use authgate_core::http::bearer_token;
 use authgate_core::jwt::{peek_unverified, Algorithm, Key, KeySet, Validation};
 use serde_json::json;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn variants(valid: &str, rng: &mut Rng) -> Vec<Vec<u8>> {
     let bytes = valid.as_bytes();

@@ -216,19 +216,9 @@ fn any_single_bit_change_of_a_signed_request_is_refused() {
     verifier.verify(&request(&s, URL, BODY)).unwrap();
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn hostile(valid: &str, rng: &mut Rng) -> Vec<String> {
     let alphabet = b"sig1=(\"@method\" ;created=17000 keyid=\"a\":AAAA+/=:,?0*-.\\ \t";

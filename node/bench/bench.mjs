@@ -8,6 +8,7 @@ import * as jose from 'jose'
 import { createSigner, createVerifier } from 'fast-jwt'
 import jsonwebtoken from 'jsonwebtoken'
 import * as ag from '../index.mjs'
+import { measure } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
@@ -18,21 +19,6 @@ const ISS = 'https://auth.example'
 const AUD = 'api'
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef')
 
-async function measure(fn, ms = 1000) {
-  for (let i = 0; i < 500; i++) await fn()
-  const rounds = []
-  for (let r = 0; r < 5; r++) {
-    let n = 0
-    const start = process.hrtime.bigint()
-    const limit = BigInt(ms * 200_000)
-    while (process.hrtime.bigint() - start < limit) {
-      for (let i = 0; i < 100; i++) await fn()
-      n += 100
-    }
-    rounds.push(Number(process.hrtime.bigint() - start) / n)
-  }
-  return rounds.sort((a, b) => a - b)[2]
-}
 
 const now = Math.floor(Date.now() / 1000)
 const claims = { iss: ISS, aud: AUD, sub: 'user-1', iat: now, exp: now + 3600, scope: 'read write', jti: 'b3f1c2' }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { httpbis, createSigner, createVerifier } from 'http-message-signatures'
 import { Webhook } from 'standardwebhooks'
 import * as ag from '../index.mjs'
+import { measure } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
@@ -20,21 +21,6 @@ const URL_ = 'https://api.example.com/v1/orders?dry=1'
 const PAYLOAD = Buffer.from(`{"items":[${'"book",'.repeat(145)}"end"]}`)
 const COMPONENTS = ['@method', '@authority', '@path', '@query', 'content-type']
 
-async function measure(fn, ms = 1000) {
-  for (let i = 0; i < 500; i++) await fn()
-  const rounds = []
-  for (let r = 0; r < 5; r++) {
-    let n = 0
-    const start = process.hrtime.bigint()
-    const limit = BigInt(ms * 200_000)
-    while (process.hrtime.bigint() - start < limit) {
-      for (let i = 0; i < 100; i++) await fn()
-      n += 100
-    }
-    rounds.push(Number(process.hrtime.bigint() - start) / n)
-  }
-  return rounds.sort((a, b) => a - b)[2]
-}
 
 // authgate
 const key = ag.SignatureKey.hmacSha256(SECRET)
