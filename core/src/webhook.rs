@@ -331,18 +331,15 @@ impl WebhookVerifier {
         payload: &[u8],
     ) -> Result<VerifiedWebhook> {
         check_id(id)?;
-        let ts = timestamp
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| timestamp.parse::<u64>().ok())
-            .flatten()
-            .filter(|_| !timestamp.is_empty() && timestamp.len() <= 12)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::MalformedSignature,
-                    "webhook-timestamp must be whole seconds since the epoch",
-                )
-            })?;
+        // Digits only (no sign, no spaces), at most 12 of them.
+        let digits_only =
+            (1..=12).contains(&timestamp.len()) && timestamp.bytes().all(|b| b.is_ascii_digit());
+        let Some(ts) = digits_only.then(|| timestamp.parse::<u64>().ok()).flatten() else {
+            return err(
+                ErrorKind::MalformedSignature,
+                "webhook-timestamp must be whole seconds since the epoch",
+            );
+        };
         if signature.len() > MAX_SIGNATURE_HEADER_BYTES {
             return err(
                 ErrorKind::MalformedSignature,

@@ -356,5 +356,4 @@ fn a_selection_and_a_per_call_resolver() {
         )
         .unwrap();
     assert_eq!(v.label, "sig1");
-    let _ = Store::nonce_insert(&MemoryStore::new(), "x", "y", NOW + 1, NOW).unwrap();
 }

@@ -457,12 +457,9 @@ fn signature_key(spec: &Value) -> Result<SignatureKey> {
 
 /// The request a vector describes; headers are borrowed from the vector.
 fn vector_request(r: &Value) -> Result<Request<'_>> {
-    let mut req = Request::new(s(r, "method"), s(r, "url"))?;
-    for h in r["headers"].as_array().expect("headers") {
-        req.add_header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
-    }
-    req.set_body(s(r, "body").as_bytes());
-    Ok(req)
+    let headers = r["headers"].as_array().expect("headers").iter();
+    let pairs = headers.map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()));
+    Request::from_message(s(r, "method"), s(r, "url"), pairs, s(r, "body").as_bytes())
 }
 
 fn verify_policy(p: &Value) -> VerifyPolicy {

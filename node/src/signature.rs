@@ -41,11 +41,17 @@ fn with_request<R>(
     if r.header_names.len() != r.header_values.len() {
         return Err(invalid_arg("headerNames and headerValues differ in length"));
     }
-    let mut req = core(Request::new(&r.method, &r.url))?;
-    for (n, v) in r.header_names.iter().zip(&r.header_values) {
-        req.add_header(n, v);
-    }
-    req.set_body(body_of(&r.body));
+    let pairs = r
+        .header_names
+        .iter()
+        .zip(&r.header_values)
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    let req = core(Request::from_message(
+        &r.method,
+        &r.url,
+        pairs,
+        body_of(&r.body),
+    ))?;
     core(f(&req))
 }
 

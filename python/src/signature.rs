@@ -77,12 +77,8 @@ fn with_request<R>(
     body: &[u8],
     f: impl FnOnce(&Request) -> authgate_core::Result<R>,
 ) -> authgate_core::Result<R> {
-    let mut req = Request::new(method, url)?;
-    for (n, v) in headers {
-        req.add_header(n, v);
-    }
-    req.set_body(body);
-    f(&req)
+    let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    f(&Request::from_message(method, url, pairs, body)?)
 }
 
 /// A key for request signatures: an `hmac-sha256` secret or an `ed25519` key.

@@ -11,6 +11,7 @@ mod digest;
 mod request;
 pub mod sfv;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -273,19 +274,21 @@ fn int_param(params: &mut Params, name: &str, value: Option<u64>) -> Result<()> 
 }
 
 /// Builds the signature base (RFC 9421 §2.5). `digest` overrides the request's
-/// `Content-Digest` (a signer adding one).
+/// `Content-Digest` (a signer adding one). Also returns the `content-digest` value the base
+/// covers, if any, so a verifier checks the body against exactly that value.
 fn signature_base(
     req: &Request,
     components: &[String],
     signature_params: &str,
     digest: Option<&str>,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     let mut base = String::with_capacity(256);
+    let mut covered_digest = None;
     for name in components {
         let value = if name.starts_with('@') {
             req.derived(name)
         } else if name == "content-digest" && digest.is_some() {
-            digest.map(str::to_string)
+            digest.map(Cow::Borrowed)
         } else {
             req.field_value(name)?
         };
@@ -303,10 +306,13 @@ fn signature_base(
         base.push_str("\": ");
         base.push_str(&value);
         base.push('\n');
+        if name == "content-digest" {
+            covered_digest = Some(value.into_owned());
+        }
     }
     base.push_str("\"@signature-params\": ");
     base.push_str(signature_params);
-    Ok(base)
+    Ok((base, covered_digest))
 }
 
 /// Signs `req` with explicit parameters: the low-level, deterministic signer (the RFC 9421
@@ -368,7 +374,7 @@ pub fn sign_request(
     };
     let mut serialized = String::new();
     sfv::write_inner_list(&mut serialized, &list);
-    let base = signature_base(req, &components, &serialized, content_digest.as_deref())?;
+    let (base, _) = signature_base(req, &components, &serialized, content_digest.as_deref())?;
     let sig = key.sign(base.as_bytes())?;
     let mut signature = format!("{label}=");
     sfv::write_bare_item(&mut signature, &BareItem::ByteSeq(sig));
@@ -842,16 +848,14 @@ impl RequestVerifier {
         };
         let mut serialized = String::new();
         sfv::write_inner_list(&mut serialized, list);
-        let base = signature_base(req, &components, &serialized, None)?;
+        let (base, covered_digest) = signature_base(req, &components, &serialized, None)?;
         if !key.verify(base.as_bytes(), signature) {
             return err(
                 ErrorKind::SignatureMismatch,
                 "the signature does not match the request",
             );
         }
-        if covers("content-digest") {
-            // Present: signature_base found it.
-            let field = req.field_value("content-digest")?.unwrap_or_default();
+        if let Some(field) = covered_digest {
             verify_content_digest(&field, body)?;
         }
         if let Some(nonce) = &params.nonce {

@@ -120,6 +120,19 @@ impl<'a> Request<'a> {
         self.headers.push((name, value));
     }
 
+    /// A request from what a binding holds: method, absolute URL, header pairs and body.
+    pub fn from_message(
+        method: &'a str,
+        url: &'a str,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &'a [u8],
+    ) -> Result<Self> {
+        let mut req = Request::new(method, url)?;
+        req.headers.extend(headers);
+        req.body = body;
+        Ok(req)
+    }
+
     /// Sets the body (empty when absent).
     pub fn body(mut self, body: &'a [u8]) -> Self {
         self.body = body;
@@ -166,15 +179,16 @@ impl<'a> Request<'a> {
     }
 
     /// The canonical value of a header field (RFC 9421 §2.1): each value trimmed, several
-    /// values joined with `, `. `None` if the field is absent.
-    pub fn field_value(&self, name: &str) -> Result<Option<String>> {
-        let mut out: Option<String> = None;
+    /// values joined with `, `. `None` if the field is absent. Borrowed when sent once.
+    pub fn field_value(&self, name: &str) -> Result<Option<Cow<'a, str>>> {
+        let mut out: Option<Cow<'a, str>> = None;
         for v in self.header_values(name) {
             check_line_safe("a header value", v)?;
             let v = v.trim_matches([' ', '\t']);
             match &mut out {
-                None => out = Some(v.to_string()),
+                None => out = Some(Cow::Borrowed(v)),
                 Some(s) => {
+                    let s = s.to_mut();
                     s.push_str(", ");
                     s.push_str(v);
                 }
@@ -184,17 +198,18 @@ impl<'a> Request<'a> {
     }
 
     /// The value of a derived component (RFC 9421 §2.2), or `None` for an unknown name.
-    pub fn derived(&self, name: &str) -> Option<String> {
+    /// Borrowed where the request already holds it.
+    pub fn derived(&self, name: &str) -> Option<Cow<'_, str>> {
         let path = if self.path.is_empty() { "/" } else { self.path };
         Some(match name {
-            "@method" => self.method.to_string(),
-            "@scheme" => self.scheme.to_string(),
-            "@authority" => self.authority.to_string(),
-            "@path" => path.to_string(),
-            "@query" => format!("?{}", self.query.unwrap_or("")),
+            "@method" => Cow::Borrowed(self.method),
+            "@scheme" => Cow::Borrowed(&*self.scheme),
+            "@authority" => Cow::Borrowed(&*self.authority),
+            "@path" => Cow::Borrowed(path),
+            "@query" => Cow::Owned(format!("?{}", self.query.unwrap_or(""))),
             "@request-target" => match self.query {
-                Some(q) => format!("{path}?{q}"),
-                None => path.to_string(),
+                Some(q) => Cow::Owned(format!("{path}?{q}")),
+                None => Cow::Borrowed(path),
             },
             "@target-uri" => {
                 let mut uri = format!("{}://{}{}", self.scheme, self.authority, path);
@@ -202,7 +217,7 @@ impl<'a> Request<'a> {
                     uri.push('?');
                     uri.push_str(q);
                 }
-                uri
+                Cow::Owned(uri)
             }
             _ => return None,
         })
