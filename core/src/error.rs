@@ -113,6 +113,18 @@ error_kinds! {
     /// A component or signature parameter the policy requires is not covered, or a
     /// covered component is absent from the request.
     MissingComponent => "missing_component",
+    /// A one-time code (TOTP, HOTP, SMS/email or recovery code) is wrong or malformed.
+    InvalidCode => "invalid_code",
+    /// The one-time code's time step was already used, or an earlier one was accepted.
+    CodeReused => "code_reused",
+    /// Too many wrong codes: attempts are refused for a while (see `retry_after`).
+    TooManyAttempts => "too_many_attempts",
+    /// No live challenge or pending enrollment: never started, expired, or already used.
+    CodeExpired => "code_expired",
+    /// A new code was asked for before the resend cooldown ended (see `retry_after`).
+    ResendTooSoon => "resend_too_soon",
+    /// The application's sender could not deliver the code.
+    DeliveryFailed => "delivery_failed",
     /// An argument is out of range or malformed.
     InvalidInput => "invalid_input",
     /// A bounded store is full of live entries.
@@ -125,7 +137,8 @@ error_kinds! {
 
 impl ErrorKind {
     /// The family an error belongs to, which bindings mirror as a base class:
-    /// `token`, `key_material`, `session`, `api_key`, `signature`, or `auth` for the rest.
+    /// `token`, `key_material`, `session`, `api_key`, `signature`, `otp`, or `auth` for
+    /// the rest.
     pub const fn family(self) -> &'static str {
         use ErrorKind::*;
         match self {
@@ -154,6 +167,8 @@ impl ErrorKind {
             MissingSignature | MalformedSignature | SignatureMismatch | UnknownKey
             | AlgorithmMismatch | DigestMismatch | StaleTimestamp | SignatureExpired
             | ReplayDetected | MissingComponent => "signature",
+            InvalidCode | CodeReused | TooManyAttempts | CodeExpired | ResendTooSoon
+            | DeliveryFailed => "otp",
             InsufficientScope | InvalidInput | CapacityExceeded | StoreUnavailable | Internal => {
                 "auth"
             }
@@ -172,6 +187,7 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
+    retry_after: Option<u64>,
 }
 
 impl Error {
@@ -180,7 +196,20 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, saying the caller may try again in `seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Seconds until trying again can succeed, for throttling errors (`too_many_attempts`,
+    /// `resend_too_soon`): what an HTTP `Retry-After` header carries.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     pub fn kind(&self) -> ErrorKind {

@@ -39,6 +39,8 @@ impl ErrorKind {
         match self {
             ErrorKind::InsufficientScope | ErrorKind::UserMismatch => 403,
             ErrorKind::InvalidInput | ErrorKind::MalformedSignature => 400,
+            ErrorKind::TooManyAttempts | ErrorKind::ResendTooSoon => 429,
+            ErrorKind::DeliveryFailed => 502,
             ErrorKind::CapacityExceeded | ErrorKind::StoreUnavailable => 503,
             ErrorKind::Internal => 500,
             _ => 401,
@@ -57,9 +59,10 @@ impl ErrorKind {
 
 /// The `WWW-Authenticate` value for a request refused with `error` (RFC 6750 §3), e.g.
 /// `Bearer realm="api", error="invalid_token", error_description="the token has expired"`.
-/// `None` when the status is not 401 or 403 (no challenge applies).
+/// `None` when the status is not 401 or 403, or for a one-time-code error (the second
+/// factor is not a bearer credential).
 pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
-    if !matches!(error.kind().http_status(), 401 | 403) {
+    if !matches!(error.kind().http_status(), 401 | 403) || error.kind().family() == "otp" {
         return None;
     }
     // Quoted-string values: drop characters that cannot appear in one.

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod http;
 pub mod jwt;
+pub mod otp;
 pub mod session;
 pub mod signature;
 pub mod store;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, ErrorKind, Result};
+use crate::util::ct_eq;
 
 /// A refresh-token session as stored. Only the SHA-256 of the refresh token is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,142 @@ pub trait Store: Send + Sync {
     /// atomic step: true if it was new, false if it was already recorded and has not
     /// expired (a replay). Once `now` passes `expires_at` the entry may be forgotten.
     fn nonce_insert(&self, scope: &str, nonce: &str, expires_at: u64, now: u64) -> Result<bool>;
+
+    /// Records `step` as the last accepted one-time-code step of `key` if it is after the
+    /// recorded one (or none is recorded), atomically: true if recorded, false if not
+    /// after (a replay). The entry may be forgotten once `now` passes `expires_at`.
+    fn otp_step_advance(&self, key: &str, step: u64, expires_at: u64, now: u64) -> Result<bool>;
+
+    /// Counts one attempt against `key` under `policy`, atomically: refused while the key
+    /// is locked, otherwise counted as a failure in advance (so parallel guesses all
+    /// count) and the lock for the new count set. A success must call
+    /// [`Store::attempts_clear`].
+    fn attempt_begin(&self, key: &str, now: u64, policy: &ThrottlePolicy) -> Result<AttemptGate>;
+    /// Forgets the failures of `key` (after a success).
+    fn attempts_clear(&self, key: &str) -> Result<()>;
+
+    /// Keeps a pending (not yet confirmed) secret for `key` until `expires_at`, replacing
+    /// any earlier one.
+    fn pending_secret_put(&self, key: &str, secret: &[u8], expires_at: u64, now: u64)
+        -> Result<()>;
+    /// The pending secret of `key`, if it has not expired.
+    fn pending_secret_get(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>>;
+    /// Removes the pending secret of `key`; false if there was none (someone else took it).
+    fn pending_secret_remove(&self, key: &str) -> Result<bool>;
+
+    /// Stores a new code challenge for `key` unless the live one forbids it: returns
+    /// `Cooldown` before its `resend_after`, `Locked` when it used up `max_attempts`.
+    /// A replaced live challenge passes its attempt count on, so resending never resets it.
+    fn challenge_issue(
+        &self,
+        key: &str,
+        challenge: ChallengeRecord,
+        max_attempts: u32,
+        now: u64,
+    ) -> Result<ChallengeIssue>;
+    /// Checks `code_hash` against the live challenge of `key` in constant time: a match
+    /// consumes it; a mismatch counts an attempt.
+    fn challenge_attempt(
+        &self,
+        key: &str,
+        code_hash: &[u8; 32],
+        max_attempts: u32,
+        now: u64,
+    ) -> Result<ChallengeAttempt>;
+    /// Removes the challenge of `key` (e.g. its delivery failed); false if there was none.
+    fn challenge_remove(&self, key: &str) -> Result<bool>;
+
+    /// Replaces the recovery-code hashes of `user`.
+    fn recovery_replace(&self, user: &str, hashes: Vec<[u8; 32]>) -> Result<()>;
+    /// Uses up the code whose hash is `hash` (compared in constant time): false if none.
+    fn recovery_consume(&self, user: &str, hash: &[u8; 32]) -> Result<bool>;
+    /// How many unused recovery codes `user` has.
+    fn recovery_remaining(&self, user: &str) -> Result<usize>;
+}
+
+/// Failed-attempt throttling (RFC 4226 §7.3): the first `free_failures` failures cost
+/// nothing; each further one locks the key for `base_delay` seconds, doubling per
+/// failure up to `max_delay`. The count is forgotten `forget_after` seconds after the
+/// last failure, or at once after a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    pub free_failures: u32,
+    pub base_delay: u64,
+    pub max_delay: u64,
+    pub forget_after: u64,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        ThrottlePolicy {
+            free_failures: 5,
+            base_delay: 30,
+            max_delay: 3600,
+            forget_after: 3600,
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// How long a key with `failures` failures is locked after the last one.
+    pub fn delay_after(&self, failures: u32) -> u64 {
+        if failures < self.free_failures.max(1) {
+            return 0;
+        }
+        let doublings = (failures - self.free_failures.max(1)).min(63);
+        self.base_delay
+            .saturating_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
+            .min(self.max_delay)
+    }
+}
+
+/// What [`Store::attempt_begin`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptGate {
+    /// Go ahead; this attempt is already counted as failure number `failures`.
+    Allowed { failures: u32 },
+    /// Refused until `until`.
+    Locked { until: u64 },
+}
+
+/// A one-time code sent by SMS or email, as stored: only a keyed hash of the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub code_hash: [u8; 32],
+    pub issued_at: u64,
+    pub expires_at: u64,
+    /// A new code may be sent from this time on.
+    pub resend_after: u64,
+    /// Wrong codes tried so far.
+    pub attempts: u32,
+}
+
+/// What [`Store::challenge_issue`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeIssue {
+    /// Stored; carries the attempts already used (passed on from a replaced challenge).
+    Issued {
+        attempts: u32,
+    },
+    Cooldown {
+        until: u64,
+    },
+    Locked {
+        until: u64,
+    },
+}
+
+/// What [`Store::challenge_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeAttempt {
+    /// The code matched; the challenge is used up.
+    Accepted,
+    /// Wrong; `remaining` attempts are left (0: now locked).
+    Wrong { remaining: u32 },
+    /// Too many wrong codes: locked until the challenge expires at `until`.
+    Locked { until: u64 },
+    /// No live challenge: never issued, expired or already used.
+    Missing,
 }
 
 /// Defaults for the in-memory store's bounds.
@@ -171,12 +308,52 @@ fn nonce_key(scope: &str, nonce: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+struct Attempts {
+    failures: u32,
+    locked_until: u64,
+    forget_at: u64,
+}
+
+/// One-time-code state: last steps, attempt counters, pending secrets, challenges and
+/// recovery codes, each map bounded by the store's capacity.
+#[derive(Default)]
+struct OneTimeCodes {
+    steps: HashMap<String, (u64, u64)>,
+    attempts: HashMap<String, Attempts>,
+    pending: HashMap<String, (Vec<u8>, u64)>,
+    challenges: HashMap<String, ChallengeRecord>,
+    recovery: HashMap<String, Vec<[u8; 32]>>,
+}
+
+/// Makes room for one more entry in `map`: drops the entries `dead` says have expired
+/// when it is full, then refuses if it is still full.
+fn make_room<V>(
+    map: &mut HashMap<String, V>,
+    key: &str,
+    capacity: usize,
+    dead: impl Fn(&V) -> bool,
+    what: &'static str,
+) -> Result<()> {
+    if map.len() < capacity || map.contains_key(key) {
+        return Ok(());
+    }
+    map.retain(|_, v| !dead(v));
+    if map.len() >= capacity {
+        return err(
+            ErrorKind::CapacityExceeded,
+            format!("the {what} store is full"),
+        );
+    }
+    Ok(())
+}
+
 /// The bounded, thread-safe in-memory store: the default for one process.
 pub struct MemoryStore {
     capacity: usize,
     sessions: Mutex<Sessions>,
     apikeys: Mutex<HashMap<String, ApiKeyRecord>>,
     nonces: Mutex<Nonces>,
+    codes: Mutex<OneTimeCodes>,
 }
 
 impl Default for MemoryStore {
@@ -196,14 +373,15 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// A store holding at most `capacity` sessions (and as many API keys, and as many
-    /// unexpired nonces).
+    /// A store holding at most `capacity` sessions (and as many API keys, unexpired
+    /// nonces, and entries of each kind of one-time-code state).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryStore {
             capacity: capacity.max(1),
             sessions: Mutex::default(),
             apikeys: Mutex::default(),
             nonces: Mutex::default(),
+            codes: Mutex::default(),
         }
     }
 }
@@ -417,5 +595,185 @@ impl Store for MemoryStore {
         n.seen.insert(key, expires_at);
         n.expiries.push(Reverse((expires_at, key)));
         Ok(true)
+    }
+
+    fn otp_step_advance(&self, key: &str, step: u64, expires_at: u64, now: u64) -> Result<bool> {
+        let mut c = lock(&self.codes);
+        if let Some(&(last, until)) = c.steps.get(key) {
+            if until > now && step <= last {
+                return Ok(false);
+            }
+        }
+        make_room(
+            &mut c.steps,
+            key,
+            self.capacity,
+            |&(_, until)| until <= now,
+            "one-time-code step",
+        )?;
+        c.steps.insert(key.to_string(), (step, expires_at));
+        Ok(true)
+    }
+
+    fn attempt_begin(&self, key: &str, now: u64, policy: &ThrottlePolicy) -> Result<AttemptGate> {
+        let mut c = lock(&self.codes);
+        let live = c.attempts.get(key).filter(|a| a.forget_at > now);
+        if let Some(a) = live {
+            if a.locked_until > now {
+                return Ok(AttemptGate::Locked {
+                    until: a.locked_until,
+                });
+            }
+        }
+        let failures = live.map_or(0, |a| a.failures).saturating_add(1);
+        make_room(
+            &mut c.attempts,
+            key,
+            self.capacity,
+            |a| a.forget_at <= now,
+            "attempt",
+        )?;
+        let locked_until = now.saturating_add(policy.delay_after(failures));
+        c.attempts.insert(
+            key.to_string(),
+            Attempts {
+                failures,
+                locked_until,
+                forget_at: locked_until.max(now.saturating_add(policy.forget_after)),
+            },
+        );
+        Ok(AttemptGate::Allowed { failures })
+    }
+
+    fn attempts_clear(&self, key: &str) -> Result<()> {
+        lock(&self.codes).attempts.remove(key);
+        Ok(())
+    }
+
+    fn pending_secret_put(
+        &self,
+        key: &str,
+        secret: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<()> {
+        let mut c = lock(&self.codes);
+        make_room(
+            &mut c.pending,
+            key,
+            self.capacity,
+            |(_, until)| *until <= now,
+            "pending secret",
+        )?;
+        c.pending
+            .insert(key.to_string(), (secret.to_vec(), expires_at));
+        Ok(())
+    }
+
+    fn pending_secret_get(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>> {
+        Ok(lock(&self.codes)
+            .pending
+            .get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(secret, _)| secret.clone()))
+    }
+
+    fn pending_secret_remove(&self, key: &str) -> Result<bool> {
+        Ok(lock(&self.codes).pending.remove(key).is_some())
+    }
+
+    fn challenge_issue(
+        &self,
+        key: &str,
+        mut challenge: ChallengeRecord,
+        max_attempts: u32,
+        now: u64,
+    ) -> Result<ChallengeIssue> {
+        let mut c = lock(&self.codes);
+        if let Some(live) = c.challenges.get(key).filter(|x| x.expires_at > now) {
+            if live.attempts >= max_attempts {
+                return Ok(ChallengeIssue::Locked {
+                    until: live.expires_at,
+                });
+            }
+            if live.resend_after > now {
+                return Ok(ChallengeIssue::Cooldown {
+                    until: live.resend_after,
+                });
+            }
+            challenge.attempts = challenge.attempts.max(live.attempts);
+        }
+        make_room(
+            &mut c.challenges,
+            key,
+            self.capacity,
+            |x| x.expires_at <= now,
+            "challenge",
+        )?;
+        let attempts = challenge.attempts;
+        c.challenges.insert(key.to_string(), challenge);
+        Ok(ChallengeIssue::Issued { attempts })
+    }
+
+    fn challenge_attempt(
+        &self,
+        key: &str,
+        code_hash: &[u8; 32],
+        max_attempts: u32,
+        now: u64,
+    ) -> Result<ChallengeAttempt> {
+        let mut c = lock(&self.codes);
+        let Some(live) = c.challenges.get_mut(key).filter(|x| x.expires_at > now) else {
+            return Ok(ChallengeAttempt::Missing);
+        };
+        if live.attempts >= max_attempts {
+            return Ok(ChallengeAttempt::Locked {
+                until: live.expires_at,
+            });
+        }
+        if ct_eq(&live.code_hash, code_hash) {
+            c.challenges.remove(key);
+            return Ok(ChallengeAttempt::Accepted);
+        }
+        live.attempts += 1;
+        Ok(ChallengeAttempt::Wrong {
+            remaining: max_attempts - live.attempts,
+        })
+    }
+
+    fn challenge_remove(&self, key: &str) -> Result<bool> {
+        Ok(lock(&self.codes).challenges.remove(key).is_some())
+    }
+
+    fn recovery_replace(&self, user: &str, hashes: Vec<[u8; 32]>) -> Result<()> {
+        let mut c = lock(&self.codes);
+        make_room(
+            &mut c.recovery,
+            user,
+            self.capacity,
+            |h| h.is_empty(),
+            "recovery code",
+        )?;
+        c.recovery.insert(user.to_string(), hashes);
+        Ok(())
+    }
+
+    fn recovery_consume(&self, user: &str, hash: &[u8; 32]) -> Result<bool> {
+        let mut c = lock(&self.codes);
+        let Some(hashes) = c.recovery.get_mut(user) else {
+            return Ok(false);
+        };
+        // Compare against every hash, so timing says nothing about which one matched.
+        let mut found = None;
+        for (i, h) in hashes.iter().enumerate() {
+            if ct_eq(h, hash) {
+                found = Some(i);
+            }
+        }
+        Ok(found.map(|i| hashes.swap_remove(i)).is_some())
+    }
+
+    fn recovery_remaining(&self, user: &str) -> Result<usize> {
+        Ok(lock(&self.codes).recovery.get(user).map_or(0, Vec::len))
     }
 }

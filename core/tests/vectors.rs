@@ -21,6 +21,9 @@ use authgate_core::Result;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+#[path = "support/otp_runner.rs"]
+mod otp_runner;
+
 type Outcome = std::result::Result<(), String>;
 
 fn vectors_dir() -> PathBuf {
@@ -635,6 +638,7 @@ fn every_conformance_vector_passes() {
                 "http" => run_http(case),
                 "signature" => run_signature(case),
                 "webhook" => run_webhook(case),
+                "otp" => otp_runner::run_otp(case),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {

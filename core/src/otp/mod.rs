@@ -1,0 +1,442 @@
+//! One-time codes: HOTP (RFC 4226) and TOTP (RFC 6238) for authenticator apps, with
+//! `otpauth://` provisioning URIs and QR codes; [`TotpManager`] adds enrollment, replay
+//! prevention and failed-attempt throttling through the [`Store`](crate::store::Store).
+//!
+//! Codes are compared in constant time, and every step of a verification window is
+//! computed and compared whether or not an earlier one matched.
+
+mod base32;
+mod challenge;
+mod manager;
+mod qr;
+mod recovery;
+mod uri;
+
+pub use crate::store::ThrottlePolicy;
+pub use base32::{base32_decode, base32_encode, MAX_BASE32_CHARS};
+pub use challenge::{ChallengeConfig, Challenges, CodeDelivery, CodeSender, IssuedChallenge};
+pub use manager::{Enrollment, TotpManager, TotpManagerConfig};
+pub use qr::QrCode;
+pub use recovery::{RecoveryCodes, RecoveryConfig};
+pub use uri::{OtpKind, OtpUri};
+
+use ring::hmac;
+
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::store::{AttemptGate, Store};
+use crate::util::{ct_eq, random_bytes};
+
+/// The longest account, subject or user id accepted, in bytes.
+pub const MAX_ACCOUNT_BYTES: usize = 256;
+
+pub(crate) fn check_account(account: &str, what: &'static str) -> Result<()> {
+    if account.is_empty() || account.len() > MAX_ACCOUNT_BYTES {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("the {what} must be 1 to {MAX_ACCOUNT_BYTES} bytes"),
+        );
+    }
+    Ok(())
+}
+
+/// Counts an attempt against `key`, refusing with `too_many_attempts` while it is locked.
+pub(crate) fn begin_attempt(
+    store: &dyn Store,
+    key: &str,
+    now: u64,
+    policy: &ThrottlePolicy,
+) -> Result<()> {
+    match store.attempt_begin(key, now, policy)? {
+        AttemptGate::Allowed { .. } => Ok(()),
+        AttemptGate::Locked { until } => Err(Error::new(
+            ErrorKind::TooManyAttempts,
+            "too many wrong codes: try again later",
+        )
+        .with_retry_after(until.saturating_sub(now))),
+    }
+}
+
+/// Keyed hashes of short codes (SMS/email codes, recovery codes). A code has few bits,
+/// so a plain hash could be reversed by trying them all; without the key it cannot.
+#[derive(Clone)]
+pub(crate) struct CodeHasher(hmac::Key);
+
+impl CodeHasher {
+    /// With the application's key (at least 32 bytes), or a random one for this process.
+    pub(crate) fn new(key: Option<&[u8]>) -> Result<Self> {
+        let key = match key {
+            Some(k) if k.len() < 32 => {
+                return err(
+                    ErrorKind::WeakKey,
+                    "the code-hashing key must be at least 32 bytes",
+                )
+            }
+            Some(k) => k.to_vec(),
+            None => {
+                let mut k = vec![0u8; 32];
+                random_bytes(&mut k)?;
+                k
+            }
+        };
+        Ok(CodeHasher(hmac::Key::new(hmac::HMAC_SHA256, &key)))
+    }
+
+    /// The hash of `code` for `owner`, so one code hashes differently per owner.
+    pub(crate) fn hash(&self, owner: &str, code: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(&(owner.len() as u64).to_be_bytes());
+        ctx.update(owner.as_bytes());
+        ctx.update(code.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+}
+
+/// Bytes of secrets this library generates: 160 bits, RFC 4226 §4's recommendation.
+pub const GENERATED_SECRET_BYTES: usize = 20;
+/// The shortest secret accepted by default: 128 bits (RFC 4226 §4, R6).
+pub const MIN_SECRET_BYTES: usize = 16;
+/// The shortest secret accepted with `allow_short_secret`: 80 bits, still common in
+/// secrets imported from other issuers.
+pub const MIN_LEGACY_SECRET_BYTES: usize = 10;
+/// The longest secret accepted.
+pub const MAX_SECRET_BYTES: usize = 128;
+pub const DEFAULT_DIGITS: u8 = 6;
+pub const DEFAULT_PERIOD_SECS: u64 = 30;
+/// Steps either side of the current one a TOTP code may come from.
+pub const DEFAULT_WINDOW: u64 = 1;
+/// Counters after the expected one an HOTP code may come from (RFC 4226 §7.4).
+pub const DEFAULT_LOOK_AHEAD: u64 = 5;
+/// The largest TOTP window and HOTP look-ahead accepted: each step costs one HMAC.
+pub const MAX_WINDOW: u64 = 20;
+
+/// The HMAC hash of a one-time-code generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OtpAlgorithm {
+    #[default]
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+impl OtpAlgorithm {
+    /// The name used in `otpauth://` URIs: `SHA1`, `SHA256`, `SHA512`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OtpAlgorithm::Sha1 => "SHA1",
+            OtpAlgorithm::Sha256 => "SHA256",
+            OtpAlgorithm::Sha512 => "SHA512",
+        }
+    }
+
+    /// Parses a name, ignoring case and a hyphen (`sha-256`).
+    pub fn parse(name: &str) -> Result<Self> {
+        let n = name.to_ascii_uppercase().replace('-', "");
+        match n.as_str() {
+            "SHA1" => Ok(OtpAlgorithm::Sha1),
+            "SHA256" => Ok(OtpAlgorithm::Sha256),
+            "SHA512" => Ok(OtpAlgorithm::Sha512),
+            _ => err(
+                ErrorKind::InvalidInput,
+                "the OTP algorithm must be SHA1, SHA256 or SHA512",
+            ),
+        }
+    }
+
+    fn ring(self) -> hmac::Algorithm {
+        match self {
+            // SHA-1 is what RFC 4226 and every authenticator app use; HMAC-SHA1 is not
+            // affected by SHA-1's collision attacks.
+            OtpAlgorithm::Sha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            OtpAlgorithm::Sha256 => hmac::HMAC_SHA256,
+            OtpAlgorithm::Sha512 => hmac::HMAC_SHA512,
+        }
+    }
+}
+
+/// The parameters of a code generator besides its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpOptions {
+    pub algorithm: OtpAlgorithm,
+    /// 6 to 8.
+    pub digits: u8,
+    /// TOTP step length in seconds (1 to 3600); unused by HOTP.
+    pub period: u64,
+    /// Accept secrets of 80 to 127 bits (imported from other issuers).
+    pub allow_short_secret: bool,
+}
+
+impl Default for OtpOptions {
+    fn default() -> Self {
+        OtpOptions {
+            algorithm: OtpAlgorithm::Sha1,
+            digits: DEFAULT_DIGITS,
+            period: DEFAULT_PERIOD_SECS,
+            allow_short_secret: false,
+        }
+    }
+}
+
+impl OtpOptions {
+    fn check(&self, secret: &[u8]) -> Result<()> {
+        if !(6..=8).contains(&self.digits) {
+            return err(ErrorKind::InvalidInput, "digits must be 6, 7 or 8");
+        }
+        if !(1..=3600).contains(&self.period) {
+            return err(
+                ErrorKind::InvalidInput,
+                "the period must be 1 to 3600 seconds",
+            );
+        }
+        let min = if self.allow_short_secret {
+            MIN_LEGACY_SECRET_BYTES
+        } else {
+            MIN_SECRET_BYTES
+        };
+        if secret.len() < min {
+            return err(
+                ErrorKind::WeakKey,
+                if self.allow_short_secret {
+                    "the secret is shorter than 80 bits"
+                } else {
+                    "the secret is shorter than 128 bits (pass allow_short_secret for imported 80-bit secrets)"
+                },
+            );
+        }
+        if secret.len() > MAX_SECRET_BYTES {
+            return err(ErrorKind::InvalidKey, "the secret is longer than 1024 bits");
+        }
+        Ok(())
+    }
+}
+
+/// A new secret of [`GENERATED_SECRET_BYTES`] from the OS CSPRNG.
+pub fn generate_secret() -> Result<Vec<u8>> {
+    let mut secret = vec![0u8; GENERATED_SECRET_BYTES];
+    random_bytes(&mut secret)?;
+    Ok(secret)
+}
+
+/// The shared core of HOTP and TOTP: an HMAC key and the code length.
+#[derive(Clone)]
+struct CodeGenerator {
+    key: hmac::Key,
+    secret: Vec<u8>,
+    options: OtpOptions,
+}
+
+impl CodeGenerator {
+    fn new(secret: &[u8], options: OtpOptions) -> Result<Self> {
+        options.check(secret)?;
+        Ok(CodeGenerator {
+            key: hmac::Key::new(options.algorithm.ring(), secret),
+            secret: secret.to_vec(),
+            options,
+        })
+    }
+
+    /// RFC 4226 §5.3: HMAC of the counter, dynamic truncation, modulo 10^digits.
+    fn code_number(&self, counter: u64) -> u32 {
+        let tag = hmac::sign(&self.key, &counter.to_be_bytes());
+        let mac = tag.as_ref();
+        let offset = (mac[mac.len() - 1] & 0x0f) as usize;
+        let binary = u32::from_be_bytes([
+            mac[offset],
+            mac[offset + 1],
+            mac[offset + 2],
+            mac[offset + 3],
+        ]) & 0x7fff_ffff;
+        binary % 10u32.pow(u32::from(self.options.digits))
+    }
+
+    fn code(&self, counter: u64) -> String {
+        format!(
+            "{:0width$}",
+            self.code_number(counter),
+            width = usize::from(self.options.digits)
+        )
+    }
+
+    /// The code as typed, with spaces removed, if it has the right number of digits.
+    fn normalize<'a>(&self, code: &'a str, buf: &'a mut [u8; 8]) -> Option<&'a [u8]> {
+        let digits = usize::from(self.options.digits);
+        let mut n = 0;
+        for &b in code.as_bytes().iter().take(64) {
+            match b {
+                b' ' | b'-' => continue,
+                b'0'..=b'9' if n < digits => {
+                    buf[n] = b;
+                    n += 1;
+                }
+                _ => return None,
+            }
+        }
+        (n == digits && code.len() <= 64).then_some(&buf[..n])
+    }
+
+    /// The counters in `range` whose code equals `code`, compared in constant time,
+    /// every counter computed whatever matched.
+    fn matches(&self, code: &[u8], range: std::ops::RangeInclusive<u64>) -> Vec<u64> {
+        let mut found = Vec::new();
+        let mut text = [0u8; 8];
+        for counter in range {
+            let mut n = self.code_number(counter);
+            for slot in text[..code.len()].iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            if ct_eq(&text[..code.len()], code) {
+                found.push(counter);
+            }
+        }
+        found
+    }
+}
+
+/// An HOTP generator (RFC 4226): codes by counter.
+#[derive(Clone)]
+pub struct Hotp(CodeGenerator);
+
+impl Hotp {
+    pub fn new(secret: &[u8], options: OtpOptions) -> Result<Self> {
+        CodeGenerator::new(secret, options).map(Hotp)
+    }
+
+    pub fn from_base32(secret: &str, options: OtpOptions) -> Result<Self> {
+        Hotp::new(&base32_decode(secret)?, options)
+    }
+
+    pub fn generate(&self, counter: u64) -> String {
+        self.0.code(counter)
+    }
+
+    /// Checks `code` against counters `counter ..= counter + look_ahead` and returns the
+    /// counter to store next (the matched one plus one), so a code works once.
+    pub fn verify(&self, code: &str, counter: u64, look_ahead: u64) -> Result<u64> {
+        check_window(look_ahead, "look_ahead")?;
+        let mut buf = [0u8; 8];
+        let Some(code) = self.0.normalize(code, &mut buf) else {
+            return err(
+                ErrorKind::InvalidCode,
+                "the code is not the expected number of digits",
+            );
+        };
+        let last = counter.saturating_add(look_ahead);
+        match self.0.matches(code, counter..=last).first() {
+            Some(&matched) => Ok(matched + 1),
+            None => err(ErrorKind::InvalidCode, "the code is not valid"),
+        }
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        &self.0.secret
+    }
+
+    pub fn options(&self) -> &OtpOptions {
+        &self.0.options
+    }
+}
+
+fn check_window(window: u64, what: &'static str) -> Result<()> {
+    if window > MAX_WINDOW {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("{what} must be at most {MAX_WINDOW}"),
+        );
+    }
+    Ok(())
+}
+
+/// A TOTP generator (RFC 6238, T0 = 0): codes by time step.
+#[derive(Clone)]
+pub struct Totp(CodeGenerator);
+
+impl std::fmt::Debug for Totp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Totp")
+            .field("options", &self.0.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Hotp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hotp")
+            .field("options", &self.0.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Totp {
+    pub fn new(secret: &[u8], options: OtpOptions) -> Result<Self> {
+        CodeGenerator::new(secret, options).map(Totp)
+    }
+
+    pub fn from_base32(secret: &str, options: OtpOptions) -> Result<Self> {
+        Totp::new(&base32_decode(secret)?, options)
+    }
+
+    /// The time step `unix_time` falls in.
+    pub fn step(&self, unix_time: u64) -> u64 {
+        unix_time / self.0.options.period
+    }
+
+    /// The code at `unix_time`.
+    pub fn generate(&self, unix_time: u64) -> String {
+        self.0.code(self.step(unix_time))
+    }
+
+    /// The code of time step `step`.
+    pub fn generate_at_step(&self, step: u64) -> String {
+        self.0.code(step)
+    }
+
+    /// Seconds until the code shown at `unix_time` changes.
+    pub fn remaining_secs(&self, unix_time: u64) -> u64 {
+        self.0.options.period - unix_time % self.0.options.period
+    }
+
+    /// Checks `code` at `unix_time`, accepting steps `window` either side of the current
+    /// one, and returns the matched step. With `last_step` (the step of the last code
+    /// accepted for this secret), a code of that step or an earlier one is `code_reused`:
+    /// store the returned step as the new `last_step`.
+    pub fn verify(
+        &self,
+        code: &str,
+        unix_time: u64,
+        window: u64,
+        last_step: Option<u64>,
+    ) -> Result<u64> {
+        check_window(window, "window")?;
+        let mut buf = [0u8; 8];
+        let Some(code) = self.0.normalize(code, &mut buf) else {
+            return err(
+                ErrorKind::InvalidCode,
+                "the code is not the expected number of digits",
+            );
+        };
+        let now = self.step(unix_time);
+        let found = self.0.matches(
+            code,
+            now.saturating_sub(window)..=now.saturating_add(window),
+        );
+        let fresh = found
+            .iter()
+            .copied()
+            .find(|&step| last_step.is_none_or(|last| step > last));
+        match (fresh, found.is_empty()) {
+            (Some(step), _) => Ok(step),
+            (None, false) => err(ErrorKind::CodeReused, "the code was already used"),
+            (None, true) => err(ErrorKind::InvalidCode, "the code is not valid"),
+        }
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        &self.0.secret
+    }
+
+    pub fn options(&self) -> &OtpOptions {
+        &self.0.options
+    }
+}
