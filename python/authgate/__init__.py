@@ -2,7 +2,8 @@
 
 JWT key sets (HS*, RS*, PS*, ES256/384, EdDSA) with rotation and JWKS, sessions with
 rotating refresh tokens and reuse detection, API keys and server keys, client tokens,
-signed requests (RFC 9421) with replay protection, Standard Webhooks signatures.
+signed requests (RFC 9421) with replay protection, Standard Webhooks signatures,
+one-time codes (TOTP/HOTP with QR enrollment, SMS/email codes, recovery codes).
 Every check runs in the Rust core shared with the Node, Kotlin and Swift packages.
 """
 
@@ -48,11 +49,41 @@ from authgate._authgate import (
     sign_request,
     sign_webhook,
     verify_content_digest,
+    Challenges,
+    CodeDelivery,
+    Enrollment,
+    Hotp,
+    IssuedChallenge,
+    OtpAuthUri,
+    QrCode,
+    RecoveryCodes,
+    ThrottlePolicy,
+    Totp,
+    TotpManager,
+    base32_decode,
+    base32_encode,
+    generate_otp_secret,
+    parse_otpauth_uri,
 )
 from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
+    "Challenges",
+    "CodeDelivery",
+    "Enrollment",
+    "Hotp",
+    "IssuedChallenge",
+    "OtpAuthUri",
+    "QrCode",
+    "RecoveryCodes",
+    "ThrottlePolicy",
+    "Totp",
+    "TotpManager",
+    "base32_decode",
+    "base32_encode",
+    "generate_otp_secret",
+    "parse_otpauth_uri",
     "RequestSigner",
     "RequestVerifier",
     "SignatureKey",

@@ -14,8 +14,25 @@ _SignatureAlgorithm = Literal["hmac-sha256", "ed25519"]
 _DigestAlgorithm = Literal["sha-256", "sha-512"]
 _Headers = Union[Mapping[str, str], Sequence[tuple[str, str]], Any]
 _Body = Union[bytes, bytearray, str, None]
+_OtpAlgorithm = str  # SHA1, SHA256 or SHA512 (case and a hyphen ignored)
+_Secret = Union[str, bytes]
 
 __all__ = [
+    "Challenges",
+    "CodeDelivery",
+    "Enrollment",
+    "Hotp",
+    "IssuedChallenge",
+    "OtpAuthUri",
+    "QrCode",
+    "RecoveryCodes",
+    "ThrottlePolicy",
+    "Totp",
+    "TotpManager",
+    "base32_decode",
+    "base32_encode",
+    "generate_otp_secret",
+    "parse_otpauth_uri",
     "RequestSigner",
     "RequestVerifier",
     "SignatureKey",
@@ -442,3 +459,191 @@ class WebhookVerifier:
         clock: Optional[ManualClock] = None,
     ) -> WebhookVerifier: ...
     def verify(self, headers: _Headers, payload: Union[bytes, bytearray, str]) -> VerifiedWebhook: ...
+
+def generate_otp_secret() -> str: ...
+def base32_encode(data: _Text) -> str: ...
+def base32_decode(text: str) -> bytes: ...
+
+@final
+class Totp:
+    def __new__(
+        cls,
+        secret: _Secret,
+        *,
+        algorithm: _OtpAlgorithm = "SHA1",
+        digits: int = 6,
+        period: int = 30,
+        allow_short_secret: bool = False,
+    ) -> Totp: ...
+    @staticmethod
+    def from_uri(uri: str, *, allow_short_secret: bool = False) -> Totp: ...
+    def now(self, time: Optional[_Timestamp] = None) -> str: ...
+    def at(self, time: _Timestamp) -> str: ...
+    def at_step(self, step: int) -> str: ...
+    def step(self, time: Optional[_Timestamp] = None) -> int: ...
+    def remaining_seconds(self, time: Optional[_Timestamp] = None) -> int: ...
+    def verify(
+        self,
+        code: str,
+        *,
+        time: Optional[_Timestamp] = None,
+        window: int = 1,
+        last_step: Optional[int] = None,
+    ) -> int: ...
+    def provisioning_uri(self, account: str, *, issuer: Optional[str] = None) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def digits(self) -> int: ...
+    @property
+    def period(self) -> int: ...
+
+@final
+class Hotp:
+    def __new__(
+        cls,
+        secret: _Secret,
+        *,
+        algorithm: _OtpAlgorithm = "SHA1",
+        digits: int = 6,
+        allow_short_secret: bool = False,
+    ) -> Hotp: ...
+    def at(self, counter: int) -> str: ...
+    def verify(self, code: str, counter: int, *, look_ahead: int = 5) -> int: ...
+    @property
+    def secret(self) -> str: ...
+
+@final
+class OtpAuthUri:
+    @property
+    def kind(self) -> Literal["totp", "hotp"]: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def issuer(self) -> Optional[str]: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def digits(self) -> int: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def counter(self) -> Optional[int]: ...
+
+def parse_otpauth_uri(uri: str, *, allow_short_secret: bool = False) -> OtpAuthUri: ...
+
+@final
+class QrCode:
+    def __new__(cls, text: str) -> QrCode: ...
+    def svg(self, scale: int = 8) -> str: ...
+    def png(self, scale: int = 8) -> bytes: ...
+    def text(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+
+@final
+class ThrottlePolicy:
+    def __new__(
+        cls,
+        *,
+        free_failures: int = 5,
+        base_delay: int = 30,
+        max_delay: int = 3600,
+        forget_after: int = 3600,
+    ) -> ThrottlePolicy: ...
+    @property
+    def free_failures(self) -> int: ...
+    @property
+    def base_delay(self) -> int: ...
+    @property
+    def max_delay(self) -> int: ...
+    @property
+    def forget_after(self) -> int: ...
+
+@final
+class Enrollment:
+    @property
+    def account(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def uri(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+    def qr(self) -> QrCode: ...
+
+@final
+class TotpManager:
+    def __new__(
+        cls,
+        store: Optional[MemoryStore] = None,
+        *,
+        issuer: Optional[str] = None,
+        algorithm: _OtpAlgorithm = "SHA1",
+        digits: int = 6,
+        period: int = 30,
+        window: int = 1,
+        throttle: Optional[ThrottlePolicy] = None,
+        enrollment_ttl: Optional[_Seconds] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> TotpManager: ...
+    def begin_enrollment(self, account: str) -> Enrollment: ...
+    def confirm_enrollment(self, account: str, code: str) -> str: ...
+    def cancel_enrollment(self, account: str) -> bool: ...
+    def verify(self, account: str, secret: _Secret, code: str) -> int: ...
+
+@final
+class CodeDelivery:
+    @property
+    def subject(self) -> str: ...
+    @property
+    def destination(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+
+@final
+class IssuedChallenge:
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def resend_after(self) -> int: ...
+    @property
+    def attempts_left(self) -> int: ...
+
+@final
+class Challenges:
+    def __new__(
+        cls,
+        sender: Callable[[CodeDelivery], object],
+        store: Optional[MemoryStore] = None,
+        *,
+        digits: int = 6,
+        ttl: Optional[_Seconds] = None,
+        max_attempts: int = 5,
+        resend_cooldown: Optional[_Seconds] = None,
+        hash_key: Optional[_Text] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> Challenges: ...
+    def issue(self, subject: str, destination: str) -> IssuedChallenge: ...
+    def verify(self, subject: str, code: str) -> None: ...
+
+@final
+class RecoveryCodes:
+    def __new__(
+        cls,
+        store: Optional[MemoryStore] = None,
+        *,
+        count: int = 10,
+        hash_key: Optional[_Text] = None,
+        throttle: Optional[ThrottlePolicy] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> RecoveryCodes: ...
+    def generate(self, user: str) -> list[str]: ...
+    def verify(self, user: str, code: str) -> int: ...
+    def remaining(self, user: str) -> int: ...

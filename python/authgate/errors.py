@@ -1,9 +1,10 @@
 """authgate's exceptions: one class per stable error code, all subclasses of AuthError.
 
 Catch ``AuthError`` for everything, a group (``TokenError``, ``SessionError``,
-``ApiKeyError``, ``SignatureError``) for a family, or one class. Every instance has ``.code``, the stable
-machine-readable code shared by every authgate runtime, and a message that never holds a
-key, a token or signed input.
+``ApiKeyError``, ``SignatureError``, ``OtpError``) for a family, or one class. Every instance
+has ``.code``, the stable machine-readable code shared by every authgate runtime, a message
+that never holds a key, a token, a code or signed input, and ``.retry_after`` (seconds, or
+``None``) for the throttling errors.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ class AuthError(Exception):
 
     code: ClassVar[str] = "auth_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: Seconds until trying again can succeed (``TooManyAttempts``, ``ResendTooSoon``).
+        self.retry_after = retry_after
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
@@ -42,6 +45,10 @@ class ApiKeyError(AuthError):
 
 class SignatureError(AuthError):
     """A signed request (RFC 9421) or webhook signature was refused."""
+
+
+class OtpError(AuthError):
+    """A one-time code (authenticator app, SMS/email, recovery code) was refused."""
 
 
 class MalformedToken(TokenError):
@@ -204,6 +211,30 @@ class MissingComponent(SignatureError):
     code = "missing_component"
 
 
+class InvalidCode(OtpError):
+    code = "invalid_code"
+
+
+class CodeReused(OtpError):
+    code = "code_reused"
+
+
+class TooManyAttempts(OtpError):
+    code = "too_many_attempts"
+
+
+class CodeExpired(OtpError):
+    code = "code_expired"
+
+
+class ResendTooSoon(OtpError):
+    code = "resend_too_soon"
+
+
+class DeliveryFailed(OtpError):
+    code = "delivery_failed"
+
+
 class InvalidInput(AuthError, ValueError):
     code = "invalid_input"
 
@@ -229,6 +260,13 @@ __all__ = [
     "SessionError",
     "ApiKeyError",
     "SignatureError",
+    "OtpError",
+    "InvalidCode",
+    "CodeReused",
+    "TooManyAttempts",
+    "CodeExpired",
+    "ResendTooSoon",
+    "DeliveryFailed",
     "MalformedToken",
     "TokenTooLarge",
     "InvalidSignature",

@@ -76,10 +76,12 @@ class Gate:
 
     def error_response(self, error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
         """``(status, headers, body)`` for a refused request: JSON ``{"error", "message"}``
-        and, for 401/403, a ``WWW-Authenticate`` challenge."""
+        and, for 401/403, a ``WWW-Authenticate`` challenge; ``Retry-After`` for throttling."""
         status, challenge = http_error(error.code, str(error), self.realm)
         headers = [("content-type", "application/json")]
         if challenge is not None:
             headers.append(("www-authenticate", challenge))
+        if error.retry_after is not None:
+            headers.append(("retry-after", str(error.retry_after)))
         body = json.dumps({"error": error.code, "message": str(error)}).encode()
         return status, headers, body

@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod http;
 mod jwt;
+mod otp;
 mod session;
 mod signature;
 
@@ -84,5 +85,20 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signature::PyWebhookVerifier>()?;
     m.add_class::<signature::PyVerifiedWebhook>()?;
     m.add_function(wrap_pyfunction!(signature::sign_webhook, m)?)?;
+    m.add_class::<otp::PyTotp>()?;
+    m.add_class::<otp::PyHotp>()?;
+    m.add_class::<otp::PyOtpAuthUri>()?;
+    m.add_class::<otp::PyQrCode>()?;
+    m.add_class::<otp::PyThrottlePolicy>()?;
+    m.add_class::<otp::PyEnrollment>()?;
+    m.add_class::<otp::PyTotpManager>()?;
+    m.add_class::<otp::PyCodeDelivery>()?;
+    m.add_class::<otp::PyIssuedChallenge>()?;
+    m.add_class::<otp::PyChallenges>()?;
+    m.add_class::<otp::PyRecoveryCodes>()?;
+    m.add_function(wrap_pyfunction!(otp::generate_otp_secret, m)?)?;
+    m.add_function(wrap_pyfunction!(otp::base32_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(otp::base32_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(otp::parse_otpauth_uri, m)?)?;
     Ok(())
 }

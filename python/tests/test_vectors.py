@@ -13,6 +13,7 @@ import authgate
 from authgate import _authgate
 
 from conftest import VECTORS
+from otp_vectors import run_otp
 
 Case = dict[str, Any]
 
@@ -273,7 +274,7 @@ def run_webhook(case: Case) -> None:
 
 
 RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
-           "signature": run_signature, "webhook": run_webhook}
+           "signature": run_signature, "webhook": run_webhook, "otp": run_otp}
 
 
 @pytest.mark.parametrize("area,name,case", CASES, ids=[c[1] for c in CASES])
