@@ -6,12 +6,15 @@ import type {
   SignOptions, TokenPair, VerifiedJws, VerifyOptions as NativeVerifyOptions, SignerOptions,
   VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   SignRequestOptions as NativeSignRequestOptions,
+  OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
+  Enrollment, ChallengeOptions, RecoveryOptions,
 } from './native'
 
 export type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
   LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
   SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
+  OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -113,15 +116,25 @@ export type ErrorCode =
   | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
   | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'INTERNAL'
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
+  | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
 
 export declare class AuthError extends Error {
   readonly code: ErrorCode
+  /** Seconds until trying again can succeed (`TooManyAttempts`, `ResendTooSoon`), else null. */
+  readonly retryAfter: number | null
 }
 export declare class TokenError extends AuthError {}
 export declare class KeyMaterialError extends AuthError {}
 export declare class SessionError extends AuthError {}
 export declare class ApiKeyError extends AuthError {}
 export declare class SignatureError extends AuthError {}
+export declare class OtpError extends AuthError {}
+export declare class InvalidCode extends OtpError { readonly code: 'INVALID_CODE' }
+export declare class CodeReused extends OtpError { readonly code: 'CODE_REUSED' }
+export declare class TooManyAttempts extends OtpError { readonly code: 'TOO_MANY_ATTEMPTS'; readonly retryAfter: number }
+export declare class CodeExpired extends OtpError { readonly code: 'CODE_EXPIRED' }
+export declare class ResendTooSoon extends OtpError { readonly code: 'RESEND_TOO_SOON'; readonly retryAfter: number }
+export declare class DeliveryFailed extends OtpError { readonly code: 'DELIVERY_FAILED'; readonly cause?: unknown }
 export declare class MissingSignature extends SignatureError { readonly code: 'MISSING_SIGNATURE' }
 export declare class MalformedSignature extends SignatureError { readonly code: 'MALFORMED_SIGNATURE' }
 export declare class SignatureMismatch extends SignatureError { readonly code: 'SIGNATURE_MISMATCH' }
@@ -231,3 +244,79 @@ export declare class WebhookVerifier {
 }
 
 export declare function signWebhook(keys: string | string[], id: string, timestamp: Time, payload: Buffer | Uint8Array | string): string
+
+// One-time codes.
+export type OtpSecret = string | Buffer
+export type TotpVerifyOptions = Omit<NativeTotpVerifyOptions, 'time'> & { time?: Time }
+
+export declare function generateOtpSecret(): string
+export declare function base32Encode(data: Buffer | Uint8Array | string): string
+export declare function base32Decode(text: string): Buffer
+export declare function parseOtpauthUri(uri: string, allowShortSecret?: boolean): OtpAuthUri
+
+export declare class Totp {
+  constructor(secret: OtpSecret, options?: OtpOptionsInput)
+  static fromUri(uri: string, allowShortSecret?: boolean): Totp
+  now(time?: Time): string
+  at(time: Time): string
+  atStep(step: number): string
+  step(time?: Time): number
+  remainingSeconds(time?: Time): number
+  verify(code: string, options?: TotpVerifyOptions): number
+  provisioningUri(account: string, issuer?: string): string
+  get secret(): string
+  get algorithm(): string
+  get digits(): number
+  get period(): number
+}
+
+export declare class Hotp {
+  constructor(secret: OtpSecret, options?: Omit<OtpOptionsInput, 'period'>)
+  at(counter: number): string
+  verify(code: string, counter: number, lookAhead?: number): number
+  get secret(): string
+}
+
+export declare class QrCode {
+  constructor(text: string)
+  svg(scale?: number): string
+  png(scale?: number): Buffer
+  text(): string
+  get width(): number
+}
+
+export declare class TotpManager {
+  constructor(options?: TotpManagerOptions & { store?: MemoryStore; clock?: ManualClock })
+  beginEnrollment(account: string): Enrollment
+  confirmEnrollment(account: string, code: string): string
+  cancelEnrollment(account: string): boolean
+  verify(account: string, secret: OtpSecret, code: string): number
+}
+
+export interface CodeDelivery {
+  subject: string
+  destination: string
+  code: string
+  expiresAt: number
+}
+export interface IssuedChallenge {
+  expiresAt: number
+  resendAfter: number
+  attemptsLeft: number
+}
+
+export declare class Challenges {
+  constructor(
+    sender: (delivery: CodeDelivery) => void | Promise<void>,
+    options?: ChallengeOptions & { store?: MemoryStore; clock?: ManualClock },
+  )
+  issue(subject: string, destination: string): Promise<IssuedChallenge>
+  verify(subject: string, code: string): void
+}
+
+export declare class RecoveryCodes {
+  constructor(options?: RecoveryOptions & { store?: MemoryStore; clock?: ManualClock })
+  generate(user: string): string[]
+  verify(user: string, code: string): number
+  remaining(user: string): number
+}

@@ -12,13 +12,24 @@ class AuthError extends Error {
   }
 }
 AuthError.prototype.code = 'AUTH_ERROR'
+/** Seconds until trying again can succeed (`TooManyAttempts`, `ResendTooSoon`), else null. */
+AuthError.prototype.retryAfter = null
 
 class TokenError extends AuthError {}
 class KeyMaterialError extends AuthError {}
 class SessionError extends AuthError {}
 class ApiKeyError extends AuthError {}
 class SignatureError extends AuthError {}
-const FAMILY_BASES = { token: TokenError, key_material: KeyMaterialError, session: SessionError, api_key: ApiKeyError, signature: SignatureError, auth: AuthError }
+class OtpError extends AuthError {}
+const FAMILY_BASES = {
+  token: TokenError,
+  key_material: KeyMaterialError,
+  session: SessionError,
+  api_key: ApiKeyError,
+  signature: SignatureError,
+  otp: OtpError,
+  auth: AuthError,
+}
 
 // One class per core error code: TOKEN_EXPIRED → TokenExpired (INTERNAL → InternalError).
 const errorClasses = {}
@@ -35,8 +46,14 @@ for (const [code, family] of Object.entries(native.errorFamilies())) {
 /** A native error as what a JavaScript caller expects. */
 function convertError(err) {
   if (err && typeof err.code === 'string') {
-    const cls = byCode[err.code]
-    if (cls) return new cls(err.message)
+    // Throttling errors carry `;retry_after=N` after the code.
+    const [code, retry] = err.code.split(';retry_after=')
+    const cls = byCode[code]
+    if (cls) {
+      const converted = new cls(err.message)
+      if (retry !== undefined) converted.retryAfter = Number(retry)
+      return converted
+    }
     // Our own argument errors, and napi's conversion failures (`StringExpected`, …).
     if (err.code === 'INVALID_ARG' || /^(InvalidArg|\w+Expected)$/.test(err.code)) return new TypeError(err.message)
   }
@@ -301,7 +318,82 @@ function signWebhook(keys, id, timestamp, payload) {
   return guard(() => native.signWebhook(list, id, seconds(timestamp), payload))
 }
 
+// One-time codes.
+const Totp = facade(native.Totp, 'Totp')
+const Hotp = facade(native.Hotp, 'Hotp')
+const QrCode = facade(native.QrCode, 'QrCode')
+const RecoveryCodesNative = facade(native.RecoveryCodes, 'RecoveryCodes')
+const TotpManagerNative = facade(native.TotpManager, 'TotpManager')
+Totp.prototype.at = function at(time) {
+  return this.now(seconds(time))
+}
+
+/** `new TotpManager({ issuer, algorithm, digits, period, window, throttle, enrollmentTtl, store, clock })`. */
+class TotpManager extends TotpManagerNative {
+  constructor(options = {}) {
+    const { store, clock, ...config } = options
+    super(config, store, clock)
+  }
+}
+facadeOf.set(native.TotpManager, TotpManager)
+
+/** `new RecoveryCodes({ count, hashKey, throttle, store, clock })`. */
+class RecoveryCodes extends RecoveryCodesNative {
+  constructor(options = {}) {
+    const { store, clock, ...config } = options
+    super(config, store, clock)
+  }
+}
+facadeOf.set(native.RecoveryCodes, RecoveryCodes)
+
+/**
+ * Codes sent by SMS or email. `sender({ subject, destination, code, expiresAt })` delivers a
+ * code and may return a Promise (an SMS or email API call); if it throws or rejects, the
+ * code is withdrawn and `issue` rejects with `DeliveryFailed` whose `cause` is the error.
+ * `new Challenges(sender, { digits, ttl, maxAttempts, resendCooldown, hashKey, store, clock })`.
+ */
+class Challenges {
+  constructor(sender, options = {}) {
+    if (typeof sender !== 'function') throw new TypeError('sender must be a function')
+    const { store, clock, ...config } = options
+    this.sender = sender
+    this[NATIVE] = guard(() => new native.NativeChallenges(config, toNative(store), toNative(clock)))
+  }
+
+  /** Sends a new code; resolves to `{ expiresAt, resendAfter, attemptsLeft }`. */
+  async issue(subject, destination) {
+    const n = this[NATIVE]
+    const { code, ...issued } = guard(() => n.issueForDelivery(subject, destination))
+    try {
+      await this.sender({ subject, destination, code, expiresAt: issued.expiresAt })
+    } catch (cause) {
+      guard(() => n.cancel(subject))
+      const failed = new errorClasses.DeliveryFailed('the code could not be sent')
+      failed.cause = cause
+      throw failed
+    }
+    return issued
+  }
+
+  /** Checks a code; the first match uses the challenge up. */
+  verify(subject, code) {
+    const n = this[NATIVE]
+    guard(() => n.verify(subject, code))
+  }
+}
+
 module.exports = {
+  Totp,
+  Hotp,
+  QrCode,
+  TotpManager,
+  Challenges,
+  RecoveryCodes,
+  generateOtpSecret: wrapFunction(native.generateOtpSecret),
+  base32Encode: wrapFunction(native.base32Encode),
+  base32Decode: wrapFunction(native.base32Decode),
+  parseOtpauthUri: wrapFunction(native.parseOtpauthUri),
+  OtpError,
   Key,
   KeySet,
   Verifier,

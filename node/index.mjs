@@ -15,5 +15,8 @@ export const {
   contentDigest, verifyContentDigest, SignatureError, MissingSignature, MalformedSignature,
   SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp, SignatureExpired,
   ReplayDetected, MissingComponent,
+  Totp, Hotp, QrCode, TotpManager, Challenges, RecoveryCodes, generateOtpSecret, base32Encode,
+  base32Decode, parseOtpauthUri, OtpError, InvalidCode, CodeReused, TooManyAttempts, CodeExpired,
+  ResendTooSoon, DeliveryFailed,
 } = authgate
 export default authgate

@@ -32,6 +32,19 @@ export declare class ClientTokens {
 }
 export type JsClientTokens = ClientTokens
 
+/** An HOTP generator (RFC 4226) for one secret. */
+export declare class Hotp {
+  constructor(secret: string | Buffer, options?: OtpOptionsInput | undefined | null)
+  at(counter: number): string
+  /**
+   * Checks `code` against counters `counter … counter + lookAhead` (default 5) and
+   * returns the counter to store next.
+   */
+  verify(code: string, counter: number, lookAhead?: number | undefined | null): number
+  get secret(): string
+}
+export type JsHotp = Hotp
+
 /** A signing or verification key, bound to one algorithm. */
 export declare class Key {
   /** An HMAC key (HS256/384/512); the secret must be at least as long as the hash. */
@@ -99,6 +112,42 @@ export declare class MemoryStore {
 }
 export type JsMemoryStore = MemoryStore
 
+/**
+ * Codes sent by SMS or email (the `Challenges` class in index.js wraps this with the
+ * sender).
+ */
+export declare class NativeChallenges {
+  constructor(options?: ChallengeOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  issueForDelivery(subject: string, destination: string): PendingDelivery
+  cancel(subject: string): boolean
+  verify(subject: string, code: string): void
+}
+export type JsChallenges = NativeChallenges
+
+/** A QR code of some text (an `otpauth://` URI): SVG, PNG or terminal text. */
+export declare class QrCode {
+  constructor(text: string)
+  /** An SVG document, `scale` pixels per module (default 8). */
+  svg(scale?: number | undefined | null): string
+  /** PNG bytes, `scale` pixels per module (default 8). */
+  png(scale?: number | undefined | null): Buffer
+  /** Half-block text for a dark terminal. */
+  text(): string
+  get width(): number
+}
+export type JsQrCode = QrCode
+
+/** Single-use recovery codes (`xxxx-xxxx`), stored as keyed hashes. */
+export declare class RecoveryCodes {
+  constructor(options?: RecoveryOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  /** A new set for `user`, replacing the old one: show it once. */
+  generate(user: string): Array<string>
+  /** Uses up one code; returns how many are left. */
+  verify(user: string, code: string): number
+  remaining(user: string): number
+}
+export type JsRecoveryCodes = RecoveryCodes
+
 /** Signs outgoing requests: `created` now, a fresh nonce, `Content-Digest` for bodies. */
 export declare class RequestSigner {
   constructor(keyid: string, key: SignatureKey, options?: SignerOptions | undefined | null, clock?: ManualClock | undefined | null)
@@ -150,6 +199,46 @@ export declare class SignatureKey {
 }
 export type JsSignatureKey = SignatureKey
 
+/** A TOTP generator (RFC 6238) for one secret. */
+export declare class Totp {
+  constructor(secret: string | Buffer, options?: OtpOptionsInput | undefined | null)
+  /** The generator an `otpauth://totp/…` URI describes. */
+  static fromUri(uri: string, allowShortSecret?: boolean | undefined | null): Totp
+  /** The code now, or at `time` (seconds since the epoch). */
+  now(time?: number | undefined | null): string
+  atStep(step: number): string
+  step(time?: number | undefined | null): number
+  remainingSeconds(time?: number | undefined | null): number
+  /** Checks `code` and returns its step; store it as the next `lastStep`. */
+  verify(code: string, options?: TotpVerifyOptions | undefined | null): number
+  /** The `otpauth://` URI to show as a QR code. */
+  provisioningUri(account: string, issuer?: string | undefined | null): string
+  /** The secret as base32. */
+  get secret(): string
+  get algorithm(): string
+  get digits(): number
+  get period(): number
+}
+export type JsTotp = Totp
+
+/**
+ * Authenticator-app sign-in: enrollment, verification with replay prevention and
+ * throttling, state in the store.
+ */
+export declare class TotpManager {
+  constructor(options?: TotpManagerOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  beginEnrollment(account: string): Enrollment
+  /**
+   * Confirms the pending enrollment with its first code; returns the active secret
+   * (base32) to store with the user.
+   */
+  confirmEnrollment(account: string, code: string): string
+  cancelEnrollment(account: string): boolean
+  /** Checks a code against the account's active secret; returns the matched step. */
+  verify(account: string, secret: string | Buffer, code: string): number
+}
+export type JsTotpManager = TotpManager
+
 /** A key set with a fixed set of checks (see `KeySet.verifier`). */
 export declare class Verifier {
   /** Verifies a token; returns its claims as JSON text. `now` is seconds since the epoch. */
@@ -193,8 +282,23 @@ export interface ApiKeyRecord {
   graceUntil?: number
 }
 
+/** Decodes base32, ignoring case, spaces, hyphens and missing padding. */
+export declare function base32Decode(text: string): Buffer
+
+/** RFC 4648 base32, upper case, without padding. */
+export declare function base32Encode(data: Buffer | string): string
+
 /** The token of an `Authorization: Bearer …` header value. */
 export declare function bearerToken(headerValue: string): string
+
+export interface ChallengeOptions {
+  digits?: number
+  ttl?: number
+  maxAttempts?: number
+  resendCooldown?: number
+  /** At least 32 bytes; give every server sharing a store the same key. */
+  hashKey?: Buffer | string
+}
 
 export interface ClientToken {
   user: string
@@ -233,11 +337,23 @@ export interface Defaults {
   accessTokenType: string
 }
 
+/** A started enrollment: show `uri` as a QR code, wait for the first code. */
+export interface Enrollment {
+  account: string
+  /** base32, for typing into the app by hand */
+  secret: string
+  uri: string
+  expiresAt: number
+}
+
 /** Every stable error code, upper case. */
 export declare function errorCodes(): Array<string>
 
 /** Each stable error code (upper case) with its family (`token`, `session`, …). */
 export declare function errorFamilies(): Record<string, string>
+
+/** A new 160-bit secret from the OS CSPRNG, as base32. */
+export declare function generateOtpSecret(): string
 
 /** The HTTP status and `WWW-Authenticate` value for an error code (either spelling). */
 export declare function httpError(code: string, message: string, realm?: string | undefined | null): HttpError
@@ -281,6 +397,30 @@ export interface MintOptions {
 /** Whether a client token should be replaced (unreadable, or expiring within `margin`). */
 export declare function needsRefresh(token: string, options?: RefreshOptions | undefined | null): boolean
 
+/** The content of an `otpauth://` URI. */
+export interface OtpAuthUri {
+  kind: string
+  account: string
+  issuer?: string
+  /** base32 */
+  secret: string
+  algorithm: string
+  digits: number
+  period: number
+  counter?: number
+}
+
+export interface OtpOptionsInput {
+  /** `'SHA1'` (default), `'SHA256'` or `'SHA512'`. */
+  algorithm?: string
+  /** 6 (default) to 8. */
+  digits?: number
+  /** Seconds per step (TOTP; default 30). */
+  period?: number
+  /** Accept 80-bit secrets imported from other issuers. */
+  allowShortSecret?: boolean
+}
+
 /** Checks a key's shape and checksum offline. */
 export declare function parseApiKey(key: string): ParsedApiKey
 
@@ -290,6 +430,9 @@ export interface ParsedApiKey {
   lastFour: string
 }
 
+/** Parses an `otpauth://` URI (80-bit secrets only with `allowShortSecret`). */
+export declare function parseOtpauthUri(uri: string, allowShortSecret?: boolean | undefined | null): OtpAuthUri
+
 export interface Peeked {
   header: any
   claims: any
@@ -297,6 +440,21 @@ export interface Peeked {
 
 /** Reads a token's header and claims WITHOUT verifying anything (for display only). */
 export declare function peekUnverified(token: string): Peeked
+
+/** A stored challenge whose code the facade hands to the sender. */
+export interface PendingDelivery {
+  code: string
+  expiresAt: number
+  resendAfter: number
+  attemptsLeft: number
+}
+
+export interface RecoveryOptions {
+  /** Codes per set (default 10). */
+  count?: number
+  hashKey?: Buffer | string
+  throttle?: ThrottleOptions
+}
 
 export interface RefreshOptions {
   now?: number
@@ -367,12 +525,43 @@ export interface SignRequestOptions {
 /** The `webhook-signature` value: one signature per key, space-separated. */
 export declare function signWebhook(keys: Array<string>, id: string, timestamp: number, payload: Buffer | string): string
 
+/**
+ * Failed-attempt throttling (all optional; defaults 5 free failures, 30 s doubling to
+ * 3600 s, forgotten after 3600 s).
+ */
+export interface ThrottleOptions {
+  freeFailures?: number
+  baseDelay?: number
+  maxDelay?: number
+  forgetAfter?: number
+}
+
 export interface TokenPair {
   accessToken: string
   refreshToken: string
   sessionId: string
   accessExpiresAt: number
   refreshExpiresAt: number
+}
+
+export interface TotpManagerOptions {
+  issuer?: string
+  algorithm?: string
+  digits?: number
+  period?: number
+  window?: number
+  throttle?: ThrottleOptions
+  /** Seconds a pending enrollment waits for its first code (default 600). */
+  enrollmentTtl?: number
+}
+
+export interface TotpVerifyOptions {
+  /** Seconds since the epoch (default: now). */
+  time?: number
+  /** Steps either side accepted (default 1). */
+  window?: number
+  /** The step of the last code accepted; this step and earlier ones are refused. */
+  lastStep?: number
 }
 
 export interface VerifiedJws {

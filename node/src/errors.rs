@@ -16,9 +16,14 @@ impl AsRef<str> for Code {
 
 pub type Result<T> = std::result::Result<T, napi::Error<Code>>;
 
-/// A core error as a JavaScript error with `.code`.
+/// A core error as a JavaScript error with `.code`. A retry delay travels as a
+/// `;retry_after=N` suffix of the code, which `index.js` turns into `.retryAfter`.
 pub fn js(err: Error) -> napi::Error<Code> {
-    napi::Error::new(Code(err.code().to_ascii_uppercase()), err.message())
+    let mut code = err.code().to_ascii_uppercase();
+    if let Some(seconds) = err.retry_after() {
+        code.push_str(&format!(";retry_after={seconds}"));
+    }
+    napi::Error::new(Code(code), err.message())
 }
 
 /// A wrong argument (type or value): `index.js` raises it as a `TypeError`.

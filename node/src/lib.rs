@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod http;
 mod jwt;
+mod otp;
 mod session;
 mod signature;
 

@@ -1,5 +1,8 @@
 // Typical use, type-checked by `tsc --noEmit` in types.test.mjs.
-import { ApiKeyManager, Key, KeySet, ManualClock, SessionManager, TokenExpired, type Claims } from '../index'
+import {
+  ApiKeyManager, Challenges, Key, KeySet, ManualClock, QrCode, RecoveryCodes, SessionManager, TokenExpired, TooManyAttempts, Totp,
+  TotpManager, type Claims, type CodeDelivery,
+} from '../index'
 import { authgate, Gate } from '../express'
 
 const keys = new KeySet([Key.fromPem(Key.generatePem('EdDSA'), 'EdDSA', 'k1')])
@@ -20,3 +23,20 @@ const apiKeys = new ApiKeyManager()
 const { key, record } = apiKeys.create({ scopes: ['sms:*'], credits: 10 })
 const middleware = authgate(new Gate({ keys: sessions, apiKeys }))
 void claims, key, record.lastFour, middleware
+
+// One-time codes.
+const totpManager = new TotpManager({ issuer: 'ACME', throttle: { freeFailures: 5 } })
+const enrollment = totpManager.beginEnrollment('alice')
+const qrPng: Buffer = new QrCode(enrollment.uri).png(4)
+const step: number = new Totp(enrollment.secret).verify('123456', { time: new Date(), window: 1 })
+const sms = new Challenges(async (d: CodeDelivery) => { void d.code }, { ttl: 300 })
+void sms.issue('login:alice', '+15550100').then((i) => i.resendAfter)
+try {
+  totpManager.verify('alice', enrollment.secret, '000000')
+} catch (e) {
+  if (e instanceof TooManyAttempts) {
+    const wait: number = e.retryAfter
+    void wait
+  }
+}
+void qrPng, step, new RecoveryCodes().generate('alice')

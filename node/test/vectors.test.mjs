@@ -7,6 +7,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as ag from '../index.mjs'
 import native from '../index.js'
+import { otp } from './otp_vectors.mjs'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -48,6 +49,7 @@ const sigKey = (spec) => spec.alg === 'hmac-sha256'
 const camel = (o = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, x) => x.toUpperCase()), v]))
 
 const runners = {
+  otp,
   signature(c) {
     switch (c.op) {
       case 'sign': return expect(c, () => ag.signRequest(sigKey(c.key), c.request, { label: c.label, components: c.components, digest: c.digest, ...c.params }),
@@ -171,7 +173,7 @@ for (const file of files(VECTORS)) {
     test(`${relative(VECTORS, file)}: ${c.name}`, () => {
       const run = runners[doc.area]
       assert.ok(run, `unknown vector area ${doc.area}`)
-      run(c)
+      return run(c)
     })
   }
 }

@@ -47,10 +47,7 @@ fn options(
 }
 
 fn time_or_now(time: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
-    time.map_or_else(
-        || Ok(authgate_core::clock::unix_now()),
-        convert::timestamp,
-    )
+    time.map_or_else(|| Ok(authgate_core::clock::unix_now()), convert::timestamp)
 }
 
 /// Seconds (int or `timedelta`), or `default` when not given.
@@ -154,10 +151,20 @@ impl PyTotp {
 
     /// The `otpauth://` URI to show as a QR code.
     #[pyo3(signature = (account, *, issuer = None))]
-    fn provisioning_uri(&self, py: Python<'_>, account: &str, issuer: Option<&str>) -> PyResult<String> {
+    fn provisioning_uri(
+        &self,
+        py: Python<'_>,
+        account: &str,
+        issuer: Option<&str>,
+    ) -> PyResult<String> {
         guard(py, || {
-            OtpUri::totp(self.inner.secret(), account, issuer, self.inner.options().clone())
-                .map(|u| u.to_uri())
+            OtpUri::totp(
+                self.inner.secret(),
+                account,
+                issuer,
+                self.inner.options().clone(),
+            )
+            .map(|u| u.to_uri())
         })
     }
 
@@ -180,7 +187,12 @@ impl PyTotp {
     }
     fn __repr__(&self) -> String {
         let o = self.inner.options();
-        format!("Totp(algorithm={:?}, digits={}, period={})", o.algorithm.name(), o.digits, o.period)
+        format!(
+            "Totp(algorithm={:?}, digits={}, period={})",
+            o.algorithm.name(),
+            o.digits,
+            o.period
+        )
     }
 }
 
@@ -202,7 +214,13 @@ impl PyHotp {
         allow_short_secret: bool,
     ) -> PyResult<Self> {
         let secret = secret_arg(secret)?;
-        let options = options(py, algorithm, digits, otp::DEFAULT_PERIOD_SECS, allow_short_secret)?;
+        let options = options(
+            py,
+            algorithm,
+            digits,
+            otp::DEFAULT_PERIOD_SECS,
+            allow_short_secret,
+        )?;
         Ok(PyHotp {
             inner: guard(py, || Hotp::new(&secret, options))?,
         })
@@ -252,7 +270,11 @@ impl PyOtpAuthUri {
 /// Parses an `otpauth://` URI (80-bit secrets only with `allow_short_secret`).
 #[pyfunction]
 #[pyo3(signature = (uri, *, allow_short_secret = false))]
-pub fn parse_otpauth_uri(py: Python<'_>, uri: &str, allow_short_secret: bool) -> PyResult<PyOtpAuthUri> {
+pub fn parse_otpauth_uri(
+    py: Python<'_>,
+    uri: &str,
+    allow_short_secret: bool,
+) -> PyResult<PyOtpAuthUri> {
     let u = guard(py, || OtpUri::parse(uri, allow_short_secret))?;
     let (kind, counter) = match u.kind {
         OtpKind::Totp => ("totp", None),
@@ -360,7 +382,10 @@ impl PyEnrollment {
         PyQrCode::new(py, &self.uri)
     }
     fn __repr__(&self) -> String {
-        format!("Enrollment(account={:?}, expires_at={})", self.account, self.expires_at)
+        format!(
+            "Enrollment(account={:?}, expires_at={})",
+            self.account, self.expires_at
+        )
     }
 }
 
@@ -424,7 +449,13 @@ impl PyTotpManager {
     }
 
     /// Checks a code against the account's active secret; returns the matched step.
-    fn verify(&self, py: Python<'_>, account: &str, secret: &Bound<'_, PyAny>, code: &str) -> PyResult<u64> {
+    fn verify(
+        &self,
+        py: Python<'_>,
+        account: &str,
+        secret: &Bound<'_, PyAny>,
+        code: &str,
+    ) -> PyResult<u64> {
         let secret = secret_arg(secret)?;
         guard(py, || self.inner.verify(account, &secret, code))
     }
@@ -532,7 +563,12 @@ impl PyChallenges {
     }
 
     /// Sends a new code for `subject` to `destination` through the sender.
-    fn issue(&self, py: Python<'_>, subject: &str, destination: &str) -> PyResult<PyIssuedChallenge> {
+    fn issue(
+        &self,
+        py: Python<'_>,
+        subject: &str,
+        destination: &str,
+    ) -> PyResult<PyIssuedChallenge> {
         let callable = self.sender.bind(py);
         let sender = PySender {
             callable,

@@ -81,6 +81,20 @@ pub struct IssuedChallenge {
     pub attempts_left: u32,
 }
 
+/// A stored challenge whose code still has to be delivered.
+pub struct PendingDelivery {
+    pub code: String,
+    pub issued: IssuedChallenge,
+}
+
+impl std::fmt::Debug for PendingDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingDelivery")
+            .field("issued", &self.issued)
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct Challenges {
     config: ChallengeConfig,
     hasher: CodeHasher,
@@ -141,13 +155,35 @@ impl Challenges {
     /// Sends a new code for `subject` (e.g. `login:<user id>`) to `destination` through
     /// `sender`. Refused with `resend_too_soon` during the cooldown and
     /// `too_many_attempts` when the live challenge is locked; a new code replaces the
-    /// previous one but not its attempt count.
+    /// previous one but not its attempt count. If the sender fails, no code is left behind.
     pub fn issue(
         &self,
         subject: &str,
         destination: &str,
         sender: &dyn CodeSender,
     ) -> Result<IssuedChallenge> {
+        let pending = self.issue_for_delivery(subject, destination)?;
+        let delivery = CodeDelivery {
+            subject,
+            destination,
+            code: &pending.code,
+            expires_at: pending.issued.expires_at,
+        };
+        if let Err(e) = sender.send(&delivery) {
+            self.cancel(subject)?;
+            return Err(if e.kind() == ErrorKind::DeliveryFailed {
+                e
+            } else {
+                Error::new(ErrorKind::DeliveryFailed, "the code could not be sent")
+            });
+        }
+        Ok(pending.issued)
+    }
+
+    /// The first half of [`Challenges::issue`], for bindings whose senders are
+    /// asynchronous: stores the challenge and returns the code to deliver. If delivery
+    /// fails, call [`Challenges::cancel`].
+    pub fn issue_for_delivery(&self, subject: &str, destination: &str) -> Result<PendingDelivery> {
         check_account(subject, "subject")?;
         if destination.is_empty() || destination.len() > MAX_DESTINATION_BYTES {
             return err(
@@ -181,25 +217,20 @@ impl Challenges {
                 }
                 ChallengeIssue::Locked { until } => return Err(locked(until, now)),
             };
-        let delivery = CodeDelivery {
-            subject,
-            destination,
-            code: &code,
-            expires_at,
-        };
-        if let Err(e) = sender.send(&delivery) {
-            self.store.challenge_remove(&key)?;
-            return Err(if e.kind() == ErrorKind::DeliveryFailed {
-                e
-            } else {
-                Error::new(ErrorKind::DeliveryFailed, "the code could not be sent")
-            });
-        }
-        Ok(IssuedChallenge {
-            expires_at,
-            resend_after,
-            attempts_left: self.config.max_attempts.saturating_sub(attempts),
+        Ok(PendingDelivery {
+            code,
+            issued: IssuedChallenge {
+                expires_at,
+                resend_after,
+                attempts_left: self.config.max_attempts.saturating_sub(attempts),
+            },
         })
+    }
+
+    /// Removes the live challenge of `subject` (its delivery failed); false if none.
+    pub fn cancel(&self, subject: &str) -> Result<bool> {
+        check_account(subject, "subject")?;
+        self.store.challenge_remove(&store_key(subject))
     }
 
     /// Checks `code` for `subject`: the first match consumes the challenge.

@@ -14,7 +14,9 @@ mod uri;
 
 pub use crate::store::ThrottlePolicy;
 pub use base32::{base32_decode, base32_encode, MAX_BASE32_CHARS};
-pub use challenge::{ChallengeConfig, Challenges, CodeDelivery, CodeSender, IssuedChallenge};
+pub use challenge::{
+    ChallengeConfig, Challenges, CodeDelivery, CodeSender, IssuedChallenge, PendingDelivery,
+};
 pub use manager::{Enrollment, TotpManager, TotpManagerConfig};
 pub use qr::QrCode;
 pub use recovery::{RecoveryCodes, RecoveryConfig};
