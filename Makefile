@@ -69,6 +69,7 @@ vectors:
 bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	$(CARGO) bench --locked -p authgate-core --bench signatures
+	$(CARGO) bench --locked -p authgate-core --bench otp
 	mkdir -p target/bench
 	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
 	node bench/peers/node/verify.mjs target/bench/tokens.json > target/bench/node.jsonl
@@ -76,8 +77,10 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
 	$(VENV_PY) python/bench/bench.py
 	$(VENV_PY) python/bench/bench_signatures.py
+	$(VENV_PY) python/bench/bench_otp.py
 	cd node && node bench/bench.mjs
 	cd node && node bench/bench_signatures.mjs
+	cd node && node bench/bench_otp.mjs
 
 $(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
 	$(PYTHON) -m venv $(TOOLS)/bench-venv

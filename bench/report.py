@@ -69,6 +69,13 @@ def main() -> None:
                   "| operation | time |", "|---|---|"]
         lines += [f"| {name} | {fmt(ns)} |" for name, ns in sig_rows if ns]
 
+    otp_rows = [("TOTP generate", c.get("otp/totp/generate")),
+                ("TOTP verify, window ±1 (three codes computed and compared)", c.get("otp/totp/verify")),
+                ("TotpManager.verify: throttle, verify, replay check in the in-memory store", c.get("otp/manager/verify"))]
+    if any(ns for _, ns in otp_rows):
+        lines += ["", "### Core: one-time codes", "", "SHA1, 6 digits, 30 s steps.", "", "| operation | time |", "|---|---|"]
+        lines += [f"| {name} | {fmt(ns)} |" for name, ns in otp_rows if ns]
+
     if peers:
         lines += ["", "### Verify with claims checks: the authgate core beside the Node and Python libraries", "",
                   "Each peer verifies the same token strings (from `core/examples/bench_tokens.rs`) with the same",

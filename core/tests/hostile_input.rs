@@ -89,3 +89,18 @@ fn key_and_api_key_parsers_never_panic() {
         let _ = KeySet::new().import_jwks(&text);
     }
 }
+
+#[test]
+fn one_time_code_parsers_never_panic() {
+    use authgate_core::otp::{base32_decode, OtpOptions, OtpUri, Totp};
+    let mut rng = Rng(6238);
+    let uri = "otpauth://hotp/ACME%20Co:alice%40example.com?secret=MFXXI2DHMF2GKLLPORYC25DFON2C2MBR&issuer=ACME%20Co&counter=7&digits=8&algorithm=SHA256";
+    let totp =
+        Totp::from_base32("MFXXI2DHMF2GKLLPORYC25DFON2C2MBR", OtpOptions::default()).unwrap();
+    for input in variants(uri, &mut rng) {
+        let text = String::from_utf8_lossy(&input);
+        let _ = OtpUri::parse(&text, true);
+        let _ = base32_decode(&text);
+        let _ = totp.verify(&text, 1_700_000_000, 1, Some(3));
+    }
+}

@@ -353,3 +353,24 @@ fn the_store_stays_bounded() {
         .attempt_begin("d", 100 + policy.forget_after + 1, &policy)
         .unwrap();
 }
+
+#[test]
+fn a_code_shared_by_neighbouring_steps_is_accepted_once_for_the_later_step() {
+    // Steps 57349742 and 57349743 of this secret share a code (tests/vectors/otp/cases.json).
+    let secret = b"authgate-otp-test-01";
+    let now = 57_349_743 * 30;
+    let totp = Totp::new(secret, OtpOptions::default()).unwrap();
+    assert_eq!(totp.generate_at_step(57_349_742), totp.generate(now));
+    let manager = TotpManager::with_clock(
+        Arc::new(MemoryStore::new()),
+        TotpManagerConfig::default(),
+        Arc::new(ManualClock::new(now)),
+    )
+    .unwrap();
+    let code = totp.generate(now);
+    assert_eq!(manager.verify("alice", secret, &code).unwrap(), 57_349_743);
+    assert_eq!(
+        manager.verify("alice", secret, &code).unwrap_err().kind(),
+        ErrorKind::CodeReused
+    );
+}

@@ -8,7 +8,7 @@ import * as jose from 'jose'
 import { createSigner, createVerifier } from 'fast-jwt'
 import jsonwebtoken from 'jsonwebtoken'
 import * as ag from '../index.mjs'
-import { measure } from './measure.mjs'
+import { fmt, measure } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
@@ -65,7 +65,6 @@ for (const [alg, stem] of [['ES256', 'ec'], ['RS256', 'rsa'], ['EdDSA', 'ed25519
   rows.push([`${alg} verify (exp, iss, aud)`, row])
 }
 
-const fmt = (ns) => (ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
 const peers = ['jsonwebtoken', 'jose', 'fast-jwt']
 const lines = [BEGIN, '']
 lines.push(`Node ${process.version}; ${peers.map((p) => `${p} ${version(p)}`).join(', ')}. Median of 5 rounds, one call at a time; jose is awaited.`, '')

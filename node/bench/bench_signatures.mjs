@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { httpbis, createSigner, createVerifier } from 'http-message-signatures'
 import { Webhook } from 'standardwebhooks'
 import * as ag from '../index.mjs'
-import { measure } from './measure.mjs'
+import { fmt, measure } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
@@ -68,7 +68,6 @@ const rows = [
   ['Standard Webhooks v1 sign, 1 KiB payload (vs standardwebhooks)', await measure(() => ag.signWebhook(whSecret, 'msg_1', ts, PAYLOAD)), await measure(() => wh.sign('msg_1', when, text))],
   ['Standard Webhooks v1 verify, 1 KiB payload (vs standardwebhooks)', await measure(() => whVerifier.verify(whHeaders, PAYLOAD)), await measure(() => wh.verify(text, whHeaders))],
 ]
-const fmt = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
 const lines = [BEGIN, '',
   `Node ${process.version}; http-message-signatures ${version('http-message-signatures')}, standardwebhooks ${version('standardwebhooks')}. ` +
   'Median of 5 rounds, one call at a time; the peer is awaited. Request: POST with a query, `@method @authority @path @query content-type` + `content-digest` over a 1 KiB body, hmac-sha256.', '',

@@ -14,3 +14,6 @@ export async function measure(fn, ms = 1000) {
   }
   return rounds.sort((a, b) => a - b)[2]
 }
+
+/** Nanoseconds as the tables show them. */
+export const fmt = (ns) => (ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)

@@ -402,7 +402,8 @@ impl Totp {
     /// Checks `code` at `unix_time`, accepting steps `window` either side of the current
     /// one, and returns the matched step. With `last_step` (the step of the last code
     /// accepted for this secret), a code of that step or an earlier one is `code_reused`:
-    /// store the returned step as the new `last_step`.
+    /// store the returned step as the new `last_step`. When neighbouring steps share a code
+    /// (one chance in a million per pair), the latest is reported.
     pub fn verify(
         &self,
         code: &str,
@@ -426,7 +427,7 @@ impl Totp {
         let fresh = found
             .iter()
             .copied()
-            .find(|&step| last_step.is_none_or(|last| step > last));
+            .rfind(|&step| last_step.is_none_or(|last| step > last));
         match (fresh, found.is_empty()) {
             (Some(step), _) => Ok(step),
             (None, false) => err(ErrorKind::CodeReused, "the code was already used"),

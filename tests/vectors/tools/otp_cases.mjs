@@ -57,6 +57,9 @@ const generation = [
 ];
 
 const code = (offset, digits = 6) => hotp(S20, STEP + offset, digits);
+// Two neighbouring steps of S20 that share a code (found by scanning forward from STEP).
+const TWIN = 57349742;
+if (hotp(S20, TWIN) !== hotp(S20, TWIN + 1)) throw new Error('TWIN steps no longer share a code');
 const verify = (name, extra, expect) => ({ name, op: 'totp_verify', secret_hex: hex(S20), time: NOW, ...extra, expect });
 const verification = [
   verify('the current code', { code: code(0) }, { step: STEP }),
@@ -74,6 +77,9 @@ const verification = [
   verify('letters', { code: 'abcdef' }, { error: 'invalid_code' }),
   verify('empty', { code: '' }, { error: 'invalid_code' }),
   verify('an 8-digit code', { digits: 8, code: code(0, 8) }, { step: STEP }),
+  verify('neighbouring steps share the code: the later one is reported', { code: hotp(S20, TWIN), time: (TWIN + 1) * 30 }, { step: TWIN + 1 }),
+  verify('neighbouring steps share the code, the earlier one accepted before', { code: hotp(S20, TWIN), time: (TWIN + 1) * 30, last_step: TWIN }, { step: TWIN + 1 }),
+  verify('neighbouring steps share the code, the later one accepted before', { code: hotp(S20, TWIN), time: (TWIN + 1) * 30, last_step: TWIN + 1 }, { error: 'code_reused' }),
   verify('a window too large', { code: code(0), window: 21 }, { error: 'invalid_input' }),
   { name: 'HOTP: the expected counter', op: 'hotp_verify', secret_hex: hex(S20), counter: 5, code: hotp(S20, 5), expect: { next_counter: 6 } },
   { name: 'HOTP: within the look-ahead', op: 'hotp_verify', secret_hex: hex(S20), counter: 5, look_ahead: 5, code: hotp(S20, 8), expect: { next_counter: 9 } },
