@@ -125,6 +125,17 @@ error_kinds! {
     ResendTooSoon => "resend_too_soon",
     /// The application's sender could not deliver the code.
     DeliveryFailed => "delivery_failed",
+    /// The client-side token manager holds no tokens: never signed in, signed out, or the
+    /// server refused the refresh token.
+    SignedOut => "signed_out",
+    /// The stored tokens can no longer be read (storage keys lost, unreadable value): the
+    /// user must sign in again.
+    ReauthenticationRequired => "reauthentication_required",
+    /// The app's fetcher could not get new tokens (network or server failure); the tokens
+    /// are kept and the call can be retried.
+    FetchFailed => "fetch_failed",
+    /// The app's token storage failed to read, write or delete.
+    StorageFailed => "storage_failed",
     /// An argument is out of range or malformed.
     InvalidInput => "invalid_input",
     /// A bounded store is full of live entries.
@@ -137,8 +148,8 @@ error_kinds! {
 
 impl ErrorKind {
     /// The family an error belongs to, which bindings mirror as a base class:
-    /// `token`, `key_material`, `session`, `api_key`, `signature`, `otp`, or `auth` for
-    /// the rest.
+    /// `token`, `key_material`, `session`, `api_key`, `signature`, `otp`, `client` (the
+    /// client-side token manager), or `auth` for the rest.
     pub const fn family(self) -> &'static str {
         use ErrorKind::*;
         match self {
@@ -169,6 +180,7 @@ impl ErrorKind {
             | ReplayDetected | MissingComponent => "signature",
             InvalidCode | CodeReused | TooManyAttempts | CodeExpired | ResendTooSoon
             | DeliveryFailed => "otp",
+            SignedOut | ReauthenticationRequired | FetchFailed | StorageFailed => "client",
             InsufficientScope | InvalidInput | CapacityExceeded | StoreUnavailable | Internal => {
                 "auth"
             }

@@ -1,7 +1,7 @@
 //! authgate-core: API-security primitives implemented once — JWT sessions with refresh
-//! rotation, API keys, client tokens, HTTP message signatures, webhook signatures — for
-//! every authgate runtime (Python, Node, Kotlin,
-//! Swift). Pure Rust with no FFI code; bindings only convert types and errors.
+//! rotation, API keys, client tokens, HTTP message signatures, webhook signatures, one-time
+//! codes and a client-side token manager — for every authgate runtime (Python, Node,
+//! Kotlin, Swift). Pure Rust with no FFI code; bindings only convert types and errors.
 #![forbid(unsafe_code)]
 
 pub mod apikey;
@@ -14,6 +14,7 @@ pub mod otp;
 pub mod session;
 pub mod signature;
 pub mod store;
+pub mod token_manager;
 pub mod util;
 pub mod webhook;
 

@@ -23,6 +23,8 @@ use serde_json::{json, Map, Value};
 
 #[path = "support/otp_runner.rs"]
 mod otp_runner;
+#[path = "support/token_manager_runner.rs"]
+mod token_manager_runner;
 
 type Outcome = std::result::Result<(), String>;
 
@@ -639,6 +641,7 @@ fn every_conformance_vector_passes() {
                 "signature" => run_signature(case),
                 "webhook" => run_webhook(case),
                 "otp" => otp_runner::run_otp(case),
+                "token_manager" => token_manager_runner::run_token_manager(case),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {
