@@ -117,6 +117,7 @@ export type ErrorCode =
   | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'INTERNAL'
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
   | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
+  | 'SIGNED_OUT' | 'REAUTHENTICATION_REQUIRED' | 'FETCH_FAILED' | 'STORAGE_FAILED'
 
 export declare class AuthError extends Error {
   readonly code: ErrorCode
@@ -129,6 +130,12 @@ export declare class SessionError extends AuthError {}
 export declare class ApiKeyError extends AuthError {}
 export declare class SignatureError extends AuthError {}
 export declare class OtpError extends AuthError {}
+/** The client-side token manager's errors (it ships in the mobile crate; listed for parity). */
+export declare class ClientError extends AuthError {}
+export declare class SignedOut extends ClientError { readonly code: 'SIGNED_OUT' }
+export declare class ReauthenticationRequired extends ClientError { readonly code: 'REAUTHENTICATION_REQUIRED' }
+export declare class FetchFailed extends ClientError { readonly code: 'FETCH_FAILED' }
+export declare class StorageFailed extends ClientError { readonly code: 'STORAGE_FAILED' }
 export declare class InvalidCode extends OtpError { readonly code: 'INVALID_CODE' }
 export declare class CodeReused extends OtpError { readonly code: 'CODE_REUSED' }
 export declare class TooManyAttempts extends OtpError { readonly code: 'TOO_MANY_ATTEMPTS'; readonly retryAfter: number }

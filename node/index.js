@@ -21,6 +21,7 @@ class SessionError extends AuthError {}
 class ApiKeyError extends AuthError {}
 class SignatureError extends AuthError {}
 class OtpError extends AuthError {}
+class ClientError extends AuthError {}
 const FAMILY_BASES = {
   token: TokenError,
   key_material: KeyMaterialError,
@@ -28,6 +29,7 @@ const FAMILY_BASES = {
   api_key: ApiKeyError,
   signature: SignatureError,
   otp: OtpError,
+  client: ClientError,
   auth: AuthError,
 }
 
@@ -394,6 +396,7 @@ module.exports = {
   base32Decode: wrapFunction(native.base32Decode),
   parseOtpauthUri: wrapFunction(native.parseOtpauthUri),
   OtpError,
+  ClientError,
   Key,
   KeySet,
   Verifier,

@@ -17,6 +17,6 @@ export const {
   ReplayDetected, MissingComponent,
   Totp, Hotp, QrCode, TotpManager, Challenges, RecoveryCodes, generateOtpSecret, base32Encode,
   base32Decode, parseOtpauthUri, OtpError, InvalidCode, CodeReused, TooManyAttempts, CodeExpired,
-  ResendTooSoon, DeliveryFailed,
+  ResendTooSoon, DeliveryFailed, ClientError, SignedOut, ReauthenticationRequired, FetchFailed, StorageFailed,
 } = authgate
 export default authgate

@@ -33,6 +33,25 @@ pub fn bearer_token(header_value: &str) -> Result<&str> {
     Ok(token)
 }
 
+/// The header an API key travels in, read by the server gates and written by clients.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The `Authorization` value a client sends for `token`: `Bearer <token>`. Text that is
+/// not a token68 (RFC 6750 §2.1) — spaces, line breaks, quotes — is `malformed_token`, so
+/// no caller can smuggle a second header through it.
+pub fn bearer_header_value(token: &str) -> Result<String> {
+    let value = format!("Bearer {token}");
+    bearer_token(&value)?;
+    Ok(value)
+}
+
+/// The `x-api-key` value a client sends: the key itself, once its shape and checksum
+/// pass, so a mistyped key fails on the device instead of as a 401 from the server.
+pub fn api_key_header_value(key: &str) -> Result<&str> {
+    crate::apikey::parse(key)?;
+    Ok(key)
+}
+
 impl ErrorKind {
     /// The HTTP status a server answers with for this error.
     pub const fn http_status(self) -> u16 {
@@ -104,6 +123,31 @@ mod tests {
         assert_eq!(
             bearer_challenge(&Error::new(ErrorKind::Internal, "x"), None),
             None
+        );
+    }
+
+    #[test]
+    fn client_header_values() {
+        assert_eq!(
+            bearer_header_value("abc.def-_~+/=").unwrap(),
+            "Bearer abc.def-_~+/="
+        );
+        for bad in ["", "a b", "a\r\nX-Evil: 1", "\"q\""] {
+            assert_eq!(
+                bearer_header_value(bad).unwrap_err().kind(),
+                ErrorKind::MalformedToken,
+                "{bad:?}"
+            );
+        }
+        let (key, _) = crate::apikey::generate(&Default::default(), 0).unwrap();
+        assert_eq!(api_key_header_value(&key).unwrap(), key);
+        let mut typo = key.clone().into_bytes();
+        let last = typo.len() - 1;
+        typo[last] = if typo[last] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(typo).unwrap();
+        assert_eq!(
+            api_key_header_value(&typo).unwrap_err().kind(),
+            ErrorKind::InvalidApiKey
         );
     }
 }

@@ -1,7 +1,7 @@
 """authgate's exceptions: one class per stable error code, all subclasses of AuthError.
 
 Catch ``AuthError`` for everything, a group (``TokenError``, ``SessionError``,
-``ApiKeyError``, ``SignatureError``, ``OtpError``) for a family, or one class. Every instance
+``ApiKeyError``, ``SignatureError``, ``OtpError``, ``ClientError``) for a family, or one class. Every instance
 has ``.code``, the stable machine-readable code shared by every authgate runtime, a message
 that never holds a key, a token, a code or signed input, and ``.retry_after`` (seconds, or
 ``None``) for the throttling errors.
@@ -49,6 +49,10 @@ class SignatureError(AuthError):
 
 class OtpError(AuthError):
     """A one-time code (authenticator app, SMS/email, recovery code) was refused."""
+
+
+class ClientError(AuthError):
+    """The client-side token manager (mobile crate) could not give a token."""
 
 
 class MalformedToken(TokenError):
@@ -235,6 +239,22 @@ class DeliveryFailed(OtpError):
     code = "delivery_failed"
 
 
+class SignedOut(ClientError):
+    code = "signed_out"
+
+
+class ReauthenticationRequired(ClientError):
+    code = "reauthentication_required"
+
+
+class FetchFailed(ClientError):
+    code = "fetch_failed"
+
+
+class StorageFailed(ClientError):
+    code = "storage_failed"
+
+
 class InvalidInput(AuthError, ValueError):
     code = "invalid_input"
 
@@ -267,6 +287,11 @@ __all__ = [
     "CodeExpired",
     "ResendTooSoon",
     "DeliveryFailed",
+    "ClientError",
+    "SignedOut",
+    "ReauthenticationRequired",
+    "FetchFailed",
+    "StorageFailed",
     "MalformedToken",
     "TokenTooLarge",
     "InvalidSignature",

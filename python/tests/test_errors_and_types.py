@@ -37,7 +37,7 @@ def test_every_core_error_code_has_its_own_class() -> None:
 
 def test_error_families_match_the_core() -> None:
     bases = {"token": authgate.TokenError, "key_material": authgate.KeyMaterialError, "session": authgate.SessionError,
-             "api_key": authgate.ApiKeyError, "signature": authgate.SignatureError, "otp": authgate.OtpError,
+             "api_key": authgate.ApiKeyError, "signature": authgate.SignatureError, "otp": authgate.OtpError, "client": authgate.ClientError,
              "auth": authgate.AuthError}
     for code, family in _authgate.ERROR_FAMILIES.items():
         assert _BY_CODE[code].__bases__[0] is bases[family], code
