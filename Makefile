@@ -8,22 +8,27 @@ TOOLS := .tools
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test help
+.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+	mobile-build bindings bindings-check kotlin-test help
 
 help:
 	@echo "make demo    run the end-to-end demo"
 	@echo "make test    run every test of every runtime (and the lints)"
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make vectors regenerate the generated conformance vectors"
+	@echo "make bindings regenerate the Kotlin and Swift sources of the mobile crate"
 
-test: lint check-core-pure rust-test python-test node-test
+test: lint check-core-pure rust-test python-test node-test kotlin-test
 
+# uniffi-bindgen is left out of workspace-wide builds: its `cli` feature would be unified
+# into the mobile library's uniffi and slow every build of it.
 rust-test:
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --exclude uniffi-bindgen --locked
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p uniffi-bindgen --locked -- -D warnings
 
 # The core must know nothing of FFI: no pyo3, napi or uniffi among its normal dependencies.
 check-core-pure:
@@ -57,6 +62,49 @@ node-test: node-build
 	node tests/vectors/tools/signature_cases.mjs --check
 	node tests/vectors/tools/otp_cases.mjs --check
 	cd node && node --test test/
+
+# Mobile (UniFFI): the library, the Kotlin and Swift sources generated from it (committed,
+# and checked to be what the library generates), and the Kotlin tests on the JVM with
+# kotlinc from the npm registry and JNA from Debian.
+KOTLIN_VERSION := 2.4.20
+KOTLIN_HOME := $(TOOLS)/kotlin/node_modules/kotlin-compiler
+KOTLINC := $(KOTLIN_HOME)/bin/kotlinc
+JAVA_LIBS := /usr/share/java/jna.jar /usr/share/java/gson.jar
+MOBILE_LIB := target/release/libauthgate_mobile.so
+BINDGEN := target/debug/uniffi-bindgen
+KOTLIN_JAR := target/kotlin/authgate-mobile-tests.jar
+
+# Built in two cargo calls so the bindgen's `cli` feature stays out of the library.
+mobile-build:
+	$(CARGO) build --locked --release -p authgate-mobile
+	$(CARGO) build --locked -p uniffi-bindgen
+
+bindings: mobile-build
+	bindings/generate.sh $(MOBILE_LIB) $(BINDGEN)
+
+bindings-check: mobile-build
+	@rm -rf target/bindings-check && mkdir -p target/bindings-check
+	bindings/generate.sh $(MOBILE_LIB) $(BINDGEN) target/bindings-check
+	@for d in kotlin/src/main swift/Sources/Authgate swift/Headers; do \
+		diff -r bindings/$$d target/bindings-check/$$d >/dev/null || { \
+		echo "bindings/$$d differs from what the library generates: run make bindings and commit" >&2; exit 1; }; \
+	done; echo "generated Kotlin and Swift sources are up to date"
+
+$(KOTLINC):
+	mkdir -p $(TOOLS)/kotlin
+	cd $(TOOLS)/kotlin && npm install --no-audit --no-fund --no-save kotlin-compiler@$(KOTLIN_VERSION)
+
+$(JAVA_LIBS):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjna-java libgoogle-gson-java
+
+kotlin-test: bindings-check $(KOTLINC) $(JAVA_LIBS)
+	@mkdir -p target/kotlin
+	$(KOTLINC) -nowarn -cp /usr/share/java/jna.jar:/usr/share/java/gson.jar:$(KOTLIN_HOME)/lib/kotlin-test.jar \
+		bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin -d $(KOTLIN_JAR)
+	java -Djna.library.path=target/release -Dauthgate.vectors=tests/vectors \
+		-cp $(KOTLIN_JAR):/usr/share/java/jna.jar:/usr/share/java/gson.jar:$(KOTLIN_HOME)/lib/kotlin-stdlib.jar:$(KOTLIN_HOME)/lib/kotlin-test.jar \
+		dev.authgate.mobile.test.RunnerKt
 
 demo:
 	$(CARGO) run --locked -q -p authgate-core --example demo
