@@ -18,6 +18,8 @@ fun main() {
     registerTokenManagerTests()
     registerSignatureVectors()
     registerOtpVectors()
+    registerSurfaceTests()
+    test("README: the Kotlin quick tour runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {
         try {
