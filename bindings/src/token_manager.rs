@@ -49,7 +49,8 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FetchError {
     }
 }
 
-/// The app's secure storage for one opaque string (the manager's JSON).
+/// The app's secure storage for one opaque string (the manager's JSON). Called with the
+/// manager's lock held: it must not call the manager.
 #[uniffi::export(with_foreign)]
 pub trait TokenStorage: Send + Sync {
     fn read(&self) -> std::result::Result<Option<String>, StorageError>;
@@ -85,7 +86,8 @@ impl From<TokenGrant> for core::TokenGrant {
 }
 
 /// The app's way of getting new tokens. Called on the thread that asked for a token, at
-/// most once at a time per manager.
+/// most once at a time per manager. Its own HTTP call must not ask the same manager for a
+/// token (that call fails with `invalid_input`).
 #[uniffi::export(with_foreign)]
 pub trait TokenFetcher: Send + Sync {
     /// With the refresh token held, or `None` in "secure mode" (mint a new client token).

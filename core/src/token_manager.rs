@@ -16,6 +16,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, ThreadId};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +42,8 @@ pub enum StorageError {
 }
 
 /// The app's secure storage for one opaque value (JSON the manager writes): the iOS
-/// Keychain, Android EncryptedSharedPreferences or a Keystore-wrapped file.
+/// Keychain, Android EncryptedSharedPreferences or a Keystore-wrapped file. Called with the
+/// manager's lock held, so it must not call the manager.
 pub trait TokenStorage: Send + Sync {
     fn read(&self) -> Result<Option<String>, StorageError>;
     fn write(&self, value: &str) -> Result<(), StorageError>;
@@ -74,7 +76,9 @@ pub struct TokenGrant {
     pub server_time: Option<u64>,
 }
 
-/// The app's way of getting new tokens: its own HTTP call to its backend.
+/// The app's way of getting new tokens: its own HTTP call to its backend. Runs without the
+/// manager's lock; a call from inside it back to the same manager's `access_token` or
+/// `refresh` is `invalid_input` rather than a thread waiting for itself.
 pub trait TokenFetcher: Send + Sync {
     /// Called with the refresh token held, or `None` when the session has none ("secure
     /// mode": the app mints a new server-signed client token by its own means).
@@ -136,6 +140,9 @@ struct Inner {
     epoch: u64,
     flights_started: u64,
     flights_done: u64,
+    /// The thread running the fetcher, so a call from inside the fetcher is refused
+    /// instead of waiting for itself.
+    flight_thread: Option<ThreadId>,
     last_outcome: Result<String>,
 }
 
@@ -206,6 +213,7 @@ impl TokenManager {
                 epoch: 0,
                 flights_started: 0,
                 flights_done: 0,
+                flight_thread: None,
                 last_outcome: Err(signed_out_error(ErrorKind::SignedOut)),
             }),
             flight_done: Condvar::new(),
@@ -318,6 +326,12 @@ impl TokenManager {
             return Err(e);
         }
         if inner.flights_started > inner.flights_done {
+            if inner.flight_thread == Some(thread::current().id()) {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the token manager was called from inside its own fetcher (it would wait for itself)",
+                );
+            }
             // Someone is refreshing: wait for that refresh and share its result.
             let target = inner.flights_started;
             while inner.flights_done < target {
@@ -342,6 +356,7 @@ impl TokenManager {
         let refresh_token = tokens.refresh_token.clone();
         let epoch = inner.epoch;
         inner.flights_started += 1;
+        inner.flight_thread = Some(thread::current().id());
         set_state(&mut inner, AuthState::Refreshing, &mut events);
         drop(inner);
         self.notify(events);
@@ -365,6 +380,7 @@ impl TokenManager {
             self.apply(&mut inner, fetched, refresh_token, &mut events)
         };
         inner.flights_done += 1;
+        inner.flight_thread = None;
         inner.last_outcome = outcome.clone();
         self.flight_done.notify_all();
         drop(inner);

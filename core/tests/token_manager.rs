@@ -254,6 +254,45 @@ fn a_panicking_listener_does_not_stop_the_others() {
     );
 }
 
+/// A fetcher that (wrongly) asks its own manager for a token, as an HTTP interceptor adding
+/// the bearer header to every request, the refresh call included, would.
+struct ReentrantFetcher(std::sync::OnceLock<std::sync::Weak<TokenManager>>);
+
+impl TokenFetcher for ReentrantFetcher {
+    fn fetch(&self, _: Option<&str>) -> Result<TokenGrant, FetchError> {
+        let manager = self.0.get().unwrap().upgrade().unwrap();
+        let inner = manager.access_token();
+        assert_eq!(inner.unwrap_err().kind(), ErrorKind::InvalidInput);
+        Err(FetchError::Network("gave up".into()))
+    }
+}
+
+#[test]
+fn a_fetcher_calling_its_own_manager_gets_an_error_instead_of_hanging() {
+    let fetcher = Arc::new(ReentrantFetcher(std::sync::OnceLock::new()));
+    let clock = Arc::new(ManualClock::new(START));
+    let manager = Arc::new(TokenManager::with_clock(
+        Arc::new(ScriptedStorage::default()),
+        fetcher.clone(),
+        TokenManagerConfig::default(),
+        clock.clone(),
+    ));
+    fetcher.0.set(Arc::downgrade(&manager)).ok().unwrap();
+    manager
+        .sign_in(TokenGrant {
+            access_token: "A1".into(),
+            refresh_token: Some("R1".into()),
+            expires_in: Some(900),
+            server_time: None,
+        })
+        .unwrap();
+    clock.advance(900);
+    assert_eq!(
+        manager.access_token().unwrap_err().kind(),
+        ErrorKind::FetchFailed
+    );
+}
+
 #[test]
 fn the_manager_is_send_and_sync() {
     fn check<T: Send + Sync>() {}

@@ -1663,7 +1663,8 @@ public func FfiConverterTypeTimeSource_lower(_ value: TimeSource) -> UInt64 {
 
 /**
  * The app's way of getting new tokens. Called on the thread that asked for a token, at
- * most once at a time per manager.
+ * most once at a time per manager. Its own HTTP call must not ask the same manager for a
+ * token (that call fails with `invalid_input`).
  */
 public protocol TokenFetcher: AnyObject, Sendable {
     
@@ -1675,7 +1676,8 @@ public protocol TokenFetcher: AnyObject, Sendable {
 }
 /**
  * The app's way of getting new tokens. Called on the thread that asked for a token, at
- * most once at a time per manager.
+ * most once at a time per manager. Its own HTTP call must not ask the same manager for a
+ * token (that call fails with `invalid_input`).
  */
 open class TokenFetcherImpl: TokenFetcher, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2167,7 +2169,8 @@ public func FfiConverterTypeTokenManager_lower(_ value: TokenManager) -> UInt64 
 
 
 /**
- * The app's secure storage for one opaque string (the manager's JSON).
+ * The app's secure storage for one opaque string (the manager's JSON). Called with the
+ * manager's lock held: it must not call the manager.
  */
 public protocol TokenStorage: AnyObject, Sendable {
     
@@ -2179,7 +2182,8 @@ public protocol TokenStorage: AnyObject, Sendable {
     
 }
 /**
- * The app's secure storage for one opaque string (the manager's JSON).
+ * The app's secure storage for one opaque string (the manager's JSON). Called with the
+ * manager's lock held: it must not call the manager.
  */
 open class TokenStorageImpl: TokenStorage, @unchecked Sendable {
     fileprivate let handle: UInt64

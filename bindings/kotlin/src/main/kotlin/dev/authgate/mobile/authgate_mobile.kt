@@ -3598,7 +3598,8 @@ public object FfiConverterTypeTimeSource: FfiConverter<TimeSource, Long> {
 
 /**
  * The app's way of getting new tokens. Called on the thread that asked for a token, at
- * most once at a time per manager.
+ * most once at a time per manager. Its own HTTP call must not ask the same manager for a
+ * token (that call fails with `invalid_input`).
  */
 public interface TokenFetcher {
     
@@ -3612,7 +3613,8 @@ public interface TokenFetcher {
 
 /**
  * The app's way of getting new tokens. Called on the thread that asked for a token, at
- * most once at a time per manager.
+ * most once at a time per manager. Its own HTTP call must not ask the same manager for a
+ * token (that call fails with `invalid_input`).
  */
 open class TokenFetcherImpl: Disposable, AutoCloseable, TokenFetcher
 {
@@ -4404,7 +4406,8 @@ public object FfiConverterTypeTokenManager: FfiConverter<TokenManager, Long> {
 
 
 /**
- * The app's secure storage for one opaque string (the manager's JSON).
+ * The app's secure storage for one opaque string (the manager's JSON). Called with the
+ * manager's lock held: it must not call the manager.
  */
 public interface TokenStorage {
     
@@ -4418,7 +4421,8 @@ public interface TokenStorage {
 }
 
 /**
- * The app's secure storage for one opaque string (the manager's JSON).
+ * The app's secure storage for one opaque string (the manager's JSON). Called with the
+ * manager's lock held: it must not call the manager.
  */
 open class TokenStorageImpl: Disposable, AutoCloseable, TokenStorage
 {

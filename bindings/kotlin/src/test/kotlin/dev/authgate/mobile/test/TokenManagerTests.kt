@@ -139,6 +139,24 @@ fun registerTokenManagerTests() {
         assertEquals(ErrorCode.STORAGE_FAILED, e2.code)
     }
 
+    test("token manager: a fetcher that asks its own manager for a token gets an error, not a hang") {
+        val time = ManualTime(START)
+        var inner: String? = null
+        lateinit var manager: TokenManager
+        manager = signedIn(object : TokenFetcher {
+            override fun fetch(refreshToken: String?): TokenGrant {
+                inner = outcome { manager.accessToken() }.second   // e.g. an interceptor on the refresh call
+                throw FetchException.Network("gave up")
+            }
+        }, MemoryStorage(), time)
+        time.advance(900)
+        val pool = Executors.newSingleThreadExecutor()
+        val result = pool.submit<Result<String>> { runCatching { manager.accessToken() } }.get(10, TimeUnit.SECONDS)
+        pool.shutdown()
+        assertEquals("invalid_input", inner)
+        assertEquals(ErrorCode.FETCH_FAILED, (result.exceptionOrNull() as AuthgateException.Client).code)
+    }
+
     test("token manager: listeners see signed in, refreshing, signed in, signed out") {
         val time = ManualTime(START)
         val manager = TokenManager(MemoryStorage(), SlowFetcher { n, _ -> TokenGrant("A${n + 1}", null, 900uL) }, null, time)
