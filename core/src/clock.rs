@@ -3,9 +3,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A source of the current time in whole seconds since the Unix epoch.
+/// A source of the current time since the Unix epoch.
 pub trait Clock: Send + Sync {
+    /// Whole seconds.
     fn now(&self) -> u64;
+    /// Milliseconds, for rate limits; clocks that only know seconds need not implement it.
+    fn now_millis(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -15,6 +20,12 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
         unix_now()
+    }
+    fn now_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
 }
 
@@ -26,24 +37,31 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A clock that only moves when told to: for tests and conformance vectors.
+/// A clock that only moves when told to: for tests and conformance vectors. It keeps
+/// milliseconds; `now` is the whole seconds.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicU64);
 
 impl ManualClock {
     pub fn new(now: u64) -> Self {
-        ManualClock(AtomicU64::new(now))
+        ManualClock(AtomicU64::new(now.saturating_mul(1000)))
     }
     pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst)
+        self.0.store(now.saturating_mul(1000), Ordering::SeqCst)
     }
     pub fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
+        self.advance_millis(seconds.saturating_mul(1000));
+    }
+    pub fn advance_millis(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) / 1000
+    }
+    fn now_millis(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

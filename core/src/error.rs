@@ -136,6 +136,12 @@ error_kinds! {
     FetchFailed => "fetch_failed",
     /// The app's token storage failed to read, write or delete.
     StorageFailed => "storage_failed",
+    /// A rate limit refused the request (see `retry_after`).
+    RateLimited => "rate_limited",
+    /// The client's IP address is not on the allowlist.
+    IpNotAllowed => "ip_not_allowed",
+    /// A password breaks the password policy (the message names every broken rule).
+    WeakPassword => "weak_password",
     /// An argument is out of range or malformed.
     InvalidInput => "invalid_input",
     /// A bounded store is full of live entries.
@@ -181,9 +187,8 @@ impl ErrorKind {
             InvalidCode | CodeReused | TooManyAttempts | CodeExpired | ResendTooSoon
             | DeliveryFailed => "otp",
             SignedOut | ReauthenticationRequired | FetchFailed | StorageFailed => "client",
-            InsufficientScope | InvalidInput | CapacityExceeded | StoreUnavailable | Internal => {
-                "auth"
-            }
+            InsufficientScope | RateLimited | IpNotAllowed | WeakPassword | InvalidInput
+            | CapacityExceeded | StoreUnavailable | Internal => "auth",
         }
     }
 }

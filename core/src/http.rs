@@ -58,7 +58,9 @@ impl ErrorKind {
         match self {
             ErrorKind::InsufficientScope | ErrorKind::UserMismatch => 403,
             ErrorKind::InvalidInput | ErrorKind::MalformedSignature => 400,
-            ErrorKind::TooManyAttempts | ErrorKind::ResendTooSoon => 429,
+            ErrorKind::TooManyAttempts | ErrorKind::ResendTooSoon | ErrorKind::RateLimited => 429,
+            ErrorKind::IpNotAllowed => 403,
+            ErrorKind::WeakPassword => 400,
             ErrorKind::DeliveryFailed => 502,
             ErrorKind::CapacityExceeded | ErrorKind::StoreUnavailable => 503,
             ErrorKind::Internal => 500,
@@ -78,10 +80,13 @@ impl ErrorKind {
 
 /// The `WWW-Authenticate` value for a request refused with `error` (RFC 6750 §3), e.g.
 /// `Bearer realm="api", error="invalid_token", error_description="the token has expired"`.
-/// `None` when the status is not 401 or 403, or for a one-time-code error (the second
-/// factor is not a bearer credential).
+/// `None` when the status is not 401 or 403, for a one-time-code error (the second
+/// factor is not a bearer credential), and for an IP refusal (no credential fixes it).
 pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
-    if !matches!(error.kind().http_status(), 401 | 403) || error.kind().family() == "otp" {
+    if !matches!(error.kind().http_status(), 401 | 403)
+        || error.kind().family() == "otp"
+        || error.kind() == ErrorKind::IpNotAllowed
+    {
         return None;
     }
     // Quoted-string values: drop characters that cannot appear in one.

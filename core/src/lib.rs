@@ -4,6 +4,7 @@
 //! Kotlin, Swift). Pure Rust with no FFI code; bindings only convert types and errors.
 #![forbid(unsafe_code)]
 
+pub mod allowlist;
 pub mod apikey;
 pub mod client_token;
 pub mod clock;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod http;
 pub mod jwt;
 pub mod otp;
+pub mod password;
+pub mod ratelimit;
 pub mod session;
 pub mod signature;
 pub mod store;

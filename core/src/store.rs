@@ -8,8 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
+mod rate_buckets;
+
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, ErrorKind, Result};
+use crate::ratelimit::{Gcra, RateState};
 use crate::util::ct_eq;
 
 /// A refresh-token session as stored. Only the SHA-256 of the refresh token is kept.
@@ -138,6 +141,11 @@ pub trait Store: Send + Sync {
     fn recovery_consume(&self, user: &str, hash: &[u8; 32]) -> Result<bool>;
     /// How many unused recovery codes `user` has.
     fn recovery_remaining(&self, user: &str) -> Result<usize>;
+
+    /// Takes `cost` tokens from the rate-limit bucket of `key` with [`Gcra::take`], in one
+    /// atomic step (a cost of 0 only reads). The key's entry may be forgotten once `now_ns`
+    /// passes its `full_at_ns`: its bucket is full again.
+    fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState>;
 }
 
 /// Failed-attempt throttling (RFC 4226 §7.3): the first `free_failures` failures cost
@@ -350,6 +358,7 @@ fn make_room<V>(
 /// The bounded, thread-safe in-memory store: the default for one process.
 pub struct MemoryStore {
     capacity: usize,
+    rate_buckets: rate_buckets::RateBuckets,
     sessions: Mutex<Sessions>,
     apikeys: Mutex<HashMap<String, ApiKeyRecord>>,
     nonces: Mutex<Nonces>,
@@ -374,10 +383,11 @@ impl MemoryStore {
     }
 
     /// A store holding at most `capacity` sessions (and as many API keys, unexpired
-    /// nonces, and entries of each kind of one-time-code state).
+    /// nonces, rate-limited keys, and entries of each kind of one-time-code state).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryStore {
             capacity: capacity.max(1),
+            rate_buckets: rate_buckets::RateBuckets::new(capacity.max(1)),
             sessions: Mutex::default(),
             apikeys: Mutex::default(),
             nonces: Mutex::default(),
@@ -386,7 +396,18 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// How many rate-limited keys are held (live ones, and full ones not yet forgotten).
+    pub fn rate_limit_keys(&self) -> usize {
+        self.rate_buckets.len()
+    }
+}
+
 impl Store for MemoryStore {
+    fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
+        Ok(self.rate_buckets.take(key, cost, gcra, now_ns))
+    }
+
     fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()> {
         let mut s = lock(&self.sessions);
         if s.by_id.len() >= self.capacity {

@@ -21,6 +21,8 @@ use authgate_core::Result;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+#[path = "support/limits_runner.rs"]
+mod limits_runner;
 #[path = "support/otp_runner.rs"]
 mod otp_runner;
 #[path = "support/token_manager_runner.rs"]
@@ -642,6 +644,9 @@ fn every_conformance_vector_passes() {
                 "webhook" => run_webhook(case),
                 "otp" => otp_runner::run_otp(case),
                 "token_manager" => token_manager_runner::run_token_manager(case),
+                "ratelimit" => limits_runner::run_ratelimit(case),
+                "allowlist" => limits_runner::run_allowlist(case),
+                "password" => limits_runner::run_password(case),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {

@@ -1,0 +1,434 @@
+//! Keyed rate limiting: a token bucket per key, computed with GCRA (the Generic Cell Rate
+//! Algorithm), which keeps one number per key — the time at which its bucket is full again
+//! (the "theoretical arrival time"). Tokens refill at a constant rate and unused ones carry
+//! over up to the burst. A key whose time has passed has a full bucket, so the store may
+//! forget it at any moment without changing a decision: that is what bounds memory.
+//!
+//! Several named policies (per app, per user, per IP, per route) live in one
+//! [`RateLimiter`]; each check names its policy, and a key can be granted its own policy
+//! (an app that was sold more). Every decision carries the header values clients expect:
+//! `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers), the
+//! `X-RateLimit-*` trio, and `Retry-After` when refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::store::Store;
+
+/// The default policy: 1000 requests per minute, bursts up to 1000.
+pub const DEFAULT_LIMIT: u64 = 1000;
+pub const DEFAULT_PERIOD_MS: u64 = 60_000;
+/// The name of the policy a [`RateLimiter`] starts with.
+pub const DEFAULT_POLICY: &str = "default";
+/// The longest key or policy name accepted, in bytes.
+pub const MAX_KEY_BYTES: usize = 512;
+/// The longest period accepted: one day.
+pub const MAX_PERIOD_MS: u64 = 86_400_000;
+/// The most requests a policy may allow per period (and the largest burst and cost).
+pub const MAX_LIMIT: u64 = 1_000_000_000;
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+/// `limit` requests per `period_ms`, refilled at a constant rate, with a bucket holding
+/// `burst` (by default `limit`: unused requests carry over up to one period's worth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub limit: u64,
+    pub period_ms: u64,
+    pub burst: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            limit: DEFAULT_LIMIT,
+            period_ms: DEFAULT_PERIOD_MS,
+            burst: DEFAULT_LIMIT,
+        }
+    }
+}
+
+impl Policy {
+    /// `limit` per `period_ms`, with a burst of `limit`.
+    pub fn new(limit: u64, period_ms: u64) -> Result<Self> {
+        Policy {
+            limit,
+            period_ms,
+            burst: limit,
+        }
+        .checked()
+    }
+
+    pub fn per_second(limit: u64) -> Result<Self> {
+        Policy::new(limit, 1000)
+    }
+
+    pub fn per_minute(limit: u64) -> Result<Self> {
+        Policy::new(limit, 60_000)
+    }
+
+    pub fn per_hour(limit: u64) -> Result<Self> {
+        Policy::new(limit, 3_600_000)
+    }
+
+    /// The same rate with a bucket of `burst`.
+    pub fn with_burst(self, burst: u64) -> Result<Self> {
+        Policy { burst, ..self }.checked()
+    }
+
+    /// The policy if its numbers are in range (`invalid_input` otherwise).
+    pub fn checked(self) -> Result<Self> {
+        if !(1..=MAX_LIMIT).contains(&self.limit) || !(1..=MAX_LIMIT).contains(&self.burst) {
+            return err(
+                ErrorKind::InvalidInput,
+                format!("a rate limit and its burst must be 1 to {MAX_LIMIT}"),
+            );
+        }
+        if !(1..=MAX_PERIOD_MS).contains(&self.period_ms) {
+            return err(
+                ErrorKind::InvalidInput,
+                "a rate-limit period must be 1 ms to 1 day",
+            );
+        }
+        if self.gcra().interval_ns == 0 {
+            return err(
+                ErrorKind::InvalidInput,
+                "the rate is too high: more than one request per nanosecond",
+            );
+        }
+        Ok(self)
+    }
+
+    /// The GCRA parameters: one token every `period / limit`, `burst` tokens of slack.
+    pub fn gcra(&self) -> Gcra {
+        let interval_ns = (u128::from(self.period_ms) * u128::from(NANOS_PER_MILLI)
+            / u128::from(self.limit)) as u64;
+        Gcra {
+            interval_ns,
+            capacity_ns: interval_ns.saturating_mul(self.burst),
+        }
+    }
+}
+
+/// GCRA in numbers: the time one token takes to refill, and a full bucket's worth of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gcra {
+    pub interval_ns: u64,
+    pub capacity_ns: u64,
+}
+
+/// What a store answers for one key: whether the request went through, and the key's
+/// theoretical arrival time afterwards (when its bucket is full again), in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateState {
+    pub allowed: bool,
+    pub full_at_ns: u64,
+}
+
+impl Gcra {
+    /// The decision for `cost` tokens at `now_ns` on a bucket full at `full_at_ns` (`None`
+    /// for a key never seen or forgotten): every store runs this, atomically per key. A
+    /// cost of 0 only reads.
+    pub fn take(&self, full_at_ns: Option<u64>, cost: u64, now_ns: u64) -> RateState {
+        let start = full_at_ns.map_or(now_ns, |t| t.max(now_ns));
+        let after = start.saturating_add(cost.saturating_mul(self.interval_ns));
+        if after - now_ns <= self.capacity_ns {
+            RateState {
+                allowed: true,
+                full_at_ns: after,
+            }
+        } else {
+            RateState {
+                allowed: false,
+                full_at_ns: start,
+            }
+        }
+    }
+}
+
+/// One rate-limit decision, with what to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateDecision {
+    pub policy: String,
+    pub allowed: bool,
+    /// Requests per window, and the window in seconds (rounded up).
+    pub limit: u64,
+    pub window_secs: u64,
+    /// The bucket's size.
+    pub burst: u64,
+    /// Requests of cost 1 that would go through now.
+    pub remaining: u64,
+    /// Milliseconds until the bucket is full again.
+    pub reset_after_ms: u64,
+    /// When refused: milliseconds until this request's cost would go through.
+    pub retry_after_ms: Option<u64>,
+    /// The time of the decision, Unix milliseconds.
+    pub now_ms: u64,
+}
+
+fn ceil_secs(ms: u64) -> u64 {
+    ms.div_ceil(1000)
+}
+
+fn quote(name: &str) -> String {
+    // An RFC 8941 string: printable ASCII with `"` and `\` escaped.
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+    {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+impl RateDecision {
+    /// `RateLimit-Policy: "name";q=1000;w=60` (draft-ietf-httpapi-ratelimit-headers).
+    pub fn policy_header(&self) -> String {
+        format!(
+            "{};q={};w={}",
+            quote(&self.policy),
+            self.limit,
+            self.window_secs
+        )
+    }
+
+    /// `RateLimit: "name";r=999;t=1`: remaining, and seconds until the bucket is full.
+    pub fn ratelimit_header(&self) -> String {
+        format!(
+            "{};r={};t={}",
+            quote(&self.policy),
+            self.remaining,
+            ceil_secs(self.reset_after_ms)
+        )
+    }
+
+    /// Seconds to wait before retrying (rounded up), when refused.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_ms.map(|ms| ceil_secs(ms).max(1))
+    }
+
+    /// Every header to send: `RateLimit-Policy`, `RateLimit`, `X-RateLimit-Limit`,
+    /// `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds when the bucket is full
+    /// again, as GitHub sends it) and, when refused, `Retry-After`.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("RateLimit-Policy", self.policy_header()),
+            ("RateLimit", self.ratelimit_header()),
+            ("X-RateLimit-Limit", self.burst.to_string()),
+            ("X-RateLimit-Remaining", self.remaining.to_string()),
+            (
+                "X-RateLimit-Reset",
+                ceil_secs(self.now_ms.saturating_add(self.reset_after_ms)).to_string(),
+            ),
+        ];
+        if let Some(secs) = self.retry_after_secs() {
+            out.push(("Retry-After", secs.to_string()));
+        }
+        out
+    }
+
+    /// `Ok` when allowed; otherwise `rate_limited` with `retry_after` set.
+    pub fn into_result(self) -> Result<RateDecision> {
+        match self.retry_after_secs() {
+            None => Ok(self),
+            Some(secs) => Err(Error::new(
+                ErrorKind::RateLimited,
+                format!("rate limit of policy `{}` exceeded", self.policy),
+            )
+            .with_retry_after(secs)),
+        }
+    }
+}
+
+fn check_name(text: &str, what: &'static str) -> Result<()> {
+    if text.is_empty() || text.len() > MAX_KEY_BYTES {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("the {what} must be 1 to {MAX_KEY_BYTES} bytes"),
+        );
+    }
+    Ok(())
+}
+
+/// Named policies over one store. Cheap to share (`Send + Sync`); checks on different keys
+/// run in parallel, and checks on one key are atomic in the store.
+pub struct RateLimiter {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policies: RwLock<HashMap<String, Policy>>,
+    /// (policy, key) → the policy granted to that key instead.
+    overrides: RwLock<HashMap<(String, String), Policy>>,
+}
+
+impl RateLimiter {
+    /// A limiter with the `default` policy (1000 per minute).
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        RateLimiter::with_clock(store, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let policies = HashMap::from([(DEFAULT_POLICY.to_string(), Policy::default())]);
+        RateLimiter {
+            store,
+            clock,
+            policies: RwLock::new(policies),
+            overrides: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Adds or replaces the policy `name`. Existing buckets keep their state.
+    pub fn set_policy(&self, name: &str, policy: Policy) -> Result<()> {
+        check_name(name, "policy name")?;
+        let policy = policy.checked()?;
+        write(&self.policies).insert(name.to_string(), policy);
+        Ok(())
+    }
+
+    pub fn remove_policy(&self, name: &str) -> bool {
+        write(&self.policies).remove(name).is_some()
+    }
+
+    pub fn policy(&self, name: &str) -> Option<Policy> {
+        read(&self.policies).get(name).copied()
+    }
+
+    /// Grants `key` its own policy under `policy_name` (e.g. an app on a bigger plan).
+    pub fn set_override(&self, policy_name: &str, key: &str, policy: Policy) -> Result<()> {
+        check_name(policy_name, "policy name")?;
+        check_name(key, "key")?;
+        let policy = policy.checked()?;
+        write(&self.overrides).insert((policy_name.to_string(), key.to_string()), policy);
+        Ok(())
+    }
+
+    pub fn remove_override(&self, policy_name: &str, key: &str) -> bool {
+        write(&self.overrides)
+            .remove(&(policy_name.to_string(), key.to_string()))
+            .is_some()
+    }
+
+    /// Takes `cost` requests from `key`'s bucket under `policy_name`. A refusal is a
+    /// decision with `allowed == false`, not an error; see [`RateDecision::into_result`].
+    pub fn check(&self, policy_name: &str, key: &str, cost: u64) -> Result<RateDecision> {
+        self.decide(policy_name, key, cost, true)
+    }
+
+    /// The state of `key` without taking anything from it.
+    pub fn peek(&self, policy_name: &str, key: &str) -> Result<RateDecision> {
+        self.decide(policy_name, key, 0, false)
+    }
+
+    fn decide(&self, policy_name: &str, key: &str, cost: u64, take: bool) -> Result<RateDecision> {
+        check_name(key, "key")?;
+        let policy = self.policy_for(policy_name, key)?;
+        if take && !(1..=policy.burst).contains(&cost) {
+            return err(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the cost must be 1 to the policy's burst ({})",
+                    policy.burst
+                ),
+            );
+        }
+        let gcra = policy.gcra();
+        let now_ms = self.clock.now_millis();
+        let now_ns = now_ms.saturating_mul(NANOS_PER_MILLI);
+        let state = self
+            .store
+            .rate_limit(&store_key(policy_name, key), cost, &gcra, now_ns)?;
+        let level_ns = state.full_at_ns.saturating_sub(now_ns);
+        let remaining = gcra.capacity_ns.saturating_sub(level_ns) / gcra.interval_ns;
+        let retry_after_ms = (!state.allowed).then(|| {
+            let needed = level_ns + cost * gcra.interval_ns - gcra.capacity_ns;
+            needed.div_ceil(NANOS_PER_MILLI)
+        });
+        Ok(RateDecision {
+            policy: policy_name.to_string(),
+            allowed: state.allowed,
+            limit: policy.limit,
+            window_secs: ceil_secs(policy.period_ms),
+            burst: policy.burst,
+            remaining,
+            reset_after_ms: level_ns.div_ceil(NANOS_PER_MILLI),
+            retry_after_ms,
+            now_ms,
+        })
+    }
+
+    fn policy_for(&self, policy_name: &str, key: &str) -> Result<Policy> {
+        let overrides = read(&self.overrides);
+        if !overrides.is_empty() {
+            if let Some(p) = overrides.get(&(policy_name.to_string(), key.to_string())) {
+                return Ok(*p);
+            }
+        }
+        drop(overrides);
+        match read(&self.policies).get(policy_name) {
+            Some(p) => Ok(*p),
+            None => err(
+                ErrorKind::InvalidInput,
+                format!("no rate-limit policy named `{policy_name}`"),
+            ),
+        }
+    }
+}
+
+/// The store key of a bucket: the policy and key, separated so no pair can collide.
+fn store_key(policy: &str, key: &str) -> String {
+    let mut out = String::with_capacity(policy.len() + key.len() + 8);
+    out.push_str(&policy.len().to_string());
+    out.push(':');
+    out.push_str(policy);
+    out.push(':');
+    out.push_str(key);
+    out
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_numbers_for_the_default_policy() {
+        let g = Policy::default().gcra();
+        assert_eq!(g.interval_ns, 60_000_000);
+        assert_eq!(g.capacity_ns, 60_000_000_000);
+        // A fresh key: one token taken, the bucket full again one interval later.
+        let s = g.take(None, 1, 1_000);
+        assert!(s.allowed);
+        assert_eq!(s.full_at_ns, 1_000 + 60_000_000);
+    }
+
+    #[test]
+    fn policies_out_of_range_are_refused() {
+        assert!(Policy::new(0, 1000).is_err());
+        assert!(Policy::new(10, 0).is_err());
+        assert!(Policy::new(10, MAX_PERIOD_MS + 1).is_err());
+        assert!(Policy::per_second(10).unwrap().with_burst(0).is_err());
+        assert!(
+            Policy::new(MAX_LIMIT, 1).is_err(),
+            "one request per 1e-9 ms is too fast"
+        );
+    }
+
+    #[test]
+    fn store_keys_cannot_collide() {
+        assert_ne!(store_key("a:b", "c"), store_key("a", "b:c"));
+    }
+}
