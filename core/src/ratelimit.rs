@@ -73,6 +73,38 @@ impl Policy {
         Policy::new(limit, 3_600_000)
     }
 
+    /// `"100/minute"`, `"5/second"`, `"1000/hour"`, `"10000/day"`, or with a count of units:
+    /// `"10/5 minutes"`, `"3/10s"` (units `s`, `m`, `h`, `d`, `ms` or their English names).
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "a rate is written `<limit>/<period>`, e.g. `100/minute` or `10/5 seconds`",
+            )
+        };
+        if text.len() > 64 {
+            return Err(bad());
+        }
+        let (limit, period) = text.split_once('/').ok_or_else(bad)?;
+        let limit: u64 = limit.trim().parse().map_err(|_| bad())?;
+        let period = period.trim();
+        let digits = period.bytes().take_while(u8::is_ascii_digit).count();
+        let count: u64 = if digits == 0 {
+            1
+        } else {
+            period[..digits].parse().map_err(|_| bad())?
+        };
+        let unit_ms: u64 = match period[digits..].trim().to_ascii_lowercase().as_str() {
+            "ms" | "millisecond" | "milliseconds" => 1,
+            "s" | "sec" | "second" | "seconds" => 1000,
+            "m" | "min" | "minute" | "minutes" => 60_000,
+            "h" | "hour" | "hours" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        Policy::new(limit, count.checked_mul(unit_ms).ok_or_else(bad)?)
+    }
+
     /// The same rate with a bucket of `burst`.
     pub fn with_burst(self, burst: u64) -> Result<Self> {
         Policy { burst, ..self }.checked()
@@ -425,6 +457,42 @@ mod tests {
             Policy::new(MAX_LIMIT, 1).is_err(),
             "one request per 1e-9 ms is too fast"
         );
+    }
+
+    #[test]
+    fn rates_parse_from_text() {
+        assert_eq!(
+            Policy::parse("100/minute").unwrap(),
+            Policy::per_minute(100).unwrap()
+        );
+        assert_eq!(
+            Policy::parse("5 / second").unwrap(),
+            Policy::per_second(5).unwrap()
+        );
+        assert_eq!(
+            Policy::parse("10/5 minutes").unwrap(),
+            Policy::new(10, 300_000).unwrap()
+        );
+        assert_eq!(
+            Policy::parse("3/10s").unwrap(),
+            Policy::new(3, 10_000).unwrap()
+        );
+        assert_eq!(
+            Policy::parse("1/day").unwrap(),
+            Policy::new(1, 86_400_000).unwrap()
+        );
+        for bad in [
+            "",
+            "100",
+            "x/minute",
+            "100/fortnight",
+            "100/2 days",
+            "-1/s",
+            "0/s",
+            "1/0s",
+        ] {
+            assert!(Policy::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 JWT key sets (HS*, RS*, PS*, ES256/384, EdDSA) with rotation and JWKS, sessions with
 rotating refresh tokens and reuse detection, API keys and server keys, client tokens,
 signed requests (RFC 9421) with replay protection, Standard Webhooks signatures,
-one-time codes (TOTP/HOTP with QR enrollment, SMS/email codes, recovery codes).
+one-time codes (TOTP/HOTP with QR enrollment, SMS/email codes, recovery codes), rate
+limits, IP allowlists, and password policy and hashing.
 Every check runs in the Rust core shared with the Node, Kotlin and Swift packages.
 """
 
@@ -58,6 +59,16 @@ from authgate._authgate import (
     QrCode,
     RecoveryCodes,
     ThrottlePolicy,
+    RateDecision,
+    RateLimiter,
+    RatePolicy,
+    ClientIpResolver,
+    IpAllowlist,
+    IpAllowlists,
+    parse_network,
+    PasswordHasher,
+    PasswordPolicy,
+    PasswordViolation,
     Totp,
     TotpManager,
     base32_decode,
@@ -69,6 +80,16 @@ from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
+    "RateDecision",
+    "RateLimiter",
+    "RatePolicy",
+    "ClientIpResolver",
+    "IpAllowlist",
+    "IpAllowlists",
+    "parse_network",
+    "PasswordHasher",
+    "PasswordPolicy",
+    "PasswordViolation",
     "Challenges",
     "CodeDelivery",
     "Enrollment",

@@ -255,6 +255,23 @@ class StorageFailed(ClientError):
     code = "storage_failed"
 
 
+class RateLimited(AuthError):
+    """A rate limit refused the request; ``retry_after`` is the ``Retry-After`` value."""
+
+    code = "rate_limited"
+
+
+class IpNotAllowed(AuthError):
+    code = "ip_not_allowed"
+
+
+class WeakPassword(AuthError, ValueError):
+    """The password breaks the policy; ``violations`` lists the broken rules' codes."""
+
+    code = "weak_password"
+    violations: list[str] = []
+
+
 class InvalidInput(AuthError, ValueError):
     code = "invalid_input"
 
@@ -332,5 +349,8 @@ __all__ = [
     "SignatureExpired",
     "ReplayDetected",
     "MissingComponent",
+    "RateLimited",
+    "IpNotAllowed",
+    "WeakPassword",
     "InvalidInput",
 ]

@@ -1,6 +1,7 @@
 //! `authgate._authgate`: the Python binding of authgate-core. Each module mirrors a
 //! module of the core and only converts arguments, calls the core and maps errors.
 
+mod allowlist;
 mod apikey;
 mod client_token;
 mod convert;
@@ -8,6 +9,8 @@ mod errors;
 mod http;
 mod jwt;
 mod otp;
+mod password;
+mod ratelimit;
 mod session;
 mod signature;
 
@@ -100,5 +103,15 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(otp::base32_encode, m)?)?;
     m.add_function(wrap_pyfunction!(otp::base32_decode, m)?)?;
     m.add_function(wrap_pyfunction!(otp::parse_otpauth_uri, m)?)?;
+    m.add_class::<ratelimit::PyRatePolicy>()?;
+    m.add_class::<ratelimit::PyRateDecision>()?;
+    m.add_class::<ratelimit::PyRateLimiter>()?;
+    m.add_class::<allowlist::PyIpAllowlist>()?;
+    m.add_class::<allowlist::PyIpAllowlists>()?;
+    m.add_class::<allowlist::PyClientIpResolver>()?;
+    m.add_function(wrap_pyfunction!(allowlist::parse_network, m)?)?;
+    m.add_class::<password::PyViolation>()?;
+    m.add_class::<password::PyPasswordPolicy>()?;
+    m.add_class::<password::PyPasswordHasher>()?;
     Ok(())
 }

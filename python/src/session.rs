@@ -54,6 +54,13 @@ impl PyManualClock {
         self.inner.advance(convert::seconds(seconds)?);
         Ok(())
     }
+    /// Moves the clock by `ms` milliseconds (rate limits count milliseconds).
+    fn advance_ms(&self, ms: u64) {
+        self.inner.advance_millis(ms);
+    }
+    fn now_ms(&self) -> u64 {
+        self.inner.now_millis()
+    }
 }
 
 pub(crate) fn store_or_default(store: Option<PyRef<'_, PyMemoryStore>>) -> Arc<dyn Store> {

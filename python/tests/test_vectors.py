@@ -13,6 +13,7 @@ import authgate
 from authgate import _authgate
 
 from conftest import VECTORS
+from limits_vectors import run_allowlist, run_password, run_ratelimit
 from otp_vectors import run_otp
 
 Case = dict[str, Any]
@@ -274,7 +275,8 @@ def run_webhook(case: Case) -> None:
 
 
 RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
-           "signature": run_signature, "webhook": run_webhook, "otp": run_otp}
+           "signature": run_signature, "webhook": run_webhook, "otp": run_otp, "ratelimit": run_ratelimit,
+           "allowlist": run_allowlist, "password": run_password}
 
 #: Areas whose capability this package does not ship, with where they are tested instead.
 ELSEWHERE = {"token_manager": "the client-side token manager ships in the mobile crate; Rust and Kotlin run these"}

@@ -1,0 +1,153 @@
+//! Password policy and argon2id hashing.
+
+use authgate_core::password::{PasswordHasher, PasswordPolicy, Violation};
+use pyo3::prelude::*;
+
+use crate::errors::{guard, guard_detached, to_py};
+
+/// One broken rule: `code` (`too_short`, `missing_digit`, …) and a sentence for the user.
+#[pyclass(frozen, get_all, name = "PasswordViolation", module = "authgate")]
+pub struct PyViolation {
+    code: &'static str,
+    message: String,
+}
+
+#[pymethods]
+impl PyViolation {
+    fn __repr__(&self) -> String {
+        format!("PasswordViolation({:?})", self.code)
+    }
+}
+
+fn violations(list: Vec<Violation>) -> Vec<PyViolation> {
+    list.into_iter()
+        .map(|v| PyViolation {
+            code: v.code,
+            message: v.message,
+        })
+        .collect()
+}
+
+/// What a password must satisfy. The defaults are what our users' platforms ask for (8+
+/// characters, a capital letter, a digit); `PasswordPolicy.nist()` is length only.
+#[pyclass(frozen, name = "PasswordPolicy", module = "authgate")]
+pub struct PyPasswordPolicy {
+    inner: PasswordPolicy,
+}
+
+#[pymethods]
+impl PyPasswordPolicy {
+    #[new]
+    #[pyo3(signature = (*, min_length = None, max_length = None, require_uppercase = None,
+        require_lowercase = None, require_digit = None, require_symbol = None, blocklist = Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        min_length: Option<usize>,
+        max_length: Option<usize>,
+        require_uppercase: Option<bool>,
+        require_lowercase: Option<bool>,
+        require_digit: Option<bool>,
+        require_symbol: Option<bool>,
+        blocklist: Vec<String>,
+    ) -> Self {
+        let d = PasswordPolicy::default();
+        let mut p = PasswordPolicy::default().with_blocklist(blocklist);
+        p.min_length = min_length.unwrap_or(d.min_length);
+        p.max_length = max_length.unwrap_or(d.max_length);
+        p.require_uppercase = require_uppercase.unwrap_or(d.require_uppercase);
+        p.require_lowercase = require_lowercase.unwrap_or(d.require_lowercase);
+        p.require_digit = require_digit.unwrap_or(d.require_digit);
+        p.require_symbol = require_symbol.unwrap_or(d.require_symbol);
+        PyPasswordPolicy { inner: p }
+    }
+
+    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus your blocklist.
+    #[staticmethod]
+    #[pyo3(signature = (*, blocklist = Vec::new()))]
+    fn nist(blocklist: Vec<String>) -> Self {
+        PyPasswordPolicy {
+            inner: PasswordPolicy::nist().with_blocklist(blocklist),
+        }
+    }
+
+    /// Every rule `password` breaks (empty when it passes).
+    fn check(&self, password: &str) -> Vec<PyViolation> {
+        violations(self.inner.check(password))
+    }
+
+    /// Raises `WeakPassword` (its `violations` lists the broken rules' codes).
+    fn enforce(&self, py: Python<'_>, password: &str) -> PyResult<()> {
+        match self.inner.enforce(password) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let err = to_py(py, &e);
+                let codes: Vec<&str> = self.inner.check(password).iter().map(|v| v.code).collect();
+                err.value(py).setattr("violations", codes)?;
+                Err(err)
+            }
+        }
+    }
+
+    #[getter]
+    fn min_length(&self) -> usize {
+        self.inner.min_length
+    }
+    #[getter]
+    fn max_length(&self) -> usize {
+        self.inner.max_length
+    }
+}
+
+/// argon2id into PHC strings: OWASP's parameters by default (19 MiB, 2 passes, 1 lane),
+/// an optional pepper (16+ bytes, kept outside the database). Hashing and verifying
+/// release the GIL.
+#[pyclass(frozen, name = "PasswordHasher", module = "authgate")]
+pub struct PyPasswordHasher {
+    inner: PasswordHasher,
+}
+
+#[pymethods]
+impl PyPasswordHasher {
+    #[new]
+    #[pyo3(signature = (*, memory_kib = None, iterations = None, parallelism = None, pepper = None))]
+    fn new(
+        py: Python<'_>,
+        memory_kib: Option<u32>,
+        iterations: Option<u32>,
+        parallelism: Option<u32>,
+        pepper: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        use authgate_core::password::{
+            DEFAULT_ITERATIONS, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
+        };
+        let pepper = pepper.map(crate::convert::bytes).transpose()?;
+        guard(py, || {
+            PasswordHasher::new(
+                memory_kib.unwrap_or(DEFAULT_MEMORY_KIB),
+                iterations.unwrap_or(DEFAULT_ITERATIONS),
+                parallelism.unwrap_or(DEFAULT_PARALLELISM),
+                pepper.as_deref(),
+            )
+        })
+        .map(|inner| PyPasswordHasher { inner })
+    }
+
+    /// A PHC string with a fresh salt.
+    fn hash(&self, py: Python<'_>, password: &str) -> PyResult<String> {
+        let hasher = self.inner.clone();
+        let password = password.to_owned();
+        guard_detached(py, move || hasher.hash(&password))
+    }
+
+    /// Whether `password` matches `hash` (`InvalidInput` if `hash` is not argon2 PHC).
+    fn verify(&self, py: Python<'_>, password: &str, hash: &str) -> PyResult<bool> {
+        let hasher = self.inner.clone();
+        let (password, hash) = (password.to_owned(), hash.to_owned());
+        guard_detached(py, move || hasher.verify(&password, &hash))
+    }
+
+    /// Whether `hash` was made with other parameters: hash again after the next login.
+    fn needs_rehash(&self, py: Python<'_>, hash: &str) -> PyResult<bool> {
+        guard(py, || self.inner.needs_rehash(hash))
+    }
+}
