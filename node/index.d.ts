@@ -8,6 +8,8 @@ import type {
   SignRequestOptions as NativeSignRequestOptions,
   OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
   Enrollment, ChallengeOptions, RecoveryOptions,
+  CheckOptions, JsRateDecision, RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation,
+  PasswordHasherOptions,
 } from './native'
 
 export type {
@@ -15,6 +17,7 @@ export type {
   LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
   SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
+  CheckOptions, RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -65,6 +68,9 @@ export declare class ManualClock {
   now(): number
   set(now: Time): void
   advance(seconds: number): void
+  /** Moves the clock by `ms` milliseconds (rate limits count milliseconds). */
+  advanceMs(ms: number): void
+  nowMs(): number
 }
 
 export type SessionOptions = NativeSessionOptions & { store?: MemoryStore; clock?: ManualClock }
@@ -118,6 +124,7 @@ export type ErrorCode =
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
   | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
   | 'SIGNED_OUT' | 'REAUTHENTICATION_REQUIRED' | 'FETCH_FAILED' | 'STORAGE_FAILED'
+  | 'RATE_LIMITED' | 'IP_NOT_ALLOWED' | 'WEAK_PASSWORD'
 
 export declare class AuthError extends Error {
   readonly code: ErrorCode
@@ -136,6 +143,11 @@ export declare class SignedOut extends ClientError { readonly code: 'SIGNED_OUT'
 export declare class ReauthenticationRequired extends ClientError { readonly code: 'REAUTHENTICATION_REQUIRED' }
 export declare class FetchFailed extends ClientError { readonly code: 'FETCH_FAILED' }
 export declare class StorageFailed extends ClientError { readonly code: 'STORAGE_FAILED' }
+/** A rate limit refused the request; `retryAfter` is the `Retry-After` value in seconds. */
+export declare class RateLimited extends AuthError { readonly code: 'RATE_LIMITED'; readonly retryAfter: number }
+export declare class IpNotAllowed extends AuthError { readonly code: 'IP_NOT_ALLOWED' }
+/** The password breaks the policy; `violations` lists the broken rules' codes. */
+export declare class WeakPassword extends AuthError { readonly code: 'WEAK_PASSWORD'; readonly violations: string[] }
 export declare class InvalidCode extends OtpError { readonly code: 'INVALID_CODE' }
 export declare class CodeReused extends OtpError { readonly code: 'CODE_REUSED' }
 export declare class TooManyAttempts extends OtpError { readonly code: 'TOO_MANY_ATTEMPTS'; readonly retryAfter: number }
@@ -326,4 +338,68 @@ export declare class RecoveryCodes {
   generate(user: string): string[]
   verify(user: string, code: string): number
   remaining(user: string): number
+}
+
+/** A rate limit: an object, or text such as `'100/minute'`, `'5/second'`, `'10/5 minutes'`. */
+export type Rate = RatePolicy | string
+export type RateDecision = JsRateDecision
+
+/** Named policies over a store (in memory by default), starting with `default`: 1000 per minute. */
+export declare class RateLimiter {
+  constructor(options?: { store?: MemoryStore; clock?: ManualClock })
+  setPolicy(name: string, policy: Rate): void
+  removePolicy(name: string): boolean
+  policy(name: string): RatePolicy | null
+  /** Grants `key` its own policy under `policy` (an app on a bigger plan). */
+  setOverride(policy: string, key: string, granted: Rate): void
+  removeOverride(policy: string, key: string): boolean
+  /** Takes `cost` (default 1) from `key`'s bucket; a refusal has `allowed: false`. */
+  check(key: string, options?: CheckOptions): RateDecision
+  /** Like `check`, throwing `RateLimited` when refused. */
+  enforce(key: string, options?: CheckOptions): RateDecision
+  /** The state of `key` without taking anything. */
+  peek(key: string, options?: Pick<CheckOptions, 'policy'>): RateDecision
+}
+
+/** Normalises a network (`'192.0.2.7'` → `'192.0.2.7/32'`); ambiguous forms throw `InvalidInput`. */
+export declare function parseNetwork(text: string): string
+
+export declare class IpAllowlist {
+  constructor(networks: string[])
+  contains(ip: string): boolean
+  /** Throws `IpNotAllowed` unless `ip` is on the list. */
+  check(ip: string): void
+  get networks(): string[]
+}
+
+export declare class IpAllowlists {
+  constructor()
+  set(name: string, networks: string[]): void
+  remove(name: string): boolean
+  check(name: string, ip: string): void
+}
+
+/** The client's address behind trusted proxies: the right-most hop that is not one of them. */
+export declare class ClientIpResolver {
+  constructor(trustedProxies: string[], options?: { header?: 'x-forwarded-for' | 'forwarded' })
+  /** `header`: the header's value as Node gives it (`req.headers['x-forwarded-for']`). */
+  resolve(peer: string, header?: string | string[] | null): string
+}
+
+export declare class PasswordPolicy {
+  constructor(options?: PasswordPolicyOptions)
+  static nist(options?: Pick<PasswordPolicyOptions, 'blocklist'>): PasswordPolicy
+  check(password: string): PasswordViolation[]
+  /** Throws `WeakPassword` whose `violations` names every broken rule. */
+  enforce(password: string): void
+}
+
+/** argon2id (OWASP's parameters by default); `hash` and `verify` run off the event loop. */
+export declare class PasswordHasher {
+  constructor(options?: PasswordHasherOptions)
+  hash(password: string): Promise<string>
+  verify(password: string, hash: string): Promise<boolean>
+  hashSync(password: string): string
+  verifySync(password: string, hash: string): boolean
+  needsRehash(hash: string): boolean
 }

@@ -384,6 +384,63 @@ class Challenges {
   }
 }
 
+// Rate limits, IP allowlists, passwords.
+const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
+
+/**
+ * Named policies over a store (in memory by default), starting with `default`: 1000 per
+ * minute. `new RateLimiter({ store, clock })`; `setPolicy('login', '5/minute')`.
+ */
+class RateLimiter extends RateLimiterNative {
+  constructor(options = {}) {
+    const { store, clock } = options
+    super(store, clock)
+  }
+}
+facadeOf.set(native.RateLimiter, RateLimiter)
+
+const IpAllowlist = facade(native.IpAllowlist, 'IpAllowlist')
+const IpAllowlists = facade(native.IpAllowlists, 'IpAllowlists')
+const ClientIpResolver = facade(native.ClientIpResolver, 'ClientIpResolver')
+const PasswordPolicy = facade(native.PasswordPolicy, 'PasswordPolicy')
+PasswordPolicy.prototype.enforce = function enforce(password) {
+  const n = this[NATIVE]
+  try {
+    guard(() => n.enforce(password))
+  } catch (e) {
+    if (e instanceof errorClasses.WeakPassword) e.violations = n.check(password).map((v) => v.code)
+    throw e
+  }
+}
+
+const PasswordHasherNative = facade(native.PasswordHasher, 'PasswordHasher')
+
+/** The failure object an asynchronous native task settles with, thrown as its AuthError. */
+function settled(result) {
+  if (result !== null && typeof result === 'object') throw convertError(result)
+  return result
+}
+
+/**
+ * argon2id with OWASP's parameters (19 MiB, 2 passes) by default; `hash` and `verify` run
+ * on the libuv thread pool and return Promises. `new PasswordHasher({ memoryKib,
+ * iterations, parallelism, pepper })`.
+ */
+class PasswordHasher extends PasswordHasherNative {
+  /** The PHC string of `password`, with a fresh salt. */
+  async hash(password) {
+    const n = this[NATIVE]
+    return settled(await guard(() => n.hashTask(password)))
+  }
+
+  /** Whether `password` matches the PHC string `hash`. */
+  async verify(password, hash) {
+    const n = this[NATIVE]
+    return settled(await guard(() => n.verifyTask(password, hash)))
+  }
+}
+facadeOf.set(native.PasswordHasher, PasswordHasher)
+
 module.exports = {
   Totp,
   Hotp,
@@ -397,6 +454,13 @@ module.exports = {
   parseOtpauthUri: wrapFunction(native.parseOtpauthUri),
   OtpError,
   ClientError,
+  RateLimiter,
+  IpAllowlist,
+  IpAllowlists,
+  ClientIpResolver,
+  parseNetwork: wrapFunction(native.parseNetwork),
+  PasswordPolicy,
+  PasswordHasher,
   Key,
   KeySet,
   Verifier,

@@ -24,6 +24,16 @@ export declare class ApiKeyManager {
 }
 export type JsApiKeyManager = ApiKeyManager
 
+export declare class ClientIpResolver {
+  constructor(trustedProxies: Array<string>, options?: ResolverOptions | undefined | null)
+  /**
+   * The client's address. `header`: the header's value as Node gives it (a string, an
+   * array of lines, or undefined).
+   */
+  resolve(peer: string, header?: string | Array<string> | undefined | null): string
+}
+export type JsClientIpResolver = ClientIpResolver
+
 /** Mints and verifies short-lived HS256 tokens for one user with a server key. */
 export declare class ClientTokens {
   constructor(serverKey: string)
@@ -44,6 +54,28 @@ export declare class Hotp {
   get secret(): string
 }
 export type JsHotp = Hotp
+
+export declare class IpAllowlist {
+  constructor(networks: Array<string>)
+  /** Whether `ip` is on the list (a malformed address throws `InvalidInput`). */
+  contains(ip: string): boolean
+  /** Throws `IpNotAllowed` unless `ip` is on the list. */
+  check(ip: string): void
+  get networks(): Array<string>
+}
+export type JsIpAllowlist = IpAllowlist
+
+export declare class IpAllowlists {
+  constructor()
+  set(name: string, networks: Array<string>): void
+  remove(name: string): boolean
+  /**
+   * Throws `IpNotAllowed` unless `ip` is on the list `name` (`InvalidInput` for an
+   * unknown list).
+   */
+  check(name: string, ip: string): void
+}
+export type JsIpAllowlists = IpAllowlists
 
 /** A signing or verification key, bound to one algorithm. */
 export declare class Key {
@@ -103,6 +135,9 @@ export declare class ManualClock {
   now(): number
   set(now: number): void
   advance(by: number): void
+  /** Moves the clock by `ms` milliseconds (rate limits count milliseconds). */
+  advanceMs(ms: number): void
+  nowMs(): number
 }
 export type JsManualClock = ManualClock
 
@@ -124,6 +159,33 @@ export declare class NativeChallenges {
 }
 export type JsChallenges = NativeChallenges
 
+export declare class PasswordHasher {
+  /** OWASP's argon2id parameters by default (19 MiB, 2 passes, 1 lane). */
+  constructor(options?: PasswordHasherOptions | undefined | null)
+  /** Hashes on the libuv thread pool; settles with the PHC string or a failure. */
+  hashTask(password: string): Promise<unknown>
+  /** Verifies on the libuv thread pool; settles with a boolean or a failure. */
+  verifyTask(password: string, hash: string): Promise<unknown>
+  /** Blocks the event loop for the whole hash: for scripts and tests. */
+  hashSync(password: string): string
+  verifySync(password: string, hash: string): boolean
+  /** Whether `hash` was made with other parameters: hash again after the next login. */
+  needsRehash(hash: string): boolean
+}
+export type JsPasswordHasher = PasswordHasher
+
+export declare class PasswordPolicy {
+  /** The defaults are 8+ characters, a capital letter and a digit. */
+  constructor(options?: PasswordPolicyOptions | undefined | null)
+  /** NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist. */
+  static nist(options?: PasswordPolicyOptions | undefined | null): PasswordPolicy
+  /** Every rule `password` breaks (empty when it passes). */
+  check(password: string): Array<PasswordViolation>
+  /** Throws `WeakPassword` naming every broken rule. */
+  enforce(password: string): void
+}
+export type JsPasswordPolicy = PasswordPolicy
+
 /** A QR code of some text (an `otpauth://` URI): SVG, PNG or terminal text. */
 export declare class QrCode {
   constructor(text: string)
@@ -136,6 +198,22 @@ export declare class QrCode {
   get width(): number
 }
 export type JsQrCode = QrCode
+
+export declare class RateLimiter {
+  constructor(store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  setPolicy(name: string, policy: string | RatePolicy): void
+  removePolicy(name: string): boolean
+  policy(name: string): RatePolicy | null
+  setOverride(policy: string, key: string, granted: string | RatePolicy): void
+  removeOverride(policy: string, key: string): boolean
+  /** Takes `cost` from `key`'s bucket; a refusal is a decision with `allowed: false`. */
+  check(key: string, options?: CheckOptions | undefined | null): JsRateDecision
+  /** Like `check`, throwing `RateLimited` (with `retryAfter`) when refused. */
+  enforce(key: string, options?: CheckOptions | undefined | null): JsRateDecision
+  /** The state of `key` without taking anything. */
+  peek(key: string, options?: CheckOptions | undefined | null): JsRateDecision
+}
+export type JsRateLimiter = RateLimiter
 
 /** Single-use recovery codes (`xxxx-xxxx`), stored as keyed hashes. */
 export declare class RecoveryCodes {
@@ -300,6 +378,13 @@ export interface ChallengeOptions {
   hashKey?: Buffer | string
 }
 
+export interface CheckOptions {
+  /** The policy's name (default `'default'`: 1000 per minute). */
+  policy?: string
+  /** Requests this one counts for (default 1). */
+  cost?: number
+}
+
 export interface ClientToken {
   user: string
   exp: number
@@ -352,6 +437,15 @@ export declare function errorCodes(): Array<string>
 /** Each stable error code (upper case) with its family (`token`, `session`, …). */
 export declare function errorFamilies(): Record<string, string>
 
+/**
+ * What an asynchronous hash or verify settles with: the value, or the error's code and
+ * message (index.js throws the matching `AuthError`).
+ */
+export interface Failure {
+  code: string
+  message: string
+}
+
 /** A new 160-bit secret from the OS CSPRNG, as base32. */
 export declare function generateOtpSecret(): string
 
@@ -370,6 +464,22 @@ export interface HttpRequest {
   headerNames: Array<string>
   headerValues: Array<string>
   body?: Buffer | string
+}
+
+/** One decision, with the headers to send. */
+export interface JsRateDecision {
+  allowed: boolean
+  policy: string
+  limit: number
+  window: number
+  burst: number
+  remaining: number
+  resetAfterMs: number
+  retryAfterMs?: number
+  /** Seconds to wait (rounded up) when refused: the `Retry-After` value. */
+  retryAfter?: number
+  /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
+  headers: Record<string, string>
 }
 
 export interface KeyInfo {
@@ -430,8 +540,38 @@ export interface ParsedApiKey {
   lastFour: string
 }
 
+/** Normalises a network (`'192.0.2.7'` → `'192.0.2.7/32'`); ambiguous forms throw. */
+export declare function parseNetwork(text: string): string
+
 /** Parses an `otpauth://` URI (80-bit secrets only with `allowShortSecret`). */
 export declare function parseOtpauthUri(uri: string, allowShortSecret?: boolean | undefined | null): OtpAuthUri
+
+export interface PasswordHasherOptions {
+  memoryKib?: number
+  iterations?: number
+  parallelism?: number
+  /** 16+ bytes kept outside the database (argon2's secret input). */
+  pepper?: Buffer | string
+}
+
+export interface PasswordPolicyOptions {
+  minLength?: number
+  maxLength?: number
+  requireUppercase?: boolean
+  requireLowercase?: boolean
+  requireDigit?: boolean
+  requireSymbol?: boolean
+  blocklist?: Array<string>
+}
+
+export interface PasswordViolation {
+  /**
+   * `too_short`, `too_long`, `missing_uppercase`, `missing_lowercase`, `missing_digit`,
+   * `missing_symbol` or `common_password`.
+   */
+  code: string
+  message: string
+}
 
 export interface Peeked {
   header: any
@@ -449,6 +589,13 @@ export interface PendingDelivery {
   attemptsLeft: number
 }
 
+/** `limit` requests per `periodMs`, with a bucket of `burst` (default `limit`). */
+export interface RatePolicy {
+  limit: number
+  periodMs: number
+  burst?: number
+}
+
 export interface RecoveryOptions {
   /** Codes per set (default 10). */
   count?: number
@@ -459,6 +606,11 @@ export interface RecoveryOptions {
 export interface RefreshOptions {
   now?: number
   margin?: number
+}
+
+export interface ResolverOptions {
+  /** `'x-forwarded-for'` (default) or `'forwarded'`. */
+  header?: string
 }
 
 /** Whether `granted` scopes cover `required` (`sms:*` covers `sms:send`, `*` covers all). */

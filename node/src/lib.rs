@@ -5,6 +5,7 @@
 // exported looks unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod allowlist;
 mod apikey;
 mod client_token;
 mod convert;
@@ -12,6 +13,8 @@ mod errors;
 mod http;
 mod jwt;
 mod otp;
+mod password;
+mod ratelimit;
 mod session;
 mod signature;
 

@@ -57,6 +57,16 @@ impl JsManualClock {
         self.inner.advance(seconds(by, "seconds")?);
         Ok(())
     }
+    /// Moves the clock by `ms` milliseconds (rate limits count milliseconds).
+    #[napi(catch_unwind)]
+    pub fn advance_ms(&self, ms: f64) -> Result<()> {
+        self.inner.advance_millis(seconds(ms, "ms")?);
+        Ok(())
+    }
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        self.inner.now_millis() as f64
+    }
 }
 
 pub(crate) fn store_or_default(store: Option<&JsMemoryStore>) -> Arc<dyn Store> {

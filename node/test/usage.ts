@@ -1,5 +1,6 @@
 // Typical use, type-checked by `tsc --noEmit` in types.test.mjs.
 import {
+  RateLimiter, RateLimited, IpAllowlist, ClientIpResolver, PasswordPolicy, PasswordHasher, WeakPassword,
   ApiKeyManager, Challenges, Key, KeySet, ManualClock, QrCode, RecoveryCodes, SessionManager, TokenExpired, TooManyAttempts, Totp,
   TotpManager, type Claims, type CodeDelivery,
 } from '../index'
@@ -40,3 +41,24 @@ try {
   }
 }
 void qrPng, step, new RecoveryCodes().generate('alice')
+
+const limiter = new RateLimiter({ clock: new ManualClock(new Date()) })
+limiter.setPolicy('login', '5/minute')
+limiter.setOverride('default', 'big-app', { limit: 5000, periodMs: 60_000 })
+const decision = limiter.check('alice', { policy: 'login', cost: 1 })
+const headers: Record<string, string> = decision.headers
+const remaining: number = decision.remaining
+try {
+  limiter.enforce('alice', { policy: 'login' })
+} catch (e) {
+  if (e instanceof RateLimited) void (e.retryAfter satisfies number)
+}
+const client: string = new ClientIpResolver(['10.0.0.0/8']).resolve('10.0.0.1', undefined as string | string[] | undefined)
+const inOffice: boolean = new IpAllowlist(['10.0.0.0/8']).contains(client)
+try {
+  new PasswordPolicy({ minLength: 10, blocklist: ['password'] }).enforce('hunter2')
+} catch (e) {
+  if (e instanceof WeakPassword) void (e.violations satisfies string[])
+}
+const phc: Promise<string> = new PasswordHasher({ memoryKib: 19456 }).hash('pw')
+void phc.then((h) => new PasswordHasher().verify('pw', h)), headers, remaining, inOffice

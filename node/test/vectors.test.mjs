@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import * as ag from '../index.mjs'
 import native from '../index.js'
 import { otp } from './otp_vectors.mjs'
+import { runAllowlist, runPassword, runRatelimit } from './limits_vectors.mjs'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -50,6 +51,9 @@ const camel = (o = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [
 
 const runners = {
   otp,
+  ratelimit: runRatelimit,
+  allowlist: runAllowlist,
+  password: runPassword,
   signature(c) {
     switch (c.op) {
       case 'sign': return expect(c, () => ag.signRequest(sigKey(c.key), c.request, { label: c.label, components: c.components, digest: c.digest, ...c.params }),

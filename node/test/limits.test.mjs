@@ -1,0 +1,90 @@
+// Rate limits, IP allowlists and passwords through the Node package: idioms, type edges,
+// the event loop during hashing, and interop (the shared behaviour is in the vectors).
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { hash as nodeRsHash, verify as nodeRsVerify } from '@node-rs/argon2'
+import * as ag from '../index.mjs'
+
+const fast = new ag.PasswordHasher({ memoryKib: 1024, iterations: 1 })
+
+test('policies as text or objects; headers; enforce throws RateLimited with retryAfter', () => {
+  const clock = new ag.ManualClock(1_700_000_000)
+  const limiter = new ag.RateLimiter({ clock })
+  limiter.setPolicy('login', '2/minute')
+  assert.deepEqual(limiter.policy('login'), { limit: 2, periodMs: 60000, burst: 2 })
+  const first = limiter.check('alice', { policy: 'login' })
+  assert.equal(first.remaining, 1)
+  assert.equal(first.headers['RateLimit-Policy'], '"login";q=2;w=60')
+  limiter.enforce('alice', { policy: 'login' })
+  assert.throws(() => limiter.enforce('alice', { policy: 'login' }),
+    (e) => e instanceof ag.RateLimited && e instanceof ag.AuthError && e.retryAfter === 30 && e.code === 'RATE_LIMITED')
+  assert.equal(limiter.check('alice', { policy: 'login' }).headers['Retry-After'], '30')
+  clock.advance(30)
+  assert.ok(limiter.check('alice', { policy: 'login' }).allowed)
+  assert.equal(limiter.check('bob').remaining, 999, 'the default policy is 1000 per minute')
+})
+
+test('wrong types are TypeErrors, bad values InvalidInput', () => {
+  const limiter = new ag.RateLimiter()
+  assert.throws(() => limiter.setPolicy('p', 5), TypeError)
+  assert.throws(() => limiter.check(42), TypeError)
+  assert.throws(() => limiter.check('k', { cost: 1.5 }), TypeError)
+  assert.throws(() => limiter.check('k', { cost: 0 }), ag.InvalidInput)
+  assert.throws(() => limiter.setPolicy('p', '100 per fortnight'), ag.InvalidInput)
+  assert.throws(() => new ag.IpAllowlist('10.0.0.0/8'), TypeError)
+  assert.throws(() => new ag.ClientIpResolver([], { header: 'x-real-ip' }), TypeError)
+})
+
+test('allowlists and the client address from req.headers', () => {
+  const office = new ag.IpAllowlist(['10.0.0.0/8', '2001:db8::/32'])
+  assert.ok(office.contains('::ffff:10.1.2.3'))
+  assert.throws(() => office.check('192.0.2.1'), ag.IpNotAllowed)
+  assert.throws(() => new ag.IpAllowlist(['10.1.0.0/8']), (e) => e instanceof ag.InvalidInput && /host bits/.test(e.message))
+  const resolver = new ag.ClientIpResolver(['10.0.0.0/8'])
+  assert.equal(resolver.resolve('10.0.0.1', '6.6.6.6, 203.0.113.7'), '203.0.113.7')
+  assert.equal(resolver.resolve('10.0.0.1', ['6.6.6.6', '203.0.113.7']), '203.0.113.7')
+  assert.equal(resolver.resolve('10.0.0.1', undefined), '10.0.0.1')
+  const lists = new ag.IpAllowlists()
+  lists.set('admin', ['192.0.2.0/24'])
+  lists.check('admin', '192.0.2.9')
+  assert.throws(() => lists.check('admn', '192.0.2.9'), ag.InvalidInput)
+})
+
+test('WeakPassword names every broken rule', () => {
+  const policy = new ag.PasswordPolicy({ blocklist: ['Password1'] })
+  assert.deepEqual(policy.check('pass').map((v) => v.code), ['too_short', 'missing_uppercase', 'missing_digit'])
+  assert.throws(() => policy.enforce('password1'), (e) => e instanceof ag.WeakPassword
+    && JSON.stringify(e.violations) === '["missing_uppercase","common_password"]' && !e.message.includes('password1'))
+  policy.enforce('Correct7horse')
+  assert.deepEqual(ag.PasswordPolicy.nist().check('alllowercase'), [])
+})
+
+test('hashing runs off the event loop', async () => {
+  const hasher = new ag.PasswordHasher()
+  let ticks = 0
+  const timer = setInterval(() => { ticks++ }, 1)
+  const hashes = await Promise.all([1, 2, 3, 4].map(() => hasher.hash('pw')))
+  clearInterval(timer)
+  assert.ok(ticks > 0, 'timers ran while four 19 MiB hashes were computed')
+  assert.equal(new Set(hashes).size, 4)
+  assert.equal(await hasher.verify('pw', hashes[0]), true)
+  assert.equal(await hasher.verify('pX', hashes[0]), false)
+  await assert.rejects(hasher.verify('pw', '$2b$12$notargon'), ag.InvalidInput)
+})
+
+test('pepper, rehash and the sync variants', async () => {
+  const peppered = new ag.PasswordHasher({ memoryKib: 1024, iterations: 1, pepper: Buffer.alloc(32, 7) })
+  const phc = await peppered.hash('hunter2')
+  assert.equal(peppered.verifySync('hunter2', phc), true)
+  assert.equal(fast.verifySync('hunter2', phc), false)
+  assert.equal(new ag.PasswordHasher().needsRehash(phc), true)
+  assert.equal(fast.needsRehash(fast.hashSync('x')), false)
+  assert.throws(() => new ag.PasswordHasher({ pepper: 'short' }), ag.WeakKey)
+})
+
+test('hashes verify both ways with @node-rs/argon2', async () => {
+  const ours = await new ag.PasswordHasher().hash('correct horse battery staple')
+  assert.equal(await nodeRsVerify(ours, 'correct horse battery staple'), true)
+  const theirs = await nodeRsHash('Pässwörd-1')
+  assert.equal(await new ag.PasswordHasher().verify('Pässwörd-1', theirs), true)
+})
