@@ -38,7 +38,8 @@ error_codes! {
     SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp,
     SignatureExpired, ReplayDetected, MissingComponent, InvalidCode, CodeReused,
     TooManyAttempts, CodeExpired, ResendTooSoon, DeliveryFailed, SignedOut,
-    ReauthenticationRequired, FetchFailed, StorageFailed, InvalidInput, CapacityExceeded,
+    ReauthenticationRequired, FetchFailed, StorageFailed, RateLimited, IpNotAllowed, WeakPassword,
+    InvalidInput, CapacityExceeded,
     StoreUnavailable, Internal,
 }
 

@@ -398,6 +398,36 @@ uint64_t uniffi_authgate_mobile_fn_method_totp_remaining_secs(uint64_t ptr, Rust
 uint64_t uniffi_authgate_mobile_fn_method_totp_verify(uint64_t ptr, RustBuffer code, uint64_t unix_time, RustBuffer window, RustBuffer last_step, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_PASSWORDPOLICY
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_PASSWORDPOLICY
+uint64_t uniffi_authgate_mobile_fn_clone_passwordpolicy(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FREE_PASSWORDPOLICY
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FREE_PASSWORDPOLICY
+void uniffi_authgate_mobile_fn_free_passwordpolicy(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_PASSWORDPOLICY_NEW
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_PASSWORDPOLICY_NEW
+uint64_t uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(RustBuffer rules, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_PASSWORDPOLICY_NIST
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_PASSWORDPOLICY_NIST
+uint64_t uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(RustBuffer blocklist, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_CHECK
+RustBuffer uniffi_authgate_mobile_fn_method_passwordpolicy_check(uint64_t ptr, RustBuffer password, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_ENFORCE
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_ENFORCE
+void uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(uint64_t ptr, RustBuffer password, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_REQUESTSIGNER
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_REQUESTSIGNER
 uint64_t uniffi_authgate_mobile_fn_clone_requestsigner(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -983,6 +1013,18 @@ uint16_t uniffi_authgate_mobile_checksum_method_totp_verify(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_PASSWORDPOLICY_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_PASSWORDPOLICY_CHECK
+uint16_t uniffi_authgate_mobile_checksum_method_passwordpolicy_check(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_PASSWORDPOLICY_ENFORCE
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_PASSWORDPOLICY_ENFORCE
+uint16_t uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_REQUESTSIGNER_SIGN
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_REQUESTSIGNER_SIGN
 uint16_t uniffi_authgate_mobile_checksum_method_requestsigner_sign(void
@@ -1142,6 +1184,18 @@ uint16_t uniffi_authgate_mobile_checksum_constructor_totp_from_uri(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_TOTP_NEW
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_TOTP_NEW
 uint16_t uniffi_authgate_mobile_checksum_constructor_totp_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NEW
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NEW
+uint16_t uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NIST
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NIST
+uint16_t uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist(void
     
 );
 #endif

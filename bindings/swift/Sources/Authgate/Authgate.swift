@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
+    typealias FfiType = UInt32
+    typealias SwiftType = UInt32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -954,6 +970,168 @@ public func FfiConverterTypeHotp_lift(_ handle: UInt64) throws -> Hotp {
 #endif
 public func FfiConverterTypeHotp_lower(_ value: Hotp) -> UInt64 {
     return FfiConverterTypeHotp.lower(value)
+}
+
+
+
+
+
+
+public protocol PasswordPolicyProtocol: AnyObject, Sendable {
+    
+    /**
+     * Every rule `password` breaks (empty when it passes).
+     */
+    func check(password: String) throws  -> [PasswordViolation]
+    
+    /**
+     * `weak_password` naming every broken rule.
+     */
+    func enforce(password: String) throws 
+    
+}
+open class PasswordPolicy: PasswordPolicyProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_authgate_mobile_fn_clone_passwordpolicy(self.handle, $0) }
+    }
+public convenience init(rules: PasswordRules? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(
+        FfiConverterOptionTypePasswordRules.lower(rules),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_authgate_mobile_fn_free_passwordpolicy(handle, $0) }
+    }
+
+    
+    /**
+     * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+     */
+public static func nist(blocklist: [String] = []) -> PasswordPolicy  {
+    return try!  FfiConverterTypePasswordPolicy_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(
+        FfiConverterSequenceString.lower(blocklist),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Every rule `password` breaks (empty when it passes).
+     */
+open func check(password: String)throws  -> [PasswordViolation]  {
+    return try  FfiConverterSequenceTypePasswordViolation.lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_method_passwordpolicy_check(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(password),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `weak_password` naming every broken rule.
+     */
+open func enforce(password: String)throws   {try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(password),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePasswordPolicy: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PasswordPolicy
+
+    public static func lift(_ handle: UInt64) throws -> PasswordPolicy {
+        return PasswordPolicy(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PasswordPolicy) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PasswordPolicy {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PasswordPolicy, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordPolicy_lift(_ handle: UInt64) throws -> PasswordPolicy {
+    return try FfiConverterTypePasswordPolicy.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordPolicy_lower(_ value: PasswordPolicy) -> UInt64 {
+    return FfiConverterTypePasswordPolicy.lower(value)
 }
 
 
@@ -2887,6 +3065,141 @@ public func FfiConverterTypeOtpauthUri_lower(_ value: OtpauthUri) -> RustBuffer 
 
 
 /**
+ * The policy's rules; every `None` takes the core's default (8+ characters, a capital
+ * letter and a digit).
+ */
+public struct PasswordRules: Equatable, Hashable {
+    public var minLength: UInt32?
+    public var maxLength: UInt32?
+    public var requireUppercase: Bool?
+    public var requireLowercase: Bool?
+    public var requireDigit: Bool?
+    public var requireSymbol: Bool?
+    public var blocklist: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(minLength: UInt32? = nil, maxLength: UInt32? = nil, requireUppercase: Bool? = nil, requireLowercase: Bool? = nil, requireDigit: Bool? = nil, requireSymbol: Bool? = nil, blocklist: [String] = []) {
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.requireUppercase = requireUppercase
+        self.requireLowercase = requireLowercase
+        self.requireDigit = requireDigit
+        self.requireSymbol = requireSymbol
+        self.blocklist = blocklist
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PasswordRules: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePasswordRules: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PasswordRules {
+        return
+            try PasswordRules(
+                minLength: FfiConverterOptionUInt32.read(from: &buf), 
+                maxLength: FfiConverterOptionUInt32.read(from: &buf), 
+                requireUppercase: FfiConverterOptionBool.read(from: &buf), 
+                requireLowercase: FfiConverterOptionBool.read(from: &buf), 
+                requireDigit: FfiConverterOptionBool.read(from: &buf), 
+                requireSymbol: FfiConverterOptionBool.read(from: &buf), 
+                blocklist: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PasswordRules, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt32.write(value.minLength, into: &buf)
+        FfiConverterOptionUInt32.write(value.maxLength, into: &buf)
+        FfiConverterOptionBool.write(value.requireUppercase, into: &buf)
+        FfiConverterOptionBool.write(value.requireLowercase, into: &buf)
+        FfiConverterOptionBool.write(value.requireDigit, into: &buf)
+        FfiConverterOptionBool.write(value.requireSymbol, into: &buf)
+        FfiConverterSequenceString.write(value.blocklist, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordRules_lift(_ buf: RustBuffer) throws -> PasswordRules {
+    return try FfiConverterTypePasswordRules.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordRules_lower(_ value: PasswordRules) -> RustBuffer {
+    return FfiConverterTypePasswordRules.lower(value)
+}
+
+
+/**
+ * One broken rule: `code` (`too_short`, `missing_digit`, …) and a sentence for the user.
+ */
+public struct PasswordViolation: Equatable, Hashable {
+    public var code: String
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PasswordViolation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePasswordViolation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PasswordViolation {
+        return
+            try PasswordViolation(
+                code: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PasswordViolation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordViolation_lift(_ buf: RustBuffer) throws -> PasswordViolation {
+    return try FfiConverterTypePasswordViolation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePasswordViolation_lower(_ value: PasswordViolation) -> RustBuffer {
+    return FfiConverterTypePasswordViolation.lower(value)
+}
+
+
+/**
  * The header values to add to a signed request.
  */
 public struct SignedHeaders: Equatable, Hashable {
@@ -3590,6 +3903,9 @@ public enum ErrorCode: Equatable, Hashable {
     case reauthenticationRequired
     case fetchFailed
     case storageFailed
+    case rateLimited
+    case ipNotAllowed
+    case weakPassword
     case invalidInput
     case capacityExceeded
     case storeUnavailable
@@ -3709,13 +4025,19 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 47: return .storageFailed
         
-        case 48: return .invalidInput
+        case 48: return .rateLimited
         
-        case 49: return .capacityExceeded
+        case 49: return .ipNotAllowed
         
-        case 50: return .storeUnavailable
+        case 50: return .weakPassword
         
-        case 51: return .`internal`
+        case 51: return .invalidInput
+        
+        case 52: return .capacityExceeded
+        
+        case 53: return .storeUnavailable
+        
+        case 54: return .`internal`
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3913,20 +4235,32 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(47))
         
         
-        case .invalidInput:
+        case .rateLimited:
             writeInt(&buf, Int32(48))
         
         
-        case .capacityExceeded:
+        case .ipNotAllowed:
             writeInt(&buf, Int32(49))
         
         
-        case .storeUnavailable:
+        case .weakPassword:
             writeInt(&buf, Int32(50))
         
         
-        case .`internal`:
+        case .invalidInput:
             writeInt(&buf, Int32(51))
+        
+        
+        case .capacityExceeded:
+            writeInt(&buf, Int32(52))
+        
+        
+        case .storeUnavailable:
+            writeInt(&buf, Int32(53))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(54))
         
         }
     }
@@ -4299,6 +4633,30 @@ fileprivate struct FfiConverterOptionUInt8: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -4443,6 +4801,30 @@ fileprivate struct FfiConverterOptionTypeOtpOptions: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePasswordRules: FfiConverterRustBuffer {
+    typealias SwiftType = PasswordRules?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePasswordRules.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePasswordRules.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSignerOptions: FfiConverterRustBuffer {
     typealias SwiftType = SignerOptions?
 
@@ -4561,6 +4943,31 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePasswordViolation: FfiConverterRustBuffer {
+    typealias SwiftType = [PasswordViolation]
+
+    public static func write(_ value: [PasswordViolation], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePasswordViolation.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PasswordViolation] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PasswordViolation]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePasswordViolation.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * The `x-api-key` header for `key`, after its format and checksum check (a mistyped key
  * fails here, not as a 401).
@@ -4650,6 +5057,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_method_totp_verify() != 62264) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_check() != 23259) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() != 37919) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_authgate_mobile_checksum_method_requestsigner_sign() != 50794) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4729,6 +5142,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_totp_new() != 141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() != 45137) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 21638) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_requestsigner_new() != 41236) {

@@ -795,6 +795,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_authgate_mobile_checksum_method_totp_verify(
     ): Int
+    external fun uniffi_authgate_mobile_checksum_method_passwordpolicy_check(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce(
+    ): Int
     external fun uniffi_authgate_mobile_checksum_method_requestsigner_sign(
     ): Int
     external fun uniffi_authgate_mobile_checksum_method_requestverifier_add_key(
@@ -848,6 +852,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_authgate_mobile_checksum_constructor_totp_from_uri(
     ): Int
     external fun uniffi_authgate_mobile_checksum_constructor_totp_new(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist(
     ): Int
     external fun uniffi_authgate_mobile_checksum_constructor_requestsigner_new(
     ): Int
@@ -917,6 +925,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_authgate_mobile_fn_method_totp_verify(`ptr`: Long,`code`: RustBuffer.ByValue,`unixTime`: Long,`window`: RustBuffer.ByValue,`lastStep`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_authgate_mobile_fn_clone_passwordpolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_free_passwordpolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(`rules`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(`blocklist`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_check(`ptr`: Long,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(`ptr`: Long,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_authgate_mobile_fn_clone_requestsigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_authgate_mobile_fn_free_requestsigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1172,6 +1192,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_method_totp_verify() and 0xFFFF) != 62264) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_check() and 0xFFFF) != 23259) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() and 0xFFFF) != 37919) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_authgate_mobile_checksum_method_requestsigner_sign() and 0xFFFF) != 50794) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1251,6 +1277,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_totp_new() and 0xFFFF) != 141) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() and 0xFFFF) != 45137) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 21638) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_requestsigner_new() and 0xFFFF) != 41236) {
@@ -1486,6 +1518,29 @@ public object FfiConverterUByte: FfiConverter<UByte, Byte> {
 
     override fun write(value: UByte, buf: ByteBuffer) {
         buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUInt: FfiConverter<UInt, Int> {
+    override fun lift(value: Int): UInt {
+        return value.toUInt()
+    }
+
+    override fun read(buf: ByteBuffer): UInt {
+        return lift(buf.getInt())
+    }
+
+    override fun lower(value: UInt): Int {
+        return value.toInt()
+    }
+
+    override fun allocationSize(value: UInt) = 4UL
+
+    override fun write(value: UInt, buf: ByteBuffer) {
+        buf.putInt(value.toInt())
     }
 }
 
@@ -2236,6 +2291,313 @@ public object FfiConverterTypeHotp: FfiConverter<Hotp, Long> {
     override fun allocationSize(value: Hotp) = 8UL
 
     override fun write(value: Hotp, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+public interface PasswordPolicyInterface {
+    
+    /**
+     * Every rule `password` breaks (empty when it passes).
+     */
+    fun `check`(`password`: kotlin.String): List<PasswordViolation>
+    
+    /**
+     * `weak_password` naming every broken rule.
+     */
+    fun `enforce`(`password`: kotlin.String)
+    
+    companion object
+}
+
+open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    constructor(`rules`: PasswordRules? = null) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(
+    
+        
+        FfiConverterOptionalTypePasswordRules.lower(`rules`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_authgate_mobile_fn_free_passwordpolicy(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_authgate_mobile_fn_clone_passwordpolicy(handle, status)
+        }
+    }
+
+    
+    /**
+     * Every rule `password` breaks (empty when it passes).
+     */
+    @Throws(AuthgateException::class)override fun `check`(`password`: kotlin.String): List<PasswordViolation> {
+            return FfiConverterSequenceTypePasswordViolation.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_method_passwordpolicy_check(
+        it,
+        
+        FfiConverterString.lower(`password`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `weak_password` naming every broken rule.
+     */
+    @Throws(AuthgateException::class)override fun `enforce`(`password`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(
+        it,
+        
+        FfiConverterString.lower(`password`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+     */ fun `nist`(`blocklist`: List<kotlin.String> = listOf()): PasswordPolicy {
+            return FfiConverterTypePasswordPolicy.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(
+    
+        
+        FfiConverterSequenceString.lower(`blocklist`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePasswordPolicy: FfiConverter<PasswordPolicy, Long> {
+    override fun lower(value: PasswordPolicy): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PasswordPolicy {
+        return PasswordPolicy(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PasswordPolicy {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PasswordPolicy) = 8UL
+
+    override fun write(value: PasswordPolicy, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5259,6 +5621,114 @@ public object FfiConverterTypeOtpauthUri: FfiConverterRustBuffer<OtpauthUri> {
 
 
 /**
+ * The policy's rules; every `None` takes the core's default (8+ characters, a capital
+ * letter and a digit).
+ */
+data class PasswordRules (
+    var `minLength`: kotlin.UInt? = null 
+    , 
+    var `maxLength`: kotlin.UInt? = null 
+    , 
+    var `requireUppercase`: kotlin.Boolean? = null 
+    , 
+    var `requireLowercase`: kotlin.Boolean? = null 
+    , 
+    var `requireDigit`: kotlin.Boolean? = null 
+    , 
+    var `requireSymbol`: kotlin.Boolean? = null 
+    , 
+    var `blocklist`: List<kotlin.String> = listOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePasswordRules: FfiConverterRustBuffer<PasswordRules> {
+    override fun read(buf: ByteBuffer): PasswordRules {
+        return PasswordRules(
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PasswordRules) = (
+            FfiConverterOptionalUInt.allocationSize(value.`minLength`) +
+            FfiConverterOptionalUInt.allocationSize(value.`maxLength`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`requireUppercase`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`requireLowercase`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`requireDigit`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`requireSymbol`) +
+            FfiConverterSequenceString.allocationSize(value.`blocklist`)
+    )
+
+    override fun write(value: PasswordRules, buf: ByteBuffer) {
+            FfiConverterOptionalUInt.write(value.`minLength`, buf)
+            FfiConverterOptionalUInt.write(value.`maxLength`, buf)
+            FfiConverterOptionalBoolean.write(value.`requireUppercase`, buf)
+            FfiConverterOptionalBoolean.write(value.`requireLowercase`, buf)
+            FfiConverterOptionalBoolean.write(value.`requireDigit`, buf)
+            FfiConverterOptionalBoolean.write(value.`requireSymbol`, buf)
+            FfiConverterSequenceString.write(value.`blocklist`, buf)
+    }
+}
+
+
+
+/**
+ * One broken rule: `code` (`too_short`, `missing_digit`, …) and a sentence for the user.
+ */
+data class PasswordViolation (
+    var `code`: kotlin.String
+    , 
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePasswordViolation: FfiConverterRustBuffer<PasswordViolation> {
+    override fun read(buf: ByteBuffer): PasswordViolation {
+        return PasswordViolation(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PasswordViolation) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: PasswordViolation, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
  * The header values to add to a signed request.
  */
 data class SignedHeaders (
@@ -5930,6 +6400,9 @@ enum class ErrorCode {
     REAUTHENTICATION_REQUIRED,
     FETCH_FAILED,
     STORAGE_FAILED,
+    RATE_LIMITED,
+    IP_NOT_ALLOWED,
+    WEAK_PASSWORD,
     INVALID_INPUT,
     CAPACITY_EXCEEDED,
     STORE_UNAVAILABLE,
@@ -6247,6 +6720,38 @@ public object FfiConverterOptionalUByte: FfiConverterRustBuffer<kotlin.UByte?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
     override fun read(buf: ByteBuffer): kotlin.ULong? {
         if (buf.get().toInt() == 0) {
@@ -6439,6 +6944,38 @@ public object FfiConverterOptionalTypeOtpOptions: FfiConverterRustBuffer<OtpOpti
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypePasswordRules: FfiConverterRustBuffer<PasswordRules?> {
+    override fun read(buf: ByteBuffer): PasswordRules? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePasswordRules.read(buf)
+    }
+
+    override fun allocationSize(value: PasswordRules?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePasswordRules.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PasswordRules?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePasswordRules.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeSignerOptions: FfiConverterRustBuffer<SignerOptions?> {
     override fun read(buf: ByteBuffer): SignerOptions? {
         if (buf.get().toInt() == 0) {
@@ -6581,6 +7118,34 @@ public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<Ht
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePasswordViolation: FfiConverterRustBuffer<List<PasswordViolation>> {
+    override fun read(buf: ByteBuffer): List<PasswordViolation> {
+        val len = buf.getInt()
+        return List<PasswordViolation>(len) {
+            FfiConverterTypePasswordViolation.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PasswordViolation>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePasswordViolation.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PasswordViolation>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePasswordViolation.write(it, buf)
         }
     }
 }

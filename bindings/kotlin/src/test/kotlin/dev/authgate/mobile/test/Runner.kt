@@ -19,6 +19,7 @@ fun main() {
     registerSignatureVectors()
     registerOtpVectors()
     registerSurfaceTests()
+    registerPasswordVectors()
     test("README: the Kotlin quick tour runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {

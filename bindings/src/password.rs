@@ -1,0 +1,76 @@
+//! The password policy on the device, so a sign-up form shows every broken rule before
+//! the request is sent (the server checks again with the same core).
+
+use authgate_core::password::{PasswordPolicy as CorePolicy, Violation};
+
+use crate::errors::{guard, Result};
+
+/// One broken rule: `code` (`too_short`, `missing_digit`, …) and a sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PasswordViolation {
+    pub code: String,
+    pub message: String,
+}
+
+/// The policy's rules; every `None` takes the core's default (8+ characters, a capital
+/// letter and a digit).
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct PasswordRules {
+    #[uniffi(default = None)]
+    pub min_length: Option<u32>,
+    #[uniffi(default = None)]
+    pub max_length: Option<u32>,
+    #[uniffi(default = None)]
+    pub require_uppercase: Option<bool>,
+    #[uniffi(default = None)]
+    pub require_lowercase: Option<bool>,
+    #[uniffi(default = None)]
+    pub require_digit: Option<bool>,
+    #[uniffi(default = None)]
+    pub require_symbol: Option<bool>,
+    #[uniffi(default = [])]
+    pub blocklist: Vec<String>,
+}
+
+#[derive(uniffi::Object)]
+pub struct PasswordPolicy(CorePolicy);
+
+#[uniffi::export]
+impl PasswordPolicy {
+    #[uniffi::constructor(default(rules = None))]
+    pub fn new(rules: Option<PasswordRules>) -> std::sync::Arc<Self> {
+        let r = rules.unwrap_or_default();
+        let d = CorePolicy::default();
+        let mut p = CorePolicy::default().with_blocklist(r.blocklist);
+        p.min_length = r.min_length.map_or(d.min_length, |n| n as usize);
+        p.max_length = r.max_length.map_or(d.max_length, |n| n as usize);
+        p.require_uppercase = r.require_uppercase.unwrap_or(d.require_uppercase);
+        p.require_lowercase = r.require_lowercase.unwrap_or(d.require_lowercase);
+        p.require_digit = r.require_digit.unwrap_or(d.require_digit);
+        p.require_symbol = r.require_symbol.unwrap_or(d.require_symbol);
+        std::sync::Arc::new(PasswordPolicy(p))
+    }
+
+    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+    #[uniffi::constructor(default(blocklist = []))]
+    pub fn nist(blocklist: Vec<String>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(PasswordPolicy(CorePolicy::nist().with_blocklist(blocklist)))
+    }
+
+    /// Every rule `password` breaks (empty when it passes).
+    pub fn check(&self, password: String) -> Result<Vec<PasswordViolation>> {
+        guard(|| Ok(self.0.check(&password).into_iter().map(violation).collect()))
+    }
+
+    /// `weak_password` naming every broken rule.
+    pub fn enforce(&self, password: String) -> Result<()> {
+        guard(|| self.0.enforce(&password))
+    }
+}
+
+fn violation(v: Violation) -> PasswordViolation {
+    PasswordViolation {
+        code: v.code.into(),
+        message: v.message,
+    }
+}
