@@ -8,8 +8,7 @@ import type {
   SignRequestOptions as NativeSignRequestOptions,
   OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
   Enrollment, ChallengeOptions, RecoveryOptions,
-  CheckOptions, JsRateDecision, RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation,
-  PasswordHasherOptions,
+  RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
 } from './native'
 
 export type {
@@ -17,7 +16,7 @@ export type {
   LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
   SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
-  CheckOptions, RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
+  RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -342,7 +341,31 @@ export declare class RecoveryCodes {
 
 /** A rate limit: an object, or text such as `'100/minute'`, `'5/second'`, `'10/5 minutes'`. */
 export type Rate = RatePolicy | string
-export type RateDecision = JsRateDecision
+export interface CheckOptions {
+  /** The policy's name (default `'default'`: 1000 per minute). */
+  policy?: string
+  /** Requests this one counts for (default 1). */
+  cost?: number
+}
+
+/** One rate-limit decision; `headers` are formatted when first read. */
+export declare class RateDecision {
+  readonly policy: string
+  readonly allowed: boolean
+  /** Requests per window, and the window in seconds. */
+  readonly limit: number
+  readonly window: number
+  readonly burst: number
+  readonly remaining: number
+  readonly resetAfterMs: number
+  readonly retryAfterMs: number | null
+  /** Seconds to wait (rounded up) when refused: the `Retry-After` value. */
+  readonly retryAfter: number | null
+  /** The time of the decision, Unix milliseconds. */
+  readonly nowMs: number
+  /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
+  get headers(): Record<string, string>
+}
 
 /** Named policies over a store (in memory by default), starting with `default`: 1000 per minute. */
 export declare class RateLimiter {

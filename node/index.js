@@ -386,6 +386,34 @@ class Challenges {
 
 // Rate limits, IP allowlists, passwords.
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
+// The native check writes a decision's numbers here (one buffer: checks are synchronous),
+// so no object crosses napi property by property.
+const DECISION = new Float64Array(9)
+const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
+
+/** One rate-limit decision; `headers` are formatted by the core when first read. */
+class RateDecision {
+  constructor(policy, d) {
+    this.policy = policy
+    this.allowed = d[0] === 1
+    this.limit = d[1]
+    this.window = d[2]
+    this.burst = d[3]
+    this.remaining = d[4]
+    this.resetAfterMs = d[5]
+    this.retryAfterMs = d[6] < 0 ? null : d[6]
+    /** Seconds to wait (rounded up) when refused: the `Retry-After` value. */
+    this.retryAfter = d[7] < 0 ? null : d[7]
+    /** The time of the decision, Unix milliseconds. */
+    this.nowMs = d[8]
+  }
+
+  /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
+  get headers() {
+    return native.rateLimitHeaders(this.policy, [this.allowed ? 1 : 0, this.limit, this.window, this.burst,
+      this.remaining, this.resetAfterMs, this.retryAfterMs ?? -1, this.retryAfter ?? -1, this.nowMs])
+  }
+}
 
 /**
  * Named policies over a store (in memory by default), starting with `default`: 1000 per
@@ -395,6 +423,31 @@ class RateLimiter extends RateLimiterNative {
   constructor(options = {}) {
     const { store, clock } = options
     super(store, clock)
+  }
+
+  /** Takes `cost` (default 1) from `key`'s bucket; a refusal has `allowed: false`. */
+  check(key, options) {
+    return this.#decide(key, options, false)
+  }
+
+  /** Like `check`, throwing `RateLimited` (with `retryAfter`) when refused. */
+  enforce(key, options) {
+    return this.#decide(key, options, true)
+  }
+
+  /** The state of `key` without taking anything. */
+  peek(key, options) {
+    const n = this[NATIVE]
+    const policy = options?.policy ?? null
+    guard(() => n.peekInto(key, policy, DECISION))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, DECISION)
+  }
+
+  #decide(key, options, enforce) {
+    const n = this[NATIVE]
+    const policy = options?.policy ?? null
+    guard(() => n.checkInto(key, policy, options?.cost ?? null, enforce, DECISION))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, DECISION)
   }
 }
 facadeOf.set(native.RateLimiter, RateLimiter)
@@ -455,6 +508,7 @@ module.exports = {
   OtpError,
   ClientError,
   RateLimiter,
+  RateDecision,
   IpAllowlist,
   IpAllowlists,
   ClientIpResolver,

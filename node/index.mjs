@@ -18,7 +18,7 @@ export const {
   Totp, Hotp, QrCode, TotpManager, Challenges, RecoveryCodes, generateOtpSecret, base32Encode,
   base32Decode, parseOtpauthUri, OtpError, InvalidCode, CodeReused, TooManyAttempts, CodeExpired,
   ResendTooSoon, DeliveryFailed, ClientError, SignedOut, ReauthenticationRequired, FetchFailed, StorageFailed,
-  RateLimiter, IpAllowlist, IpAllowlists, ClientIpResolver, parseNetwork, PasswordPolicy, PasswordHasher,
+  RateLimiter, RateDecision, IpAllowlist, IpAllowlists, ClientIpResolver, parseNetwork, PasswordPolicy, PasswordHasher,
   RateLimited, IpNotAllowed, WeakPassword,
 } = authgate
 export default authgate

@@ -206,12 +206,13 @@ export declare class RateLimiter {
   policy(name: string): RatePolicy | null
   setOverride(policy: string, key: string, granted: string | RatePolicy): void
   removeOverride(policy: string, key: string): boolean
-  /** Takes `cost` from `key`'s bucket; a refusal is a decision with `allowed: false`. */
-  check(key: string, options?: CheckOptions | undefined | null): JsRateDecision
-  /** Like `check`, throwing `RateLimited` (with `retryAfter`) when refused. */
-  enforce(key: string, options?: CheckOptions | undefined | null): JsRateDecision
-  /** The state of `key` without taking anything. */
-  peek(key: string, options?: CheckOptions | undefined | null): JsRateDecision
+  /**
+   * Takes `cost` from `key`'s bucket under `policy` (null: the default policy) and writes
+   * the decision into `out`; with `enforce`, a refusal throws `RateLimited` instead.
+   */
+  checkInto(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean, out: Float64Array): void
+  /** The state of `key` without taking anything, written into `out`. */
+  peekInto(key: string, policy: string | undefined | null, out: Float64Array): void
 }
 export type JsRateLimiter = RateLimiter
 
@@ -378,13 +379,6 @@ export interface ChallengeOptions {
   hashKey?: Buffer | string
 }
 
-export interface CheckOptions {
-  /** The policy's name (default `'default'`: 1000 per minute). */
-  policy?: string
-  /** Requests this one counts for (default 1). */
-  cost?: number
-}
-
 export interface ClientToken {
   user: string
   exp: number
@@ -420,6 +414,8 @@ export interface Defaults {
   absoluteLifetimeSecs: number
   clientTokenTtlSecs: number
   accessTokenType: string
+  /** The name of the policy a `RateLimiter` starts with (1000 per minute). */
+  rateLimitPolicy: string
 }
 
 /** A started enrollment: show `uri` as a QR code, wait for the first code. */
@@ -464,22 +460,6 @@ export interface HttpRequest {
   headerNames: Array<string>
   headerValues: Array<string>
   body?: Buffer | string
-}
-
-/** One decision, with the headers to send. */
-export interface JsRateDecision {
-  allowed: boolean
-  policy: string
-  limit: number
-  window: number
-  burst: number
-  remaining: number
-  resetAfterMs: number
-  retryAfterMs?: number
-  /** Seconds to wait (rounded up) when refused: the `Retry-After` value. */
-  retryAfter?: number
-  /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
-  headers: Record<string, string>
 }
 
 export interface KeyInfo {
@@ -588,6 +568,12 @@ export interface PendingDelivery {
   resendAfter: number
   attemptsLeft: number
 }
+
+/**
+ * The headers of a decision given by its numbers (as `write_decision` wrote them): the
+ * core formats them, so the JavaScript getter never does.
+ */
+export declare function rateLimitHeaders(policy: string, numbers: Array<number>): Record<string, string>
 
 /** `limit` requests per `periodMs`, with a bucket of `burst` (default `limit`). */
 export interface RatePolicy {

@@ -899,6 +899,7 @@ module.exports.parseApiKey = nativeBinding.parseApiKey
 module.exports.parseNetwork = nativeBinding.parseNetwork
 module.exports.parseOtpauthUri = nativeBinding.parseOtpauthUri
 module.exports.peekUnverified = nativeBinding.peekUnverified
+module.exports.rateLimitHeaders = nativeBinding.rateLimitHeaders
 module.exports.scopeGranted = nativeBinding.scopeGranted
 module.exports.signRequest = nativeBinding.signRequest
 module.exports.signWebhook = nativeBinding.signWebhook

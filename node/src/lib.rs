@@ -30,6 +30,8 @@ pub struct Defaults {
     pub absolute_lifetime_secs: u32,
     pub client_token_ttl_secs: u32,
     pub access_token_type: String,
+    /// The name of the policy a `RateLimiter` starts with (1000 per minute).
+    pub rate_limit_policy: String,
 }
 
 #[napi]
@@ -43,5 +45,6 @@ pub fn defaults() -> Defaults {
         absolute_lifetime_secs: session::DEFAULT_ABSOLUTE_LIFETIME_SECS as u32,
         client_token_ttl_secs: ct::DEFAULT_CLIENT_TOKEN_TTL_SECS as u32,
         access_token_type: jwt::ACCESS_TOKEN_TYPE.into(),
+        rate_limit_policy: authgate_core::ratelimit::DEFAULT_POLICY.into(),
     }
 }

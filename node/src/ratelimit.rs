@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use authgate_core::ratelimit::{Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::{Either, Float64ArraySlice};
 use napi_derive::napi;
 
 use crate::convert::seconds;
@@ -45,50 +45,58 @@ fn policy_arg(policy: Either<String, RatePolicy>) -> Result<Policy> {
     }
 }
 
-#[napi(object)]
-pub struct CheckOptions {
-    /// The policy's name (default `'default'`: 1000 per minute).
-    pub policy: Option<String>,
-    /// Requests this one counts for (default 1).
-    pub cost: Option<f64>,
-}
+/// The numbers of a decision, in the order `index.js` reads them from the array the native
+/// check fills (one reused `Float64Array`: no object is built per check).
+const FIELDS: usize = 9;
 
-/// One decision, with the headers to send.
-#[napi(object)]
-pub struct JsRateDecision {
-    pub allowed: bool,
-    pub policy: String,
-    pub limit: f64,
-    pub window: f64,
-    pub burst: f64,
-    pub remaining: f64,
-    pub reset_after_ms: f64,
-    pub retry_after_ms: Option<f64>,
-    /// Seconds to wait (rounded up) when refused: the `Retry-After` value.
-    pub retry_after: Option<f64>,
-    /// `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`.
-    pub headers: HashMap<String, String>,
-}
-
-impl From<RateDecision> for JsRateDecision {
-    fn from(d: RateDecision) -> Self {
-        JsRateDecision {
-            headers: d
-                .headers()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            retry_after: d.retry_after_secs().map(|s| s as f64),
-            allowed: d.allowed,
-            limit: d.limit as f64,
-            window: d.window_secs as f64,
-            burst: d.burst as f64,
-            remaining: d.remaining as f64,
-            reset_after_ms: d.reset_after_ms as f64,
-            retry_after_ms: d.retry_after_ms.map(|m| m as f64),
-            policy: d.policy,
-        }
+fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
+    if out.len() < FIELDS {
+        return Err(crate::errors::invalid_arg(
+            "the decision buffer is too small",
+        ));
     }
+    let values = [
+        f64::from(u8::from(d.allowed)),
+        d.limit as f64,
+        d.window_secs as f64,
+        d.burst as f64,
+        d.remaining as f64,
+        d.reset_after_ms as f64,
+        d.retry_after_ms.map_or(-1.0, |m| m as f64),
+        d.retry_after_secs().map_or(-1.0, |s| s as f64),
+        d.now_ms as f64,
+    ];
+    out[..FIELDS].copy_from_slice(&values);
+    Ok(())
+}
+
+/// The headers of a decision given by its numbers (as `write_decision` wrote them): the
+/// core formats them, so the JavaScript getter never does.
+#[napi(catch_unwind)]
+pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<String, String>> {
+    if numbers.len() < FIELDS {
+        return Err(crate::errors::invalid_arg("a decision has 9 numbers"));
+    }
+    let n = |i: usize| numbers[i].max(0.0) as u64;
+    let d = RateDecision {
+        policy,
+        allowed: numbers[0] == 1.0,
+        limit: n(1),
+        window_secs: n(2),
+        burst: n(3),
+        remaining: n(4),
+        reset_after_ms: n(5),
+        retry_after_ms: (numbers[6] >= 0.0).then(|| n(6)),
+        now_ms: n(8),
+    };
+    Ok(d.headers()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect())
+}
+
+fn cost_arg(cost: Option<f64>) -> Result<u64> {
+    cost.map_or(Ok(1), |c| seconds(c, "cost"))
 }
 
 #[napi(js_name = "RateLimiter")]
@@ -96,16 +104,12 @@ pub struct JsRateLimiter {
     inner: RateLimiter,
 }
 
-fn options(o: Option<CheckOptions>) -> Result<(String, u64)> {
-    let o = o.unwrap_or(CheckOptions {
-        policy: None,
-        cost: None,
-    });
-    let cost = match o.cost {
-        Some(c) => seconds(c, "cost")?,
-        None => 1,
-    };
-    Ok((o.policy.unwrap_or_else(|| DEFAULT_POLICY.into()), cost))
+/// The decision's numbers into the caller's `Float64Array`.
+fn fill(d: &RateDecision, out: &mut Float64ArraySlice) -> Result<()> {
+    // SAFETY: this runs on the JavaScript thread during the call that passed `out`; no
+    // JavaScript runs until it returns, so nothing else reads or writes the buffer.
+    let slice = unsafe { out.as_mut() };
+    write_decision(d, slice)
 }
 
 #[napi]
@@ -149,29 +153,32 @@ impl JsRateLimiter {
         self.inner.remove_override(&policy, &key)
     }
 
-    /// Takes `cost` from `key`'s bucket; a refusal is a decision with `allowed: false`.
+    /// Takes `cost` from `key`'s bucket under `policy` (null: the default policy) and writes
+    /// the decision into `out`; with `enforce`, a refusal throws `RateLimited` instead.
     #[napi(catch_unwind)]
-    pub fn check(&self, key: String, options: Option<CheckOptions>) -> Result<JsRateDecision> {
-        let (policy, cost) = self::options(options)?;
-        core(self.inner.check(&policy, &key, cost)).map(Into::into)
+    pub fn check_into(
+        &self,
+        key: String,
+        policy: Option<String>,
+        cost: Option<f64>,
+        enforce: bool,
+        mut out: Float64ArraySlice,
+    ) -> Result<()> {
+        let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
+        let d = core(self.inner.check(policy, &key, cost_arg(cost)?))?;
+        let d = if enforce { core(d.into_result())? } else { d };
+        fill(&d, &mut out)
     }
 
-    /// Like `check`, throwing `RateLimited` (with `retryAfter`) when refused.
+    /// The state of `key` without taking anything, written into `out`.
     #[napi(catch_unwind)]
-    pub fn enforce(&self, key: String, options: Option<CheckOptions>) -> Result<JsRateDecision> {
-        let (policy, cost) = self::options(options)?;
-        core(
-            self.inner
-                .check(&policy, &key, cost)
-                .and_then(RateDecision::into_result),
-        )
-        .map(Into::into)
-    }
-
-    /// The state of `key` without taking anything.
-    #[napi(catch_unwind)]
-    pub fn peek(&self, key: String, options: Option<CheckOptions>) -> Result<JsRateDecision> {
-        let (policy, _) = self::options(options)?;
-        core(self.inner.peek(&policy, &key)).map(Into::into)
+    pub fn peek_into(
+        &self,
+        key: String,
+        policy: Option<String>,
+        mut out: Float64ArraySlice,
+    ) -> Result<()> {
+        let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
+        fill(&core(self.inner.peek(policy, &key))?, &mut out)
     }
 }
