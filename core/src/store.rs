@@ -383,7 +383,8 @@ impl MemoryStore {
     }
 
     /// A store holding at most `capacity` sessions (and as many API keys, unexpired
-    /// nonces, rate-limited keys, and entries of each kind of one-time-code state).
+    /// nonces, and entries of each kind of one-time-code state; rate-limited keys up to an
+    /// eighth more, as they spread unevenly over shards).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryStore {
             capacity: capacity.max(1),

@@ -3,11 +3,13 @@
 //! stored as a 64-bit keyed hash (SipHash with a random key per process: nobody can make
 //! two keys collide on purpose), so a million keys take a few tens of MiB.
 //!
-//! Bounded: a shard at its share of the capacity first forgets the keys whose buckets are
-//! full again (forgetting them changes no decision), and, when everything left is live,
-//! the key closest to full among a sample. That last case gives one key a fresh bucket, and
-//! needs more live keys than the capacity: a client spraying random keys fills the map with
-//! keys that are each nearly full, which is what it would have had anyway.
+//! Bounded: a shard at its share of the capacity (with 1/8 of slack, as keys do not spread
+//! evenly) first forgets the keys whose buckets are full again (forgetting them changes no
+//! decision), and, when everything left is live, the key closest to full among the last
+//! keys inserted. That last case gives one key a fresh bucket, and needs more live keys
+//! than the capacity: a client spraying random keys fills the map with keys that are each
+//! nearly full, which is what it would have had anyway, while a key being held at its limit
+//! is far from full and is not picked.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -16,8 +18,8 @@ use std::sync::Mutex;
 use crate::ratelimit::{Gcra, RateState};
 
 const SHARDS: usize = 16;
-/// How many entries are looked at to pick one to evict when nothing has expired.
-const EVICTION_SAMPLE: usize = 16;
+/// How many recently inserted keys are kept as eviction candidates.
+const RECENT: usize = 32;
 
 /// The keys are already uniform hashes: use them as they are.
 #[derive(Default)]
@@ -45,6 +47,9 @@ struct Shard {
     /// Inserts since the last sweep: a sweep of a full shard runs at most once per eighth
     /// of its capacity, so a shard full of live keys costs O(1) per insert, not O(n).
     inserts_since_sweep: usize,
+    /// The last keys inserted, round robin: where eviction looks first.
+    recent: Vec<u64>,
+    recent_next: usize,
 }
 
 pub(crate) struct RateBuckets {
@@ -57,7 +62,10 @@ impl RateBuckets {
     pub(crate) fn new(capacity: usize) -> Self {
         RateBuckets {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            per_shard: {
+                let share = capacity.div_ceil(SHARDS).max(1);
+                share + share / 8
+            },
             hasher: RandomState::new(),
         }
     }
@@ -70,8 +78,11 @@ impl RateBuckets {
         if cost == 0 || !state.allowed {
             return state;
         }
-        if known.is_none() && shard.full_at.len() >= self.per_shard {
-            shard.make_room(self.per_shard, now_ns);
+        if known.is_none() {
+            if shard.full_at.len() >= self.per_shard {
+                shard.make_room(self.per_shard, now_ns);
+            }
+            shard.remember(h);
         }
         shard.full_at.insert(h, state.full_at_ns);
         state
@@ -95,14 +106,25 @@ impl Shard {
         }
         if self.full_at.len() >= capacity {
             let closest = self
-                .full_at
+                .recent
                 .iter()
-                .take(EVICTION_SAMPLE)
-                .min_by_key(|(_, &t)| t)
-                .map(|(&k, _)| k);
+                .filter_map(|k| self.full_at.get(k).map(|&t| (*k, t)))
+                .min_by_key(|&(_, t)| t)
+                .map(|(k, _)| k)
+                // None of the recent keys is held any more: take any (rare).
+                .or_else(|| self.full_at.keys().next().copied());
             if let Some(k) = closest {
                 self.full_at.remove(&k);
             }
+        }
+    }
+
+    fn remember(&mut self, h: u64) {
+        if self.recent.len() < RECENT {
+            self.recent.push(h);
+        } else {
+            self.recent[self.recent_next] = h;
+            self.recent_next = (self.recent_next + 1) % RECENT;
         }
     }
 }

@@ -1,0 +1,71 @@
+//! Rate limits (one hot key; 100k keys in turn), allowlist lookups, and argon2id hashing
+//! with the default (OWASP) parameters.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use authgate_core::allowlist::Allowlist;
+use authgate_core::password::PasswordHasher;
+use authgate_core::ratelimit::{Policy, RateLimiter};
+use authgate_core::store::MemoryStore;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn bench_limiter(c: &mut Criterion) {
+    // A policy generous enough that every check in the run is allowed (the common case).
+    let limiter = RateLimiter::new(Arc::new(MemoryStore::new()));
+    limiter
+        .set_policy("api", Policy::per_second(1_000_000_000 / 2).unwrap())
+        .unwrap();
+    c.bench_function("limits/ratelimit/check_hot_key", |b| {
+        b.iter(|| limiter.check("api", "app-1", 1).unwrap())
+    });
+    let keys: Vec<String> = (0..100_000).map(|i| format!("app-{i}")).collect();
+    let mut i = 0;
+    c.bench_function("limits/ratelimit/check_100k_keys", |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            limiter.check("api", &keys[i], 1).unwrap()
+        })
+    });
+}
+
+fn bench_allowlist(c: &mut Criterion) {
+    // 1,000 IPv4 /24s and 1,000 IPv6 /48s, as a large corporate list might hold.
+    let mut entries: Vec<String> = (0..1000)
+        .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256))
+        .collect();
+    entries.extend((0..1000).map(|i| format!("2001:db8:{i:x}::/48")));
+    let list = Allowlist::new(&entries).unwrap();
+    let hit: IpAddr = "10.3.200.7".parse().unwrap();
+    let miss: IpAddr = "192.0.2.1".parse().unwrap();
+    let hit6: IpAddr = "2001:db8:3e7::1".parse().unwrap();
+    c.bench_function("limits/allowlist/contains_v4_hit", |b| {
+        b.iter(|| list.contains(hit))
+    });
+    c.bench_function("limits/allowlist/contains_v4_miss", |b| {
+        b.iter(|| list.contains(miss))
+    });
+    c.bench_function("limits/allowlist/contains_v6_hit", |b| {
+        b.iter(|| list.contains(hit6))
+    });
+    c.bench_function("limits/allowlist/contains_str_v4", |b| {
+        b.iter(|| list.contains_str("10.3.200.7").unwrap())
+    });
+}
+
+fn bench_password(c: &mut Criterion) {
+    let hasher = PasswordHasher::default();
+    let mut group = c.benchmark_group("limits/password");
+    group.sample_size(10);
+    group.bench_function("argon2id_hash_19MiB_t2", |b| {
+        b.iter(|| hasher.hash("correct horse battery staple").unwrap())
+    });
+    let phc = hasher.hash("correct horse battery staple").unwrap();
+    group.bench_function("argon2id_verify_19MiB_t2", |b| {
+        b.iter(|| hasher.verify("correct horse battery staple", &phc).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_limiter, bench_allowlist, bench_password);
+criterion_main!(benches);
