@@ -121,7 +121,9 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	$(CARGO) bench --locked -p authgate-core --bench signatures
 	$(CARGO) bench --locked -p authgate-core --bench otp
+	$(CARGO) bench --locked -p authgate-core --bench limits
 	mkdir -p target/bench
+	$(CARGO) run --locked -q --release -p authgate-core --example ratelimit_memory > target/bench/ratelimit_memory.jsonl
 	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
 	node bench/peers/node/verify.mjs target/bench/tokens.json > target/bench/node.jsonl
 	$(TOOLS)/bench-venv/bin/python bench/peers/python/verify.py target/bench/tokens.json > target/bench/python.jsonl
@@ -129,9 +131,11 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	$(VENV_PY) python/bench/bench.py
 	$(VENV_PY) python/bench/bench_signatures.py
 	$(VENV_PY) python/bench/bench_otp.py
+	$(VENV_PY) python/bench/bench_limits.py
 	cd node && node bench/bench.mjs
 	cd node && node bench/bench_signatures.mjs
 	cd node && node bench/bench_otp.mjs
+	cd node && node bench/bench_limits.mjs
 
 $(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
 	$(PYTHON) -m venv $(TOOLS)/bench-venv
