@@ -1,7 +1,7 @@
 //! The password policy on the device, so a sign-up form shows every broken rule before
 //! the request is sent (the server checks again with the same core).
 
-use authgate_core::password::{PasswordPolicy as CorePolicy, Violation};
+use authgate_core::password::{self as core, PasswordPolicy as CorePolicy, Violation};
 
 use crate::errors::{guard, Result};
 
@@ -40,15 +40,16 @@ impl PasswordPolicy {
     #[uniffi::constructor(default(rules = None))]
     pub fn new(rules: Option<PasswordRules>) -> std::sync::Arc<Self> {
         let r = rules.unwrap_or_default();
-        let d = CorePolicy::default();
-        let mut p = CorePolicy::default().with_blocklist(r.blocklist);
-        p.min_length = r.min_length.map_or(d.min_length, |n| n as usize);
-        p.max_length = r.max_length.map_or(d.max_length, |n| n as usize);
-        p.require_uppercase = r.require_uppercase.unwrap_or(d.require_uppercase);
-        p.require_lowercase = r.require_lowercase.unwrap_or(d.require_lowercase);
-        p.require_digit = r.require_digit.unwrap_or(d.require_digit);
-        p.require_symbol = r.require_symbol.unwrap_or(d.require_symbol);
-        std::sync::Arc::new(PasswordPolicy(p))
+        let rules = core::PasswordRules {
+            min_length: r.min_length.map(|n| n as usize),
+            max_length: r.max_length.map(|n| n as usize),
+            require_uppercase: r.require_uppercase,
+            require_lowercase: r.require_lowercase,
+            require_digit: r.require_digit,
+            require_symbol: r.require_symbol,
+            blocklist: r.blocklist,
+        };
+        std::sync::Arc::new(PasswordPolicy(rules.into()))
     }
 
     /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.

@@ -173,6 +173,35 @@ impl PasswordPolicy {
     }
 }
 
+/// The rules of a policy as bindings receive them: every `None` keeps the default
+/// policy's value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordRules {
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    pub require_uppercase: Option<bool>,
+    pub require_lowercase: Option<bool>,
+    pub require_digit: Option<bool>,
+    pub require_symbol: Option<bool>,
+    pub blocklist: Vec<String>,
+}
+
+impl From<PasswordRules> for PasswordPolicy {
+    fn from(r: PasswordRules) -> Self {
+        let d = PasswordPolicy::default();
+        PasswordPolicy {
+            min_length: r.min_length.unwrap_or(d.min_length),
+            max_length: r.max_length.unwrap_or(d.max_length),
+            require_uppercase: r.require_uppercase.unwrap_or(d.require_uppercase),
+            require_lowercase: r.require_lowercase.unwrap_or(d.require_lowercase),
+            require_digit: r.require_digit.unwrap_or(d.require_digit),
+            require_symbol: r.require_symbol.unwrap_or(d.require_symbol),
+            blocklist: HashSet::new(),
+        }
+        .with_blocklist(r.blocklist)
+    }
+}
+
 /// Hashes and verifies passwords with argon2id.
 #[derive(Clone)]
 pub struct PasswordHasher {

@@ -1,19 +1,18 @@
 // authgate's Node package beside jsonwebtoken, jose and fast-jwt, in one run, on the same
 // tokens with the same checks (signature, exp, iss, aud). Writes its table into
 // docs/benchmarks.md. Run by `make bench`; TOTP and rate-limit rows come with those issues.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createPublicKey, createSecretKey } from 'node:crypto'
 import { createRequire } from 'node:module'
 import * as jose from 'jose'
 import { createSigner, createVerifier } from 'fast-jwt'
 import jsonwebtoken from 'jsonwebtoken'
 import * as ag from '../index.mjs'
-import { fmt, measure } from './measure.mjs'
+import { fmt, measure, writeSection } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
 const data = (f) => readFileSync(new URL(`../../core/tests/data/${f}`, import.meta.url), 'utf8')
-const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 const [BEGIN, END] = ['<!-- BEGIN NODE (make bench) -->', '<!-- END NODE -->']
 const ISS = 'https://auth.example'
 const AUD = 'api'
@@ -74,9 +73,4 @@ for (const [name, r] of rows) {
   lines.push(`| ${name} | ${fmt(r.authgate)} | ${fmt(r.jsonwebtoken)} | ${fmt(r.jose)} | ${fmt(r['fast-jwt'])} | ${(best / r.authgate).toFixed(1)}x |`)
 }
 lines.push('', END)
-let text = readFileSync(DOC, 'utf8')
-if (!text.includes(BEGIN)) text += `\n## Node package\n\n${BEGIN}\n${END}\n`
-const start = text.indexOf(BEGIN)
-const end = text.indexOf(END) + END.length
-writeFileSync(DOC, text.slice(0, start) + lines.join('\n') + text.slice(end))
-console.log(lines.join('\n'))
+writeSection(lines)

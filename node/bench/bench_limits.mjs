@@ -2,15 +2,14 @@
 // otherwise pick, in one run: rate-limiter-flexible (RateLimiterMemory), node:net's
 // BlockList, and @node-rs/argon2 with the same argon2id parameters. Writes its table into
 // docs/benchmarks.md; run by `make bench`.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { BlockList } from 'node:net'
 import { hash as nodeRsHash, verify as nodeRsVerify } from '@node-rs/argon2'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import * as ag from '../index.mjs'
-import { fmt, measure } from './measure.mjs'
+import { fmt, measure, writeSection } from './measure.mjs'
 
 const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
-const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 const [BEGIN, END] = ['<!-- BEGIN NODE LIMITS (make bench) -->', '<!-- END NODE LIMITS -->']
 const KEYS = Array.from({ length: 100_000 }, (_, i) => `app-${i}`)
 const human = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(1)} ms` : fmt(ns))
@@ -76,8 +75,4 @@ const lines = [BEGIN, '',
   '| operation | authgate | peer | speed-up |', '|---|---|---|---|',
   ...rows.map(([name, a, p], i) => `| ${name} | ${human(a)} | ${human(p)} (${peers[i]}) | ${(p / a).toFixed(a > 1e6 ? 2 : 1)}x |`),
   '', END]
-let doc = readFileSync(DOC, 'utf8')
-if (!doc.includes(BEGIN)) doc = doc.replace('<!-- END NODE OTP -->', `<!-- END NODE OTP -->\n\n${BEGIN}\n${END}`)
-doc = doc.slice(0, doc.indexOf(BEGIN)) + lines.join('\n') + doc.slice(doc.indexOf(END) + END.length)
-writeFileSync(DOC, doc)
-console.log(lines.join('\n'))
+writeSection(lines, '<!-- END NODE OTP -->')

@@ -2,13 +2,12 @@
 // of ±1 step (otplib's epochTolerance of one period). The TotpManager row adds what otplib
 // leaves to the application: the throttle and replay checks in the store. Writes its table
 // into docs/benchmarks.md; run by `make bench`.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { generateSync, verifySync } from 'otplib'
 import * as ag from '../index.mjs'
-import { fmt, measure } from './measure.mjs'
+import { fmt, measure, writeSection } from './measure.mjs'
 
 const otplibVersion = JSON.parse(readFileSync(new URL('../node_modules/otplib/package.json', import.meta.url), 'utf8')).version
-const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 const [BEGIN, END] = ['<!-- BEGIN NODE OTP (make bench) -->', '<!-- END NODE OTP -->']
 const NOW = 1_700_000_000
 
@@ -41,8 +40,4 @@ const lines = [BEGIN, '',
   ...rows.map(([name, ours, theirs]) => `| ${name} | ${fmt(ours)} | ${fmt(theirs)} | ${(theirs / ours).toFixed(1)}x |`),
   `| TotpManager.verify (throttle + replay in the in-memory store) | ${fmt(managed)} | – | |`,
   '', END]
-let doc = readFileSync(DOC, 'utf8')
-if (!doc.includes(BEGIN)) doc = doc.replace('<!-- END NODE SIGNATURES -->', `<!-- END NODE SIGNATURES -->\n\n${BEGIN}\n${END}`)
-doc = doc.slice(0, doc.indexOf(BEGIN)) + lines.join('\n') + doc.slice(doc.indexOf(END) + END.length)
-writeFileSync(DOC, doc)
-console.log(lines.join('\n'))
+writeSection(lines, '<!-- END NODE SIGNATURES -->')

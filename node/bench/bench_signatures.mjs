@@ -3,17 +3,16 @@
 // covered components plus Content-Digest over a 1 KiB body (the peer's digest computed with
 // node:crypto, as its users must). authgate's verify includes its nonce (replay) check; the
 // peer has none. Writes its table into docs/benchmarks.md; run by `make bench`.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createHash, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { httpbis, createSigner, createVerifier } from 'http-message-signatures'
 import { Webhook } from 'standardwebhooks'
 import * as ag from '../index.mjs'
-import { fmt, measure } from './measure.mjs'
+import { fmt, measure, writeSection } from './measure.mjs'
 
 const require = createRequire(import.meta.url)
 const version = (name) => require(`${name}/package.json`).version
-const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 const [BEGIN, END] = ['<!-- BEGIN NODE SIGNATURES (make bench) -->', '<!-- END NODE SIGNATURES -->']
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef')
 const URL_ = 'https://api.example.com/v1/orders?dry=1'
@@ -74,8 +73,4 @@ const lines = [BEGIN, '',
   '| operation | authgate | peer | speed-up |', '|---|---|---|---|',
   ...rows.map(([name, ours, theirs]) => `| ${name} | ${fmt(ours)} | ${fmt(theirs)} | ${(theirs / ours).toFixed(1)}x |`),
   '', END]
-let doc = readFileSync(DOC, 'utf8')
-if (!doc.includes(BEGIN)) doc = doc.replace('<!-- END NODE -->', `<!-- END NODE -->\n\n${BEGIN}\n${END}`)
-doc = doc.slice(0, doc.indexOf(BEGIN)) + lines.join('\n') + doc.slice(doc.indexOf(END) + END.length)
-writeFileSync(DOC, doc)
-console.log(lines.join('\n'))
+writeSection(lines, '<!-- END NODE -->')

@@ -1,7 +1,8 @@
 //! Password policy and argon2id hashing (off the event loop).
 
 use authgate_core::password::{
-    PasswordHasher, PasswordPolicy, DEFAULT_ITERATIONS, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
+    PasswordHasher, PasswordPolicy, PasswordRules, DEFAULT_ITERATIONS, DEFAULT_MEMORY_KIB,
+    DEFAULT_PARALLELISM,
 };
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Either3};
 use napi::{Env, Task};
@@ -40,15 +41,18 @@ impl JsPasswordPolicy {
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<PasswordPolicyOptions>) -> Self {
         let o = options.unwrap_or_default();
-        let d = PasswordPolicy::default();
-        let mut p = PasswordPolicy::default().with_blocklist(o.blocklist.unwrap_or_default());
-        p.min_length = o.min_length.map_or(d.min_length, |n| n as usize);
-        p.max_length = o.max_length.map_or(d.max_length, |n| n as usize);
-        p.require_uppercase = o.require_uppercase.unwrap_or(d.require_uppercase);
-        p.require_lowercase = o.require_lowercase.unwrap_or(d.require_lowercase);
-        p.require_digit = o.require_digit.unwrap_or(d.require_digit);
-        p.require_symbol = o.require_symbol.unwrap_or(d.require_symbol);
-        JsPasswordPolicy { inner: p }
+        let rules = PasswordRules {
+            min_length: o.min_length.map(|n| n as usize),
+            max_length: o.max_length.map(|n| n as usize),
+            require_uppercase: o.require_uppercase,
+            require_lowercase: o.require_lowercase,
+            require_digit: o.require_digit,
+            require_symbol: o.require_symbol,
+            blocklist: o.blocklist.unwrap_or_default(),
+        };
+        JsPasswordPolicy {
+            inner: rules.into(),
+        }
     }
 
     /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.

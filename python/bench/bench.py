@@ -99,6 +99,19 @@ def joserfc_validate(token: str, key: Any, alg: str) -> None:
     joserfc_jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISS}, aud={"essential": True, "value": AUD}).validate(decoded.claims)
 
 
+def write_section(lines: list[str], after: str | None = None) -> None:
+    """Puts `lines` (from their BEGIN marker to their END marker) into docs/benchmarks.md in
+    place of that section's last run; a new section goes after the marker `after`."""
+    begin, end = lines[0], lines[-1]
+    text = DOC.read_text()
+    if begin not in text:
+        new = f"{begin}\n{end}"
+        text = text.replace(after, f"{after}\n\n{new}") if after and after in text else f"{text}\n{new}\n"
+    start, stop = text.index(begin), text.index(end) + len(end)
+    DOC.write_text(text[:start] + "\n".join(lines) + text[stop:])
+    print("\n".join(lines))
+
+
 def fmt(ns: float) -> str:
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
@@ -112,12 +125,7 @@ def write(rows: list[tuple[str, dict[str, float]]]) -> None:
         lines.append(f"| {name} | {fmt(r['authgate'])} | {fmt(r['PyJWT'])} | {fmt(r['joserfc'])} "
                      f"| {r['PyJWT'] / r['authgate']:.1f}x | {r['joserfc'] / r['authgate']:.1f}x |")
     lines += ["", END]
-    text = DOC.read_text()
-    if BEGIN not in text:
-        text += f"\n## Python package\n\n{BEGIN}\n{END}\n"
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
-    print("\n".join(lines))
+    write_section(lines)
 
 
 if __name__ == "__main__":

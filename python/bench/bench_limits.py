@@ -19,7 +19,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 import authgate
-from bench import DOC, fmt, measure
+from bench import fmt, measure, write_section
 
 BEGIN, END = "<!-- BEGIN PYTHON LIMITS (make bench) -->", "<!-- END PYTHON LIMITS -->"
 KEYS = [f"app-{i}" for i in range(100_000)]
@@ -99,13 +99,7 @@ def main() -> None:
               f"| argon2id hash, 19 MiB, t=2, p=1 | {human(hashing[0])} | {human(hashing[1])} (argon2-cffi) | {hashing[1] / hashing[0]:.2f}x |",
               f"| argon2id verify | {human(verifying[0])} | {human(verifying[1])} (argon2-cffi) | {verifying[1] / verifying[0]:.2f}x |",
               "", END]
-    text = DOC.read_text()
-    if BEGIN not in text:
-        anchor = "<!-- END PYTHON OTP -->"
-        text = text.replace(anchor, anchor + "\n\n" + BEGIN + "\n" + END)
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
-    print("\n".join(lines))
+    write_section(lines, after="<!-- END PYTHON OTP -->")
 
 
 if __name__ == "__main__":

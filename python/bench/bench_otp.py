@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pyotp
 
 import authgate
-from bench import DOC, fmt, measure
+from bench import fmt, measure, write_section
 
 BEGIN, END = "<!-- BEGIN PYTHON OTP (make bench) -->", "<!-- END PYTHON OTP -->"
 NOW = 1_700_000_000
@@ -44,13 +44,7 @@ def main() -> None:
         lines.append(f"| {name} | {fmt(a)} | {fmt(p)} | {p / a:.1f}x |")
     lines.append(f"| TotpManager.verify (throttle + replay in the in-memory store) | {fmt(managed)} | – | |")
     lines += ["", END]
-    text = DOC.read_text()
-    if BEGIN not in text:
-        anchor = "<!-- END PYTHON SIGNATURES -->"
-        text = text.replace(anchor, anchor + "\n\n" + BEGIN + "\n" + END)
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
-    print("\n".join(lines))
+    write_section(lines, after="<!-- END PYTHON SIGNATURES -->")
 
 
 if __name__ == "__main__":

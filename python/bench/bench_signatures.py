@@ -17,7 +17,7 @@ import standardwebhooks
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, MappingKeyResolver, algorithms
 
 import authgate
-from bench import DOC, fmt, measure
+from bench import fmt, measure, write_section
 
 BEGIN, END = "<!-- BEGIN PYTHON SIGNATURES (make bench) -->", "<!-- END PYTHON SIGNATURES -->"
 URL = "https://api.example.com/v1/orders?dry=1"
@@ -98,12 +98,7 @@ def main() -> None:
     for name, ours, theirs in rows:
         lines.append(f"| {name} | {fmt(ours)} | {fmt(theirs)} | {theirs / ours:.1f}x |")
     lines += ["", END]
-    text = DOC.read_text()
-    if BEGIN not in text:
-        text = text.replace("<!-- END PYTHON -->", "<!-- END PYTHON -->\n\n" + BEGIN + "\n" + END)
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
-    print("\n".join(lines))
+    write_section(lines, after="<!-- END PYTHON -->")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! Password policy and argon2id hashing.
 
-use authgate_core::password::{PasswordHasher, PasswordPolicy, Violation};
+use authgate_core::password::{PasswordHasher, PasswordPolicy, PasswordRules, Violation};
 use pyo3::prelude::*;
 
 use crate::errors::{guard, guard_detached, to_py};
@@ -50,15 +50,18 @@ impl PyPasswordPolicy {
         require_symbol: Option<bool>,
         blocklist: Vec<String>,
     ) -> Self {
-        let d = PasswordPolicy::default();
-        let mut p = PasswordPolicy::default().with_blocklist(blocklist);
-        p.min_length = min_length.unwrap_or(d.min_length);
-        p.max_length = max_length.unwrap_or(d.max_length);
-        p.require_uppercase = require_uppercase.unwrap_or(d.require_uppercase);
-        p.require_lowercase = require_lowercase.unwrap_or(d.require_lowercase);
-        p.require_digit = require_digit.unwrap_or(d.require_digit);
-        p.require_symbol = require_symbol.unwrap_or(d.require_symbol);
-        PyPasswordPolicy { inner: p }
+        let rules = PasswordRules {
+            min_length,
+            max_length,
+            require_uppercase,
+            require_lowercase,
+            require_digit,
+            require_symbol,
+            blocklist,
+        };
+        PyPasswordPolicy {
+            inner: rules.into(),
+        }
     }
 
     /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus your blocklist.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use authgate_core::allowlist::{parse_network, Allowlist, ClientIpResolver, ForwardedHeader};
 use authgate_core::clock::ManualClock;
-use authgate_core::password::{PasswordHasher, PasswordPolicy};
+use authgate_core::password::{PasswordHasher, PasswordPolicy, PasswordRules};
 use authgate_core::ratelimit::{Policy, RateLimiter, DEFAULT_POLICY};
 use authgate_core::store::MemoryStore;
 use serde_json::{json, Value};
@@ -141,15 +141,17 @@ fn password_policy(case: &Value) -> PasswordPolicy {
     let base = match &case["policy"] {
         Value::String(name) if name == "nist" => PasswordPolicy::nist(),
         Value::Object(custom) => {
-            let flag = |k: &str| custom.get(k).and_then(Value::as_bool).unwrap_or(false);
-            let mut p = PasswordPolicy::default();
-            p.min_length = u(&case["policy"], "min_length").unwrap_or(8) as usize;
-            p.max_length = u(&case["policy"], "max_length").unwrap_or(128) as usize;
-            p.require_uppercase = flag("require_uppercase");
-            p.require_lowercase = flag("require_lowercase");
-            p.require_digit = flag("require_digit");
-            p.require_symbol = flag("require_symbol");
-            p
+            let flag = |k: &str| custom.get(k).and_then(Value::as_bool);
+            let len = |k: &str| u(&case["policy"], k).map(|n| n as usize);
+            PasswordPolicy::from(PasswordRules {
+                min_length: len("min_length"),
+                max_length: len("max_length"),
+                require_uppercase: flag("require_uppercase"),
+                require_lowercase: flag("require_lowercase"),
+                require_digit: flag("require_digit"),
+                require_symbol: flag("require_symbol"),
+                blocklist: Vec::new(),
+            })
         }
         _ => PasswordPolicy::default(),
     };
