@@ -8,12 +8,13 @@ function authgate(gate, { exclude = [] } = {}) {
   return function authgateMiddleware(req, res, next) {
     if (skip.has(req.path)) return next()
     try {
-      req.auth = gate.authenticate((name) => req.get(name))
+      req.auth = gate.authenticate((name) => req.get(name), req.socket.remoteAddress)
     } catch (error) {
       if (!(error instanceof AuthError)) return next(error)
       const { status, headers, body } = gate.errorResponse(error)
       return res.status(status).set(headers).send(body)
     }
+    res.set(gate.responseHeaders(req.auth))
     next()
   }
 }

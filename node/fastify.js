@@ -9,12 +9,13 @@ function authgatePlugin(fastify, { gate, exclude = [] }, done) {
   fastify.addHook('onRequest', async (request, reply) => {
     if (skip.has(request.routeOptions.url)) return
     try {
-      request.auth = gate.authenticate((name) => request.headers[name])
+      request.auth = gate.authenticate((name) => request.headers[name], request.socket.remoteAddress)
     } catch (error) {
       if (!(error instanceof AuthError)) throw error
       const { status, headers, body } = gate.errorResponse(error)
       return reply.code(status).headers(headers).send(body)
     }
+    reply.headers(gate.responseHeaders(request.auth))
   })
   done()
 }

@@ -1,8 +1,11 @@
 'use strict'
-// What the Express and Fastify integrations share: which credentials a request must
-// carry, and the JSON error response. Every check is a call into the core.
+// What the Express and Fastify integrations share: which client may call (IP allowlist,
+// rate limit), which credentials a request must carry, and the JSON error response. Every
+// check is a call into the core.
 
-const { KeySet, AuthError, InvalidApiKey, MalformedToken, bearerToken, httpError } = require('./index.js')
+const {
+  KeySet, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpError,
+} = require('./index.js')
 
 class Gate {
   /**
@@ -12,19 +15,40 @@ class Gate {
    * @param {string} [options.apiKeyScope] scope the API key must grant
    * @param {string} [options.realm] realm of the `WWW-Authenticate` challenge
    * @param {object} [options.verify] verify options for a KeySet (issuer, audience, …)
+   * @param {import('./index').IpAllowlist} [options.allowlist] refuses clients outside it (403) first
+   * @param {import('./index').ClientIpResolver} [options.clientIp] finds the client behind your proxies
+   * @param {import('./index').RateLimiter} [options.limiter] one request from the bucket of `app:<API key id>`,
+   *   or `ip:<client>` without an API key (429 with Retry-After and the RateLimit headers when refused)
+   * @param {string} [options.ratePolicy] the limiter's policy (its default: 1000 per minute)
    */
-  constructor({ keys, apiKeys, apiKeyScope, apiKeyHeader = 'x-api-key', realm, verify } = {}) {
-    if (!keys && !apiKeys) throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), or both')
+  constructor({
+    keys, apiKeys, apiKeyScope, apiKeyHeader = 'x-api-key', realm, verify, allowlist, clientIp, limiter, ratePolicy,
+  } = {}) {
+    if (!keys && !apiKeys && !limiter && !allowlist) {
+      throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
+    }
     this.keys = keys
     this.apiKeys = apiKeys
     this.apiKeyScope = apiKeyScope
     this.apiKeyHeader = apiKeyHeader.toLowerCase()
     this.realm = realm
     this.verifier = keys instanceof KeySet ? keys.verifier(verify || {}) : null
+    this.allowlist = allowlist
+    this.clientIp = clientIp
+    this.limiter = limiter
+    this.ratePolicy = ratePolicy
   }
 
-  /** Checks a request's headers (`header(name)` returns a string or undefined); throws an AuthError. */
-  authenticate(header) {
+  /**
+   * Checks a request: `header(name)` returns a header's value or undefined, `peer` is the
+   * socket's address. Throws the AuthError of the first check that fails.
+   */
+  authenticate(header, peer) {
+    const client = peer && this.clientIp ? this.clientIp.resolve(peer, header(this.clientIp.header)) : peer ?? null
+    if (this.allowlist) {
+      if (!client) throw new IpNotAllowed("the client's address is unknown")
+      this.allowlist.check(client)
+    }
     let apiKey = null
     if (this.apiKeys) {
       const presented = header(this.apiKeyHeader)
@@ -38,7 +62,23 @@ class Gate {
       const token = bearerToken(authorization)
       claims = this.verifier ? this.verifier.verify(token) : this.keys.verifyAccess(token)
     }
-    return { claims, apiKey }
+    let rateLimit = null
+    if (this.limiter) {
+      const key = apiKey ? `app:${apiKey.id}` : `ip:${client ?? 'unknown'}`
+      try {
+        rateLimit = this.limiter.enforce(key, { policy: this.ratePolicy })
+      } catch (error) {
+        // The bucket's state (nothing was taken) for the RateLimit headers of the 429.
+        if (error instanceof RateLimited) error.rateLimit = this.limiter.peek(key, { policy: this.ratePolicy })
+        throw error
+      }
+    }
+    return { claims, apiKey, clientIp: client, rateLimit }
+  }
+
+  /** The headers an admitted request's response carries (the RateLimit headers). */
+  responseHeaders(auth) {
+    return auth.rateLimit ? auth.rateLimit.headers : {}
   }
 
   /** `{ status, headers, body }` for a refused request. */
@@ -46,6 +86,12 @@ class Gate {
     const { status, challenge } = httpError(error.code, error.message, this.realm)
     const headers = { 'content-type': 'application/json' }
     if (challenge) headers['www-authenticate'] = challenge
+    if (error.retryAfter != null) headers['retry-after'] = String(error.retryAfter)
+    if (error.rateLimit) {
+      for (const [name, value] of Object.entries(error.rateLimit.headers)) {
+        if (name !== 'Retry-After') headers[name.toLowerCase()] = value
+      }
+    }
     return { status, headers, body: JSON.stringify({ error: error.code, message: error.message }) }
   }
 }

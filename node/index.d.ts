@@ -405,6 +405,8 @@ export declare class IpAllowlists {
 /** The client's address behind trusted proxies: the right-most hop that is not one of them. */
 export declare class ClientIpResolver {
   constructor(trustedProxies: string[], options?: { header?: 'x-forwarded-for' | 'forwarded' })
+  /** The header this resolver reads. */
+  get header(): 'x-forwarded-for' | 'forwarded'
   /** `header`: the header's value as Node gives it (`req.headers['x-forwarded-for']`). */
   resolve(peer: string, header?: string | string[] | null): string
 }

@@ -26,6 +26,8 @@ export type JsApiKeyManager = ApiKeyManager
 
 export declare class ClientIpResolver {
   constructor(trustedProxies: Array<string>, options?: ResolverOptions | undefined | null)
+  /** The header this resolver reads: `'x-forwarded-for'` or `'forwarded'`. */
+  get header(): string
   /**
    * The client's address. `header`: the header's value as Node gives it (a string, an
    * array of lines, or undefined).

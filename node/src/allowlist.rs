@@ -114,6 +114,15 @@ impl JsClientIpResolver {
             .map(|inner| JsClientIpResolver { inner })
     }
 
+    /// The header this resolver reads: `'x-forwarded-for'` or `'forwarded'`.
+    #[napi(getter)]
+    pub fn header(&self) -> &'static str {
+        match self.inner.header() {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
+
     /// The client's address. `header`: the header's value as Node gives it (a string, an
     /// array of lines, or undefined).
     #[napi(catch_unwind)]

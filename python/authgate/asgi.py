@@ -36,8 +36,9 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
         try:
-            context = self.gate.authenticate(headers.get)
+            context = self.gate.authenticate(headers.get, client[0] if client else None)
         except AuthError as error:
             status, response_headers, body = self.gate.error_response(error)
             await send({
@@ -48,22 +49,36 @@ class AuthMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         scope.setdefault("state", {})["auth"] = context
-        await self.app(scope, receive, send)
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.gate.response_headers(context)]
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
-def require_auth(gate: Gate) -> Callable[[Any], AuthContext]:
+def require_auth(gate: Gate) -> Callable[..., AuthContext]:
     """A FastAPI/Starlette dependency: returns the ``AuthContext`` or raises an
     ``HTTPException`` whose detail is ``{"error": code, "message": ...}``."""
     from starlette.requests import Request
+    from starlette.responses import Response
 
     try:
         from fastapi import HTTPException  # its detail may be a dict
     except ImportError:  # plain Starlette: the detail becomes the dict's text
         from starlette.exceptions import HTTPException  # type: ignore[assignment]
 
-    def dependency(request: Request) -> AuthContext:
+    def dependency(request: Request, response: Response) -> AuthContext:
         try:
-            return gate.authenticate(request.headers.get)
+            context = gate.authenticate(request.headers.get, request.client.host if request.client else None)
+            for name, value in gate.response_headers(context):
+                response.headers[name] = value
+            return context
         except AuthError as error:
             status, headers, _ = gate.error_response(error)
             raise HTTPException(

@@ -1,6 +1,8 @@
-"""What the ASGI and WSGI integrations share: which credentials a request must carry, and
-the JSON error response. Every check is a call into the core: API-key verification,
-Bearer parsing, JWT or session verification, the HTTP status and the RFC 6750 challenge."""
+"""What the ASGI and WSGI integrations share: which client may call (IP allowlist, rate
+limit), which credentials a request must carry, and the JSON error response. Every check is
+a call into the core: the client address behind proxies, the allowlist, API-key
+verification, Bearer parsing, JWT or session verification, the rate limit, the HTTP status
+and the RFC 6750 challenge."""
 
 from __future__ import annotations
 
@@ -8,18 +10,32 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from authgate._authgate import ApiKeyManager, ApiKeyRecord, KeySet, SessionManager, bearer_token, http_error
-from authgate.errors import AuthError, InvalidApiKey, MalformedToken
+from authgate._authgate import (
+    ApiKeyManager,
+    ApiKeyRecord,
+    ClientIpResolver,
+    IpAllowlist,
+    KeySet,
+    RateDecision,
+    RateLimiter,
+    SessionManager,
+    bearer_token,
+    http_error,
+)
+from authgate.errors import AuthError, InvalidApiKey, IpNotAllowed, MalformedToken, RateLimited
 
 HeaderLookup = Callable[[str], Optional[str]]
 
 
 @dataclass(frozen=True)
 class AuthContext:
-    """What an authenticated request carries: the token's claims and/or the API key's record."""
+    """What an admitted request carries: the token's claims and/or the API key's record, the
+    client's address, and the rate-limit decision (whose ``headers`` go on the response)."""
 
     claims: Optional[dict[str, Any]] = None
     api_key: Optional[ApiKeyRecord] = None
+    client_ip: Optional[str] = None
+    rate_limit: Optional[RateDecision] = None
 
 
 class Gate:
@@ -30,6 +46,13 @@ class Gate:
     ``audience``). ``api_keys`` verifies the ``x-api-key`` header, optionally for
     ``api_key_scope``. Each credential is required when its verifier is given; with both,
     a request needs both (API key first).
+
+    ``allowlist`` refuses clients outside its networks (``IpNotAllowed``, 403) before any
+    credential is read; ``client_ip`` finds the client behind your proxies (otherwise the
+    socket's peer is the client). ``limiter`` takes one request from the bucket of the API
+    key's id (``app:<id>``) or, without an API key, of the client address (``ip:<addr>``),
+    under ``rate_policy`` (its ``default`` policy: 1000 per minute); a refusal is
+    ``RateLimited`` (429 with ``Retry-After`` and the RateLimit headers).
     """
 
     def __init__(
@@ -40,10 +63,14 @@ class Gate:
         api_key_scope: Optional[str] = None,
         api_key_header: str = "x-api-key",
         realm: Optional[str] = None,
+        allowlist: Optional[IpAllowlist] = None,
+        client_ip: Optional[ClientIpResolver] = None,
+        limiter: Optional[RateLimiter] = None,
+        rate_policy: Optional[str] = None,
         **verify_options: Any,
     ) -> None:
-        if keys is None and api_keys is None:
-            raise ValueError("a Gate needs keys (Bearer tokens), api_keys (x-api-key), or both")
+        if keys is None and api_keys is None and limiter is None and allowlist is None:
+            raise ValueError("a Gate needs keys (Bearer tokens), api_keys (x-api-key), a limiter or an allowlist")
         if verify_options and not isinstance(keys, KeySet):
             raise ValueError("verify options apply to a KeySet; a SessionManager has its own")
         self.keys = keys
@@ -52,10 +79,19 @@ class Gate:
         self.api_key_header = api_key_header.lower()
         self.realm = realm
         self.verify_options = verify_options
+        self.allowlist = allowlist
+        self.client_ip = client_ip
+        self.limiter = limiter
+        self.rate_policy = rate_policy
 
-    def authenticate(self, header: HeaderLookup) -> AuthContext:
-        """Checks the request's headers (``header(name)`` returns a value or None).
-        Raises the ``AuthError`` of the first credential that fails."""
+    def authenticate(self, header: HeaderLookup, peer: Optional[str] = None) -> AuthContext:
+        """Checks a request: ``header(name)`` returns a header's value or None, ``peer`` is
+        the socket's address. Raises the ``AuthError`` of the first check that fails."""
+        client = self._client(header, peer)
+        if self.allowlist is not None:
+            if client is None:
+                raise IpNotAllowed("the client's address is unknown")
+            self.allowlist.check(client)
         record = None
         if self.api_keys is not None:
             presented = header(self.api_key_header)
@@ -72,7 +108,25 @@ class Gate:
                 claims = self.keys.verify_access(token)
             else:
                 claims = self.keys.verify(token, **self.verify_options)
-        return AuthContext(claims=claims, api_key=record)
+        rate = None
+        if self.limiter is not None:
+            key = f"app:{record.id}" if record is not None else f"ip:{client or 'unknown'}"
+            try:
+                rate = self.limiter.enforce(key, policy=self.rate_policy)
+            except RateLimited as error:
+                # The bucket's state (nothing was taken) for the RateLimit headers of the 429.
+                error.rate_limit = self.limiter.peek(key, policy=self.rate_policy)  # type: ignore[attr-defined]
+                raise
+        return AuthContext(claims=claims, api_key=record, client_ip=client, rate_limit=rate)
+
+    def _client(self, header: HeaderLookup, peer: Optional[str]) -> Optional[str]:
+        if peer is None or self.client_ip is None:
+            return peer
+        return self.client_ip.resolve(peer, header(self.client_ip.header))
+
+    def response_headers(self, context: AuthContext) -> list[tuple[str, str]]:
+        """The headers an admitted request's response carries (the RateLimit headers)."""
+        return list(context.rate_limit.headers.items()) if context.rate_limit is not None else []
 
     def error_response(self, error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
         """``(status, headers, body)`` for a refused request: JSON ``{"error", "message"}``
@@ -83,5 +137,8 @@ class Gate:
             headers.append(("www-authenticate", challenge))
         if error.retry_after is not None:
             headers.append(("retry-after", str(error.retry_after)))
+        rate: Optional[RateDecision] = getattr(error, "rate_limit", None)
+        if rate is not None:
+            headers += [(k, v) for k, v in rate.headers.items() if k != "Retry-After"]
         body = json.dumps({"error": error.code, "message": str(error)}).encode()
         return status, headers, body

@@ -33,9 +33,17 @@ class AuthMiddleware:
             return value if isinstance(value, str) else None
 
         try:
-            environ["authgate.auth"] = self.gate.authenticate(header)
+            context = self.gate.authenticate(header, environ.get("REMOTE_ADDR"))
         except AuthError as error:
             status, headers, body = self.gate.error_response(error)
             start_response(f"{status} {HTTPStatus(status).phrase}", headers + [("content-length", str(len(body)))])
             return [body]
-        return self.app(environ, start_response)
+        environ["authgate.auth"] = context
+        extra = self.gate.response_headers(context)
+        if not extra:
+            return self.app(environ, start_response)
+
+        def start_with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, headers + extra, exc_info)
+
+        return self.app(environ, start_with_headers)

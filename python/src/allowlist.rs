@@ -132,6 +132,15 @@ impl PyClientIpResolver {
             .map(|inner| PyClientIpResolver { inner })
     }
 
+    /// The header this resolver reads: `"x-forwarded-for"` or `"forwarded"`.
+    #[getter]
+    fn header(&self) -> &'static str {
+        match self.inner.header() {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
+
     /// The client's address as text. `headers`: the header's value, its lines, or None.
     #[pyo3(signature = (peer, headers = None))]
     fn resolve(
