@@ -48,3 +48,21 @@ def client_tokens(server_key: str) -> bool:
     token = tokens.mint("user-42", ttl=300)
     verified: authgate.ClientToken = tokens.verify(token, "user-42")
     return verified.exp > 0 and not authgate.needs_refresh(token)
+
+
+def limits_and_passwords(peer: str, forwarded: str | None) -> dict[str, str]:
+    limiter = authgate.RateLimiter(clock=authgate.ManualClock(datetime.now(timezone.utc)))
+    limiter.set_policy("login", "5/minute")
+    limiter.set_override("default", "big", authgate.RatePolicy(5000, timedelta(minutes=1), burst=500))
+    decision: authgate.RateDecision = limiter.check("alice", policy="login", cost=1)
+    wait: int | None = decision.retry_after
+    client: str = authgate.ClientIpResolver(["10.0.0.0/8"], header="forwarded").resolve(peer, forwarded)
+    allowed: bool = client in authgate.IpAllowlist(["192.0.2.0/24"])
+    try:
+        authgate.PasswordPolicy.nist(blocklist=["password"]).enforce("hunter2")
+    except authgate.WeakPassword as e:
+        broken: list[str] = e.violations
+        assert broken
+    phc: str = authgate.PasswordHasher(memory_kib=19456).hash("pw")
+    assert authgate.PasswordHasher().verify("pw", phc) and allowed is not None and wait is None
+    return decision.headers
