@@ -296,8 +296,9 @@ pub struct RateLimiter {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policies: RwLock<HashMap<String, Policy>>,
-    /// (policy, key) → the policy granted to that key instead.
-    overrides: RwLock<HashMap<(String, String), Policy>>,
+    /// policy → key → the policy granted to that key instead (nested, so a check looks
+    /// it up by `&str` without allocating).
+    overrides: RwLock<HashMap<String, HashMap<String, Policy>>>,
 }
 
 impl RateLimiter {
@@ -337,14 +338,23 @@ impl RateLimiter {
         check_name(policy_name, "policy name")?;
         check_name(key, "key")?;
         let policy = policy.checked()?;
-        write(&self.overrides).insert((policy_name.to_string(), key.to_string()), policy);
+        write(&self.overrides)
+            .entry(policy_name.to_string())
+            .or_default()
+            .insert(key.to_string(), policy);
         Ok(())
     }
 
     pub fn remove_override(&self, policy_name: &str, key: &str) -> bool {
-        write(&self.overrides)
-            .remove(&(policy_name.to_string(), key.to_string()))
-            .is_some()
+        let mut overrides = write(&self.overrides);
+        let Some(keys) = overrides.get_mut(policy_name) else {
+            return false;
+        };
+        let removed = keys.remove(key).is_some();
+        if keys.is_empty() {
+            overrides.remove(policy_name);
+        }
+        removed
     }
 
     /// Takes `cost` requests from `key`'s bucket under `policy_name`. A refusal is a
@@ -396,13 +406,12 @@ impl RateLimiter {
     }
 
     fn policy_for(&self, policy_name: &str, key: &str) -> Result<Policy> {
-        let overrides = read(&self.overrides);
-        if !overrides.is_empty() {
-            if let Some(p) = overrides.get(&(policy_name.to_string(), key.to_string())) {
-                return Ok(*p);
-            }
+        if let Some(p) = read(&self.overrides)
+            .get(policy_name)
+            .and_then(|keys| keys.get(key))
+        {
+            return Ok(*p);
         }
-        drop(overrides);
         match read(&self.policies).get(policy_name) {
             Some(p) => Ok(*p),
             None => err(

@@ -168,6 +168,24 @@ fn refusals_carry_a_retry_after_that_is_exactly_enough() {
 }
 
 #[test]
+fn an_override_applies_to_its_key_until_removed() {
+    let (limiter, _) = limiter(Arc::new(MemoryStore::new()));
+    limiter
+        .set_policy("p", Policy::per_hour(1).unwrap())
+        .unwrap();
+    limiter
+        .set_override("p", "big", Policy::per_hour(10).unwrap())
+        .unwrap();
+    assert_eq!(limiter.check("p", "big", 1).unwrap().remaining, 9);
+    assert_eq!(limiter.check("p", "small", 1).unwrap().remaining, 0);
+    assert!(limiter.remove_override("p", "big"));
+    assert!(!limiter.remove_override("p", "big"));
+    assert!(!limiter.remove_override("other", "big"));
+    // Back on the policy's own limit: one per hour, already taken.
+    assert!(!limiter.check("p", "big", 1).unwrap().allowed);
+}
+
+#[test]
 fn hashes_round_trip_with_and_without_a_pepper() {
     let fast = PasswordHasher::new(1024, 1, 1, None).unwrap();
     let phc = fast.hash("Correct7horse").unwrap();
