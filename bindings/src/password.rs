@@ -38,7 +38,7 @@ pub struct PasswordPolicy(CorePolicy);
 #[uniffi::export]
 impl PasswordPolicy {
     #[uniffi::constructor(default(rules = None))]
-    pub fn new(rules: Option<PasswordRules>) -> std::sync::Arc<Self> {
+    pub fn new(rules: Option<PasswordRules>) -> Result<std::sync::Arc<Self>> {
         let r = rules.unwrap_or_default();
         let rules = core::PasswordRules {
             min_length: r.min_length.map(|n| n as usize),
@@ -49,13 +49,17 @@ impl PasswordPolicy {
             require_symbol: r.require_symbol,
             blocklist: r.blocklist,
         };
-        std::sync::Arc::new(PasswordPolicy(rules.into()))
+        guard(|| Ok(std::sync::Arc::new(PasswordPolicy(rules.into()))))
     }
 
     /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
     #[uniffi::constructor(default(blocklist = []))]
-    pub fn nist(blocklist: Vec<String>) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(PasswordPolicy(CorePolicy::nist().with_blocklist(blocklist)))
+    pub fn nist(blocklist: Vec<String>) -> Result<std::sync::Arc<Self>> {
+        guard(|| {
+            Ok(std::sync::Arc::new(PasswordPolicy(
+                CorePolicy::nist().with_blocklist(blocklist),
+            )))
+        })
     }
 
     /// Every rule `password` breaks (empty when it passes).

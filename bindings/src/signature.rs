@@ -229,15 +229,17 @@ pub struct RequestVerifier {
 #[uniffi::export]
 impl RequestVerifier {
     #[uniffi::constructor(default(time_source = None))]
-    pub fn new(time_source: Option<Arc<dyn TimeSource>>) -> Arc<Self> {
-        let keys = Arc::new(KeyMap::new());
-        let inner = core::RequestVerifier::with_clock(
-            keys.clone(),
-            Arc::new(MemoryStore::new()),
-            VerifyPolicy::default(),
-            clock_of(time_source),
-        );
-        Arc::new(RequestVerifier { keys, inner })
+    pub fn new(time_source: Option<Arc<dyn TimeSource>>) -> Result<Arc<Self>> {
+        guard(|| {
+            let keys = Arc::new(KeyMap::new());
+            let inner = core::RequestVerifier::with_clock(
+                keys.clone(),
+                Arc::new(MemoryStore::new()),
+                VerifyPolicy::default(),
+                clock_of(time_source),
+            );
+            Ok(Arc::new(RequestVerifier { keys, inner }))
+        })
     }
 
     pub fn add_key(&self, keyid: String, key: Arc<SignatureKey>) -> Result<()> {

@@ -201,17 +201,19 @@ impl TokenManager {
         fetcher: Arc<dyn TokenFetcher>,
         refresh_margin_secs: Option<u64>,
         time_source: Option<Arc<dyn TimeSource>>,
-    ) -> Arc<Self> {
-        let mut config = core::TokenManagerConfig::default();
-        if let Some(margin) = refresh_margin_secs {
-            config.refresh_margin = margin;
-        }
-        Arc::new(TokenManager(core::TokenManager::with_clock(
-            Arc::new(Storage(storage)),
-            Arc::new(Fetcher(fetcher)),
-            config,
-            clock_of(time_source),
-        )))
+    ) -> Result<Arc<Self>> {
+        guard(|| {
+            let mut config = core::TokenManagerConfig::default();
+            if let Some(margin) = refresh_margin_secs {
+                config.refresh_margin = margin;
+            }
+            Ok(Arc::new(TokenManager(core::TokenManager::with_clock(
+                Arc::new(Storage(storage)),
+                Arc::new(Fetcher(fetcher)),
+                config,
+                clock_of(time_source),
+            ))))
+        })
     }
 
     pub fn add_listener(&self, listener: Arc<dyn AuthStateListener>) -> Result<()> {

@@ -1029,9 +1029,9 @@ open class PasswordPolicy: PasswordPolicyProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_authgate_mobile_fn_clone_passwordpolicy(self.handle, $0) }
     }
-public convenience init(rules: PasswordRules? = nil) {
+public convenience init(rules: PasswordRules? = nil)throws  {
     let handle =
-        try! rustCall() {
+        try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(
         FfiConverterOptionTypePasswordRules.lower(rules),uniffiCallStatus
@@ -1053,8 +1053,8 @@ public convenience init(rules: PasswordRules? = nil) {
     /**
      * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
      */
-public static func nist(blocklist: [String] = []) -> PasswordPolicy  {
-    return try!  FfiConverterTypePasswordPolicy_lift(try! rustCall() {
+public static func nist(blocklist: [String] = [])throws  -> PasswordPolicy  {
+    return try  FfiConverterTypePasswordPolicy_lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(
         FfiConverterSequenceString.lower(blocklist),uniffiCallStatus
@@ -1338,9 +1338,9 @@ open class RequestVerifier: RequestVerifierProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_authgate_mobile_fn_clone_requestverifier(self.handle, $0) }
     }
-public convenience init(timeSource: TimeSource? = nil) {
+public convenience init(timeSource: TimeSource? = nil)throws  {
     let handle =
-        try! rustCall() {
+        try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_constructor_requestverifier_new(
         FfiConverterOptionTypeTimeSource.lower(timeSource),uniffiCallStatus
@@ -2156,9 +2156,9 @@ open class TokenManager: TokenManagerProtocol, @unchecked Sendable {
      * `refresh_margin_secs`: refresh this long before expiry (default 60; at most half of
      * a token's lifetime is used). `time_source`: the system clock when `None`.
      */
-public convenience init(storage: TokenStorage, fetcher: TokenFetcher, refreshMarginSecs: UInt64? = nil, timeSource: TimeSource? = nil) {
+public convenience init(storage: TokenStorage, fetcher: TokenFetcher, refreshMarginSecs: UInt64? = nil, timeSource: TimeSource? = nil)throws  {
     let handle =
-        try! rustCall() {
+        try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_constructor_tokenmanager_new(
         FfiConverterTypeTokenStorage_lower(storage),
@@ -5144,16 +5144,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_constructor_totp_new() != 141) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() != 45137) {
+    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() != 28450) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 21638) {
+    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 27060) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_requestsigner_new() != 41236) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_constructor_requestverifier_new() != 42854) {
+    if (uniffi_authgate_mobile_checksum_constructor_requestverifier_new() != 18998) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_signaturekey_ed25519_pem() != 36701) {
@@ -5168,7 +5168,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_constructor_signaturekey_hmac_sha256() != 1042) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_constructor_tokenmanager_new() != 16682) {
+    if (uniffi_authgate_mobile_checksum_constructor_tokenmanager_new() != 58084) {
         return InitializationResult.apiChecksumMismatch
     }
 

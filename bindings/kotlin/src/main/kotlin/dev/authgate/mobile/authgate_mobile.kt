@@ -1279,16 +1279,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_constructor_totp_new() and 0xFFFF) != 141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() and 0xFFFF) != 45137) {
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() and 0xFFFF) != 28450) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 21638) {
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 27060) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_requestsigner_new() and 0xFFFF) != 41236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_constructor_requestverifier_new() and 0xFFFF) != 42854) {
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_requestverifier_new() and 0xFFFF) != 18998) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_signaturekey_ed25519_pem() and 0xFFFF) != 36701) {
@@ -1303,7 +1303,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_constructor_signaturekey_hmac_sha256() and 0xFFFF) != 1042) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_constructor_tokenmanager_new() and 0xFFFF) != 16682) {
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_tokenmanager_new() and 0xFFFF) != 58084) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2432,7 +2432,7 @@ open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
     }
     constructor(`rules`: PasswordRules? = null) :
         this(UniffiWithHandle, 
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_constructor_passwordpolicy_new(
     
         
@@ -2561,9 +2561,10 @@ open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
         
     /**
      * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
-     */ fun `nist`(`blocklist`: List<kotlin.String> = listOf()): PasswordPolicy {
+     */
+    @Throws(AuthgateException::class) fun `nist`(`blocklist`: List<kotlin.String> = listOf()): PasswordPolicy {
             return FfiConverterTypePasswordPolicy.lift(
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(
     
         
@@ -3025,7 +3026,7 @@ open class RequestVerifier: Disposable, AutoCloseable, RequestVerifierInterface
     }
     constructor(`timeSource`: TimeSource? = null) :
         this(UniffiWithHandle, 
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_constructor_requestverifier_new(
     
         
@@ -4382,7 +4383,7 @@ open class TokenManager: Disposable, AutoCloseable, TokenManagerInterface
      */
     constructor(`storage`: TokenStorage, `fetcher`: TokenFetcher, `refreshMarginSecs`: kotlin.ULong? = null, `timeSource`: TimeSource? = null) :
         this(UniffiWithHandle, 
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_constructor_tokenmanager_new(
     
         
