@@ -5,10 +5,12 @@ CARGO ?= cargo
 PYTHON ?= python3
 TOOLS := .tools
 
+REDIS_SERVER := /usr/bin/redis-server
+
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -18,7 +20,16 @@ help:
 	@echo "make vectors regenerate the generated conformance vectors"
 	@echo "make bindings regenerate the Kotlin and Swift sources of the mobile crate"
 
-test: lint check-core-pure rust-test python-test node-test kotlin-test
+# The whole suite runs beside a private redis-server (tests/with-redis.sh), so every
+# runtime's tests also run against the Redis backend.
+test: $(REDIS_SERVER)
+	tests/with-redis.sh $(MAKE) --no-print-directory test-all
+
+test-all: lint check-core-pure rust-test python-test node-test kotlin-test
+
+$(REDIS_SERVER):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 
 # uniffi-bindgen is left out of workspace-wide builds: its `cli` feature would be unified
 # into the mobile library's uniffi and slow every build of it.

@@ -198,6 +198,42 @@ pub struct RateDecision {
     pub retry_after_ms: Option<u64>,
     /// The time of the decision, Unix milliseconds.
     pub now_ms: u64,
+    /// The store could not be reached and the limiter fails open: the request went
+    /// through unmetered, and there are no headers to send.
+    pub degraded: bool,
+}
+
+/// What a check does when its store fails (Redis down, timed out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureMode {
+    /// The check fails with `store_unavailable` (HTTP 503): nothing goes through
+    /// unmetered. The default.
+    #[default]
+    Closed,
+    /// The request goes through with a decision marked `degraded`: availability over
+    /// enforcement, for limits that protect capacity rather than security.
+    Open,
+}
+
+impl FailureMode {
+    /// `closed` or `open`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "closed" => Ok(FailureMode::Closed),
+            "open" => Ok(FailureMode::Open),
+            _ => err(
+                ErrorKind::InvalidInput,
+                "the failure mode must be `closed` or `open`",
+            ),
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            FailureMode::Closed => "closed",
+            FailureMode::Open => "open",
+        }
+    }
 }
 
 fn ceil_secs(ms: u64) -> u64 {
@@ -251,6 +287,9 @@ impl RateDecision {
     /// `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds when the bucket is full
     /// again, as GitHub sends it) and, when refused, `Retry-After`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
+        if self.degraded {
+            return Vec::new();
+        }
         let mut out = vec![
             ("RateLimit-Policy", self.policy_header()),
             ("RateLimit", self.ratelimit_header()),
@@ -299,6 +338,7 @@ pub struct RateLimiter {
     /// policy → key → the policy granted to that key instead (nested, so a check looks
     /// it up by `&str` without allocating).
     overrides: RwLock<HashMap<String, HashMap<String, Policy>>>,
+    failure_mode: RwLock<FailureMode>,
 }
 
 impl RateLimiter {
@@ -314,7 +354,17 @@ impl RateLimiter {
             clock,
             policies: RwLock::new(policies),
             overrides: RwLock::new(HashMap::new()),
+            failure_mode: RwLock::new(FailureMode::Closed),
         }
+    }
+
+    /// What checks do when the store fails: see [`FailureMode`].
+    pub fn set_failure_mode(&self, mode: FailureMode) {
+        *write(&self.failure_mode) = mode;
+    }
+
+    pub fn failure_mode(&self) -> FailureMode {
+        *read(&self.failure_mode)
     }
 
     /// Adds or replaces the policy `name`. Existing buckets keep their state.
@@ -383,9 +433,30 @@ impl RateLimiter {
         let gcra = policy.gcra();
         let now_ms = self.clock.now_millis();
         let now_ns = now_ms.saturating_mul(NANOS_PER_MILLI);
-        let state = self
+        let state = match self
             .store
-            .rate_limit(&store_key(policy_name, key), cost, &gcra, now_ns)?;
+            .rate_limit(&store_key(policy_name, key), cost, &gcra, now_ns)
+        {
+            Ok(state) => state,
+            Err(e)
+                if e.kind() == ErrorKind::StoreUnavailable
+                    && self.failure_mode() == FailureMode::Open =>
+            {
+                return Ok(RateDecision {
+                    policy: policy_name.to_string(),
+                    allowed: true,
+                    limit: policy.limit,
+                    window_secs: ceil_secs(policy.period_ms),
+                    burst: policy.burst,
+                    remaining: policy.burst,
+                    reset_after_ms: 0,
+                    retry_after_ms: None,
+                    now_ms,
+                    degraded: true,
+                })
+            }
+            Err(e) => return Err(e),
+        };
         let level_ns = state.full_at_ns.saturating_sub(now_ns);
         let remaining = gcra.capacity_ns.saturating_sub(level_ns) / gcra.interval_ns;
         let retry_after_ms = (!state.allowed).then(|| {
@@ -402,6 +473,7 @@ impl RateLimiter {
             reset_after_ms: level_ns.div_ceil(NANOS_PER_MILLI),
             retry_after_ms,
             now_ms,
+            degraded: false,
         })
     }
 

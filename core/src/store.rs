@@ -1,6 +1,6 @@
 //! The state behind sessions and API keys sits behind one trait, [`Store`], whose every
 //! method is one atomic operation. Backends: [`MemoryStore`] (bounded, thread-safe, the
-//! default) here; Redis implements the same trait in its own module.
+//! default) and, with the `redis` feature, [`RedisStore`] for many processes.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -9,6 +9,11 @@ use std::sync::{Mutex, MutexGuard};
 use sha2::{Digest, Sha256};
 
 mod rate_buckets;
+#[cfg(feature = "redis")]
+mod redis_store;
+
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisConfig, RedisStore};
 
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, ErrorKind, Result};

@@ -6,7 +6,6 @@ use authgate_core::allowlist::{parse_network, Allowlist, ClientIpResolver, Forwa
 use authgate_core::clock::ManualClock;
 use authgate_core::password::{PasswordHasher, PasswordPolicy, PasswordRules};
 use authgate_core::ratelimit::{Policy, RateLimiter, DEFAULT_POLICY};
-use authgate_core::store::MemoryStore;
 use serde_json::{json, Value};
 
 use super::{expect, s, same, strings, u, Outcome};
@@ -48,7 +47,7 @@ pub fn run_ratelimit(case: &Value) -> Outcome {
         "scenario" => {
             let clock = Arc::new(ManualClock::new(0));
             clock.advance_millis(u(case, "start_ms").expect("start_ms"));
-            let limiter = RateLimiter::with_clock(Arc::new(MemoryStore::new()), clock.clone());
+            let limiter = RateLimiter::with_clock(crate::stores::store(), clock.clone());
             for (name, p) in case["policies"].as_object().into_iter().flatten() {
                 limiter
                     .set_policy(name, policy_of(p).expect("policy"))

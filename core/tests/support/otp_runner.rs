@@ -10,7 +10,6 @@ use authgate_core::otp::{
     OtpKind, OtpOptions, OtpUri, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager,
     TotpManagerConfig,
 };
-use authgate_core::store::MemoryStore;
 use authgate_core::{Error, ErrorKind, Result};
 use serde_json::{json, Value};
 
@@ -177,7 +176,7 @@ fn run_totp_scenario(case: &Value) -> Outcome {
         enrollment_ttl: u(c, "enrollment_ttl").unwrap_or(600),
         ..TotpManagerConfig::default()
     };
-    let manager = TotpManager::with_clock(Arc::new(MemoryStore::new()), config, clock.clone())
+    let manager = TotpManager::with_clock(crate::stores::store(), config, clock.clone())
         .map_err(|e| e.to_string())?;
     let (mut pending, mut active): (HashMap<String, Vec<u8>>, HashMap<String, Vec<u8>>) =
         Default::default();
@@ -258,7 +257,7 @@ fn run_challenge_scenario(case: &Value) -> Outcome {
         hash_key: None,
     };
     let digits = usize::from(config.digits);
-    let challenges = Challenges::with_clock(Arc::new(MemoryStore::new()), config, clock.clone())
+    let challenges = Challenges::with_clock(crate::stores::store(), config, clock.clone())
         .map_err(|e| e.to_string())?;
     let sent: RefCell<HashMap<String, Vec<String>>> = RefCell::default();
     for step in case["steps"].as_array().unwrap() {
@@ -332,7 +331,7 @@ fn run_recovery_scenario(case: &Value) -> Outcome {
         hash_key: None,
         throttle: throttle(&c["throttle"]),
     };
-    let codes = RecoveryCodes::with_clock(Arc::new(MemoryStore::new()), config, clock.clone())
+    let codes = RecoveryCodes::with_clock(crate::stores::store(), config, clock.clone())
         .map_err(|e| e.to_string())?;
     let mut sets: HashMap<String, Vec<Vec<String>>> = HashMap::new();
     for step in case["steps"].as_array().unwrap() {
