@@ -73,6 +73,7 @@ __all__ = [
     "LoginResult",
     "ManualClock",
     "MemoryStore",
+    "RedisStore",
     "ParsedApiKey",
     "SessionInfo",
     "SessionManager",
@@ -176,6 +177,24 @@ class MemoryStore:
     def __new__(cls, capacity: Optional[int] = None) -> MemoryStore: ...
 
 @final
+class RedisStore:
+    def __new__(
+        cls,
+        url: str,
+        *,
+        prefix: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+        timeout: Optional[float] = None,
+        max_idle: Optional[int] = None,
+        ca_cert: Union[str, bytes, None] = None,
+    ) -> RedisStore: ...
+    def ping(self) -> None: ...
+    @property
+    def prefix(self) -> str: ...
+
+_Store = Union[MemoryStore, RedisStore]
+
+@final
 class ManualClock:
     def __new__(cls, now: _Timestamp) -> ManualClock: ...
     def now(self) -> int: ...
@@ -233,7 +252,7 @@ class SessionManager:
         max_sessions_per_user: Optional[int] = None,
         check_session_on_verify: Optional[bool] = None,
         leeway: Optional[_Seconds] = None,
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         clock: Optional[ManualClock] = None,
     ) -> SessionManager: ...
     def login(
@@ -288,7 +307,7 @@ def scope_granted(granted: Sequence[str], required: str) -> bool: ...
 
 @final
 class ApiKeyManager:
-    def __new__(cls, *, store: Optional[MemoryStore] = None, clock: Optional[ManualClock] = None) -> ApiKeyManager: ...
+    def __new__(cls, *, store: Optional[_Store] = None, clock: Optional[ManualClock] = None) -> ApiKeyManager: ...
     def create(
         self,
         *,
@@ -414,7 +433,7 @@ class RequestVerifier:
         require_expires: bool = False,
         max_skew: Optional[_Seconds] = None,
         tag: Optional[str] = None,
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         clock: Optional[ManualClock] = None,
     ) -> RequestVerifier: ...
     def add_key(self, keyid: str, key: SignatureKey) -> None: ...
@@ -466,7 +485,7 @@ class WebhookVerifier:
         *,
         tolerance: Optional[_Seconds] = None,
         id_retention: Optional[_Seconds] = None,
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         check_replay: bool = True,
         clock: Optional[ManualClock] = None,
     ) -> WebhookVerifier: ...
@@ -592,7 +611,7 @@ class Enrollment:
 class TotpManager:
     def __new__(
         cls,
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         *,
         issuer: Optional[str] = None,
         algorithm: _OtpAlgorithm = "SHA1",
@@ -633,7 +652,7 @@ class Challenges:
     def __new__(
         cls,
         sender: Callable[[CodeDelivery], object],
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         *,
         digits: int = 6,
         ttl: Optional[_Seconds] = None,
@@ -649,7 +668,7 @@ class Challenges:
 class RecoveryCodes:
     def __new__(
         cls,
-        store: Optional[MemoryStore] = None,
+        store: Optional[_Store] = None,
         *,
         count: int = 10,
         hash_key: Optional[_Text] = None,
@@ -680,6 +699,8 @@ class RateDecision:
     @property
     def allowed(self) -> bool: ...
     @property
+    def degraded(self) -> bool: ...
+    @property
     def policy(self) -> str: ...
     @property
     def limit(self) -> int: ...
@@ -701,7 +722,17 @@ class RateDecision:
 
 @final
 class RateLimiter:
-    def __new__(cls, store: Optional[MemoryStore] = None, *, clock: Optional[ManualClock] = None) -> RateLimiter: ...
+    def __new__(
+        cls,
+        store: Optional[_Store] = None,
+        *,
+        clock: Optional[ManualClock] = None,
+        failure_mode: Literal["closed", "open"] = "closed",
+    ) -> RateLimiter: ...
+    @property
+    def failure_mode(self) -> Literal["closed", "open"]: ...
+    @failure_mode.setter
+    def failure_mode(self, mode: Literal["closed", "open"]) -> None: ...
     def set_policy(self, name: str, policy: _Policy) -> None: ...
     def remove_policy(self, name: str) -> bool: ...
     def policy(self, name: str) -> Optional[RatePolicy]: ...

@@ -5,8 +5,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::convert;
-use crate::errors::guard;
-use crate::session::{clock_or_system, store_or_default, PyManualClock, PyMemoryStore};
+use crate::errors::{guard, guard_detached};
+use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
 
 /// What is stored for a key (never the key itself).
 #[pyclass(frozen, get_all, name = "ApiKeyRecord", module = "authgate")]
@@ -89,10 +89,7 @@ pub struct PyApiKeyManager {
 impl PyApiKeyManager {
     #[new]
     #[pyo3(signature = (*, store = None, clock = None))]
-    fn new(
-        store: Option<PyRef<'_, PyMemoryStore>>,
-        clock: Option<PyRef<'_, PyManualClock>>,
-    ) -> Self {
+    fn new(store: Option<StoreArg<'_>>, clock: Option<PyRef<'_, PyManualClock>>) -> Self {
         PyApiKeyManager {
             inner: ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock)),
         }
@@ -123,37 +120,40 @@ impl PyApiKeyManager {
             credits,
             rate_limit_policy,
         };
-        let (key, r) = guard(py, || self.inner.create(&options))?;
+        let (key, r) = guard_detached(py, || self.inner.create(&options))?;
         Ok((key, record(py, r)))
     }
 
     /// Verifies a key (and a scope); takes a credit from metered keys. Returns its record.
     #[pyo3(signature = (key, scope = None))]
     fn verify(&self, py: Python<'_>, key: &str, scope: Option<&str>) -> PyResult<PyApiKeyRecord> {
-        Ok(record(py, guard(py, || self.inner.verify(key, scope))?))
+        Ok(record(
+            py,
+            guard_detached(py, || self.inner.verify(key, scope))?,
+        ))
     }
 
     fn get(&self, py: Python<'_>, id: &str) -> PyResult<Option<PyApiKeyRecord>> {
-        Ok(guard(py, || self.inner.get(id))?.map(|r| record(py, r)))
+        Ok(guard_detached(py, || self.inner.get(id))?.map(|r| record(py, r)))
     }
 
     fn list(&self, py: Python<'_>) -> PyResult<Vec<PyApiKeyRecord>> {
-        Ok(guard(py, || self.inner.list())?
+        Ok(guard_detached(py, || self.inner.list())?
             .into_iter()
             .map(|r| record(py, r))
             .collect())
     }
 
     fn revoke(&self, py: Python<'_>, id: &str) -> PyResult<()> {
-        guard(py, || self.inner.revoke(id))
+        guard_detached(py, || self.inner.revoke(id))
     }
 
     fn disable(&self, py: Python<'_>, id: &str) -> PyResult<()> {
-        guard(py, || self.inner.disable(id))
+        guard_detached(py, || self.inner.disable(id))
     }
 
     fn enable(&self, py: Python<'_>, id: &str) -> PyResult<()> {
-        guard(py, || self.inner.enable(id))
+        guard_detached(py, || self.inner.enable(id))
     }
 
     /// Issues a replacement; the old key works for `grace` (seconds or timedelta) more.
@@ -165,7 +165,7 @@ impl PyApiKeyManager {
         grace: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(String, PyApiKeyRecord)> {
         let grace = grace.map(convert::seconds).transpose()?.unwrap_or(0);
-        let (key, r) = guard(py, || self.inner.roll(id, grace))?;
+        let (key, r) = guard_detached(py, || self.inner.roll(id, grace))?;
         Ok((key, record(py, r)))
     }
 }

@@ -61,6 +61,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jwt::peek_unverified, m)?)?;
     m.add_function(wrap_pyfunction!(jwt::sign_with, m)?)?;
     m.add_class::<session::PyMemoryStore>()?;
+    m.add_class::<session::PyRedisStore>()?;
     m.add_class::<session::PyManualClock>()?;
     m.add_class::<session::PyTokenPair>()?;
     m.add_class::<session::PyLoginResult>()?;

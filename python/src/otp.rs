@@ -14,8 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::convert;
-use crate::errors::guard;
-use crate::session::{clock_or_system, store_or_default, PyManualClock, PyMemoryStore};
+use crate::errors::{guard, guard_detached};
+use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
 
 /// A secret given as base32 text (`str`) or raw `bytes`.
 fn secret_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
@@ -404,7 +404,7 @@ impl PyTotpManager {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         issuer: Option<String>,
         algorithm: &str,
         digits: u8,
@@ -429,7 +429,7 @@ impl PyTotpManager {
 
     /// Starts enrolling `account` with a new secret, pending until confirmed.
     fn begin_enrollment(&self, py: Python<'_>, account: &str) -> PyResult<PyEnrollment> {
-        let e = guard(py, || self.inner.begin_enrollment(account))?;
+        let e = guard_detached(py, || self.inner.begin_enrollment(account))?;
         Ok(PyEnrollment {
             account: account.to_string(),
             secret: e.secret_base32(),
@@ -441,11 +441,12 @@ impl PyTotpManager {
     /// Confirms the pending enrollment with its first code; returns the now-active secret
     /// (base32) to store with the user.
     fn confirm_enrollment(&self, py: Python<'_>, account: &str, code: &str) -> PyResult<String> {
-        guard(py, || self.inner.confirm_enrollment(account, code)).map(|s| otp::base32_encode(&s))
+        guard_detached(py, || self.inner.confirm_enrollment(account, code))
+            .map(|s| otp::base32_encode(&s))
     }
 
     fn cancel_enrollment(&self, py: Python<'_>, account: &str) -> PyResult<bool> {
-        guard(py, || self.inner.cancel_enrollment(account))
+        guard_detached(py, || self.inner.cancel_enrollment(account))
     }
 
     /// Checks a code against the account's active secret; returns the matched step.
@@ -457,7 +458,7 @@ impl PyTotpManager {
         code: &str,
     ) -> PyResult<u64> {
         let secret = secret_arg(secret)?;
-        guard(py, || self.inner.verify(account, &secret, code))
+        guard_detached(py, || self.inner.verify(account, &secret, code))
     }
 }
 
@@ -537,7 +538,7 @@ impl PyChallenges {
     fn new(
         py: Python<'_>,
         sender: Bound<'_, PyAny>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         digits: u8,
         ttl: Option<&Bound<'_, PyAny>>,
         max_attempts: u32,
@@ -591,7 +592,7 @@ impl PyChallenges {
 
     /// Checks a code; the first match uses the challenge up.
     fn verify(&self, py: Python<'_>, subject: &str, code: &str) -> PyResult<()> {
-        guard(py, || self.inner.verify(subject, code))
+        guard_detached(py, || self.inner.verify(subject, code))
     }
 }
 
@@ -607,7 +608,7 @@ impl PyRecoveryCodes {
     #[pyo3(signature = (store = None, *, count = 10, hash_key = None, throttle = None, clock = None))]
     fn new(
         py: Python<'_>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         count: usize,
         hash_key: Option<&Bound<'_, PyAny>>,
         throttle: Option<PyRef<'_, PyThrottlePolicy>>,
@@ -626,15 +627,15 @@ impl PyRecoveryCodes {
 
     /// A new set for `user`, replacing the old one: show it once.
     fn generate(&self, py: Python<'_>, user: &str) -> PyResult<Vec<String>> {
-        guard(py, || self.inner.generate(user))
+        guard_detached(py, || self.inner.generate(user))
     }
 
     /// Uses up one code; returns how many are left.
     fn verify(&self, py: Python<'_>, user: &str, code: &str) -> PyResult<usize> {
-        guard(py, || self.inner.verify(user, code))
+        guard_detached(py, || self.inner.verify(user, code))
     }
 
     fn remaining(&self, py: Python<'_>, user: &str) -> PyResult<usize> {
-        guard(py, || self.inner.remaining(user))
+        guard_detached(py, || self.inner.remaining(user))
     }
 }

@@ -1,11 +1,11 @@
 //! Rate limits: policies, the limiter and its decisions (with their HTTP headers).
 
-use authgate_core::ratelimit::{Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
+use authgate_core::ratelimit::{FailureMode, Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::guard;
-use crate::session::{clock_or_system, store_or_default, PyManualClock, PyMemoryStore};
+use crate::errors::{guard, guard_detached};
+use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
 
 /// `limit` requests per `period` seconds (an int, float or `timedelta`), with a bucket
 /// of `burst` (default `limit`). `RatePolicy.parse("100/minute")` reads the usual text.
@@ -132,6 +132,12 @@ impl PyRateDecision {
         }
         Ok(d)
     }
+    /// True when the store failed and the limiter, set to fail open, let the request
+    /// through unmetered (no headers then).
+    #[getter]
+    fn degraded(&self) -> bool {
+        self.inner.degraded
+    }
     fn __bool__(&self) -> bool {
         self.inner.allowed
     }
@@ -153,14 +159,31 @@ pub struct PyRateLimiter {
 #[pymethods]
 impl PyRateLimiter {
     #[new]
-    #[pyo3(signature = (store = None, *, clock = None))]
+    #[pyo3(signature = (store = None, *, clock = None, failure_mode = "closed"))]
     fn new(
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        py: Python<'_>,
+        store: Option<StoreArg<'_>>,
         clock: Option<PyRef<'_, PyManualClock>>,
-    ) -> Self {
-        PyRateLimiter {
-            inner: RateLimiter::with_clock(store_or_default(store), clock_or_system(clock)),
-        }
+        failure_mode: &str,
+    ) -> PyResult<Self> {
+        let mode = guard(py, || FailureMode::parse(failure_mode))?;
+        let inner = RateLimiter::with_clock(store_or_default(store), clock_or_system(clock));
+        inner.set_failure_mode(mode);
+        Ok(PyRateLimiter { inner })
+    }
+
+    /// What checks do when the store fails: `"closed"` (raise `StoreUnavailable`, the
+    /// default) or `"open"` (let the request through, with `degraded` set).
+    #[getter]
+    fn failure_mode(&self) -> &'static str {
+        self.inner.failure_mode().name()
+    }
+
+    #[setter]
+    fn set_failure_mode(&self, py: Python<'_>, mode: &str) -> PyResult<()> {
+        let mode = guard(py, || FailureMode::parse(mode))?;
+        self.inner.set_failure_mode(mode);
+        Ok(())
     }
 
     /// Adds or replaces a policy: a `RatePolicy` or text such as `"100/minute"`.
@@ -204,7 +227,8 @@ impl PyRateLimiter {
         cost: u64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard(py, || self.inner.check(policy, key, cost)).map(|inner| PyRateDecision { inner })
+        guard_detached(py, || self.inner.check(policy, key, cost))
+            .map(|inner| PyRateDecision { inner })
     }
 
     /// Like `check`, raising `RateLimited` (with `retry_after`) when refused.
@@ -217,7 +241,7 @@ impl PyRateLimiter {
         cost: u64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard(py, || self.inner.check(policy, key, cost)?.into_result())
+        guard_detached(py, || self.inner.check(policy, key, cost)?.into_result())
             .map(|inner| PyRateDecision { inner })
     }
 
@@ -225,7 +249,7 @@ impl PyRateLimiter {
     #[pyo3(signature = (key, *, policy = None))]
     fn peek(&self, py: Python<'_>, key: &str, policy: Option<&str>) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard(py, || self.inner.peek(policy, key)).map(|inner| PyRateDecision { inner })
+        guard_detached(py, || self.inner.peek(policy, key)).map(|inner| PyRateDecision { inner })
     }
 }
 

@@ -1,14 +1,17 @@
 //! Sessions, the in-memory store and the manual clock.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use authgate_core::clock::{Clock, ManualClock, SystemClock};
 use authgate_core::session::{self, DeviceInfo, SessionConfig, SessionManager};
-use authgate_core::store::{MemoryStore, Store};
+use authgate_core::store::{MemoryStore, RedisConfig, RedisStore, Store};
+use authgate_core::{Error, ErrorKind};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::convert::{self, DictSink};
-use crate::errors::guard;
+use crate::errors::{guard, guard_detached};
 use crate::jwt::PyKeySet;
 
 /// The bounded, thread-safe in-memory store (the default).
@@ -27,6 +30,91 @@ impl PyMemoryStore {
             inner: Arc::new(inner),
         }
     }
+}
+
+/// The store shared by many processes, in Redis: see `docs/redis.md`.
+#[pyclass(frozen, name = "RedisStore", module = "authgate")]
+pub struct PyRedisStore {
+    pub(crate) inner: Arc<RedisStore>,
+}
+
+fn duration(
+    seconds: Option<f64>,
+    default: Duration,
+    what: &str,
+) -> authgate_core::Result<Duration> {
+    match seconds {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Some(_) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what} must be above 0 and at most a day, in seconds"),
+        )),
+    }
+}
+
+#[pymethods]
+impl PyRedisStore {
+    /// `RedisStore("redis://localhost:6379/0", prefix="authgate:", timeout=2.0)`;
+    /// `rediss://` for TLS, with `ca_cert` (PEM) to trust a private CA. Connects on first
+    /// use; `ping()` checks the connection.
+    #[new]
+    #[pyo3(signature = (url, *, prefix = None, connect_timeout = None, timeout = None, max_idle = None, ca_cert = None))]
+    fn new(
+        py: Python<'_>,
+        url: &str,
+        prefix: Option<String>,
+        connect_timeout: Option<f64>,
+        timeout: Option<f64>,
+        max_idle: Option<usize>,
+        ca_cert: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let ca_cert = match ca_cert {
+            None => None,
+            Some(c) if c.is_instance_of::<PyBytes>() => {
+                Some(c.cast::<PyBytes>()?.as_bytes().to_vec())
+            }
+            Some(c) => Some(c.extract::<String>()?.into_bytes()),
+        };
+        let inner = guard(py, || {
+            let mut config = RedisConfig::new(url);
+            if let Some(p) = prefix {
+                config.prefix = p;
+            }
+            config.connect_timeout =
+                duration(connect_timeout, config.connect_timeout, "connect_timeout")?;
+            config.io_timeout = duration(timeout, config.io_timeout, "timeout")?;
+            if let Some(n) = max_idle {
+                config.max_idle = n;
+            }
+            config.ca_cert_pem = ca_cert;
+            RedisStore::new(config)
+        })?;
+        Ok(PyRedisStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Round-trips a PING; raises `StoreUnavailable` when Redis does not answer.
+    fn ping(&self, py: Python<'_>) -> PyResult<()> {
+        guard_detached(py, || self.inner.ping())
+    }
+
+    #[getter]
+    fn prefix(&self) -> &str {
+        self.inner.prefix()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RedisStore(prefix={:?})", self.inner.prefix())
+    }
+}
+
+/// Where a binding keeps its state: a `MemoryStore` or a `RedisStore`.
+#[derive(FromPyObject)]
+pub enum StoreArg<'py> {
+    Memory(PyRef<'py, PyMemoryStore>),
+    Redis(PyRef<'py, PyRedisStore>),
 }
 
 /// A clock that moves only when told to: for tests.
@@ -63,9 +151,10 @@ impl PyManualClock {
     }
 }
 
-pub(crate) fn store_or_default(store: Option<PyRef<'_, PyMemoryStore>>) -> Arc<dyn Store> {
+pub(crate) fn store_or_default(store: Option<StoreArg<'_>>) -> Arc<dyn Store> {
     match store {
-        Some(s) => s.inner.clone(),
+        Some(StoreArg::Memory(s)) => s.inner.clone(),
+        Some(StoreArg::Redis(s)) => s.inner.clone(),
         None => Arc::new(MemoryStore::new()),
     }
 }
@@ -161,7 +250,7 @@ impl PySessionManager {
         max_sessions_per_user: Option<usize>,
         check_session_on_verify: Option<bool>,
         leeway: Option<&Bound<'_, PyAny>>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         let d = SessionConfig::default();
@@ -198,7 +287,7 @@ impl PySessionManager {
             device_id: device_id.to_string(),
             name: device_name,
         };
-        let r = guard(py, || self.inner.login(user_id, &device, scope))?;
+        let r = guard_detached(py, || self.inner.login(user_id, &device, scope))?;
         Ok(PyLoginResult {
             tokens: Py::new(py, PyTokenPair::from(r.tokens))?,
             new_device: r.new_device,
@@ -207,7 +296,7 @@ impl PySessionManager {
 
     /// Rotates a refresh token. Reusing a rotated token raises `RefreshTokenReused`.
     fn refresh(&self, py: Python<'_>, refresh_token: &str) -> PyResult<PyTokenPair> {
-        Ok(guard(py, || self.inner.refresh(refresh_token))?.into())
+        Ok(guard_detached(py, || self.inner.refresh(refresh_token))?.into())
     }
 
     /// Verifies an access token from this manager; returns its claims.
@@ -218,17 +307,17 @@ impl PySessionManager {
     }
 
     fn revoke(&self, py: Python<'_>, session_id: &str) -> PyResult<bool> {
-        guard(py, || self.inner.revoke(session_id))
+        guard_detached(py, || self.inner.revoke(session_id))
     }
 
     /// "Log out of all devices"; returns how many sessions ended.
     fn revoke_all(&self, py: Python<'_>, user_id: &str) -> PyResult<usize> {
-        guard(py, || self.inner.revoke_all(user_id))
+        guard_detached(py, || self.inner.revoke_all(user_id))
     }
 
     /// The user's live sessions, most recently used first.
     fn list(&self, py: Python<'_>, user_id: &str) -> PyResult<Vec<PySessionInfo>> {
-        let list = guard(py, || self.inner.list(user_id))?;
+        let list = guard_detached(py, || self.inner.list(user_id))?;
         Ok(list
             .into_iter()
             .map(|s| PySessionInfo {

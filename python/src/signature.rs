@@ -14,8 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::convert;
-use crate::errors::guard;
-use crate::session::{clock_or_system, store_or_default, PyManualClock, PyMemoryStore};
+use crate::errors::{guard, guard_detached};
+use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
 
 fn algorithm(name: &str) -> PyResult<SignatureAlgorithm> {
     SignatureAlgorithm::from_name(name).ok_or_else(|| {
@@ -357,7 +357,7 @@ impl PyRequestVerifier {
         require_expires: bool,
         max_skew: Option<&Bound<'_, PyAny>>,
         tag: Option<String>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         let map = Arc::new(KeyMap::new());
@@ -440,7 +440,7 @@ impl PyRequestVerifier {
         };
         let select = Selection { label, keyid };
         let verified = match &self.callback {
-            None => guard(py, || {
+            None => guard_detached(py, || {
                 with_request(method, url, &headers, body, |req| {
                     self.inner.verify_selected(req, select)
                 })
@@ -595,7 +595,7 @@ impl PyWebhookVerifier {
         keys: &Bound<'_, PyAny>,
         tolerance: Option<&Bound<'_, PyAny>>,
         id_retention: Option<&Bound<'_, PyAny>>,
-        store: Option<PyRef<'_, PyMemoryStore>>,
+        store: Option<StoreArg<'_>>,
         check_replay: bool,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
@@ -626,7 +626,7 @@ impl PyWebhookVerifier {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         let payload = body_bytes(Some(payload))?;
-        let v = guard(py, || self.inner.verify_headers(&refs, &payload))?;
+        let v = guard_detached(py, || self.inner.verify_headers(&refs, &payload))?;
         Ok(PyVerifiedWebhook {
             id: v.id,
             timestamp: v.timestamp,

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import pytest
 
 import authgate
+from stores import new_store
 
 Case = dict[str, Any]
 
@@ -44,7 +45,7 @@ def run_ratelimit(case: Case) -> None:
     assert case["op"] == "scenario", case["op"]
     clock = authgate.ManualClock(0)
     clock.advance_ms(case["start_ms"])
-    limiter = authgate.RateLimiter(clock=clock)
+    limiter = authgate.RateLimiter(new_store(), clock=clock)
     for name, spec in case.get("policies", {}).items():
         limiter.set_policy(name, _policy(spec))
     for o in case.get("overrides", []):

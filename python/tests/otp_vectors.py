@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pytest
 
 import authgate
+from stores import new_store
 
 Case = dict[str, Any]
 
@@ -99,7 +100,7 @@ def throttle(t: Case) -> authgate.ThrottlePolicy:
 def run_totp_scenario(case: Case) -> None:
     c = case["config"]
     clock = authgate.ManualClock(case["start"])
-    manager = authgate.TotpManager(issuer=c.get("issuer"), window=c.get("window", 1), throttle=throttle(c["throttle"]),
+    manager = authgate.TotpManager(new_store(), issuer=c.get("issuer"), window=c.get("window", 1), throttle=throttle(c["throttle"]),
                                    enrollment_ttl=c.get("enrollment_ttl", 600), clock=clock)
     pending: dict[str, str] = {}
     active: dict[str, str] = {}
@@ -153,7 +154,7 @@ def run_challenge_scenario(case: Case) -> None:
             raise ConnectionError("gateway down")
         sent.setdefault(d.subject, []).append(d.code)
 
-    challenges = authgate.Challenges(sender, digits=c["digits"], ttl=c["ttl"], max_attempts=c["max_attempts"],
+    challenges = authgate.Challenges(sender, new_store(), digits=c["digits"], ttl=c["ttl"], max_attempts=c["max_attempts"],
                                      resend_cooldown=c["resend_cooldown"], clock=clock)
     for step in case["steps"]:
         do = step["do"]
@@ -186,7 +187,7 @@ def run_challenge_scenario(case: Case) -> None:
 def run_recovery_scenario(case: Case) -> None:
     c = case["config"]
     clock = authgate.ManualClock(case["start"])
-    codes = authgate.RecoveryCodes(count=c["count"], throttle=throttle(c["throttle"]), clock=clock)
+    codes = authgate.RecoveryCodes(new_store(), count=c["count"], throttle=throttle(c["throttle"]), clock=clock)
     sets: dict[str, list[list[str]]] = {}
     for step in case["steps"]:
         do = step["do"]

@@ -15,6 +15,7 @@ from authgate import _authgate
 from conftest import VECTORS
 from limits_vectors import run_allowlist, run_password, run_ratelimit
 from otp_vectors import run_otp
+from stores import new_store, on_redis, on_redis_now, require_redis
 
 Case = dict[str, Any]
 
@@ -92,7 +93,8 @@ def run_session(case: Case) -> None:
     c = dict(case["config"])
     capacity = c.pop("store_capacity", None)
     clock = authgate.ManualClock(case.get("start", 1_700_000_000))
-    manager = authgate.SessionManager(keyset(case["keys"]), store=authgate.MemoryStore(capacity), clock=clock, **c)
+    store = authgate.MemoryStore(capacity) if capacity is not None else new_store()
+    manager = authgate.SessionManager(keyset(case["keys"]), store=store, clock=clock, **c)
     saved: dict[str, authgate.TokenPair] = {}
     for i, step in enumerate(case["steps"]):
         do = step["do"]
@@ -140,7 +142,7 @@ def run_apikey(case: Case) -> None:
         _eq(authgate.scope_granted(case["granted"], case["required"]), case["expect"]["result"])
     elif op == "scenario":
         clock = authgate.ManualClock(case.get("start", 1_700_000_000))
-        manager = authgate.ApiKeyManager(clock=clock)
+        manager = authgate.ApiKeyManager(clock=clock, store=new_store())
         saved: dict[str, tuple[str, str]] = {}
         for i, step in enumerate(case["steps"]):
             do = step["do"]
@@ -230,7 +232,8 @@ def run_signature(case: Case) -> None:
             components=case["components"], digest=case.get("digest"), **case["params"]), check)
     elif op in ("verify", "replay"):
         keys = {keyid: signature_key(spec) for keyid, spec in case["keys"].items()}
-        verifier = authgate.RequestVerifier(keys, clock=authgate.ManualClock(case["now"]), **case.get("policy", {}))
+        verifier = authgate.RequestVerifier(keys, clock=authgate.ManualClock(case["now"]), store=new_store(),
+                                            **case.get("policy", {}))
         method, url, headers, body = request_parts(case["request"])
         select = case.get("select", {})
 
@@ -263,7 +266,7 @@ def run_webhook(case: Case) -> None:
                                                 clock=authgate.ManualClock(case["now"]))
             return verifier.verify([(n, v) for n, v in case["headers"]], case["payload"].encode())
 
-        store = authgate.MemoryStore()
+        store = new_store()
         if op == "replay":
             run()
         expect(case, run, lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want))
@@ -289,6 +292,19 @@ def test_vector(area: str, name: str, case: Case) -> None:
     runner = RUNNERS.get(area)
     assert runner is not None, f"unknown vector area {area!r}"
     runner(case)
+
+
+#: The areas whose vectors keep state in a store: run again with every store on Redis.
+STATEFUL = ("session", "apikey", "signature", "webhook", "otp", "ratelimit")
+STATEFUL_CASES = [c for c in CASES if c[0] in STATEFUL and "store_capacity" not in c[2].get("config", {})]
+
+
+@pytest.mark.parametrize("area,name,case", STATEFUL_CASES, ids=[c[1] for c in STATEFUL_CASES])
+def test_vector_on_redis(area: str, name: str, case: Case) -> None:
+    url = require_redis()
+    with on_redis(url):
+        assert on_redis_now()
+        RUNNERS[area](case)
 
 
 def test_vectors_were_found() -> None:
