@@ -62,6 +62,29 @@ export declare class MemoryStore {
   constructor(capacity?: number)
 }
 
+export interface RedisStoreOptions {
+  /** Put before every key (default `'authgate:'`). */
+  prefix?: string
+  /** Seconds (default 2). */
+  connectTimeout?: number
+  /** Seconds to wait for each reply (default 2). */
+  timeout?: number
+  /** Idle connections kept for reuse (default 16). */
+  maxIdle?: number
+  /** PEM certificates to trust for `rediss://` instead of the system's roots. */
+  caCert?: string
+}
+
+/** The store shared by many processes, in Redis; use the `…Async` methods with it. */
+export declare class RedisStore {
+  constructor(url: string, options?: RedisStoreOptions)
+  get prefix(): string
+  /** Resolves when Redis answers; rejects with `StoreUnavailable` otherwise. */
+  ping(): Promise<void>
+}
+
+export type Store = MemoryStore | RedisStore
+
 export declare class ManualClock {
   constructor(now: Time)
   now(): number
@@ -72,7 +95,7 @@ export declare class ManualClock {
   nowMs(): number
 }
 
-export type SessionOptions = NativeSessionOptions & { store?: MemoryStore; clock?: ManualClock }
+export type SessionOptions = NativeSessionOptions & { store?: Store; clock?: ManualClock }
 
 export declare class SessionManager {
   constructor(keys: KeySet, options?: SessionOptions)
@@ -82,12 +105,19 @@ export declare class SessionManager {
   revoke(sessionId: string): boolean
   revokeAll(userId: string): number
   list(userId: string): SessionInfo[]
+  loginAsync(userId: string, deviceId: string, options?: LoginOptions): Promise<LoginResult>
+  refreshAsync(refreshToken: string): Promise<TokenPair>
+  verifyAccessAsync(token: string): Promise<Claims>
+  revokeAsync(sessionId: string): Promise<boolean>
+  revokeAllAsync(userId: string): Promise<number>
+  listAsync(userId: string): Promise<SessionInfo[]>
 }
 
 export declare class ApiKeyManager {
-  constructor(options?: { store?: MemoryStore; clock?: ManualClock })
+  constructor(options?: { store?: Store; clock?: ManualClock })
   create(options?: Omit<CreateApiKeyOptions, 'expiresAt'> & { expiresAt?: Time }): CreatedApiKey
   verify(key: string, scope?: string): ApiKeyRecord
+  verifyAsync(key: string, scope?: string): Promise<ApiKeyRecord>
   get(id: string): ApiKeyRecord | null
   list(): ApiKeyRecord[]
   revoke(id: string): void
@@ -235,11 +265,12 @@ export declare class RequestSigner {
 export declare class RequestVerifier {
   constructor(
     keys: Record<string, SignatureKey> | Map<string, SignatureKey>,
-    options?: VerifyPolicyOptions & { store?: MemoryStore; clock?: ManualClock },
+    options?: VerifyPolicyOptions & { store?: Store; clock?: ManualClock },
   )
   addKey(keyid: string, key: SignatureKey): void
   removeKey(keyid: string): boolean
   verify(request: HttpMessage, select?: { label?: string; keyid?: string }): VerifiedSignature
+  verifyAsync(request: HttpMessage, select?: { label?: string; keyid?: string }): Promise<VerifiedSignature>
 }
 
 export type SignRequestOptions = Omit<NativeSignRequestOptions, 'created' | 'expires'> & { created?: Time; expires?: Time }
@@ -257,8 +288,9 @@ export declare class WebhookKey {
 }
 
 export declare class WebhookVerifier {
-  constructor(keys: string | string[], options?: WebhookVerifierOptions & { store?: MemoryStore; clock?: ManualClock })
+  constructor(keys: string | string[], options?: WebhookVerifierOptions & { store?: Store; clock?: ManualClock })
   verify(headers: HeaderInput, payload: Buffer | Uint8Array | string): VerifiedWebhook
+  verifyAsync(headers: HeaderInput, payload: Buffer | Uint8Array | string): Promise<VerifiedWebhook>
 }
 
 export declare function signWebhook(keys: string | string[], id: string, timestamp: Time, payload: Buffer | Uint8Array | string): string
@@ -304,11 +336,12 @@ export declare class QrCode {
 }
 
 export declare class TotpManager {
-  constructor(options?: TotpManagerOptions & { store?: MemoryStore; clock?: ManualClock })
+  constructor(options?: TotpManagerOptions & { store?: Store; clock?: ManualClock })
   beginEnrollment(account: string): Enrollment
   confirmEnrollment(account: string, code: string): string
   cancelEnrollment(account: string): boolean
   verify(account: string, secret: OtpSecret, code: string): number
+  verifyAsync(account: string, secret: OtpSecret, code: string): Promise<number>
 }
 
 export interface CodeDelivery {
@@ -326,16 +359,18 @@ export interface IssuedChallenge {
 export declare class Challenges {
   constructor(
     sender: (delivery: CodeDelivery) => void | Promise<void>,
-    options?: ChallengeOptions & { store?: MemoryStore; clock?: ManualClock },
+    options?: ChallengeOptions & { store?: Store; clock?: ManualClock },
   )
   issue(subject: string, destination: string): Promise<IssuedChallenge>
   verify(subject: string, code: string): void
+  verifyAsync(subject: string, code: string): Promise<void>
 }
 
 export declare class RecoveryCodes {
-  constructor(options?: RecoveryOptions & { store?: MemoryStore; clock?: ManualClock })
+  constructor(options?: RecoveryOptions & { store?: Store; clock?: ManualClock })
   generate(user: string): string[]
   verify(user: string, code: string): number
+  verifyAsync(user: string, code: string): Promise<number>
   remaining(user: string): number
 }
 
@@ -363,13 +398,17 @@ export declare class RateDecision {
   readonly retryAfter: number | null
   /** The time of the decision, Unix milliseconds. */
   readonly nowMs: number
+  /** The store failed and the limiter fails open: let through unmetered, no headers. */
+  readonly degraded: boolean
   /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
   get headers(): Record<string, string>
 }
 
 /** Named policies over a store (in memory by default), starting with `default`: 1000 per minute. */
 export declare class RateLimiter {
-  constructor(options?: { store?: MemoryStore; clock?: ManualClock })
+  constructor(options?: { store?: Store; clock?: ManualClock; failureMode?: 'closed' | 'open' })
+  /** `'closed'` (default): a store failure throws `StoreUnavailable`; `'open'`: let through, `degraded`. */
+  failureMode: 'closed' | 'open'
   setPolicy(name: string, policy: Rate): void
   removePolicy(name: string): boolean
   policy(name: string): RatePolicy | null
@@ -382,6 +421,9 @@ export declare class RateLimiter {
   enforce(key: string, options?: CheckOptions): RateDecision
   /** The state of `key` without taking anything. */
   peek(key: string, options?: Pick<CheckOptions, 'policy'>): RateDecision
+  checkAsync(key: string, options?: CheckOptions): Promise<RateDecision>
+  enforceAsync(key: string, options?: CheckOptions): Promise<RateDecision>
+  peekAsync(key: string, options?: Pick<CheckOptions, 'policy'>): Promise<RateDecision>
 }
 
 /** Normalises a network (`'192.0.2.7'` → `'192.0.2.7/32'`); ambiguous forms throw `InvalidInput`. */

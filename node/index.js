@@ -117,6 +117,21 @@ function call(fn) {
   return fromNative(guard(fn))
 }
 
+/**
+ * What a native Promise variant (`…Async`, run on the libuv pool) settled with: its value,
+ * or a `{ failed: true, code, message }` thrown here as its AuthError.
+ */
+function settledTask(result) {
+  if (result !== null && typeof result === 'object' && result.failed === true && typeof result.code === 'string') {
+    throw convertError(result)
+  }
+  return result
+}
+
+async function callAsync(fn) {
+  return fromNative(settledTask(await guard(fn)))
+}
+
 function facade(Native, name) {
   const Facade = {
     [name]: class {
@@ -128,7 +143,12 @@ function facade(Native, name) {
   for (const key of Object.getOwnPropertyNames(Native.prototype)) {
     const d = Object.getOwnPropertyDescriptor(Native.prototype, key)
     if (key === 'constructor') continue
-    if (typeof d.value === 'function') {
+    if (typeof d.value === 'function' && key.endsWith('Async')) {
+      Facade.prototype[key] = function (...list) {
+        const n = this[NATIVE]
+        return callAsync(() => n[key](...args(list)))
+      }
+    } else if (typeof d.value === 'function') {
       Facade.prototype[key] = function (...list) {
         const n = this[NATIVE]
         return call(() => n[key](...args(list)))
@@ -153,7 +173,29 @@ function wrapFunction(fn) {
 const Key = facade(native.Key, 'Key')
 const KeySet = facade(native.KeySet, 'KeySet')
 const Verifier = facade(native.Verifier, 'Verifier')
-const MemoryStore = facade(native.MemoryStore, 'MemoryStore')
+const MemoryStore = facade(native.NativeStore, 'MemoryStore')
+
+/**
+ * The store shared by many processes, in Redis: `new RedisStore('redis://localhost:6379',
+ * { prefix, timeout, connectTimeout, maxIdle, caCert })`; `rediss://` for TLS. Connects on
+ * first use. Pass it as `store` to any class; use the `…Async` methods so Redis round
+ * trips run on the libuv pool instead of the event loop.
+ */
+class RedisStore {
+  constructor(url, options = {}) {
+    this[NATIVE] = guard(() => native.NativeStore.redis(url, options))
+  }
+
+  /** The prefix put before every key. */
+  get prefix() {
+    return this[NATIVE].prefix
+  }
+
+  /** Resolves when Redis answers a PING; rejects with `StoreUnavailable` otherwise. */
+  async ping() {
+    await callAsync(() => this[NATIVE].ping())
+  }
+}
 const ManualClock = facade(native.ManualClock, 'ManualClock')
 const ApiKeyManager = facade(native.ApiKeyManager, 'ApiKeyManager')
 const ClientTokens = facade(native.ClientTokens, 'ClientTokens')
@@ -193,6 +235,10 @@ facadeOf.set(native.SessionManager, SessionManager)
 NativeSessionManager.prototype.verifyAccess = function verifyAccess(token) {
   const n = this[NATIVE]
   return JSON.parse(guard(() => n.verifyAccessJson(token)))
+}
+NativeSessionManager.prototype.verifyAccessAsync = async function verifyAccessAsync(token) {
+  const n = this[NATIVE]
+  return JSON.parse(await callAsync(() => n.verifyAccessJsonAsync(token)))
 }
 
 /** `new ApiKeyManager({ store, clock })`. */
@@ -290,6 +336,13 @@ class RequestVerifier {
     const r = httpRequest(request)
     return guard(() => n.verify(r, select.label, select.keyid))
   }
+
+  /** `verify` on the libuv pool: for a replay store on the network (Redis). */
+  async verifyAsync(request, select = {}) {
+    const n = this[NATIVE]
+    const r = httpRequest(request)
+    return callAsync(() => n.verifyAsync(r, select.label, select.keyid))
+  }
 }
 
 function signRequest(key, request, options) {
@@ -312,6 +365,13 @@ class WebhookVerifier {
     const n = this[NATIVE]
     const [names, values] = headerArrays(headers)
     return guard(() => n.verify(names, values, payload))
+  }
+
+  /** `verify` on the libuv pool: for a replay store on the network (Redis). */
+  async verifyAsync(headers, payload) {
+    const n = this[NATIVE]
+    const [names, values] = headerArrays(headers)
+    return callAsync(() => n.verifyAsync(names, values, payload))
   }
 }
 
@@ -382,13 +442,19 @@ class Challenges {
     const n = this[NATIVE]
     guard(() => n.verify(subject, code))
   }
+
+  /** `verify` on the libuv pool: for a store on the network (Redis). */
+  async verifyAsync(subject, code) {
+    const n = this[NATIVE]
+    await callAsync(() => n.verifyAsync(subject, code))
+  }
 }
 
 // Rate limits, IP allowlists, passwords.
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
 // The native check writes a decision's numbers here (one buffer: checks are synchronous),
 // so no object crosses napi property by property.
-const DECISION = new Float64Array(9)
+const DECISION = new Float64Array(10)
 const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
 /** One rate-limit decision; `headers` are formatted by the core when first read. */
@@ -406,12 +472,15 @@ class RateDecision {
     this.retryAfter = d[7] < 0 ? null : d[7]
     /** The time of the decision, Unix milliseconds. */
     this.nowMs = d[8]
+    /** The store failed and the limiter fails open: let through unmetered, no headers. */
+    this.degraded = d[9] === 1
   }
 
   /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
   get headers() {
     return native.rateLimitHeaders(this.policy, [this.allowed ? 1 : 0, this.limit, this.window, this.burst,
-      this.remaining, this.resetAfterMs, this.retryAfterMs ?? -1, this.retryAfter ?? -1, this.nowMs])
+      this.remaining, this.resetAfterMs, this.retryAfterMs ?? -1, this.retryAfter ?? -1, this.nowMs,
+      this.degraded ? 1 : 0])
   }
 }
 
@@ -421,8 +490,43 @@ class RateDecision {
  */
 class RateLimiter extends RateLimiterNative {
   constructor(options = {}) {
-    const { store, clock } = options
+    const { store, clock, failureMode } = options
     super(store, clock)
+    if (failureMode !== undefined) this.failureMode = failureMode
+  }
+
+  /** `'closed'` (the default: a store failure throws `StoreUnavailable`) or `'open'`. */
+  get failureMode() {
+    return this[NATIVE].failureMode
+  }
+
+  set failureMode(mode) {
+    const n = this[NATIVE]
+    guard(() => { n.failureMode = mode })
+  }
+
+  /** `check` on the libuv pool: for a store on the network (Redis). */
+  async checkAsync(key, options) {
+    const policy = options?.policy ?? null
+    const n = this[NATIVE]
+    const d = await callAsync(() => n.checkAsync(key, policy, options?.cost ?? null, false))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, d)
+  }
+
+  /** `enforce` on the libuv pool. */
+  async enforceAsync(key, options) {
+    const policy = options?.policy ?? null
+    const n = this[NATIVE]
+    const d = await callAsync(() => n.checkAsync(key, policy, options?.cost ?? null, true))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, d)
+  }
+
+  /** `peek` on the libuv pool. */
+  async peekAsync(key, options) {
+    const policy = options?.policy ?? null
+    const n = this[NATIVE]
+    const d = await callAsync(() => n.peekAsync(key, policy))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, d)
   }
 
   /** Takes `cost` (default 1) from `key`'s bucket; a refusal has `allowed: false`. */
@@ -519,6 +623,7 @@ module.exports = {
   KeySet,
   Verifier,
   MemoryStore,
+  RedisStore,
   ManualClock,
   SessionManager,
   ApiKeyManager: ApiKeyManagerWithOptions,

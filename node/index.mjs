@@ -2,7 +2,7 @@
 import authgate from './index.js'
 
 export const {
-  Key, KeySet, Verifier, MemoryStore, ManualClock, SessionManager,
+  Key, KeySet, Verifier, MemoryStore, RedisStore, ManualClock, SessionManager,
   ApiKeyManager, ClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
   bearerToken, httpError, defaults, ERROR_CODES, AuthError, TokenError,
   KeyMaterialError, SessionError, ApiKeyError, InvalidClaim, InvalidAudience, ApiKeyExpired,

@@ -11,9 +11,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Creates, verifies, rolls and revokes API keys. */
 export declare class ApiKeyManager {
-  constructor(store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
   create(options?: CreateApiKeyOptions | undefined | null): CreatedApiKey
   verify(key: string, scope?: string | undefined | null): ApiKeyRecord
+  /** `verify` on the thread pool, for a store on the network (Redis). */
+  verifyAsync(key: string, scope?: string | undefined | null): Promise<ApiKeyRecord | TaskFailure>
   get(id: string): ApiKeyRecord | null
   list(): Array<ApiKeyRecord>
   revoke(id: string): void
@@ -143,23 +145,34 @@ export declare class ManualClock {
 }
 export type JsManualClock = ManualClock
 
-/** The bounded, thread-safe in-memory store (the default). */
-export declare class MemoryStore {
-  constructor(capacity?: number | undefined | null)
-}
-export type JsMemoryStore = MemoryStore
-
 /**
  * Codes sent by SMS or email (the `Challenges` class in index.js wraps this with the
  * sender).
  */
 export declare class NativeChallenges {
-  constructor(options?: ChallengeOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(options?: ChallengeOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
   issueForDelivery(subject: string, destination: string): PendingDelivery
   cancel(subject: string): boolean
   verify(subject: string, code: string): void
+  /** `verify` on the thread pool (the sender is JavaScript, so `issue` stays here). */
+  verifyAsync(subject: string, code: string): Promise<null | TaskFailure>
 }
 export type JsChallenges = NativeChallenges
+
+/**
+ * A store: the bounded in-memory one (the constructor, the default) or Redis
+ * (`NativeStore.redis`). `index.js` shows them as `MemoryStore` and `RedisStore`.
+ */
+export declare class NativeStore {
+  constructor(capacity?: number | undefined | null)
+  /** A Redis store for `url` (`redis://`, or `rediss://` for TLS); connects on first use. */
+  static redis(url: string, options?: RedisOptions | undefined | null): NativeStore
+  /** The key prefix of a Redis store; null in memory. */
+  get prefix(): string | null
+  /** Round-trips a PING to Redis on the thread pool (resolves at once in memory). */
+  ping(): Promise<null | TaskFailure>
+}
+export type JsStore = NativeStore
 
 export declare class PasswordHasher {
   /** OWASP's argon2id parameters by default (19 MiB, 2 passes, 1 lane). */
@@ -202,7 +215,17 @@ export declare class QrCode {
 export type JsQrCode = QrCode
 
 export declare class RateLimiter {
-  constructor(store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
+  /**
+   * `'closed'` (a store failure throws `StoreUnavailable`, the default) or `'open'` (the
+   * request goes through with `degraded` set).
+   */
+  get failureMode(): string
+  set failureMode(mode: string)
+  /** `checkInto` on the thread pool; settles with the decision's numbers. */
+  checkAsync(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean): Promise<number[] | TaskFailure>
+  /** `peekInto` on the thread pool. */
+  peekAsync(key: string, policy?: string | undefined | null): Promise<number[] | TaskFailure>
   setPolicy(name: string, policy: string | RatePolicy): void
   removePolicy(name: string): boolean
   policy(name: string): RatePolicy | null
@@ -220,11 +243,13 @@ export type JsRateLimiter = RateLimiter
 
 /** Single-use recovery codes (`xxxx-xxxx`), stored as keyed hashes. */
 export declare class RecoveryCodes {
-  constructor(options?: RecoveryOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(options?: RecoveryOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
   /** A new set for `user`, replacing the old one: show it once. */
   generate(user: string): Array<string>
   /** Uses up one code; returns how many are left. */
   verify(user: string, code: string): number
+  /** `verify` on the thread pool, for a store on the network (Redis). */
+  verifyAsync(user: string, code: string): Promise<number | TaskFailure>
   remaining(user: string): number
 }
 export type JsRecoveryCodes = RecoveryCodes
@@ -238,16 +263,18 @@ export type JsRequestSigner = RequestSigner
 
 /** Checks signed requests; keys are added by keyid. */
 export declare class RequestVerifier {
-  constructor(options?: VerifyPolicyOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
+  constructor(options?: VerifyPolicyOptions | undefined | null, store?: NativeStore | undefined | null, clock?: ManualClock | undefined | null)
   addKey(keyid: string, key: SignatureKey): void
   removeKey(keyid: string): boolean
   verify(request: HttpRequest, label?: string | undefined | null, keyid?: string | undefined | null): VerifiedSignature
+  /** `verify` on the thread pool, for a replay store on the network (Redis). */
+  verifyAsync(request: HttpRequest, label?: string | undefined | null, keyid?: string | undefined | null): Promise<VerifiedSignature | TaskFailure>
 }
 export type JsRequestVerifier = RequestVerifier
 
 /** Issues, rotates, verifies and revokes sessions. */
 export declare class SessionManager {
-  constructor(keys: KeySet, options?: SessionOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
+  constructor(keys: KeySet, options?: SessionOptions | undefined | null, store?: NativeStore | undefined | null, clock?: ManualClock | undefined | null)
   login(userId: string, deviceId: string, options?: LoginOptions | undefined | null): LoginResult
   refresh(refreshToken: string): TokenPair
   /** Verifies an access token; returns its claims as JSON text (parsed by `index.js`). */
@@ -255,6 +282,12 @@ export declare class SessionManager {
   revoke(sessionId: string): boolean
   revokeAll(userId: string): number
   list(userId: string): Array<SessionInfo>
+  loginAsync(userId: string, deviceId: string, options?: LoginOptions | undefined | null): Promise<LoginResult | TaskFailure>
+  refreshAsync(refreshToken: string): Promise<TokenPair | TaskFailure>
+  verifyAccessJsonAsync(token: string): Promise<string | TaskFailure>
+  revokeAsync(sessionId: string): Promise<boolean | TaskFailure>
+  revokeAllAsync(userId: string): Promise<number | TaskFailure>
+  listAsync(userId: string): Promise<Array<SessionInfo> | TaskFailure>
 }
 export type JsSessionManager = SessionManager
 
@@ -307,7 +340,7 @@ export type JsTotp = Totp
  * throttling, state in the store.
  */
 export declare class TotpManager {
-  constructor(options?: TotpManagerOptions | undefined | null, store?: JsMemoryStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(options?: TotpManagerOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
   beginEnrollment(account: string): Enrollment
   /**
    * Confirms the pending enrollment with its first code; returns the active secret
@@ -317,6 +350,8 @@ export declare class TotpManager {
   cancelEnrollment(account: string): boolean
   /** Checks a code against the account's active secret; returns the matched step. */
   verify(account: string, secret: string | Buffer, code: string): number
+  /** `verify` on the thread pool, for a store on the network (Redis). */
+  verifyAsync(account: string, secret: string | Buffer, code: string): Promise<number | TaskFailure>
 }
 export type JsTotpManager = TotpManager
 
@@ -342,8 +377,10 @@ export type JsWebhookKey = WebhookKey
 
 /** Verifies incoming webhooks against trusted keys. */
 export declare class WebhookVerifier {
-  constructor(keys: Array<string>, options?: WebhookVerifierOptions | undefined | null, store?: MemoryStore | undefined | null, clock?: ManualClock | undefined | null)
+  constructor(keys: Array<string>, options?: WebhookVerifierOptions | undefined | null, store?: NativeStore | undefined | null, clock?: ManualClock | undefined | null)
   verify(headerNames: Array<string>, headerValues: Array<string>, payload: Buffer | string): VerifiedWebhook
+  /** `verify` on the thread pool, for a replay store on the network (Redis). */
+  verifyAsync(headerNames: Array<string>, headerValues: Array<string>, payload: Buffer | string): Promise<VerifiedWebhook | TaskFailure>
 }
 export type JsWebhookVerifier = WebhookVerifier
 
@@ -591,6 +628,19 @@ export interface RecoveryOptions {
   throttle?: ThrottleOptions
 }
 
+/** How to reach Redis; times in seconds. */
+export interface RedisOptions {
+  /** Put before every key (default `authgate:`). */
+  prefix?: string
+  connectTimeout?: number
+  /** For each command's reply (default 2 s). */
+  timeout?: number
+  /** Idle connections kept for reuse (default 16). */
+  maxIdle?: number
+  /** PEM certificates to trust for `rediss://` instead of the system's roots. */
+  caCert?: string
+}
+
 export interface RefreshOptions {
   now?: number
   margin?: number
@@ -664,6 +714,14 @@ export interface SignRequestOptions {
 
 /** The `webhook-signature` value: one signature per key, space-separated. */
 export declare function signWebhook(keys: Array<string>, id: string, timestamp: number, payload: Buffer | string): string
+
+/** How a task failed: `failed` is always true, so `index.js` tells it from a value. */
+export interface TaskFailure {
+  failed: boolean
+  /** The error code in upper case (with `;retry_after=N` when throttled). */
+  code: string
+  message: string
+}
 
 /**
  * Failed-attempt throttling (all optional; defaults 5 free failures, 30 s doubling to

@@ -2,10 +2,14 @@
 
 use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord};
 use napi_derive::napi;
+use std::sync::Arc;
 
 use crate::convert::opt_seconds;
+use napi::bindgen_prelude::AsyncTask;
+
 use crate::errors::{core, Result};
-use crate::session::{clock_or_system, store_or_default, JsManualClock, JsMemoryStore};
+use crate::offload::{offload, Offload};
+use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
 
 /// What is stored for a key (never the key itself).
 #[napi(object)]
@@ -87,15 +91,18 @@ pub fn scope_granted(granted: Vec<String>, required: String) -> bool {
 /// Creates, verifies, rolls and revokes API keys.
 #[napi(js_name = "ApiKeyManager")]
 pub struct JsApiKeyManager {
-    inner: ApiKeyManager,
+    inner: Arc<ApiKeyManager>,
 }
 
 #[napi]
 impl JsApiKeyManager {
     #[napi(constructor)]
-    pub fn new(store: Option<&JsMemoryStore>, clock: Option<&JsManualClock>) -> Self {
+    pub fn new(store: Option<&JsStore>, clock: Option<&JsManualClock>) -> Self {
         JsApiKeyManager {
-            inner: ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock)),
+            inner: Arc::new(ApiKeyManager::with_clock(
+                store_or_default(store),
+                clock_or_system(clock),
+            )),
         }
     }
 
@@ -121,6 +128,17 @@ impl JsApiKeyManager {
     #[napi(catch_unwind)]
     pub fn verify(&self, key: String, scope: Option<String>) -> Result<ApiKeyRecord> {
         Ok(record(core(self.inner.verify(&key, scope.as_deref()))?))
+    }
+
+    /// `verify` on the thread pool, for a store on the network (Redis).
+    #[napi(catch_unwind, ts_return_type = "Promise<ApiKeyRecord | TaskFailure>")]
+    pub fn verify_async(
+        &self,
+        key: String,
+        scope: Option<String>,
+    ) -> AsyncTask<Offload<ApiKeyRecord>> {
+        let m = self.inner.clone();
+        offload(move || Ok(record(core(m.verify(&key, scope.as_deref()))?)))
     }
 
     #[napi(catch_unwind)]

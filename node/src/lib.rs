@@ -12,6 +12,7 @@ mod convert;
 mod errors;
 mod http;
 mod jwt;
+mod offload;
 mod otp;
 mod password;
 mod ratelimit;

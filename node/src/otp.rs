@@ -10,8 +10,12 @@ use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 
 use crate::convert::{bytes, opt_seconds, seconds};
+use std::sync::Arc;
+
 use crate::errors::{core, invalid_arg, Result};
-use crate::session::{clock_or_system, store_or_default, JsManualClock, JsMemoryStore};
+use crate::offload::{offload, Offload};
+use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
+use napi::bindgen_prelude::AsyncTask;
 
 /// A secret given as base32 text (string) or raw bytes (Buffer).
 fn secret_arg(secret: &Either<String, Buffer>) -> Result<Vec<u8>> {
@@ -328,7 +332,7 @@ pub struct Enrollment {
 /// throttling, state in the store.
 #[napi(js_name = "TotpManager")]
 pub struct JsTotpManager {
-    inner: TotpManager,
+    inner: Arc<TotpManager>,
 }
 
 #[napi]
@@ -336,7 +340,7 @@ impl JsTotpManager {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         options: Option<TotpManagerOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -355,11 +359,11 @@ impl JsTotpManager {
                 .unwrap_or(d.enrollment_ttl),
         };
         Ok(JsTotpManager {
-            inner: core(TotpManager::with_clock(
+            inner: Arc::new(core(TotpManager::with_clock(
                 store_or_default(store),
                 config,
                 clock_or_system(clock),
-            ))?,
+            ))?),
         })
     }
 
@@ -397,6 +401,21 @@ impl JsTotpManager {
         let secret = secret_arg(&secret)?;
         core(self.inner.verify(&account, &secret, &code)).map(|s| s as f64)
     }
+
+    /// `verify` on the thread pool, for a store on the network (Redis).
+    #[napi(catch_unwind, ts_return_type = "Promise<number | TaskFailure>")]
+    pub fn verify_async(
+        &self,
+        account: String,
+        secret: Either<String, Buffer>,
+        code: String,
+    ) -> Result<AsyncTask<Offload<f64>>> {
+        let secret = secret_arg(&secret)?;
+        let inner = self.inner.clone();
+        Ok(offload(move || {
+            core(inner.verify(&account, &secret, &code)).map(|s| s as f64)
+        }))
+    }
 }
 
 #[napi(object)]
@@ -423,7 +442,7 @@ pub struct PendingDelivery {
 /// sender).
 #[napi(js_name = "NativeChallenges")]
 pub struct JsChallenges {
-    inner: Challenges,
+    inner: Arc<Challenges>,
 }
 
 #[napi]
@@ -431,7 +450,7 @@ impl JsChallenges {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         options: Option<ChallengeOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -447,11 +466,11 @@ impl JsChallenges {
             hash_key: o.hash_key.as_ref().map(bytes),
         };
         Ok(JsChallenges {
-            inner: core(Challenges::with_clock(
+            inner: Arc::new(core(Challenges::with_clock(
                 store_or_default(store),
                 config,
                 clock_or_system(clock),
-            ))?,
+            ))?),
         })
     }
 
@@ -479,6 +498,13 @@ impl JsChallenges {
     pub fn verify(&self, subject: String, code: String) -> Result<()> {
         core(self.inner.verify(&subject, &code))
     }
+
+    /// `verify` on the thread pool (the sender is JavaScript, so `issue` stays here).
+    #[napi(catch_unwind, ts_return_type = "Promise<null | TaskFailure>")]
+    pub fn verify_async(&self, subject: String, code: String) -> AsyncTask<Offload<()>> {
+        let inner = self.inner.clone();
+        offload(move || core(inner.verify(&subject, &code)))
+    }
 }
 
 #[napi(object)]
@@ -493,7 +519,7 @@ pub struct RecoveryOptions {
 /// Single-use recovery codes (`xxxx-xxxx`), stored as keyed hashes.
 #[napi(js_name = "RecoveryCodes")]
 pub struct JsRecoveryCodes {
-    inner: RecoveryCodes,
+    inner: Arc<RecoveryCodes>,
 }
 
 #[napi]
@@ -501,7 +527,7 @@ impl JsRecoveryCodes {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         options: Option<RecoveryOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -511,11 +537,11 @@ impl JsRecoveryCodes {
             throttle: throttle(o.throttle)?,
         };
         Ok(JsRecoveryCodes {
-            inner: core(RecoveryCodes::with_clock(
+            inner: Arc::new(core(RecoveryCodes::with_clock(
                 store_or_default(store),
                 config,
                 clock_or_system(clock),
-            ))?,
+            ))?),
         })
     }
 
@@ -529,6 +555,13 @@ impl JsRecoveryCodes {
     #[napi(catch_unwind)]
     pub fn verify(&self, user: String, code: String) -> Result<u32> {
         core(self.inner.verify(&user, &code)).map(|n| n as u32)
+    }
+
+    /// `verify` on the thread pool, for a store on the network (Redis).
+    #[napi(catch_unwind, ts_return_type = "Promise<number | TaskFailure>")]
+    pub fn verify_async(&self, user: String, code: String) -> AsyncTask<Offload<u32>> {
+        let inner = self.inner.clone();
+        offload(move || core(inner.verify(&user, &code)).map(|n| n as u32))
     }
 
     #[napi(catch_unwind)]

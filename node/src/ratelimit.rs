@@ -1,14 +1,16 @@
 //! Rate limits: the limiter, its policies and its decisions (with their HTTP headers).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use authgate_core::ratelimit::{Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
-use napi::bindgen_prelude::{Either, Float64ArraySlice};
+use authgate_core::ratelimit::{FailureMode, Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
+use napi::bindgen_prelude::{AsyncTask, Either, Float64ArraySlice};
 use napi_derive::napi;
 
 use crate::convert::seconds;
 use crate::errors::{core, Result};
-use crate::session::{clock_or_system, store_or_default, JsManualClock, JsMemoryStore};
+use crate::offload::{offload, Offload};
+use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
 
 /// `limit` requests per `periodMs`, with a bucket of `burst` (default `limit`).
 #[napi(object)]
@@ -47,7 +49,7 @@ fn policy_arg(policy: Either<String, RatePolicy>) -> Result<Policy> {
 
 /// The numbers of a decision, in the order `index.js` reads them from the array the native
 /// check fills (one reused `Float64Array`: no object is built per check).
-const FIELDS: usize = 9;
+const FIELDS: usize = 10;
 
 fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     if out.len() < FIELDS {
@@ -65,6 +67,7 @@ fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
         d.retry_after_ms.map_or(-1.0, |m| m as f64),
         d.retry_after_secs().map_or(-1.0, |s| s as f64),
         d.now_ms as f64,
+        f64::from(u8::from(d.degraded)),
     ];
     out[..FIELDS].copy_from_slice(&values);
     Ok(())
@@ -75,7 +78,7 @@ fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
 #[napi(catch_unwind)]
 pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<String, String>> {
     if numbers.len() < FIELDS {
-        return Err(crate::errors::invalid_arg("a decision has 9 numbers"));
+        return Err(crate::errors::invalid_arg("a decision has 10 numbers"));
     }
     let n = |i: usize| numbers[i].max(0.0) as u64;
     let d = RateDecision {
@@ -88,6 +91,7 @@ pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<S
         reset_after_ms: n(5),
         retry_after_ms: (numbers[6] >= 0.0).then(|| n(6)),
         now_ms: n(8),
+        degraded: numbers[9] == 1.0,
     };
     Ok(d.headers()
         .into_iter()
@@ -101,7 +105,15 @@ fn cost_arg(cost: Option<f64>) -> Result<u64> {
 
 #[napi(js_name = "RateLimiter")]
 pub struct JsRateLimiter {
-    inner: RateLimiter,
+    inner: Arc<RateLimiter>,
+}
+
+/// A decision's numbers (as `write_decision` writes them) as a new array: for Promises,
+/// which can't share the one reused buffer.
+fn decision_numbers(d: &RateDecision) -> Result<Vec<f64>> {
+    let mut out = vec![0.0; FIELDS];
+    write_decision(d, &mut out)?;
+    Ok(out)
 }
 
 /// The decision's numbers into the caller's `Float64Array`.
@@ -115,10 +127,56 @@ fn fill(d: &RateDecision, out: &mut Float64ArraySlice) -> Result<()> {
 #[napi]
 impl JsRateLimiter {
     #[napi(constructor, catch_unwind)]
-    pub fn new(store: Option<&JsMemoryStore>, clock: Option<&JsManualClock>) -> Self {
+    pub fn new(store: Option<&JsStore>, clock: Option<&JsManualClock>) -> Self {
         JsRateLimiter {
-            inner: RateLimiter::with_clock(store_or_default(store), clock_or_system(clock)),
+            inner: Arc::new(RateLimiter::with_clock(
+                store_or_default(store),
+                clock_or_system(clock),
+            )),
         }
+    }
+
+    /// `'closed'` (a store failure throws `StoreUnavailable`, the default) or `'open'` (the
+    /// request goes through with `degraded` set).
+    #[napi(getter)]
+    pub fn failure_mode(&self) -> String {
+        self.inner.failure_mode().name().to_string()
+    }
+
+    #[napi(setter, catch_unwind)]
+    pub fn set_failure_mode(&self, mode: String) -> Result<()> {
+        self.inner
+            .set_failure_mode(core(FailureMode::parse(&mode))?);
+        Ok(())
+    }
+
+    /// `checkInto` on the thread pool; settles with the decision's numbers.
+    #[napi(catch_unwind, ts_return_type = "Promise<number[] | TaskFailure>")]
+    pub fn check_async(
+        &self,
+        key: String,
+        policy: Option<String>,
+        cost: Option<f64>,
+        enforce: bool,
+    ) -> Result<AsyncTask<Offload<Vec<f64>>>> {
+        let cost = cost_arg(cost)?;
+        let inner = self.inner.clone();
+        Ok(offload(move || {
+            let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
+            let d = core(inner.check(policy, &key, cost))?;
+            let d = if enforce { core(d.into_result())? } else { d };
+            decision_numbers(&d)
+        }))
+    }
+
+    /// `peekInto` on the thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<number[] | TaskFailure>")]
+    pub fn peek_async(&self, key: String, policy: Option<String>) -> AsyncTask<Offload<Vec<f64>>> {
+        let inner = self.inner.clone();
+        offload(move || {
+            let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
+            decision_numbers(&core(inner.peek(policy, &key))?)
+        })
     }
 
     #[napi(catch_unwind)]

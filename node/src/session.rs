@@ -1,31 +1,101 @@
 //! Sessions, the in-memory store and the manual clock.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use authgate_core::clock::{Clock, ManualClock, SystemClock};
 use authgate_core::session::{self, DeviceInfo, SessionConfig, SessionManager};
-use authgate_core::store::{MemoryStore, Store};
+use authgate_core::store::{MemoryStore, RedisConfig, RedisStore, Store};
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::convert::{opt_seconds, seconds};
 use crate::errors::{core, Result};
 use crate::jwt::JsKeySet;
+use crate::offload::{offload, Offload};
 
-/// The bounded, thread-safe in-memory store (the default).
-#[napi(js_name = "MemoryStore")]
-pub struct JsMemoryStore {
-    pub(crate) inner: Arc<MemoryStore>,
+/// A store: the bounded in-memory one (the constructor, the default) or Redis
+/// (`NativeStore.redis`). `index.js` shows them as `MemoryStore` and `RedisStore`.
+#[napi(js_name = "NativeStore")]
+pub struct JsStore {
+    pub(crate) inner: Arc<dyn Store>,
+    redis: Option<Arc<RedisStore>>,
+}
+
+/// How to reach Redis; times in seconds.
+#[napi(object)]
+#[derive(Default)]
+pub struct RedisOptions {
+    /// Put before every key (default `authgate:`).
+    pub prefix: Option<String>,
+    pub connect_timeout: Option<f64>,
+    /// For each command's reply (default 2 s).
+    pub timeout: Option<f64>,
+    /// Idle connections kept for reuse (default 16).
+    pub max_idle: Option<u32>,
+    /// PEM certificates to trust for `rediss://` instead of the system's roots.
+    pub ca_cert: Option<String>,
+}
+
+fn duration(value: Option<f64>, default: Duration, what: &str) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Some(_) => core(Err(authgate_core::Error::new(
+            authgate_core::ErrorKind::InvalidInput,
+            format!("{what} must be above 0 and at most a day, in seconds"),
+        ))),
+    }
 }
 
 #[napi]
-impl JsMemoryStore {
+impl JsStore {
     #[napi(constructor)]
     pub fn new(capacity: Option<u32>) -> Self {
         let inner =
             capacity.map_or_else(MemoryStore::new, |c| MemoryStore::with_capacity(c as usize));
-        JsMemoryStore {
+        JsStore {
             inner: Arc::new(inner),
+            redis: None,
         }
+    }
+
+    /// A Redis store for `url` (`redis://`, or `rediss://` for TLS); connects on first use.
+    #[napi(factory, catch_unwind)]
+    pub fn redis(url: String, options: Option<RedisOptions>) -> Result<Self> {
+        let o = options.unwrap_or_default();
+        let mut config = RedisConfig::new(url);
+        if let Some(p) = o.prefix {
+            config.prefix = p;
+        }
+        config.connect_timeout =
+            duration(o.connect_timeout, config.connect_timeout, "connectTimeout")?;
+        config.io_timeout = duration(o.timeout, config.io_timeout, "timeout")?;
+        if let Some(n) = o.max_idle {
+            config.max_idle = n as usize;
+        }
+        config.ca_cert_pem = o.ca_cert.map(String::into_bytes);
+        let store = Arc::new(core(RedisStore::new(config))?);
+        Ok(JsStore {
+            inner: store.clone(),
+            redis: Some(store),
+        })
+    }
+
+    /// The key prefix of a Redis store; null in memory.
+    #[napi(getter)]
+    pub fn prefix(&self) -> Option<String> {
+        self.redis.as_ref().map(|r| r.prefix().to_string())
+    }
+
+    /// Round-trips a PING to Redis on the thread pool (resolves at once in memory).
+    #[napi(catch_unwind, ts_return_type = "Promise<null | TaskFailure>")]
+    pub fn ping(&self) -> AsyncTask<Offload<()>> {
+        let redis = self.redis.clone();
+        offload(move || match redis {
+            Some(r) => core(r.ping()),
+            None => Ok(()),
+        })
     }
 }
 
@@ -69,7 +139,7 @@ impl JsManualClock {
     }
 }
 
-pub(crate) fn store_or_default(store: Option<&JsMemoryStore>) -> Arc<dyn Store> {
+pub(crate) fn store_or_default(store: Option<&JsStore>) -> Arc<dyn Store> {
     match store {
         Some(s) => s.inner.clone(),
         None => Arc::new(MemoryStore::new()),
@@ -144,7 +214,39 @@ pub struct LoginOptions {
 /// Issues, rotates, verifies and revokes sessions.
 #[napi(js_name = "SessionManager")]
 pub struct JsSessionManager {
-    inner: SessionManager,
+    inner: Arc<SessionManager>,
+}
+
+fn login(
+    m: &SessionManager,
+    user_id: &str,
+    device_id: String,
+    options: Option<LoginOptions>,
+) -> Result<LoginResult> {
+    let o = options.unwrap_or_default();
+    let device = DeviceInfo {
+        device_id,
+        name: o.device_name,
+    };
+    let r = core(m.login(user_id, &device, o.scope.as_deref()))?;
+    Ok(LoginResult {
+        tokens: r.tokens.into(),
+        new_device: r.new_device,
+    })
+}
+
+fn list(m: &SessionManager, user_id: &str) -> Result<Vec<SessionInfo>> {
+    Ok(core(m.list(user_id))?
+        .into_iter()
+        .map(|s| SessionInfo {
+            session_id: s.session_id,
+            device_id: s.device_id,
+            device_name: s.device_name,
+            created_at: s.created_at as i64,
+            last_used_at: s.last_used_at as i64,
+            expires_at: s.expires_at as i64,
+        })
+        .collect())
 }
 
 #[napi]
@@ -153,7 +255,7 @@ impl JsSessionManager {
     pub fn new(
         keys: &JsKeySet,
         options: Option<SessionOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -179,7 +281,9 @@ impl JsSessionManager {
             config,
             clock_or_system(clock),
         ))?;
-        Ok(JsSessionManager { inner })
+        Ok(JsSessionManager {
+            inner: Arc::new(inner),
+        })
     }
 
     #[napi(catch_unwind)]
@@ -189,16 +293,7 @@ impl JsSessionManager {
         device_id: String,
         options: Option<LoginOptions>,
     ) -> Result<LoginResult> {
-        let o = options.unwrap_or_default();
-        let device = DeviceInfo {
-            device_id,
-            name: o.device_name,
-        };
-        let r = core(self.inner.login(&user_id, &device, o.scope.as_deref()))?;
-        Ok(LoginResult {
-            tokens: r.tokens.into(),
-            new_device: r.new_device,
-        })
+        login(&self.inner, &user_id, device_id, options)
     }
 
     #[napi(catch_unwind)]
@@ -224,16 +319,52 @@ impl JsSessionManager {
 
     #[napi(catch_unwind)]
     pub fn list(&self, user_id: String) -> Result<Vec<SessionInfo>> {
-        Ok(core(self.inner.list(&user_id))?
-            .into_iter()
-            .map(|s| SessionInfo {
-                session_id: s.session_id,
-                device_id: s.device_id,
-                device_name: s.device_name,
-                created_at: s.created_at as i64,
-                last_used_at: s.last_used_at as i64,
-                expires_at: s.expires_at as i64,
-            })
-            .collect())
+        list(&self.inner, &user_id)
+    }
+
+    // Promise variants, for a store on the network (Redis).
+
+    #[napi(catch_unwind, ts_return_type = "Promise<LoginResult | TaskFailure>")]
+    pub fn login_async(
+        &self,
+        user_id: String,
+        device_id: String,
+        options: Option<LoginOptions>,
+    ) -> AsyncTask<Offload<LoginResult>> {
+        let m = self.inner.clone();
+        offload(move || login(&m, &user_id, device_id, options))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<TokenPair | TaskFailure>")]
+    pub fn refresh_async(&self, refresh_token: String) -> AsyncTask<Offload<TokenPair>> {
+        let m = self.inner.clone();
+        offload(move || Ok(core(m.refresh(&refresh_token))?.into()))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<string | TaskFailure>")]
+    pub fn verify_access_json_async(&self, token: String) -> AsyncTask<Offload<String>> {
+        let m = self.inner.clone();
+        offload(move || Ok(core(m.verify_access(&token))?.json().to_string()))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean | TaskFailure>")]
+    pub fn revoke_async(&self, session_id: String) -> AsyncTask<Offload<bool>> {
+        let m = self.inner.clone();
+        offload(move || core(m.revoke(&session_id)))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<number | TaskFailure>")]
+    pub fn revoke_all_async(&self, user_id: String) -> AsyncTask<Offload<u32>> {
+        let m = self.inner.clone();
+        offload(move || Ok(core(m.revoke_all(&user_id))? as u32))
+    }
+
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Promise<Array<SessionInfo> | TaskFailure>"
+    )]
+    pub fn list_async(&self, user_id: String) -> AsyncTask<Offload<Vec<SessionInfo>>> {
+        let m = self.inner.clone();
+        offload(move || list(&m, &user_id))
     }
 }

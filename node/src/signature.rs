@@ -14,7 +14,9 @@ use napi_derive::napi;
 
 use crate::convert::{self, opt_seconds};
 use crate::errors::{core, invalid_arg, Result};
-use crate::session::{clock_or_system, store_or_default, JsManualClock, JsMemoryStore};
+use crate::offload::{offload, Offload};
+use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
+use napi::bindgen_prelude::AsyncTask;
 
 #[napi(object)]
 pub struct HttpRequest {
@@ -38,21 +40,46 @@ fn with_request<R>(
     r: &HttpRequest,
     f: impl FnOnce(&Request) -> authgate_core::Result<R>,
 ) -> Result<R> {
-    if r.header_names.len() != r.header_values.len() {
-        return Err(invalid_arg("headerNames and headerValues differ in length"));
-    }
-    let pairs = r
-        .header_names
-        .iter()
-        .zip(&r.header_values)
-        .map(|(n, v)| (n.as_str(), v.as_str()));
-    let req = core(Request::from_message(
+    with_parts(
         &r.method,
         &r.url,
-        pairs,
+        &r.header_names,
+        &r.header_values,
         body_of(&r.body),
-    ))?;
+        f,
+    )
+}
+
+fn with_parts<R>(
+    method: &str,
+    url: &str,
+    names: &[String],
+    values: &[String],
+    body: &[u8],
+    f: impl FnOnce(&Request) -> authgate_core::Result<R>,
+) -> Result<R> {
+    if names.len() != values.len() {
+        return Err(invalid_arg("headerNames and headerValues differ in length"));
+    }
+    let pairs = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    let req = core(Request::from_message(method, url, pairs, body))?;
     core(f(&req))
+}
+
+fn verified(v: sig::VerifiedSignature) -> VerifiedSignature {
+    VerifiedSignature {
+        label: v.label,
+        keyid: v.keyid,
+        algorithm: v.algorithm.name().into(),
+        created: v.created.map(|t| t as i64),
+        expires: v.expires.map(|t| t as i64),
+        nonce: v.nonce,
+        tag: v.tag,
+        components: v.components,
+    }
 }
 
 fn signature_algorithm(name: &str) -> Result<SignatureAlgorithm> {
@@ -284,7 +311,7 @@ pub struct VerifiedSignature {
 /// Checks signed requests; keys are added by keyid.
 #[napi(js_name = "RequestVerifier")]
 pub struct JsRequestVerifier {
-    inner: RequestVerifier,
+    inner: Arc<RequestVerifier>,
     keys: Arc<KeyMap>,
 }
 
@@ -293,7 +320,7 @@ impl JsRequestVerifier {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         options: Option<VerifyPolicyOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -315,12 +342,12 @@ impl JsRequestVerifier {
         };
         let keys = Arc::new(KeyMap::new());
         Ok(JsRequestVerifier {
-            inner: RequestVerifier::with_clock(
+            inner: Arc::new(RequestVerifier::with_clock(
                 keys.clone(),
                 store_or_default(store),
                 policy,
                 clock_or_system(clock),
-            ),
+            )),
             keys,
         })
     }
@@ -346,16 +373,39 @@ impl JsRequestVerifier {
             label: label.as_deref(),
             keyid: keyid.as_deref(),
         };
-        let v = with_request(&request, |req| self.inner.verify_selected(req, select))?;
-        Ok(VerifiedSignature {
-            label: v.label,
-            keyid: v.keyid,
-            algorithm: v.algorithm.name().into(),
-            created: v.created.map(|t| t as i64),
-            expires: v.expires.map(|t| t as i64),
-            nonce: v.nonce,
-            tag: v.tag,
-            components: v.components,
+        with_request(&request, |req| self.inner.verify_selected(req, select)).map(verified)
+    }
+
+    /// `verify` on the thread pool, for a replay store on the network (Redis).
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Promise<VerifiedSignature | TaskFailure>"
+    )]
+    pub fn verify_async(
+        &self,
+        request: HttpRequest,
+        label: Option<String>,
+        keyid: Option<String>,
+    ) -> AsyncTask<Offload<VerifiedSignature>> {
+        // The body is copied out of JavaScript's memory before leaving its thread.
+        let body = body_of(&request.body).to_vec();
+        let HttpRequest {
+            method,
+            url,
+            header_names,
+            header_values,
+            ..
+        } = request;
+        let inner = self.inner.clone();
+        offload(move || {
+            let select = Selection {
+                label: label.as_deref(),
+                keyid: keyid.as_deref(),
+            };
+            with_parts(&method, &url, &header_names, &header_values, &body, |req| {
+                inner.verify_selected(req, select)
+            })
+            .map(verified)
         })
     }
 }
@@ -463,7 +513,29 @@ pub struct VerifiedWebhook {
 /// Verifies incoming webhooks against trusted keys.
 #[napi(js_name = "WebhookVerifier")]
 pub struct JsWebhookVerifier {
-    inner: WebhookVerifier,
+    inner: Arc<WebhookVerifier>,
+}
+
+fn verify_webhook(
+    v: &WebhookVerifier,
+    names: &[String],
+    values: &[String],
+    payload: &[u8],
+) -> Result<VerifiedWebhook> {
+    if names.len() != values.len() {
+        return Err(invalid_arg("headerNames and headerValues differ in length"));
+    }
+    let pairs: Vec<(&str, &str)> = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let w = core(v.verify_headers(&pairs, payload))?;
+    Ok(VerifiedWebhook {
+        id: w.id,
+        timestamp: w.timestamp as i64,
+        version: w.version.into(),
+    })
 }
 
 #[napi]
@@ -472,7 +544,7 @@ impl JsWebhookVerifier {
     pub fn new(
         keys: Vec<String>,
         options: Option<WebhookVerifierOptions>,
-        store: Option<&JsMemoryStore>,
+        store: Option<&JsStore>,
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
@@ -491,7 +563,9 @@ impl JsWebhookVerifier {
         if let Some(r) = opt_seconds(o.id_retention, "idRetention")? {
             inner = inner.id_retention(r);
         }
-        Ok(JsWebhookVerifier { inner })
+        Ok(JsWebhookVerifier {
+            inner: Arc::new(inner),
+        })
     }
 
     #[napi(catch_unwind)]
@@ -501,23 +575,27 @@ impl JsWebhookVerifier {
         header_values: Vec<String>,
         payload: Either<Buffer, String>,
     ) -> Result<VerifiedWebhook> {
-        if header_names.len() != header_values.len() {
-            return Err(invalid_arg("headerNames and headerValues differ in length"));
-        }
-        let pairs: Vec<(&str, &str)> = header_names
-            .iter()
-            .zip(&header_values)
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let payload = match &payload {
-            Either::A(b) => &b[..],
-            Either::B(s) => s.as_bytes(),
-        };
-        let v = core(self.inner.verify_headers(&pairs, payload))?;
-        Ok(VerifiedWebhook {
-            id: v.id,
-            timestamp: v.timestamp as i64,
-            version: v.version.into(),
-        })
+        verify_webhook(
+            &self.inner,
+            &header_names,
+            &header_values,
+            &convert::bytes(&payload),
+        )
+    }
+
+    /// `verify` on the thread pool, for a replay store on the network (Redis).
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Promise<VerifiedWebhook | TaskFailure>"
+    )]
+    pub fn verify_async(
+        &self,
+        header_names: Vec<String>,
+        header_values: Vec<String>,
+        payload: Either<Buffer, String>,
+    ) -> AsyncTask<Offload<VerifiedWebhook>> {
+        let payload = convert::bytes(&payload);
+        let inner = self.inner.clone();
+        offload(move || verify_webhook(&inner, &header_names, &header_values, &payload))
     }
 }

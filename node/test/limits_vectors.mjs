@@ -1,6 +1,7 @@
 // The ratelimit, allowlist and password areas of the conformance vectors, through the Node package.
 import assert from 'node:assert/strict'
 import * as ag from '../index.mjs'
+import { newStore } from './stores.mjs'
 
 function expect(c, run, check = () => {}) {
   if (c.expect.error) {
@@ -28,7 +29,7 @@ export function runRatelimit(c) {
   assert.equal(c.op, 'scenario')
   const clock = new ag.ManualClock(0)
   clock.advanceMs(c.start_ms)
-  const limiter = new ag.RateLimiter({ clock })
+  const limiter = new ag.RateLimiter({ clock, store: newStore() })
   for (const [name, p] of Object.entries(c.policies ?? {})) limiter.setPolicy(name, policyOf(p))
   for (const o of c.overrides ?? []) limiter.setOverride(o.policy, o.key, policyOf(o))
   for (const step of c.steps) {

@@ -1,6 +1,7 @@
 // The `otp` area of the conformance vectors, through the Node package.
 import assert from 'node:assert/strict'
 import * as ag from '../index.mjs'
+import { newStore } from './stores.mjs'
 import native from '../index.js'
 
 const RECOVERY_CODE = /^[0-9abcdefghjkmnpqrstvwxyz]{4}-[0-9abcdefghjkmnpqrstvwxyz]{4}$/
@@ -32,7 +33,7 @@ const throttle = (t) => ({ freeFailures: t.free_failures, baseDelay: t.base_dela
 function totpScenario(c) {
   const clock = new ag.ManualClock(c.start)
   const cfg = c.config
-  const manager = new ag.TotpManager({ issuer: cfg.issuer, window: cfg.window, throttle: throttle(cfg.throttle), enrollmentTtl: cfg.enrollment_ttl, clock })
+  const manager = new ag.TotpManager({ issuer: cfg.issuer, window: cfg.window, throttle: throttle(cfg.throttle), enrollmentTtl: cfg.enrollment_ttl, clock, store: newStore() })
   const pending = new Map()
   const active = new Map()
   for (const step of c.steps) {
@@ -87,7 +88,7 @@ async function challengeScenario(c) {
     if (failing) throw new Error('gateway down')
     sent.set(d.subject, [...(sent.get(d.subject) ?? []), d.code])
   }
-  const challenges = new ag.Challenges(sender, { digits: cfg.digits, ttl: cfg.ttl, maxAttempts: cfg.max_attempts, resendCooldown: cfg.resend_cooldown, clock })
+  const challenges = new ag.Challenges(sender, { digits: cfg.digits, ttl: cfg.ttl, maxAttempts: cfg.max_attempts, resendCooldown: cfg.resend_cooldown, clock, store: newStore() })
   for (const step of c.steps) {
     const subject = step.subject ?? ''
     switch (step.do) {
@@ -112,7 +113,7 @@ async function challengeScenario(c) {
 
 function recoveryScenario(c) {
   const clock = new ag.ManualClock(c.start)
-  const codes = new ag.RecoveryCodes({ count: c.config.count, throttle: throttle(c.config.throttle), clock })
+  const codes = new ag.RecoveryCodes({ count: c.config.count, throttle: throttle(c.config.throttle), clock, store: newStore() })
   const sets = new Map()
   for (const step of c.steps) {
     const user = step.user ?? ''

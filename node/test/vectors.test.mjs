@@ -9,6 +9,7 @@ import * as ag from '../index.mjs'
 import native from '../index.js'
 import { otp } from './otp_vectors.mjs'
 import { runAllowlist, runPassword, runRatelimit } from './limits_vectors.mjs'
+import { newStore, onRedis, redisUrl } from './stores.mjs'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -61,7 +62,7 @@ const runners = {
       case 'verify':
       case 'replay': {
         const keys = Object.fromEntries(Object.entries(c.keys).map(([id, spec]) => [id, sigKey(spec)]))
-        const v = new ag.RequestVerifier(keys, { ...camel(c.policy), clock: new ag.ManualClock(c.now) })
+        const v = new ag.RequestVerifier(keys, { ...camel(c.policy), store: newStore(), clock: new ag.ManualClock(c.now) })
         const run = () => v.verify(c.request, c.select)
         if (c.op === 'replay') run()
         return expect(c, run, (r, e) => assert.deepEqual({ label: r.label, keyid: r.keyid, algorithm: r.algorithm, components: r.components }, e))
@@ -76,7 +77,7 @@ const runners = {
       case 'sign': return expect(c, () => ag.signWebhook(c.keys, c.id, c.timestamp, c.payload), (sig, e) => assert.equal(sig, e.signature))
       case 'verify':
       case 'replay': {
-        const store = new ag.MemoryStore()
+        const store = newStore()
         const run = () => new ag.WebhookVerifier(c.keys, { tolerance: c.tolerance ?? 300, store, clock: new ag.ManualClock(c.now) }).verify(c.headers, c.payload)
         if (c.op === 'replay') run()
         return expect(c, run, (r, e) => assert.deepEqual({ id: r.id, timestamp: r.timestamp, version: r.version }, e))
@@ -100,7 +101,7 @@ const runners = {
     const config = {}
     for (const [k, v] of Object.entries(cfg)) config[k.replace(/_([a-z])/g, (_, x) => x.toUpperCase())] = v
     const clock = new ag.ManualClock(c.start)
-    const m = new ag.SessionManager(keyset(c.keys), { ...config, store: new ag.MemoryStore(capacity), clock })
+    const m = new ag.SessionManager(keyset(c.keys), { ...config, store: newStore(capacity), clock })
     const saved = {}
     c.steps.forEach((s, i) => {
       const save = (name, pair) => { if (name) saved[name] = pair }
@@ -128,7 +129,7 @@ const runners = {
       case 'scope_granted': return assert.equal(ag.scopeGranted(c.granted, c.required), c.expect.result)
       case 'scenario': {
         const clock = new ag.ManualClock(c.start)
-        const m = new ag.ApiKeyManager({ clock })
+        const m = new ag.ApiKeyManager({ clock, store: newStore() })
         const saved = {}
         for (const s of c.steps) {
           switch (s.do) {
@@ -187,3 +188,16 @@ for (const file of files(VECTORS)) {
   }
 }
 test('vectors were found', () => assert.ok(count > 150))
+
+// The areas whose vectors keep state in a store, run again with every store on Redis.
+const STATEFUL = ['session', 'apikey', 'signature', 'webhook', 'otp', 'ratelimit']
+const url = redisUrl()
+for (const file of files(VECTORS)) {
+  const doc = JSON.parse(readFileSync(file, 'utf8'))
+  if (!STATEFUL.includes(doc.area)) continue
+  for (const c of doc.cases) {
+    if (c.config && 'store_capacity' in c.config) continue
+    test(`on Redis: ${relative(VECTORS, file)}: ${c.name}`, { skip: url ? false : 'AUTHGATE_REDIS_URL is not set' },
+      () => onRedis(url, () => runners[doc.area](c)))
+  }
+}
