@@ -10,7 +10,7 @@ REDIS_SERVER := /usr/bin/redis-server
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test test-all demo bench lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all demo bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -128,7 +128,7 @@ vectors:
 
 # Benchmarks: criterion for the core, then the Node and Python peers verifying the same
 # tokens, then the tables in docs/benchmarks.md.
-bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build
+bench: $(REDIS_SERVER) $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	$(CARGO) bench --locked -p authgate-core --bench signatures
 	$(CARGO) bench --locked -p authgate-core --bench otp
@@ -136,6 +136,7 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	mkdir -p target/bench
 	$(CARGO) run --locked -q --release -p authgate-core --example ratelimit_memory > target/bench/ratelimit_memory.jsonl
 	$(CARGO) run --locked -q --release -p authgate-core --example bench_tokens > target/bench/tokens.json
+	tests/with-redis.sh $(MAKE) --no-print-directory bench-redis-core
 	node bench/peers/node/verify.mjs target/bench/tokens.json > target/bench/node.jsonl
 	$(TOOLS)/bench-venv/bin/python bench/peers/python/verify.py target/bench/tokens.json > target/bench/python.jsonl
 	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
@@ -147,6 +148,15 @@ bench: $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json 
 	cd node && node bench/bench_signatures.mjs
 	cd node && node bench/bench_otp.mjs
 	cd node && node bench/bench_limits.mjs
+	tests/with-redis.sh $(MAKE) --no-print-directory bench-redis-peers
+
+# Checks against Redis (a private redis-server, started by tests/with-redis.sh).
+bench-redis-core:
+	$(CARGO) run --locked -q --release -p authgate-core --example redis_throughput > target/bench/redis.jsonl
+
+bench-redis-peers:
+	$(VENV_PY) python/bench/bench_redis.py
+	cd node && node bench/bench_redis.mjs
 
 $(TOOLS)/bench-venv/.ok: bench/peers/python/requirements.txt
 	$(PYTHON) -m venv $(TOOLS)/bench-venv

@@ -102,6 +102,17 @@ def main() -> None:
                   f"bounded to one million (+1/8 slack for uneven shards): at most {m[1]['peak_keys_held']:,} keys held, "
                   f"RSS grew by {m[1]['rss_growth_after_1M_kib'] / 1024:.1f} MiB more (total {m[1]['rss_kib_total'] / 1024:.1f} MiB)."]
 
+    redis = ROOT / "target" / "bench" / "redis.jsonl"
+    if redis.exists():
+        r = [json.loads(l) for l in redis.read_text().splitlines() if l.strip()]
+        lines += ["", "### Core: checks against Redis", "",
+                  "`RedisStore` on a Redis on loopback (`core/examples/redis_throughput.rs`): each check is one",
+                  "Lua script (EVALSHA) on a pooled connection; threads share one store. Calls per second.", "",
+                  "| operation | 1 thread | 8 threads | 32 threads |", "|---|---|---|---|"]
+        for op in ["rate-limit check", "nonce check"]:
+            cells = [next((f"{x['ops_per_sec']:,.0f}/s" for x in r if x["op"] == op and x["threads"] == t), "–") for t in (1, 8, 32)]
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+
     if peers:
         lines += ["", "### Verify with claims checks: the authgate core beside the Node and Python libraries", "",
                   "Each peer verifies the same token strings (from `core/examples/bench_tokens.rs`) with the same",

@@ -19,5 +19,6 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$port" ping >/dev/null || { echo "with-redis: redis-server did not start" >&2; cat "$dir/redis.log" >&2; exit 1; }
 echo "with-redis: redis-server on 127.0.0.1:$port"
-export AUTHGATE_REDIS_URL="redis://127.0.0.1:$port" AUTHGATE_REQUIRE_REDIS=1
+# REDIS_URL too: the README's examples read it, as applications do.
+export AUTHGATE_REDIS_URL="redis://127.0.0.1:$port" REDIS_URL="redis://127.0.0.1:$port" AUTHGATE_REQUIRE_REDIS=1
 "$@"

@@ -27,3 +27,8 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeQuickTour;
+
+/// The Rust example of docs/redis.md, compiled as a doctest.
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../../docs/redis.md")]
+struct RedisDoc;
