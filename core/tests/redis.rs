@@ -239,7 +239,7 @@ struct Server {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
-    extra: Vec<String>,
+    args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -251,16 +251,26 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    /// `None` when no redis-server binary is there and Redis is not required.
+    /// `None` when Redis tests are skipped (no `AUTHGATE_REDIS_URL`, not required).
     fn start(extra: &[&str]) -> Option<Server> {
+        Server::start_with(|port, _| {
+            let mut args = vec!["--port".to_string(), port.to_string()];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            args
+        })
+    }
+
+    /// A server whose arguments `args(port, dir)` gives (beyond bind, persistence, dir).
+    fn start_with(args: impl FnOnce(u16, &std::path::Path) -> Vec<String>) -> Option<Server> {
         stores::redis_url()?;
         let dir = std::env::temp_dir().join(format!("authgate-redis-{}", free_port()));
         std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
         let mut s = Server {
             child: None,
-            port: free_port(),
+            port,
+            args: args(port, &dir),
             dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         s.spawn();
         Some(s)
@@ -270,11 +280,10 @@ impl Server {
         let child = Command::new(
             std::env::var("AUTHGATE_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()),
         )
-        .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .arg("--dir")
         .arg(&self.dir)
-        .args(&self.extra)
+        .args(&self.args)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server (install Debian's redis-server, or set AUTHGATE_REDIS_SERVER)");
@@ -382,4 +391,64 @@ fn a_password_protected_redis_needs_the_password_which_no_message_repeats() {
     right.ping().unwrap();
     assert!(!format!("{right:?}").contains("s3cret"));
     assert!(right.nonce_insert("s", "n", NOW + 60, NOW).unwrap());
+}
+
+/// A private CA, and a certificate it signed for localhost and 127.0.0.1 (PEM).
+fn private_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "authgate test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let server =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
+    (ca_cert.pem(), server_cert.pem(), server_key.serialize_pem())
+}
+
+#[test]
+fn rediss_reaches_a_tls_redis_through_a_private_ca_and_refuses_an_untrusted_one() {
+    let (ca, cert, key) = private_ca();
+    let Some(server) = Server::start_with(|port, dir| {
+        for (name, pem) in [("ca.pem", &ca), ("cert.pem", &cert), ("key.pem", &key)] {
+            std::fs::write(dir.join(name), pem).unwrap();
+        }
+        let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        vec![
+            "--port".into(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            file("cert.pem"),
+            "--tls-key-file".into(),
+            file("key.pem"),
+            "--tls-ca-cert-file".into(),
+            file("ca.pem"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]
+    }) else {
+        return;
+    };
+    let mut config = RedisConfig::new(format!("rediss://127.0.0.1:{}", server.port));
+    config.ca_cert_pem = Some(ca.clone().into_bytes());
+    let store = RedisStore::new(config).unwrap();
+    store.ping().unwrap();
+    assert!(store.nonce_insert("s", "n", NOW + 60, NOW).unwrap());
+    assert!(!store.nonce_insert("s", "n", NOW + 60, NOW).unwrap());
+
+    // Without the private CA the server is not trusted; plain text to a TLS port fails.
+    let mut fast = RedisConfig::new(format!("rediss://localhost:{}", server.port));
+    fast.io_timeout = Duration::from_millis(500);
+    let e = RedisStore::new(fast).unwrap().ping().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+    assert!(e.message().contains("certificate"), "{e}");
+    let mut plain = RedisConfig::new(format!("redis://127.0.0.1:{}", server.port));
+    plain.io_timeout = Duration::from_millis(500);
+    let e = RedisStore::new(plain).unwrap().ping().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
 }

@@ -128,6 +128,8 @@ fn unavailable(e: &RedisError) -> Error {
         "Redis did not answer in time".to_string()
     } else if e.is_connection_refusal() {
         "Redis refused the connection".to_string()
+    } else if is_tls_failure(e) {
+        "the TLS handshake with Redis failed: is its certificate trusted (ca_cert)?".to_string()
     } else if e.is_io_error() || e.is_connection_dropped() {
         "the connection to Redis failed".to_string()
     } else if let Some(code) = e.code() {
@@ -137,6 +139,15 @@ fn unavailable(e: &RedisError) -> Error {
         format!("Redis failed ({:?})", e.kind())
     };
     Error::new(ErrorKind::StoreUnavailable, what)
+}
+
+/// Whether a failure came from TLS (an untrusted or mismatched certificate): told apart by
+/// the error's text, which is itself never shown (it may name the host).
+fn is_tls_failure(e: &RedisError) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    ["certificate", "handshake", "tls"]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 fn lock(m: &Mutex<Vec<Connection>>) -> MutexGuard<'_, Vec<Connection>> {
