@@ -2,7 +2,7 @@
 import {
   RateLimiter, RateLimited, IpAllowlist, ClientIpResolver, PasswordPolicy, PasswordHasher, WeakPassword,
   ApiKeyManager, Challenges, Key, KeySet, ManualClock, QrCode, RecoveryCodes, SessionManager, TokenExpired, TooManyAttempts, Totp,
-  TotpManager, type Claims, type CodeDelivery,
+  TotpManager, RedisStore, type Store, type Claims, type CodeDelivery,
 } from '../index'
 import { authgate, Gate } from '../express'
 
@@ -62,3 +62,15 @@ try {
 }
 const phc: Promise<string> = new PasswordHasher({ memoryKib: 19456 }).hash('pw')
 void phc.then((h) => new PasswordHasher().verify('pw', h)), headers, remaining, inOffice
+
+// Redis, and the Promise variants that keep its round trips off the event loop.
+const redis = new RedisStore('redis://localhost:6379', { prefix: 'app:', timeout: 0.5 })
+const anyStore: Store = redis
+const sharedLimiter = new RateLimiter({ store: anyStore, failureMode: 'open' })
+sharedLimiter.failureMode = 'closed'
+const later: Promise<boolean> = sharedLimiter.checkAsync('k', { policy: 'default' }).then((d) => d.allowed && !d.degraded)
+const sharedSessions = new SessionManager(new KeySet(), { store: redis })
+const refreshed: Promise<string> = sharedSessions.loginAsync('u', 'd')
+  .then((r) => sharedSessions.refreshAsync(r.tokens.refreshToken)).then((p) => p.accessToken)
+const pinged: Promise<void> = redis.ping()
+void later, refreshed, pinged

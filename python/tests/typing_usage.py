@@ -66,3 +66,21 @@ def limits_and_passwords(peer: str, forwarded: str | None) -> dict[str, str]:
     phc: str = authgate.PasswordHasher(memory_kib=19456).hash("pw")
     assert authgate.PasswordHasher().verify("pw", phc) and allowed is not None and wait is None
     return decision.headers
+
+
+async def redis_and_aio(url: str) -> bool:
+    from authgate.aio import AsyncRateLimiter, AsyncSessionManager, AsyncWebhookVerifier
+
+    store = authgate.RedisStore(url, prefix="app:", timeout=0.5, ca_cert=None)
+    store.ping()
+    limiter = authgate.RateLimiter(store, failure_mode="open")
+    limiter.failure_mode = "closed"
+    decision: authgate.RateDecision = await AsyncRateLimiter(limiter).check("k", policy="default")
+    keys = authgate.KeySet([authgate.Key.hmac(b"0" * 32)])
+    sessions = AsyncSessionManager(authgate.SessionManager(keys, store=store))
+    login: authgate.LoginResult = await sessions.login("u", "d", device_name=None)
+    pair: authgate.TokenPair = await sessions.refresh(login.tokens.refresh_token)
+    listed: list[authgate.SessionInfo] = await sessions.list("u")
+    hooks = AsyncWebhookVerifier(authgate.WebhookVerifier(["whsec_x"], store=store))
+    verified: authgate.VerifiedWebhook = await hooks.verify({"webhook-id": "m"}, b"{}")
+    return decision.degraded or bool(pair.access_token and listed and verified.id)
