@@ -1,0 +1,546 @@
+//! The `authgate` binary run as an operator would: outputs checked with the core (keys
+//! parse, tokens verify, signed requests verify), RFC and specification vectors, exit codes
+//! and error output.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use authgate_core::jwt::{Algorithm, Key, KeySet, KeyStatus, Validation};
+use authgate_core::signature::{KeyMap, Request, RequestVerifier, SignatureKey, VerifyPolicy};
+use authgate_core::store::MemoryStore;
+use serde_json::Value;
+
+fn authgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_authgate"))
+        .args(args)
+        .env_remove("AUTHGATE_JWT_SECRET")
+        .env_remove("AUTHGATE_HMAC_SECRET")
+        .env_remove("AUTHGATE_TOTP_SECRET")
+        .env_remove("AUTHGATE_WEBHOOK_SECRET")
+        .output()
+        .expect("the authgate binary runs")
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authgate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_every_command_and_the_exit_codes() {
+    let help = stdout(&authgate(&["--help"]));
+    for cmd in [
+        "keygen",
+        "jwt",
+        "totp",
+        "sign-request",
+        "verify-webhook",
+        "Exit codes",
+    ] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+    }
+    let o = authgate(&["jwt", "frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("frobnicate"));
+}
+
+#[test]
+fn api_and_server_keys_parse_and_show_what_to_store() {
+    let v = json(&authgate(&["keygen", "api-key", "--json"]));
+    let key = v["key"].as_str().unwrap();
+    let parsed = authgate_core::apikey::parse(key).unwrap();
+    assert_eq!(parsed.prefix, "ag_live_");
+    assert_eq!(v["id"], parsed.id.as_str());
+    let hash: String = parsed.hash.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v["sha256"], hash.as_str());
+
+    let o = authgate(&["keygen", "server-key"]);
+    let key = stdout(&o);
+    assert_eq!(
+        authgate_core::apikey::parse(key.trim()).unwrap().prefix,
+        "ag_srv_"
+    );
+    assert!(stderr(&o).contains("Store only"));
+    let o = authgate(&["keygen", "api-key", "--prefix", "bad prefix"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn secrets_are_fresh_and_long_enough() {
+    let a = stdout(&authgate(&["keygen", "hmac-secret"]));
+    let b = stdout(&authgate(&["keygen", "hmac-secret"]));
+    assert_ne!(a, b);
+    assert_eq!(a.trim().len(), 43); // 32 bytes in base64url
+    assert_eq!(
+        authgate(&["keygen", "hmac-secret", "--bytes", "8"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let w = stdout(&authgate(&["keygen", "webhook-secret"]));
+    assert!(w.starts_with("whsec_"));
+    let pair = json(&authgate(&[
+        "keygen",
+        "webhook-secret",
+        "--ed25519",
+        "--json",
+    ]));
+    assert!(pair["secret_key"].as_str().unwrap().starts_with("whsk_"));
+    assert!(pair["public_key"].as_str().unwrap().starts_with("whpk_"));
+}
+
+#[test]
+fn a_signing_key_signs_tokens_its_jwks_verifies() {
+    let dir = std::env::temp_dir().join(format!("authgate-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("k1.pem");
+    let _ = std::fs::remove_file(&pem);
+    let out = json(&authgate(&[
+        "keygen",
+        "signing-key",
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "k1",
+        "--out",
+        pem.to_str().unwrap(),
+        "--json",
+    ]));
+    assert!(
+        out.get("private").is_none(),
+        "the private key went to the file only"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pem).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Never overwritten.
+    let again = authgate(&[
+        "keygen",
+        "signing-key",
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "k1",
+        "--out",
+        pem.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(3));
+    let jwks_file = dir.join("jwks.json");
+    std::fs::write(&jwks_file, out["jwks"].to_string()).unwrap();
+
+    let token = stdout(&authgate(&[
+        "jwt",
+        "sign",
+        "--key",
+        pem.to_str().unwrap(),
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "k1",
+        "--claims",
+        r#"{"scope":"read"}"#,
+        "--sub",
+        "alice",
+        "--aud",
+        "api",
+        "--ttl",
+        "5m",
+    ]));
+    let token = token.trim();
+    // The core verifies it with the published JWKS…
+    let keys = KeySet::new();
+    keys.import_jwks(&out["jwks"].to_string()).unwrap();
+    let claims = keys.verify(token, &Validation::default()).unwrap();
+    assert_eq!(claims.get("sub").unwrap(), "alice");
+    // …and so does the CLI; `keygen jwks` rebuilds the same JWKS from the PEM.
+    let verified = json(&authgate(&[
+        "jwt",
+        "verify",
+        token,
+        "--jwks",
+        jwks_file.to_str().unwrap(),
+        "--aud",
+        "api",
+        "--json",
+    ]));
+    assert_eq!(verified["claims"]["scope"], "read");
+    let rebuilt = json(&authgate(&[
+        "keygen",
+        "jwks",
+        "--alg",
+        "EdDSA",
+        pem.to_str().unwrap(),
+    ]));
+    assert_eq!(rebuilt, out["jwks"]);
+    // The wrong audience, and any changed character, are rejected with exit 1.
+    let o = authgate(&[
+        "jwt",
+        "verify",
+        token,
+        "--jwks",
+        jwks_file.to_str().unwrap(),
+        "--aud",
+        "other",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid_audience"), "{}", stderr(&o));
+    let mut tampered = token.to_string();
+    let i = tampered.rfind('.').unwrap() + 3;
+    let c = if &tampered[i..=i] == "A" { "B" } else { "A" };
+    tampered.replace_range(i..=i, c);
+    let o = authgate(&[
+        "jwt",
+        "verify",
+        &tampered,
+        "--jwks",
+        jwks_file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err: Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(err["error"], "invalid_signature");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn hs256_tokens_from_a_secret_in_the_environment_or_stdin() {
+    let secret = "a-test-secret-of-more-than-32-bytes!!";
+    let o = Command::new(env!("CARGO_BIN_EXE_authgate"))
+        .args([
+            "jwt",
+            "sign",
+            "--sub",
+            "bob",
+            "--claims",
+            r#"{"exp": 4000000000}"#,
+        ])
+        .env("AUTHGATE_JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    let token = stdout(&o);
+    let key = Key::hmac(None, Algorithm::HS256, secret.as_bytes()).unwrap();
+    let keys = KeySet::new();
+    keys.add(key, KeyStatus::Active).unwrap();
+    let claims = keys.verify(token.trim(), &Validation::default()).unwrap();
+    assert_eq!(claims.get("exp").unwrap(), 4_000_000_000u64);
+    assert!(
+        claims.get("iat").is_none(),
+        "an explicit exp is kept as given"
+    );
+    // The token from stdin; expired as of --at.
+    let o = with_stdin(
+        &["jwt", "verify", "-", "--secret", secret],
+        token.as_bytes(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = with_stdin(
+        &[
+            "jwt",
+            "verify",
+            "-",
+            "--secret",
+            secret,
+            "--at",
+            "4000000100",
+        ],
+        token.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("token_expired"));
+    // A short secret and an unknown algorithm are input errors (exit 2), not rejections.
+    assert_eq!(
+        authgate(&["jwt", "sign", "--secret", "short"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        authgate(&["jwt", "sign", "--secret", secret, "--alg", "none"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(authgate(&["jwt", "verify", "x.y.z"]).status.code(), Some(2));
+    assert_eq!(
+        authgate(&["jwt", "verify", "@/nonexistent/token", "--secret", secret])
+            .status
+            .code(),
+        Some(3)
+    );
+}
+
+#[test]
+fn inspect_shows_header_and_claims_and_says_nothing_was_verified() {
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    let o = authgate(&["jwt", "inspect", token]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["header"]["alg"], "HS256");
+    assert_eq!(v["claims"]["name"], "John Doe");
+    assert_eq!(v["verified"], false);
+    assert!(stderr(&o).contains("NOT VERIFIED"));
+    let o = authgate(&["jwt", "inspect", "not-a-token"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("malformed_token"));
+}
+
+#[test]
+fn totp_codes_match_rfc_6238_and_enrollment_gives_a_working_uri() {
+    // RFC 6238 appendix B, SHA-1: secret "12345678901234567890".
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    for (time, code) in [
+        ("59", "94287082"),
+        ("1111111109", "07081804"),
+        ("2000000000", "69279037"),
+    ] {
+        let out = stdout(&authgate(&[
+            "totp", "code", "--secret", secret, "--time", time, "--digits", "8",
+        ]));
+        assert_eq!(out.trim(), code, "at {time}");
+    }
+    let enrolled = json(&authgate(&[
+        "totp",
+        "enroll",
+        "--account",
+        "alice@example.com",
+        "--issuer",
+        "Acme",
+        "--json",
+    ]));
+    let uri = enrolled["uri"].as_str().unwrap();
+    let parsed = authgate_core::otp::OtpUri::parse(uri, false).unwrap();
+    assert_eq!(parsed.account, "alice@example.com");
+    let from_uri = json(&authgate(&[
+        "totp",
+        "code",
+        "--uri",
+        uri,
+        "--time",
+        "1700000000",
+        "--json",
+    ]));
+    let from_secret = json(&authgate(&[
+        "totp",
+        "code",
+        "--secret",
+        enrolled["secret"].as_str().unwrap(),
+        "--time",
+        "1700000000",
+        "--json",
+    ]));
+    assert_eq!(from_uri["code"], from_secret["code"]);
+    assert_eq!(
+        from_uri["code"].as_str().unwrap(),
+        parsed.to_totp().unwrap().generate(1_700_000_000)
+    );
+    // The terminal QR code is printed unless --no-qr.
+    let text = stdout(&authgate(&[
+        "totp",
+        "enroll",
+        "--account",
+        "a",
+        "--secret",
+        secret,
+    ]));
+    assert!(text.contains('█') && text.contains(&format!("secret={secret}")));
+    assert_eq!(
+        authgate(&["totp", "code", "--secret", "not base32!"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn sign_request_prints_headers_the_core_verifier_accepts() {
+    let secret = "request-signing-secret-32-bytes-long!";
+    let v = json(&authgate(&[
+        "sign-request",
+        "-X",
+        "POST",
+        "https://api.example.com/v1/orders?dry=1",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"qty":2}"#,
+        "--keyid",
+        "client-1",
+        "--hmac-secret",
+        secret,
+        "--json",
+    ]));
+    let keys = KeyMap::new();
+    keys.insert(
+        "client-1",
+        SignatureKey::hmac_sha256(secret.as_bytes()).unwrap(),
+    );
+    let verifier = RequestVerifier::new(
+        Arc::new(keys),
+        Arc::new(MemoryStore::new()),
+        VerifyPolicy::default(),
+    );
+    let req = |body: &'static [u8]| {
+        Request::new("POST", "https://api.example.com/v1/orders?dry=1")
+            .unwrap()
+            .header("content-type", "application/json")
+            .header("content-digest", v["Content-Digest"].as_str().unwrap())
+            .header("signature-input", v["Signature-Input"].as_str().unwrap())
+            .header("signature", v["Signature"].as_str().unwrap())
+            .body(body)
+    };
+    assert!(
+        verifier.verify(&req(br#"{"qty":3}"#)).is_err(),
+        "a changed body fails"
+    );
+    verifier.verify(&req(br#"{"qty":2}"#)).unwrap();
+    assert!(
+        verifier.verify(&req(br#"{"qty":2}"#)).is_err(),
+        "a replay fails"
+    );
+
+    let lines = stdout(&authgate(&[
+        "sign-request",
+        "https://api.example.com/x",
+        "--keyid",
+        "k",
+        "--hmac-secret",
+        secret,
+    ]));
+    assert!(lines
+        .lines()
+        .any(|l| l.starts_with("Signature-Input: sig1=(")));
+    let curl = stdout(&authgate(&[
+        "sign-request",
+        "https://api.example.com/x",
+        "--keyid",
+        "k",
+        "--hmac-secret",
+        secret,
+        "--curl",
+    ]));
+    assert!(curl.starts_with("-H 'Signature-Input: "));
+    let o = authgate(&["sign-request", "https://api.example.com/x", "--keyid", "k"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = authgate(&[
+        "sign-request",
+        "https://api.example.com/x",
+        "--keyid",
+        "k",
+        "--hmac-secret",
+        secret,
+        "-H",
+        "no colon",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn verify_webhook_runs_the_webhook_vectors() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/webhook/cases.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir).unwrap()).unwrap();
+    let mut ran = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["op"] != "verify" {
+            continue;
+        }
+        let header = |name: &str| {
+            case["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+                .map(|h| h[1].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let (ids, stamps, sigs) = (
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+        );
+        if ids.len() != 1 || stamps.len() != 1 || sigs.len() != 1 {
+            continue; // missing or repeated headers are the header parser's cases
+        }
+        let mut args = vec!["verify-webhook".to_string(), "--json".into()];
+        for k in case["keys"].as_array().unwrap() {
+            args.extend(["--secret".into(), k.as_str().unwrap().to_string()]);
+        }
+        let now = case["now"].as_u64().unwrap().to_string();
+        let tolerance = case
+            .get("tolerance")
+            .and_then(Value::as_u64)
+            .unwrap_or(300)
+            .to_string();
+        args.extend([
+            "--id".into(),
+            ids[0].clone(),
+            "--timestamp".into(),
+            stamps[0].clone(),
+        ]);
+        args.extend([
+            "--signature".into(),
+            sigs[0].clone(),
+            "--at".into(),
+            now,
+            "--tolerance".into(),
+            tolerance,
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = with_stdin(&refs, case["payload"].as_str().unwrap().as_bytes());
+        let name = case["name"].as_str().unwrap();
+        match case["expect"].get("error").and_then(Value::as_str) {
+            None => {
+                let v: Value = serde_json::from_slice(&o.stdout)
+                    .unwrap_or_else(|_| panic!("{name}: {}", stderr(&o)));
+                assert_eq!(v["id"], case["expect"]["id"], "{name}");
+                assert_eq!(v["version"], case["expect"]["version"], "{name}");
+            }
+            Some(code) => {
+                assert_ne!(o.status.code(), Some(0), "{name}");
+                let err: Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+                // A malformed key is an input error; everything else a rejection.
+                let expected_exit = if ["invalid_key", "weak_key"].contains(&code) {
+                    2
+                } else {
+                    1
+                };
+                assert_eq!(o.status.code(), Some(expected_exit), "{name}");
+                if expected_exit == 1 {
+                    assert_eq!(err["error"], code, "{name}");
+                }
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} webhook vectors ran");
+}
