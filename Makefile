@@ -10,7 +10,7 @@ REDIS_SERVER := /usr/bin/redis-server
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test test-all demo bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all demo demo-core bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -120,7 +120,12 @@ kotlin-test: bindings-check $(KOTLINC) $(JAVA_LIBS)
 		-cp $(KOTLIN_JAR):/usr/share/java/jna.jar:/usr/share/java/gson.jar:$(KOTLIN_HOME)/lib/kotlin-stdlib.jar:$(KOTLIN_HOME)/lib/kotlin-test.jar \
 		dev.authgate.mobile.test.RunnerKt
 
-demo:
+# The example service (examples/service/app.py, FastAPI) and its scripted client; Redis
+# when REDIS_URL is set. `make demo-core` runs the Rust walkthrough of the core instead.
+demo: python-build
+	$(VENV_PY) examples/demo.py
+
+demo-core:
 	$(CARGO) run --locked -q -p authgate-core --example demo
 
 vectors:

@@ -1,0 +1,238 @@
+"""A small API protected by authgate: apps with API keys, users with passwords and TOTP,
+sessions with rotating refresh tokens, signed requests, a rate limit and SMS codes.
+
+    uvicorn --app-dir examples/service app:app          (REDIS_URL=redis://… to share state)
+
+Everything security-related is one authgate call; the rest is FastAPI. The user table is
+a dict to keep the example short: use your database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+import authgate
+from authgate.asgi import require_auth
+from authgate.web import AuthContext, Gate
+
+# ---- state: one store for everything (Redis when several servers share it) ----
+store: Union[authgate.MemoryStore, authgate.RedisStore] = (
+    authgate.RedisStore(os.environ["REDIS_URL"], prefix=os.environ.get("REDIS_PREFIX", "demo:"))
+    if os.environ.get("REDIS_URL")
+    else authgate.MemoryStore()
+)
+# In production the signing key is loaded from your secret store and rotated (KeySet.add/retire).
+keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret(), kid="demo-1")])
+sessions = authgate.SessionManager(keys, issuer="authgate-demo", check_session_on_verify=True, store=store)
+api_keys = authgate.ApiKeyManager(store=store)
+limiter = authgate.RateLimiter(store)
+limiter.set_policy("search", "5/minute")
+totp = authgate.TotpManager(store, issuer="authgate demo")
+recovery = authgate.RecoveryCodes(store)
+password_policy = authgate.PasswordPolicy()
+passwords = authgate.PasswordHasher()
+signing_keys: dict[str, authgate.SignatureKey] = {}  # app id -> its request-signing key
+requests = authgate.RequestVerifier(lambda keyid: signing_keys.get(keyid), store=store)
+
+
+def send_sms(delivery: authgate.CodeDelivery) -> None:
+    # A real service calls its SMS provider here.
+    print(f"[sms to {delivery.destination}] your code is {delivery.code}", flush=True)
+
+
+sms = authgate.Challenges(send_sms, store, max_attempts=3)
+
+
+@dataclass
+class User:
+    password_hash: str
+    totp_secret: Optional[str] = None
+
+
+users: dict[str, User] = {}
+
+# ---- who may call what ----
+app_only = Gate(api_keys=api_keys)                                   # x-api-key
+signed_in = Gate(api_keys=api_keys, keys=sessions, limiter=limiter)  # x-api-key + Bearer, 1000/min
+searching = Gate(api_keys=api_keys, keys=sessions, limiter=limiter, rate_policy="search")
+
+app = FastAPI(title="authgate demo")
+
+
+@app.exception_handler(authgate.AuthError)
+def auth_error(_request: Request, error: authgate.AuthError) -> JSONResponse:
+    status, headers, _ = app_only.error_response(error)
+    body: dict[str, Any] = {"error": error.code, "message": str(error)}
+    if isinstance(error, authgate.WeakPassword):
+        body["violations"] = error.violations
+    return JSONResponse(body, status_code=status, headers={k: v for k, v in headers if k != "content-type"})
+
+
+@app.exception_handler(HTTPException)
+def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    # require_auth's refusals carry {"error", "message"}: send that as the body.
+    body = error.detail if isinstance(error.detail, dict) else {"error": "http_error", "message": str(error.detail)}
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+class NewApp(BaseModel):
+    name: str
+
+
+@app.post("/apps", status_code=201)
+def create_app(body: NewApp) -> dict[str, str]:
+    """Admin: a new app gets an API key and a server key (each shown once) and a secret to
+    sign requests with. Put this route behind your admin authentication."""
+    api_key, record = api_keys.create(name=body.name, scopes=["orders"])
+    server_key, _ = api_keys.create(name=f"{body.name} (server)", prefix="ag_srv_")
+    signing_key, secret = authgate.SignatureKey.generate("hmac-sha256")
+    signing_keys[record.id] = signing_key
+    return {"app_id": record.id, "api_key": api_key, "server_key": server_key,
+            "signing_secret": secret.hex()}
+
+
+class Credentials(BaseModel):
+    username: str
+    password: str
+
+
+@app.post("/signup", status_code=201)
+def signup(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
+    password_policy.enforce(body.password)  # WeakPassword lists every broken rule
+    users[body.username] = User(passwords.hash(body.password))
+    return {"username": body.username}
+
+
+def mfa_token(username: str) -> str:
+    # Good for five minutes and for the MFA step only (its own token type).
+    return keys.sign({"sub": username, "exp": int(time.time()) + 300}, typ="mfa+jwt")
+
+
+def mfa_user(authorization: str = Header()) -> str:
+    claims = keys.verify(authgate.bearer_token(authorization), token_type="mfa+jwt")
+    return str(claims["sub"])
+
+
+@app.post("/login")
+def login(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
+    user = users.get(body.username)
+    # Verify a hash even for unknown users, so timing does not tell which names exist.
+    stored = user.password_hash if user else DUMMY_HASH
+    if not passwords.verify(body.password, stored) or user is None:
+        raise HTTPException(401, {"error": "invalid_credentials", "message": "wrong username or password"})
+    step = "verify" if user.totp_secret else "enroll"
+    return {"mfa": step, "mfa_token": mfa_token(body.username)}
+
+
+@app.post("/mfa/enroll")
+def mfa_enroll(username: str = Depends(mfa_user)) -> dict[str, str]:
+    enrollment = totp.begin_enrollment(username)
+    return {"otpauth_uri": enrollment.uri, "qr": enrollment.qr().text()}
+
+
+class Code(BaseModel):
+    code: str
+    device_id: str = "browser"
+
+
+def tokens(username: str, device_id: str) -> dict[str, Any]:
+    pair = sessions.login(username, device_id).tokens
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token,
+            "expires_at": pair.access_expires_at}
+
+
+@app.post("/mfa/confirm")
+def mfa_confirm(body: Code, username: str = Depends(mfa_user)) -> dict[str, Any]:
+    users[username].totp_secret = totp.confirm_enrollment(username, body.code)
+    # Recovery codes for a lost phone: shown once, stored as keyed hashes.
+    return {**tokens(username, body.device_id), "recovery_codes": recovery.generate(username)}
+
+
+@app.post("/mfa/verify")
+def mfa_verify(body: Code, username: str = Depends(mfa_user)) -> dict[str, Any]:
+    secret = users[username].totp_secret
+    if secret is None:
+        raise authgate.InvalidCode("no authenticator is enrolled")
+    totp.verify(username, secret, body.code)  # replays and guessing are refused
+    return tokens(username, body.device_id)
+
+
+@app.post("/mfa/recover")
+def mfa_recover(body: Code, username: str = Depends(mfa_user)) -> dict[str, Any]:
+    left = recovery.verify(username, body.code)  # each code works once
+    return {**tokens(username, body.device_id), "recovery_codes_left": left}
+
+
+@app.get("/me")
+def me(auth: AuthContext = Depends(require_auth(signed_in))) -> dict[str, Any]:
+    assert auth.claims is not None and auth.api_key is not None
+    return {"user": auth.claims["sub"], "app": auth.api_key.name, "sessions": len(sessions.list(auth.claims["sub"]))}
+
+
+@app.get("/search")
+def search(q: str, auth: AuthContext = Depends(require_auth(searching))) -> dict[str, Any]:
+    return {"q": q, "results": []}
+
+
+@app.post("/orders", status_code=201)
+async def create_order(request: Request) -> dict[str, Any]:
+    """Only signed requests (RFC 9421): the body is covered by Content-Digest, and each
+    signature's nonce is accepted once."""
+    body = await request.body()
+    verified = requests.verify(request.method, str(request.url), list(request.headers.items()), body)
+    return {"order": "created", "signed_by": verified.keyid}
+
+
+class Refresh(BaseModel):
+    refresh_token: str
+
+
+@app.post("/token/refresh")
+def refresh(body: Refresh) -> dict[str, Any]:
+    pair = sessions.refresh(body.refresh_token)  # a reused refresh token revokes the session
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+
+@app.get("/sessions")
+def list_sessions(auth: AuthContext = Depends(require_auth(signed_in))) -> list[dict[str, Any]]:
+    assert auth.claims is not None
+    return [{"device": s.device_id, "last_used_at": s.last_used_at} for s in sessions.list(auth.claims["sub"])]
+
+
+@app.post("/logout-all")
+def logout_all(auth: AuthContext = Depends(require_auth(signed_in))) -> dict[str, int]:
+    assert auth.claims is not None
+    return {"revoked": sessions.revoke_all(auth.claims["sub"])}
+
+
+class Phone(BaseModel):
+    phone: str
+
+
+@app.post("/sms/send")
+def sms_send(body: Phone, auth: AuthContext = Depends(require_auth(signed_in))) -> dict[str, Any]:
+    assert auth.claims is not None
+    issued = sms.issue(auth.claims["sub"], body.phone)
+    return {"expires_at": issued.expires_at, "attempts_left": issued.attempts_left}
+
+
+@app.post("/sms/verify")
+def sms_verify(body: Code, auth: AuthContext = Depends(require_auth(signed_in))) -> dict[str, str]:
+    assert auth.claims is not None
+    sms.verify(auth.claims["sub"], body.code)
+    return {"phone": "verified"}
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok", "store": type(store).__name__}
+
+
+DUMMY_HASH = passwords.hash("not a real password, only for timing")
