@@ -121,7 +121,8 @@ fn a_signing_key_signs_tokens_its_jwks_verifies() {
     std::fs::create_dir_all(&dir).unwrap();
     let pem = dir.join("k1.pem");
     let _ = std::fs::remove_file(&pem);
-    let out = json(&authgate(&[
+    let pem_path = pem.to_str().unwrap();
+    let keygen = [
         "keygen",
         "signing-key",
         "--alg",
@@ -129,9 +130,9 @@ fn a_signing_key_signs_tokens_its_jwks_verifies() {
         "--kid",
         "k1",
         "--out",
-        pem.to_str().unwrap(),
-        "--json",
-    ]));
+        pem_path,
+    ];
+    let out = json(&authgate(&[&keygen[..], &["--json"]].concat()));
     assert!(
         out.get("private").is_none(),
         "the private key went to the file only"
@@ -143,16 +144,7 @@ fn a_signing_key_signs_tokens_its_jwks_verifies() {
         assert_eq!(mode & 0o777, 0o600);
     }
     // Never overwritten.
-    let again = authgate(&[
-        "keygen",
-        "signing-key",
-        "--alg",
-        "EdDSA",
-        "--kid",
-        "k1",
-        "--out",
-        pem.to_str().unwrap(),
-    ]);
+    let again = authgate(&keygen);
     assert_eq!(again.status.code(), Some(3));
     let jwks_file = dir.join("jwks.json");
     std::fs::write(&jwks_file, out["jwks"].to_string()).unwrap();
