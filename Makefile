@@ -10,7 +10,7 @@ REDIS_SERVER := /usr/bin/redis-server
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test test-all demo demo-core bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all demo demo-core fuzz load bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -127,6 +127,27 @@ demo: python-build
 
 demo-core:
 	$(CARGO) run --locked -q -p authgate-core --example demo
+
+# Fuzzing (cargo fuzz, libFuzzer): FUZZ_SECONDS per target (default 300), then the corpus
+# is minimised; commit fuzz/corpus and add any crash to fuzz/regressions. `make test`
+# replays both (core/tests/fuzz_corpus.rs).
+CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
+$(CARGO_FUZZ):
+	$(CARGO) install --locked --root $(TOOLS) cargo-fuzz@0.13.2
+
+fuzz: $(CARGO_FUZZ)
+	CARGO_FUZZ=$(abspath $(CARGO_FUZZ)) fuzz/run.sh
+
+# Load test: wrk (Debian's package) drives the example service's signed-in route on the
+# in-memory stores, then on Redis; fails on any status but 200 and 429 (examples/load.py).
+WRK := /usr/bin/wrk
+$(WRK):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+
+load: python-build $(WRK) $(REDIS_SERVER)
+	$(VENV_PY) examples/load.py
+	tests/with-redis.sh $(VENV_PY) examples/load.py
 
 vectors:
 	$(CARGO) run --locked -q -p authgate-core --example gen_vectors

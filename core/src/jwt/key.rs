@@ -111,8 +111,11 @@ fn curve_name(alg: Algorithm) -> &'static str {
 
 fn check_rsa_modulus(n: &[u8]) -> Result<()> {
     let n = strip_leading_zeros(n);
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    if n.is_empty() || bits < MIN_RSA_BITS {
+    // An all-zero modulus strips to nothing (found by fuzzing: `n.len() * 8 - 8` underflowed).
+    let bits = n
+        .first()
+        .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+    if bits < MIN_RSA_BITS {
         return err(
             ErrorKind::WeakKey,
             format!("RSA keys must have at least {MIN_RSA_BITS} bits"),
@@ -121,9 +124,24 @@ fn check_rsa_modulus(n: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The longest key id accepted, in bytes: far above what providers use (a UUID or a
+/// thumbprint), and a bound on what a key set holds and publishes.
+pub const MAX_KID_BYTES: usize = 256;
+
+fn check_kid(kid: Option<&str>) -> Result<()> {
+    match kid {
+        Some(k) if k.len() > MAX_KID_BYTES => err(
+            ErrorKind::InvalidKey,
+            format!("a key id is at most {MAX_KID_BYTES} bytes"),
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl Key {
     /// An HMAC key. The secret must be at least as long as the hash output.
     pub fn hmac(kid: Option<&str>, alg: Algorithm, secret: &[u8]) -> Result<Key> {
+        check_kid(kid)?;
         if alg.family() != KeyFamily::Hmac {
             return Err(family_mismatch(alg, "an HMAC secret"));
         }
@@ -157,6 +175,7 @@ impl Key {
     /// A key from PEM: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1),
     /// `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1).
     pub fn from_pem(kid: Option<&str>, alg: Algorithm, pem: &str) -> Result<Key> {
+        check_kid(kid)?;
         let (label, der) = parse_pem(pem)?;
         match label.as_str() {
             "PRIVATE KEY" => Key::from_pkcs8_der(kid, alg, &der),
@@ -276,11 +295,13 @@ impl Key {
 
     /// An Ed25519 (EdDSA) public key from its 32 raw bytes.
     pub fn ed25519_from_public(kid: Option<&str>, public: &[u8]) -> Result<Key> {
+        check_kid(kid)?;
         Key::ed25519_public(kid, public.to_vec())
     }
 
     /// An Ed25519 (EdDSA) private key from its 32-byte seed (RFC 8032 §5.1.5).
     pub fn ed25519_from_seed(kid: Option<&str>, seed: &[u8]) -> Result<Key> {
+        check_kid(kid)?;
         let pair = rs::Ed25519KeyPair::from_seed_unchecked(seed)
             .map_err(|_| Error::new(ErrorKind::InvalidKey, "Ed25519 seeds are 32 bytes"))?;
         Ok(Key::new(
@@ -363,6 +384,7 @@ impl Key {
             }
         }
         let kid = field("kid")?;
+        check_kid(kid)?;
         let kty = field("kty")?.unwrap_or_default();
         let crv = field("crv")?;
         let declared = field("alg")?.map(str::parse::<Algorithm>).transpose()?;

@@ -112,6 +112,13 @@ impl OtpUri {
         if self.account.is_empty() {
             return err(ErrorKind::InvalidInput, "the account name is empty");
         }
+        if self.account.starts_with(char::is_whitespace) {
+            // A parser drops such spaces: the URI would not describe this account.
+            return err(
+                ErrorKind::InvalidInput,
+                "the account name must not start with a space",
+            );
+        }
         check_name(&self.account, "account name")?;
         if let Some(issuer) = &self.issuer {
             if issuer.is_empty() {
@@ -188,7 +195,9 @@ impl OtpUri {
         let label = unescape(label)?;
         let (label_issuer, account) = match label.split_once(':') {
             Some((issuer, account)) => (Some(issuer.to_string()), account.trim_start().to_string()),
-            None => (None, label),
+            // Spaces may precede the account name (Key URI format), with or without an
+            // issuer prefix: dropped either way, so a parsed URI prints back to itself.
+            None => (None, label.trim_start().to_string()),
         };
 
         let mut options = OtpOptions {

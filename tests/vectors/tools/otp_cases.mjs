@@ -104,6 +104,7 @@ const B = base32(S20);
 const uris = [
   { name: 'issuer as label prefix and parameter, escaped', op: 'uri_build', secret_hex: hex(S20), account: 'alice@example.com', issuer: 'ACME Co', expect: { uri: `otpauth://totp/ACME%20Co:alice%40example.com?secret=${B}&issuer=ACME%20Co` } },
   { name: 'no issuer', op: 'uri_build', secret_hex: hex(S20), account: 'alice', expect: { uri: `otpauth://totp/alice?secret=${B}` } },
+  { name: 'an account starting with a space (a parser would drop it)', op: 'uri_build', secret_hex: hex(S20), account: ' alice', expect: { error: 'invalid_input' } },
   { name: 'non-default parameters', op: 'uri_build', secret_hex: hex(S20), account: 'bob', issuer: 'Ex&ample', algorithm: 'SHA256', digits: 8, period: 60, expect: { uri: `otpauth://totp/Ex%26ample:bob?secret=${B}&issuer=Ex%26ample&algorithm=SHA256&digits=8&period=60` } },
   { name: 'non-ASCII names are UTF-8 escaped', op: 'uri_build', secret_hex: hex(S20), account: 'zoë', issuer: 'Café', expect: { uri: `otpauth://totp/Caf%C3%A9:zo%C3%AB?secret=${B}&issuer=Caf%C3%A9` } },
   { name: 'a colon in the issuer', op: 'uri_build', secret_hex: hex(S20), account: 'alice', issuer: 'a:b', expect: { error: 'invalid_input' } },
@@ -126,6 +127,7 @@ const uris = [
   { name: 'a period that is not a number', op: 'uri_parse', uri: `otpauth://totp/alice?secret=${B}&period=3O`, expect: { error: 'invalid_input' } },
   { name: 'a broken %-escape', op: 'uri_parse', uri: `otpauth://totp/al%zzice?secret=${B}`, expect: { error: 'invalid_input' } },
   { name: 'a secret that is not base32', op: 'uri_parse', uri: 'otpauth://totp/alice?secret=JBSWY3DP18JBSWY3DP18JBSWY3DP18', expect: { error: 'invalid_key' } },
+  { name: 'spaces before an account without an issuer prefix are dropped too (found by fuzzing)', op: 'uri_parse', uri: `otpauth://totp/%20%20alice?secret=${B}&issuer=ACME`, expect: { kind: 'totp', account: 'alice', issuer: 'ACME', secret_hex: hex(S20), algorithm: 'SHA1', digits: 6, period: 30 } },
   { name: 'an empty account', op: 'uri_parse', uri: `otpauth://totp/ACME:?secret=${B}`, expect: { error: 'invalid_input' } },
 ];
 
