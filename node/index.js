@@ -57,12 +57,34 @@ function convertError(err) {
       return converted
     }
     // Our own argument errors, and napi's conversion failures (`StringExpected`, …).
-    if (err.code === 'INVALID_ARG' || /^(InvalidArg|\w+Expected)$/.test(err.code)) return new TypeError(err.message)
+    if (err.code === 'INVALID_ARG' || /^(InvalidArg|\w+Expected)$/.test(err.code)) return new TypeError(conversionMessage(err.message))
   }
   return err
 }
 
+/**
+ * napi-rs writes the whole rejected value into its message (`Failed to convert JavaScript
+ * value `Object {…JSON…}` into rust type `String``): a Buffer holding a key passed where a
+ * string belongs would be repeated in full. Keep the expected type, drop the value.
+ */
+function conversionMessage(message) {
+  const m = /^Failed to convert JavaScript value `(\w+)?[\s\S]*` into rust type `([^`]+)`/.exec(message)
+  if (m) return `expected ${m[2]}, got ${m[1] === 'Object' ? 'an object' : (m[1] || 'another type').toLowerCase()}`
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message
+}
+
 /** Dates become seconds since the epoch, at the top level of arguments and option objects. */
+/**
+ * An options argument: a plain object (or nothing). Anything else is a TypeError here,
+ * before `{ ...rest } = options` could copy a string's or a Buffer's every element.
+ */
+function optionsObject(options, what = 'options') {
+  if (options === undefined || options === null) return {}
+  const proto = typeof options === 'object' ? Object.getPrototypeOf(options) : undefined
+  if (proto !== Object.prototype && proto !== null) throw new TypeError(`${what} must be a plain object`)
+  return options
+}
+
 function seconds(value) {
   return value instanceof Date ? Math.floor(value.getTime() / 1000) : value
 }
@@ -183,7 +205,7 @@ const MemoryStore = facade(native.NativeStore, 'MemoryStore')
  */
 class RedisStore {
   constructor(url, options = {}) {
-    this[NATIVE] = guard(() => native.NativeStore.redis(url, options))
+    this[NATIVE] = guard(() => native.NativeStore.redis(url, optionsObject(options)))
   }
 
   /** The prefix put before every key. */
@@ -216,7 +238,7 @@ KeySet.prototype.sign = function sign(claims, options) {
 }
 KeySet.prototype.verify = function verify(token, options) {
   const n = this[NATIVE]
-  const text = options === undefined || options === null ? undefined : JSON.stringify(toNative(options))
+  const text = options === undefined || options === null ? undefined : JSON.stringify(toNative(optionsObject(options)))
   return JSON.parse(guard(() => n.verifyJson(token, text)))
 }
 Verifier.prototype.verify = function verify(token, now) {
@@ -227,7 +249,7 @@ Verifier.prototype.verify = function verify(token, now) {
 /** `new SessionManager(keys, { issuer, accessTtl, …, store, clock })`. */
 class SessionManager extends NativeSessionManager {
   constructor(keys, options = {}) {
-    const { store, clock, ...config } = options
+    const { store, clock, ...config } = optionsObject(options)
     super(keys, config, store, clock)
   }
 }
@@ -244,7 +266,8 @@ NativeSessionManager.prototype.verifyAccessAsync = async function verifyAccessAs
 /** `new ApiKeyManager({ store, clock })`. */
 class ApiKeyManagerWithOptions extends ApiKeyManager {
   constructor(options = {}) {
-    super(options.store, options.clock)
+    const { store, clock } = optionsObject(options)
+    super(store, clock)
   }
 }
 Object.defineProperty(ApiKeyManagerWithOptions, 'name', { value: 'ApiKeyManager' })
@@ -300,7 +323,7 @@ delete SignatureKey.generateSecret
 /** `new RequestSigner(keyid, key, { label, components, digest, expiresIn, nonce, alg, tag, clock })`. */
 class RequestSigner {
   constructor(keyid, key, options = {}) {
-    const { clock, ...rest } = options
+    const { clock, ...rest } = optionsObject(options)
     this[NATIVE] = guard(() => new native.RequestSigner(keyid, toNative(key), rest, toNative(clock)))
   }
 
@@ -315,9 +338,9 @@ class RequestSigner {
 /** `new RequestVerifier({ keyid: SignatureKey } | Map, { requiredComponents, …, maxSkew, tag, store, clock })`. */
 class RequestVerifier {
   constructor(keys, options = {}) {
-    const { store, clock, ...policy } = options
+    const { store, clock, ...policy } = optionsObject(options)
     this[NATIVE] = guard(() => new native.RequestVerifier(policy, toNative(store), toNative(clock)))
-    const entries = keys instanceof Map ? keys.entries() : Object.entries(keys ?? {})
+    const entries = keys instanceof Map ? keys.entries() : Object.entries(optionsObject(keys, 'keys'))
     for (const [keyid, key] of entries) this.addKey(keyid, key)
   }
 
@@ -355,7 +378,7 @@ const WebhookKey = facade(native.WebhookKey, 'WebhookKey')
 /** `new WebhookVerifier(keys, { tolerance, idRetention, checkReplay, store, clock })`. */
 class WebhookVerifier {
   constructor(keys, options = {}) {
-    const { store, clock, ...rest } = options
+    const { store, clock, ...rest } = optionsObject(options)
     const list = typeof keys === 'string' ? [keys] : keys
     this[NATIVE] = guard(() => new native.WebhookVerifier(list, rest, toNative(store), toNative(clock)))
   }
@@ -393,7 +416,7 @@ Totp.prototype.at = function at(time) {
 /** `new TotpManager({ issuer, algorithm, digits, period, window, throttle, enrollmentTtl, store, clock })`. */
 class TotpManager extends TotpManagerNative {
   constructor(options = {}) {
-    const { store, clock, ...config } = options
+    const { store, clock, ...config } = optionsObject(options)
     super(config, store, clock)
   }
 }
@@ -402,7 +425,7 @@ facadeOf.set(native.TotpManager, TotpManager)
 /** `new RecoveryCodes({ count, hashKey, throttle, store, clock })`. */
 class RecoveryCodes extends RecoveryCodesNative {
   constructor(options = {}) {
-    const { store, clock, ...config } = options
+    const { store, clock, ...config } = optionsObject(options)
     super(config, store, clock)
   }
 }
@@ -417,7 +440,7 @@ facadeOf.set(native.RecoveryCodes, RecoveryCodes)
 class Challenges {
   constructor(sender, options = {}) {
     if (typeof sender !== 'function') throw new TypeError('sender must be a function')
-    const { store, clock, ...config } = options
+    const { store, clock, ...config } = optionsObject(options)
     this.sender = sender
     this[NATIVE] = guard(() => new native.NativeChallenges(config, toNative(store), toNative(clock)))
   }
@@ -490,7 +513,7 @@ class RateDecision {
  */
 class RateLimiter extends RateLimiterNative {
   constructor(options = {}) {
-    const { store, clock, failureMode } = options
+    const { store, clock, failureMode } = optionsObject(options)
     super(store, clock)
     if (failureMode !== undefined) this.failureMode = failureMode
   }

@@ -407,6 +407,16 @@ impl MemoryStore {
     pub fn rate_limit_keys(&self) -> usize {
         self.rate_buckets.len()
     }
+
+    /// How many nonces are held (unexpired ones, and expired ones not yet forgotten).
+    pub fn nonce_count(&self) -> usize {
+        lock(&self.nonces).seen.len()
+    }
+
+    /// How many sessions are held (including expired and revoked ones not yet purged).
+    pub fn session_count(&self) -> usize {
+        lock(&self.sessions).by_id.len()
+    }
 }
 
 impl Store for MemoryStore {

@@ -20,6 +20,7 @@ fun main() {
     registerOtpVectors()
     registerSurfaceTests()
     registerPasswordVectors()
+    registerFfiHostileTests()
     test("README: the Kotlin quick tour runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {
