@@ -2,7 +2,8 @@
 + Bearer token + rate limit + session check) at high concurrency for a bounded time — and
 reports throughput, latency percentiles, every status seen, and the service's memory after
 warm-up and at the end. Runs on the in-memory stores, and on Redis when REDIS_URL is set.
-Fails if any response is neither 200 nor the expected 429."""
+Fails if any response is neither 200 nor the expected 429, on socket errors, or if memory
+grows after warm-up by more than 10% + 5 MiB."""
 
 from __future__ import annotations
 
@@ -110,6 +111,10 @@ def main() -> int:
         unexpected = {code: n for code, n in statuses.items() if code not in ("200", "429")}
         if unexpected or errors:
             print(f"unexpected responses: {unexpected} {errors.group(1) if errors else ''}", file=sys.stderr)
+            return 1
+        # After warm-up, memory must stay flat: a little allocator slack, not a leak.
+        if end > warm * 1.1 + 5:
+            print(f"memory grew after warm-up: {warm:.1f} -> {end:.1f} MiB", file=sys.stderr)
             return 1
         return 0
     finally:

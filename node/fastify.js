@@ -9,7 +9,11 @@ function authgatePlugin(fastify, { gate, exclude = [] }, done) {
   fastify.addHook('onRequest', async (request, reply) => {
     if (skip.has(request.routeOptions.url)) return
     try {
-      request.auth = gate.authenticate((name) => request.headers[name], request.socket.remoteAddress)
+      const header = (name) => request.headers[name]
+      // With a store across the network (Redis), the checks run off the event loop.
+      request.auth = gate.offload
+        ? await gate.authenticateAsync(header, request.socket.remoteAddress)
+        : gate.authenticate(header, request.socket.remoteAddress)
     } catch (error) {
       if (!(error instanceof AuthError)) throw error
       const { status, headers, body } = gate.errorResponse(error)

@@ -32,6 +32,10 @@ export interface GateOptions {
 export declare class Gate {
   constructor(options: GateOptions)
   authenticate(header: (name: string) => string | undefined, peer?: string): AuthContext
+  /** `authenticate` with store-backed checks on the libuv pool (for Redis). */
+  authenticateAsync(header: (name: string) => string | undefined, peer?: string): Promise<AuthContext>
+  /** True when a check goes to a store across the network: the integrations then use `authenticateAsync`. */
+  readonly offload: boolean
   /** The headers an admitted request's response carries (the RateLimit headers). */
   responseHeaders(auth: AuthContext): Record<string, string>
   errorResponse(error: AuthError): { status: number; headers: Record<string, string>; body: string }

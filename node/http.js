@@ -37,6 +37,8 @@ class Gate {
     this.clientIp = clientIp
     this.limiter = limiter
     this.ratePolicy = ratePolicy
+    /** A check goes to a store across the network (Redis): use `authenticateAsync`. */
+    this.offload = [keys, apiKeys, limiter].some((part) => part?.remoteStore === true)
   }
 
   /**
@@ -44,6 +46,41 @@ class Gate {
    * socket's address. Throws the AuthError of the first check that fails.
    */
   authenticate(header, peer) {
+    const steps = this.#steps(header, peer)
+    let next = steps.next()
+    while (!next.done) {
+      const [target, method, ...args] = next.value
+      try {
+        next = steps.next(target[method](...args))
+      } catch (error) {
+        next = steps.throw(error)
+      }
+    }
+    return next.value
+  }
+
+  /**
+   * Like `authenticate`, with each store-backed check (API key, session, rate limit) run by
+   * its Promise variant on the libuv pool: for stores across the network (Redis), so the
+   * event loop never waits on them. The Express and Fastify integrations use it when
+   * `offload` is true.
+   */
+  async authenticateAsync(header, peer) {
+    const steps = this.#steps(header, peer)
+    let next = steps.next()
+    while (!next.done) {
+      const [target, method, ...args] = next.value
+      try {
+        next = steps.next(await target[`${method}Async`](...args))
+      } catch (error) {
+        next = steps.throw(error)
+      }
+    }
+    return next.value
+  }
+
+  /** The checks, in order; each store-backed call is yielded as `[object, method, ...args]`. */
+  * #steps(header, peer) {
     const client = peer && this.clientIp ? this.clientIp.resolve(peer, header(this.clientIp.header)) : peer ?? null
     if (this.allowlist) {
       if (!client) throw new IpNotAllowed("the client's address is unknown")
@@ -53,23 +90,23 @@ class Gate {
     if (this.apiKeys) {
       const presented = header(this.apiKeyHeader)
       if (!presented) throw new InvalidApiKey(`the request has no ${this.apiKeyHeader} header`)
-      apiKey = this.apiKeys.verify(presented, this.apiKeyScope)
+      apiKey = yield [this.apiKeys, 'verify', presented, this.apiKeyScope]
     }
     let claims = null
     if (this.keys) {
       const authorization = header('authorization')
       if (!authorization) throw new MalformedToken('the request has no Authorization: Bearer token')
       const token = bearerToken(authorization)
-      claims = this.verifier ? this.verifier.verify(token) : this.keys.verifyAccess(token)
+      claims = this.verifier ? this.verifier.verify(token) : yield [this.keys, 'verifyAccess', token]
     }
     let rateLimit = null
     if (this.limiter) {
       const key = apiKey ? `app:${apiKey.id}` : `ip:${client ?? 'unknown'}`
       try {
-        rateLimit = this.limiter.enforce(key, { policy: this.ratePolicy })
+        rateLimit = yield [this.limiter, 'enforce', key, { policy: this.ratePolicy }]
       } catch (error) {
         // The bucket's state (nothing was taken) for the RateLimit headers of the 429.
-        if (error instanceof RateLimited) error.rateLimit = this.limiter.peek(key, { policy: this.ratePolicy })
+        if (error instanceof RateLimited) error.rateLimit = yield [this.limiter, 'peek', key, { policy: this.ratePolicy }]
         throw error
       }
     }

@@ -105,6 +105,8 @@ export declare class SessionManager {
   revoke(sessionId: string): boolean
   revokeAll(userId: string): number
   list(userId: string): SessionInfo[]
+  /** True when its store is across the network (Redis). */
+  readonly remoteStore: boolean
   loginAsync(userId: string, deviceId: string, options?: LoginOptions): Promise<LoginResult>
   refreshAsync(refreshToken: string): Promise<TokenPair>
   verifyAccessAsync(token: string): Promise<Claims>
@@ -118,6 +120,7 @@ export declare class ApiKeyManager {
   create(options?: Omit<CreateApiKeyOptions, 'expiresAt'> & { expiresAt?: Time }): CreatedApiKey
   verify(key: string, scope?: string): ApiKeyRecord
   verifyAsync(key: string, scope?: string): Promise<ApiKeyRecord>
+  readonly remoteStore: boolean
   get(id: string): ApiKeyRecord | null
   list(): ApiKeyRecord[]
   revoke(id: string): void
@@ -421,6 +424,7 @@ export declare class RateLimiter {
   enforce(key: string, options?: CheckOptions): RateDecision
   /** The state of `key` without taking anything. */
   peek(key: string, options?: Pick<CheckOptions, 'policy'>): RateDecision
+  readonly remoteStore: boolean
   checkAsync(key: string, options?: CheckOptions): Promise<RateDecision>
   enforceAsync(key: string, options?: CheckOptions): Promise<RateDecision>
   peekAsync(key: string, options?: Pick<CheckOptions, 'policy'>): Promise<RateDecision>

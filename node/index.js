@@ -251,6 +251,8 @@ class SessionManager extends NativeSessionManager {
   constructor(keys, options = {}) {
     const { store, clock, ...config } = optionsObject(options)
     super(keys, config, store, clock)
+    /** True when its store is across the network (Redis): see Gate.offload. */
+    this.remoteStore = store instanceof RedisStore
   }
 }
 facadeOf.set(native.SessionManager, SessionManager)
@@ -268,6 +270,7 @@ class ApiKeyManagerWithOptions extends ApiKeyManager {
   constructor(options = {}) {
     const { store, clock } = optionsObject(options)
     super(store, clock)
+    this.remoteStore = store instanceof RedisStore
   }
 }
 Object.defineProperty(ApiKeyManagerWithOptions, 'name', { value: 'ApiKeyManager' })
@@ -515,6 +518,7 @@ class RateLimiter extends RateLimiterNative {
   constructor(options = {}) {
     const { store, clock, failureMode } = optionsObject(options)
     super(store, clock)
+    this.remoteStore = store instanceof RedisStore
     if (failureMode !== undefined) this.failureMode = failureMode
   }
 

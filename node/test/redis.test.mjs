@@ -196,3 +196,51 @@ test('RedisStore arguments are checked', () => {
   assert.equal(store.prefix, 'app:')
   assert.ok(!JSON.stringify(store).includes('hunter2'))
 })
+
+test('Express and Fastify gates on Redis check off the event loop: 200, 401 and 429 as in memory', { skip }, async () => {
+  const { default: express } = await import('express')
+  const { default: Fastify } = await import('fastify')
+  const { authgate, Gate } = await import('../express.js')
+  const { authgatePlugin } = await import('../fastify.js')
+  const store = redisStore(url)
+  const keys = new ag.KeySet([ag.Key.hmac(ag.Key.generateHmacSecret(), 'HS256', 'k')])
+  const sessions = new ag.SessionManager(keys, { store })
+  const apiKeys = new ag.ApiKeyManager({ store })
+  const limiter = new ag.RateLimiter({ store })
+  limiter.setPolicy('tiny', '2/hour')
+  const gate = new Gate({ keys: sessions, apiKeys, limiter, ratePolicy: 'tiny' })
+  assert.ok(gate.offload && sessions.remoteStore && !new Gate({ keys }).offload)
+  for (const serve of ['express', 'fastify']) {
+    const { key } = apiKeys.create()
+    const token = (await sessions.loginAsync('alice', serve)).tokens.accessToken
+    const headers = { 'x-api-key': key, authorization: `Bearer ${token}` }
+    let base, close
+    if (serve === 'express') {
+      const app = express()
+      app.use(authgate(gate))
+      app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub }))
+      const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      base = `http://127.0.0.1:${server.address().port}`
+      close = () => new Promise((resolve) => server.close(resolve))
+    } else {
+      const app = Fastify()
+      await app.register(authgatePlugin, { gate })
+      app.get('/me', async (request) => ({ sub: request.auth.claims.sub }))
+      base = await app.listen({ port: 0, host: '127.0.0.1' })
+      close = () => app.close()
+    }
+    try {
+      const ok = await fetch(`${base}/me`, { headers })
+      assert.equal(ok.status, 200, serve)
+      assert.deepEqual(await ok.json(), { sub: 'alice' })
+      assert.match(ok.headers.get('ratelimit'), /"tiny";r=1/)
+      assert.equal((await fetch(`${base}/me`, { headers: { 'x-api-key': key } })).status, 401)
+      assert.equal((await fetch(`${base}/me`, { headers })).status, 200)
+      const refused = await fetch(`${base}/me`, { headers })
+      assert.equal(refused.status, 429, serve)
+      assert.ok(Number(refused.headers.get('retry-after')) > 0)
+    } finally {
+      await close()
+    }
+  }
+})

@@ -8,7 +8,7 @@ for FastAPI/Starlette routes.
     def me(auth: AuthContext = Depends(require_auth(gate))) -> dict: ...
 """
 
-
+import asyncio
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable
 
@@ -37,8 +37,14 @@ class AuthMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
+        peer = client[0] if client else None
         try:
-            context = self.gate.authenticate(headers.get, client[0] if client else None)
+            if self.gate.offload:
+                # A Redis round trip: wait on a worker thread, not on the event loop.
+                loop = asyncio.get_running_loop()
+                context = await loop.run_in_executor(None, self.gate.authenticate, headers.get, peer)
+            else:
+                context = self.gate.authenticate(headers.get, peer)
         except AuthError as error:
             status, response_headers, body = self.gate.error_response(error)
             await send({

@@ -83,6 +83,9 @@ class Gate:
         self.client_ip = client_ip
         self.limiter = limiter
         self.rate_policy = rate_policy
+        #: Checks go to a store across the network (Redis): async callers (the ASGI
+        #: middleware) run them on a worker thread, so the event loop never waits on Redis.
+        self.offload = any(getattr(part, "remote_store", False) for part in (keys, api_keys, limiter))
 
     def authenticate(self, header: HeaderLookup, peer: Optional[str] = None) -> AuthContext:
         """Checks a request: ``header(name)`` returns a header's value or None, ``peer`` is

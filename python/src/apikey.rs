@@ -6,7 +6,7 @@ use pyo3::types::PyBytes;
 
 use crate::convert;
 use crate::errors::{guard, guard_detached};
-use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
+use crate::session::{clock_or_system, is_remote, store_or_default, PyManualClock, StoreArg};
 
 /// What is stored for a key (never the key itself).
 #[pyclass(frozen, get_all, name = "ApiKeyRecord", module = "authgate")]
@@ -83,6 +83,7 @@ pub fn scope_granted(granted: Vec<String>, required: &str) -> bool {
 #[pyclass(frozen, name = "ApiKeyManager", module = "authgate")]
 pub struct PyApiKeyManager {
     inner: ApiKeyManager,
+    remote: bool,
 }
 
 #[pymethods]
@@ -91,8 +92,15 @@ impl PyApiKeyManager {
     #[pyo3(signature = (*, store = None, clock = None))]
     fn new(store: Option<StoreArg<'_>>, clock: Option<PyRef<'_, PyManualClock>>) -> Self {
         PyApiKeyManager {
+            remote: is_remote(&store),
             inner: ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock)),
         }
+    }
+
+    /// True when its store is across the network (Redis).
+    #[getter]
+    fn remote_store(&self) -> bool {
+        self.remote
     }
 
     /// Creates a key; returns `(plaintext, record)`. Show the plaintext once.

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::{guard, guard_detached};
-use crate::session::{clock_or_system, store_or_default, PyManualClock, StoreArg};
+use crate::session::{clock_or_system, is_remote, store_or_default, PyManualClock, StoreArg};
 
 /// `limit` requests per `period` seconds (an int, float or `timedelta`), with a bucket
 /// of `burst` (default `limit`). `RatePolicy.parse("100/minute")` reads the usual text.
@@ -154,6 +154,7 @@ impl PyRateDecision {
 #[pyclass(frozen, name = "RateLimiter", module = "authgate")]
 pub struct PyRateLimiter {
     inner: RateLimiter,
+    remote: bool,
 }
 
 #[pymethods]
@@ -167,9 +168,16 @@ impl PyRateLimiter {
         failure_mode: &str,
     ) -> PyResult<Self> {
         let mode = guard(py, || FailureMode::parse(failure_mode))?;
+        let remote = is_remote(&store);
         let inner = RateLimiter::with_clock(store_or_default(store), clock_or_system(clock));
         inner.set_failure_mode(mode);
-        Ok(PyRateLimiter { inner })
+        Ok(PyRateLimiter { inner, remote })
+    }
+
+    /// True when its store is across the network (Redis).
+    #[getter]
+    fn remote_store(&self) -> bool {
+        self.remote
     }
 
     /// What checks do when the store fails: `"closed"` (raise `StoreUnavailable`, the

@@ -117,6 +117,12 @@ pub enum StoreArg<'py> {
     Redis(PyRef<'py, PyRedisStore>),
 }
 
+/// Whether the store is across the network, so that async callers (the ASGI middleware)
+/// run checks off the event loop.
+pub(crate) fn is_remote(store: &Option<StoreArg<'_>>) -> bool {
+    matches!(store, Some(StoreArg::Redis(_)))
+}
+
 /// A clock that moves only when told to: for tests.
 #[pyclass(frozen, name = "ManualClock", module = "authgate")]
 pub struct PyManualClock {
@@ -230,6 +236,7 @@ impl PySessionInfo {
 #[pyclass(frozen, name = "SessionManager", module = "authgate")]
 pub struct PySessionManager {
     inner: SessionManager,
+    remote: bool,
 }
 
 #[pymethods]
@@ -266,11 +273,18 @@ impl PySessionManager {
             check_session_on_verify: check_session_on_verify.unwrap_or(d.check_session_on_verify),
             leeway: secs(leeway, d.leeway)?,
         };
+        let remote = is_remote(&store);
         let (store, clock) = (store_or_default(store), clock_or_system(clock));
         let inner = guard(py, || {
             SessionManager::with_clock(keys.inner.clone(), store, config, clock)
         })?;
-        Ok(PySessionManager { inner })
+        Ok(PySessionManager { inner, remote })
+    }
+
+    /// True when its store is across the network (Redis).
+    #[getter]
+    fn remote_store(&self) -> bool {
+        self.remote
     }
 
     /// Starts a session; `scope` is space-separated.

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -241,3 +241,51 @@ def test_redis_store_arguments_are_checked() -> None:
         authgate.RateLimiter("redis://localhost")  # type: ignore[arg-type]
     store = authgate.RedisStore("redis://:hunter2@localhost:1", prefix="app:")
     assert store.prefix == "app:" and "hunter2" not in repr(store)
+
+
+def test_the_gate_offloads_checks_when_its_store_is_redis(private_redis: PrivateRedis) -> None:
+    from authgate.asgi import AuthMiddleware
+    from authgate.web import Gate
+
+    memory_gate = Gate(limiter=authgate.RateLimiter())
+    assert not memory_gate.offload
+    limiter = authgate.RateLimiter(authgate.RedisStore(private_redis.url))
+    gate = Gate(limiter=limiter)
+    assert gate.offload and limiter.remote_store
+
+    async def ok(scope: dict[str, object], receive: object, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = AuthMiddleware(ok, gate)
+
+    async def main() -> tuple[int, int, float]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        scope = {"type": "http", "path": "/", "headers": [], "client": ("203.0.113.7", 1234)}
+        await app(scope, receive, send)  # connects first
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        assert private_redis.command("CLIENT", "PAUSE", "400", "ALL").startswith(b"+OK")
+        started = time.monotonic()
+        await app(scope, receive, send)
+        waited = time.monotonic() - started
+        task.cancel()
+        return sent[-2]["status"], ticks, waited
+
+    status, ticks, waited = asyncio.run(main())
+    assert status == 200 and waited >= 0.3
+    assert ticks >= 10, f"the loop ran only {ticks} ticks while Redis was paused"
