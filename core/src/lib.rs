@@ -13,6 +13,7 @@ pub mod http;
 pub mod jwt;
 pub mod otp;
 pub mod password;
+pub mod pop;
 pub mod ratelimit;
 pub mod session;
 pub mod signature;

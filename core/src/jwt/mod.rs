@@ -13,6 +13,7 @@ pub use claims::{
     ClaimSink, Claims, NoSink, RegisteredValue, Validation, DEFAULT_LEEWAY_SECS,
     DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
 };
+pub(crate) use der::parse_pem as parse_pem_block;
 pub use key::{Key, MIN_RSA_BITS};
 use keyset::{HeaderMemo, MAX_MEMO_HEADER};
 pub use keyset::{KeySet, KeyStatus};
