@@ -59,31 +59,6 @@ pub fn key_thumbprint(key: &Key) -> Option<String> {
 /// The longest certificate accepted, as PEM or DER.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 
-fn percent_decode(text: &str) -> Result<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            let Some(b) = hex else {
-                return err(
-                    ErrorKind::InvalidInput,
-                    "the certificate has a broken %-escape",
-                );
-            };
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).or_else(|_| err(ErrorKind::InvalidInput, "the certificate is not text"))
-}
-
 /// The RFC 8705 `x5t#S256` of a client certificate: base64url(SHA-256 of its DER). Takes
 /// PEM, URL-encoded PEM (nginx's `$ssl_client_escaped_cert`, Envoy's
 /// `x-forwarded-client-cert` `Cert=`), or DER.
@@ -101,7 +76,7 @@ pub fn certificate_thumbprint(cert: &[u8]) -> Result<String> {
             )
         })?;
         let text = if text.contains("%2") || text.contains("%0A") || text.contains("%20") {
-            percent_decode(text.trim_matches('"'))?
+            crate::util::percent_decode(text.trim_matches('"'), "certificate")?
         } else {
             text.to_string()
         };

@@ -134,6 +134,34 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
+/// Decodes `%XX` escapes (RFC 3986) into UTF-8 text; `what` names the input in errors.
+pub(crate) fn percent_decode(value: &str, what: &str) -> Result<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(b) = hex else {
+                return err(
+                    ErrorKind::InvalidInput,
+                    format!("the {what} has a malformed %-escape"),
+                );
+            };
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .or_else(|_| err(ErrorKind::InvalidInput, format!("the {what} is not UTF-8")))
+}
+
 /// Constant-time equality for secrets and their hashes.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

@@ -67,26 +67,7 @@ fn escape(value: &str, out: &mut String) {
 }
 
 fn unescape(value: &str) -> Result<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            let Some(b) = hex else {
-                return err(ErrorKind::InvalidInput, "the URI has a malformed %-escape");
-            };
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).or_else(|_| err(ErrorKind::InvalidInput, "the URI is not UTF-8"))
+    crate::util::percent_decode(value, "URI")
 }
 
 impl OtpUri {
