@@ -67,6 +67,20 @@ pub fn guard_detached<T: Send>(
     }
 }
 
+/// [`guard_detached`] when `remote` (a network round trip to wait out without the GIL),
+/// else [`guard`]: releasing the GIL costs more than an in-memory check takes.
+pub fn guard_store<T: Send>(
+    py: Python<'_>,
+    remote: bool,
+    f: impl FnOnce() -> authgate_core::Result<T> + Send,
+) -> PyResult<T> {
+    if remote {
+        guard_detached(py, f)
+    } else {
+        guard(py, f)
+    }
+}
+
 /// Raises the exception for `code` with `message` (used by the HTTP helpers and tests).
 #[pyfunction]
 pub fn error_for_code(py: Python<'_>, code: &str, message: String) -> PyResult<Py<PyAny>> {

@@ -4,7 +4,7 @@ use authgate_core::ratelimit::{FailureMode, Policy, RateDecision, RateLimiter, D
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::{guard, guard_detached};
+use crate::errors::{guard, guard_store};
 use crate::session::{clock_or_system, is_remote, store_or_default, PyManualClock, StoreArg};
 
 /// `limit` requests per `period` seconds (an int, float or `timedelta`), with a bucket
@@ -235,7 +235,7 @@ impl PyRateLimiter {
         cost: u64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard_detached(py, || self.inner.check(policy, key, cost))
+        guard_store(py, self.remote, || self.inner.check(policy, key, cost))
             .map(|inner| PyRateDecision { inner })
     }
 
@@ -249,15 +249,18 @@ impl PyRateLimiter {
         cost: u64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard_detached(py, || self.inner.check(policy, key, cost)?.into_result())
-            .map(|inner| PyRateDecision { inner })
+        guard_store(py, self.remote, || {
+            self.inner.check(policy, key, cost)?.into_result()
+        })
+        .map(|inner| PyRateDecision { inner })
     }
 
     /// The state of `key` without taking anything.
     #[pyo3(signature = (key, *, policy = None))]
     fn peek(&self, py: Python<'_>, key: &str, policy: Option<&str>) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard_detached(py, || self.inner.peek(policy, key)).map(|inner| PyRateDecision { inner })
+        guard_store(py, self.remote, || self.inner.peek(policy, key))
+            .map(|inner| PyRateDecision { inner })
     }
 }
 
