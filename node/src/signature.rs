@@ -575,12 +575,12 @@ impl JsWebhookVerifier {
         header_values: Vec<String>,
         payload: Either<Buffer, String>,
     ) -> Result<VerifiedWebhook> {
-        verify_webhook(
-            &self.inner,
-            &header_names,
-            &header_values,
-            &convert::bytes(&payload),
-        )
+        // Borrowed: the synchronous path needs no copy of the payload.
+        let payload: &[u8] = match &payload {
+            Either::A(b) => b,
+            Either::B(s) => s.as_bytes(),
+        };
+        verify_webhook(&self.inner, &header_names, &header_values, payload)
     }
 
     /// `verify` on the thread pool, for a replay store on the network (Redis).
