@@ -40,7 +40,7 @@ error_codes! {
     TooManyAttempts, CodeExpired, ResendTooSoon, DeliveryFailed, SignedOut,
     ReauthenticationRequired, FetchFailed, StorageFailed, RateLimited, IpNotAllowed, WeakPassword,
     InvalidInput, CapacityExceeded,
-    StoreUnavailable, Internal,
+    StoreUnavailable, KeySetUnavailable, UseDpopNonce, Internal,
 }
 
 /// Every authgate failure. Catch the whole enum, a family, or match on `code`.

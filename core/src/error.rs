@@ -148,6 +148,12 @@ error_kinds! {
     CapacityExceeded => "capacity_exceeded",
     /// The store backend failed (e.g. Redis unreachable).
     StoreUnavailable => "store_unavailable",
+    /// An identity provider's key set (remote JWKS) could not be fetched and no cached copy
+    /// young enough to serve is left.
+    KeySetUnavailable => "key_set_unavailable",
+    /// The DPoP proof lacks the server's current nonce: answer with a `DPoP-Nonce` header
+    /// so the client can retry (RFC 9449 §8).
+    UseDpopNonce => "use_dpop_nonce",
     /// An internal failure (e.g. the OS random source failed).
     Internal => "internal",
 }
@@ -172,7 +178,8 @@ impl ErrorKind {
             | MissingClaim
             | InvalidIssuer
             | InvalidAudience
-            | UserMismatch => "token",
+            | UserMismatch
+            | UseDpopNonce => "token",
             InvalidKey | WeakKey => "key_material",
             InvalidRefreshToken | RefreshTokenReused | SessionRevoked | SessionExpired => "session",
             InvalidApiKey
@@ -188,7 +195,7 @@ impl ErrorKind {
             | DeliveryFailed => "otp",
             SignedOut | ReauthenticationRequired | FetchFailed | StorageFailed => "client",
             InsufficientScope | RateLimited | IpNotAllowed | WeakPassword | InvalidInput
-            | CapacityExceeded | StoreUnavailable | Internal => "auth",
+            | CapacityExceeded | StoreUnavailable | KeySetUnavailable | Internal => "auth",
         }
     }
 }

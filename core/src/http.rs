@@ -62,17 +62,21 @@ impl ErrorKind {
             ErrorKind::IpNotAllowed => 403,
             ErrorKind::WeakPassword => 400,
             ErrorKind::DeliveryFailed => 502,
-            ErrorKind::CapacityExceeded | ErrorKind::StoreUnavailable => 503,
+            ErrorKind::CapacityExceeded
+            | ErrorKind::StoreUnavailable
+            | ErrorKind::KeySetUnavailable => 503,
             ErrorKind::Internal => 500,
             _ => 401,
         }
     }
 
-    /// The RFC 6750 `error` value: `invalid_token`, `insufficient_scope` or `invalid_request`.
+    /// The RFC 6750 `error` value: `invalid_token`, `insufficient_scope` or `invalid_request`
+    /// (and RFC 9449's `use_dpop_nonce`).
     pub const fn bearer_error(self) -> &'static str {
         match self {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InvalidInput => "invalid_request",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
             _ => "invalid_token",
         }
     }

@@ -15,6 +15,8 @@ pub mod otp;
 pub mod password;
 pub mod pop;
 pub mod ratelimit;
+#[cfg(feature = "remote-jwks")]
+pub mod remote_jwks;
 pub mod session;
 pub mod signature;
 pub mod store;

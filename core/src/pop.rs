@@ -236,6 +236,65 @@ impl DpopVerifier {
         uri: &str,
         access_token: Option<&str>,
     ) -> Result<DpopProof> {
+        self.check(
+            proof,
+            method,
+            uri,
+            access_token,
+            self.policy.nonce.as_deref(),
+        )
+    }
+
+    /// Verifies a request's proof as [`DpopRequest`] describes it: with the access token's
+    /// verified claims, also that the token is bound to the proof's key (`cnf.jkt`); with a
+    /// nonce, that the proof carries it (else `use_dpop_nonce`).
+    pub fn verify_request(&self, request: &DpopRequest<'_>) -> Result<DpopProof> {
+        let nonce = request.nonce.or(self.policy.nonce.as_deref());
+        let Some(claims) = request.access_claims else {
+            return self.check(
+                request.proof,
+                request.method,
+                request.uri,
+                request.access_token,
+                nonce,
+            );
+        };
+        let Some(bound) = confirmation(claims, "jkt") else {
+            return err(
+                ErrorKind::MissingClaim,
+                "the access token is not DPoP-bound (no cnf.jkt)",
+            );
+        };
+        let Some(token) = request.access_token else {
+            return err(
+                ErrorKind::InvalidInput,
+                "checking a DPoP binding needs the access token itself (for ath)",
+            );
+        };
+        let verified = self.check(
+            request.proof,
+            request.method,
+            request.uri,
+            Some(token),
+            nonce,
+        )?;
+        if !ct_eq(bound.as_bytes(), verified.jkt.as_bytes()) {
+            return err(
+                ErrorKind::InvalidClaim,
+                "the access token is bound to another key",
+            );
+        }
+        Ok(verified)
+    }
+
+    fn check(
+        &self,
+        proof: &str,
+        method: &str,
+        uri: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<DpopProof> {
         if proof.len() > MAX_PROOF_BYTES {
             return err(ErrorKind::TokenTooLarge, "the DPoP proof is too large");
         }
@@ -326,14 +385,14 @@ impl DpopVerifier {
         if now.saturating_sub(iat) > self.policy.max_age {
             return err(ErrorKind::TokenExpired, "the DPoP proof is too old");
         }
-        if let Some(expected) = &self.policy.nonce {
+        if let Some(expected) = nonce {
             let presented = claims
                 .get("nonce")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if !ct_eq(presented.as_bytes(), expected.as_bytes()) {
                 return err(
-                    ErrorKind::InvalidClaim,
+                    ErrorKind::UseDpopNonce,
                     "the DPoP proof lacks the server's current nonce",
                 );
             }
@@ -381,21 +440,94 @@ impl DpopVerifier {
         access_token: &str,
         access_claims: &Claims,
     ) -> Result<DpopProof> {
-        let Some(bound) = confirmation(access_claims, "jkt") else {
-            return err(
-                ErrorKind::MissingClaim,
-                "the access token is not DPoP-bound (no cnf.jkt)",
-            );
-        };
-        let verified = self.verify(proof, method, uri, Some(access_token))?;
-        if !ct_eq(bound.as_bytes(), verified.jkt.as_bytes()) {
-            return err(
-                ErrorKind::InvalidClaim,
-                "the access token is bound to another key",
-            );
-        }
-        Ok(verified)
+        self.verify_request(&DpopRequest {
+            proof,
+            method,
+            uri,
+            access_token: Some(access_token),
+            access_claims: Some(access_claims),
+            nonce: None,
+        })
     }
+}
+
+/// What [`DpopVerifier::verify_request`] checks a proof against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpopRequest<'a> {
+    /// The `DPoP` header.
+    pub proof: &'a str,
+    /// The request's method, e.g. `POST`.
+    pub method: &'a str,
+    /// The request's absolute URI as the client addressed it.
+    pub uri: &'a str,
+    /// The access token from `Authorization: DPoP <token>`, when one came with the proof.
+    pub access_token: Option<&'a str>,
+    /// The access token's verified claims, to check its `cnf.jkt` binding.
+    pub access_claims: Option<&'a Claims>,
+    /// The nonce the server currently requires (overrides the policy's).
+    pub nonce: Option<&'a str>,
+}
+
+/// A fresh server nonce for DPoP (RFC 9449 §8): 128 random bits, base64url.
+pub fn generate_nonce() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    crate::util::random_bytes(&mut bytes)?;
+    Ok(b64url_encode(&bytes))
+}
+
+/// Creates the DPoP proof a client sends in the `DPoP` header (RFC 9449 §4): signed by
+/// `key` (an asymmetric private key), for `method` and `uri` (query and fragment left out),
+/// at `now`, with `ath` when `access_token` is given and the server's `nonce` if it sent one.
+pub fn create_proof(
+    key: &Key,
+    method: &str,
+    uri: &str,
+    access_token: Option<&str>,
+    nonce: Option<&str>,
+    now: u64,
+) -> Result<String> {
+    if !key.can_sign() || key.algorithm().name().starts_with("HS") {
+        return err(
+            ErrorKind::InvalidKey,
+            "a DPoP proof is signed with an asymmetric private key",
+        );
+    }
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return err(ErrorKind::InvalidInput, "the HTTP method must be letters");
+    }
+    let Some(htu) = normalize_htu(uri) else {
+        return err(
+            ErrorKind::InvalidInput,
+            "the request URI is not an absolute http(s) URI",
+        );
+    };
+    // The jwk header carries the public key's members only (RFC 9449 §4.2).
+    let mut jwk = key
+        .public_jwk()
+        .ok_or_else(|| Error::new(ErrorKind::InvalidKey, "the key has no public half"))?;
+    jwk.retain(|name, _| matches!(name.as_str(), "kty" | "crv" | "x" | "y" | "n" | "e"));
+    let header = serde_json::json!({"typ": "dpop+jwt", "alg": key.algorithm().name(), "jwk": jwk});
+    let mut jti = [0u8; 16];
+    crate::util::random_bytes(&mut jti)?;
+    let mut claims = serde_json::json!({
+        "jti": b64url_encode(&jti),
+        "htm": method,
+        "htu": htu,
+        "iat": now,
+    });
+    if let Some(token) = access_token {
+        claims["ath"] = Value::String(b64url_encode(&Sha256::digest(token.as_bytes())));
+    }
+    if let Some(nonce) = nonce {
+        claims["nonce"] = Value::String(nonce.to_string());
+    }
+    let input = format!(
+        "{}.{}",
+        b64url_encode(header.to_string().as_bytes()),
+        b64url_encode(claims.to_string().as_bytes())
+    );
+    let signature = key.sign(input.as_bytes())?;
+    Ok(format!("{input}.{}", b64url_encode(&signature)))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use authgate_core::clock::ManualClock;
 use authgate_core::jwt::{Algorithm, Key, KeySet, Validation};
 use authgate_core::pop::{
-    certificate_thumbprint, check_certificate_binding, jwk_thumbprint, key_thumbprint, DpopPolicy,
-    DpopVerifier,
+    certificate_thumbprint, check_certificate_binding, create_proof, jwk_thumbprint,
+    key_thumbprint, DpopPolicy, DpopRequest, DpopVerifier,
 };
 use authgate_core::store::MemoryStore;
 use authgate_core::util::b64url_encode;
@@ -219,16 +219,77 @@ fn ath_binds_the_proof_to_the_access_token_and_nonces_are_required_when_set() {
             None,
         )
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidClaim);
+    assert_eq!(e.kind(), ErrorKind::UseDpopNonce);
+    assert_eq!(e.kind().bearer_error(), "use_dpop_nonce");
     let mut c = claims("n");
     c["nonce"] = json!("server-nonce-1");
-    v.verify(
-        &proof(&key, header(Algorithm::EdDSA, &jwk), c),
-        "POST",
-        URI,
-        None,
-    )
-    .unwrap();
+    let with_nonce = proof(&key, header(Algorithm::EdDSA, &jwk), c);
+    // A nonce given with the request overrides the policy's (servers rotate them).
+    let e = v
+        .verify_request(&DpopRequest {
+            proof: &with_nonce,
+            method: "POST",
+            uri: URI,
+            nonce: Some("server-nonce-2"),
+            ..DpopRequest::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UseDpopNonce);
+    v.verify(&with_nonce, "POST", URI, None).unwrap();
+}
+
+#[test]
+fn created_proofs_verify_and_carry_what_the_request_needs() {
+    let token = "an.access.token";
+    // The algorithms a client can generate a key for (RSA keys are imported, not made).
+    for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+        let (key, _) = client_key(alg);
+        let made = create_proof(
+            &key,
+            "GET",
+            "https://API.example.com/orders?page=2#top",
+            Some(token),
+            Some("n-1"),
+            NOW,
+        )
+        .unwrap();
+        let (head, body) = authgate_core::jwt::peek_unverified(&made).unwrap();
+        assert_eq!(head["typ"], "dpop+jwt");
+        assert_eq!(head["alg"], alg.name());
+        let jwk = head["jwk"].as_object().unwrap();
+        assert!(jwk
+            .keys()
+            .all(|k| ["kty", "crv", "x", "y", "n", "e"].contains(&k.as_str())));
+        let body: Value = serde_json::from_str(body.json()).unwrap();
+        assert_eq!(body["htu"], "https://api.example.com/orders");
+        assert_eq!(body["htm"], "GET");
+        assert_eq!(body["iat"], NOW);
+        assert_eq!(body["nonce"], "n-1");
+        assert_eq!(body["jti"].as_str().unwrap().len(), 22);
+        let v = verifier(DpopPolicy::default());
+        let ok = v
+            .verify_request(&DpopRequest {
+                proof: &made,
+                method: "GET",
+                uri: "https://api.example.com/orders",
+                access_token: Some(token),
+                nonce: Some("n-1"),
+                ..DpopRequest::default()
+            })
+            .unwrap();
+        assert_eq!(ok.jkt, key_thumbprint(&key).unwrap(), "{}", alg.name());
+        // Two proofs for one request differ (fresh jti).
+        let again = create_proof(&key, "GET", URI, None, None, NOW).unwrap();
+        assert_ne!(made, again);
+    }
+    let hmac = Key::hmac(None, Algorithm::HS256, &[7u8; 32]).unwrap();
+    let e = create_proof(&hmac, "GET", URI, None, None, NOW).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidKey);
+    let (key, _) = client_key(Algorithm::ES256);
+    let e = create_proof(&key, "GET", "/orders", None, None, NOW).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = create_proof(&key, "G ET", URI, None, None, NOW).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
 #[test]

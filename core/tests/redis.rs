@@ -395,18 +395,8 @@ fn a_password_protected_redis_needs_the_password_which_no_message_repeats() {
 
 /// A private CA, and a certificate it signed for localhost and 127.0.0.1 (PEM).
 fn private_ca() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "authgate test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let server =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
-    (ca_cert.pem(), server_cert.pem(), server_key.serialize_pem())
+    let ca = authgate_test_https::private_ca();
+    (ca.ca_pem, ca.cert_pem, ca.key_pem)
 }
 
 #[test]
