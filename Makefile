@@ -72,6 +72,7 @@ node-build: node/node_modules/.package-lock.json
 node-test: node-build
 	node tests/vectors/tools/signature_cases.mjs --check
 	node tests/vectors/tools/otp_cases.mjs --check
+	node tests/vectors/tools/pop_cases.mjs --check
 	cd node && node --test test/
 
 # Mobile (UniFFI): the library, the Kotlin and Swift sources generated from it (committed,

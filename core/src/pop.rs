@@ -80,7 +80,12 @@ pub fn certificate_thumbprint(cert: &[u8]) -> Result<String> {
         } else {
             text.to_string()
         };
-        let (label, der) = crate::jwt::parse_pem_block(&text)?;
+        let (label, der) = crate::jwt::parse_pem_block(&text).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "the certificate is neither DER nor PEM",
+            )
+        })?;
         if label != "CERTIFICATE" {
             return err(
                 ErrorKind::InvalidInput,
@@ -99,7 +104,7 @@ pub fn certificate_thumbprint(cert: &[u8]) -> Result<String> {
 }
 
 /// The `cnf` member `name` of verified claims, if any.
-fn confirmation(claims: &Claims, name: &str) -> Option<String> {
+fn confirmation(claims: &Map<String, Value>, name: &str) -> Option<String> {
     claims
         .get("cnf")
         .and_then(|cnf| cnf.get(name).and_then(Value::as_str).map(str::to_owned))
@@ -108,6 +113,11 @@ fn confirmation(claims: &Claims, name: &str) -> Option<String> {
 /// Checks that verified access-token claims are bound (`cnf.x5t#S256`) to the client
 /// certificate the TLS terminator passed on.
 pub fn check_certificate_binding(claims: &Claims, cert: &[u8]) -> Result<()> {
+    check_certificate_binding_of(&claims.to_map(), cert)
+}
+
+/// [`check_certificate_binding`] for claims already held as a JSON object (bindings).
+pub fn check_certificate_binding_of(claims: &Map<String, Value>, cert: &[u8]) -> Result<()> {
     let Some(bound) = confirmation(claims, "x5t#S256") else {
         return err(
             ErrorKind::MissingClaim,
@@ -445,7 +455,7 @@ impl DpopVerifier {
             method,
             uri,
             access_token: Some(access_token),
-            access_claims: Some(access_claims),
+            access_claims: Some(&access_claims.to_map()),
             nonce: None,
         })
     }
@@ -463,7 +473,7 @@ pub struct DpopRequest<'a> {
     /// The access token from `Authorization: DPoP <token>`, when one came with the proof.
     pub access_token: Option<&'a str>,
     /// The access token's verified claims, to check its `cnf.jkt` binding.
-    pub access_claims: Option<&'a Claims>,
+    pub access_claims: Option<&'a Map<String, Value>>,
     /// The nonce the server currently requires (overrides the policy's).
     pub nonce: Option<&'a str>,
 }

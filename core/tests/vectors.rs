@@ -25,6 +25,8 @@ use serde_json::{json, Map, Value};
 mod limits_runner;
 #[path = "support/otp_runner.rs"]
 mod otp_runner;
+#[path = "support/pop_runner.rs"]
+mod pop_runner;
 #[path = "support/stores.rs"]
 mod stores;
 #[path = "support/token_manager_runner.rs"]
@@ -656,6 +658,8 @@ fn run_vectors(areas: Option<&[&str]>) -> (usize, Vec<String>) {
                 "ratelimit" => limits_runner::run_ratelimit(case),
                 "allowlist" => limits_runner::run_allowlist(case),
                 "password" => limits_runner::run_password(case),
+                "pop" => pop_runner::run_pop(case),
+                "remote_jwks" => pop_runner::run_remote_jwks(case, &doc["tokens"]),
                 other => Err(format!("unknown area `{other}`")),
             };
             match outcome {
@@ -684,6 +688,7 @@ fn every_conformance_vector_passes() {
 
 /// The areas whose vectors keep state in a store, run again with every store on Redis.
 const STATEFUL_AREAS: &[&str] = &[
+    "pop",
     "session",
     "apikey",
     "signature",
