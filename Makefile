@@ -10,7 +10,7 @@ REDIS_SERVER := /usr/bin/redis-server
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test test-all demo demo-core fuzz load bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all test-https demo demo-core fuzz load bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -56,7 +56,11 @@ $(VENV)/.ok: python/requirements-test.txt
 python-build: $(VENV)/.ok
 	cd python && VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
 
-python-test: python-build
+# The local HTTPS server (private CA) the remote-JWKS tests of every runtime fetch from.
+test-https:
+	$(CARGO) build --locked -p authgate-test-https
+
+python-test: python-build test-https
 	cd python && ../$(VENV_PY) -m pytest -q
 
 # Node: the napi-rs addon, its generated loader and declarations (which must match the
@@ -69,7 +73,7 @@ node-build: node/node_modules/.package-lock.json
 	@git diff --quiet -- node/native.js node/native.d.ts || { git diff --stat -- node/native.js node/native.d.ts; \
 		echo "node/native.js or native.d.ts changed when regenerated: commit them" >&2; exit 1; }
 
-node-test: node-build
+node-test: node-build test-https
 	node tests/vectors/tools/signature_cases.mjs --check
 	node tests/vectors/tools/otp_cases.mjs --check
 	node tests/vectors/tools/pop_cases.mjs --check

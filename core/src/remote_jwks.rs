@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::jwt::{peek_unverified, Claims, KeySet, Validation};
+use crate::jwt::{peek_unverified, Claims, KeySet, Validation, DEFAULT_MAX_TOKEN_BYTES};
 
 /// How a [`RemoteJwks`] fetches and caches.
 #[derive(Debug, Clone)]
@@ -247,6 +247,13 @@ impl RemoteJwks {
 
     /// [`RemoteJwks::verify`] with the claims checked at `now`.
     pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        // Garbage costs no fetch: the size and the shape are checked before the key set.
+        if token.len() > validation.max_token_bytes {
+            return err(ErrorKind::TokenTooLarge, "the token is too large");
+        }
+        if token.len() <= DEFAULT_MAX_TOKEN_BYTES {
+            peek_unverified(token)?;
+        }
         let cached = self.current(false, None)?;
         // A discovered provider's tokens must name it (as its document spells it).
         let discovered;
@@ -263,8 +270,7 @@ impl RemoteJwks {
         };
         match cached.keys.verify_at(token, validation, now) {
             Err(e) if e.kind() == ErrorKind::KeyNotFound => {
-                // A kid the cache does not know: perhaps the provider rotated. Cheap to
-                // refuse garbage before spending a fetch on it.
+                // A kid the cache does not know: perhaps the provider rotated.
                 let (header, _) = peek_unverified(token)?;
                 let kid = header.get("kid").and_then(Value::as_str);
                 let fresh = self.current(true, kid)?;

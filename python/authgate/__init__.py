@@ -4,7 +4,8 @@ JWT key sets (HS*, RS*, PS*, ES256/384, EdDSA) with rotation and JWKS, sessions 
 rotating refresh tokens and reuse detection, API keys and server keys, client tokens,
 signed requests (RFC 9421) with replay protection, Standard Webhooks signatures,
 one-time codes (TOTP/HOTP with QR enrollment, SMS/email codes, recovery codes), rate
-limits, IP allowlists, and password policy and hashing.
+limits, IP allowlists, password policy and hashing, identity providers' key sets
+(remote JWKS, OpenID Connect discovery), DPoP proofs and certificate-bound tokens.
 Every check runs in the Rust core shared with the Node, Kotlin and Swift packages.
 """
 
@@ -76,11 +77,27 @@ from authgate._authgate import (
     base32_encode,
     generate_otp_secret,
     parse_otpauth_uri,
+    DpopProof,
+    DpopVerifier,
+    RemoteJwks,
+    certificate_thumbprint,
+    check_certificate_binding,
+    create_dpop_proof,
+    generate_dpop_nonce,
+    jwk_thumbprint,
 )
 from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
+    "DpopProof",
+    "DpopVerifier",
+    "RemoteJwks",
+    "certificate_thumbprint",
+    "check_certificate_binding",
+    "create_dpop_proof",
+    "generate_dpop_nonce",
+    "jwk_thumbprint",
     "RateDecision",
     "RateLimiter",
     "RatePolicy",

@@ -18,6 +18,14 @@ _OtpAlgorithm = str  # SHA1, SHA256 or SHA512 (case and a hyphen ignored)
 _Secret = Union[str, bytes]
 
 __all__ = [
+    "DpopProof",
+    "DpopVerifier",
+    "RemoteJwks",
+    "certificate_thumbprint",
+    "check_certificate_binding",
+    "create_dpop_proof",
+    "generate_dpop_nonce",
+    "jwk_thumbprint",
     "RateDecision",
     "RateLimiter",
     "RatePolicy",
@@ -818,3 +826,101 @@ class PasswordHasher:
     def hash(self, password: str) -> str: ...
     def verify(self, password: str, hash: str) -> bool: ...
     def needs_rehash(self, hash: str) -> bool: ...
+
+def jwk_thumbprint(jwk: Union[Mapping[str, Any], _Text]) -> str: ...
+def certificate_thumbprint(certificate: _Text) -> str: ...
+def check_certificate_binding(claims: dict[str, Any], certificate: _Text) -> None: ...
+def generate_dpop_nonce() -> str: ...
+def create_dpop_proof(
+    key: Key,
+    method: str,
+    uri: str,
+    *,
+    access_token: Optional[str] = None,
+    nonce: Optional[str] = None,
+    now: Optional[_Timestamp] = None,
+) -> str: ...
+@final
+class DpopProof:
+    @property
+    def jkt(self) -> str: ...
+    @property
+    def jti(self) -> str: ...
+    @property
+    def iat(self) -> int: ...
+
+@final
+class DpopVerifier:
+    def __new__(
+        cls,
+        *,
+        max_age: Optional[_Seconds] = None,
+        leeway: Optional[_Seconds] = None,
+        nonce: Optional[str] = None,
+        algorithms: Optional[_Strings] = None,
+        store: Optional[_Store] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> DpopVerifier: ...
+    def verify(
+        self,
+        proof: _Text,
+        method: str,
+        uri: str,
+        *,
+        access_token: Optional[_Text] = None,
+        access_claims: Optional[dict[str, Any]] = None,
+        nonce: Optional[str] = None,
+    ) -> DpopProof: ...
+    @property
+    def remote_store(self) -> bool: ...
+
+_Timeout = Union[int, float, timedelta]
+
+@final
+class RemoteJwks:
+    def __new__(
+        cls,
+        url: str,
+        *,
+        ttl: Optional[_Seconds] = None,
+        cooldown: Optional[_Seconds] = None,
+        max_stale: Optional[_Seconds] = None,
+        timeout: Optional[_Timeout] = None,
+        max_bytes: Optional[int] = None,
+        ca_cert_pem: Optional[str] = None,
+        allow_http: bool = False,
+        clock: Optional[ManualClock] = None,
+    ) -> RemoteJwks: ...
+    @staticmethod
+    def discover(
+        issuer: str,
+        *,
+        ttl: Optional[_Seconds] = None,
+        cooldown: Optional[_Seconds] = None,
+        max_stale: Optional[_Seconds] = None,
+        timeout: Optional[_Timeout] = None,
+        max_bytes: Optional[int] = None,
+        ca_cert_pem: Optional[str] = None,
+        allow_http: bool = False,
+        clock: Optional[ManualClock] = None,
+    ) -> RemoteJwks: ...
+    @property
+    def url(self) -> str: ...
+    def verify(
+        self,
+        token: _Text,
+        *,
+        issuer: Optional[_Strings] = None,
+        audience: Optional[_Strings] = None,
+        subject: Optional[str] = None,
+        required_claims: Optional[_Strings] = None,
+        required_scopes: Optional[_Strings] = None,
+        token_type: Optional[str] = None,
+        algorithms: Optional[_Strings] = None,
+        leeway: Optional[_Seconds] = None,
+        max_token_bytes: Optional[int] = None,
+        now: Optional[_Timestamp] = None,
+    ) -> dict[str, Any]: ...
+    def refresh(self) -> list[str]: ...
+    def key_set(self) -> KeySet: ...
+    def status(self) -> dict[str, Any]: ...

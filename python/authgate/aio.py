@@ -23,12 +23,15 @@ from authgate._authgate import (
     ApiKeyManager,
     ApiKeyRecord,
     Challenges,
+    DpopProof,
+    DpopVerifier,
     Enrollment,
     IssuedChallenge,
     LoginResult,
     RateDecision,
     RateLimiter,
     RecoveryCodes,
+    RemoteJwks,
     RequestVerifier,
     SessionInfo,
     SessionManager,
@@ -40,13 +43,15 @@ from authgate._authgate import (
 )
 
 if TYPE_CHECKING:
-    from authgate._authgate import _Body, _Headers, _Seconds, _Secret, _Strings, _Timestamp
+    from authgate._authgate import _Body, _Headers, _Seconds, _Secret, _Strings, _Text, _Timestamp
 
 __all__ = [
     "AsyncApiKeyManager",
     "AsyncChallenges",
+    "AsyncDpopVerifier",
     "AsyncRateLimiter",
     "AsyncRecoveryCodes",
+    "AsyncRemoteJwks",
     "AsyncRequestVerifier",
     "AsyncSessionManager",
     "AsyncTotpManager",
@@ -229,3 +234,71 @@ class AsyncRecoveryCodes(_Offloaded):
 
     async def remaining(self, user: str) -> int:
         return await self._run(self.sync.remaining, user)
+
+
+class AsyncRemoteJwks(_Offloaded):
+    """`RemoteJwks` whose fetches (on a new kid, after the TTL) run off the event loop."""
+
+    def __init__(self, jwks: RemoteJwks, *, executor: Optional[Executor] = None) -> None:
+        super().__init__(jwks, executor)
+        self.sync: RemoteJwks = jwks
+
+    async def verify(
+        self,
+        token: _Text,
+        *,
+        issuer: Optional[_Strings] = None,
+        audience: Optional[_Strings] = None,
+        subject: Optional[str] = None,
+        required_claims: Optional[_Strings] = None,
+        required_scopes: Optional[_Strings] = None,
+        token_type: Optional[str] = None,
+        algorithms: Optional[_Strings] = None,
+        leeway: Optional[_Seconds] = None,
+        max_token_bytes: Optional[int] = None,
+        now: Optional[_Timestamp] = None,
+    ) -> dict[str, Any]:
+        return await self._run(
+            self.sync.verify,
+            token,
+            issuer=issuer,
+            audience=audience,
+            subject=subject,
+            required_claims=required_claims,
+            required_scopes=required_scopes,
+            token_type=token_type,
+            algorithms=algorithms,
+            leeway=leeway,
+            max_token_bytes=max_token_bytes,
+            now=now,
+        )
+
+    async def refresh(self) -> builtins.list[str]:
+        return await self._run(self.sync.refresh)
+
+    def status(self) -> dict[str, Any]:
+        """What is cached (no I/O: answered on the loop)."""
+        return self.sync.status()
+
+
+class AsyncDpopVerifier(_Offloaded):
+    """`DpopVerifier` whose replay check (a Redis round trip with a `RedisStore`) runs off
+    the event loop."""
+
+    def __init__(self, verifier: DpopVerifier, *, executor: Optional[Executor] = None) -> None:
+        super().__init__(verifier, executor)
+        self.sync: DpopVerifier = verifier
+
+    async def verify(
+        self,
+        proof: _Text,
+        method: str,
+        uri: str,
+        *,
+        access_token: Optional[_Text] = None,
+        access_claims: Optional[dict[str, Any]] = None,
+        nonce: Optional[str] = None,
+    ) -> DpopProof:
+        return await self._run(
+            self.sync.verify, proof, method, uri, access_token=access_token, access_claims=access_claims, nonce=nonce
+        )

@@ -107,6 +107,13 @@ class InvalidAudience(TokenError):
     code = "invalid_audience"
 
 
+class UseDpopNonce(TokenError):
+    """The DPoP proof lacks the server's current nonce: answer with a ``DPoP-Nonce``
+    header so the client retries with it (RFC 9449 §8)."""
+
+    code = "use_dpop_nonce"
+
+
 class UserMismatch(TokenError):
     code = "user_mismatch"
 
@@ -129,6 +136,13 @@ class CapacityExceeded(AuthError):
 
 class StoreUnavailable(AuthError):
     code = "store_unavailable"
+
+
+class KeySetUnavailable(AuthError):
+    """An identity provider's key set could not be fetched and no cached copy young enough
+    to serve is left (answer 503: the token may well be good)."""
+
+    code = "key_set_unavailable"
 
 
 class InternalError(AuthError):
@@ -328,6 +342,8 @@ __all__ = [
     "InsufficientScope",
     "CapacityExceeded",
     "StoreUnavailable",
+    "KeySetUnavailable",
+    "UseDpopNonce",
     "InternalError",
     "InvalidRefreshToken",
     "RefreshTokenReused",

@@ -10,11 +10,13 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use crate::convert::{self, json_text_to_py, to_json_map, value_to_py, DictSink};
 use crate::errors::{guard, guard_detached};
 
-fn algorithm(py: Python<'_>, name: &str) -> PyResult<Algorithm> {
+pub(crate) fn algorithm(py: Python<'_>, name: &str) -> PyResult<Algorithm> {
     guard(py, || name.parse::<Algorithm>())
 }
 
-fn jwk_map(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn jwk_map(
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<serde_json::Map<String, serde_json::Value>> {
     if let Ok(d) = obj.cast::<PyDict>() {
         return to_json_map(d, 0);
     }
@@ -161,7 +163,7 @@ pub struct PyKeySet {
 
 /// The validation keyword arguments, over the core's defaults.
 #[allow(clippy::too_many_arguments)]
-fn validation(
+pub(crate) fn validation(
     issuer: Option<&Bound<'_, PyAny>>,
     audience: Option<&Bound<'_, PyAny>>,
     subject: Option<String>,
@@ -207,7 +209,7 @@ fn convert_status(py: Python<'_>, name: &str) -> PyResult<KeyStatus> {
     guard(py, || name.parse::<KeyStatus>())
 }
 
-fn token_text(token: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn token_text(token: &Bound<'_, PyAny>) -> PyResult<String> {
     convert::text(token).map_err(|e| {
         if e.is_instance_of::<PyTypeError>(token.py()) {
             PyTypeError::new_err("a token is str (or ASCII bytes)")

@@ -10,6 +10,7 @@ mod http;
 mod jwt;
 mod otp;
 mod password;
+mod pop;
 mod ratelimit;
 mod session;
 mod signature;
@@ -114,5 +115,13 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<password::PyViolation>()?;
     m.add_class::<password::PyPasswordPolicy>()?;
     m.add_class::<password::PyPasswordHasher>()?;
+    m.add_function(wrap_pyfunction!(pop::jwk_thumbprint, m)?)?;
+    m.add_function(wrap_pyfunction!(pop::certificate_thumbprint, m)?)?;
+    m.add_function(wrap_pyfunction!(pop::check_certificate_binding, m)?)?;
+    m.add_function(wrap_pyfunction!(pop::generate_dpop_nonce, m)?)?;
+    m.add_function(wrap_pyfunction!(pop::create_dpop_proof, m)?)?;
+    m.add_class::<pop::PyDpopProof>()?;
+    m.add_class::<pop::PyDpopVerifier>()?;
+    m.add_class::<pop::PyRemoteJwks>()?;
     Ok(())
 }

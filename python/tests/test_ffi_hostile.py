@@ -32,6 +32,8 @@ def samples() -> dict[str, Callable[[], Any]]:
         "Challenges": lambda: authgate.Challenges(lambda d: None),
         "ClientIpResolver": lambda: authgate.ClientIpResolver(["10.0.0.0/8"]),
         "ClientTokens": lambda: authgate.ClientTokens("ag_srv_" + "x" * 40),
+        "DpopVerifier": lambda: authgate.DpopVerifier(),
+        "RemoteJwks": lambda: authgate.RemoteJwks("https://127.0.0.1:1/jwks.json", timeout=0.2),
         "Enrollment": lambda: authgate.TotpManager(store).begin_enrollment("alice"),
         "Hotp": lambda: authgate.Hotp(SECRET),
         "IpAllowlist": lambda: authgate.IpAllowlist(["10.0.0.0/8"]),

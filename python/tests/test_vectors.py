@@ -15,6 +15,7 @@ from authgate import _authgate
 from conftest import VECTORS
 from limits_vectors import run_allowlist, run_password, run_ratelimit
 from otp_vectors import run_otp
+from pop_vectors import run_pop, run_remote_jwks
 from stores import new_store, on_redis, on_redis_now, require_redis
 
 Case = dict[str, Any]
@@ -279,7 +280,7 @@ def run_webhook(case: Case) -> None:
 
 RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
            "signature": run_signature, "webhook": run_webhook, "otp": run_otp, "ratelimit": run_ratelimit,
-           "allowlist": run_allowlist, "password": run_password}
+           "allowlist": run_allowlist, "password": run_password, "pop": run_pop, "remote_jwks": run_remote_jwks}
 
 #: Areas whose capability this package does not ship, with where they are tested instead.
 ELSEWHERE = {"token_manager": "the client-side token manager ships in the mobile crate; Rust and Kotlin run these"}
@@ -295,7 +296,7 @@ def test_vector(area: str, name: str, case: Case) -> None:
 
 
 #: The areas whose vectors keep state in a store: run again with every store on Redis.
-STATEFUL = ("session", "apikey", "signature", "webhook", "otp", "ratelimit")
+STATEFUL = ("pop", "session", "apikey", "signature", "webhook", "otp", "ratelimit")
 STATEFUL_CASES = [c for c in CASES if c[0] in STATEFUL and "store_capacity" not in c[2].get("config", {})]
 
 
