@@ -9,6 +9,7 @@ import type {
   OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
   Enrollment, ChallengeOptions, RecoveryOptions,
   RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
+  DpopProof, DpopProofOptions, DpopVerifierOptions, RemoteJwksOptionsJs, RemoteJwksStatus as NativeRemoteJwksStatus,
 } from './native'
 
 export type {
@@ -17,6 +18,7 @@ export type {
   SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
   RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
+  DpopProof, DpopProofOptions, DpopVerifierOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -152,7 +154,7 @@ export type ErrorCode =
   | 'INVALID_AUDIENCE' | 'INSUFFICIENT_SCOPE' | 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED'
   | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
   | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
-  | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'INTERNAL'
+  | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'KEY_SET_UNAVAILABLE' | 'USE_DPOP_NONCE' | 'INTERNAL'
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
   | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
   | 'SIGNED_OUT' | 'REAUTHENTICATION_REQUIRED' | 'FETCH_FAILED' | 'STORAGE_FAILED'
@@ -211,6 +213,10 @@ export declare class InvalidClaim extends TokenError { readonly code: 'INVALID_C
 export declare class MissingClaim extends TokenError { readonly code: 'MISSING_CLAIM' }
 export declare class InvalidIssuer extends TokenError { readonly code: 'INVALID_ISSUER' }
 export declare class InvalidAudience extends TokenError { readonly code: 'INVALID_AUDIENCE' }
+/** The DPoP proof lacks the server's current nonce: answer with a `DPoP-Nonce` header. */
+export declare class UseDpopNonce extends TokenError { readonly code: 'USE_DPOP_NONCE' }
+/** An identity provider's key set could not be fetched and no cached copy may be served (503). */
+export declare class KeySetUnavailable extends AuthError { readonly code: 'KEY_SET_UNAVAILABLE' }
 export declare class InsufficientScope extends AuthError { readonly code: 'INSUFFICIENT_SCOPE' }
 export declare class InvalidRefreshToken extends SessionError { readonly code: 'INVALID_REFRESH_TOKEN' }
 export declare class RefreshTokenReused extends SessionError { readonly code: 'REFRESH_TOKEN_REUSED' }
@@ -473,4 +479,39 @@ export declare class PasswordHasher {
   hashSync(password: string): string
   verifySync(password: string, hash: string): boolean
   needsRehash(hash: string): boolean
+}
+
+// Proof of possession and identity providers' key sets.
+export type RemoteJwksOptions = RemoteJwksOptionsJs & { clock?: ManualClock }
+export type RemoteJwksStatus = Omit<NativeRemoteJwksStatus, 'lastErrorCode' | 'lastErrorMessage'> & { lastError: AuthError | null }
+/** What a request presents beside its DPoP proof. */
+export interface DpopRequest {
+  /** The access token from `Authorization: DPoP <token>` (its hash must be the proof's `ath`). */
+  accessToken?: string
+  /** The access token's verified claims: its `cnf.jkt` must be the proof key's thumbprint. */
+  accessClaims?: Claims
+  /** The nonce the server requires now (else `UseDpopNonce`). */
+  nonce?: string
+}
+
+export declare function jwkThumbprint(jwk: Record<string, unknown> | string): string
+export declare function certificateThumbprint(certificate: Buffer | string): string
+export declare function checkCertificateBinding(claims: Claims, certificate: Buffer | string): void
+export declare function createDpopProof(key: Key, method: string, uri: string, options?: DpopProofOptions): string
+export declare function generateDpopNonce(): string
+
+export declare class DpopVerifier {
+  constructor(options?: DpopVerifierOptions & { store?: Store; clock?: ManualClock })
+  readonly remoteStore: boolean
+  verify(proof: string, method: string, uri: string, request?: DpopRequest): DpopProof
+  verifyAsync(proof: string, method: string, uri: string, request?: DpopRequest): Promise<DpopProof>
+}
+
+export declare class RemoteJwks {
+  constructor(url: string, options?: RemoteJwksOptions)
+  static discover(issuer: string, options?: RemoteJwksOptions): RemoteJwks
+  get url(): string
+  verify(token: string, options?: VerifyOptions): Promise<Claims>
+  refresh(): Promise<string[]>
+  status(): RemoteJwksStatus
 }

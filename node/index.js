@@ -625,6 +625,92 @@ class PasswordHasher extends PasswordHasherNative {
 }
 facadeOf.set(native.PasswordHasher, PasswordHasher)
 
+// Proof of possession and identity providers' key sets.
+/** `new DpopVerifier({ maxAge, leeway, nonce, algorithms, store, clock })`. */
+class DpopVerifier {
+  constructor(options = {}) {
+    const { store, clock, ...policy } = optionsObject(options)
+    this[NATIVE] = guard(() => new native.DpopVerifier(policy, toNative(store), toNative(clock)))
+    /** True when its replay store is across the network (Redis): use `verifyAsync`. */
+    this.remoteStore = store instanceof RedisStore
+  }
+
+  /**
+   * Verifies the `DPoP` header `proof` for a request: `{ accessToken, accessClaims, nonce }`
+   * — with `accessClaims` (the access token's verified claims) the token must be bound to
+   * the proof's key (`cnf.jkt`); with `nonce` the proof must carry it (else `UseDpopNonce`).
+   */
+  verify(proof, method, uri, request) {
+    const n = this[NATIVE]
+    const check = dpopCheck(request)
+    return guard(() => n.verify(proof, method, uri, check))
+  }
+
+  /** `verify` on the libuv pool: for a replay store on the network (Redis). */
+  async verifyAsync(proof, method, uri, request) {
+    const n = this[NATIVE]
+    const check = dpopCheck(request)
+    return callAsync(() => n.verifyAsync(proof, method, uri, check))
+  }
+}
+
+function dpopCheck(request) {
+  const { accessToken, accessClaims, nonce, ...rest } = optionsObject(request, 'the request')
+  const unknown = Object.keys(rest)
+  if (unknown.length) throw new TypeError(`unknown DPoP request field ${unknown[0]}`)
+  return { accessToken, nonce, accessClaimsJson: accessClaims === undefined ? undefined : claimsJson(accessClaims) }
+}
+
+/**
+ * An identity provider's key set over HTTPS, cached: `new RemoteJwks(url, { ttl, cooldown,
+ * maxStale, timeout, maxBytes, caCert, allowHttp, clock })` or `RemoteJwks.discover(issuer,
+ * …)`. Refetched after `ttl` or for a token with a new `kid` (at most once a `cooldown`);
+ * while the provider is down the last good set is served for up to `maxStale` seconds more.
+ * Fetches run on the libuv pool, so `verify` returns a Promise.
+ */
+class RemoteJwks {
+  constructor(url, options = {}) {
+    const { clock, ...rest } = optionsObject(options)
+    this[NATIVE] = guard(() => new native.RemoteJwks(url, rest, toNative(clock)))
+  }
+
+  static discover(issuer, options = {}) {
+    const { clock, ...rest } = optionsObject(options)
+    const obj = Object.create(RemoteJwks.prototype)
+    obj[NATIVE] = guard(() => native.RemoteJwks.discover(issuer, rest, toNative(clock)))
+    return obj
+  }
+
+  get url() {
+    return this[NATIVE].url
+  }
+
+  /** Resolves with the token's claims (options as for `KeySet.verify`). */
+  async verify(token, options) {
+    const n = this[NATIVE]
+    const text = options === undefined || options === null ? undefined : JSON.stringify(toNative(optionsObject(options)))
+    return JSON.parse(await callAsync(() => n.verifyJsonAsync(token, text)))
+  }
+
+  /** Fetches the key set now; resolves with its kids (a failure keeps the cached set). */
+  async refresh() {
+    const n = this[NATIVE]
+    return callAsync(() => n.refreshAsync())
+  }
+
+  /** What is cached: `{ kids, fetchedAt, stale, fetches, failures, lastError, jwksUri, issuer }`. */
+  status() {
+    const { lastErrorCode, lastErrorMessage, ...s } = guard(() => this[NATIVE].status())
+    s.lastError = lastErrorCode ? convertError({ code: lastErrorCode, message: lastErrorMessage }) : null
+    return s
+  }
+}
+
+function checkCertificateBinding(claims, certificate) {
+  const text = claimsJson(claims)
+  return guard(() => native.checkCertificateBindingJson(text, certificate))
+}
+
 module.exports = {
   Totp,
   Hotp,
@@ -670,6 +756,13 @@ module.exports = {
   signWebhook,
   contentDigest: wrapFunction(native.contentDigest),
   verifyContentDigest: wrapFunction(native.verifyContentDigest),
+  DpopVerifier,
+  RemoteJwks,
+  jwkThumbprint: wrapFunction(native.jwkThumbprint),
+  certificateThumbprint: wrapFunction(native.certificateThumbprint),
+  checkCertificateBinding,
+  createDpopProof: wrapFunction(native.createDpopProof),
+  generateDpopNonce: wrapFunction(native.generateDpopNonce),
   defaults: native.defaults(),
   ERROR_CODES: native.errorCodes(),
   AuthError,

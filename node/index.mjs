@@ -20,5 +20,7 @@ export const {
   ResendTooSoon, DeliveryFailed, ClientError, SignedOut, ReauthenticationRequired, FetchFailed, StorageFailed,
   RateLimiter, RateDecision, IpAllowlist, IpAllowlists, ClientIpResolver, parseNetwork, PasswordPolicy, PasswordHasher,
   RateLimited, IpNotAllowed, WeakPassword,
+  DpopVerifier, RemoteJwks, jwkThumbprint, certificateThumbprint, checkCertificateBinding, createDpopProof,
+  generateDpopNonce, UseDpopNonce, KeySetUnavailable,
 } = authgate
 export default authgate

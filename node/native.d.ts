@@ -46,6 +46,15 @@ export declare class ClientTokens {
 }
 export type JsClientTokens = ClientTokens
 
+/** Verifies DPoP proofs (RFC 9449), each `jti` once through the store. */
+export declare class DpopVerifier {
+  constructor(options?: DpopVerifierOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
+  verify(proof: string, method: string, uri: string, check?: DpopCheck | undefined | null): DpopProof
+  /** `verify` on the thread pool, for a replay store on the network (Redis). */
+  verifyAsync(proof: string, method: string, uri: string, check?: DpopCheck | undefined | null): Promise<DpopProof | TaskFailure>
+}
+export type JsDpopVerifier = DpopVerifier
+
 /** An HOTP generator (RFC 4226) for one secret. */
 export declare class Hotp {
   constructor(secret: string | Buffer, options?: OtpOptionsInput | undefined | null)
@@ -254,6 +263,24 @@ export declare class RecoveryCodes {
 }
 export type JsRecoveryCodes = RecoveryCodes
 
+/** An identity provider's key set, fetched over HTTPS and cached (see the core docs). */
+export declare class RemoteJwks {
+  /** A client for the JWKS at `url` (https://). Nothing is fetched until needed. */
+  constructor(url: string, options?: RemoteJwksOptionsJs | undefined | null, clock?: JsManualClock | undefined | null)
+  /** A client that finds the key set through OpenID Connect discovery of `issuer`. */
+  static discover(issuer: string, options?: RemoteJwksOptionsJs | undefined | null, clock?: JsManualClock | undefined | null): RemoteJwks
+  get url(): string
+  /**
+   * Verifies a token (options as JSON text, like `KeySet.verify`) on the thread pool;
+   * settles with the claims as JSON text.
+   */
+  verifyJsonAsync(token: string, options?: string | undefined | null): Promise<string | TaskFailure>
+  /** Fetches the key set now, on the thread pool; settles with its kids. */
+  refreshAsync(): Promise<Array<string> | TaskFailure>
+  status(): RemoteJwksStatus
+}
+export type JsRemoteJwks = RemoteJwks
+
 /** Signs outgoing requests: `created` now, a fresh nonce, `Content-Digest` for bodies. */
 export declare class RequestSigner {
   constructor(keyid: string, key: SignatureKey, options?: SignerOptions | undefined | null, clock?: ManualClock | undefined | null)
@@ -409,6 +436,12 @@ export declare function base32Encode(data: Buffer | string): string
 /** The token of an `Authorization: Bearer …` header value. */
 export declare function bearerToken(headerValue: string): string
 
+/**
+ * The RFC 8705 `x5t#S256` of a client certificate: PEM, URL-encoded PEM (as nginx and
+ * Envoy pass it on) or DER.
+ */
+export declare function certificateThumbprint(certificate: Buffer | string): string
+
 export interface ChallengeOptions {
   digits?: number
   ttl?: number
@@ -417,6 +450,12 @@ export interface ChallengeOptions {
   /** At least 32 bytes; give every server sharing a store the same key. */
   hashKey?: Buffer | string
 }
+
+/**
+ * Checks that verified claims (JSON text: `index.js` stringifies them) are bound by
+ * `cnf.x5t#S256` to the client certificate; throws otherwise.
+ */
+export declare function checkCertificateBindingJson(claims: string, certificate: Buffer | string): void
 
 export interface ClientToken {
   user: string
@@ -442,6 +481,12 @@ export interface CreatedApiKey {
   record: ApiKeyRecord
 }
 
+/**
+ * A DPoP proof for one request, signed by `key` (an asymmetric private key): what a
+ * client sends in the `DPoP` header.
+ */
+export declare function createDpopProof(key: Key, method: string, uri: string, options?: DpopProofOptions | undefined | null): string
+
 export declare function defaults(): Defaults
 
 /** The core's defaults, so JavaScript never repeats them. */
@@ -455,6 +500,41 @@ export interface Defaults {
   accessTokenType: string
   /** The name of the policy a `RateLimiter` starts with (1000 per minute). */
   rateLimitPolicy: string
+}
+
+/** What one request presents: `index.js` passes `accessClaims` as JSON text. */
+export interface DpopCheck {
+  accessToken?: string
+  accessClaimsJson?: string
+  nonce?: string
+}
+
+/** A verified DPoP proof. */
+export interface DpopProof {
+  /** The thumbprint of the proof's key (what `cnf.jkt` must equal). */
+  jkt: string
+  jti: string
+  iat: number
+}
+
+export interface DpopProofOptions {
+  /** The access token sent beside the proof (its hash becomes `ath`). */
+  accessToken?: string
+  /** The server's last `DPoP-Nonce`. */
+  nonce?: string
+  /** Seconds since the epoch (default: now). */
+  now?: number
+}
+
+export interface DpopVerifierOptions {
+  /** How old a proof may be, in seconds (default 300). */
+  maxAge?: number
+  /** Clock skew allowed for `iat` in the future, in seconds (default 5). */
+  leeway?: number
+  /** A nonce every proof must carry (per-request nonces go to `verify`). */
+  nonce?: string
+  /** Accepted algorithms (default ES256, ES384, EdDSA, RS256, PS256). */
+  algorithms?: Array<string>
 }
 
 /** A started enrollment: show `uri` as a QR code, wait for the first code. */
@@ -481,6 +561,9 @@ export interface Failure {
   message: string
 }
 
+/** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */
+export declare function generateDpopNonce(): string
+
 /** A new 160-bit secret from the OS CSPRNG, as base32. */
 export declare function generateOtpSecret(): string
 
@@ -500,6 +583,9 @@ export interface HttpRequest {
   headerValues: Array<string>
   body?: Buffer | string
 }
+
+/** The RFC 7638 thumbprint of a public JWK (object or JSON text): what `cnf.jkt` holds. */
+export declare function jwkThumbprint(jwk: any): string
 
 export interface KeyInfo {
   kid?: string
@@ -644,6 +730,37 @@ export interface RedisOptions {
 export interface RefreshOptions {
   now?: number
   margin?: number
+}
+
+export interface RemoteJwksOptionsJs {
+  /** Seconds a fetched key set is used (default 600). */
+  ttl?: number
+  /** Least seconds between fetches caused by an unknown kid or a failure (default 30). */
+  cooldown?: number
+  /** Seconds past its TTL a key set is still served while fetching fails (default 86400). */
+  maxStale?: number
+  /** The whole request's time limit in seconds (default 5). */
+  timeout?: number
+  /** The largest response accepted, in bytes (default 1 MiB). */
+  maxBytes?: number
+  /** Trust only this CA (PEM) instead of the Mozilla roots. */
+  caCert?: string
+  /** Accept http:// URLs (never for production). */
+  allowHttp?: boolean
+}
+
+/** What a remote key set holds and how fetching went. */
+export interface RemoteJwksStatus {
+  kids: Array<string>
+  fetchedAt?: number
+  stale: boolean
+  fetches: number
+  failures: number
+  /** The last fetch's failure (code and message), if it failed. */
+  lastErrorCode?: string
+  lastErrorMessage?: string
+  jwksUri?: string
+  issuer?: string
 }
 
 export interface ResolverOptions {

@@ -12,12 +12,12 @@ use serde_json::{Map, Value};
 use crate::convert::{self, object, opt_seconds};
 use crate::errors::{core, invalid_arg, Result};
 
-fn algorithm(name: &str) -> Result<Algorithm> {
+pub(crate) fn algorithm(name: &str) -> Result<Algorithm> {
     core(name.parse::<Algorithm>())
 }
 
 /// An object, or JSON text of one.
-fn json_object(value: Value, what: &str) -> Result<Map<String, Value>> {
+pub(crate) fn json_object(value: Value, what: &str) -> Result<Map<String, Value>> {
     match value {
         Value::String(text) => object(
             serde_json::from_str(&text).map_err(|_| invalid_arg(format!("{what} must be JSON")))?,
@@ -157,7 +157,7 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
     }))
 }
 
-fn validation(o: VerifyOptions) -> Result<(Validation, Option<u64>)> {
+pub(crate) fn validation(o: VerifyOptions) -> Result<(Validation, Option<u64>)> {
     let mut v = Validation::default();
     if let Some(x) = convert::strings(o.issuer) {
         v.issuers = x;

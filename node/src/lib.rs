@@ -15,6 +15,7 @@ mod jwt;
 mod offload;
 mod otp;
 mod password;
+mod pop;
 mod ratelimit;
 mod session;
 mod signature;

@@ -46,6 +46,8 @@ const SAMPLES = {
   RequestVerifier: () => new ag.RequestVerifier({ k: ag.SignatureKey.hmacSha256(SECRET) }),
   WebhookKey: () => new ag.WebhookKey(ag.WebhookKey.generateSecret()),
   WebhookVerifier: () => new ag.WebhookVerifier(ag.WebhookKey.generateSecret()),
+  DpopVerifier: () => new ag.DpopVerifier(),
+  RemoteJwks: () => new ag.RemoteJwks('https://127.0.0.1:1/jwks.json', { timeout: 0.2 }),
   RateDecision: () => new ag.RateLimiter().check('k'),
 }
 

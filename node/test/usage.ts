@@ -3,6 +3,7 @@ import {
   RateLimiter, RateLimited, IpAllowlist, ClientIpResolver, PasswordPolicy, PasswordHasher, WeakPassword,
   ApiKeyManager, Challenges, Key, KeySet, ManualClock, QrCode, RecoveryCodes, SessionManager, TokenExpired, TooManyAttempts, Totp,
   TotpManager, RedisStore, type Store, type Claims, type CodeDelivery,
+  RemoteJwks, DpopVerifier, KeySetUnavailable, UseDpopNonce, createDpopProof, checkCertificateBinding, type DpopProof,
 } from '../index'
 import { authgate, Gate } from '../express'
 
@@ -74,3 +75,15 @@ const refreshed: Promise<string> = sharedSessions.loginAsync('u', 'd')
   .then((r) => sharedSessions.refreshAsync(r.tokens.refreshToken)).then((p) => p.accessToken)
 const pinged: Promise<void> = redis.ping()
 void later, refreshed, pinged
+
+// An identity provider's tokens, DPoP and certificate-bound tokens.
+const idp = RemoteJwks.discover('https://login.example.com', { ttl: 600, maxStale: 3600, timeout: 2 })
+const idpClaims: Promise<Claims> = idp.verify('token', { audience: 'api' })
+  .catch((e: unknown) => { if (e instanceof KeySetUnavailable || e instanceof UseDpopNonce) return {}; throw e })
+const lastError: string | undefined = idp.status().lastError?.code
+const dpopKey = Key.fromPem(Key.generatePem('ES256'), 'ES256')
+const proof: string = createDpopProof(dpopKey, 'GET', 'https://api.example.com/x', { accessToken: 'at' })
+const bound: DpopProof = new DpopVerifier({ maxAge: 60, store: redis }).verify(proof, 'GET', 'https://api.example.com/x',
+  { accessToken: 'at', accessClaims: { cnf: { jkt: 'x' } }, nonce: 'n' })
+checkCertificateBinding({ cnf: { 'x5t#S256': 'x' } }, Buffer.from('pem'))
+void idpClaims, lastError, bound.jkt

@@ -10,6 +10,7 @@ import native from '../index.js'
 import { otp } from './otp_vectors.mjs'
 import { runAllowlist, runPassword, runRatelimit } from './limits_vectors.mjs'
 import { newStore, onRedis, redisUrl } from './stores.mjs'
+import { runPop, runRemoteJwks } from './pop_vectors.mjs'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -52,6 +53,8 @@ const camel = (o = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [
 
 const runners = {
   otp,
+  pop: runPop,
+  remote_jwks: runRemoteJwks,
   ratelimit: runRatelimit,
   allowlist: runAllowlist,
   password: runPassword,
@@ -190,7 +193,7 @@ for (const file of files(VECTORS)) {
 test('vectors were found', () => assert.ok(count > 150))
 
 // The areas whose vectors keep state in a store, run again with every store on Redis.
-const STATEFUL = ['session', 'apikey', 'signature', 'webhook', 'otp', 'ratelimit']
+const STATEFUL = ['pop', 'session', 'apikey', 'signature', 'webhook', 'otp', 'ratelimit']
 const url = redisUrl()
 for (const file of files(VECTORS)) {
   const doc = JSON.parse(readFileSync(file, 'utf8'))
