@@ -428,6 +428,41 @@ RustBuffer uniffi_authgate_mobile_fn_method_passwordpolicy_check(uint64_t ptr, R
 void uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(uint64_t ptr, RustBuffer password, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_DPOPKEY
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_DPOPKEY
+uint64_t uniffi_authgate_mobile_fn_clone_dpopkey(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FREE_DPOPKEY
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FREE_DPOPKEY
+void uniffi_authgate_mobile_fn_free_dpopkey(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_DPOPKEY_FROM_PEM
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_DPOPKEY_FROM_PEM
+uint64_t uniffi_authgate_mobile_fn_constructor_dpopkey_from_pem(RustBuffer pem, RustBuffer algorithm, RustBuffer time_source, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_DPOPKEY_GENERATE
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CONSTRUCTOR_DPOPKEY_GENERATE
+uint64_t uniffi_authgate_mobile_fn_constructor_dpopkey_generate(RustBuffer algorithm, RustBuffer time_source, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_PRIVATE_KEY_PEM
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_PRIVATE_KEY_PEM
+RustBuffer uniffi_authgate_mobile_fn_method_dpopkey_private_key_pem(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_PROOF
+RustBuffer uniffi_authgate_mobile_fn_method_dpopkey_proof(uint64_t ptr, RustBuffer method, RustBuffer uri, RustBuffer access_token, RustBuffer nonce, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_THUMBPRINT
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_DPOPKEY_THUMBPRINT
+RustBuffer uniffi_authgate_mobile_fn_method_dpopkey_thumbprint(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_REQUESTSIGNER
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_REQUESTSIGNER
 uint64_t uniffi_authgate_mobile_fn_clone_requestsigner(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1025,6 +1060,24 @@ uint16_t uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_PRIVATE_KEY_PEM
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_PRIVATE_KEY_PEM
+uint16_t uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_PROOF
+uint16_t uniffi_authgate_mobile_checksum_method_dpopkey_proof(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_THUMBPRINT
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_DPOPKEY_THUMBPRINT
+uint16_t uniffi_authgate_mobile_checksum_method_dpopkey_thumbprint(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_REQUESTSIGNER_SIGN
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_METHOD_REQUESTSIGNER_SIGN
 uint16_t uniffi_authgate_mobile_checksum_method_requestsigner_sign(void
@@ -1196,6 +1249,18 @@ uint16_t uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NIST
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_PASSWORDPOLICY_NIST
 uint16_t uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_DPOPKEY_FROM_PEM
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_DPOPKEY_FROM_PEM
+uint16_t uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_DPOPKEY_GENERATE
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_CONSTRUCTOR_DPOPKEY_GENERATE
+uint16_t uniffi_authgate_mobile_checksum_constructor_dpopkey_generate(void
     
 );
 #endif

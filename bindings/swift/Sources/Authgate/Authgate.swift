@@ -812,6 +812,208 @@ public func FfiConverterTypeAuthStateListener_lower(_ value: AuthStateListener) 
 
 
 /**
+ * The app's DPoP key. Keep `private_key_pem()` in the platform's secure storage (Android
+ * Keystore-wrapped, iOS Keychain) and load it again with `from_pem`.
+ */
+public protocol DpopKeyProtocol: AnyObject, Sendable {
+    
+    /**
+     * The private key as PKCS#8 PEM, for the app's secure storage only.
+     */
+    func privateKeyPem()  -> String
+    
+    /**
+     * The `DPoP` header value for one request: `method` and `uri` as sent, the access
+     * token when one goes with it (`Authorization: DPoP <token>`), and the server's last
+     * `DPoP-Nonce` if it sent one. A fresh `jti` each call.
+     */
+    func proof(method: String, uri: String, accessToken: String?, nonce: String?) throws  -> String
+    
+    /**
+     * The RFC 7638 thumbprint the server binds tokens to (`cnf.jkt`); also what an
+     * authorization request's `dpop_jkt` parameter carries.
+     */
+    func thumbprint() throws  -> String
+    
+}
+/**
+ * The app's DPoP key. Keep `private_key_pem()` in the platform's secure storage (Android
+ * Keystore-wrapped, iOS Keychain) and load it again with `from_pem`.
+ */
+open class DpopKey: DpopKeyProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_authgate_mobile_fn_clone_dpopkey(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_authgate_mobile_fn_free_dpopkey(handle, $0) }
+    }
+
+    
+    /**
+     * A key saved with `private_key_pem()` (PKCS#8).
+     */
+public static func fromPem(pem: String, algorithm: DpopAlgorithm, timeSource: TimeSource? = nil)throws  -> DpopKey  {
+    return try  FfiConverterTypeDpopKey_lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_constructor_dpopkey_from_pem(
+        FfiConverterString.lower(pem),
+        FfiConverterTypeDpopAlgorithm_lower(algorithm),
+        FfiConverterOptionTypeTimeSource.lower(timeSource),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A new key from the OS CSPRNG (ES256 is what most servers accept).
+     */
+public static func generate(algorithm: DpopAlgorithm, timeSource: TimeSource? = nil)throws  -> DpopKey  {
+    return try  FfiConverterTypeDpopKey_lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_constructor_dpopkey_generate(
+        FfiConverterTypeDpopAlgorithm_lower(algorithm),
+        FfiConverterOptionTypeTimeSource.lower(timeSource),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The private key as PKCS#8 PEM, for the app's secure storage only.
+     */
+open func privateKeyPem() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_method_dpopkey_private_key_pem(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The `DPoP` header value for one request: `method` and `uri` as sent, the access
+     * token when one goes with it (`Authorization: DPoP <token>`), and the server's last
+     * `DPoP-Nonce` if it sent one. A fresh `jti` each call.
+     */
+open func proof(method: String, uri: String, accessToken: String? = nil, nonce: String? = nil)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_method_dpopkey_proof(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(method),
+        FfiConverterString.lower(uri),
+        FfiConverterOptionString.lower(accessToken),
+        FfiConverterOptionString.lower(nonce),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The RFC 7638 thumbprint the server binds tokens to (`cnf.jkt`); also what an
+     * authorization request's `dpop_jkt` parameter carries.
+     */
+open func thumbprint()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_method_dpopkey_thumbprint(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDpopKey: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DpopKey
+
+    public static func lift(_ handle: UInt64) throws -> DpopKey {
+        return DpopKey(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DpopKey) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DpopKey {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DpopKey, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDpopKey_lift(_ handle: UInt64) throws -> DpopKey {
+    return try FfiConverterTypeDpopKey.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDpopKey_lower(_ value: DpopKey) -> UInt64 {
+    return FfiConverterTypeDpopKey.lower(value)
+}
+
+
+
+
+
+
+/**
  * An HOTP generator (RFC 4226).
  */
 public protocol HotpProtocol: AnyObject, Sendable {
@@ -3848,6 +4050,79 @@ public func FfiConverterTypeAuthgateError_lower(_ value: AuthgateError) -> RustB
 }
 
 
+
+public enum DpopAlgorithm: Equatable, Hashable {
+    
+    case es256
+    case es384
+    case edDsa
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DpopAlgorithm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDpopAlgorithm: FfiConverterRustBuffer {
+    typealias SwiftType = DpopAlgorithm
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DpopAlgorithm {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .es256
+        
+        case 2: return .es384
+        
+        case 3: return .edDsa
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DpopAlgorithm, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .es256:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .es384:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .edDsa:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDpopAlgorithm_lift(_ buf: RustBuffer) throws -> DpopAlgorithm {
+    return try FfiConverterTypeDpopAlgorithm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDpopAlgorithm_lower(_ value: DpopAlgorithm) -> RustBuffer {
+    return FfiConverterTypeDpopAlgorithm.lower(value)
+}
+
+
+
 /**
  * The core's stable error codes. In Kotlin `ErrorCode.TOKEN_EXPIRED`, in Swift
  * `.tokenExpired`; lower-cased, the Kotlin name is the code every runtime shares
@@ -3909,6 +4184,8 @@ public enum ErrorCode: Equatable, Hashable {
     case invalidInput
     case capacityExceeded
     case storeUnavailable
+    case keySetUnavailable
+    case useDpopNonce
     case `internal`
 
 
@@ -4037,7 +4314,11 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 53: return .storeUnavailable
         
-        case 54: return .`internal`
+        case 54: return .keySetUnavailable
+        
+        case 55: return .useDpopNonce
+        
+        case 56: return .`internal`
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4259,8 +4540,16 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(53))
         
         
-        case .`internal`:
+        case .keySetUnavailable:
             writeInt(&buf, Int32(54))
+        
+        
+        case .useDpopNonce:
+            writeInt(&buf, Int32(55))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(56))
         
         }
     }
@@ -5063,6 +5352,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() != 37919) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem() != 27416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_method_dpopkey_proof() != 16335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_method_dpopkey_thumbprint() != 46851) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_authgate_mobile_checksum_method_requestsigner_sign() != 50794) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5148,6 +5446,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 27060) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem() != 21843) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_constructor_dpopkey_generate() != 53558) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_requestsigner_new() != 41236) {

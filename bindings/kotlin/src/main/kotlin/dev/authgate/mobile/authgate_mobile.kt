@@ -799,6 +799,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce(
     ): Int
+    external fun uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_method_dpopkey_proof(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_method_dpopkey_thumbprint(
+    ): Int
     external fun uniffi_authgate_mobile_checksum_method_requestsigner_sign(
     ): Int
     external fun uniffi_authgate_mobile_checksum_method_requestverifier_add_key(
@@ -856,6 +862,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new(
     ): Int
     external fun uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem(
+    ): Int
+    external fun uniffi_authgate_mobile_checksum_constructor_dpopkey_generate(
     ): Int
     external fun uniffi_authgate_mobile_checksum_constructor_requestsigner_new(
     ): Int
@@ -937,6 +947,20 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(`ptr`: Long,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_authgate_mobile_fn_clone_dpopkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_free_dpopkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_authgate_mobile_fn_constructor_dpopkey_from_pem(`pem`: RustBuffer.ByValue,`algorithm`: RustBuffer.ByValue,`timeSource`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_constructor_dpopkey_generate(`algorithm`: RustBuffer.ByValue,`timeSource`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_authgate_mobile_fn_method_dpopkey_private_key_pem(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_authgate_mobile_fn_method_dpopkey_proof(`ptr`: Long,`method`: RustBuffer.ByValue,`uri`: RustBuffer.ByValue,`accessToken`: RustBuffer.ByValue,`nonce`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_authgate_mobile_fn_method_dpopkey_thumbprint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_authgate_mobile_fn_clone_requestsigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_authgate_mobile_fn_free_requestsigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1198,6 +1222,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() and 0xFFFF) != 37919) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem() and 0xFFFF) != 27416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_method_dpopkey_proof() and 0xFFFF) != 16335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_method_dpopkey_thumbprint() and 0xFFFF) != 46851) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_authgate_mobile_checksum_method_requestsigner_sign() and 0xFFFF) != 50794) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1283,6 +1316,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 27060) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem() and 0xFFFF) != 21843) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_dpopkey_generate() and 0xFFFF) != 53558) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_requestsigner_new() and 0xFFFF) != 41236) {
@@ -1979,6 +2018,362 @@ public object FfiConverterTypeAuthStateListener: FfiConverter<AuthStateListener,
     override fun allocationSize(value: AuthStateListener) = 8UL
 
     override fun write(value: AuthStateListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The app's DPoP key. Keep `private_key_pem()` in the platform's secure storage (Android
+ * Keystore-wrapped, iOS Keychain) and load it again with `from_pem`.
+ */
+public interface DpopKeyInterface {
+    
+    /**
+     * The private key as PKCS#8 PEM, for the app's secure storage only.
+     */
+    fun `privateKeyPem`(): kotlin.String
+    
+    /**
+     * The `DPoP` header value for one request: `method` and `uri` as sent, the access
+     * token when one goes with it (`Authorization: DPoP <token>`), and the server's last
+     * `DPoP-Nonce` if it sent one. A fresh `jti` each call.
+     */
+    fun `proof`(`method`: kotlin.String, `uri`: kotlin.String, `accessToken`: kotlin.String? = null, `nonce`: kotlin.String? = null): kotlin.String
+    
+    /**
+     * The RFC 7638 thumbprint the server binds tokens to (`cnf.jkt`); also what an
+     * authorization request's `dpop_jkt` parameter carries.
+     */
+    fun `thumbprint`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * The app's DPoP key. Keep `private_key_pem()` in the platform's secure storage (Android
+ * Keystore-wrapped, iOS Keychain) and load it again with `from_pem`.
+ */
+open class DpopKey: Disposable, AutoCloseable, DpopKeyInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_authgate_mobile_fn_free_dpopkey(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_authgate_mobile_fn_clone_dpopkey(handle, status)
+        }
+    }
+
+    
+    /**
+     * The private key as PKCS#8 PEM, for the app's secure storage only.
+     */override fun `privateKeyPem`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_method_dpopkey_private_key_pem(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The `DPoP` header value for one request: `method` and `uri` as sent, the access
+     * token when one goes with it (`Authorization: DPoP <token>`), and the server's last
+     * `DPoP-Nonce` if it sent one. A fresh `jti` each call.
+     */
+    @Throws(AuthgateException::class)override fun `proof`(`method`: kotlin.String, `uri`: kotlin.String, `accessToken`: kotlin.String?, `nonce`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_method_dpopkey_proof(
+        it,
+        
+        FfiConverterString.lower(`method`),
+        FfiConverterString.lower(`uri`),
+        FfiConverterOptionalString.lower(`accessToken`),
+        FfiConverterOptionalString.lower(`nonce`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The RFC 7638 thumbprint the server binds tokens to (`cnf.jkt`); also what an
+     * authorization request's `dpop_jkt` parameter carries.
+     */
+    @Throws(AuthgateException::class)override fun `thumbprint`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_method_dpopkey_thumbprint(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A key saved with `private_key_pem()` (PKCS#8).
+     */
+    @Throws(AuthgateException::class) fun `fromPem`(`pem`: kotlin.String, `algorithm`: DpopAlgorithm, `timeSource`: TimeSource? = null): DpopKey {
+            return FfiConverterTypeDpopKey.lift(
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_constructor_dpopkey_from_pem(
+    
+        
+        FfiConverterString.lower(`pem`),
+        FfiConverterTypeDpopAlgorithm.lower(`algorithm`),
+        FfiConverterOptionalTypeTimeSource.lower(`timeSource`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A new key from the OS CSPRNG (ES256 is what most servers accept).
+     */
+    @Throws(AuthgateException::class) fun `generate`(`algorithm`: DpopAlgorithm, `timeSource`: TimeSource? = null): DpopKey {
+            return FfiConverterTypeDpopKey.lift(
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_constructor_dpopkey_generate(
+    
+        
+        FfiConverterTypeDpopAlgorithm.lower(`algorithm`),
+        FfiConverterOptionalTypeTimeSource.lower(`timeSource`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDpopKey: FfiConverter<DpopKey, Long> {
+    override fun lower(value: DpopKey): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DpopKey {
+        return DpopKey(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DpopKey {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DpopKey) = 8UL
+
+    override fun write(value: DpopKey, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6346,6 +6741,41 @@ public object FfiConverterTypeAuthgateError : FfiConverterRustBuffer<AuthgateExc
 
 
 
+
+enum class DpopAlgorithm {
+    
+    ES256,
+    ES384,
+    ED_DSA;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDpopAlgorithm: FfiConverterRustBuffer<DpopAlgorithm> {
+    override fun read(buf: ByteBuffer) = try {
+        DpopAlgorithm.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DpopAlgorithm) = 4UL
+
+    override fun write(value: DpopAlgorithm, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 /**
  * The core's stable error codes. In Kotlin `ErrorCode.TOKEN_EXPIRED`, in Swift
  * `.tokenExpired`; lower-cased, the Kotlin name is the code every runtime shares
@@ -6407,6 +6837,8 @@ enum class ErrorCode {
     INVALID_INPUT,
     CAPACITY_EXCEEDED,
     STORE_UNAVAILABLE,
+    KEY_SET_UNAVAILABLE,
+    USE_DPOP_NONCE,
     INTERNAL;
 
     

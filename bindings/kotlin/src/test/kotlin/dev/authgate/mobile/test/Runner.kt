@@ -21,6 +21,7 @@ fun main() {
     registerSurfaceTests()
     registerPasswordVectors()
     registerFfiHostileTests()
+    registerDpopTests()
     test("README: the Kotlin quick tour runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {
