@@ -3,6 +3,22 @@ import { test } from 'node:test'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { redisUrl } from './stores.mjs'
+import { HttpsServer } from './https_server.mjs'
+import * as ag from '../index.mjs'
+
+/** A local OpenID Connect provider for the README's RemoteJwks block, in its environment variables. */
+async function identityProvider() {
+  const server = await HttpsServer.start()
+  const issuer = server.url('/idp')
+  const keys = new ag.KeySet([ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256', 'idp-1')])
+  keys.activate('idp-1')
+  await server.set('/idp/.well-known/openid-configuration', JSON.stringify({ issuer, jwks_uri: server.url('/idp/jwks') }))
+  await server.set('/idp/jwks', JSON.stringify(keys.jwks()))
+  process.env.OIDC_ISSUER = issuer
+  process.env.OIDC_CA_PEM = server.ca
+  process.env.ACCESS_TOKEN = keys.sign({ iss: issuer, sub: 'alice', aud: 'https://api.example.com', exp: Math.floor(Date.now() / 1000) + 600 })
+  return server
+}
 
 test('README js blocks run', async () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -17,10 +33,12 @@ test('README js blocks run', async () => {
     }
     const file = fileURLToPath(new URL(`./.readme-${i}.mjs`, import.meta.url))
     writeFileSync(file, code)
+    const idp = code.includes('RemoteJwks') ? await identityProvider() : null
     try {
       await import(pathToFileURL(file).href)
     } finally {
       rmSync(file)
+      if (idp) await idp.close()
     }
   }
 })

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
+import time
+from collections.abc import Iterator
 
+import authgate
 from conftest import REPO
+from https_server import HttpsServer
 from stores import redis_url
+
+
+@contextlib.contextmanager
+def identity_provider() -> Iterator[None]:
+    """A local OpenID Connect provider for the README's RemoteJwks block: its issuer, CA and
+    a token it signed, in the environment variables the block reads."""
+    with HttpsServer() as server:
+        issuer = server.url("/idp")
+        keys = authgate.KeySet([authgate.Key.from_pem(authgate.Key.generate_pem("ES256"), "ES256", kid="idp-1")])
+        keys.activate("idp-1")
+        server.set("/idp/.well-known/openid-configuration", json.dumps({"issuer": issuer, "jwks_uri": server.url("/idp/jwks")}))
+        server.set("/idp/jwks", json.dumps(keys.jwks()))
+        token = keys.sign({"iss": issuer, "sub": "alice", "aud": "https://api.example.com", "exp": int(time.time()) + 600})
+        saved = {k: os.environ.get(k) for k in ("OIDC_ISSUER", "OIDC_CA_PEM", "ACCESS_TOKEN")}
+        os.environ.update(OIDC_ISSUER=issuer, OIDC_CA_PEM=server.ca, ACCESS_TOKEN=token)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def test_readme_python_blocks_run() -> None:
@@ -19,4 +48,5 @@ def test_readme_python_blocks_run() -> None:
             if url is None:
                 continue
             os.environ.setdefault("REDIS_URL", url)
-        exec(compile(block, "README.md", "exec"), {})
+        with identity_provider() if "RemoteJwks" in block else contextlib.nullcontext():
+            exec(compile(block, "README.md", "exec"), {})
