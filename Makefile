@@ -159,7 +159,7 @@ vectors:
 
 # Benchmarks: criterion for the core, then the Node and Python peers verifying the same
 # tokens, then the tables in docs/benchmarks.md.
-bench: $(REDIS_SERVER) $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build
+bench: $(REDIS_SERVER) $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.package-lock.json python-build node-build test-https
 	$(CARGO) bench --locked -p authgate-core --bench tokens
 	$(CARGO) bench --locked -p authgate-core --bench signatures
 	$(CARGO) bench --locked -p authgate-core --bench otp
@@ -173,10 +173,12 @@ bench: $(REDIS_SERVER) $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.pa
 	$(PYTHON) bench/report.py target/bench/node.jsonl target/bench/python.jsonl
 	$(VENV_PY) python/bench/bench.py
 	$(VENV_PY) python/bench/bench_signatures.py
+	$(VENV_PY) python/bench/bench_pop.py
 	$(VENV_PY) python/bench/bench_otp.py
 	$(VENV_PY) python/bench/bench_limits.py
 	cd node && node bench/bench.mjs
 	cd node && node bench/bench_signatures.mjs
+	cd node && node bench/bench_pop.mjs
 	cd node && node bench/bench_otp.mjs
 	cd node && node bench/bench_limits.mjs
 	tests/with-redis.sh $(MAKE) --no-print-directory bench-redis-peers
