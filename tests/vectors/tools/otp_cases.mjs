@@ -6,11 +6,8 @@
 // computed values. `node tests/vectors/tools/otp_cases.mjs --check` fails if the committed
 // file differs from what this script writes.
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeVectors } from './write.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const hotp = (secret, counter, digits = 6, alg = 'sha1') => {
   const msg = Buffer.alloc(8);
@@ -248,15 +245,4 @@ const doc = {
   cases: [...generation, ...verification, ...encoding, ...uris, totpScenario, challengeScenario, recoveryScenario],
 };
 
-const path = join(root, 'otp/cases.json');
-const text = `${JSON.stringify(doc, null, 2)}\n`;
-if (process.argv.includes('--check')) {
-  let current = '';
-  try { current = readFileSync(path, 'utf8'); } catch { /* missing */ }
-  if (current !== text) {
-    console.error('otp/cases.json is stale: run node tests/vectors/tools/otp_cases.mjs');
-    process.exit(1);
-  }
-} else {
-  writeFileSync(path, text);
-}
+writeVectors({ 'otp/cases.json': doc }, 'otp_cases.mjs');

@@ -7,9 +7,10 @@
 // §7.1 proofs, the RFC 7638 §3.1 thumbprint and the RFC 9449 jkt are verbatim.
 // `node tests/vectors/tools/pop_cases.mjs --check` fails if a committed file differs.
 import { createHash, createPrivateKey, sign, X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeVectors } from './write.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -260,18 +261,4 @@ const files = {
   },
 };
 
-const check = process.argv.includes('--check');
-let stale = false;
-for (const [name, doc] of Object.entries(files)) {
-  const path = join(root, name);
-  const text = `${JSON.stringify(doc, null, 2)}\n`;
-  if (check) {
-    let old = '';
-    try { old = readFileSync(path, 'utf8'); } catch {}
-    if (old !== text) { console.error(`${name} is stale: run node tests/vectors/tools/pop_cases.mjs`); stale = true; }
-  } else {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  }
-}
-if (stale) process.exit(1);
+writeVectors(files, 'pop_cases.mjs');

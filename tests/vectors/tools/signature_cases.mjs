@@ -5,11 +5,8 @@
 // are checked against values they did not produce. `node tests/vectors/tools/signature_cases.mjs
 // --check` fails if the committed files differ from what this script writes.
 import { createHmac, createHash, createPrivateKey, sign as edSign } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeVectors } from './write.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // A 32-byte conformance secret, and the RFC 9421 B.1.4 Ed25519 test key.
 const HMAC_SECRET = Buffer.from('authgate-conformance-secret-0001');
@@ -222,20 +219,4 @@ const files = {
   },
 };
 
-const check = process.argv.includes('--check');
-let stale = false;
-for (const [name, doc] of Object.entries(files)) {
-  const path = join(root, name);
-  const text = `${JSON.stringify(doc, null, 2)}\n`;
-  if (check) {
-    let current = '';
-    try { current = readFileSync(path, 'utf8'); } catch { /* missing */ }
-    if (current !== text) {
-      console.error(`${name} is stale: run node tests/vectors/tools/signature_cases.mjs`);
-      stale = true;
-    }
-  } else {
-    writeFileSync(path, text);
-  }
-}
-if (stale) process.exit(1);
+writeVectors(files, 'signature_cases.mjs');
