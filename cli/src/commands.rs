@@ -7,9 +7,11 @@ use authgate_core::apikey::{self, ApiKeyOptions};
 use authgate_core::clock::ManualClock;
 use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
 use authgate_core::otp::{self, OtpAlgorithm, OtpOptions, OtpUri, QrCode, Totp};
+use authgate_core::remote_jwks::{RemoteJwks, RemoteJwksOptions};
 use authgate_core::signature::{Request, RequestSigner, SignatureKey, SignerConfig};
 use authgate_core::util::{b64url_encode, random_bytes};
 use authgate_core::webhook::{WebhookKey, WebhookVerifier};
+use authgate_core::ErrorKind;
 use clap::Args;
 use serde_json::{json, Map, Value};
 
@@ -291,6 +293,16 @@ pub struct JwtVerify {
     token: String,
     #[command(flatten)]
     key: KeySource,
+    /// Fetch the keys from this JWKS URL (https://) instead of a local key.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["secret", "key", "jwks", "oidc_issuer"])]
+    jwks_url: Option<String>,
+    /// Find the keys through OpenID Connect discovery of this issuer (its tokens must then
+    /// name it, unless --iss says otherwise).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["secret", "key", "jwks"])]
+    oidc_issuer: Option<String>,
+    /// Trust only this CA (PEM file) for --jwks-url / --oidc-issuer.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Accepted issuer (repeatable).
     #[arg(long)]
     iss: Vec<String>,
@@ -307,16 +319,37 @@ pub struct JwtVerify {
 
 pub fn jwt_verify(a: &JwtVerify, json: bool) -> Outcome {
     let token = input::text(&a.token, "token")?;
-    let keys = a.key.keys()?;
     let validation = Validation {
         issuers: a.iss.clone(),
         audiences: a.aud.clone(),
         leeway: a.leeway,
         ..Validation::default()
     };
-    let claims = keys
-        .verify_at(&token, &validation, a.at.unwrap_or_else(now))
-        .map_err(Failure::Rejected)?;
+    let at = a.at.unwrap_or_else(now);
+    let options = || -> Result<RemoteJwksOptions, Failure> {
+        Ok(RemoteJwksOptions {
+            ca_cert_pem: a
+                .ca_cert
+                .as_deref()
+                .map(|p| input::file_text(p, "CA certificate"))
+                .transpose()?,
+            ..RemoteJwksOptions::default()
+        })
+    };
+    let remote = match (&a.jwks_url, &a.oidc_issuer) {
+        (Some(url), _) => Some(RemoteJwks::new(url, options()?)?),
+        (None, Some(issuer)) => Some(RemoteJwks::discover(issuer, options()?)?),
+        (None, None) => None,
+    };
+    let claims = match remote {
+        Some(remote) => remote.verify_at(&token, &validation, at),
+        None => a.key.keys()?.verify_at(&token, &validation, at),
+    }
+    .map_err(|e| match e.kind() {
+        // The provider could not be reached: nothing was decided about the token.
+        ErrorKind::KeySetUnavailable => Failure::Io(format!("{}: {}", e.code(), e.message())),
+        _ => Failure::Rejected(e),
+    })?;
     let claims = Value::Object(claims.to_map());
     if json {
         print_json(&json!({ "valid": true, "claims": claims }));

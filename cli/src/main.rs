@@ -16,7 +16,7 @@ pub enum Failure {
     Rejected(authgate_core::Error),
     /// Bad arguments or input (a malformed key, an unknown algorithm): exit 2.
     Input(String),
-    /// A file could not be read or written: exit 3.
+    /// A file could not be read or written, or a key set fetched: exit 3.
     Io(String),
 }
 
@@ -31,7 +31,7 @@ pub type Outcome = Result<(), Failure>;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done (valid); 1 rejected (the token, signature, code or webhook is not valid);
-2 bad arguments or input; 3 a file could not be read or written.
+2 bad arguments or input; 3 a file could not be read or written, or a key set not fetched.
 Secrets can come from the environment instead of the command line (see each --help), so
 they stay out of shell history and `ps`. Errors go to stderr; --json prints JSON.";
 

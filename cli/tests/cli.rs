@@ -536,3 +536,83 @@ fn verify_webhook_runs_the_webhook_vectors() {
     }
     assert!(ran >= 5, "only {ran} webhook vectors ran");
 }
+
+#[test]
+fn jwt_verify_fetches_an_identity_providers_keys() {
+    let server = authgate_test_https::HttpsServer::start();
+    let dir = std::env::temp_dir().join(format!("authgate-cli-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
+    let pem = Key::generate_pem(Algorithm::ES256).unwrap();
+    let keys = KeySet::new();
+    keys.add(
+        Key::from_pem(Some("idp-1"), Algorithm::ES256, &pem).unwrap(),
+        KeyStatus::Active,
+    )
+    .unwrap();
+    let issuer = server.url("/idp");
+    server.set("/idp/jwks", 200, 0, &keys.jwks().to_string());
+    let doc = serde_json::json!({"issuer": issuer, "jwks_uri": server.url("/idp/jwks")});
+    server.set(
+        "/idp/.well-known/openid-configuration",
+        200,
+        0,
+        &doc.to_string(),
+    );
+    let claims =
+        serde_json::json!({"iss": issuer, "sub": "alice", "aud": "api", "exp": 4_000_000_000u64});
+    let token = keys.sign(claims.as_object().unwrap(), None).unwrap();
+    let url = server.url("/idp/jwks");
+    let v = json(&authgate(&[
+        "jwt",
+        "verify",
+        &token,
+        "--jwks-url",
+        &url,
+        "--ca-cert",
+        ca,
+        "--aud",
+        "api",
+    ]));
+    assert_eq!(v["sub"], "alice");
+    let v = json(&authgate(&[
+        "jwt",
+        "verify",
+        &token,
+        "--oidc-issuer",
+        &issuer,
+        "--ca-cert",
+        ca,
+    ]));
+    assert_eq!(v["iss"], issuer.as_str());
+    // A token from elsewhere is rejected (1); a provider that cannot be reached is exit 3.
+    let o = authgate(&[
+        "jwt",
+        "verify",
+        &token,
+        "--jwks-url",
+        &url,
+        "--ca-cert",
+        ca,
+        "--aud",
+        "other",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid_audience"));
+    let o = authgate(&["jwt", "verify", &token, "--jwks-url", &url]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("key_set_unavailable"));
+    let o = authgate(&[
+        "jwt",
+        "verify",
+        &token,
+        "--jwks-url",
+        "http://127.0.0.1/jwks",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = authgate(&["jwt", "verify", &token, "--jwks-url", &url, "--secret", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
