@@ -84,3 +84,19 @@ async def redis_and_aio(url: str) -> bool:
     hooks = AsyncWebhookVerifier(authgate.WebhookVerifier(["whsec_x"], store=store))
     verified: authgate.VerifiedWebhook = await hooks.verify({"webhook-id": "m"}, b"{}")
     return decision.degraded or bool(pair.access_token and listed and verified.id)
+
+
+async def identity_providers(token: str, proof: str, cert: bytes) -> str:
+    from datetime import timedelta
+
+    from authgate.aio import AsyncDpopVerifier, AsyncRemoteJwks
+
+    idp = authgate.RemoteJwks.discover("https://login.example.com/", ttl=timedelta(minutes=5), timeout=2.5)
+    claims: dict[str, object] = await AsyncRemoteJwks(idp).verify(token, audience="api", leeway=5)
+    last: authgate.AuthError | None = idp.status()["last_error"]
+    dpop = authgate.DpopVerifier(max_age=60, store=authgate.MemoryStore())
+    bound: authgate.DpopProof = await AsyncDpopVerifier(dpop).verify(proof, "GET", "https://api/x", access_token=token)
+    authgate.check_certificate_binding({"cnf": {"x5t#S256": authgate.certificate_thumbprint(cert)}}, cert)
+    key = authgate.Key.from_pem(authgate.Key.generate_pem("ES256"), "ES256")
+    made: str = authgate.create_dpop_proof(key, "GET", "https://api/x", nonce=authgate.generate_dpop_nonce())
+    return f"{claims} {last} {bound.jkt} {made}"
