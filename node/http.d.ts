@@ -1,6 +1,6 @@
 import type {
   ApiKeyManager, ApiKeyRecord, AuthError, Claims, ClientIpResolver, IpAllowlist, KeySet, RateDecision, RateLimiter,
-  SessionManager, VerifyOptions,
+  SessionManager, VerifyOptions, RemoteJwks,
 } from './index'
 
 export interface AuthContext {
@@ -13,7 +13,8 @@ export interface AuthContext {
 }
 
 export interface GateOptions {
-  keys?: KeySet | SessionManager
+  /** A RemoteJwks (an identity provider's keys) makes the Gate asynchronous: `authenticateAsync`. */
+  keys?: KeySet | SessionManager | RemoteJwks
   apiKeys?: ApiKeyManager
   apiKeyScope?: string
   apiKeyHeader?: string

@@ -4,17 +4,18 @@
 // check is a call into the core.
 
 const {
-  KeySet, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpError,
+  KeySet, RemoteJwks, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpError,
 } = require('./index.js')
 
 class Gate {
   /**
    * @param {object} options
-   * @param {KeySet|SessionManager} [options.keys] verifies `Authorization: Bearer` tokens
+   * @param {KeySet|SessionManager|RemoteJwks} [options.keys] verifies `Authorization: Bearer` tokens
+   *   (a RemoteJwks, an identity provider's keys, makes the Gate asynchronous: `authenticateAsync`)
    * @param {import('./index').ApiKeyManager} [options.apiKeys] verifies the `x-api-key` header
    * @param {string} [options.apiKeyScope] scope the API key must grant
    * @param {string} [options.realm] realm of the `WWW-Authenticate` challenge
-   * @param {object} [options.verify] verify options for a KeySet (issuer, audience, …)
+   * @param {object} [options.verify] verify options for a KeySet or RemoteJwks (issuer, audience, …)
    * @param {import('./index').IpAllowlist} [options.allowlist] refuses clients outside it (403) first
    * @param {import('./index').ClientIpResolver} [options.clientIp] finds the client behind your proxies
    * @param {import('./index').RateLimiter} [options.limiter] one request from the bucket of `app:<API key id>`,
@@ -33,12 +34,14 @@ class Gate {
     this.apiKeyHeader = apiKeyHeader.toLowerCase()
     this.realm = realm
     this.verifier = keys instanceof KeySet ? keys.verifier(verify || {}) : null
+    this.remoteJwks = keys instanceof RemoteJwks
+    this.verifyOptions = verify || {}
     this.allowlist = allowlist
     this.clientIp = clientIp
     this.limiter = limiter
     this.ratePolicy = ratePolicy
-    /** A check goes to a store across the network (Redis): use `authenticateAsync`. */
-    this.offload = [keys, apiKeys, limiter].some((part) => part?.remoteStore === true)
+    /** A check goes across the network (Redis, an identity provider): use `authenticateAsync`. */
+    this.offload = this.remoteJwks || [keys, apiKeys, limiter].some((part) => part?.remoteStore === true)
   }
 
   /**
@@ -46,6 +49,7 @@ class Gate {
    * socket's address. Throws the AuthError of the first check that fails.
    */
   authenticate(header, peer) {
+    if (this.remoteJwks) throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
     const steps = this.#steps(header, peer)
     let next = steps.next()
     while (!next.done) {
@@ -97,7 +101,9 @@ class Gate {
       const authorization = header('authorization')
       if (!authorization) throw new MalformedToken('the request has no Authorization: Bearer token')
       const token = bearerToken(authorization)
-      claims = this.verifier ? this.verifier.verify(token) : yield [this.keys, 'verifyAccess', token]
+      if (this.verifier) claims = this.verifier.verify(token)
+      else if (this.remoteJwks) claims = yield [this.keys, 'verify', token, this.verifyOptions]
+      else claims = yield [this.keys, 'verifyAccess', token]
     }
     let rateLimit = null
     if (this.limiter) {

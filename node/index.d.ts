@@ -512,6 +512,8 @@ export declare class RemoteJwks {
   static discover(issuer: string, options?: RemoteJwksOptions): RemoteJwks
   get url(): string
   verify(token: string, options?: VerifyOptions): Promise<Claims>
+  /** The same as `verify`. */
+  verifyAsync(token: string, options?: VerifyOptions): Promise<Claims>
   refresh(): Promise<string[]>
   status(): RemoteJwksStatus
 }

@@ -692,6 +692,11 @@ class RemoteJwks {
     return JSON.parse(await callAsync(() => n.verifyJsonAsync(token, text)))
   }
 
+  /** The same as `verify` (already a Promise), for callers that pick `…Async` methods. */
+  async verifyAsync(token, options) {
+    return this.verify(token, options)
+  }
+
   /** Fetches the key set now; resolves with its kids (a failure keeps the cached set). */
   async refresh() {
     const n = this[NATIVE]

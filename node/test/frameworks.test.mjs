@@ -80,3 +80,36 @@ test('Fastify plugin', async () => {
 test('a Gate needs a credential', () => {
   assert.throws(() => new Gate({}), TypeError)
 })
+
+test("an identity provider's tokens through the Express middleware", async () => {
+  const { HttpsServer } = await import('./https_server.mjs')
+  const idp = await HttpsServer.start()
+  const keys = new ag.KeySet([ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256', 'k1')])
+  keys.activate('k1')
+  const exp = Math.floor(Date.now() / 1000) + 600
+  const token = keys.sign({ iss: 'https://idp.example', sub: 'alice', aud: 'api', exp })
+  const remote = new ag.RemoteJwks(idp.url('/jwks'), { caCert: idp.ca, timeout: 1 })
+  const gate = new Gate({ keys: remote, verify: { issuer: 'https://idp.example', audience: 'api' } })
+  assert.ok(gate.offload)
+  assert.throws(() => gate.authenticate(() => `Bearer ${token}`), TypeError)
+  const app = express()
+  app.use(authgate(gate))
+  app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub }))
+  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  const base = `http://127.0.0.1:${server.address().port}`
+  try {
+    await idp.set('/jwks', '', 503)
+    let r = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` } })
+    assert.deepEqual([r.status, (await r.json()).error], [503, 'KEY_SET_UNAVAILABLE'])
+    await idp.set('/jwks', JSON.stringify(keys.jwks()))
+    await remote.refresh()
+    r = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` } })
+    assert.deepEqual([r.status, await r.json()], [200, { sub: 'alice' }])
+    const other = keys.sign({ iss: 'https://idp.example', sub: 'x', aud: 'web', exp })
+    r = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${other}` } })
+    assert.deepEqual([r.status, (await r.json()).error], [401, 'INVALID_AUDIENCE'])
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+    await idp.close()
+  }
+})

@@ -18,6 +18,7 @@ from authgate._authgate import (
     KeySet,
     RateDecision,
     RateLimiter,
+    RemoteJwks,
     SessionManager,
     bearer_token,
     http_error,
@@ -42,8 +43,8 @@ class Gate:
     """The credentials a request must present.
 
     ``keys`` verifies ``Authorization: Bearer`` tokens (a ``SessionManager`` checks its own
-    access tokens; a ``KeySet`` takes ``verify_options`` such as ``issuer`` and
-    ``audience``). ``api_keys`` verifies the ``x-api-key`` header, optionally for
+    access tokens; a ``KeySet``, or a ``RemoteJwks`` for an identity provider's tokens,
+    takes ``verify_options`` such as ``issuer`` and ``audience``). ``api_keys`` verifies the ``x-api-key`` header, optionally for
     ``api_key_scope``. Each credential is required when its verifier is given; with both,
     a request needs both (API key first).
 
@@ -58,7 +59,7 @@ class Gate:
     def __init__(
         self,
         *,
-        keys: Union[KeySet, SessionManager, None] = None,
+        keys: Union[KeySet, SessionManager, RemoteJwks, None] = None,
         api_keys: Optional[ApiKeyManager] = None,
         api_key_scope: Optional[str] = None,
         api_key_header: str = "x-api-key",
@@ -71,8 +72,8 @@ class Gate:
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
             raise ValueError("a Gate needs keys (Bearer tokens), api_keys (x-api-key), a limiter or an allowlist")
-        if verify_options and not isinstance(keys, KeySet):
-            raise ValueError("verify options apply to a KeySet; a SessionManager has its own")
+        if verify_options and not isinstance(keys, (KeySet, RemoteJwks)):
+            raise ValueError("verify options apply to a KeySet or a RemoteJwks; a SessionManager has its own")
         self.keys = keys
         self.api_keys = api_keys
         self.api_key_scope = api_key_scope
@@ -85,7 +86,10 @@ class Gate:
         self.rate_policy = rate_policy
         #: Checks go to a store across the network (Redis): async callers (the ASGI
         #: middleware) run them on a worker thread, so the event loop never waits on Redis.
-        self.offload = any(getattr(part, "remote_store", False) for part in (keys, api_keys, limiter))
+        #: A RemoteJwks may fetch its keys over the network: the same applies.
+        self.offload = isinstance(keys, RemoteJwks) or any(
+            getattr(part, "remote_store", False) for part in (keys, api_keys, limiter)
+        )
 
     def authenticate(self, header: HeaderLookup, peer: Optional[str] = None) -> AuthContext:
         """Checks a request: ``header(name)`` returns a header's value or None, ``peer`` is

@@ -150,3 +150,35 @@ def test_revoked_session_is_refused_at_once_when_checked(world: World) -> None:
 def test_gate_needs_a_credential() -> None:
     with pytest.raises(ValueError):
         Gate()
+
+
+def test_an_identity_providers_tokens_through_the_asgi_middleware() -> None:
+    import json
+    import time
+
+    from https_server import HttpsServer
+
+    async def me(request: Request) -> JSONResponse:
+        return JSONResponse({"sub": request.state.auth.claims["sub"]})
+
+    with HttpsServer() as idp:
+        keys = authgate.KeySet([authgate.Key.from_pem(authgate.Key.generate_pem("ES256"), "ES256", kid="k1")])
+        keys.activate("k1")
+        token = keys.sign({"iss": "https://idp.example", "sub": "alice", "aud": "api", "exp": int(time.time()) + 600})
+        remote = authgate.RemoteJwks(idp.url("/jwks"), ca_cert_pem=idp.ca, timeout=1)
+        gate = Gate(keys=remote, issuer="https://idp.example", audience="api")
+        assert gate.offload, "a RemoteJwks may fetch: the middleware runs it off the event loop"
+        app = AuthMiddleware(Starlette(routes=[Route("/me", me)]), gate)
+        with asgi_server(app) as base:
+            idp.set("/jwks", "", 503)
+            r = httpx.get(f"{base}/me", headers={"authorization": f"Bearer {token}"})
+            assert r.status_code == 503 and r.json()["error"] == "key_set_unavailable"
+            idp.set("/jwks", json.dumps(keys.jwks()))
+            remote.refresh()
+            r = httpx.get(f"{base}/me", headers={"authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.json() == {"sub": "alice"}
+            other = keys.sign({"iss": "https://idp.example", "sub": "x", "aud": "web", "exp": int(time.time()) + 600})
+            r = httpx.get(f"{base}/me", headers={"authorization": f"Bearer {other}"})
+            assert r.status_code == 401 and r.json()["error"] == "invalid_audience"
+    with pytest.raises(ValueError):
+        Gate(keys=authgate.SessionManager(keys), audience="api")
