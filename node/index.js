@@ -626,10 +626,19 @@ class PasswordHasher extends PasswordHasherNative {
 facadeOf.set(native.PasswordHasher, PasswordHasher)
 
 // Proof of possession and identity providers' key sets.
+/** Throws a TypeError naming an option `allowed` does not list (a typo must not pass silently). */
+function knownOptions(options, allowed, what) {
+  const unknown = Object.keys(options).find((k) => !allowed.includes(k))
+  if (unknown !== undefined) throw new TypeError(`unknown ${what} option ${unknown}`)
+  return options
+}
+const REMOTE_JWKS_OPTIONS = ['ttl', 'cooldown', 'maxStale', 'timeout', 'maxBytes', 'caCert', 'allowHttp']
+
 /** `new DpopVerifier({ maxAge, leeway, nonce, algorithms, store, clock })`. */
 class DpopVerifier {
   constructor(options = {}) {
     const { store, clock, ...policy } = optionsObject(options)
+    knownOptions(policy, ['maxAge', 'leeway', 'nonce', 'algorithms'], 'DpopVerifier')
     this[NATIVE] = guard(() => new native.DpopVerifier(policy, toNative(store), toNative(clock)))
     /** True when its replay store is across the network (Redis): use `verifyAsync`. */
     this.remoteStore = store instanceof RedisStore
@@ -671,11 +680,13 @@ function dpopCheck(request) {
 class RemoteJwks {
   constructor(url, options = {}) {
     const { clock, ...rest } = optionsObject(options)
+    knownOptions(rest, REMOTE_JWKS_OPTIONS, 'RemoteJwks')
     this[NATIVE] = guard(() => new native.RemoteJwks(url, rest, toNative(clock)))
   }
 
   static discover(issuer, options = {}) {
     const { clock, ...rest } = optionsObject(options)
+    knownOptions(rest, REMOTE_JWKS_OPTIONS, 'RemoteJwks')
     const obj = Object.create(RemoteJwks.prototype)
     obj[NATIVE] = guard(() => native.RemoteJwks.discover(issuer, rest, toNative(clock)))
     return obj

@@ -113,6 +113,9 @@ test('TLS and URLs are checked', () => withServer(async (server) => {
   assert.throws(() => new ag.RemoteJwks(server.url(JWKS), { timeout: 0 }), TypeError)
   assert.throws(() => new ag.RemoteJwks(server.url(JWKS), { ttl: 'ten' }), TypeError)
   assert.throws(() => new ag.RemoteJwks(server.url(JWKS), 'options'), TypeError)
+  assert.throws(() => new ag.RemoteJwks(server.url(JWKS), { maxstale: 10 }), /unknown RemoteJwks option maxstale/)
+  assert.throws(() => ag.RemoteJwks.discover(server.url('/x'), { ca: server.ca }), TypeError)
+  assert.throws(() => new ag.DpopVerifier({ maxage: 10 }), /unknown DpopVerifier option maxage/)
 }))
 
 test('discovery binds the issuer', () => withServer(async (server) => {
