@@ -226,6 +226,19 @@ fn a_slow_provider_times_out_and_the_stale_set_is_served_meanwhile() {
     assert!(started.elapsed() < Duration::from_millis(200));
 }
 
+/// Sixteen threads verify `token` at once; every one must succeed.
+fn verify_from_16_threads(c: &Arc<RemoteJwks>, token: &str) {
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (c, token) = (c.clone(), token.to_string());
+            std::thread::spawn(move || verify(&c, &token).map(|_| ()))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+}
+
 #[test]
 fn while_one_caller_fetches_the_others_wait_for_it_or_use_the_cache() {
     let server = HttpsServer::start();
@@ -234,27 +247,11 @@ fn while_one_caller_fetches_the_others_wait_for_it_or_use_the_cache() {
     let clock = Arc::new(ManualClock::new(NOW));
     let c = Arc::new(client(&server, &clock));
     let token = a.token("idp");
-    let threads: Vec<_> = (0..16)
-        .map(|_| {
-            let (c, token) = (c.clone(), token.clone());
-            std::thread::spawn(move || verify(&c, &token).map(|_| ()))
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap().unwrap();
-    }
+    verify_from_16_threads(&c, &token);
     assert_eq!(server.hits(JWKS), 1, "sixteen cold callers, one fetch");
     // An expired cache: callers arriving during the refetch are served the old set.
     clock.advance(601);
-    let threads: Vec<_> = (0..16)
-        .map(|_| {
-            let (c, token) = (c.clone(), token.clone());
-            std::thread::spawn(move || verify(&c, &token).map(|_| ()))
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap().unwrap();
-    }
+    verify_from_16_threads(&c, &token);
     assert_eq!(server.hits(JWKS), 2);
 }
 
