@@ -10,7 +10,7 @@ seconds=${FUZZ_SECONDS:-300}
 fuzz=${CARGO_FUZZ:-cargo-fuzz}
 mkdir -p ../target/fuzz-logs
 export RUSTC_BOOTSTRAP=1
-for target in ${FUZZ_TARGETS:-jwt jwks http_signature webhook otpauth_uri base32 api_key forwarded}; do
+for target in ${FUZZ_TARGETS:-jwt jwks http_signature webhook otpauth_uri base32 api_key forwarded dpop}; do
 	echo "== $target: $seconds s"
 	"$fuzz" run -O -a -s none "$target" -- -max_total_time="$seconds" -print_final_stats=1 \
 		> "../target/fuzz-logs/$target.log" 2>&1 || { tail -40 "../target/fuzz-logs/$target.log"; exit 1; }

@@ -43,7 +43,8 @@ def cases(area: str) -> Iterator[dict[str, Any]]:
 
 def seeds() -> dict[str, set[bytes]]:
     out: dict[str, set[bytes]] = {t: set() for t in
-                                  ["jwt", "jwks", "http_signature", "webhook", "otpauth_uri", "base32", "api_key", "forwarded"]}
+                                  ["jwt", "jwks", "http_signature", "webhook", "otpauth_uri", "base32", "api_key", "forwarded",
+                                   "dpop"]}
     every = [c for area in VECTORS.iterdir() if area.is_dir() and area.name != "tools" for c in cases(area.name)]
     for s in strings(every):
         if re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*", s) and s.startswith("ey"):
@@ -78,6 +79,13 @@ def seeds() -> dict[str, set[bytes]]:
             out["forwarded"].add(f"{c.get('peer', c.get('ip', ''))}\n{value}\n{entry}".encode())
         if "text" in c:
             out["forwarded"].add(f"\n\n{c['text']}".encode())
+    for c in cases("pop"):
+        for r in c.get("requests", []):
+            out["dpop"].add(f"{r['method']}\n{r['uri']}\n{r['proof']}".encode())
+        if "certificate" in c:
+            out["dpop"].add(f"\n\n{c['certificate']}".encode())
+        if "jwk" in c:
+            out["dpop"].add(json.dumps(c["jwk"]).encode())
     return out
 
 

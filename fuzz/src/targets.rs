@@ -14,6 +14,9 @@ use authgate_core::apikey;
 use authgate_core::clock::ManualClock;
 use authgate_core::jwt::{peek_unverified, Algorithm, Key, KeySet, KeyStatus, Validation};
 use authgate_core::otp::{base32_decode, base32_encode, OtpUri};
+use authgate_core::pop::{
+    certificate_thumbprint, jwk_thumbprint, DpopPolicy, DpopRequest, DpopVerifier,
+};
 use authgate_core::signature::{
     self, KeyMap, Request, RequestVerifier, SignatureKey, VerifyPolicy,
 };
@@ -36,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("base32", base32),
     ("api_key", api_key),
     ("forwarded", forwarded),
+    ("dpop", dpop),
 ];
 
 fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -252,5 +256,35 @@ pub fn forwarded(data: &[u8]) {
         let resolver = ClientIpResolver::new(&["10.0.0.0/8", "2001:db8::/32"], header).unwrap();
         let _ = resolver.resolve(peer, &[&value]);
         let _ = resolver.resolve(peer, &[&value, &value]);
+    }
+}
+
+/// DPoP proofs (RFC 9449), JWK thumbprints and client certificates. Fields: method, URI,
+/// proof (also read as a certificate and as a JWK).
+pub fn dpop(data: &[u8]) {
+    let f = fields(data, 3);
+    let (method, uri, proof) = (text(f[0]), text(f[1]), text(f[2]));
+    let verifier = DpopVerifier::with_clock(
+        Arc::new(MemoryStore::new()),
+        DpopPolicy::default(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    let request = DpopRequest {
+        proof: &proof,
+        method: &method,
+        uri: &uri,
+        ..DpopRequest::default()
+    };
+    if let Ok(ok) = verifier.verify_request(&request) {
+        // The thumbprint is the one of the header's key, and the proof is good once.
+        let (header, _) = peek_unverified(&proof).unwrap();
+        let jwk = header["jwk"].as_object().unwrap();
+        assert_eq!(ok.jkt, jwk_thumbprint(jwk).unwrap());
+        assert!(verifier.verify_request(&request).is_err());
+    }
+    let _ = certificate_thumbprint(f[2]);
+    let _ = certificate_thumbprint(data);
+    if let Ok(serde_json::Value::Object(jwk)) = serde_json::from_slice(data) {
+        let _ = jwk_thumbprint(&jwk);
     }
 }
