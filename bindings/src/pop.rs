@@ -12,6 +12,13 @@ use authgate_core::{Error, ErrorKind};
 use crate::errors::{guard, Result};
 use crate::token_manager::{clock_of, TimeSource};
 
+/// The RFC 7638 thumbprint of a public JWK given as JSON text: to compare with a token's
+/// `cnf.jkt` or an authorization request's `dpop_jkt`.
+#[uniffi::export]
+pub fn jwk_thumbprint(jwk_json: String) -> Result<String> {
+    guard(|| pop::jwk_thumbprint_json(&jwk_json))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum DpopAlgorithm {
     Es256,

@@ -51,6 +51,14 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String> {
     Ok(b64url_encode(&Sha256::digest(canonical.as_bytes())))
 }
 
+/// [`jwk_thumbprint`] of a JWK given as JSON text.
+pub fn jwk_thumbprint_json(jwk: &str) -> Result<String> {
+    match serde_json::from_str(jwk) {
+        Ok(Value::Object(jwk)) => jwk_thumbprint(&jwk),
+        _ => err(ErrorKind::InvalidKey, "a JWK is a JSON object"),
+    }
+}
+
 /// The thumbprint of `key`'s public half (`None` for an HMAC secret).
 pub fn key_thumbprint(key: &Key) -> Option<String> {
     key.public_jwk().and_then(|jwk| jwk_thumbprint(&jwk).ok())
@@ -558,6 +566,13 @@ mod tests {
             jwk_thumbprint(&jwk).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+        let text = Value::Object(jwk).to_string();
+        assert_eq!(
+            jwk_thumbprint_json(&text).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        let e = jwk_thumbprint_json("[1]").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidKey);
     }
 
     #[test]

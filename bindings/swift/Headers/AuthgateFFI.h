@@ -728,6 +728,11 @@ RustBuffer uniffi_authgate_mobile_fn_func_peek_claims(RustBuffer token, RustCall
 RustBuffer uniffi_authgate_mobile_fn_func_parse_otpauth_uri(RustBuffer uri, int8_t allow_short_secret, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FUNC_JWK_THUMBPRINT
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_FUNC_JWK_THUMBPRINT
+RustBuffer uniffi_authgate_mobile_fn_func_jwk_thumbprint(RustBuffer jwk_json, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_AUTHGATE_MOBILE_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_AUTHGATE_MOBILE_RUSTBUFFER_ALLOC
 RustBuffer ffi_authgate_mobile_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -1009,6 +1014,12 @@ uint16_t uniffi_authgate_mobile_checksum_func_peek_claims(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_FUNC_PARSE_OTPAUTH_URI
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_FUNC_PARSE_OTPAUTH_URI
 uint16_t uniffi_authgate_mobile_checksum_func_parse_otpauth_uri(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_FUNC_JWK_THUMBPRINT
+#define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_CHECKSUM_FUNC_JWK_THUMBPRINT
+uint16_t uniffi_authgate_mobile_checksum_func_jwk_thumbprint(void
     
 );
 #endif

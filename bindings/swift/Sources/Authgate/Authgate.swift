@@ -5300,6 +5300,18 @@ public func parseOtpauthUri(uri: String, allowShortSecret: Bool = false)throws  
     )
 })
 }
+/**
+ * The RFC 7638 thumbprint of a public JWK given as JSON text: to compare with a token's
+ * `cnf.jkt` or an authorization request's `dpop_jkt`.
+ */
+public func jwkThumbprint(jwkJson: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+        uniffiCallStatus in
+    uniffi_authgate_mobile_fn_func_jwk_thumbprint(
+        FfiConverterString.lower(jwkJson),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5326,6 +5338,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_func_parse_otpauth_uri() != 11197) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_authgate_mobile_checksum_func_jwk_thumbprint() != 30854) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_method_hotp_at() != 37016) {

@@ -783,6 +783,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_authgate_mobile_checksum_func_parse_otpauth_uri(
     ): Int
+    external fun uniffi_authgate_mobile_checksum_func_jwk_thumbprint(
+    ): Int
     external fun uniffi_authgate_mobile_checksum_method_hotp_at(
     ): Int
     external fun uniffi_authgate_mobile_checksum_method_hotp_verify(
@@ -1067,6 +1069,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_authgate_mobile_fn_func_parse_otpauth_uri(`uri`: RustBuffer.ByValue,`allowShortSecret`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_authgate_mobile_fn_func_jwk_thumbprint(`jwkJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_authgate_mobile_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_authgate_mobile_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1196,6 +1200,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_func_parse_otpauth_uri() and 0xFFFF) != 11197) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_authgate_mobile_checksum_func_jwk_thumbprint() and 0xFFFF) != 30854) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_method_hotp_at() and 0xFFFF) != 37016) {
@@ -7636,6 +7643,22 @@ public object FfiConverterSequenceTypePasswordViolation: FfiConverterRustBuffer<
         
         FfiConverterString.lower(`uri`),
         FfiConverterBoolean.lower(`allowShortSecret`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The RFC 7638 thumbprint of a public JWK given as JSON text: to compare with a token's
+         * `cnf.jkt` or an authorization request's `dpop_jkt`.
+         */
+    @Throws(AuthgateException::class) fun `jwkThumbprint`(`jwkJson`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(AuthgateException) { _status ->
+    UniffiLib.uniffi_authgate_mobile_fn_func_jwk_thumbprint(
+    
+        
+        FfiConverterString.lower(`jwkJson`),_status)
 }
     )
     }

@@ -9,6 +9,7 @@ import dev.authgate.mobile.DpopAlgorithm
 import dev.authgate.mobile.DpopKey
 import dev.authgate.mobile.ErrorCode
 import dev.authgate.mobile.TimeSource
+import dev.authgate.mobile.jwkThumbprint
 import java.math.BigInteger
 import java.security.AlgorithmParameters
 import java.security.KeyFactory
@@ -100,5 +101,23 @@ fun registerDpopTests() {
         val rel = assertFailsWith<AuthgateException.Other> { key.proof("GET", "/relative") }
         assertEquals(ErrorCode.INVALID_INPUT, rel.code)
         assertFailsWith<AuthgateException.Other> { key.proof("G ET", "https://api.example.com/x") }
+    }
+}
+
+fun registerPopVectors() {
+    val cases = vectorFile("pop/cases.json").cases().filter { it.str("op") == "jwk_thumbprint" }
+    test("vectors: pop/cases.json jwk_thumbprint (${cases.size} cases)") {
+        assertTrue(cases.size >= 5)
+        for (c in cases) {
+            val expect = c.obj("expect")!!
+            val jwk = c.obj("jwk")!!.toString()
+            when (val code = expect.str("error")) {
+                null -> assertEquals(expect.str("jkt"), jwkThumbprint(jwk), c.str("name"))
+                else -> {
+                    val e = assertFailsWith<AuthgateException.KeyMaterial>(c.str("name")) { jwkThumbprint(jwk) }
+                    assertEquals(code, e.code.name.lowercase(), c.str("name"))
+                }
+            }
+        }
     }
 }

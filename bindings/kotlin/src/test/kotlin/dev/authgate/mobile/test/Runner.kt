@@ -22,6 +22,7 @@ fun main() {
     registerPasswordVectors()
     registerFfiHostileTests()
     registerDpopTests()
+    registerPopVectors()
     test("README: the Kotlin quick tour runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {
