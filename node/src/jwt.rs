@@ -185,6 +185,17 @@ pub(crate) fn validation(o: VerifyOptions) -> Result<(Validation, Option<u64>)> 
     Ok((v, opt_seconds(o.now, "now")?))
 }
 
+/// [`validation`] of options given as JSON text (`index.js` stringifies them: reading an
+/// object field by field through napi costs more than V8's stringify and serde's parse).
+pub(crate) fn validation_json(options: Option<String>) -> Result<(Validation, Option<u64>)> {
+    let options: VerifyOptions = match options {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| invalid_arg(format!("invalid verify options: {e}")))?,
+        None => VerifyOptions::default(),
+    };
+    validation(options)
+}
+
 /// Verifies and returns the payload JSON text: `index.js` parses it with V8's JSON.parse,
 /// which is faster than building the object property by property through napi (and has
 /// JSON.parse's semantics for large integers).
@@ -311,12 +322,7 @@ impl JsKeySet {
     /// field by field through napi costs more than V8's stringify and serde's parse.
     #[napi(catch_unwind)]
     pub fn verify_json(&self, token: String, options: Option<String>) -> Result<String> {
-        let options: VerifyOptions = match options {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| invalid_arg(format!("invalid verify options: {e}")))?,
-            None => VerifyOptions::default(),
-        };
-        let (v, now) = validation(options)?;
+        let (v, now) = validation_json(options)?;
         verify_token(&self.inner, &token, &v, now)
     }
 

@@ -9,11 +9,11 @@ use authgate_core::pop::{self, DpopPolicy, DpopRequest, DpopVerifier};
 use authgate_core::remote_jwks::{RemoteJwks, RemoteJwksOptions};
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::convert::{self, opt_seconds};
 use crate::errors::{core, invalid_arg, Result};
-use crate::jwt::{algorithm, json_object, validation, JsKey, VerifyOptions};
+use crate::jwt::{algorithm, json_object, validation_json, JsKey};
 use crate::offload::{offload, Offload};
 use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
 
@@ -37,18 +37,11 @@ pub fn check_certificate_binding_json(
     claims: String,
     certificate: Either<Buffer, String>,
 ) -> Result<()> {
-    let claims = claims_map(&claims)?;
+    let claims = json_object(Value::String(claims), "claims")?;
     core(pop::check_certificate_binding_of(
         &claims,
         &convert::bytes(&certificate),
     ))
-}
-
-fn claims_map(text: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(invalid_arg("claims must be a plain object")),
-    }
 }
 
 /// A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header).
@@ -136,7 +129,7 @@ fn verify_proof(
     let claims = check
         .access_claims_json
         .as_deref()
-        .map(claims_map)
+        .map(|text| json_object(Value::String(text.to_string()), "access claims"))
         .transpose()?;
     let verified = core(verifier.verify_request(&DpopRequest {
         proof,
@@ -318,12 +311,7 @@ impl JsRemoteJwks {
         token: String,
         options: Option<String>,
     ) -> Result<AsyncTask<Offload<String>>> {
-        let options: VerifyOptions = match options {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| invalid_arg(format!("invalid verify options: {e}")))?,
-            None => VerifyOptions::default(),
-        };
-        let (v, now) = validation(options)?;
+        let (v, now) = validation_json(options)?;
         let inner = self.inner.clone();
         Ok(offload(move || {
             let claims = core(inner.verify_at(&token, &v, now.unwrap_or_else(unix_now)))?;

@@ -3,18 +3,10 @@
 use authgate_core::client_token::{
     self, ClientTokens, DEFAULT_CLIENT_TOKEN_TTL_SECS, DEFAULT_REFRESH_MARGIN_SECS,
 };
-use authgate_core::clock::unix_now;
 use pyo3::prelude::*;
 
 use crate::convert;
 use crate::errors::guard;
-
-fn now_or_system(now: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
-    Ok(now
-        .map(convert::timestamp)
-        .transpose()?
-        .unwrap_or_else(unix_now))
-}
 
 /// A verified client token.
 #[pyclass(frozen, get_all, name = "ClientToken", module = "authgate")]
@@ -50,7 +42,7 @@ impl PyClientTokens {
             .map(convert::seconds)
             .transpose()?
             .unwrap_or(DEFAULT_CLIENT_TOKEN_TTL_SECS);
-        let now = now_or_system(now)?;
+        let now = convert::now_or_system(now)?;
         guard(py, || self.inner.mint(user, ttl, now))
     }
 
@@ -62,7 +54,7 @@ impl PyClientTokens {
         user: &str,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClientToken> {
-        let now = now_or_system(now)?;
+        let now = convert::now_or_system(now)?;
         let t = guard(py, || self.inner.verify(token, user, now))?;
         Ok(PyClientToken {
             user: t.user,
@@ -85,7 +77,7 @@ pub fn needs_refresh(
         .unwrap_or(DEFAULT_REFRESH_MARGIN_SECS);
     Ok(client_token::needs_refresh(
         token,
-        now_or_system(now)?,
+        convert::now_or_system(now)?,
         margin,
     ))
 }

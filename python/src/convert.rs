@@ -244,6 +244,14 @@ fn claim_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 }
 
 /// Seconds since the epoch from an `int` or an aware `datetime`.
+/// An optional time argument, or the system's time.
+pub fn now_or_system(now: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    Ok(now
+        .map(timestamp)
+        .transpose()?
+        .unwrap_or_else(authgate_core::clock::unix_now))
+}
+
 pub fn timestamp(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         return obj

@@ -406,10 +406,7 @@ fn verify_token<'py>(
     v: &Validation,
     now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let now = now
-        .map(convert::timestamp)
-        .transpose()?
-        .unwrap_or_else(authgate_core::clock::unix_now);
+    let now = convert::now_or_system(now)?;
     let mut sink = DictSink::new(py);
     let verified = match token.cast::<PyString>() {
         // The common case: HMAC is cheaper than releasing the interpreter, so keep it, and

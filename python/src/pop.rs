@@ -64,10 +64,7 @@ pub fn create_dpop_proof(
     nonce: Option<&str>,
     now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let now = now
-        .map(convert::timestamp)
-        .transpose()?
-        .unwrap_or_else(authgate_core::clock::unix_now);
+    let now = convert::now_or_system(now)?;
     let key = key.inner.clone();
     guard(py, || {
         pop::create_proof(&key, method, uri, access_token, nonce, now)
@@ -347,10 +344,7 @@ impl PyRemoteJwks {
             max_token_bytes,
             py,
         )?;
-        let now = now
-            .map(convert::timestamp)
-            .transpose()?
-            .unwrap_or_else(authgate_core::clock::unix_now);
+        let now = convert::now_or_system(now)?;
         let (token, client) = (token_text(token)?, self.inner.clone());
         let claims = guard_detached(py, move || client.verify_at(&token, &v, now))?;
         json_text_to_py(py, claims.json())
