@@ -24,6 +24,8 @@ pub const DEFAULT_PERIOD_MS: u64 = 60_000;
 pub const DEFAULT_POLICY: &str = "default";
 /// The longest key or policy name accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
+/// The longest policy name accepted, in bytes (printable ASCII only).
+pub const MAX_POLICY_NAME_BYTES: usize = 64;
 /// The longest period accepted: one day.
 pub const MAX_PERIOD_MS: u64 = 86_400_000;
 /// The most requests a policy may allow per period (and the largest burst and cost).
@@ -180,21 +182,64 @@ impl Gcra {
     }
 }
 
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateOutcome {
+    /// The request went through (or, for a peek or a cost of 0, could).
+    #[default]
+    Allowed,
+    /// Refused for now: the bucket holds fewer tokens than the cost; `Retry-After` says
+    /// when it will hold enough.
+    Limited,
+    /// Refused for good: the cost is larger than the whole bucket (the policy's burst), so
+    /// no amount of waiting lets it through. No `Retry-After`.
+    InsufficientCapacity,
+}
+
+impl RateOutcome {
+    /// `allowed`, `limited` or `insufficient_capacity`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RateOutcome::Allowed => "allowed",
+            RateOutcome::Limited => "limited",
+            RateOutcome::InsufficientCapacity => "insufficient_capacity",
+        }
+    }
+
+    /// 0, 1 or 2 (for bindings that pass decisions as numbers).
+    pub const fn index(self) -> u8 {
+        self as u8
+    }
+
+    pub const fn from_index(i: u8) -> RateOutcome {
+        match i {
+            1 => RateOutcome::Limited,
+            2 => RateOutcome::InsufficientCapacity,
+            _ => RateOutcome::Allowed,
+        }
+    }
+}
+
 /// One rate-limit decision, with what to tell the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateDecision {
     pub policy: String,
     pub allowed: bool,
+    pub outcome: RateOutcome,
     /// Requests per window, and the window in seconds (rounded up).
     pub limit: u64,
     pub window_secs: u64,
     /// The bucket's size.
     pub burst: u64,
-    /// Requests of cost 1 that would go through now.
+    /// Requests of cost 1 that would go through now (never more than `burst`).
     pub remaining: u64,
     /// Milliseconds until the bucket is full again.
     pub reset_after_ms: u64,
-    /// When refused: milliseconds until this request's cost would go through.
+    /// Milliseconds until one more request of cost 1 goes through (0 while `remaining`
+    /// is above 0).
+    pub next_unit_ms: u64,
+    /// When limited: milliseconds until this request's cost would go through. `None` when
+    /// allowed, and for `insufficient_capacity` (waiting does not help).
     pub retry_after_ms: Option<u64>,
     /// The time of the decision, Unix milliseconds.
     pub now_ms: u64,
@@ -241,44 +286,71 @@ fn ceil_secs(ms: u64) -> u64 {
 }
 
 fn quote(name: &str) -> String {
-    // An RFC 8941 string: printable ASCII with `"` and `\` escaped.
+    // An RFC 8941 string. Policy names are checked to be printable ASCII without `"` or
+    // `\\` when set ([`check_policy_name`]), so this never drops or escapes a character;
+    // a name that got here otherwise loses the characters no header may carry.
     let mut out = String::with_capacity(name.len() + 2);
     out.push('"');
-    for c in name
-        .chars()
-        .filter(|c| c.is_ascii() && !c.is_ascii_control())
-    {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
+    out.extend(name.chars().filter(|&c| is_name_char(c)));
     out.push('"');
     out
 }
 
+/// Printable ASCII other than `"` and `\\`: what a policy name may hold, so that it
+/// goes into the `RateLimit` headers as it is.
+fn is_name_char(c: char) -> bool {
+    (' '..='~').contains(&c) && c != '"' && c != '\\'
+}
+
 impl RateDecision {
-    /// `RateLimit-Policy: "name";q=1000;w=60` (draft-ietf-httpapi-ratelimit-headers).
+    /// The quota window `w` of the headers: the seconds in which the bucket (`q` = the
+    /// burst) refills from empty, rounded up. Equal to the policy's period when the burst
+    /// is the limit (the default).
+    pub fn quota_window_secs(&self) -> u64 {
+        if self.burst == self.limit || self.limit == 0 {
+            return self.window_secs;
+        }
+        // window_secs is the period rounded up; the burst's share of it, rounded up.
+        (u128::from(self.window_secs) * u128::from(self.burst))
+            .div_ceil(u128::from(self.limit))
+            .max(1) as u64
+    }
+
+    /// `RateLimit-Policy: "name";q=1000;w=60` (draft-ietf-httpapi-ratelimit-headers): the
+    /// quota `q` is the bucket (the burst), `w` the seconds it takes to refill from empty,
+    /// so `q/w` is the policy's rate and `r` never exceeds `q`.
     pub fn policy_header(&self) -> String {
         format!(
             "{};q={};w={}",
             quote(&self.policy),
-            self.limit,
-            self.window_secs
+            self.burst,
+            self.quota_window_secs()
         )
     }
 
-    /// `RateLimit: "name";r=999;t=1`: remaining, and seconds until the bucket is full.
+    /// `RateLimit: "name";r=999;t=1`: `r` requests left now (at most `q`); `t`, while some
+    /// are left, the seconds until the bucket is full again, and when none is left, the
+    /// seconds until the next one (then equal to `Retry-After` for a request of cost 1).
     pub fn ratelimit_header(&self) -> String {
         format!(
             "{};r={};t={}",
             quote(&self.policy),
-            self.remaining,
-            ceil_secs(self.reset_after_ms)
+            self.remaining.min(self.burst),
+            self.reset_secs()
         )
     }
 
-    /// Seconds to wait before retrying (rounded up), when refused.
+    /// The `t` of the `RateLimit` header.
+    pub fn reset_secs(&self) -> u64 {
+        if self.remaining == 0 && !self.degraded {
+            ceil_secs(self.next_unit_ms).max(1)
+        } else {
+            ceil_secs(self.reset_after_ms)
+        }
+    }
+
+    /// Seconds to wait before retrying (rounded up), when limited. `None` when allowed and
+    /// for `insufficient_capacity`.
     pub fn retry_after_secs(&self) -> Option<u64> {
         self.retry_after_ms.map(|ms| ceil_secs(ms).max(1))
     }
@@ -306,17 +378,56 @@ impl RateDecision {
         out
     }
 
-    /// `Ok` when allowed; otherwise `rate_limited` with `retry_after` set.
+    /// `Ok` when allowed; otherwise `rate_limited`, with `retry_after` set when waiting
+    /// helps (not for `insufficient_capacity`).
     pub fn into_result(self) -> Result<RateDecision> {
-        match self.retry_after_secs() {
-            None => Ok(self),
-            Some(secs) => Err(Error::new(
+        match self.outcome {
+            RateOutcome::Allowed => Ok(self),
+            RateOutcome::Limited => {
+                let secs = self.retry_after_secs().unwrap_or(1);
+                Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!("rate limit of policy `{}` exceeded", self.policy),
+                )
+                .with_retry_after(secs))
+            }
+            RateOutcome::InsufficientCapacity => Err(Error::new(
                 ErrorKind::RateLimited,
-                format!("rate limit of policy `{}` exceeded", self.policy),
-            )
-            .with_retry_after(secs)),
+                format!(
+                    "the cost is larger than the burst of policy `{}`: it can never go through",
+                    self.policy
+                ),
+            )),
         }
     }
+}
+
+/// A policy name: 1 to 64 characters of printable ASCII other than `"` and `\\`, so it
+/// reaches the headers as it is and no two policies can advertise the same name.
+fn check_policy_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_POLICY_NAME_BYTES || !name.chars().all(is_name_char) {
+        return err(
+            ErrorKind::InvalidInput,
+            format!(
+                "a policy name is 1 to {MAX_POLICY_NAME_BYTES} characters of printable ASCII \
+                 other than `\"` and `\\` (it is sent in the RateLimit headers)"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The cost of a check given as a number by a binding (a JavaScript or Python number): a
+/// whole number from 0 to [`MAX_LIMIT`]; anything else (negative, fractional, not finite)
+/// is `invalid_input`, the same in every runtime.
+pub fn cost_from_number(cost: f64) -> Result<u64> {
+    if !cost.is_finite() || cost < 0.0 || cost.fract() != 0.0 || cost > MAX_LIMIT as f64 {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("the cost must be a whole number from 0 to {MAX_LIMIT}"),
+        );
+    }
+    Ok(cost as u64)
 }
 
 fn check_name(text: &str, what: &'static str) -> Result<()> {
@@ -369,7 +480,7 @@ impl RateLimiter {
 
     /// Adds or replaces the policy `name`. Existing buckets keep their state.
     pub fn set_policy(&self, name: &str, policy: Policy) -> Result<()> {
-        check_name(name, "policy name")?;
+        check_policy_name(name)?;
         let policy = policy.checked()?;
         write(&self.policies).insert(name.to_string(), policy);
         Ok(())
@@ -385,7 +496,7 @@ impl RateLimiter {
 
     /// Grants `key` its own policy under `policy_name` (e.g. an app on a bigger plan).
     pub fn set_override(&self, policy_name: &str, key: &str, policy: Policy) -> Result<()> {
-        check_name(policy_name, "policy name")?;
+        check_policy_name(policy_name)?;
         check_name(key, "key")?;
         let policy = policy.checked()?;
         write(&self.overrides)
@@ -409,33 +520,34 @@ impl RateLimiter {
 
     /// Takes `cost` requests from `key`'s bucket under `policy_name`. A refusal is a
     /// decision with `allowed == false`, not an error; see [`RateDecision::into_result`].
+    /// A cost of 0 takes nothing (a peek); a cost larger than the policy's burst can never
+    /// go through and is refused with the outcome `insufficient_capacity` (no retry).
     pub fn check(&self, policy_name: &str, key: &str, cost: u64) -> Result<RateDecision> {
-        self.decide(policy_name, key, cost, true)
+        self.decide(policy_name, key, cost)
     }
 
     /// The state of `key` without taking anything from it.
     pub fn peek(&self, policy_name: &str, key: &str) -> Result<RateDecision> {
-        self.decide(policy_name, key, 0, false)
+        self.decide(policy_name, key, 0)
     }
 
-    fn decide(&self, policy_name: &str, key: &str, cost: u64, take: bool) -> Result<RateDecision> {
+    fn decide(&self, policy_name: &str, key: &str, cost: u64) -> Result<RateDecision> {
         check_name(key, "key")?;
-        let policy = self.policy_for(policy_name, key)?;
-        if take && !(1..=policy.burst).contains(&cost) {
+        if cost > MAX_LIMIT {
             return err(
                 ErrorKind::InvalidInput,
-                format!(
-                    "the cost must be 1 to the policy's burst ({})",
-                    policy.burst
-                ),
+                format!("the cost must be a whole number from 0 to {MAX_LIMIT}"),
             );
         }
+        let policy = self.policy_for(policy_name, key)?;
+        let too_big = cost > policy.burst;
         let gcra = policy.gcra();
         let now_ms = self.clock.now_millis();
         let now_ns = now_ms.saturating_mul(NANOS_PER_MILLI);
+        let taken = if too_big { 0 } else { cost };
         let state = match self
             .store
-            .rate_limit(&store_key(policy_name, key), cost, &gcra, now_ns)
+            .rate_limit(&store_key(policy_name, key), taken, &gcra, now_ns)
         {
             Ok(state) => state,
             Err(e)
@@ -445,11 +557,13 @@ impl RateLimiter {
                 return Ok(RateDecision {
                     policy: policy_name.to_string(),
                     allowed: true,
+                    outcome: RateOutcome::Allowed,
                     limit: policy.limit,
                     window_secs: ceil_secs(policy.period_ms),
                     burst: policy.burst,
                     remaining: policy.burst,
                     reset_after_ms: 0,
+                    next_unit_ms: 0,
                     retry_after_ms: None,
                     now_ms,
                     degraded: true,
@@ -459,18 +573,32 @@ impl RateLimiter {
         };
         let level_ns = state.full_at_ns.saturating_sub(now_ns);
         let remaining = gcra.capacity_ns.saturating_sub(level_ns) / gcra.interval_ns;
-        let retry_after_ms = (!state.allowed).then(|| {
+        // Until one more token fits: the level must drop to capacity - interval.
+        let next_unit_ms = if remaining == 0 {
+            (level_ns + gcra.interval_ns)
+                .saturating_sub(gcra.capacity_ns)
+                .div_ceil(NANOS_PER_MILLI)
+        } else {
+            0
+        };
+        let (outcome, retry_after_ms) = if too_big {
+            (RateOutcome::InsufficientCapacity, None)
+        } else if state.allowed {
+            (RateOutcome::Allowed, None)
+        } else {
             let needed = level_ns + cost * gcra.interval_ns - gcra.capacity_ns;
-            needed.div_ceil(NANOS_PER_MILLI)
-        });
+            (RateOutcome::Limited, Some(needed.div_ceil(NANOS_PER_MILLI)))
+        };
         Ok(RateDecision {
             policy: policy_name.to_string(),
-            allowed: state.allowed,
+            allowed: outcome == RateOutcome::Allowed,
+            outcome,
             limit: policy.limit,
             window_secs: ceil_secs(policy.period_ms),
             burst: policy.burst,
             remaining,
             reset_after_ms: level_ns.div_ceil(NANOS_PER_MILLI),
+            next_unit_ms,
             retry_after_ms,
             now_ms,
             degraded: false,

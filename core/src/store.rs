@@ -393,7 +393,7 @@ impl MemoryStore {
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryStore {
             capacity: capacity.max(1),
-            rate_buckets: rate_buckets::RateBuckets::new(capacity.max(1)),
+            rate_buckets: rate_buckets::RateBuckets::new(capacity.max(1), random_hash_key()),
             sessions: Mutex::default(),
             apikeys: Mutex::default(),
             nonces: Mutex::default(),
@@ -402,10 +402,35 @@ impl MemoryStore {
     }
 }
 
+/// A random SipHash key for the rate-limit buckets, from std's randomly seeded hasher
+/// (the OS's random source, read once per process).
+fn random_hash_key() -> (u64, u64) {
+    use std::hash::BuildHasher;
+    let state = std::hash::RandomState::new();
+    (state.hash_one(0x5eed_u64), state.hash_one(0xb0c4e7_u64))
+}
+
 impl MemoryStore {
+    /// The same store with the rate-limit buckets hashed under a fixed `seed` instead of a
+    /// random key, so which keys share a shard is reproducible: for tests only. In
+    /// production, anyone who knows the seed can aim keys at one shard.
+    pub fn with_hash_seed(mut self, seed: u64) -> Self {
+        let capacity = self.capacity;
+        self.rate_buckets =
+            rate_buckets::RateBuckets::new(capacity, (seed, seed ^ 0x9e37_79b9_7f4a_7c15));
+        self
+    }
+
     /// How many rate-limited keys are held (live ones, and full ones not yet forgotten).
     pub fn rate_limit_keys(&self) -> usize {
         self.rate_buckets.len()
+    }
+
+    /// How many new rate-limited keys were refused with `capacity_exceeded` because the
+    /// store was full of keys still being limited (since it was made): watch it — when it
+    /// grows, the capacity is too small for the live keys or a client is spraying keys.
+    pub fn rate_limit_refusals(&self) -> u64 {
+        self.rate_buckets.refusals()
     }
 
     /// How many nonces are held (unexpired ones, and expired ones not yet forgotten).
@@ -421,7 +446,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
-        Ok(self.rate_buckets.take(key, cost, gcra, now_ns))
+        self.rate_buckets.take(key, cost, gcra, now_ns)
     }
 
     fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()> {

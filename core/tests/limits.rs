@@ -80,14 +80,29 @@ fn sixteen_threads_on_one_key_get_exactly_the_burst_through() {
     );
 }
 
+/// The seed of the spray test: `AUTHGATE_TEST_SEED` (make test runs it with 50 seeds),
+/// else 7. It fixes both the keys and the store's hashing, so a failure reproduces.
+fn test_seed() -> u64 {
+    std::env::var("AUTHGATE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
 #[test]
 fn a_spray_of_random_keys_stays_within_the_capacity() {
-    let store = Arc::new(MemoryStore::with_capacity(10_000));
+    let seed = test_seed();
+    let store = Arc::new(MemoryStore::with_capacity(10_000).with_hash_seed(seed));
     let (limiter, clock) = limiter(store.clone());
-    let mut rng = Rng(7);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9).max(1));
+    // 1000 per minute: a key used once is full again 60 ms later, and the clock moves
+    // 10 ms per 1000 keys, so about 6,000 keys are live at any time: all get through.
     for i in 0..200_000u64 {
         let key = format!("spray-{}", rng.next());
-        assert!(limiter.check("default", &key, 1).unwrap().allowed);
+        assert!(
+            limiter.check("default", &key, 1).unwrap().allowed,
+            "seed {seed}"
+        );
         if i % 1000 == 0 {
             clock.advance_millis(10);
         }
@@ -99,6 +114,7 @@ fn a_spray_of_random_keys_stays_within_the_capacity() {
         "{} keys held",
         store.rate_limit_keys()
     );
+    assert_eq!(store.rate_limit_refusals(), 0, "seed {seed}");
     // A key in steady use keeps its state while the spray goes on: it stays limited.
     limiter
         .set_policy("strict", Policy::per_hour(3).unwrap())
@@ -106,21 +122,146 @@ fn a_spray_of_random_keys_stays_within_the_capacity() {
     for _ in 0..3 {
         assert!(limiter.check("strict", "victim", 1).unwrap().allowed);
     }
-    for _ in 0..5_000 {
+    for i in 0..5_000 {
         limiter
             .check("default", &format!("spray-{}", rng.next()), 1)
             .unwrap();
+        if i % 1000 == 0 {
+            clock.advance_millis(10);
+        }
     }
-    // Once idle keys are full again they are forgotten first, so the map drains.
+    // Once idle keys are full again they are swept out, so the map drains.
     clock.advance(120);
-    for _ in 0..20_000 {
+    for i in 0..20_000 {
         limiter
             .check("default", &format!("late-{}", rng.next()), 1)
             .unwrap();
+        if i % 1000 == 0 {
+            clock.advance_millis(10);
+        }
     }
     assert!(store.rate_limit_keys() <= BOUND);
     // The key held at its limit was not the one evicted: it is still refused.
-    assert!(!limiter.check("strict", "victim", 1).unwrap().allowed);
+    assert!(
+        !limiter.check("strict", "victim", 1).unwrap().allowed,
+        "seed {seed}"
+    );
+}
+
+#[test]
+fn a_spray_of_exhausted_keys_never_frees_a_key_held_at_its_limit() {
+    // The attack: a per-username login limit of 5 per hour, the victim's username held at
+    // it, and an attacker filling the store with fresh keys, each exhausted (so nearly
+    // empty, not full) to make room-making pick a live key.
+    let store = Arc::new(MemoryStore::with_capacity(256).with_hash_seed(3));
+    let (limiter, clock) = limiter(store.clone());
+    limiter
+        .set_policy("login", Policy::per_hour(5).unwrap())
+        .unwrap();
+    let mut guesses = 0;
+    let mut refused_new = 0;
+    for round in 0..200u64 {
+        for _ in 0..5 {
+            if limiter.check("login", "victim", 1).unwrap().allowed {
+                guesses += 1;
+            }
+        }
+        for i in 0..40u64 {
+            let key = format!("spray-{round}-{i}");
+            for _ in 0..5 {
+                match limiter.check("login", &key, 1) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::CapacityExceeded);
+                        assert!(e.retry_after().unwrap() >= 1);
+                        refused_new += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        clock.advance(1);
+    }
+    // 200 seconds: the bucket refilled by 200 / 720 of a token, so the first five only.
+    assert_eq!(guesses, 5);
+    assert!(refused_new > 0, "the store filled up");
+    assert_eq!(store.rate_limit_refusals(), refused_new);
+    assert!(store.rate_limit_keys() <= 256 + 32);
+    // Once the sprayed keys refill (an hour), new keys get in again, the victim too.
+    clock.advance(3600);
+    assert!(limiter.check("login", "someone-new", 1).unwrap().allowed);
+    assert!(limiter.check("login", "victim", 1).unwrap().allowed);
+}
+
+mod adversarial {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone)]
+    enum Move {
+        Check { key: u8, cost: u64 },
+        Advance { ms: u64 },
+    }
+
+    fn moves() -> impl Strategy<Value = Vec<Move>> {
+        let check = (0u8..24, 1u64..=3).prop_map(|(key, cost)| Move::Check { key, cost });
+        let advance = prop_oneof![Just(1u64), Just(250), Just(999), Just(1000), Just(4000)]
+            .prop_map(|ms| Move::Advance { ms });
+        proptest::collection::vec(prop_oneof![6 => check, 1 => advance], 1..400)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// An attacker choosing keys, costs and timing against a store with room for a
+        /// third of them: every decision is the one a limiter with unbounded memory makes
+        /// (a new key may be refused outright, never let through more), so no key ever
+        /// gets more than its policy allows.
+        #[test]
+        fn no_key_ever_gets_more_than_its_policy(moves in moves(), seed in any::<u64>()) {
+            let store = Arc::new(MemoryStore::with_capacity(8).with_hash_seed(seed));
+            let (limiter, clock) = limiter(store.clone());
+            let policy = Policy::new(3, 4000).unwrap();
+            limiter.set_policy("p", policy).unwrap();
+            let gcra = policy.gcra();
+            let mut model: HashMap<u8, u64> = HashMap::new();
+            let mut allowed: HashMap<u8, u64> = HashMap::new();
+            let mut now_ms = START * 1000;
+            for m in moves {
+                match m {
+                    Move::Advance { ms } => {
+                        clock.advance_millis(ms);
+                        now_ms += ms;
+                    }
+                    Move::Check { key, cost } => {
+                        let now_ns = now_ms * 1_000_000;
+                        let known = model.get(&key).copied().filter(|&t| t > now_ns);
+                        let want = gcra.take(known, cost, now_ns);
+                        match limiter.check("p", &format!("k{key}"), cost) {
+                            Ok(d) => {
+                                prop_assert_eq!(d.allowed, want.allowed);
+                                if d.allowed {
+                                    model.insert(key, want.full_at_ns);
+                                    *allowed.entry(key).or_default() += cost;
+                                }
+                            }
+                            Err(e) => {
+                                prop_assert_eq!(e.kind(), ErrorKind::CapacityExceeded);
+                                prop_assert!(known.is_none(), "a held key was refused");
+                            }
+                        }
+                        prop_assert!(store.rate_limit_keys() <= 9);
+                    }
+                }
+            }
+            // In total, no key got more than its burst plus what refilled meanwhile.
+            let elapsed_ms = now_ms - START * 1000;
+            for (_, n) in allowed {
+                prop_assert!(n <= 3 + elapsed_ms * 3 / 4000 + 1);
+            }
+        }
+    }
 }
 
 #[test]
@@ -139,8 +280,13 @@ fn idle_keys_are_forgotten_without_changing_any_decision() {
         let d = limiter.check("p", &format!("k{k}"), 1).unwrap();
         assert!(d.allowed);
         assert_eq!(d.remaining, 1);
+        // Eight new keys per half second: each is full again before the next batch.
+        if k % 8 == 7 {
+            clock.advance_millis(500);
+        }
     }
-    assert!(store.rate_limit_keys() <= 32);
+    assert!(store.rate_limit_keys() <= 18);
+    assert_eq!(store.rate_limit_refusals(), 0);
 }
 
 #[test]

@@ -1,25 +1,37 @@
 //! The in-memory backend of rate limits: one number per key (when its bucket is full
 //! again), in shards so checks on different keys rarely wait for each other. Keys are
-//! stored as a 64-bit keyed hash (SipHash with a random key per process: nobody can make
+//! stored as a 64-bit keyed hash (SipHash-1-3 with a random key per store: nobody can make
 //! two keys collide on purpose), so a million keys take a few tens of MiB.
 //!
-//! Bounded: a shard at its share of the capacity (with 1/8 of slack, as keys do not spread
-//! evenly) first forgets the keys whose buckets are full again (forgetting them changes no
-//! decision), and, when everything left is live, the key closest to full among the last
-//! keys inserted. That last case gives one key a fresh bucket, and needs more live keys
-//! than the capacity: a client spraying random keys fills the map with keys that are each
-//! nearly full, which is what it would have had anyway, while a key being held at its limit
-//! is far from full and is not picked.
+//! Bounded, and never at the cost of a decision: a key is only ever forgotten once its
+//! bucket is full again (forgetting it then changes nothing). A shard at its share of the
+//! capacity (with 1/8 of slack, as keys do not spread evenly) sweeps out such keys; when
+//! every key it holds is still live, a *new* key is refused with `capacity_exceeded`
+//! (fail closed) and counted in [`RateBuckets::refusals`], while every key already held
+//! keeps being metered exactly. So no spray of keys can hand a key held at its limit a
+//! fresh bucket; the price is that, while the store is full of live keys, new clients are
+//! turned away until some bucket refills (size the capacity above the live keys you
+//! expect).
+//!
+//! Sweeps are amortised: a shard sweeps only when some key can have refilled (a lower
+//! bound on the held keys' refill times has passed) and it has done at least an eighth of
+//! its capacity in checks since the last sweep, so a sweep costs at most eight entries
+//! per check, whatever the timing of the keys.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use siphasher::sip::SipHasher13;
+
+use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{Gcra, RateState};
 
-const SHARDS: usize = 16;
-/// How many recently inserted keys are kept as eviction candidates.
-const RECENT: usize = 32;
+/// Shards of a large store; a small one has fewer (one per 256 keys of capacity), so its
+/// keys are not spread too thin for the slack to even them out.
+const MAX_SHARDS: usize = 16;
+const KEYS_PER_SHARD_AT_LEAST: usize = 256;
 
 /// The keys are already uniform hashes: use them as they are.
 #[derive(Default)]
@@ -41,51 +53,81 @@ impl Hasher for Prehashed {
 
 type Map = HashMap<u64, u64, BuildHasherDefault<Prehashed>>;
 
-#[derive(Default)]
 struct Shard {
     full_at: Map,
-    /// Inserts since the last sweep: a sweep of a full shard runs at most once per eighth
-    /// of its capacity, so a shard full of live keys costs O(1) per insert, not O(n).
-    inserts_since_sweep: usize,
-    /// The last keys inserted, round robin: where eviction looks first.
-    recent: Vec<u64>,
-    recent_next: usize,
+    /// Checks since the last sweep (capped): a sweep needs an eighth of the shard's
+    /// capacity of them, so its cost is spread over the checks that paid for it.
+    credit: usize,
+    /// No held key refills before this time (a lower bound; `u64::MAX` when empty): until
+    /// then a sweep would free nothing.
+    earliest: u64,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            full_at: Map::default(),
+            credit: 0,
+            earliest: u64::MAX,
+        }
+    }
 }
 
 pub(crate) struct RateBuckets {
     shards: Vec<Mutex<Shard>>,
     per_shard: usize,
-    hasher: RandomState,
+    keys: (u64, u64),
+    refusals: AtomicU64,
 }
 
 impl RateBuckets {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// Buckets for about `capacity` keys, hashed with `hash_key` (random in production;
+    /// fixed only where a test needs reproducible shard placement).
+    pub(crate) fn new(capacity: usize, hash_key: (u64, u64)) -> Self {
+        let shards = (capacity / KEYS_PER_SHARD_AT_LEAST).clamp(1, MAX_SHARDS);
         RateBuckets {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
             per_shard: {
-                let share = capacity.div_ceil(SHARDS).max(1);
+                let share = capacity.div_ceil(shards).max(1);
                 share + share / 8
             },
-            hasher: RandomState::new(),
+            keys: hash_key,
+            refusals: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn take(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> RateState {
-        let h = self.hasher.hash_one(key);
-        let mut shard = super::lock(&self.shards[(h as usize) % SHARDS]);
-        let known = shard.full_at.get(&h).copied().filter(|&t| t > now_ns);
+    fn hash(&self, key: &str) -> u64 {
+        let mut h = SipHasher13::new_with_keys(self.keys.0, self.keys.1);
+        h.write(key.as_bytes());
+        h.finish()
+    }
+
+    pub(crate) fn take(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
+        let h = self.hash(key);
+        let mut shard = super::lock(&self.shards[(h as usize) % self.shards.len()]);
+        shard.credit = shard.credit.saturating_add(1).min(self.per_shard);
+        let held = shard.full_at.get(&h).copied();
+        let known = held.filter(|&t| t > now_ns);
         let state = gcra.take(known, cost, now_ns);
         if cost == 0 || !state.allowed {
-            return state;
+            return Ok(state);
         }
-        if known.is_none() {
+        if held.is_none() && shard.full_at.len() >= self.per_shard {
+            shard.sweep(self.per_shard, now_ns);
             if shard.full_at.len() >= self.per_shard {
-                shard.make_room(self.per_shard, now_ns);
+                self.refusals.fetch_add(1, Ordering::Relaxed);
+                let wait_ns = shard.earliest.saturating_sub(now_ns);
+                return Err(Error::new(
+                    ErrorKind::CapacityExceeded,
+                    "the rate-limit store is full of keys that are still being limited: \
+                     a new key is refused until one of them refills",
+                )
+                .with_retry_after(wait_ns.div_ceil(1_000_000_000).max(1)));
             }
-            shard.remember(h);
         }
+        shard.earliest = shard.earliest.min(state.full_at_ns);
         shard.full_at.insert(h, state.full_at_ns);
-        state
+        Ok(state)
     }
 
     /// Keys held (live or not yet swept), for tests and memory measurements.
@@ -95,36 +137,29 @@ impl RateBuckets {
             .map(|s| super::lock(s).full_at.len())
             .sum()
     }
+
+    /// New keys refused because their shard was full of live keys, since the store began.
+    pub(crate) fn refusals(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
+    }
 }
 
 impl Shard {
-    fn make_room(&mut self, capacity: usize, now_ns: u64) {
-        self.inserts_since_sweep += 1;
-        if self.inserts_since_sweep >= capacity / 8 {
-            self.inserts_since_sweep = 0;
-            self.full_at.retain(|_, &mut t| t > now_ns);
+    /// Forgets the keys whose buckets are full again, when some can be and the checks
+    /// since the last sweep have paid for it.
+    fn sweep(&mut self, capacity: usize, now_ns: u64) {
+        if now_ns < self.earliest || self.credit < (capacity / 8).max(1) {
+            return;
         }
-        if self.full_at.len() >= capacity {
-            let closest = self
-                .recent
-                .iter()
-                .filter_map(|k| self.full_at.get(k).map(|&t| (*k, t)))
-                .min_by_key(|&(_, t)| t)
-                .map(|(k, _)| k)
-                // None of the recent keys is held any more: take any (rare).
-                .or_else(|| self.full_at.keys().next().copied());
-            if let Some(k) = closest {
-                self.full_at.remove(&k);
+        self.credit = 0;
+        let mut earliest = u64::MAX;
+        self.full_at.retain(|_, &mut t| {
+            let live = t > now_ns;
+            if live {
+                earliest = earliest.min(t);
             }
-        }
-    }
-
-    fn remember(&mut self, h: u64) {
-        if self.recent.len() < RECENT {
-            self.recent.push(h);
-        } else {
-            self.recent[self.recent_next] = h;
-            self.recent_next = (self.recent_next + 1) % RECENT;
-        }
+            live
+        });
+        self.earliest = earliest;
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use authgate_core::allowlist::{parse_network, Allowlist, ClientIpResolver, ForwardedHeader};
 use authgate_core::clock::ManualClock;
 use authgate_core::password::{PasswordHasher, PasswordPolicy, PasswordRules};
-use authgate_core::ratelimit::{Policy, RateLimiter, DEFAULT_POLICY};
+use authgate_core::ratelimit::{cost_from_number, Policy, RateLimiter, DEFAULT_POLICY};
 use serde_json::{json, Value};
 
 use super::{expect, s, same, strings, u, Outcome};
@@ -22,11 +22,18 @@ fn policy_of(v: &Value) -> authgate_core::Result<Policy> {
 fn decision_matches(d: &authgate_core::ratelimit::RateDecision, want: &Value) -> Outcome {
     let got = json!({
         "allowed": d.allowed,
+        "outcome": d.outcome.name(),
         "remaining": d.remaining,
         "reset_after_ms": d.reset_after_ms,
         "retry_after_ms": d.retry_after_ms,
     });
-    for key in ["allowed", "remaining", "reset_after_ms", "retry_after_ms"] {
+    for key in [
+        "allowed",
+        "outcome",
+        "remaining",
+        "reset_after_ms",
+        "retry_after_ms",
+    ] {
         if let Some(w) = want.get(key) {
             same(key, &got[key], w)?;
         }
@@ -63,22 +70,35 @@ pub fn run_ratelimit(case: &Value) -> Outcome {
                     .get("policy")
                     .and_then(Value::as_str)
                     .unwrap_or(DEFAULT_POLICY);
-                let cost = u(step, "cost").unwrap_or(1);
+                // A cost is any JSON number, read as the bindings read theirs.
+                let cost = step
+                    .get("cost")
+                    .and_then(Value::as_f64)
+                    .map_or(Ok(1), cost_from_number);
                 let got = match s(step, "do") {
-                    "check" => expect(step, limiter.check(policy, s(step, "key"), cost), |d, w| {
-                        decision_matches(&d, w)
-                    }),
+                    "check" => expect(
+                        step,
+                        cost.and_then(|c| limiter.check(policy, s(step, "key"), c)),
+                        |d, w| decision_matches(&d, w),
+                    ),
+                    "set_policy" => expect(
+                        step,
+                        policy_of(&step["policy"])
+                            .and_then(|p| limiter.set_policy(s(step, "name"), p)),
+                        |(), _| Ok(()),
+                    ),
                     "peek" => expect(step, limiter.peek(policy, s(step, "key")), |d, w| {
                         decision_matches(&d, w)
                     }),
                     "enforce" => {
-                        let r = limiter
-                            .check(policy, s(step, "key"), cost)
+                        let r = cost
+                            .and_then(|c| limiter.check(policy, s(step, "key"), c))
                             .and_then(|d| d.into_result());
                         let retry = r.as_ref().err().and_then(|e| e.retry_after());
                         expect(step, r, |_, _| Ok(())).and_then(|()| {
-                            match u(&step["expect"], "retry_after") {
-                                Some(w) => same("retry_after", &retry.into(), &w.into()),
+                            // `null` means: no retry_after at all.
+                            match step["expect"].get("retry_after") {
+                                Some(w) => same("retry_after", &retry.into(), w),
                                 None => Ok(()),
                             }
                         })
