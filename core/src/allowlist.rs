@@ -198,8 +198,44 @@ pub struct Allowlist {
 
 impl Allowlist {
     /// From CIDR entries (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). The first bad entry
-    /// fails the whole list, naming it.
+    /// fails the whole list, naming it. A list that lets every IPv4 or every IPv6 address
+    /// through (`0.0.0.0/0`, `::/0`, or entries that add up to it) is `invalid_input`: an
+    /// allowlist that allows anyone is nearly always a mistake; say so with
+    /// [`Allowlist::new_with`] and `allow_any`.
     pub fn new<S: AsRef<str>>(entries: &[S]) -> Result<Self> {
+        Allowlist::new_with(entries, false)
+    }
+
+    /// [`Allowlist::new`], with `allow_any` set to accept a list that lets every address of
+    /// a family through.
+    pub fn new_with<S: AsRef<str>>(entries: &[S], allow_any: bool) -> Result<Self> {
+        let list = Allowlist::parse(entries)?;
+        if !allow_any {
+            if let Some(family) = list.allows_any_of() {
+                return err(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the allowlist lets every {family} address through (0.0.0.0/0 or ::/0, \
+                         or entries adding up to it): pass allow_any to mean that"
+                    ),
+                );
+            }
+        }
+        Ok(list)
+    }
+
+    /// `IPv4` or `IPv6` if the list covers that whole family.
+    pub fn allows_any_of(&self) -> Option<&'static str> {
+        if self.v4.first() == Some(&(0, u128::from(u32::MAX))) {
+            Some("IPv4")
+        } else if self.v6.first() == Some(&(0, u128::MAX)) {
+            Some("IPv6")
+        } else {
+            None
+        }
+    }
+
+    fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self> {
         if entries.len() > MAX_ENTRIES {
             return err(
                 ErrorKind::InvalidInput,
@@ -267,15 +303,26 @@ impl Allowlists {
         Allowlists::default()
     }
 
-    /// Sets (or replaces) the list `name`.
+    /// Sets (or replaces) the list `name` (refusing a list that allows anyone: see
+    /// [`Allowlist::new`]).
     pub fn set<S: AsRef<str>>(&self, name: &str, entries: &[S]) -> Result<()> {
+        self.set_with(name, entries, false)
+    }
+
+    /// [`Allowlists::set`], with `allow_any` as in [`Allowlist::new_with`].
+    pub fn set_with<S: AsRef<str>>(
+        &self,
+        name: &str,
+        entries: &[S],
+        allow_any: bool,
+    ) -> Result<()> {
         if name.is_empty() || name.len() > 256 {
             return err(
                 ErrorKind::InvalidInput,
                 "a list name must be 1 to 256 bytes",
             );
         }
-        let list = Arc::new(Allowlist::new(entries)?);
+        let list = Arc::new(Allowlist::new_with(entries, allow_any)?);
         self.lists
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -333,7 +380,8 @@ impl ClientIpResolver {
     /// `trusted_proxies`: the networks of your load balancers and reverse proxies.
     pub fn new<S: AsRef<str>>(trusted_proxies: &[S], header: ForwardedHeader) -> Result<Self> {
         Ok(ClientIpResolver {
-            trusted: Allowlist::new(trusted_proxies)?,
+            // Trusted proxies are not an allowlist: every address may be one.
+            trusted: Allowlist::new_with(trusted_proxies, true)?,
             header,
         })
     }
@@ -454,7 +502,7 @@ mod tests {
         assert!(list.contains("::ffff:10.1.2.3".parse().unwrap()));
         assert!(list.contains("2001:db8:ffff::1".parse().unwrap()));
         assert!(!list.contains("2001:db9::".parse().unwrap()));
-        let all = Allowlist::new(&["0.0.0.0/0", "::/0"]).unwrap();
+        let all = Allowlist::new_with(&["0.0.0.0/0", "::/0"], true).unwrap();
         assert!(all.contains("255.255.255.255".parse().unwrap()));
         assert!(all.contains("ffff::".parse().unwrap()));
     }

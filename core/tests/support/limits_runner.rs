@@ -117,6 +117,12 @@ pub fn run_ratelimit(case: &Value) -> Outcome {
     }
 }
 
+fn allow_any(case: &Value) -> bool {
+    case.get("allow_any")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
 pub fn run_allowlist(case: &Value) -> Outcome {
     match s(case, "op") {
         "parse_network" => expect(case, parse_network(s(case, "text")), |n, w| {
@@ -124,13 +130,13 @@ pub fn run_allowlist(case: &Value) -> Outcome {
         }),
         "contains" => expect(
             case,
-            Allowlist::new(&strings(case.get("entries")))
+            Allowlist::new_with(&strings(case.get("entries")), allow_any(case))
                 .and_then(|l| l.contains_str(s(case, "ip"))),
             |r, w| same("result", &r.into(), &w["result"]),
         ),
         "check" => expect(
             case,
-            Allowlist::new(&strings(case.get("entries"))).and_then(|l| {
+            Allowlist::new_with(&strings(case.get("entries")), allow_any(case)).and_then(|l| {
                 let ip = authgate_core::allowlist::parse_ip(s(case, "ip"))?;
                 l.check(ip)
             }),
