@@ -119,6 +119,9 @@ error_kinds! {
     CodeReused => "code_reused",
     /// Too many wrong codes: attempts are refused for a while (see `retry_after`).
     TooManyAttempts => "too_many_attempts",
+    /// The account's one-time-code checks are locked: too many failed in a row (NIST SP
+    /// 800-63B §5.2.2's cap, 100 by default). Stays locked until the application unlocks it.
+    AccountLocked => "account_locked",
     /// No live challenge or pending enrollment: never started, expired, or already used.
     CodeExpired => "code_expired",
     /// A new code was asked for before the resend cooldown ended (see `retry_after`).
@@ -192,7 +195,7 @@ impl ErrorKind {
             | AlgorithmMismatch | DigestMismatch | StaleTimestamp | SignatureExpired
             | ReplayDetected | MissingComponent => "signature",
             InvalidCode | CodeReused | TooManyAttempts | CodeExpired | ResendTooSoon
-            | DeliveryFailed => "otp",
+            | DeliveryFailed | AccountLocked => "otp",
             SignedOut | ReauthenticationRequired | FetchFailed | StorageFailed => "client",
             InsufficientScope | RateLimited | IpNotAllowed | WeakPassword | InvalidInput
             | CapacityExceeded | StoreUnavailable | KeySetUnavailable | Internal => "auth",

@@ -59,7 +59,7 @@ impl ErrorKind {
             ErrorKind::InsufficientScope | ErrorKind::UserMismatch => 403,
             ErrorKind::InvalidInput | ErrorKind::MalformedSignature => 400,
             ErrorKind::TooManyAttempts | ErrorKind::ResendTooSoon | ErrorKind::RateLimited => 429,
-            ErrorKind::IpNotAllowed => 403,
+            ErrorKind::IpNotAllowed | ErrorKind::AccountLocked => 403,
             ErrorKind::WeakPassword => 400,
             ErrorKind::DeliveryFailed => 502,
             ErrorKind::CapacityExceeded

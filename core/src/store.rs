@@ -109,6 +109,23 @@ pub trait Store: Send + Sync {
     /// Forgets the failures of `key` (after a success).
     fn attempts_clear(&self, key: &str) -> Result<()>;
 
+    /// The account-wide cap on one-time-code guesses (NIST SP 800-63B §5.2.2): counts one
+    /// attempt for `account` in advance, atomically, unless `cap` attempts have already
+    /// failed in a row — then `Locked`, and it stays so (no expiry) until
+    /// [`Store::lockout_clear`]. A count below the cap is forgotten `forget_after`
+    /// seconds after its last failure.
+    fn lockout_begin(
+        &self,
+        account: &str,
+        cap: u32,
+        forget_after: u64,
+        now: u64,
+    ) -> Result<LockoutGate>;
+    /// Resets `account`'s count: after a success, or an administrator's unlock.
+    fn lockout_clear(&self, account: &str) -> Result<()>;
+    /// The failures in a row counted for `account` now.
+    fn lockout_failures(&self, account: &str, now: u64) -> Result<u32>;
+
     /// Keeps a pending (not yet confirmed) secret for `key` until `expires_at`, replacing
     /// any earlier one.
     fn pending_secret_put(&self, key: &str, secret: &[u8], expires_at: u64, now: u64)
@@ -187,6 +204,15 @@ impl ThrottlePolicy {
             .saturating_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
             .min(self.max_delay)
     }
+}
+
+/// What [`Store::lockout_begin`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockoutGate {
+    /// Go ahead; this attempt is counted as failure number `failures` until cleared.
+    Allowed { failures: u32 },
+    /// `failures` attempts in a row failed (at least the cap): locked until cleared.
+    Locked { failures: u32 },
 }
 
 /// What [`Store::attempt_begin`] decided.
@@ -327,12 +353,19 @@ struct Attempts {
     forget_at: u64,
 }
 
+/// An account's failed code checks in a row; `forget_at` is `u64::MAX` once locked.
+struct Lockout {
+    failures: u32,
+    forget_at: u64,
+}
+
 /// One-time-code state: last steps, attempt counters, pending secrets, challenges and
 /// recovery codes, each map bounded by the store's capacity.
 #[derive(Default)]
 struct OneTimeCodes {
     steps: HashMap<String, (u64, u64)>,
     attempts: HashMap<String, Attempts>,
+    lockouts: HashMap<String, Lockout>,
     pending: HashMap<String, (Vec<u8>, u64)>,
     challenges: HashMap<String, ChallengeRecord>,
     recovery: HashMap<String, Vec<[u8; 32]>>,
@@ -710,6 +743,58 @@ impl Store for MemoryStore {
     fn attempts_clear(&self, key: &str) -> Result<()> {
         lock(&self.codes).attempts.remove(key);
         Ok(())
+    }
+
+    fn lockout_begin(
+        &self,
+        account: &str,
+        cap: u32,
+        forget_after: u64,
+        now: u64,
+    ) -> Result<LockoutGate> {
+        let mut c = lock(&self.codes);
+        let failures = c
+            .lockouts
+            .get(account)
+            .filter(|l| l.forget_at > now)
+            .map_or(0, |l| l.failures);
+        if failures >= cap {
+            return Ok(LockoutGate::Locked { failures });
+        }
+        make_room(
+            &mut c.lockouts,
+            account,
+            self.capacity,
+            |l| l.forget_at <= now,
+            "lockout",
+        )?;
+        let failures = failures + 1;
+        let forget_at = if failures >= cap {
+            u64::MAX
+        } else {
+            now.saturating_add(forget_after)
+        };
+        c.lockouts.insert(
+            account.to_string(),
+            Lockout {
+                failures,
+                forget_at,
+            },
+        );
+        Ok(LockoutGate::Allowed { failures })
+    }
+
+    fn lockout_clear(&self, account: &str) -> Result<()> {
+        lock(&self.codes).lockouts.remove(account);
+        Ok(())
+    }
+
+    fn lockout_failures(&self, account: &str, now: u64) -> Result<u32> {
+        Ok(lock(&self.codes)
+            .lockouts
+            .get(account)
+            .filter(|l| l.forget_at > now)
+            .map_or(0, |l| l.failures))
     }
 
     fn pending_secret_put(

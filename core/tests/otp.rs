@@ -374,3 +374,75 @@ fn a_code_shared_by_neighbouring_steps_is_accepted_once_for_the_later_step() {
         ErrorKind::CodeReused
     );
 }
+
+#[test]
+fn one_account_cap_across_totp_challenges_and_recovery_codes() {
+    use authgate_core::otp::{CodeLockout, DEFAULT_MAX_FAILURES};
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let store: Arc<dyn authgate_core::store::Store> = Arc::new(MemoryStore::new());
+    let lenient = ThrottlePolicy {
+        free_failures: 1000,
+        ..ThrottlePolicy::default()
+    };
+    let totp = TotpManager::with_clock(
+        store.clone(),
+        TotpManagerConfig {
+            throttle: lenient,
+            ..TotpManagerConfig::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let sms = Challenges::with_clock(
+        store.clone(),
+        ChallengeConfig {
+            max_attempts: 1000,
+            ..ChallengeConfig::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let recovery = RecoveryCodes::with_clock(
+        store.clone(),
+        RecoveryConfig {
+            throttle: lenient,
+            ..RecoveryConfig::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let lockout = CodeLockout::with_clock(store.clone(), clock.clone());
+    let secret = [7u8; 20];
+    let codes = recovery.generate("u1").unwrap();
+    let sent = sms.issue_for_delivery("u1", "+15550100").unwrap().code;
+    // 100 wrong codes in a row, spread over the three kinds and many days.
+    for i in 0..DEFAULT_MAX_FAILURES {
+        let r = match i % 3 {
+            0 => totp.verify("u1", &secret, "000000x").map(|_| ()),
+            1 => sms.verify("u1", "not-it").map(|_| ()),
+            _ => recovery.verify("u1", "zzzzz-zzzzz").map(|_| ()),
+        };
+        assert_ne!(
+            r.unwrap_err().kind(),
+            ErrorKind::AccountLocked,
+            "failure {i}"
+        );
+        clock.advance(3600);
+    }
+    assert_eq!(lockout.failures("u1").unwrap(), DEFAULT_MAX_FAILURES);
+    // Now even the right codes are refused, by every kind.
+    let good = Totp::new(&secret, OtpOptions::default())
+        .unwrap()
+        .generate(authgate_core::clock::Clock::now(&*clock));
+    for r in [
+        totp.verify("u1", &secret, &good).map(|_| ()),
+        sms.verify("u1", &sent),
+        recovery.verify("u1", &codes[0]).map(|_| ()),
+    ] {
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::AccountLocked);
+    }
+    // Another account is not affected; an unlock restores this one.
+    assert_eq!(lockout.failures("u2").unwrap(), 0);
+    assert!(lockout.unlock("u1").unwrap());
+    assert_eq!(recovery.verify("u1", &codes[0]).unwrap(), 9);
+}

@@ -28,6 +28,9 @@ pub struct ChallengeConfig {
     /// this process: enough for the in-memory store; give every server the same key when
     /// they share a store.
     pub hash_key: Option<Vec<u8>>,
+    /// Code checks that may fail in a row for one subject (the account cap shared with
+    /// TOTP and recovery codes: see [`super::CodeLockout`]), default 100.
+    pub max_failures: u32,
 }
 
 impl Default for ChallengeConfig {
@@ -38,6 +41,7 @@ impl Default for ChallengeConfig {
             max_attempts: 5,
             resend_cooldown: 30,
             hash_key: None,
+            max_failures: super::DEFAULT_MAX_FAILURES,
         }
     }
 }
@@ -125,6 +129,7 @@ impl Challenges {
                 "ttl and max_attempts must be at least 1",
             );
         }
+        super::check_max_failures(config.max_failures)?;
         Ok(Challenges {
             hasher: CodeHasher::new(config.hash_key.as_deref())?,
             config,
@@ -243,13 +248,14 @@ impl Challenges {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         let hash = self.hasher.hash(subject, &typed);
+        super::lockout_begin(&*self.store, subject, self.config.max_failures, now)?;
         match self.store.challenge_attempt(
             &store_key(subject),
             &hash,
             self.config.max_attempts,
             now,
         )? {
-            ChallengeAttempt::Accepted => Ok(()),
+            ChallengeAttempt::Accepted => super::lockout_clear(&*self.store, subject),
             ChallengeAttempt::Wrong { remaining } => err(
                 ErrorKind::InvalidCode,
                 format!("the code is wrong ({remaining} attempts left)"),

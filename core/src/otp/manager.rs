@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use super::{
-    begin_attempt, check_account, generate_secret, OtpKind, OtpOptions, OtpUri, QrCode,
-    ThrottlePolicy, Totp, DEFAULT_WINDOW,
+    begin_attempt, check_account, generate_secret, lockout_begin, lockout_clear, OtpKind,
+    OtpOptions, OtpUri, QrCode, ThrottlePolicy, Totp, DEFAULT_WINDOW,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, ErrorKind, Result};
@@ -29,6 +29,9 @@ pub struct TotpManagerConfig {
     pub window: u64,
     pub throttle: ThrottlePolicy,
     pub enrollment_ttl: u64,
+    /// Code checks that may fail in a row for one account (across TOTP, challenges and
+    /// recovery codes on the same store) before they lock: see [`super::CodeLockout`].
+    pub max_failures: u32,
 }
 
 impl Default for TotpManagerConfig {
@@ -39,6 +42,7 @@ impl Default for TotpManagerConfig {
             window: DEFAULT_WINDOW,
             throttle: ThrottlePolicy::default(),
             enrollment_ttl: DEFAULT_ENROLLMENT_TTL_SECS,
+            max_failures: super::DEFAULT_MAX_FAILURES,
         }
     }
 }
@@ -106,6 +110,7 @@ impl TotpManager {
             config.options.clone(),
         )?;
         super::check_window(config.window, "window")?;
+        super::check_max_failures(config.max_failures)?;
         Ok(TotpManager {
             config,
             store,
@@ -150,7 +155,7 @@ impl TotpManager {
                 "no enrollment is pending for this account (never started or expired)",
             );
         };
-        self.check(&key, &secret, code, now)?;
+        self.check(account, &key, &secret, code, now)?;
         if !self.store.pending_secret_remove(&key)? {
             return err(
                 ErrorKind::CodeExpired,
@@ -171,12 +176,13 @@ impl TotpManager {
     /// matched step.
     pub fn verify(&self, account: &str, secret: &[u8], code: &str) -> Result<u64> {
         check_account(account, "account")?;
-        self.check(&store_key(account), secret, code, self.clock.now())
+        self.check(account, &store_key(account), secret, code, self.clock.now())
     }
 
-    fn check(&self, key: &str, secret: &[u8], code: &str, now: u64) -> Result<u64> {
+    fn check(&self, account: &str, key: &str, secret: &[u8], code: &str, now: u64) -> Result<u64> {
         let totp = Totp::new(secret, self.config.options.clone())?;
         begin_attempt(&*self.store, key, now, &self.config.throttle)?;
+        lockout_begin(&*self.store, account, self.config.max_failures, now)?;
         let step = totp.verify(code, now, self.config.window, None)?;
         // The step stays relevant while any code the window accepts could be older.
         let period = self.config.options.period;
@@ -188,6 +194,7 @@ impl TotpManager {
             return err(ErrorKind::CodeReused, "the code was already used");
         }
         self.store.attempts_clear(key)?;
+        lockout_clear(&*self.store, account)?;
         Ok(step)
     }
 }

@@ -25,7 +25,10 @@ pub use uri::{OtpKind, OtpUri};
 use ring::hmac;
 
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::store::{AttemptGate, Store};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::store::{AttemptGate, LockoutGate, Store};
 use crate::util::{ct_eq, random_bytes};
 
 /// The longest account, subject or user id accepted, in bytes.
@@ -39,6 +42,74 @@ pub(crate) fn check_account(account: &str, what: &'static str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The default cap on one-time-code checks failed in a row per account, across TOTP,
+/// SMS/email challenges and recovery codes: NIST SP 800-63B §5.2.2's 100.
+pub const DEFAULT_MAX_FAILURES: u32 = 100;
+/// The largest cap accepted.
+pub const MAX_MAX_FAILURES: u32 = 10_000;
+/// A count below the cap is forgotten after 30 days without a failure; a locked account
+/// stays locked until [`CodeLockout::unlock`].
+pub const LOCKOUT_FORGET_AFTER_SECS: u64 = 30 * 86_400;
+
+pub(crate) fn check_max_failures(cap: u32) -> Result<()> {
+    if !(1..=MAX_MAX_FAILURES).contains(&cap) {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("max_failures must be 1 to {MAX_MAX_FAILURES}"),
+        );
+    }
+    Ok(())
+}
+
+/// Counts a code check against `account`'s cap, refusing with `account_locked` once `cap`
+/// checks failed in a row. A success must call [`lockout_clear`].
+pub(crate) fn lockout_begin(store: &dyn Store, account: &str, cap: u32, now: u64) -> Result<()> {
+    match store.lockout_begin(account, cap, LOCKOUT_FORGET_AFTER_SECS, now)? {
+        LockoutGate::Allowed { .. } => Ok(()),
+        LockoutGate::Locked { .. } => err(
+            ErrorKind::AccountLocked,
+            "too many wrong codes in a row for this account: its code checks are locked \
+             until the application unlocks them",
+        ),
+    }
+}
+
+pub(crate) fn lockout_clear(store: &dyn Store, account: &str) -> Result<()> {
+    store.lockout_clear(account)
+}
+
+/// The account-wide cap's bookkeeping, for the application: how many code checks failed in
+/// a row, and the unlock after the account was recovered (support, identity check). The
+/// count is shared by [`TotpManager`], [`Challenges`] and [`RecoveryCodes`] on one store:
+/// pass them the same account id (the user id) to cap them together.
+pub struct CodeLockout {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CodeLockout {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        CodeLockout::with_clock(store, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        CodeLockout { store, clock }
+    }
+
+    /// Code checks of `account` that failed in a row (and are not yet forgotten).
+    pub fn failures(&self, account: &str) -> Result<u32> {
+        check_account(account, "account")?;
+        self.store.lockout_failures(account, self.clock.now())
+    }
+
+    /// Resets `account`'s count, unlocking its code checks. True if it had failures.
+    pub fn unlock(&self, account: &str) -> Result<bool> {
+        let had = self.failures(account)? > 0;
+        self.store.lockout_clear(account)?;
+        Ok(had)
+    }
 }
 
 /// Counts an attempt against `key`, refusing with `too_many_attempts` while it is locked.

@@ -12,8 +12,11 @@ use crate::util::random_bytes;
 
 /// Crockford's base32 alphabet in lower case: no `i`, `l`, `o` or `u` to misread.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-/// Characters per code (40 bits), written as two groups of four.
-const CODE_CHARS: usize = 8;
+/// Characters per code (50 bits), written as two groups of five.
+const CODE_CHARS: usize = 10;
+/// Codes made before 0.2 had 8 characters (40 bits): they keep working until the set is
+/// regenerated.
+const LEGACY_CODE_CHARS: usize = 8;
 pub const DEFAULT_RECOVERY_CODES: usize = 10;
 pub const MAX_RECOVERY_CODES: usize = 100;
 
@@ -26,6 +29,9 @@ pub struct RecoveryConfig {
     /// the process need a fixed key.
     pub hash_key: Option<Vec<u8>>,
     pub throttle: ThrottlePolicy,
+    /// Code checks that may fail in a row for one user (the account cap shared with TOTP
+    /// and challenges: see [`super::CodeLockout`]), default 100.
+    pub max_failures: u32,
 }
 
 impl Default for RecoveryConfig {
@@ -34,6 +40,7 @@ impl Default for RecoveryConfig {
             count: DEFAULT_RECOVERY_CODES,
             hash_key: None,
             throttle: ThrottlePolicy::default(),
+            max_failures: super::DEFAULT_MAX_FAILURES,
         }
     }
 }
@@ -68,7 +75,7 @@ fn normalize(code: &str) -> Option<String> {
         };
         out.push(c);
     }
-    (out.len() == CODE_CHARS && code.len() <= 32).then_some(out)
+    (matches!(out.len(), CODE_CHARS | LEGACY_CODE_CHARS) && code.len() <= 32).then_some(out)
 }
 
 impl RecoveryCodes {
@@ -84,6 +91,7 @@ impl RecoveryCodes {
         if !(1..=MAX_RECOVERY_CODES).contains(&config.count) {
             return err(ErrorKind::InvalidInput, "a recovery set has 1 to 100 codes");
         }
+        super::check_max_failures(config.max_failures)?;
         Ok(RecoveryCodes {
             hasher: CodeHasher::new(config.hash_key.as_deref())?,
             config,
@@ -111,7 +119,7 @@ impl RecoveryCodes {
                 continue;
             }
             hashes.push(hash);
-            codes.push(format!("{}-{}", &chars[..4], &chars[4..]));
+            codes.push(format!("{}-{}", &chars[..5], &chars[5..]));
         }
         self.store.recovery_replace(user, hashes)?;
         Ok(codes)
@@ -124,6 +132,7 @@ impl RecoveryCodes {
         let key = format!("recovery:{user}");
         let now = self.clock.now();
         begin_attempt(&*self.store, &key, now, &self.config.throttle)?;
+        super::lockout_begin(&*self.store, user, self.config.max_failures, now)?;
         let Some(canonical) = normalize(code) else {
             return err(ErrorKind::InvalidCode, "not a recovery code");
         };
@@ -137,6 +146,7 @@ impl RecoveryCodes {
             );
         }
         self.store.attempts_clear(&key)?;
+        super::lockout_clear(&*self.store, user)?;
         self.store.recovery_remaining(user)
     }
 
@@ -148,15 +158,35 @@ impl RecoveryCodes {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn codes_of_the_old_eight_character_form_keep_working_until_regenerated() {
+        let store = Arc::new(MemoryStore::new());
+        let codes = RecoveryCodes::new(store.clone(), RecoveryConfig::default()).unwrap();
+        // A set stored before codes grew to ten characters.
+        let old = codes.hasher.hash("u", "7kq2m9xd");
+        store.recovery_replace("u", vec![old]).unwrap();
+        assert_eq!(codes.verify("u", "7KQ2-M9XD").unwrap(), 0);
+        assert!(codes.verify("u", "7kq2-m9xd").is_err(), "used up");
+        let fresh = codes.generate("u").unwrap();
+        assert!(fresh
+            .iter()
+            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
+        assert_eq!(codes.verify("u", &fresh[0]).unwrap(), 9);
+    }
 
     #[test]
     fn typed_codes_are_normalized() {
+        assert_eq!(normalize("7KQ2A-M9XDB").as_deref(), Some("7kq2am9xdb"));
+        assert_eq!(normalize(" 7kq2a m9xdb ").as_deref(), Some("7kq2am9xdb"));
+        assert_eq!(normalize("IL0OA-abcde").as_deref(), Some("1100aabcde"));
+        // Codes of 8 characters (made before codes grew to 50 bits) still read.
         assert_eq!(normalize("7KQ2-M9XD").as_deref(), Some("7kq2m9xd"));
-        assert_eq!(normalize(" 7kq2 m9xd ").as_deref(), Some("7kq2m9xd"));
-        assert_eq!(normalize("IL0O-abcd").as_deref(), Some("1100abcd"));
         assert_eq!(normalize("7kq2-m9x"), None);
-        assert_eq!(normalize("7kq2-m9xdu"), None);
+        assert_eq!(normalize("7kq2-m9xd1"), None);
+        assert_eq!(normalize("7kq2a-m9xdbc"), None);
         assert_eq!(normalize("7kq2-m9x!"), None);
     }
 }

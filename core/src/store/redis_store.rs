@@ -16,8 +16,8 @@ use std::time::Duration;
 use redis::{Client, Connection, FromRedisValue, RedisError, Script, ScriptInvocation, Value};
 
 use super::{
-    nonce_key, AttemptGate, ChallengeAttempt, ChallengeIssue, ChallengeRecord, Rotation,
-    SessionRecord, Store, ThrottlePolicy, REMEMBERED_DEVICES, REMEMBERED_ROTATIONS,
+    nonce_key, AttemptGate, ChallengeAttempt, ChallengeIssue, ChallengeRecord, LockoutGate,
+    Rotation, SessionRecord, Store, ThrottlePolicy, REMEMBERED_DEVICES, REMEMBERED_ROTATIONS,
 };
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -91,6 +91,7 @@ scripts! {
     nonce = "nonce.lua";
     otp_step = "otp_step.lua";
     attempt_begin = "attempt_begin.lua";
+    lockout_begin = "lockout_begin.lua";
     pending_put = "pending_put.lua";
     challenge_issue = "challenge_issue.lua";
     challenge_attempt = "ct_eq.lua", "challenge_attempt.lua";
@@ -702,6 +703,45 @@ impl Store for RedisStore {
     fn attempts_clear(&self, key: &str) -> Result<()> {
         let key = self.key("at:", key);
         self.with(|c| redis::cmd("DEL").arg(&key).query::<()>(c))
+    }
+
+    fn lockout_begin(
+        &self,
+        account: &str,
+        cap: u32,
+        forget_after: u64,
+        now: u64,
+    ) -> Result<LockoutGate> {
+        let r = reply(
+            self.run(
+                self.scripts
+                    .lockout_begin
+                    .key(self.key("lo:", account))
+                    .arg(cap)
+                    .arg(ttl_ms(now.saturating_add(forget_after), now)),
+            )?,
+        )?;
+        let count = |v: &Value| Ok::<u32, Error>(int(v)?.min(u64::from(u32::MAX)) as u32);
+        match r.as_slice() {
+            [code, n] if int(code)? == 1 => Ok(LockoutGate::Allowed {
+                failures: count(n)?,
+            }),
+            [_, n] => Ok(LockoutGate::Locked {
+                failures: count(n)?,
+            }),
+            _ => malformed("lockout answer"),
+        }
+    }
+
+    fn lockout_clear(&self, account: &str) -> Result<()> {
+        let key = self.key("lo:", account);
+        self.with(|c| redis::cmd("DEL").arg(&key).query::<()>(c))
+    }
+
+    fn lockout_failures(&self, account: &str, _now: u64) -> Result<u32> {
+        let key = self.key("lo:", account);
+        let n: Option<u64> = self.with(|c| redis::cmd("GET").arg(&key).query(c))?;
+        Ok(n.unwrap_or(0).min(u64::from(u32::MAX)) as u32)
     }
 
     fn pending_secret_put(

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use authgate_core::clock::{Clock, ManualClock};
 use authgate_core::otp::{
-    base32_decode, base32_encode, ChallengeConfig, Challenges, CodeDelivery, Hotp, OtpAlgorithm,
-    OtpKind, OtpOptions, OtpUri, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager,
-    TotpManagerConfig,
+    base32_decode, base32_encode, ChallengeConfig, Challenges, CodeDelivery, CodeLockout, Hotp,
+    OtpAlgorithm, OtpKind, OtpOptions, OtpUri, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp,
+    TotpManager, TotpManagerConfig, DEFAULT_MAX_FAILURES,
 };
 use authgate_core::{Error, ErrorKind, Result};
 use serde_json::{json, Value};
@@ -166,6 +166,22 @@ fn throttle(v: &Value) -> ThrottlePolicy {
     }
 }
 
+fn max_failures(c: &Value) -> u32 {
+    u(c, "max_failures").map_or(DEFAULT_MAX_FAILURES, |n| n as u32)
+}
+
+/// `failures` (expect `count`) and `unlock` (expect `result`) of the account's lockout.
+fn lockout_step(step: &Value, lockout: &CodeLockout, account: &str) -> Outcome {
+    match s(step, "do") {
+        "failures" => check_step(step, lockout.failures(account), |n, exp| {
+            same("count", &json!(n), &exp["count"])
+        }),
+        _ => check_step(step, lockout.unlock(account), |r, exp| {
+            same("result", &json!(r), &exp["result"])
+        }),
+    }
+}
+
 fn run_totp_scenario(case: &Value) -> Outcome {
     let c = &case["config"];
     let clock = Arc::new(ManualClock::new(u(case, "start").unwrap()));
@@ -174,10 +190,13 @@ fn run_totp_scenario(case: &Value) -> Outcome {
         window: u(c, "window").unwrap_or(1),
         throttle: throttle(&c["throttle"]),
         enrollment_ttl: u(c, "enrollment_ttl").unwrap_or(600),
+        max_failures: max_failures(c),
         ..TotpManagerConfig::default()
     };
-    let manager = TotpManager::with_clock(crate::stores::store(), config, clock.clone())
-        .map_err(|e| e.to_string())?;
+    let store = crate::stores::store();
+    let lockout = CodeLockout::with_clock(store.clone(), clock.clone());
+    let manager =
+        TotpManager::with_clock(store, config, clock.clone()).map_err(|e| e.to_string())?;
     let (mut pending, mut active): (HashMap<String, Vec<u8>>, HashMap<String, Vec<u8>>) =
         Default::default();
     for step in case["steps"].as_array().unwrap() {
@@ -240,6 +259,7 @@ fn run_totp_scenario(case: &Value) -> Outcome {
                 })?
             }
             "advance" => clock.advance(u(step, "seconds").unwrap()),
+            "unlock" | "failures" => lockout_step(step, &lockout, account)?,
             other => return Err(format!("unknown totp_scenario step `{other}`")),
         }
     }
@@ -255,10 +275,13 @@ fn run_challenge_scenario(case: &Value) -> Outcome {
         max_attempts: u(c, "max_attempts").unwrap_or(5) as u32,
         resend_cooldown: u(c, "resend_cooldown").unwrap_or(30),
         hash_key: None,
+        max_failures: max_failures(c),
     };
     let digits = usize::from(config.digits);
-    let challenges = Challenges::with_clock(crate::stores::store(), config, clock.clone())
-        .map_err(|e| e.to_string())?;
+    let store = crate::stores::store();
+    let lockout = CodeLockout::with_clock(store.clone(), clock.clone());
+    let challenges =
+        Challenges::with_clock(store, config, clock.clone()).map_err(|e| e.to_string())?;
     let sent: RefCell<HashMap<String, Vec<String>>> = RefCell::default();
     for step in case["steps"].as_array().unwrap() {
         let subject = step.get("subject").and_then(Value::as_str).unwrap_or("");
@@ -317,6 +340,7 @@ fn run_challenge_scenario(case: &Value) -> Outcome {
                 check_step(step, challenges.verify(subject, &code), |(), _| Ok(()))?
             }
             "advance" => clock.advance(u(step, "seconds").unwrap()),
+            "unlock" | "failures" => lockout_step(step, &lockout, subject)?,
             other => return Err(format!("unknown challenge_scenario step `{other}`")),
         }
     }
@@ -330,18 +354,21 @@ fn run_recovery_scenario(case: &Value) -> Outcome {
         count: u(c, "count").unwrap_or(10) as usize,
         hash_key: None,
         throttle: throttle(&c["throttle"]),
+        max_failures: max_failures(c),
     };
-    let codes = RecoveryCodes::with_clock(crate::stores::store(), config, clock.clone())
-        .map_err(|e| e.to_string())?;
+    let store = crate::stores::store();
+    let lockout = CodeLockout::with_clock(store.clone(), clock.clone());
+    let codes =
+        RecoveryCodes::with_clock(store, config, clock.clone()).map_err(|e| e.to_string())?;
     let mut sets: HashMap<String, Vec<Vec<String>>> = HashMap::new();
     for step in case["steps"].as_array().unwrap() {
         let user = step.get("user").and_then(Value::as_str).unwrap_or("");
         match s(step, "do") {
             "generate" => check_step(step, codes.generate(user), |set, exp| {
                 let shape = |c: &String| {
-                    c.len() == 9
+                    c.len() == 11
                         && c.char_indices().all(|(i, ch)| {
-                            if i == 4 {
+                            if i == 5 {
                                 ch == '-'
                             } else {
                                 "0123456789abcdefghjkmnpqrstvwxyz".contains(ch)
@@ -380,6 +407,7 @@ fn run_recovery_scenario(case: &Value) -> Outcome {
                 same("remaining", &json!(n), &exp["remaining"])
             })?,
             "advance" => clock.advance(u(step, "seconds").unwrap()),
+            "unlock" | "failures" => lockout_step(step, &lockout, user)?,
             other => return Err(format!("unknown recovery_scenario step `{other}`")),
         }
     }

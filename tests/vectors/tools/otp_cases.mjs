@@ -238,11 +238,87 @@ const recoveryScenario = {
   ],
 };
 
+// The account-wide cap (NIST SP 800-63B §5.2.2): `max_failures` checks failed in a row lock
+// the account's code checks until `unlock`; a success resets the count; no expiry.
+const roomy = { free_failures: 10, base_delay: 30, max_delay: 120, forget_after: 3600 };
+const FORTY_DAYS = 40 * 86400;
+const totpLockout = {
+  name: 'the account cap: failures in a row lock TOTP checks until unlocked, a success resets the count',
+  op: 'totp_scenario',
+  start: NOW,
+  config: { issuer: 'ACME Co', window: 1, throttle: roomy, enrollment_ttl: 600, max_failures: 4 },
+  steps: [
+    { do: 'begin_enrollment', account: 'dana', expect: { uri_starts_with: 'otpauth://totp/ACME%20Co:dana?secret=', expires_in: 600, secret_bytes: 20 } },
+    { do: 'confirm_enrollment', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'failures', account: 'dana', expect: { count: 1 } },
+    { do: 'confirm_enrollment', account: 'dana', code: { at: 0 }, expect: {} },
+    { do: 'failures', account: 'dana', expect: { count: 0 } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'advance', seconds: 30 },
+    { do: 'verify', account: 'dana', code: { at: 0 }, expect: { step: STEP + 1 } },
+    { do: 'failures', account: 'dana', expect: { count: 0 } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', account: 'dana', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'advance', seconds: 30 },
+    { do: 'verify', account: 'dana', code: { at: 0 }, expect: { error: 'account_locked' } },
+    { do: 'advance', seconds: FORTY_DAYS },
+    { do: 'verify', account: 'dana', code: { at: 0 }, expect: { error: 'account_locked' } },
+    { do: 'failures', account: 'dana', expect: { count: 4 } },
+    { do: 'unlock', account: 'dana', expect: { result: true } },
+    { do: 'failures', account: 'dana', expect: { count: 0 } },
+    { do: 'verify', account: 'dana', code: { at: 0 }, expect: { step: STEP + 2 + FORTY_DAYS / 30 } },
+    { do: 'unlock', account: 'dana', expect: { result: false } },
+    { do: 'unlock', account: '', expect: { error: 'invalid_input' } },
+  ],
+};
+
+const challengeLockout = {
+  name: 'the account cap on SMS/email codes: locked across new codes until unlocked',
+  op: 'challenge_scenario',
+  start: NOW,
+  config: { digits: 6, ttl: 300, max_attempts: 5, resend_cooldown: 30, max_failures: 2 },
+  steps: [
+    { do: 'issue', subject: 'user-7', destination: '+15550107', expect: { expires_in: 300, resend_in: 30, attempts_left: 5 } },
+    { do: 'verify', subject: 'user-7', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', subject: 'user-7', code: 'wrong', expect: { error: 'invalid_code' } },
+    { do: 'verify', subject: 'user-7', code: 'sent', expect: { error: 'account_locked' } },
+    { do: 'advance', seconds: 400 },
+    { do: 'issue', subject: 'user-7', destination: '+15550107', expect: { expires_in: 300, resend_in: 30, attempts_left: 5 } },
+    { do: 'verify', subject: 'user-7', code: 'sent', expect: { error: 'account_locked' } },
+    { do: 'failures', subject: 'user-7', expect: { count: 2 } },
+    { do: 'unlock', subject: 'user-7', expect: { result: true } },
+    { do: 'verify', subject: 'user-7', code: 'sent', expect: {} },
+  ],
+};
+
+const recoveryLockout = {
+  name: 'recovery codes of 50 bits (xxxxx-xxxxx), and the account cap on them',
+  op: 'recovery_scenario',
+  start: NOW,
+  config: { count: 4, throttle: roomy, max_failures: 3 },
+  steps: [
+    { do: 'generate', user: 'erin', expect: { count: 4 } },
+    { do: 'verify', user: 'erin', code: 'zzzzz-zzzzz', expect: { error: 'invalid_code' } },
+    { do: 'verify', user: 'erin', code: 'zzzz-zzzz', expect: { error: 'invalid_code' } },
+    { do: 'verify', user: 'erin', code: 'zzzzz-zzzz', expect: { error: 'invalid_code' } },
+    { do: 'verify', user: 'erin', code: { set: 0, index: 0, form: 'shown' }, expect: { error: 'account_locked' } },
+    { do: 'failures', user: 'erin', expect: { count: 3 } },
+    { do: 'unlock', user: 'erin', expect: { result: true } },
+    { do: 'verify', user: 'erin', code: { set: 0, index: 0, form: 'upper_no_hyphen' }, expect: { remaining: 3 } },
+    { do: 'failures', user: 'erin', expect: { count: 0 } },
+  ],
+};
+
 const doc = {
   area: 'otp',
   source: 'tests/vectors/tools/otp_cases.mjs (codes computed with node:crypto; RFC 4648 §10 base32 examples; the Key URI format example)',
   description: 'TOTP/HOTP generation and verification, base32, otpauth:// URIs, and scenarios for enrollment, SMS/email challenges and recovery codes.',
-  cases: [...generation, ...verification, ...encoding, ...uris, totpScenario, challengeScenario, recoveryScenario],
+  cases: [...generation, ...verification, ...encoding, ...uris, totpScenario, challengeScenario, recoveryScenario,
+    totpLockout, challengeLockout, recoveryLockout],
 };
 
 writeVectors({ 'otp/cases.json': doc }, 'otp_cases.mjs');
