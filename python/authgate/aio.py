@@ -79,10 +79,10 @@ class AsyncRateLimiter(_Offloaded):
         super().__init__(limiter, executor)
         self.sync: RateLimiter = limiter
 
-    async def check(self, key: str, *, policy: Optional[str] = None, cost: int = 1) -> RateDecision:
+    async def check(self, key: str, *, policy: Optional[str] = None, cost: float = 1.0) -> RateDecision:
         return await self._run(self.sync.check, key, policy=policy, cost=cost)
 
-    async def enforce(self, key: str, *, policy: Optional[str] = None, cost: int = 1) -> RateDecision:
+    async def enforce(self, key: str, *, policy: Optional[str] = None, cost: float = 1.0) -> RateDecision:
         return await self._run(self.sync.enforce, key, policy=policy, cost=cost)
 
     async def peek(self, key: str, *, policy: Optional[str] = None) -> RateDecision:

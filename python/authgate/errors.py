@@ -241,6 +241,13 @@ class TooManyAttempts(OtpError):
     code = "too_many_attempts"
 
 
+class AccountLocked(OtpError):
+    """Too many one-time codes failed in a row for this account: its code checks stay locked
+    until the application unlocks them (``CodeLockout.unlock``)."""
+
+    code = "account_locked"
+
+
 class CodeExpired(OtpError):
     code = "code_expired"
 
@@ -315,6 +322,7 @@ __all__ = [
     "InvalidCode",
     "CodeReused",
     "TooManyAttempts",
+    "AccountLocked",
     "CodeExpired",
     "ResendTooSoon",
     "DeliveryFailed",

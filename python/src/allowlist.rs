@@ -43,9 +43,12 @@ pub struct PyIpAllowlist {
 
 #[pymethods]
 impl PyIpAllowlist {
+    /// `allow_any=True` accepts a list that lets every IPv4 or IPv6 address through
+    /// (`0.0.0.0/0`, `::/0`); without it such a list raises `InvalidInput`.
     #[new]
-    fn new(py: Python<'_>, networks: Vec<String>) -> PyResult<Self> {
-        guard(py, || Allowlist::new(&networks)).map(|inner| PyIpAllowlist { inner })
+    #[pyo3(signature = (networks, *, allow_any = false))]
+    fn new(py: Python<'_>, networks: Vec<String>, allow_any: bool) -> PyResult<Self> {
+        guard(py, || Allowlist::new_with(&networks, allow_any)).map(|inner| PyIpAllowlist { inner })
     }
 
     fn contains(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -91,8 +94,15 @@ impl PyIpAllowlists {
         }
     }
 
-    fn set(&self, py: Python<'_>, name: &str, networks: Vec<String>) -> PyResult<()> {
-        guard(py, || self.inner.set(name, &networks))
+    #[pyo3(signature = (name, networks, *, allow_any = false))]
+    fn set(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        networks: Vec<String>,
+        allow_any: bool,
+    ) -> PyResult<()> {
+        guard(py, || self.inner.set_with(name, &networks, allow_any))
     }
 
     fn remove(&self, name: &str) -> bool {

@@ -101,6 +101,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<otp::PyIssuedChallenge>()?;
     m.add_class::<otp::PyChallenges>()?;
     m.add_class::<otp::PyRecoveryCodes>()?;
+    m.add_class::<otp::PyCodeLockout>()?;
     m.add_function(wrap_pyfunction!(otp::generate_otp_secret, m)?)?;
     m.add_function(wrap_pyfunction!(otp::base32_encode, m)?)?;
     m.add_function(wrap_pyfunction!(otp::base32_decode, m)?)?;

@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 
 use authgate_core::otp::{
-    self as otp, ChallengeConfig, Challenges, CodeDelivery, CodeSender, Hotp, OtpAlgorithm,
-    OtpKind, OtpOptions, OtpUri, QrCode, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp,
-    TotpManager, TotpManagerConfig,
+    self as otp, ChallengeConfig, Challenges, CodeDelivery, CodeLockout, CodeSender, Hotp,
+    OtpAlgorithm, OtpKind, OtpOptions, OtpUri, QrCode, RecoveryCodes, RecoveryConfig,
+    ThrottlePolicy, Totp, TotpManager, TotpManagerConfig, DEFAULT_MAX_FAILURES,
 };
 use authgate_core::{Error, ErrorKind};
 use pyo3::exceptions::PyTypeError;
@@ -400,7 +400,7 @@ pub struct PyTotpManager {
 impl PyTotpManager {
     #[new]
     #[pyo3(signature = (store = None, *, issuer = None, algorithm = "SHA1", digits = 6, period = 30,
-        window = 1, throttle = None, enrollment_ttl = None, clock = None))]
+        window = 1, throttle = None, enrollment_ttl = None, max_failures = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -412,6 +412,7 @@ impl PyTotpManager {
         window: u64,
         throttle: Option<PyRef<'_, PyThrottlePolicy>>,
         enrollment_ttl: Option<&Bound<'_, PyAny>>,
+        max_failures: Option<u32>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         let config = TotpManagerConfig {
@@ -420,6 +421,7 @@ impl PyTotpManager {
             window,
             throttle: self::throttle(throttle),
             enrollment_ttl: opt_seconds(enrollment_ttl, 600)?,
+            max_failures: max_failures.unwrap_or(DEFAULT_MAX_FAILURES),
         };
         let (store, clock) = (store_or_default(store), clock_or_system(clock));
         Ok(PyTotpManager {
@@ -533,7 +535,7 @@ pub struct PyChallenges {
 impl PyChallenges {
     #[new]
     #[pyo3(signature = (sender, store = None, *, digits = 6, ttl = None, max_attempts = 5,
-        resend_cooldown = None, hash_key = None, clock = None))]
+        resend_cooldown = None, hash_key = None, max_failures = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -544,6 +546,7 @@ impl PyChallenges {
         max_attempts: u32,
         resend_cooldown: Option<&Bound<'_, PyAny>>,
         hash_key: Option<&Bound<'_, PyAny>>,
+        max_failures: Option<u32>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         if !sender.is_callable() {
@@ -555,6 +558,7 @@ impl PyChallenges {
             max_attempts,
             resend_cooldown: opt_seconds(resend_cooldown, 30)?,
             hash_key: hash_key.map(convert::bytes).transpose()?,
+            max_failures: max_failures.unwrap_or(DEFAULT_MAX_FAILURES),
         };
         let (store, clock) = (store_or_default(store), clock_or_system(clock));
         Ok(PyChallenges {
@@ -605,19 +609,23 @@ pub struct PyRecoveryCodes {
 #[pymethods]
 impl PyRecoveryCodes {
     #[new]
-    #[pyo3(signature = (store = None, *, count = 10, hash_key = None, throttle = None, clock = None))]
+    #[pyo3(signature = (store = None, *, count = 10, hash_key = None, throttle = None,
+        max_failures = None, clock = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         store: Option<StoreArg<'_>>,
         count: usize,
         hash_key: Option<&Bound<'_, PyAny>>,
         throttle: Option<PyRef<'_, PyThrottlePolicy>>,
+        max_failures: Option<u32>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         let config = RecoveryConfig {
             count,
             hash_key: hash_key.map(convert::bytes).transpose()?,
             throttle: self::throttle(throttle),
+            max_failures: max_failures.unwrap_or(DEFAULT_MAX_FAILURES),
         };
         let (store, clock) = (store_or_default(store), clock_or_system(clock));
         Ok(PyRecoveryCodes {
@@ -637,5 +645,36 @@ impl PyRecoveryCodes {
 
     fn remaining(&self, py: Python<'_>, user: &str) -> PyResult<usize> {
         guard_detached(py, || self.inner.remaining(user))
+    }
+}
+
+/// The account-wide cap on one-time-code checks: how many failed in a row for an account
+/// (across `TotpManager`, `Challenges` and `RecoveryCodes` on this store), and the unlock.
+#[pyclass(frozen, name = "CodeLockout", module = "authgate")]
+pub struct PyCodeLockout {
+    inner: CodeLockout,
+    remote: bool,
+}
+
+#[pymethods]
+impl PyCodeLockout {
+    #[new]
+    #[pyo3(signature = (store = None, *, clock = None))]
+    fn new(store: Option<StoreArg<'_>>, clock: Option<PyRef<'_, PyManualClock>>) -> Self {
+        let remote = crate::session::is_remote(&store);
+        PyCodeLockout {
+            inner: CodeLockout::with_clock(store_or_default(store), clock_or_system(clock)),
+            remote,
+        }
+    }
+
+    /// Code checks of `account` that failed in a row.
+    fn failures(&self, py: Python<'_>, account: &str) -> PyResult<u32> {
+        crate::errors::guard_store(py, self.remote, || self.inner.failures(account))
+    }
+
+    /// Resets `account`'s count, unlocking its code checks; True if it had failures.
+    fn unlock(&self, py: Python<'_>, account: &str) -> PyResult<bool> {
+        crate::errors::guard_store(py, self.remote, || self.inner.unlock(account))
     }
 }

@@ -1,6 +1,8 @@
 //! Rate limits: policies, the limiter and its decisions (with their HTTP headers).
 
-use authgate_core::ratelimit::{FailureMode, Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
+use authgate_core::ratelimit::{
+    cost_from_number, FailureMode, Policy, RateDecision, RateLimiter, DEFAULT_POLICY,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -132,6 +134,12 @@ impl PyRateDecision {
         }
         Ok(d)
     }
+    /// `allowed`, `limited` (wait `retry_after`) or `insufficient_capacity` (the cost is
+    /// above the burst: waiting never helps).
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.inner.outcome.name()
+    }
     /// True when the store failed and the limiter, set to fail open, let the request
     /// through unmetered (no headers then).
     #[getter]
@@ -225,32 +233,37 @@ impl PyRateLimiter {
     }
 
     /// Takes `cost` from `key`'s bucket under `policy` (None: the `default` policy). A
-    /// refusal is a decision with `allowed` False.
-    #[pyo3(signature = (key, *, policy = None, cost = 1))]
+    /// refusal is a decision with `allowed` False; a cost of 0 takes nothing, a cost above
+    /// the burst is refused with the outcome `insufficient_capacity`.
+    #[pyo3(signature = (key, *, policy = None, cost = 1.0))]
     fn check(
         &self,
         py: Python<'_>,
         key: &str,
         policy: Option<&str>,
-        cost: u64,
+        cost: f64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
-        guard_store(py, self.remote, || self.inner.check(policy, key, cost))
-            .map(|inner| PyRateDecision { inner })
+        guard_store(py, self.remote, || {
+            self.inner.check(policy, key, cost_from_number(cost)?)
+        })
+        .map(|inner| PyRateDecision { inner })
     }
 
     /// Like `check`, raising `RateLimited` (with `retry_after`) when refused.
-    #[pyo3(signature = (key, *, policy = None, cost = 1))]
+    #[pyo3(signature = (key, *, policy = None, cost = 1.0))]
     fn enforce(
         &self,
         py: Python<'_>,
         key: &str,
         policy: Option<&str>,
-        cost: u64,
+        cost: f64,
     ) -> PyResult<PyRateDecision> {
         let policy = policy.unwrap_or(DEFAULT_POLICY);
         guard_store(py, self.remote, || {
-            self.inner.check(policy, key, cost)?.into_result()
+            self.inner
+                .check(policy, key, cost_from_number(cost)?)?
+                .into_result()
         })
         .map(|inner| PyRateDecision { inner })
     }

@@ -30,6 +30,19 @@ impl PyMemoryStore {
             inner: Arc::new(inner),
         }
     }
+
+    /// Rate-limited keys held (live ones, and refilled ones not yet swept out).
+    #[getter]
+    fn rate_limit_keys(&self) -> usize {
+        self.inner.rate_limit_keys()
+    }
+
+    /// New rate-limited keys refused (`CapacityExceeded`) because the store was full of
+    /// keys still being limited: a number to watch.
+    #[getter]
+    fn rate_limit_refusals(&self) -> u64 {
+        self.inner.rate_limit_refusals()
+    }
 }
 
 /// The store shared by many processes, in Redis: see `docs/redis.md`.

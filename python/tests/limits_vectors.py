@@ -29,7 +29,7 @@ def _policy(spec: Case) -> authgate.RatePolicy:
 
 
 def _decision_matches(d: authgate.RateDecision, want: Case) -> None:
-    got = {"allowed": d.allowed, "remaining": d.remaining, "reset_after_ms": d.reset_after_ms,
+    got = {"allowed": d.allowed, "outcome": d.outcome, "remaining": d.remaining, "reset_after_ms": d.reset_after_ms,
            "retry_after_ms": d.retry_after_ms}
     for k in got:
         if k in want:
@@ -59,6 +59,8 @@ def run_ratelimit(case: Case) -> None:
             expect(step, lambda: limiter.peek(step["key"], policy=policy), _decision_matches)
         elif do == "enforce":
             expect(step, lambda: limiter.enforce(step["key"], policy=policy, cost=step.get("cost", 1)))
+        elif do == "set_policy":
+            expect(step, lambda: limiter.set_policy(step["name"], _policy(step["policy"])))
         elif do == "advance_ms":
             clock.advance_ms(step["ms"])
         else:
@@ -70,9 +72,10 @@ def run_allowlist(case: Case) -> None:
     if op == "parse_network":
         expect(case, lambda: authgate.parse_network(case["text"]), lambda n, w: _eq(n, w["network"]))
     elif op == "contains":
-        expect(case, lambda: authgate.IpAllowlist(case["entries"]).contains(case["ip"]), lambda r, w: _eq(r, w["result"]))
+        expect(case, lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).contains(case["ip"]),
+               lambda r, w: _eq(r, w["result"]))
     elif op == "check":
-        expect(case, lambda: authgate.IpAllowlist(case["entries"]).check(case["ip"]))
+        expect(case, lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).check(case["ip"]))
     elif op == "client_ip":
         expect(case, lambda: authgate.ClientIpResolver(case["trusted"], header=case["header"]).resolve(case["peer"], case["values"]),
                lambda ip, w: _eq(ip, w["ip"]))

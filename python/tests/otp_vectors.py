@@ -12,7 +12,7 @@ from stores import new_store
 
 Case = dict[str, Any]
 
-RECOVERY_CODE = re.compile(r"^[0-9abcdefghjkmnpqrstvwxyz]{4}-[0-9abcdefghjkmnpqrstvwxyz]{4}$")
+RECOVERY_CODE = re.compile(r"^[0-9abcdefghjkmnpqrstvwxyz]{5}-[0-9abcdefghjkmnpqrstvwxyz]{5}$")
 
 
 def expect(case: Case, run: Callable[[], Any], check: Callable[[Any, Any], None] = lambda _v, _e: None) -> None:
@@ -97,11 +97,21 @@ def throttle(t: Case) -> authgate.ThrottlePolicy:
     return authgate.ThrottlePolicy(**t)
 
 
+def _lockout_step(step: Case, lockout: authgate.CodeLockout) -> None:
+    account = step.get("account", step.get("subject", step.get("user", "")))
+    if step["do"] == "failures":
+        expect(step, lambda: lockout.failures(account), lambda g, w: _eq(g, w["count"]))
+    else:
+        expect(step, lambda: lockout.unlock(account), lambda g, w: _eq(g, w["result"]))
+
+
 def run_totp_scenario(case: Case) -> None:
     c = case["config"]
     clock = authgate.ManualClock(case["start"])
-    manager = authgate.TotpManager(new_store(), issuer=c.get("issuer"), window=c.get("window", 1), throttle=throttle(c["throttle"]),
-                                   enrollment_ttl=c.get("enrollment_ttl", 600), clock=clock)
+    store = new_store()
+    lockout = authgate.CodeLockout(store, clock=clock)
+    manager = authgate.TotpManager(store, issuer=c.get("issuer"), window=c.get("window", 1), throttle=throttle(c["throttle"]),
+                                   enrollment_ttl=c.get("enrollment_ttl", 600), max_failures=c.get("max_failures"), clock=clock)
     pending: dict[str, str] = {}
     active: dict[str, str] = {}
     for step in case["steps"]:
@@ -136,6 +146,8 @@ def run_totp_scenario(case: Case) -> None:
             expect(step, lambda: manager.confirm_enrollment(account, code()), check_confirm)
         elif do == "verify":
             expect(step, lambda: manager.verify(account, active.get(account, ""), code()), lambda g, w: _eq(g, w["step"]))
+        elif do in ("failures", "unlock"):
+            _lockout_step(step, lockout)
         elif do == "advance":
             clock.advance(step["seconds"])
         else:
@@ -154,8 +166,10 @@ def run_challenge_scenario(case: Case) -> None:
             raise ConnectionError("gateway down")
         sent.setdefault(d.subject, []).append(d.code)
 
-    challenges = authgate.Challenges(sender, new_store(), digits=c["digits"], ttl=c["ttl"], max_attempts=c["max_attempts"],
-                                     resend_cooldown=c["resend_cooldown"], clock=clock)
+    store = new_store()
+    lockout = authgate.CodeLockout(store, clock=clock)
+    challenges = authgate.Challenges(sender, store, digits=c["digits"], ttl=c["ttl"], max_attempts=c["max_attempts"],
+                                     resend_cooldown=c["resend_cooldown"], max_failures=c.get("max_failures"), clock=clock)
     for step in case["steps"]:
         do = step["do"]
         subject = step.get("subject", "")
@@ -178,6 +192,8 @@ def run_challenge_scenario(case: Case) -> None:
             else:
                 code = spec
             expect(step, lambda: challenges.verify(subject, code))
+        elif do in ("failures", "unlock"):
+            _lockout_step(step, lockout)
         elif do == "advance":
             clock.advance(step["seconds"])
         else:
@@ -187,7 +203,10 @@ def run_challenge_scenario(case: Case) -> None:
 def run_recovery_scenario(case: Case) -> None:
     c = case["config"]
     clock = authgate.ManualClock(case["start"])
-    codes = authgate.RecoveryCodes(new_store(), count=c["count"], throttle=throttle(c["throttle"]), clock=clock)
+    store = new_store()
+    lockout = authgate.CodeLockout(store, clock=clock)
+    codes = authgate.RecoveryCodes(store, count=c["count"], throttle=throttle(c["throttle"]), max_failures=c.get("max_failures"),
+                                   clock=clock)
     sets: dict[str, list[list[str]]] = {}
     for step in case["steps"]:
         do = step["do"]
@@ -209,6 +228,8 @@ def run_recovery_scenario(case: Case) -> None:
             expect(step, lambda: codes.verify(user, code), lambda g, w: _eq(g, w["remaining"]))
         elif do == "remaining":
             expect(step, lambda: codes.remaining(user), lambda g, w: _eq(g, w["remaining"]))
+        elif do in ("failures", "unlock"):
+            _lockout_step(step, lockout)
         elif do == "advance":
             clock.advance(step["seconds"])
         else:

@@ -47,6 +47,7 @@ def samples() -> dict[str, Callable[[], Any]]:
         "RateLimiter": lambda: authgate.RateLimiter(),
         "RatePolicy": lambda: authgate.RatePolicy(10, 60),
         "RecoveryCodes": lambda: authgate.RecoveryCodes(store),
+        "CodeLockout": lambda: authgate.CodeLockout(store),
         "RedisStore": lambda: authgate.RedisStore("redis://127.0.0.1:1", connect_timeout=0.2),
         "RequestSigner": lambda: authgate.RequestSigner("k", authgate.SignatureKey.hmac_sha256(SECRET)),
         "RequestVerifier": lambda: authgate.RequestVerifier({"k": authgate.SignatureKey.hmac_sha256(SECRET)}),

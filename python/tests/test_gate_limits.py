@@ -36,11 +36,14 @@ def test_rate_limit_per_api_key_with_headers(name: str, make_app: Any, serve: An
         for remaining in (2, 1, 0):
             r = client.get("/me", headers=world.headers())
             assert r.status_code == 200, r.text
-            assert r.headers["ratelimit"] == f'"default";r={remaining};t={20 * (3 - remaining)}'
+            # t: until the bucket is full while some are left; with none left, until the next one.
+            t = 20 * (3 - remaining) if remaining else 20
+            assert r.headers["ratelimit"] == f'"default";r={remaining};t={t}'
             assert r.headers["ratelimit-policy"] == '"default";q=3;w=60'
         r = client.get("/me", headers=world.headers())
         assert r.status_code == 429 and error_of(r) == "rate_limited"
         assert r.headers["retry-after"] == "20"
+        assert r.headers["ratelimit"] == '"default";r=0;t=20'
         assert r.headers["x-ratelimit-remaining"] == "0"
         assert "www-authenticate" not in r.headers
         world.clock.advance(20)

@@ -48,8 +48,16 @@ def test_wrong_types_are_type_errors() -> None:
         limiter.set_policy("p", 5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         limiter.check(b"key")  # type: ignore[arg-type]
-    with pytest.raises(authgate.InvalidInput):
-        limiter.check("k", cost=0)
+    with pytest.raises(TypeError):
+        limiter.check("k", cost="1")  # type: ignore[arg-type]
+    # Negative and fractional costs are the core's invalid_input, as in every runtime.
+    for bad in (-1, 1.5, float("nan"), 10**10):
+        with pytest.raises(authgate.InvalidInput):
+            limiter.check("k", cost=bad)
+    # Cost 0 is a peek; a cost above the burst can never go through.
+    assert limiter.check("k", cost=0).remaining == 1000
+    too_big = limiter.check("k", cost=1001)
+    assert not too_big and too_big.outcome == "insufficient_capacity" and too_big.retry_after is None
 
 
 def test_eight_threads_share_one_bucket_exactly() -> None:
