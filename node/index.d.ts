@@ -62,6 +62,10 @@ export declare class Verifier {
 
 export declare class MemoryStore {
   constructor(capacity?: number)
+  /** Rate-limited keys held (live ones, and refilled ones not yet swept out). */
+  readonly rateLimitKeys: number
+  /** New rate-limited keys refused (`CapacityExceeded`) because the store was full of keys still being limited. */
+  readonly rateLimitRefusals: number
 }
 
 export interface RedisStoreOptions {
@@ -156,7 +160,7 @@ export type ErrorCode =
   | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
   | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'KEY_SET_UNAVAILABLE' | 'USE_DPOP_NONCE' | 'INTERNAL'
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
-  | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
+  | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'ACCOUNT_LOCKED' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
   | 'SIGNED_OUT' | 'REAUTHENTICATION_REQUIRED' | 'FETCH_FAILED' | 'STORAGE_FAILED'
   | 'RATE_LIMITED' | 'IP_NOT_ALLOWED' | 'WEAK_PASSWORD'
 
@@ -185,6 +189,8 @@ export declare class WeakPassword extends AuthError { readonly code: 'WEAK_PASSW
 export declare class InvalidCode extends OtpError { readonly code: 'INVALID_CODE' }
 export declare class CodeReused extends OtpError { readonly code: 'CODE_REUSED' }
 export declare class TooManyAttempts extends OtpError { readonly code: 'TOO_MANY_ATTEMPTS'; readonly retryAfter: number }
+/** Too many one-time codes failed in a row for the account: locked until `CodeLockout.unlock`. */
+export declare class AccountLocked extends OtpError { readonly code: 'ACCOUNT_LOCKED' }
 export declare class CodeExpired extends OtpError { readonly code: 'CODE_EXPIRED' }
 export declare class ResendTooSoon extends OtpError { readonly code: 'RESEND_TOO_SOON'; readonly retryAfter: number }
 export declare class DeliveryFailed extends OtpError { readonly code: 'DELIVERY_FAILED'; readonly cause?: unknown }
@@ -375,6 +381,15 @@ export declare class Challenges {
   verifyAsync(subject: string, code: string): Promise<void>
 }
 
+/** The account-wide cap on one-time-code checks (100 failed in a row by default, shared by TotpManager, Challenges and RecoveryCodes on one store). */
+export declare class CodeLockout {
+  constructor(options?: { store?: Store; clock?: ManualClock })
+  /** Code checks of `account` that failed in a row. */
+  failures(account: string): number
+  /** Resets `account`'s count, unlocking its code checks; true if it had failures. */
+  unlock(account: string): boolean
+}
+
 export declare class RecoveryCodes {
   constructor(options?: RecoveryOptions & { store?: Store; clock?: ManualClock })
   generate(user: string): string[]
@@ -409,6 +424,10 @@ export declare class RateDecision {
   readonly nowMs: number
   /** The store failed and the limiter fails open: let through unmetered, no headers. */
   readonly degraded: boolean
+  /** `limited`: wait `retryAfter`; `insufficient_capacity`: the cost is above the burst, waiting never helps. */
+  readonly outcome: 'allowed' | 'limited' | 'insufficient_capacity'
+  /** Milliseconds until one more request of cost 1 goes through (0 while some are left). */
+  readonly nextUnitMs: number
   /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
   get headers(): Record<string, string>
 }
@@ -440,7 +459,8 @@ export declare class RateLimiter {
 export declare function parseNetwork(text: string): string
 
 export declare class IpAllowlist {
-  constructor(networks: string[])
+  /** `allowAny` accepts a list that lets every IPv4 or IPv6 address through (`0.0.0.0/0`, `::/0`); without it such a list throws `InvalidInput`. */
+  constructor(networks: string[], options?: { allowAny?: boolean })
   contains(ip: string): boolean
   /** Throws `IpNotAllowed` unless `ip` is on the list. */
   check(ip: string): void
@@ -449,7 +469,7 @@ export declare class IpAllowlist {
 
 export declare class IpAllowlists {
   constructor()
-  set(name: string, networks: string[]): void
+  set(name: string, networks: string[], options?: { allowAny?: boolean }): void
   remove(name: string): boolean
   check(name: string, ip: string): void
 }

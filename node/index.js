@@ -411,6 +411,7 @@ const Totp = facade(native.Totp, 'Totp')
 const Hotp = facade(native.Hotp, 'Hotp')
 const QrCode = facade(native.QrCode, 'QrCode')
 const RecoveryCodesNative = facade(native.RecoveryCodes, 'RecoveryCodes')
+const CodeLockoutNative = facade(native.CodeLockout, 'CodeLockout')
 const TotpManagerNative = facade(native.TotpManager, 'TotpManager')
 Totp.prototype.at = function at(time) {
   return this.now(seconds(time))
@@ -433,6 +434,18 @@ class RecoveryCodes extends RecoveryCodesNative {
   }
 }
 facadeOf.set(native.RecoveryCodes, RecoveryCodes)
+
+/**
+ * `new CodeLockout({ store, clock })`: the account-wide cap on one-time-code checks —
+ * `failures(account)` failed in a row, `unlock(account)` after recovering the account.
+ */
+class CodeLockout extends CodeLockoutNative {
+  constructor(options = {}) {
+    const { store, clock } = optionsObject(options)
+    super(store, clock)
+  }
+}
+facadeOf.set(native.CodeLockout, CodeLockout)
 
 /**
  * Codes sent by SMS or email. `sender({ subject, destination, code, expiresAt })` delivers a
@@ -480,7 +493,8 @@ class Challenges {
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
 // The native check writes a decision's numbers here (one buffer: checks are synchronous),
 // so no object crosses napi property by property.
-const DECISION = new Float64Array(10)
+const DECISION = new Float64Array(12)
+const OUTCOMES = ['allowed', 'limited', 'insufficient_capacity']
 const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
 /** One rate-limit decision; `headers` are formatted by the core when first read. */
@@ -500,13 +514,20 @@ class RateDecision {
     this.nowMs = d[8]
     /** The store failed and the limiter fails open: let through unmetered, no headers. */
     this.degraded = d[9] === 1
+    /**
+     * `'allowed'`, `'limited'` (wait `retryAfter`) or `'insufficient_capacity'` (the cost is
+     * above the burst: waiting never helps).
+     */
+    this.outcome = OUTCOMES[d[10]]
+    /** Milliseconds until one more request of cost 1 goes through (0 while some are left). */
+    this.nextUnitMs = d[11]
   }
 
   /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
   get headers() {
     return native.rateLimitHeaders(this.policy, [this.allowed ? 1 : 0, this.limit, this.window, this.burst,
       this.remaining, this.resetAfterMs, this.retryAfterMs ?? -1, this.retryAfter ?? -1, this.nowMs,
-      this.degraded ? 1 : 0])
+      this.degraded ? 1 : 0, OUTCOMES.indexOf(this.outcome), this.nextUnitMs])
   }
 }
 
@@ -734,6 +755,7 @@ module.exports = {
   TotpManager,
   Challenges,
   RecoveryCodes,
+  CodeLockout,
   generateOtpSecret: wrapFunction(native.generateOtpSecret),
   base32Encode: wrapFunction(native.base32Encode),
   base32Decode: wrapFunction(native.base32Decode),

@@ -46,6 +46,19 @@ export declare class ClientTokens {
 }
 export type JsClientTokens = ClientTokens
 
+/**
+ * The account-wide cap on one-time-code checks: how many failed in a row for an account
+ * (across `TotpManager`, `Challenges` and `RecoveryCodes` on this store), and the unlock.
+ */
+export declare class CodeLockout {
+  constructor(store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
+  /** Code checks of `account` that failed in a row. */
+  failures(account: string): number
+  /** Resets `account`'s count, unlocking its code checks; true if it had failures. */
+  unlock(account: string): boolean
+}
+export type JsCodeLockout = CodeLockout
+
 /** Verifies DPoP proofs (RFC 9449), each `jti` once through the store. */
 export declare class DpopVerifier {
   constructor(options?: DpopVerifierOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
@@ -69,7 +82,11 @@ export declare class Hotp {
 export type JsHotp = Hotp
 
 export declare class IpAllowlist {
-  constructor(networks: Array<string>)
+  /**
+   * `allowAny` accepts a list that lets every IPv4 or IPv6 address through
+   * (`0.0.0.0/0`, `::/0`); without it such a list throws `InvalidInput`.
+   */
+  constructor(networks: Array<string>, options?: AllowlistOptions | undefined | null)
   /** Whether `ip` is on the list (a malformed address throws `InvalidInput`). */
   contains(ip: string): boolean
   /** Throws `IpNotAllowed` unless `ip` is on the list. */
@@ -80,7 +97,7 @@ export type JsIpAllowlist = IpAllowlist
 
 export declare class IpAllowlists {
   constructor()
-  set(name: string, networks: Array<string>): void
+  set(name: string, networks: Array<string>, options?: AllowlistOptions | undefined | null): void
   remove(name: string): boolean
   /**
    * Throws `IpNotAllowed` unless `ip` is on the list `name` (`InvalidInput` for an
@@ -178,6 +195,16 @@ export declare class NativeStore {
   static redis(url: string, options?: RedisOptions | undefined | null): NativeStore
   /** The key prefix of a Redis store; null in memory. */
   get prefix(): string | null
+  /**
+   * Rate-limited keys held in memory (live ones, and refilled ones not yet swept out);
+   * null for Redis.
+   */
+  get rateLimitKeys(): number | null
+  /**
+   * New rate-limited keys refused (`CapacityExceeded`) because the store was full of
+   * keys still being limited: a number to watch. Null for Redis.
+   */
+  get rateLimitRefusals(): number | null
   /** Round-trips a PING to Redis on the thread pool (resolves at once in memory). */
   ping(): Promise<null | TaskFailure>
 }
@@ -411,6 +438,12 @@ export declare class WebhookVerifier {
 }
 export type JsWebhookVerifier = WebhookVerifier
 
+/** Options of an allowlist. */
+export interface AllowlistOptions {
+  /** Accept a list that lets every address of a family through (default false). */
+  allowAny?: boolean
+}
+
 /** What is stored for a key (never the key itself). */
 export interface ApiKeyRecord {
   id: string
@@ -443,6 +476,8 @@ export declare function bearerToken(headerValue: string): string
 export declare function certificateThumbprint(certificate: Buffer | string): string
 
 export interface ChallengeOptions {
+  /** Code checks that may fail in a row for one subject before they lock (default 100). */
+  maxFailures?: number
   digits?: number
   ttl?: number
   maxAttempts?: number
@@ -710,6 +745,8 @@ export interface RatePolicy {
 export interface RecoveryOptions {
   /** Codes per set (default 10). */
   count?: number
+  /** Code checks that may fail in a row for one user before they lock (default 100). */
+  maxFailures?: number
   hashKey?: Buffer | string
   throttle?: ThrottleOptions
 }
@@ -860,6 +897,8 @@ export interface TokenPair {
 }
 
 export interface TotpManagerOptions {
+  /** Code checks that may fail in a row for one account before they lock (default 100). */
+  maxFailures?: number
   issuer?: string
   algorithm?: string
   digits?: number

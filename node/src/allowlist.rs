@@ -15,6 +15,13 @@ pub fn parse_network(text: String) -> Result<String> {
     core(core_parse_network(&text)).map(|n| n.to_string())
 }
 
+/// Options of an allowlist.
+#[napi(object)]
+pub struct AllowlistOptions {
+    /// Accept a list that lets every address of a family through (default false).
+    pub allow_any: Option<bool>,
+}
+
 #[napi(js_name = "IpAllowlist")]
 pub struct JsIpAllowlist {
     inner: Allowlist,
@@ -22,9 +29,12 @@ pub struct JsIpAllowlist {
 
 #[napi]
 impl JsIpAllowlist {
+    /// `allowAny` accepts a list that lets every IPv4 or IPv6 address through
+    /// (`0.0.0.0/0`, `::/0`); without it such a list throws `InvalidInput`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(networks: Vec<String>) -> Result<Self> {
-        core(Allowlist::new(&networks)).map(|inner| JsIpAllowlist { inner })
+    pub fn new(networks: Vec<String>, options: Option<AllowlistOptions>) -> Result<Self> {
+        let allow_any = options.and_then(|o| o.allow_any).unwrap_or(false);
+        core(Allowlist::new_with(&networks, allow_any)).map(|inner| JsIpAllowlist { inner })
     }
 
     /// Whether `ip` is on the list (a malformed address throws `InvalidInput`).
@@ -64,8 +74,14 @@ impl JsIpAllowlists {
     }
 
     #[napi(catch_unwind)]
-    pub fn set(&self, name: String, networks: Vec<String>) -> Result<()> {
-        core(self.inner.set(&name, &networks))
+    pub fn set(
+        &self,
+        name: String,
+        networks: Vec<String>,
+        options: Option<AllowlistOptions>,
+    ) -> Result<()> {
+        let allow_any = options.and_then(|o| o.allow_any).unwrap_or(false);
+        core(self.inner.set_with(&name, &networks, allow_any))
     }
 
     #[napi(catch_unwind)]

@@ -3,8 +3,9 @@
 //! codes.
 
 use authgate_core::otp::{
-    self as otp, ChallengeConfig, Challenges, Hotp, OtpAlgorithm, OtpKind, OtpOptions, OtpUri,
-    QrCode, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager, TotpManagerConfig,
+    self as otp, ChallengeConfig, Challenges, CodeLockout, Hotp, OtpAlgorithm, OtpKind,
+    OtpOptions, OtpUri, QrCode, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager,
+    TotpManagerConfig,
 };
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
@@ -308,6 +309,8 @@ fn throttle(o: Option<ThrottleOptions>) -> Result<ThrottlePolicy> {
 #[napi(object)]
 #[derive(Default)]
 pub struct TotpManagerOptions {
+    /// Code checks that may fail in a row for one account before they lock (default 100).
+    pub max_failures: Option<u32>,
     pub issuer: Option<String>,
     pub algorithm: Option<String>,
     pub digits: Option<u32>,
@@ -357,6 +360,7 @@ impl JsTotpManager {
             throttle: throttle(o.throttle)?,
             enrollment_ttl: opt_seconds(o.enrollment_ttl, "enrollmentTtl")?
                 .unwrap_or(d.enrollment_ttl),
+            max_failures: o.max_failures.unwrap_or(d.max_failures),
         };
         Ok(JsTotpManager {
             inner: Arc::new(core(TotpManager::with_clock(
@@ -421,6 +425,8 @@ impl JsTotpManager {
 #[napi(object)]
 #[derive(Default)]
 pub struct ChallengeOptions {
+    /// Code checks that may fail in a row for one subject before they lock (default 100).
+    pub max_failures: Option<u32>,
     pub digits: Option<u32>,
     pub ttl: Option<f64>,
     pub max_attempts: Option<u32>,
@@ -464,6 +470,7 @@ impl JsChallenges {
             resend_cooldown: opt_seconds(o.resend_cooldown, "resendCooldown")?
                 .unwrap_or(d.resend_cooldown),
             hash_key: o.hash_key.as_ref().map(bytes),
+            max_failures: o.max_failures.unwrap_or(d.max_failures),
         };
         Ok(JsChallenges {
             inner: Arc::new(core(Challenges::with_clock(
@@ -512,6 +519,8 @@ impl JsChallenges {
 pub struct RecoveryOptions {
     /// Codes per set (default 10).
     pub count: Option<u32>,
+    /// Code checks that may fail in a row for one user before they lock (default 100).
+    pub max_failures: Option<u32>,
     pub hash_key: Option<Either<Buffer, String>>,
     pub throttle: Option<ThrottleOptions>,
 }
@@ -531,10 +540,12 @@ impl JsRecoveryCodes {
         clock: Option<&JsManualClock>,
     ) -> Result<Self> {
         let o = options.unwrap_or_default();
+        let d = RecoveryConfig::default();
         let config = RecoveryConfig {
-            count: o.count.map_or(10, |n| n as usize),
+            count: o.count.map_or(d.count, |n| n as usize),
             hash_key: o.hash_key.as_ref().map(bytes),
             throttle: throttle(o.throttle)?,
+            max_failures: o.max_failures.unwrap_or(d.max_failures),
         };
         Ok(JsRecoveryCodes {
             inner: Arc::new(core(RecoveryCodes::with_clock(
@@ -567,5 +578,37 @@ impl JsRecoveryCodes {
     #[napi(catch_unwind)]
     pub fn remaining(&self, user: String) -> Result<u32> {
         core(self.inner.remaining(&user)).map(|n| n as u32)
+    }
+}
+
+/// The account-wide cap on one-time-code checks: how many failed in a row for an account
+/// (across `TotpManager`, `Challenges` and `RecoveryCodes` on this store), and the unlock.
+#[napi(js_name = "CodeLockout")]
+pub struct JsCodeLockout {
+    inner: Arc<CodeLockout>,
+}
+
+#[napi]
+impl JsCodeLockout {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(store: Option<&JsStore>, clock: Option<&JsManualClock>) -> Self {
+        JsCodeLockout {
+            inner: Arc::new(CodeLockout::with_clock(
+                store_or_default(store),
+                clock_or_system(clock),
+            )),
+        }
+    }
+
+    /// Code checks of `account` that failed in a row.
+    #[napi(catch_unwind)]
+    pub fn failures(&self, account: String) -> Result<u32> {
+        core(self.inner.failures(&account))
+    }
+
+    /// Resets `account`'s count, unlocking its code checks; true if it had failures.
+    #[napi(catch_unwind)]
+    pub fn unlock(&self, account: String) -> Result<bool> {
+        core(self.inner.unlock(&account))
     }
 }

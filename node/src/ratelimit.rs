@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use authgate_core::ratelimit::{FailureMode, Policy, RateDecision, RateLimiter, DEFAULT_POLICY};
+use authgate_core::ratelimit::{
+    cost_from_number, FailureMode, Policy, RateDecision, RateLimiter, RateOutcome, DEFAULT_POLICY,
+};
 use napi::bindgen_prelude::{AsyncTask, Either, Float64ArraySlice};
 use napi_derive::napi;
 
@@ -49,7 +51,7 @@ fn policy_arg(policy: Either<String, RatePolicy>) -> Result<Policy> {
 
 /// The numbers of a decision, in the order `index.js` reads them from the array the native
 /// check fills (one reused `Float64Array`: no object is built per check).
-const FIELDS: usize = 10;
+const FIELDS: usize = 12;
 
 fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     if out.len() < FIELDS {
@@ -68,6 +70,8 @@ fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
         d.retry_after_secs().map_or(-1.0, |s| s as f64),
         d.now_ms as f64,
         f64::from(u8::from(d.degraded)),
+        f64::from(d.outcome.index()),
+        d.next_unit_ms as f64,
     ];
     out[..FIELDS].copy_from_slice(&values);
     Ok(())
@@ -78,12 +82,14 @@ fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
 #[napi(catch_unwind)]
 pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<String, String>> {
     if numbers.len() < FIELDS {
-        return Err(crate::errors::invalid_arg("a decision has 10 numbers"));
+        return Err(crate::errors::invalid_arg("a decision has 12 numbers"));
     }
     let n = |i: usize| numbers[i].max(0.0) as u64;
     let d = RateDecision {
         policy,
         allowed: numbers[0] == 1.0,
+        outcome: RateOutcome::from_index(n(10).min(2) as u8),
+        next_unit_ms: n(11),
         limit: n(1),
         window_secs: n(2),
         burst: n(3),
@@ -100,7 +106,7 @@ pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<S
 }
 
 fn cost_arg(cost: Option<f64>) -> Result<u64> {
-    cost.map_or(Ok(1), |c| seconds(c, "cost"))
+    cost.map_or(Ok(1), |c| core(cost_from_number(c)))
 }
 
 #[napi(js_name = "RateLimiter")]

@@ -19,6 +19,7 @@ use crate::offload::{offload, Offload};
 #[napi(js_name = "NativeStore")]
 pub struct JsStore {
     pub(crate) inner: Arc<dyn Store>,
+    memory: Option<Arc<MemoryStore>>,
     redis: Option<Arc<RedisStore>>,
 }
 
@@ -52,10 +53,12 @@ fn duration(value: Option<f64>, default: Duration, what: &str) -> Result<Duratio
 impl JsStore {
     #[napi(constructor)]
     pub fn new(capacity: Option<u32>) -> Self {
-        let inner =
-            capacity.map_or_else(MemoryStore::new, |c| MemoryStore::with_capacity(c as usize));
+        let memory = Arc::new(
+            capacity.map_or_else(MemoryStore::new, |c| MemoryStore::with_capacity(c as usize)),
+        );
         JsStore {
-            inner: Arc::new(inner),
+            inner: memory.clone(),
+            memory: Some(memory),
             redis: None,
         }
     }
@@ -78,6 +81,7 @@ impl JsStore {
         let store = Arc::new(core(RedisStore::new(config))?);
         Ok(JsStore {
             inner: store.clone(),
+            memory: None,
             redis: Some(store),
         })
     }
@@ -86,6 +90,20 @@ impl JsStore {
     #[napi(getter)]
     pub fn prefix(&self) -> Option<String> {
         self.redis.as_ref().map(|r| r.prefix().to_string())
+    }
+
+    /// Rate-limited keys held in memory (live ones, and refilled ones not yet swept out);
+    /// null for Redis.
+    #[napi(getter)]
+    pub fn rate_limit_keys(&self) -> Option<f64> {
+        self.memory.as_ref().map(|m| m.rate_limit_keys() as f64)
+    }
+
+    /// New rate-limited keys refused (`CapacityExceeded`) because the store was full of
+    /// keys still being limited: a number to watch. Null for Redis.
+    #[napi(getter)]
+    pub fn rate_limit_refusals(&self) -> Option<f64> {
+        self.memory.as_ref().map(|m| m.rate_limit_refusals() as f64)
     }
 
     /// Round-trips a PING to Redis on the thread pool (resolves at once in memory).

@@ -26,6 +26,7 @@ const SAMPLES = {
   TotpManager: () => new ag.TotpManager({ store }),
   Challenges: () => new ag.Challenges(() => {}),
   RecoveryCodes: () => new ag.RecoveryCodes({ store }),
+  CodeLockout: () => new ag.CodeLockout({ store }),
   RateLimiter: () => new ag.RateLimiter(),
   IpAllowlist: () => new ag.IpAllowlist(['10.0.0.0/8']),
   IpAllowlists: () => new ag.IpAllowlists(),

@@ -28,8 +28,15 @@ test('wrong types are TypeErrors, bad values InvalidInput', () => {
   const limiter = new ag.RateLimiter()
   assert.throws(() => limiter.setPolicy('p', 5), TypeError)
   assert.throws(() => limiter.check(42), TypeError)
-  assert.throws(() => limiter.check('k', { cost: 1.5 }), TypeError)
-  assert.throws(() => limiter.check('k', { cost: 0 }), ag.InvalidInput)
+  // Negative and fractional costs are the core's invalid_input, as in every runtime.
+  for (const bad of [1.5, -1, NaN, 1e10]) assert.throws(() => limiter.check('k', { cost: bad }), ag.InvalidInput)
+  assert.throws(() => limiter.check('k', { cost: '1' }), TypeError)
+  // Cost 0 is a peek; a cost above the burst can never go through.
+  assert.equal(limiter.check('k', { cost: 0 }).remaining, 1000)
+  const tooBig = limiter.check('k', { cost: 1001 })
+  assert.equal(tooBig.allowed, false)
+  assert.equal(tooBig.outcome, 'insufficient_capacity')
+  assert.equal(tooBig.retryAfter, null)
   assert.throws(() => limiter.setPolicy('p', '100 per fortnight'), ag.InvalidInput)
   assert.throws(() => new ag.IpAllowlist('10.0.0.0/8'), TypeError)
   assert.throws(() => new ag.ClientIpResolver([], { header: 'x-real-ip' }), TypeError)

@@ -8,7 +8,7 @@ function expect(c, run, check = () => {}) {
     assert.throws(run, (e) => {
       assert.ok(e instanceof ag.AuthError, `not an AuthError: ${e}`)
       assert.equal(e.code, c.expect.error.toUpperCase(), e.message)
-      if (c.expect.retry_after !== undefined) assert.equal(e.retryAfter, c.expect.retry_after)
+      if (c.expect.retry_after !== undefined) assert.equal(e.retryAfter ?? null, c.expect.retry_after)
       return true
     })
   } else {
@@ -19,9 +19,9 @@ function expect(c, run, check = () => {}) {
 const policyOf = (p) => ({ limit: p.limit ?? 0, periodMs: p.period_ms ?? 0, burst: p.burst })
 
 function decisionMatches(d, want) {
-  const got = { allowed: d.allowed, remaining: d.remaining, reset_after_ms: d.resetAfterMs, retry_after_ms: d.retryAfterMs ?? null }
+  const got = { allowed: d.allowed, outcome: d.outcome, remaining: d.remaining, reset_after_ms: d.resetAfterMs, retry_after_ms: d.retryAfterMs ?? null }
   for (const k of Object.keys(got)) if (k in want) assert.equal(got[k], want[k], k)
-  for (const [name, value] of Object.entries(want.headers ?? {})) assert.equal(d.headers[name], value, name)
+  for (const [name, value] of Object.entries(want.headers ?? {})) assert.equal(d.headers[name] ?? null, value, name)
 }
 
 export function runRatelimit(c) {
@@ -37,6 +37,7 @@ export function runRatelimit(c) {
     if (step.do === 'check') expect(step, () => limiter.check(step.key, options), decisionMatches)
     else if (step.do === 'peek') expect(step, () => limiter.peek(step.key, { policy: step.policy }), decisionMatches)
     else if (step.do === 'enforce') expect(step, () => limiter.enforce(step.key, options))
+    else if (step.do === 'set_policy') expect(step, () => limiter.setPolicy(step.name, policyOf(step.policy)))
     else if (step.do === 'advance_ms') clock.advanceMs(step.ms)
     else assert.fail(`unknown step ${step.do}`)
   }
@@ -47,9 +48,9 @@ export function runAllowlist(c) {
     case 'parse_network':
       return expect(c, () => ag.parseNetwork(c.text), (n, w) => assert.equal(n, w.network))
     case 'contains':
-      return expect(c, () => new ag.IpAllowlist(c.entries).contains(c.ip), (r, w) => assert.equal(r, w.result))
+      return expect(c, () => new ag.IpAllowlist(c.entries, { allowAny: c.allow_any }).contains(c.ip), (r, w) => assert.equal(r, w.result))
     case 'check':
-      return expect(c, () => new ag.IpAllowlist(c.entries).check(c.ip))
+      return expect(c, () => new ag.IpAllowlist(c.entries, { allowAny: c.allow_any }).check(c.ip))
     case 'client_ip':
       return expect(c, () => new ag.ClientIpResolver(c.trusted, { header: c.header }).resolve(c.peer, c.values),
         (ip, w) => assert.equal(ip, w.ip))

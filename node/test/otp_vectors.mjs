@@ -4,7 +4,7 @@ import * as ag from '../index.mjs'
 import { newStore } from './stores.mjs'
 import native from '../index.js'
 
-const RECOVERY_CODE = /^[0-9abcdefghjkmnpqrstvwxyz]{4}-[0-9abcdefghjkmnpqrstvwxyz]{4}$/
+const RECOVERY_CODE = /^[0-9abcdefghjkmnpqrstvwxyz]{5}-[0-9abcdefghjkmnpqrstvwxyz]{5}$/
 
 function checkError(c, e) {
   assert.ok(e instanceof ag.AuthError, `not an AuthError: ${e}`)
@@ -33,7 +33,9 @@ const throttle = (t) => ({ freeFailures: t.free_failures, baseDelay: t.base_dela
 function totpScenario(c) {
   const clock = new ag.ManualClock(c.start)
   const cfg = c.config
-  const manager = new ag.TotpManager({ issuer: cfg.issuer, window: cfg.window, throttle: throttle(cfg.throttle), enrollmentTtl: cfg.enrollment_ttl, clock, store: newStore() })
+  const store = newStore()
+  const lockout = new ag.CodeLockout({ store, clock })
+  const manager = new ag.TotpManager({ issuer: cfg.issuer, window: cfg.window, throttle: throttle(cfg.throttle), enrollmentTtl: cfg.enrollment_ttl, maxFailures: cfg.max_failures, clock, store })
   const pending = new Map()
   const active = new Map()
   for (const step of c.steps) {
@@ -72,6 +74,7 @@ function totpScenario(c) {
       case 'verify':
         expect(step, () => manager.verify(account, active.get(account) ?? '', code()), (s, want) => assert.equal(s, want.step))
         break
+      case 'failures': case 'unlock': lockoutStep(step, lockout); break
       case 'advance': clock.advance(step.seconds); break
       default: assert.fail(`unknown totp_scenario step ${step.do}`)
     }
@@ -88,7 +91,9 @@ async function challengeScenario(c) {
     if (failing) throw new Error('gateway down')
     sent.set(d.subject, [...(sent.get(d.subject) ?? []), d.code])
   }
-  const challenges = new ag.Challenges(sender, { digits: cfg.digits, ttl: cfg.ttl, maxAttempts: cfg.max_attempts, resendCooldown: cfg.resend_cooldown, clock, store: newStore() })
+  const store = newStore()
+  const lockout = new ag.CodeLockout({ store, clock })
+  const challenges = new ag.Challenges(sender, { digits: cfg.digits, ttl: cfg.ttl, maxAttempts: cfg.max_attempts, resendCooldown: cfg.resend_cooldown, maxFailures: cfg.max_failures, clock, store })
   for (const step of c.steps) {
     const subject = step.subject ?? ''
     switch (step.do) {
@@ -105,15 +110,24 @@ async function challengeScenario(c) {
         expect(step, () => challenges.verify(subject, code))
         break
       }
+      case 'failures': case 'unlock': lockoutStep(step, lockout); break
       case 'advance': clock.advance(step.seconds); break
       default: assert.fail(`unknown challenge_scenario step ${step.do}`)
     }
   }
 }
 
+function lockoutStep(step, lockout) {
+  const account = step.account ?? step.subject ?? step.user ?? ''
+  if (step.do === 'failures') expect(step, () => lockout.failures(account), (n, want) => assert.equal(n, want.count))
+  else expect(step, () => lockout.unlock(account), (r, want) => assert.equal(r, want.result))
+}
+
 function recoveryScenario(c) {
   const clock = new ag.ManualClock(c.start)
-  const codes = new ag.RecoveryCodes({ count: c.config.count, throttle: throttle(c.config.throttle), clock, store: newStore() })
+  const store = newStore()
+  const lockout = new ag.CodeLockout({ store, clock })
+  const codes = new ag.RecoveryCodes({ count: c.config.count, throttle: throttle(c.config.throttle), maxFailures: c.config.max_failures, clock, store })
   const sets = new Map()
   for (const step of c.steps) {
     const user = step.user ?? ''
@@ -137,6 +151,7 @@ function recoveryScenario(c) {
       case 'remaining':
         expect(step, () => codes.remaining(user), (n, want) => assert.equal(n, want.remaining))
         break
+      case 'failures': case 'unlock': lockoutStep(step, lockout); break
       case 'advance': clock.advance(step.seconds); break
       default: assert.fail(`unknown recovery_scenario step ${step.do}`)
     }
