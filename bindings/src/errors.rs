@@ -37,7 +37,7 @@ error_codes! {
     ApiKeyCreditsExhausted, UserMismatch, MissingSignature, MalformedSignature,
     SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp,
     SignatureExpired, ReplayDetected, MissingComponent, InvalidCode, CodeReused,
-    TooManyAttempts, CodeExpired, ResendTooSoon, DeliveryFailed, SignedOut,
+    TooManyAttempts, AccountLocked, CodeExpired, ResendTooSoon, DeliveryFailed, SignedOut,
     ReauthenticationRequired, FetchFailed, StorageFailed, RateLimited, IpNotAllowed, WeakPassword,
     InvalidInput, CapacityExceeded,
     StoreUnavailable, KeySetUnavailable, UseDpopNonce, Internal,

@@ -4171,6 +4171,7 @@ public enum ErrorCode: Equatable, Hashable {
     case invalidCode
     case codeReused
     case tooManyAttempts
+    case accountLocked
     case codeExpired
     case resendTooSoon
     case deliveryFailed
@@ -4288,37 +4289,39 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 40: return .tooManyAttempts
         
-        case 41: return .codeExpired
+        case 41: return .accountLocked
         
-        case 42: return .resendTooSoon
+        case 42: return .codeExpired
         
-        case 43: return .deliveryFailed
+        case 43: return .resendTooSoon
         
-        case 44: return .signedOut
+        case 44: return .deliveryFailed
         
-        case 45: return .reauthenticationRequired
+        case 45: return .signedOut
         
-        case 46: return .fetchFailed
+        case 46: return .reauthenticationRequired
         
-        case 47: return .storageFailed
+        case 47: return .fetchFailed
         
-        case 48: return .rateLimited
+        case 48: return .storageFailed
         
-        case 49: return .ipNotAllowed
+        case 49: return .rateLimited
         
-        case 50: return .weakPassword
+        case 50: return .ipNotAllowed
         
-        case 51: return .invalidInput
+        case 51: return .weakPassword
         
-        case 52: return .capacityExceeded
+        case 52: return .invalidInput
         
-        case 53: return .storeUnavailable
+        case 53: return .capacityExceeded
         
-        case 54: return .keySetUnavailable
+        case 54: return .storeUnavailable
         
-        case 55: return .useDpopNonce
+        case 55: return .keySetUnavailable
         
-        case 56: return .`internal`
+        case 56: return .useDpopNonce
+        
+        case 57: return .`internal`
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4488,68 +4491,72 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(40))
         
         
-        case .codeExpired:
+        case .accountLocked:
             writeInt(&buf, Int32(41))
         
         
-        case .resendTooSoon:
+        case .codeExpired:
             writeInt(&buf, Int32(42))
         
         
-        case .deliveryFailed:
+        case .resendTooSoon:
             writeInt(&buf, Int32(43))
         
         
-        case .signedOut:
+        case .deliveryFailed:
             writeInt(&buf, Int32(44))
         
         
-        case .reauthenticationRequired:
+        case .signedOut:
             writeInt(&buf, Int32(45))
         
         
-        case .fetchFailed:
+        case .reauthenticationRequired:
             writeInt(&buf, Int32(46))
         
         
-        case .storageFailed:
+        case .fetchFailed:
             writeInt(&buf, Int32(47))
         
         
-        case .rateLimited:
+        case .storageFailed:
             writeInt(&buf, Int32(48))
         
         
-        case .ipNotAllowed:
+        case .rateLimited:
             writeInt(&buf, Int32(49))
         
         
-        case .weakPassword:
+        case .ipNotAllowed:
             writeInt(&buf, Int32(50))
         
         
-        case .invalidInput:
+        case .weakPassword:
             writeInt(&buf, Int32(51))
         
         
-        case .capacityExceeded:
+        case .invalidInput:
             writeInt(&buf, Int32(52))
         
         
-        case .storeUnavailable:
+        case .capacityExceeded:
             writeInt(&buf, Int32(53))
         
         
-        case .keySetUnavailable:
+        case .storeUnavailable:
             writeInt(&buf, Int32(54))
         
         
-        case .useDpopNonce:
+        case .keySetUnavailable:
             writeInt(&buf, Int32(55))
         
         
-        case .`internal`:
+        case .useDpopNonce:
             writeInt(&buf, Int32(56))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(57))
         
         }
     }
