@@ -83,9 +83,14 @@ impl ErrorKind {
 }
 
 /// The `WWW-Authenticate` value for a request refused with `error` (RFC 6750 §3), e.g.
-/// `Bearer realm="api", error="invalid_token", error_description="the token has expired"`.
+/// `Bearer realm="api", error="invalid_token", error_description="token expired"`.
 /// `None` when the status is not 401 or 403, for a one-time-code error (the second
 /// factor is not a bearer credential), and for an IP refusal (no credential fixes it).
+///
+/// Only fixed text reaches the header: the description is the error's stable code in words
+/// (`token expired`), never its message, which may hold text from the request (an `alg`
+/// name, say). Every character is printable ASCII other than `"` and `\` (RFC 6750 §3's
+/// `error_description` and RFC 9110's quoted-string), so every HTTP stack can write it.
 pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
     if !matches!(error.kind().http_status(), 401 | 403)
         || error.kind().family() == "otp"
@@ -93,21 +98,24 @@ pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
     {
         return None;
     }
-    // Quoted-string values: drop characters that cannot appear in one.
-    let quote = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-            .collect()
-    };
     let mut out = String::from("Bearer ");
     if let Some(realm) = realm {
-        out.push_str(&format!("realm=\"{}\", ", quote(realm)));
+        // The realm is configuration, but a stray character must not make the header
+        // unwritable: keep what a quoted-string may hold.
+        let realm: String = realm
+            .chars()
+            .filter(|&c| (' '..='~').contains(&c) && c != '"' && c != '\\')
+            .take(128)
+            .collect();
+        out.push_str("realm=\"");
+        out.push_str(&realm);
+        out.push_str("\", ");
     }
-    out.push_str(&format!(
-        "error=\"{}\", error_description=\"{}\"",
-        error.kind().bearer_error(),
-        quote(error.message())
-    ));
+    out.push_str("error=\"");
+    out.push_str(error.kind().bearer_error());
+    out.push_str("\", error_description=\"");
+    out.extend(error.code().chars().map(|c| if c == '_' { ' ' } else { c }));
+    out.push('"');
     Some(out)
 }
 
@@ -121,13 +129,23 @@ mod tests {
         assert_eq!(expired.kind().http_status(), 401);
         assert_eq!(
             bearer_challenge(&expired, Some("api")).unwrap(),
-            r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+            r#"Bearer realm="api", error="invalid_token", error_description="token expired""#
         );
         let scope = Error::new(ErrorKind::InsufficientScope, "needs \"admin\"");
         assert_eq!(scope.kind().http_status(), 403);
         assert_eq!(
             bearer_challenge(&scope, None).unwrap(),
-            r#"Bearer error="insufficient_scope", error_description="needs admin""#
+            r#"Bearer error="insufficient_scope", error_description="insufficient scope""#
+        );
+        // Text from the request never reaches the header.
+        let alg = Error::new(
+            ErrorKind::AlgorithmNotAllowed,
+            "unsupported algorithm `AAAAAAAAAAAAAAAA…` \u{2603}\r\nX-Evil: 1",
+        );
+        let c = bearer_challenge(&alg, Some("caf\u{e9} \"api\"")).unwrap();
+        assert_eq!(
+            c,
+            r#"Bearer realm="caf api", error="invalid_token", error_description="algorithm not allowed""#
         );
         assert_eq!(
             bearer_challenge(&Error::new(ErrorKind::Internal, "x"), None),

@@ -24,7 +24,24 @@ function world() {
   return { clock, apiKeys, key, gate, headers }
 }
 
+// Tokens whose `alg` no HTTP stack could echo into a header: 17 characters (the error
+// message truncated it with `…`), a snowman, and a 40-character name. The challenge holds
+// only fixed text, and the server keeps serving.
+const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+const HOSTILE_ALGS = ['A'.repeat(17), '\u2603', 'B'.repeat(40), 'caf\u00e9']
+async function checkHostileTokens(base, headers = {}) {
+  for (const alg of HOSTILE_ALGS) {
+    const r = await fetch(`${base}/me`, { headers: { ...headers, authorization: `Bearer ${b64url({ alg })}.e30.AAAA` } })
+    assert.equal(r.status, 401, alg)
+    const challenge = r.headers.get('www-authenticate')
+    assert.match(challenge, /^Bearer (realm="api", )?error="invalid_token", error_description="[a-z ]+"$/, alg)
+    assert.ok(!challenge.includes(alg), alg)
+    await r.json()
+  }
+}
+
 async function checkRefusals(base, w) {
+  await checkHostileTokens(base, w.headers({ withToken: false }))
   let r = await fetch(`${base}/me`)
   assert.equal(r.status, 401)
   assert.match(r.headers.get('www-authenticate'), /^Bearer realm="api", error="invalid_token"/)
@@ -108,6 +125,10 @@ test("an identity provider's tokens through the Express middleware", async () =>
     const other = keys.sign({ iss: 'https://idp.example', sub: 'x', aud: 'web', exp })
     r = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${other}` } })
     assert.deepEqual([r.status, (await r.json()).error], [401, 'INVALID_AUDIENCE'])
+    // The offloaded gate (the setup one hostile request used to bring down): still serving.
+    await checkHostileTokens(base)
+    r = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` } })
+    assert.equal(r.status, 200)
   } finally {
     await new Promise((resolve) => server.close(resolve))
     await idp.close()

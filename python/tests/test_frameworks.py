@@ -86,8 +86,29 @@ def flask_app(world: World) -> Any:
     return app
 
 
+# Tokens whose `alg` no HTTP stack could echo into a header: 17 characters (the error message
+# truncated it with `…`), a snowman, a 40-character name. The challenge holds only fixed text,
+# and the server keeps serving.
+HOSTILE_ALGS = ["A" * 17, "\u2603", "B" * 40, "caf\u00e9"]
+
+
+def check_hostile_tokens(client: httpx.Client, headers: dict[str, str]) -> None:
+    import base64
+    import json
+    import re
+
+    for alg in HOSTILE_ALGS:
+        header = base64.urlsafe_b64encode(json.dumps({"alg": alg}).encode()).rstrip(b"=").decode()
+        r = client.get("/me", headers={**headers, "authorization": f"Bearer {header}.e30.AAAA"})
+        assert r.status_code == 401, (alg, r.status_code, r.text)
+        challenge = r.headers["www-authenticate"]
+        assert re.fullmatch(r'Bearer (realm="api", )?error="invalid_token", error_description="[a-z ]+"', challenge), challenge
+        assert alg not in challenge
+
+
 def check_refusals(base: str, world: World, error_of: Any) -> None:
     with httpx.Client(base_url=base) as client:
+        check_hostile_tokens(client, world.headers(token=False))
         r = client.get("/me")
         assert r.status_code == 401 and error_of(r) == "invalid_api_key"
         assert r.headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
@@ -102,7 +123,7 @@ def check_refusals(base: str, world: World, error_of: Any) -> None:
         world.clock.advance(3600)
         r = client.get("/me", headers=world.headers())
         assert r.status_code == 401 and error_of(r) == "token_expired"
-        assert 'error_description="the token has expired"' in r.headers["www-authenticate"]
+        assert 'error_description="token expired"' in r.headers["www-authenticate"]
 
 
 def top_level_error(r: httpx.Response) -> str:
@@ -180,5 +201,9 @@ def test_an_identity_providers_tokens_through_the_asgi_middleware() -> None:
             other = keys.sign({"iss": "https://idp.example", "sub": "x", "aud": "web", "exp": int(time.time()) + 600})
             r = httpx.get(f"{base}/me", headers={"authorization": f"Bearer {other}"})
             assert r.status_code == 401 and r.json()["error"] == "invalid_audience"
+            # The offloaded gate (the setup one hostile request used to break): still serving.
+            with httpx.Client(base_url=base) as client:
+                check_hostile_tokens(client, {})
+            assert httpx.get(f"{base}/me", headers={"authorization": f"Bearer {token}"}).status_code == 200
     with pytest.raises(ValueError):
         Gate(keys=authgate.SessionManager(keys), audience="api")
