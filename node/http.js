@@ -3,9 +3,10 @@
 // rate limit), which credentials a request must carry, and the JSON error response. Every
 // check is a call into the core.
 
+const authgate = require('./index.js')
 const {
-  KeySet, RemoteJwks, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpError,
-} = require('./index.js')
+  KeySet, RemoteJwks, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpRefusal,
+} = authgate
 
 class Gate {
   /**
@@ -124,18 +125,17 @@ class Gate {
     return auth.rateLimit ? auth.rateLimit.headers : {}
   }
 
-  /** `{ status, headers, body }` for a refused request. */
+  /**
+   * `{ status, headers, body }` for a refused request, built by the core as every runtime
+   * sends it: JSON `{"error","message"}` with the snake_case code (and `retry_after`), for
+   * 401/403 a `WWW-Authenticate` challenge, `Retry-After` for throttling, the RateLimit
+   * headers on a 429. Never throws.
+   */
   errorResponse(error) {
-    const { status, challenge } = httpError(error.code, error.message, this.realm)
-    const headers = { 'content-type': 'application/json' }
-    if (challenge) headers['www-authenticate'] = challenge
-    if (error.retryAfter != null) headers['retry-after'] = String(error.retryAfter)
-    if (error.rateLimit) {
-      for (const [name, value] of Object.entries(error.rateLimit.headers)) {
-        if (name !== 'Retry-After') headers[name.toLowerCase()] = value
-      }
-    }
-    return { status, headers, body: JSON.stringify({ error: error.code, message: error.message }) }
+    const rate = error?.rateLimit
+    const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), error?.retryAfter ?? null,
+      this.realm ?? null, rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
+    return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
   }
 }
 

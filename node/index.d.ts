@@ -147,6 +147,11 @@ export declare function scopeGranted(granted: string[], required: string): boole
 export declare function needsRefresh(token: string, options?: { now?: Time; margin?: number }): boolean
 export declare function bearerToken(headerValue: string): string
 export declare function httpError(code: ErrorCode, message: string, realm?: string): HttpError
+/** A refused request's whole response as every authgate runtime sends it: lower-case header names, the JSON body. */
+export declare function httpRefusal(
+  code: string, message: string, retryAfter?: number | null, realm?: string | null,
+  ratePolicy?: string | null, rateNumbers?: number[] | null,
+): { status: number; headers: string[][]; body: string }
 export declare const defaults: Defaults
 export declare const ERROR_CODES: ErrorCode[]
 

@@ -497,6 +497,12 @@ const DECISION = new Float64Array(12)
 const OUTCOMES = ['allowed', 'limited', 'insufficient_capacity']
 const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
+/** A decision's numbers, in the order the native side reads them. */
+function decisionNumbers(d) {
+  return [d.allowed ? 1 : 0, d.limit, d.window, d.burst, d.remaining, d.resetAfterMs, d.retryAfterMs ?? -1,
+    d.retryAfter ?? -1, d.nowMs, d.degraded ? 1 : 0, OUTCOMES.indexOf(d.outcome), d.nextUnitMs]
+}
+
 /** One rate-limit decision; `headers` are formatted by the core when first read. */
 class RateDecision {
   constructor(policy, d) {
@@ -525,9 +531,7 @@ class RateDecision {
 
   /** `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`. */
   get headers() {
-    return native.rateLimitHeaders(this.policy, [this.allowed ? 1 : 0, this.limit, this.window, this.burst,
-      this.remaining, this.resetAfterMs, this.retryAfterMs ?? -1, this.retryAfter ?? -1, this.nowMs,
-      this.degraded ? 1 : 0, OUTCOMES.indexOf(this.outcome), this.nextUnitMs])
+    return native.rateLimitHeaders(this.policy, decisionNumbers(this))
   }
 }
 
@@ -785,6 +789,7 @@ module.exports = {
   needsRefresh: wrapFunction(native.needsRefresh),
   bearerToken: wrapFunction(native.bearerToken),
   httpError: wrapFunction(native.httpError),
+  httpRefusal: wrapFunction(native.httpRefusal),
   SignatureKey,
   RequestSigner,
   RequestVerifier,
@@ -811,3 +816,5 @@ module.exports = {
   SignatureError,
   ...errorClasses,
 }
+// For the web integrations (http.js): a decision's numbers, as the native side reads them.
+Object.defineProperty(module.exports, '_decisionNumbers', { value: decisionNumbers, enumerable: false })

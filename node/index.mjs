@@ -4,7 +4,7 @@ import authgate from './index.js'
 export const {
   Key, KeySet, Verifier, MemoryStore, RedisStore, ManualClock, SessionManager,
   ApiKeyManager, ClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
-  bearerToken, httpError, defaults, ERROR_CODES, AuthError, TokenError,
+  bearerToken, httpError, httpRefusal, defaults, ERROR_CODES, AuthError, TokenError,
   KeyMaterialError, SessionError, ApiKeyError, InvalidClaim, InvalidAudience, ApiKeyExpired,
   UnsupportedCriticalHeader, ApiKeyDisabled, InvalidKey, TokenNotYetValid, InvalidTokenType, UserMismatch,
   RefreshTokenReused, SessionExpired, InvalidApiKey, TokenTooLarge, InsufficientScope, ApiKeyRevoked,

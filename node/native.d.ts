@@ -610,6 +610,22 @@ export interface HttpError {
   challenge?: string
 }
 
+/**
+ * The response to a request refused with `code` (either case), `message` and
+ * `retryAfter`, with the RateLimit headers of a decision given by its policy and numbers.
+ * Never throws for an unknown code (a fixed 500).
+ */
+export declare function httpRefusal(code: string, message: string, retryAfter?: number | undefined | null, realm?: string | undefined | null, ratePolicy?: string | undefined | null, rateNumbers?: Array<number> | undefined | null): HttpRefusal
+
+/** A refused request's whole response, as every authgate runtime sends it. */
+export interface HttpRefusal {
+  status: number
+  /** `[name, value]` pairs, lower-case names. */
+  headers: Array<Array<string>>
+  /** `{"error":"<snake_case code>","message":"…"}` (and `retry_after`). */
+  body: string
+}
+
 export interface HttpRequest {
   method: string
   /** The absolute URL, e.g. `https://api.example.com/v1/orders?dry=1`. */

@@ -904,6 +904,7 @@ module.exports.errorFamilies = nativeBinding.errorFamilies
 module.exports.generateDpopNonce = nativeBinding.generateDpopNonce
 module.exports.generateOtpSecret = nativeBinding.generateOtpSecret
 module.exports.httpError = nativeBinding.httpError
+module.exports.httpRefusal = nativeBinding.httpRefusal
 module.exports.jwkThumbprint = nativeBinding.jwkThumbprint
 module.exports.needsRefresh = nativeBinding.needsRefresh
 module.exports.parseApiKey = nativeBinding.parseApiKey

@@ -3,6 +3,7 @@
 //! so Python and Node middleware answer identically.
 
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::ratelimit::RateDecision;
 
 /// The longest `Authorization` header value read.
 pub const MAX_AUTHORIZATION_BYTES: usize = 16 * 1024;
@@ -119,6 +120,76 @@ pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
     Some(out)
 }
 
+/// A refused request's whole HTTP response, as every runtime sends it byte for byte:
+/// the status, lower-case header names, and the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    /// `{"error":"<snake_case code>","message":"…"}`, with `"retry_after":N` when waiting
+    /// helps.
+    pub body: String,
+}
+
+/// The response for a request refused with `error`: its status; `content-type`;
+/// `www-authenticate` for 401/403 ([`bearer_challenge`]); `retry-after` when the error
+/// carries one; and, when a rate-limit decision is given, its RateLimit headers.
+pub fn refusal(error: &Error, realm: Option<&str>, rate: Option<&RateDecision>) -> Refusal {
+    let kind = error.kind();
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    if let Some(c) = bearer_challenge(error, realm) {
+        headers.push(("www-authenticate", c));
+    }
+    if let Some(secs) = error.retry_after() {
+        headers.push(("retry-after", secs.to_string()));
+    }
+    if let Some(d) = rate {
+        headers.extend(
+            d.wire_headers()
+                .into_iter()
+                .filter(|(name, _)| *name != "retry-after"),
+        );
+    }
+    let mut body = String::with_capacity(64 + error.message().len());
+    body.push_str("{\"error\":");
+    body.push_str(&serde_json::Value::from(kind.code()).to_string());
+    body.push_str(",\"message\":");
+    body.push_str(&serde_json::Value::from(error.message()).to_string());
+    if let Some(secs) = error.retry_after() {
+        body.push_str(",\"retry_after\":");
+        body.push_str(&secs.to_string());
+    }
+    body.push('}');
+    Refusal {
+        status: kind.http_status(),
+        headers,
+        body,
+    }
+}
+
+/// [`refusal`] for an error given by its code (either case: `token_expired`,
+/// `TOKEN_EXPIRED`), message and retry-after, as the bindings hold it. Never fails: an
+/// unknown code is answered as `internal` (500) with a fixed message.
+pub fn refusal_for_code(
+    code: &str,
+    message: &str,
+    retry_after: Option<u64>,
+    realm: Option<&str>,
+    rate: Option<&RateDecision>,
+) -> Refusal {
+    let error = match ErrorKind::from_code(&code.to_ascii_lowercase()) {
+        Some(kind) => {
+            let e = Error::new(kind, message.to_string());
+            match retry_after {
+                Some(secs) => e.with_retry_after(secs),
+                None => e,
+            }
+        }
+        None => Error::new(ErrorKind::Internal, "internal error"),
+    };
+    refusal(&error, realm, rate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +222,33 @@ mod tests {
             bearer_challenge(&Error::new(ErrorKind::Internal, "x"), None),
             None
         );
+    }
+
+    #[test]
+    fn refusals_are_whole_responses() {
+        let e = Error::new(ErrorKind::RateLimited, "slow \"down\"\u{2603}").with_retry_after(12);
+        let r = refusal(&e, Some("api"), None);
+        assert_eq!(r.status, 429);
+        assert_eq!(
+            r.headers,
+            vec![
+                ("content-type", "application/json".to_string()),
+                ("retry-after", "12".to_string())
+            ]
+        );
+        assert_eq!(
+            r.body,
+            "{\"error\":\"rate_limited\",\"message\":\"slow \\\"down\\\"\u{2603}\",\"retry_after\":12}"
+        );
+        let unknown = refusal_for_code("NOPE", "secret", None, None, None);
+        assert_eq!(unknown.status, 500);
+        assert_eq!(
+            unknown.body,
+            "{\"error\":\"internal\",\"message\":\"internal error\"}"
+        );
+        let upper = refusal_for_code("INVALID_API_KEY", "no such key", None, Some("api"), None);
+        assert_eq!(upper.status, 401);
+        assert!(upper.body.starts_with("{\"error\":\"invalid_api_key\""));
     }
 
     #[test]

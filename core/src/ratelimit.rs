@@ -378,6 +378,25 @@ impl RateDecision {
         out
     }
 
+    /// [`RateDecision::headers`] with lower-case names, as HTTP/2 and ASGI require and
+    /// as every authgate runtime sends them.
+    pub fn wire_headers(&self) -> Vec<(&'static str, String)> {
+        self.headers()
+            .into_iter()
+            .map(|(name, value)| {
+                let lower = match name {
+                    "RateLimit-Policy" => "ratelimit-policy",
+                    "RateLimit" => "ratelimit",
+                    "X-RateLimit-Limit" => "x-ratelimit-limit",
+                    "X-RateLimit-Remaining" => "x-ratelimit-remaining",
+                    "X-RateLimit-Reset" => "x-ratelimit-reset",
+                    _ => "retry-after",
+                };
+                (lower, value)
+            })
+            .collect()
+    }
+
     /// `Ok` when allowed; otherwise `rate_limited`, with `retry_after` set when waiting
     /// helps (not for `insufficient_capacity`).
     pub fn into_result(self) -> Result<RateDecision> {

@@ -449,6 +449,23 @@ fn run_http(case: &Value) -> Outcome {
             let got = bearer_challenge(&error, case["realm"].as_str());
             same("challenge", &json!(got), &case["expect"]["challenge"])
         }
+        "refusal" => {
+            let r = authgate_core::http::refusal_for_code(
+                s(case, "code"),
+                s(case, "message"),
+                case["retry_after"].as_u64(),
+                case["realm"].as_str(),
+                None,
+            );
+            let headers: Vec<[String; 2]> = r
+                .headers
+                .iter()
+                .map(|(n, v)| [n.to_string(), v.clone()])
+                .collect();
+            same("status", &json!(r.status), &case["expect"]["status"])?;
+            same("headers", &json!(headers), &case["expect"]["headers"])?;
+            same("body", &json!(r.body), &case["expect"]["body"])
+        }
         op => Err(format!("unknown http op `{op}`")),
     }
 }

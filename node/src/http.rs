@@ -29,6 +29,47 @@ pub fn http_error(code: String, message: String, realm: Option<String>) -> Resul
     })
 }
 
+/// A refused request's whole response, as every authgate runtime sends it.
+#[napi(object)]
+pub struct HttpRefusal {
+    pub status: u32,
+    /// `[name, value]` pairs, lower-case names.
+    pub headers: Vec<Vec<String>>,
+    /// `{"error":"<snake_case code>","message":"…"}` (and `retry_after`).
+    pub body: String,
+}
+
+/// The response to a request refused with `code` (either case), `message` and
+/// `retryAfter`, with the RateLimit headers of a decision given by its policy and numbers.
+/// Never throws for an unknown code (a fixed 500).
+#[napi(catch_unwind)]
+pub fn http_refusal(
+    code: String,
+    message: String,
+    retry_after: Option<f64>,
+    realm: Option<String>,
+    rate_policy: Option<String>,
+    rate_numbers: Option<Vec<f64>>,
+) -> HttpRefusal {
+    let rate = match (rate_policy, rate_numbers) {
+        (Some(p), Some(n)) => crate::ratelimit::decision_from(p, &n).ok(),
+        _ => None,
+    };
+    let retry = retry_after
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| s as u64);
+    let r = http::refusal_for_code(&code, &message, retry, realm.as_deref(), rate.as_ref());
+    HttpRefusal {
+        status: u32::from(r.status),
+        headers: r
+            .headers
+            .into_iter()
+            .map(|(n, v)| vec![n.to_string(), v])
+            .collect(),
+        body: r.body,
+    }
+}
+
 /// Each stable error code (upper case) with its family (`token`, `session`, …).
 #[napi(catch_unwind)]
 pub fn error_families() -> std::collections::HashMap<String, String> {

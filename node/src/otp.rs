@@ -3,8 +3,8 @@
 //! codes.
 
 use authgate_core::otp::{
-    self as otp, ChallengeConfig, Challenges, CodeLockout, Hotp, OtpAlgorithm, OtpKind,
-    OtpOptions, OtpUri, QrCode, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager,
+    self as otp, ChallengeConfig, Challenges, CodeLockout, Hotp, OtpAlgorithm, OtpKind, OtpOptions,
+    OtpUri, QrCode, RecoveryCodes, RecoveryConfig, ThrottlePolicy, Totp, TotpManager,
     TotpManagerConfig,
 };
 use napi::bindgen_prelude::{Buffer, Either};

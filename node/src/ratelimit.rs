@@ -77,15 +77,13 @@ fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     Ok(())
 }
 
-/// The headers of a decision given by its numbers (as `write_decision` wrote them): the
-/// core formats them, so the JavaScript getter never does.
-#[napi(catch_unwind)]
-pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<String, String>> {
+/// A decision from its numbers (as `write_decision` wrote them) and its policy's name.
+pub(crate) fn decision_from(policy: String, numbers: &[f64]) -> Result<RateDecision> {
     if numbers.len() < FIELDS {
         return Err(crate::errors::invalid_arg("a decision has 12 numbers"));
     }
     let n = |i: usize| numbers[i].max(0.0) as u64;
-    let d = RateDecision {
+    Ok(RateDecision {
         policy,
         allowed: numbers[0] == 1.0,
         outcome: RateOutcome::from_index(n(10).min(2) as u8),
@@ -98,8 +96,15 @@ pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<S
         retry_after_ms: (numbers[6] >= 0.0).then(|| n(6)),
         now_ms: n(8),
         degraded: numbers[9] == 1.0,
-    };
-    Ok(d.headers()
+    })
+}
+
+/// The headers of a decision given by its numbers (as `write_decision` wrote them): the
+/// core formats them, so the JavaScript getter never does.
+#[napi(catch_unwind)]
+pub fn rate_limit_headers(policy: String, numbers: Vec<f64>) -> Result<HashMap<String, String>> {
+    Ok(decision_from(policy, &numbers)?
+        .headers()
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect())

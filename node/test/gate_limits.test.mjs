@@ -61,7 +61,7 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
       }
       const r = await fetch(`${base}/me`, { headers: w.headers })
       assert.equal(r.status, 429)
-      assert.equal((await r.json()).error, 'RATE_LIMITED')
+      assert.equal((await r.json()).error, 'rate_limited')
       assert.equal(r.headers.get('retry-after'), '20')
       assert.equal(r.headers.get('x-ratelimit-remaining'), '0')
       assert.equal(r.headers.get('www-authenticate'), null)
@@ -80,7 +80,7 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
     await serve(w, async (base) => {
       const r = await fetch(`${base}/me`, { headers: w.headers })
       assert.equal(r.status, 403)
-      assert.equal((await r.json()).error, 'IP_NOT_ALLOWED')
+      assert.equal((await r.json()).error, 'ip_not_allowed')
       assert.equal(r.headers.get('www-authenticate'), null)
       const ok = await fetch(`${base}/me`, { headers: { ...w.headers, 'x-forwarded-for': '10.1.2.3' } })
       assert.equal(ok.status, 200)

@@ -168,6 +168,10 @@ const runners = {
         return
       }
       case 'challenge': return assert.equal(ag.httpError(c.code, c.message, c.realm ?? undefined).challenge ?? null, c.expect.challenge)
+      case 'refusal': {
+        const r = ag.httpRefusal(c.code, c.message, c.retry_after, c.realm)
+        return assert.deepEqual([r.status, r.headers, r.body], [c.expect.status, c.expect.headers, c.expect.body])
+      }
       default: assert.fail(`unknown http op ${c.op}`)
     }
   },

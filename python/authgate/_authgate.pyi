@@ -92,6 +92,7 @@ __all__ = [
     "bearer_token",
     "error_for_code",
     "http_error",
+    "http_refusal",
     "needs_refresh",
     "parse_api_key",
     "peek_unverified",
@@ -359,6 +360,13 @@ class ClientTokens:
 def needs_refresh(token: str, *, now: Optional[_Timestamp] = None, margin: Optional[_Seconds] = None) -> bool: ...
 def bearer_token(header_value: str) -> str: ...
 def http_error(code: str, message: str, realm: Optional[str] = None) -> tuple[int, Optional[str]]: ...
+def http_refusal(
+    code: str,
+    message: str,
+    retry_after: Optional[int] = None,
+    realm: Optional[str] = None,
+    rate: Optional[RateDecision] = None,
+) -> tuple[int, list[tuple[str, str]], bytes]: ...
 def error_for_code(code: str, message: str) -> Any: ...
 
 @final
@@ -746,6 +754,8 @@ class RateDecision:
     def retry_after(self) -> Optional[int]: ...
     @property
     def headers(self) -> dict[str, str]: ...
+    @property
+    def wire_headers(self) -> list[tuple[str, str]]: ...
     def __bool__(self) -> bool: ...
 
 @final

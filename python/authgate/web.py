@@ -6,7 +6,6 @@ and the RFC 6750 challenge."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
@@ -21,7 +20,7 @@ from authgate._authgate import (
     RemoteJwks,
     SessionManager,
     bearer_token,
-    http_error,
+    http_refusal,
 )
 from authgate.errors import AuthError, InvalidApiKey, IpNotAllowed, MalformedToken, RateLimited
 
@@ -132,20 +131,14 @@ class Gate:
         return self.client_ip.resolve(peer, header(self.client_ip.header))
 
     def response_headers(self, context: AuthContext) -> list[tuple[str, str]]:
-        """The headers an admitted request's response carries (the RateLimit headers)."""
-        return list(context.rate_limit.headers.items()) if context.rate_limit is not None else []
+        """The headers an admitted request's response carries (the RateLimit headers, with
+        lower-case names)."""
+        return context.rate_limit.wire_headers if context.rate_limit is not None else []
 
     def error_response(self, error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
-        """``(status, headers, body)`` for a refused request: JSON ``{"error", "message"}``
-        and, for 401/403, a ``WWW-Authenticate`` challenge; ``Retry-After`` for throttling."""
-        status, challenge = http_error(error.code, str(error), self.realm)
-        headers = [("content-type", "application/json")]
-        if challenge is not None:
-            headers.append(("www-authenticate", challenge))
-        if error.retry_after is not None:
-            headers.append(("retry-after", str(error.retry_after)))
+        """``(status, headers, body)`` for a refused request, built by the core as every
+        runtime sends it: JSON ``{"error", "message"}`` (and ``retry_after``), for 401/403 a
+        ``WWW-Authenticate`` challenge, ``Retry-After`` for throttling, the RateLimit
+        headers on a 429."""
         rate: Optional[RateDecision] = getattr(error, "rate_limit", None)
-        if rate is not None:
-            headers += [(k, v) for k, v in rate.headers.items() if k != "Retry-After"]
-        body = json.dumps({"error": error.code, "message": str(error)}).encode()
-        return status, headers, body
+        return http_refusal(error.code, str(error), error.retry_after, self.realm, rate)

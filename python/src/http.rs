@@ -25,3 +25,34 @@ pub fn http_error(
     let error = Error::new(kind, message);
     Ok((kind.http_status(), http::bearer_challenge(&error, realm)))
 }
+
+/// `(status, headers, body)` of a request refused with `code` (either case), `message` and
+/// `retry_after`: lower-case header names, the JSON body as bytes — what every authgate
+/// runtime sends. Never raises for an unknown code (a fixed 500).
+#[pyfunction]
+#[pyo3(signature = (code, message, retry_after = None, realm = None, rate = None))]
+pub fn http_refusal<'py>(
+    py: Python<'py>,
+    code: &str,
+    message: &str,
+    retry_after: Option<u64>,
+    realm: Option<&str>,
+    rate: Option<PyRef<'py, crate::ratelimit::PyRateDecision>>,
+) -> (
+    u16,
+    Vec<(&'static str, String)>,
+    Bound<'py, pyo3::types::PyBytes>,
+) {
+    let r = http::refusal_for_code(
+        code,
+        message,
+        retry_after,
+        realm,
+        rate.as_deref().map(|d| &d.inner),
+    );
+    (
+        r.status,
+        r.headers,
+        pyo3::types::PyBytes::new(py, r.body.as_bytes()),
+    )
+}

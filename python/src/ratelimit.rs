@@ -83,7 +83,7 @@ impl PyRatePolicy {
 /// One decision: whether the request goes through, what is left, and the headers to send.
 #[pyclass(frozen, name = "RateDecision", module = "authgate")]
 pub struct PyRateDecision {
-    inner: RateDecision,
+    pub(crate) inner: RateDecision,
 }
 
 #[pymethods]
@@ -124,6 +124,11 @@ impl PyRateDecision {
     #[getter]
     fn retry_after(&self) -> Option<u64> {
         self.inner.retry_after_secs()
+    }
+    /// The same headers with lower-case names, as they go on the wire (ASGI requires them).
+    #[getter]
+    fn wire_headers(&self) -> Vec<(&'static str, String)> {
+        self.inner.wire_headers()
     }
     /// `RateLimit-Policy`, `RateLimit`, `X-RateLimit-*` and, when refused, `Retry-After`.
     #[getter]

@@ -200,6 +200,11 @@ def run_http(case: Case) -> None:
             assert f'error="{case["expect"]["bearer_error"]}"' in challenge
     elif op == "challenge":
         _eq(_authgate.http_error(case["code"], case["message"], case["realm"])[1], case["expect"]["challenge"])
+    elif op == "refusal":
+        status, headers, body = _authgate.http_refusal(case["code"], case["message"], case["retry_after"], case["realm"])
+        _eq(status, case["expect"]["status"])
+        _eq([list(h) for h in headers], case["expect"]["headers"])
+        _eq(body, case["expect"]["body"].encode())
     else:
         pytest.fail(f"unknown http op {op!r}")
 
