@@ -21,7 +21,11 @@ fn main() {
     let keys: Vec<String> = (0..100_000).map(|i| format!("key-{i}")).collect();
     let mut allowed = 0u64;
     for i in 0..n {
-        let key = if mode == "hot" { &keys[0] } else { &keys[i % keys.len()] };
+        let key = if mode == "hot" {
+            &keys[0]
+        } else {
+            &keys[i % keys.len()]
+        };
         allowed += u64::from(limiter.check("p", key, 1).unwrap().allowed);
     }
     println!("{mode} {n}: {allowed} allowed");
