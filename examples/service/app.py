@@ -34,6 +34,9 @@ sessions = authgate.SessionManager(keys, issuer="authgate-demo", check_session_o
 api_keys = authgate.ApiKeyManager(store=store)
 limiter = authgate.RateLimiter(store)
 limiter.set_policy("search", "5/minute")
+# Password guessing: per username (one account) and per client address (one attacker).
+limiter.set_policy("login_user", "5/minute")
+limiter.set_policy("login_ip", "30/minute")
 totp = authgate.TotpManager(store, issuer="authgate demo")
 recovery = authgate.RecoveryCodes(store)
 password_policy = authgate.PasswordPolicy()
@@ -105,8 +108,10 @@ class Credentials(BaseModel):
 
 @app.post("/signup", status_code=201)
 def signup(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
+    if body.username in users:  # never overwrite an account (and its second factor)
+        raise HTTPException(409, {"error": "username_taken", "message": "this username is taken"})
     password_policy.enforce(body.password)  # WeakPassword lists every broken rule
-    users[body.username] = User(passwords.hash(body.password))
+    users.setdefault(body.username, User(passwords.hash(body.password)))
     return {"username": body.username}
 
 
@@ -121,7 +126,11 @@ def mfa_user(authorization: str = Header()) -> str:
 
 
 @app.post("/login")
-def login(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
+def login(request: Request, body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
+    # Throttled per client address and per username before any password is checked
+    # (RateLimited answers 429 with Retry-After through the exception handler).
+    limiter.enforce(request.client.host if request.client else "unknown", policy="login_ip")
+    limiter.enforce(body.username, policy="login_user")
     user = users.get(body.username)
     # Verify a hash even for unknown users, so timing does not tell which names exist.
     stored = user.password_hash if user else DUMMY_HASH
@@ -131,8 +140,20 @@ def login(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -
     return {"mfa": step, "mfa_token": mfa_token(body.username)}
 
 
+class Enroll(BaseModel):
+    # To replace an enrolled authenticator: a code from the current one (the password
+    # alone must never be enough to move the second factor).
+    current_code: Optional[str] = None
+
+
 @app.post("/mfa/enroll")
-def mfa_enroll(username: str = Depends(mfa_user)) -> dict[str, str]:
+def mfa_enroll(body: Optional[Enroll] = None, username: str = Depends(mfa_user)) -> dict[str, str]:
+    secret = users[username].totp_secret
+    if secret is not None:
+        if body is None or body.current_code is None:
+            raise HTTPException(409, {"error": "already_enrolled",
+                                      "message": "an authenticator is enrolled: send current_code from it to replace it"})
+        totp.verify(username, secret, body.current_code)  # throttled, capped, replay-checked
     enrollment = totp.begin_enrollment(username)
     return {"otpauth_uri": enrollment.uri, "qr": enrollment.qr().text()}
 

@@ -40,3 +40,53 @@ def test_the_demo_runs_on_redis_when_redis_url_is_set() -> None:
     out = run_demo({**os.environ, "REDIS_URL": url})
     assert "(RedisStore, Redis at" in out
     assert "All 9 steps behaved as expected." in out
+
+
+def test_the_example_service_is_safe_to_copy() -> None:
+    """What a copier inherits: signup never overwrites an account, a second authenticator
+    needs the current one, and password guessing is throttled per username and per address."""
+    import importlib.util
+
+    import httpx
+
+    import authgate
+    from servers import asgi_server
+
+    spec = importlib.util.spec_from_file_location("example_service", REPO / "examples" / "service" / "app.py")
+    assert spec is not None and spec.loader is not None
+    service = importlib.util.module_from_spec(spec)
+    sys.modules["example_service"] = service
+    env = {k: v for k, v in os.environ.items()}
+    os.environ.pop("REDIS_URL", None)
+    try:
+        spec.loader.exec_module(service)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    with asgi_server(service.app) as base, httpx.Client(base_url=base) as http:
+        app = http.post("/apps", json={"name": "shop"}).json()
+        h = {"x-api-key": app["api_key"]}
+        assert http.post("/signup", json={"username": "bob", "password": "Correct-horse-7"}, headers=h).status_code == 201
+        # An account is never replaced by a second signup (that would take it over).
+        r = http.post("/signup", json={"username": "bob", "password": "Another-horse-8"}, headers=h)
+        assert r.status_code == 409 and r.json()["error"] == "username_taken"
+        r = http.post("/login", json={"username": "bob", "password": "Another-horse-8"}, headers=h)
+        assert r.status_code == 401
+        # Enroll, then try to move the second factor with the password alone.
+        login = http.post("/login", json={"username": "bob", "password": "Correct-horse-7"}, headers=h).json()
+        mfa = {"authorization": f"Bearer {login['mfa_token']}"}
+        uri = http.post("/mfa/enroll", headers=mfa).json()["otpauth_uri"]
+        authenticator = authgate.Totp.from_uri(uri)
+        assert http.post("/mfa/confirm", json={"code": authenticator.now()}, headers=mfa).status_code == 200
+        r = http.post("/mfa/enroll", headers=mfa)
+        assert r.status_code == 409 and r.json()["error"] == "already_enrolled"
+        r = http.post("/mfa/enroll", json={"current_code": "000000"}, headers=mfa)
+        assert r.status_code == 401 and r.json()["error"] in ("invalid_code", "code_reused")
+        # Guessing: five tries per username per minute, then 429 with Retry-After.
+        statuses = [http.post("/login", json={"username": "bob", "password": f"guess-{i}"}, headers=h).status_code
+                    for i in range(3)]
+        assert statuses == [401, 401, 401]
+        r = http.post("/login", json={"username": "bob", "password": "guess-x"}, headers=h)
+        assert r.status_code == 429 and r.json()["error"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
+        # Another username is limited separately, until the address's own limit.
+        assert http.post("/login", json={"username": "carol", "password": "x"}, headers=h).status_code == 401
