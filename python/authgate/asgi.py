@@ -1,9 +1,10 @@
-"""ASGI integration (Starlette, FastAPI and any ASGI app): a middleware, and a dependency
-for FastAPI/Starlette routes.
+"""ASGI integration (Starlette, FastAPI and any ASGI app): a middleware, a dependency for
+FastAPI/Starlette routes, and the error handlers that make every refusal the same JSON.
 
     app.add_middleware(AuthMiddleware, gate=Gate(keys=sessions, api_keys=api_keys))
     # in a route: request.state.auth -> AuthContext
 
+    install_error_handlers(app)          # any AuthError raised in a route answers like the gate
     @app.get("/me")
     def me(auth: AuthContext = Depends(require_auth(gate))) -> dict: ...
 """
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable
 
+from authgate._authgate import http_refusal
 from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate
 
@@ -87,10 +89,55 @@ def require_auth(gate: Gate) -> Callable[..., AuthContext]:
             return context
         except AuthError as error:
             status, headers, _ = gate.error_response(error)
-            raise HTTPException(
+            refusal = HTTPException(
                 status_code=status,
                 detail={"error": error.code, "message": str(error)},
                 headers={k: v for k, v in headers if k != "content-type"},
-            ) from None
+            )
+            # With install_error_handlers, the handler answers with the gate's own bytes.
+            refusal.authgate_response = (status, headers, gate.error_response(error)[2])  # type: ignore[attr-defined]
+            raise refusal from None
 
     return dependency
+
+
+def install_error_handlers(app: Any, realm: str | None = None) -> None:
+    """One call on a FastAPI or Starlette app: an ``AuthError`` raised anywhere in a route
+    (``totp.verify``, ``limiter.enforce``, ``keys.verify`` …) and a ``require_auth``
+    refusal both answer with the response the middleware sends — status, headers and the
+    JSON body ``{"error": "<code>", "message": …}`` built by the core — instead of a 500 or
+    FastAPI's ``{"detail": …}``. Other ``HTTPException``s keep the framework's handling."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    def refusal(status: int, headers: list[tuple[str, str]], body: bytes) -> Response:
+        response = Response(content=body, status_code=status)
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    async def on_auth_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, AuthError)
+        rate = getattr(error, "rate_limit", None)
+        return refusal(*http_refusal(error.code, str(error), error.retry_after, realm, rate))
+
+    default_http: Any = None
+    try:
+        from fastapi.exception_handlers import http_exception_handler
+
+        default_http = http_exception_handler
+    except ImportError:  # plain Starlette
+        pass
+
+    async def on_http_exception(request: Request, error: Exception) -> Response:
+        built = getattr(error, "authgate_response", None)
+        if built is not None:
+            return refusal(*built)
+        if default_http is not None:
+            return await default_http(request, error)  # type: ignore[no-any-return]
+        assert isinstance(error, StarletteHTTPException)
+        return Response(content=str(error.detail), status_code=error.status_code, headers=error.headers)
+
+    app.add_exception_handler(AuthError, on_auth_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)

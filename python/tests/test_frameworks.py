@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import authgate
-from authgate.asgi import AuthMiddleware, require_auth
+from authgate.asgi import AuthMiddleware, install_error_handlers, require_auth
 from authgate.web import AuthContext, Gate
 from authgate.wsgi import AuthMiddleware as WSGIAuthMiddleware
 
@@ -141,6 +141,39 @@ def test_starlette_middleware(world: World) -> None:
 def test_fastapi_dependency(world: World) -> None:
     with asgi_server(fastapi_app(world)) as base:
         check_refusals(base, world, lambda r: r.json()["detail"]["error"])
+
+
+def test_fastapi_with_the_error_handlers_answers_like_the_middleware(world: World) -> None:
+    """install_error_handlers: the dependency's refusals, and AuthErrors raised inside a
+    route, are the middleware's bytes — not {"detail": …}, not a 500."""
+    app = fastapi_app(world)
+    install_error_handlers(app, realm="api")
+    totp = authgate.TotpManager(authgate.MemoryStore())
+
+    @app.post("/code")
+    def code() -> dict[str, Any]:
+        totp.verify("alice", b"12345678901234567890", "000000x")  # raises InvalidCode
+        return {}
+
+    @app.get("/missing")
+    def missing() -> dict[str, Any]:
+        from fastapi import HTTPException
+
+        raise HTTPException(404, "no such thing")
+
+    with asgi_server(app) as dependency, asgi_server(starlette_app(world)) as middleware:
+        check_refusals(dependency, world, top_level_error)
+        for path in ("/me",):
+            a = httpx.get(f"{dependency}{path}", headers=world.headers(token=False))
+            b = httpx.get(f"{middleware}{path}", headers=world.headers(token=False))
+            assert (a.status_code, a.content) == (b.status_code, b.content)
+            assert a.headers["www-authenticate"] == b.headers["www-authenticate"]
+        r = httpx.post(f"{dependency}/code")
+        assert r.status_code == 401
+        assert r.content == b'{"error":"invalid_code","message":"' + r.json()["message"].encode() + b'"}'
+        assert "www-authenticate" not in r.headers
+        r = httpx.get(f"{dependency}/missing")
+        assert r.status_code == 404 and r.json() == {"detail": "no such thing"}
 
 
 def test_api_key_scope_is_enforced(world: World) -> None:
