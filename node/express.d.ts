@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express'
+import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { AuthContext, Gate } from './http'
 export { Gate } from './http'
 export type { AuthContext, GateOptions } from './http'
@@ -12,3 +12,5 @@ declare global {
 }
 
 export declare function authgate(gate: Gate, options?: { exclude?: string[] }): RequestHandler
+/** Error middleware (last): an AuthError thrown in a route answers with the gate's JSON refusal. Express 4 and 5. */
+export declare function authgateErrors(options?: { realm?: string }): ErrorRequestHandler

@@ -1,7 +1,7 @@
 'use strict'
 // Express middleware: `app.use(authgate(new Gate({ keys, apiKeys })))`; then `req.auth`.
 
-const { Gate, AuthError } = require('./http.js')
+const { Gate, AuthError, refusalResponse } = require('./http.js')
 
 function authgate(gate, { exclude = [] } = {}) {
   const skip = new Set(exclude)
@@ -30,4 +30,18 @@ function authgate(gate, { exclude = [] } = {}) {
   }
 }
 
-module.exports = { authgate, Gate }
+/**
+ * Express error middleware, last in the chain: an `AuthError` thrown or passed to `next`
+ * anywhere in a route (`totp.verify`, `limiter.enforce`, `keys.verify` …) answers with the
+ * response the middleware sends — the core's status, headers and JSON body. Anything else
+ * goes on to the next error handler. Express 4 and 5.
+ */
+function authgateErrors({ realm } = {}) {
+  return function authgateErrorHandler(error, req, res, next) {
+    if (!(error instanceof AuthError) || res.headersSent) return next(error)
+    const { status, headers, body } = refusalResponse(error, realm)
+    return res.status(status).set(headers).send(body)
+  }
+}
+
+module.exports = { authgate, authgateErrors, Gate }

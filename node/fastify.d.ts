@@ -9,4 +9,5 @@ declare module 'fastify' {
   }
 }
 
-export declare const authgatePlugin: FastifyPluginCallback<{ gate: Gate; exclude?: string[] }>
+/** `handleErrors` (default true): an AuthError thrown in a route answers with the gate's JSON refusal. */
+export declare const authgatePlugin: FastifyPluginCallback<{ gate: Gate; exclude?: string[]; handleErrors?: boolean }>

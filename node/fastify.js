@@ -1,11 +1,21 @@
 'use strict'
 // Fastify plugin: `app.register(authgatePlugin, { gate })`; then `request.auth`.
 
-const { Gate, AuthError } = require('./http.js')
+const { Gate, AuthError, refusalResponse } = require('./http.js')
 
-function authgatePlugin(fastify, { gate, exclude = [] }, done) {
+function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, done) {
   const skip = new Set(exclude)
   fastify.decorateRequest('auth', null)
+  // An AuthError thrown in a route answers like the hook's refusals; other errors keep
+  // Fastify's handling.
+  // Fastify's handling (`handleErrors: false` leaves the error handler alone).
+  if (handleErrors) {
+    fastify.setErrorHandler((error, request, reply) => {
+      if (!(error instanceof AuthError)) return reply.send(error)
+      const { status, headers, body } = refusalResponse(error, gate.realm)
+      return reply.code(status).headers(headers).send(body)
+    })
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     if (skip.has(request.routeOptions.url)) return
     try {

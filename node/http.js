@@ -132,11 +132,16 @@ class Gate {
    * headers on a 429. Never throws.
    */
   errorResponse(error) {
-    const rate = error?.rateLimit
-    const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), error?.retryAfter ?? null,
-      this.realm ?? null, rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
-    return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
+    return refusalResponse(error, this.realm)
   }
 }
 
-module.exports = { Gate, AuthError }
+/** `{ status, headers, body }` for an AuthError, built by the core. Never throws. */
+function refusalResponse(error, realm) {
+  const rate = error?.rateLimit
+  const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), error?.retryAfter ?? null,
+    realm ?? null, rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
+  return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
+}
+
+module.exports = { Gate, AuthError, refusalResponse }

@@ -3,9 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import express from 'express'
+const expressLatest = express
+import express4 from 'express4'
 import Fastify from 'fastify'
 import * as ag from '../index.mjs'
-import { authgate, Gate } from '../express.js'
+import { authgate, authgateErrors, Gate } from '../express.js'
 import { authgatePlugin } from '../fastify.js'
 
 function world() {
@@ -66,29 +68,53 @@ async function checkRefusals(base, w) {
   assert.equal(r.status, 200)
 }
 
-test('Express middleware', async () => {
-  const w = world()
-  const app = express()
-  app.use(authgate(w.gate, { exclude: ['/health'] }))
-  app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub, key: req.auth.apiKey.id }))
-  app.get('/health', (req, res) => res.json({ ok: true }))
-  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
-  try {
-    await checkRefusals(`http://127.0.0.1:${server.address().port}`, w)
-  } finally {
-    await new Promise((resolve) => server.close(resolve))
-  }
-})
+// An AuthError raised inside a route: the error handler answers with the gate's bytes.
+const totp = new ag.TotpManager({ store: new ag.MemoryStore() })
+const SECRET = Buffer.from('12345678901234567890')
+async function checkRouteErrors(base) {
+  const r = await fetch(`${base}/code`, { method: 'POST' })
+  assert.equal(r.status, 401)
+  const body = await r.text()
+  assert.equal(body, `{"error":"invalid_code","message":${JSON.stringify(JSON.parse(body).message)}}`)
+  assert.equal(r.headers.get('www-authenticate'), null)
+  const other = await fetch(`${base}/boom`)
+  assert.equal(other.status, 500)
+}
+
+for (const [name, make] of [['Express 5', express], ['Express 4', express4]]) {
+  test(`${name} middleware and error handler`, async () => {
+    const w = world()
+    const app = make()
+    app.use(authgate(w.gate, { exclude: ['/health', '/code', '/boom'] }))
+    app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub, key: req.auth.apiKey.id }))
+    app.get('/health', (req, res) => res.json({ ok: true }))
+    app.post('/code', (req, res) => { totp.verify('alice', SECRET, '000000x'); res.json({}) })
+    app.get('/boom', () => { throw new Error('not ours') })
+    app.use(authgateErrors({ realm: 'api' }))
+    app.use((error, req, res, next) => { void next; res.status(500).send('other') })
+    const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+    const base = `http://127.0.0.1:${server.address().port}`
+    try {
+      await checkRefusals(base, w)
+      await checkRouteErrors(base)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+}
 
 test('Fastify plugin', async () => {
   const w = world()
   const app = Fastify()
-  await app.register(authgatePlugin, { gate: w.gate, exclude: ['/health'] })
+  await app.register(authgatePlugin, { gate: w.gate, exclude: ['/health', '/code', '/boom'] })
   app.get('/me', async (request) => ({ sub: request.auth.claims.sub }))
   app.get('/health', async () => ({ ok: true }))
+  app.post('/code', async () => { totp.verify('alice', SECRET, '000000x'); return {} })
+  app.get('/boom', async () => { throw new Error('not ours') })
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   try {
     await checkRefusals(base, w)
+    await checkRouteErrors(base)
   } finally {
     await app.close()
   }
@@ -98,7 +124,7 @@ test('a Gate needs a credential', () => {
   assert.throws(() => new Gate({}), TypeError)
 })
 
-test("an identity provider's tokens through the Express middleware", async () => {
+for (const [name, express] of [['Express 5', expressLatest], ['Express 4', express4]]) test(`an identity provider's tokens through the ${name} middleware`, async () => {
   const { HttpsServer } = await import('./https_server.mjs')
   const idp = await HttpsServer.start()
   const keys = new ag.KeySet([ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256', 'k1')])
