@@ -1,0 +1,187 @@
+"""Django and Django REST Framework integration. Every refusal — and any ``AuthError``
+raised in a view — is the gate's JSON response, the same bytes the other runtimes send.
+
+Django (settings.py)::
+
+    MIDDLEWARE = [..., "authgate.django.AuthgateMiddleware"]
+    AUTHGATE = {"GATE": "myproject.security:gate", "EXCLUDE": ["/health"]}
+    # in a view: request.auth -> AuthContext
+
+    @require_auth(admin_gate)         # one view only
+    def admin(request): ...
+
+Django REST Framework::
+
+    REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.django.AuthgateAuthentication"],
+        "DEFAULT_PERMISSION_CLASSES": ["authgate.django.IsAuthenticatedByGate"],
+        "EXCEPTION_HANDLER": "authgate.django.exception_handler",
+    }
+    AUTHGATE = {"GATE": "myproject.security:gate"}
+    # in a view: request.auth -> AuthContext, request.user -> GateUser
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import Any, Callable, Optional, TypeVar
+
+from authgate._authgate import http_refusal
+from authgate.errors import AuthError
+from authgate.web import AuthContext, Gate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setting(name: str, default: Any = None) -> Any:
+    from django.conf import settings
+
+    return getattr(settings, "AUTHGATE", {}).get(name, default)
+
+
+def configured_gate() -> Gate:
+    """The gate named by ``settings.AUTHGATE["GATE"]``: a ``Gate``, or ``"module:attribute"``."""
+    gate = _setting("GATE")
+    if isinstance(gate, str):
+        module, _, attribute = gate.partition(":")
+        gate = getattr(importlib.import_module(module), attribute)
+    if not isinstance(gate, Gate):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured('settings.AUTHGATE["GATE"] must be an authgate.web.Gate or "module:attribute"')
+    return gate
+
+
+def _peer(request: Any) -> Optional[str]:
+    peer = request.META.get("REMOTE_ADDR")
+    return peer if isinstance(peer, str) and peer else None
+
+
+def refusal_response(error: AuthError, gate: Optional[Gate] = None) -> Any:
+    """The ``HttpResponse`` for ``error``: the core's status, headers and JSON body."""
+    from django.http import HttpResponse
+
+    if gate is None and _setting("GATE") is not None:
+        gate = configured_gate()
+    if gate is not None:
+        status, headers, body = gate.error_response(error)
+    else:
+        status, headers, body = http_refusal(error.code, str(error), error.retry_after, _setting("REALM"),
+                                             getattr(error, "rate_limit", None))
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        response[name] = value
+    return response
+
+
+def _authenticate(gate: Gate, request: Any) -> AuthContext:
+    context = gate.authenticate(request.headers.get, _peer(request))
+    request.auth = context
+    request.authgate_headers = gate.response_headers(context)
+    return context
+
+
+def _with_headers(request: Any, response: Any) -> Any:
+    for name, value in getattr(request, "authgate_headers", []):
+        response[name] = value
+    return response
+
+
+class AuthgateMiddleware:
+    """Every request except ``AUTHGATE["EXCLUDE"]`` paths must pass the configured gate
+    (``request.auth``); an ``AuthError`` raised in a view answers with the gate's refusal."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.gate = configured_gate()
+        self.exclude = frozenset(_setting("EXCLUDE", ()))
+
+    def __call__(self, request: Any) -> Any:
+        if request.path not in self.exclude:
+            try:
+                _authenticate(self.gate, request)
+            except AuthError as error:
+                return refusal_response(error, self.gate)
+        return _with_headers(request, self.get_response(request))
+
+    def process_exception(self, request: Any, exception: Exception) -> Any:
+        if isinstance(exception, AuthError):
+            return refusal_response(exception, self.gate)
+        return None
+
+
+def require_auth(gate: Gate) -> Callable[[F], F]:
+    """A view decorator: the view runs only for requests ``gate`` admits (``request.auth``)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                _authenticate(gate, request)
+            except AuthError as error:
+                return refusal_response(error, gate)
+            return _with_headers(request, view(request, *args, **kwargs))
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+class GateUser:
+    """``request.user`` under DRF: who the gate admitted (the token's ``sub``, or the API key's app)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, context: AuthContext) -> None:
+        self.context = context
+        sub = (context.claims or {}).get("sub")
+        self.id = str(sub) if sub is not None else (context.api_key.id if context.api_key is not None else None)
+        self.pk = self.id
+
+    def __str__(self) -> str:
+        return self.id or "authgate"
+
+
+try:
+    from rest_framework.authentication import BaseAuthentication
+    from rest_framework.permissions import BasePermission
+except ImportError:  # Django without DRF: the classes below are not available
+    BaseAuthentication = object
+    BasePermission = object
+
+
+class AuthgateAuthentication(BaseAuthentication):  # type: ignore[misc]
+    """DRF authentication by the configured gate (or a subclass's ``gate``). A refusal is
+    raised as the gate's ``AuthError``; with ``exception_handler`` it answers with the
+    gate's bytes."""
+
+    gate: Optional[Gate] = None
+
+    def authenticate(self, request: Any) -> tuple[GateUser, AuthContext]:
+        gate = self.gate or configured_gate()
+        context = _authenticate(gate, request._request if hasattr(request, "_request") else request)
+        return GateUser(context), context
+
+    def authenticate_header(self, request: Any) -> str:
+        realm = (self.gate or configured_gate()).realm
+        return f'Bearer realm="{realm}"' if realm else "Bearer"
+
+
+class IsAuthenticatedByGate(BasePermission):  # type: ignore[misc]
+    """Lets through only requests the gate admitted."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return isinstance(getattr(request, "auth", None), AuthContext)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """DRF's ``EXCEPTION_HANDLER``: an ``AuthError`` (from the gate or a view) answers with
+    the gate's refusal, with the RateLimit headers of an admitted request; anything else
+    goes to DRF's own handler."""
+    if isinstance(exc, AuthError):
+        return refusal_response(exc)
+    from rest_framework.views import exception_handler as drf_handler
+
+    return drf_handler(exc, context)
