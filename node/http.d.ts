@@ -28,6 +28,8 @@ export interface GateOptions {
   limiter?: RateLimiter
   /** The limiter's policy (default: its `default` policy, 1000 per minute). */
   ratePolicy?: string
+  /** Meter each client address under this policy before any credential (default `'per_client'`, 600/minute); null: off. */
+  clientRatePolicy?: string | null
 }
 
 export declare class Gate {

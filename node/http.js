@@ -4,6 +4,7 @@
 // check is a call into the core.
 
 const authgate = require('./index.js')
+const CLIENT_RATE_POLICY = authgate.defaults.clientRatePolicy
 const {
   KeySet, RemoteJwks, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpRefusal,
 } = authgate
@@ -25,6 +26,7 @@ class Gate {
    */
   constructor({
     keys, apiKeys, apiKeyScope, apiKeyHeader = 'x-api-key', realm, verify, allowlist, clientIp, limiter, ratePolicy,
+    clientRatePolicy = CLIENT_RATE_POLICY,
   } = {}) {
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
@@ -41,6 +43,12 @@ class Gate {
     this.clientIp = clientIp
     this.limiter = limiter
     this.ratePolicy = ratePolicy
+    /**
+     * With a limiter, every request is first metered per client address under this policy
+     * (`per_client`: 600/minute unless the limiter sets it), before any credential is read —
+     * so forged tokens and unknown keys count too. null: off.
+     */
+    this.clientRatePolicy = clientRatePolicy
     /** A check goes across the network (Redis, an identity provider): use `authenticateAsync`. */
     this.offload = this.remoteJwks || [keys, apiKeys, limiter].some((part) => part?.remoteStore === true)
   }
@@ -91,6 +99,7 @@ class Gate {
       if (!client) throw new IpNotAllowed("the client's address is unknown")
       this.allowlist.check(client)
     }
+    if (this.limiter && this.clientRatePolicy != null) yield * this.#enforce(`ip:${client ?? 'unknown'}`, this.clientRatePolicy)
     let apiKey = null
     if (this.apiKeys) {
       const presented = header(this.apiKeyHeader)
@@ -109,15 +118,19 @@ class Gate {
     let rateLimit = null
     if (this.limiter) {
       const key = apiKey ? `app:${apiKey.id}` : `ip:${client ?? 'unknown'}`
-      try {
-        rateLimit = yield [this.limiter, 'enforce', key, { policy: this.ratePolicy }]
-      } catch (error) {
-        // The bucket's state (nothing was taken) for the RateLimit headers of the 429.
-        if (error instanceof RateLimited) error.rateLimit = yield [this.limiter, 'peek', key, { policy: this.ratePolicy }]
-        throw error
-      }
+      rateLimit = yield * this.#enforce(key, this.ratePolicy)
     }
     return { claims, apiKey, clientIp: client, rateLimit }
+  }
+
+  * #enforce(key, policy) {
+    try {
+      return yield [this.limiter, 'enforce', key, { policy }]
+    } catch (error) {
+      // The bucket's state (nothing was taken) for the RateLimit headers of the 429.
+      if (error instanceof RateLimited) error.rateLimit = yield [this.limiter, 'peek', key, { policy }]
+      throw error
+    }
   }
 
   /** The headers an admitted request's response carries (the RateLimit headers). */

@@ -535,6 +535,11 @@ export interface Defaults {
   accessTokenType: string
   /** The name of the policy a `RateLimiter` starts with (1000 per minute). */
   rateLimitPolicy: string
+  /**
+   * The policy the web gates meter each client address with before any credential
+   * check (`per_client`, 600 per minute in a new `RateLimiter`).
+   */
+  clientRatePolicy: string
 }
 
 /** What one request presents: `index.js` passes `accessClaims` as JSON text. */

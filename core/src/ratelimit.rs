@@ -22,6 +22,11 @@ pub const DEFAULT_LIMIT: u64 = 1000;
 pub const DEFAULT_PERIOD_MS: u64 = 60_000;
 /// The name of the policy a [`RateLimiter`] starts with.
 pub const DEFAULT_POLICY: &str = "default";
+/// The policy the web gates meter every request with, per client address, before any
+/// credential is checked (so floods of forged tokens or unknown API keys are counted too):
+/// a [`RateLimiter`] starts with it at [`DEFAULT_CLIENT_LIMIT`] per minute.
+pub const CLIENT_POLICY: &str = "per_client";
+pub const DEFAULT_CLIENT_LIMIT: u64 = 600;
 /// The longest key or policy name accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
 /// The longest policy name accepted, in bytes (printable ASCII only).
@@ -472,13 +477,22 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter with the `default` policy (1000 per minute).
+    /// A limiter with the `default` policy (1000 per minute) and `per_client` (600 per
+    /// minute, what the web gates meter each client address with before credentials).
     pub fn new(store: Arc<dyn Store>) -> Self {
         RateLimiter::with_clock(store, Arc::new(SystemClock))
     }
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let policies = HashMap::from([(DEFAULT_POLICY.to_string(), Policy::default())]);
+        let per_client = Policy {
+            limit: DEFAULT_CLIENT_LIMIT,
+            period_ms: 60_000,
+            burst: DEFAULT_CLIENT_LIMIT,
+        };
+        let policies = HashMap::from([
+            (DEFAULT_POLICY.to_string(), Policy::default()),
+            (CLIENT_POLICY.to_string(), per_client),
+        ]);
         RateLimiter {
             store,
             clock,

@@ -34,6 +34,9 @@ pub struct Defaults {
     pub access_token_type: String,
     /// The name of the policy a `RateLimiter` starts with (1000 per minute).
     pub rate_limit_policy: String,
+    /// The policy the web gates meter each client address with before any credential
+    /// check (`per_client`, 600 per minute in a new `RateLimiter`).
+    pub client_rate_policy: String,
 }
 
 #[napi]
@@ -48,5 +51,6 @@ pub fn defaults() -> Defaults {
         client_token_ttl_secs: ct::DEFAULT_CLIENT_TOKEN_TTL_SECS as u32,
         access_token_type: jwt::ACCESS_TOKEN_TYPE.into(),
         rate_limit_policy: authgate_core::ratelimit::DEFAULT_POLICY.into(),
+        client_rate_policy: authgate_core::ratelimit::CLIENT_POLICY.into(),
     }
 }

@@ -91,6 +91,34 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
   })
 }
 
+for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
+  test(`${name}: forged credentials are metered per address before any check`, async () => {
+    let limiter
+    const w = world((clock) => {
+      limiter = new ag.RateLimiter({ clock })
+      assert.deepEqual(limiter.policy(ag.defaults.clientRatePolicy), { limit: 600, periodMs: 60000, burst: 600 })
+      limiter.setPolicy(ag.defaults.clientRatePolicy, '5/minute')
+      return { limiter }
+    })
+    const key = w.headers['x-api-key']
+    const forged = { 'x-api-key': key, authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA' }
+    const unknown = { 'x-api-key': key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x') }
+    await serve(w, async (base) => {
+      for (let i = 0; i < 5; i++) assert.equal((await fetch(`${base}/me`, { headers: i % 2 ? forged : unknown })).status, 401)
+      const r = await fetch(`${base}/me`, { headers: forged })
+      assert.equal(r.status, 429)
+      assert.equal((await r.json()).error, 'rate_limited')
+      assert.equal(r.headers.get('retry-after'), '12')
+      assert.equal(r.headers.get('ratelimit-policy'), '"per_client";q=5;w=60')
+      assert.equal((await fetch(`${base}/me`, { headers: w.headers })).status, 429)
+      w.clock.advance(12)
+      assert.equal((await fetch(`${base}/me`, { headers: w.headers })).status, 200)
+    })
+    const off = new Gate({ keys: w.gate.keys, limiter, clientRatePolicy: null })
+    for (let i = 0; i < 10; i++) assert.throws(() => off.authenticate(() => undefined, '192.0.2.1'), ag.MalformedToken)
+  })
+}
+
 test('a Gate limits anonymous clients by address; errorResponse carries Retry-After', () => {
   const clock = new ag.ManualClock(1_700_000_000)
   const limiter = new ag.RateLimiter({ clock })

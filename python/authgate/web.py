@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
 from authgate._authgate import (
+    CLIENT_RATE_POLICY,
     ApiKeyManager,
     ApiKeyRecord,
     ClientIpResolver,
@@ -67,6 +68,7 @@ class Gate:
         client_ip: Optional[ClientIpResolver] = None,
         limiter: Optional[RateLimiter] = None,
         rate_policy: Optional[str] = None,
+        client_rate_policy: Optional[str] = CLIENT_RATE_POLICY,
         **verify_options: Any,
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
@@ -83,6 +85,10 @@ class Gate:
         self.client_ip = client_ip
         self.limiter = limiter
         self.rate_policy = rate_policy
+        #: With a limiter, every request is first metered per client address under this
+        #: policy (``per_client``: 600/minute unless the limiter sets it), before any
+        #: credential is read — so forged tokens and unknown keys count too. None: off.
+        self.client_rate_policy = client_rate_policy
         #: Checks go to a store across the network (Redis): async callers (the ASGI
         #: middleware) run them on a worker thread, so the event loop never waits on Redis.
         #: A RemoteJwks may fetch its keys over the network: the same applies.
@@ -98,6 +104,8 @@ class Gate:
             if client is None:
                 raise IpNotAllowed("the client's address is unknown")
             self.allowlist.check(client)
+        if self.limiter is not None and self.client_rate_policy is not None:
+            self._enforce(f"ip:{client or 'unknown'}", self.client_rate_policy)
         record = None
         if self.api_keys is not None:
             presented = header(self.api_key_header)
@@ -117,13 +125,17 @@ class Gate:
         rate = None
         if self.limiter is not None:
             key = f"app:{record.id}" if record is not None else f"ip:{client or 'unknown'}"
-            try:
-                rate = self.limiter.enforce(key, policy=self.rate_policy)
-            except RateLimited as error:
-                # The bucket's state (nothing was taken) for the RateLimit headers of the 429.
-                error.rate_limit = self.limiter.peek(key, policy=self.rate_policy)  # type: ignore[attr-defined]
-                raise
+            rate = self._enforce(key, self.rate_policy)
         return AuthContext(claims=claims, api_key=record, client_ip=client, rate_limit=rate)
+
+    def _enforce(self, key: str, policy: Optional[str]) -> RateDecision:
+        assert self.limiter is not None
+        try:
+            return self.limiter.enforce(key, policy=policy)
+        except RateLimited as error:
+            # The bucket's state (nothing was taken) for the RateLimit headers of the 429.
+            error.rate_limit = self.limiter.peek(key, policy=policy)  # type: ignore[attr-defined]
+            raise
 
     def _client(self, header: HeaderLookup, peer: Optional[str]) -> Optional[str]:
         if peer is None or self.client_ip is None:

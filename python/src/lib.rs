@@ -38,6 +38,10 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
             .collect::<Vec<_>>(),
     )?;
     m.add("DEFAULT_LEEWAY_SECS", core_jwt::DEFAULT_LEEWAY_SECS)?;
+    m.add(
+        "CLIENT_RATE_POLICY",
+        authgate_core::ratelimit::CLIENT_POLICY,
+    )?;
     m.add("DEFAULT_MAX_TOKEN_BYTES", core_jwt::DEFAULT_MAX_TOKEN_BYTES)?;
     m.add(
         "DEFAULT_ACCESS_TTL_SECS",

@@ -83,3 +83,31 @@ def test_rate_limit_by_address_without_credentials() -> None:
     status, headers, _ = gate.error_response(info.value)
     assert status == 429 and ("retry-after", "1800") in headers
     assert gate.authenticate(lambda _: "198.51.100.8", "127.0.0.1").rate_limit is not None
+
+
+@pytest.mark.parametrize("name,make_app,serve", SERVERS, ids=[s[0] for s in SERVERS])
+def test_forged_credentials_are_metered_per_address_before_any_check(name: str, make_app: Any, serve: Any) -> None:
+    """A flood of forged tokens and unknown API keys from one address is counted (each
+    would cost a signature check or a store round trip): per_client runs first."""
+    world = World()
+    limiter = authgate.RateLimiter(clock=world.clock)
+    assert limiter.policy(authgate.CLIENT_RATE_POLICY) == authgate.RatePolicy(600, 60)
+    limiter.set_policy(authgate.CLIENT_RATE_POLICY, "5/minute")
+    world.gate = Gate(keys=world.sessions, api_keys=world.api_keys, limiter=limiter)
+    forged = {"x-api-key": world.key, "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA"}
+    unknown = {"x-api-key": world.key[:-1] + ("y" if world.key.endswith("x") else "x")}
+    with serve(make_app(world)) as base, httpx.Client(base_url=base) as client:
+        statuses = [client.get("/me", headers=forged if i % 2 else unknown).status_code for i in range(5)]
+        assert statuses == [401] * 5
+        r = client.get("/me", headers=forged)
+        assert r.status_code == 429 and error_of(r) == "rate_limited"
+        assert r.headers["retry-after"] == "12" and r.headers["ratelimit-policy"] == '"per_client";q=5;w=60'
+        # Valid credentials from the same address wait too: the address is over its limit.
+        assert client.get("/me", headers=world.headers()).status_code == 429
+        world.clock.advance(12)
+        assert client.get("/me", headers=world.headers()).status_code == 200
+    # Off when asked.
+    gate = Gate(keys=world.sessions, limiter=limiter, client_rate_policy=None)
+    for _ in range(10):
+        with pytest.raises(authgate.MalformedToken):
+            gate.authenticate(lambda _: None, "192.0.2.1")
