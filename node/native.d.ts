@@ -988,7 +988,10 @@ export interface VerifyPolicyOptions {
   requireNonce?: boolean
   requireKeyid?: boolean
   requireExpires?: boolean
+  /** How old `created` may be, in seconds (default 300). */
   maxSkew?: number
+  /** How far `created` may be ahead of now, in seconds (default 60). */
+  maxFutureSkew?: number
   tag?: string
 }
 

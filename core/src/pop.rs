@@ -429,9 +429,9 @@ impl DpopVerifier {
             }
         }
         // Used once: remembered until it could no longer pass the age check.
-        let until = iat
-            .saturating_add(self.policy.max_age)
-            .saturating_add(self.policy.leeway);
+        // The age check accepts `now - iat == max_age`: keep the jti one second past that,
+        // whatever the leeway (with leeway 0 it was dropped at once and replayable).
+        let until = iat.saturating_add(self.policy.max_age).saturating_add(1);
         if !self
             .store
             .nonce_insert(&format!("dpop:{jkt}"), jti, until, now)?

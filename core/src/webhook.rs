@@ -15,7 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::jwt::Key;
 use crate::store::Store;
-use crate::util::random_bytes;
+use crate::util::{ct_eq, random_bytes};
 
 /// Default tolerance between `webhook-timestamp` and now, either way (spec: 5 minutes).
 pub const DEFAULT_TOLERANCE: u64 = 300;
@@ -184,18 +184,21 @@ impl WebhookKey {
         };
         Ok(format!("{},{}", self.version(), STANDARD.encode(raw)))
     }
+}
 
-    /// Constant-time for HMAC tags.
-    fn verify(&self, content: &[u8], signature: &[u8]) -> bool {
-        match &self.material {
-            Material::Secret(mac) => {
-                let mut m = mac.clone();
-                m.update(content);
-                m.verify_slice(signature).is_ok()
-            }
-            Material::Ed25519(key) => key.verify(content, signature),
-        }
-    }
+#[cfg(test)]
+thread_local! {
+    /// HMAC tags computed by `verify` on this thread (for the test of item #18.8).
+    static MACS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The HMAC-SHA256 tag of `content` under a prepared key.
+fn hmac_tag(mac: &Hmac<Sha256>, content: &[u8]) -> Vec<u8> {
+    #[cfg(test)]
+    MACS.with(|n| n.set(n.get() + 1));
+    let mut m = mac.clone();
+    m.update(content);
+    m.finalize().into_bytes().to_vec()
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -331,6 +334,13 @@ impl WebhookVerifier {
         payload: &[u8],
     ) -> Result<VerifiedWebhook> {
         check_id(id)?;
+        if id.contains('.') {
+            // The signer refuses such ids: `id.timestamp.body` would be ambiguous.
+            return err(
+                ErrorKind::MalformedSignature,
+                "webhook-id must not contain `.`",
+            );
+        }
         // Digits only (no sign, no spaces), at most 12 of them.
         let digits_only =
             (1..=12).contains(&timestamp.len()) && timestamp.bytes().all(|b| b.is_ascii_digit());
@@ -370,17 +380,33 @@ impl WebhookVerifier {
             return err(ErrorKind::MalformedSignature, "webhook-signature is empty");
         }
         let content = signed_content(id, ts, payload);
-        let mut matched = None;
-        'outer: for (version, b64) in entries.iter().take(MAX_SIGNATURES) {
+        let decoded: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .take(MAX_SIGNATURES)
             // Unknown versions and undecodable values are skipped: another key's.
-            let Ok(raw) = STANDARD.decode(b64) else {
+            .filter_map(|(version, b64)| STANDARD.decode(b64).ok().map(|raw| (*version, raw)))
+            .collect();
+        let mut matched = None;
+        for key in &self.keys {
+            let version = key.version();
+            let candidates = || decoded.iter().filter(|(v, _)| *v == version);
+            if candidates().next().is_none() {
                 continue;
-            };
-            for key in self.keys.iter().filter(|k| k.version() == *version) {
-                if key.verify(&content, &raw) {
-                    matched = Some(key.version());
-                    break 'outer;
+            }
+            let hit = match &key.material {
+                // One MAC per key, compared (in constant time) with every `v1` entry: a
+                // forged request with many entries costs one MAC per key, not one per pair.
+                Material::Secret(mac) => {
+                    let tag = hmac_tag(mac, &content);
+                    candidates().fold(false, |hit, (_, raw)| hit | ct_eq(&tag, raw))
                 }
+                Material::Ed25519(public) => {
+                    candidates().any(|(_, raw)| public.verify(&content, raw))
+                }
+            };
+            if hit {
+                matched = Some(version);
+                break;
             }
         }
         let Some(version) = matched else {
@@ -390,8 +416,11 @@ impl WebhookVerifier {
             );
         };
         if let Some(store) = &self.store {
-            let until = now
-                .saturating_add(self.id_retention.max(self.tolerance))
+            // Kept at least as long as the message can still be accepted (its timestamp
+            // plus the tolerance, inclusive), and at least `id_retention` from now.
+            let until = ts
+                .saturating_add(self.tolerance)
+                .max(now.saturating_add(self.id_retention))
                 .saturating_add(1);
             if !store.nonce_insert("webhook", id, until, now)? {
                 return err(
@@ -424,6 +453,32 @@ mod tests {
     fn verifier(keys: Vec<WebhookKey>, store: bool) -> WebhookVerifier {
         let store: Option<Arc<dyn Store>> = store.then(|| Arc::new(MemoryStore::new()) as _);
         WebhookVerifier::with_clock(keys, store, Arc::new(ManualClock::new(TS))).unwrap()
+    }
+
+    #[test]
+    fn a_forged_request_costs_one_mac_per_key_not_one_per_entry() {
+        let keys = vec![
+            WebhookKey::parse(SECRET).unwrap(),
+            WebhookKey::from_secret_bytes(&[7; 32]).unwrap(),
+        ];
+        let verifier =
+            WebhookVerifier::with_clock(keys, None, Arc::new(ManualClock::new(TS))).unwrap();
+        let forged: Vec<String> = (0..MAX_SIGNATURES)
+            .map(|i| format!("v1,{}", STANDARD.encode([i as u8; 32])))
+            .collect();
+        MACS.with(|n| n.set(0));
+        let e = verifier
+            .verify(ID, &TS.to_string(), &forged.join(" "), b"{}")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SignatureMismatch);
+        assert_eq!(MACS.with(std::cell::Cell::get), 2, "one MAC per key");
+        // No v1 entry at all: no MAC.
+        MACS.with(|n| n.set(0));
+        let e = verifier
+            .verify(ID, &TS.to_string(), "v1a,AAAA v2,AAAA", b"{}")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SignatureMismatch);
+        assert_eq!(MACS.with(std::cell::Cell::get), 0);
     }
 
     #[test]

@@ -503,6 +503,7 @@ fn verify_policy(p: &Value) -> VerifyPolicy {
     policy.require_keyid = flag("require_keyid", true);
     policy.require_expires = flag("require_expires", false);
     policy.max_skew = u(p, "max_skew").unwrap_or(300);
+    policy.max_future_skew = u(p, "max_future_skew").unwrap_or(60);
     policy.tag = p.get("tag").and_then(Value::as_str).map(str::to_owned);
     policy
 }
@@ -611,13 +612,21 @@ fn run_webhook(case: &Value) -> Outcome {
         }
         op @ ("verify" | "replay") => {
             let store: Arc<dyn Store> = stores::store();
-            let verifier = WebhookVerifier::with_clock(
-                webhook_keys(case).map_err(|e| e.to_string())?,
-                Some(store),
-                Arc::new(ManualClock::new(u(case, "now").expect("now"))),
-            )
-            .map_err(|e| e.to_string())?
-            .tolerance(u(case, "tolerance").unwrap_or(300));
+            // The first attempt at `now`; a replay's second at `replay_now` (default `now`).
+            let verifier = |now: u64| -> std::result::Result<WebhookVerifier, String> {
+                let mut v = WebhookVerifier::with_clock(
+                    webhook_keys(case).map_err(|e| e.to_string())?,
+                    Some(store.clone()),
+                    Arc::new(ManualClock::new(now)),
+                )
+                .map_err(|e| e.to_string())?
+                .tolerance(u(case, "tolerance").unwrap_or(300));
+                if let Some(r) = u(case, "id_retention") {
+                    v = v.id_retention(r);
+                }
+                Ok(v)
+            };
+            let now = u(case, "now").expect("now");
             let headers: Vec<(&str, &str)> = case["headers"]
                 .as_array()
                 .expect("headers")
@@ -625,16 +634,22 @@ fn run_webhook(case: &Value) -> Outcome {
                 .map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()))
                 .collect();
             let payload = s(case, "payload").as_bytes();
+            let mut at = now;
             if op == "replay" {
-                verifier
+                verifier(now)?
                     .verify_headers(&headers, payload)
                     .map_err(|e| format!("first attempt failed: {} ({e})", e.code()))?;
+                at = u(case, "replay_now").unwrap_or(now);
             }
-            expect(case, verifier.verify_headers(&headers, payload), |w, e| {
-                same("id", &json!(w.id), &e["id"])?;
-                same("timestamp", &json!(w.timestamp), &e["timestamp"])?;
-                same("version", &json!(w.version), &e["version"])
-            })
+            expect(
+                case,
+                verifier(at)?.verify_headers(&headers, payload),
+                |w, e| {
+                    same("id", &json!(w.id), &e["id"])?;
+                    same("timestamp", &json!(w.timestamp), &e["timestamp"])?;
+                    same("version", &json!(w.version), &e["version"])
+                },
+            )
         }
         "parse_key" => expect(case, WebhookKey::parse(s(case, "key")), |k, e| {
             same("version", &json!(k.version()), &e["version"])?;

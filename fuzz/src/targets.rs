@@ -148,6 +148,7 @@ fn request_verifier() -> &'static RequestVerifier {
                 require_query_when_present: false,
                 // Ten years: the RFC examples are from 2021.
                 max_skew: 315_360_000,
+                max_future_skew: 315_360_000,
                 ..VerifyPolicy::default()
             },
             Arc::new(ManualClock::new(NOW)),

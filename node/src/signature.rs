@@ -292,7 +292,10 @@ pub struct VerifyPolicyOptions {
     pub require_nonce: Option<bool>,
     pub require_keyid: Option<bool>,
     pub require_expires: Option<bool>,
+    /// How old `created` may be, in seconds (default 300).
     pub max_skew: Option<f64>,
+    /// How far `created` may be ahead of now, in seconds (default 60).
+    pub max_future_skew: Option<f64>,
     pub tag: Option<String>,
 }
 
@@ -338,6 +341,8 @@ impl JsRequestVerifier {
             require_keyid: o.require_keyid.unwrap_or(d.require_keyid),
             require_expires: o.require_expires.unwrap_or(d.require_expires),
             max_skew: opt_seconds(o.max_skew, "maxSkew")?.unwrap_or(d.max_skew),
+            max_future_skew: opt_seconds(o.max_future_skew, "maxFutureSkew")?
+                .unwrap_or(d.max_future_skew),
             tag: o.tag,
         };
         let keys = Arc::new(KeyMap::new());

@@ -81,9 +81,13 @@ const runners = {
       case 'verify':
       case 'replay': {
         const store = newStore()
-        const run = () => new ag.WebhookVerifier(c.keys, { tolerance: c.tolerance ?? 300, store, clock: new ag.ManualClock(c.now) }).verify(c.headers, c.payload)
-        if (c.op === 'replay') run()
-        return expect(c, run, (r, e) => assert.deepEqual({ id: r.id, timestamp: r.timestamp, version: r.version }, e))
+        const verifier = (now) => new ag.WebhookVerifier(c.keys, { tolerance: c.tolerance ?? 300, idRetention: c.id_retention, store, clock: new ag.ManualClock(now) })
+        let at = c.now
+        if (c.op === 'replay') {
+          verifier(at).verify(c.headers, c.payload)
+          at = c.replay_now ?? at
+        }
+        return expect(c, () => verifier(at).verify(c.headers, c.payload), (r, e) => assert.deepEqual({ id: r.id, timestamp: r.timestamp, version: r.version }, e))
       }
       case 'parse_key': return expect(c, () => new ag.WebhookKey(c.key), (k, e) => assert.deepEqual({ version: k.version, can_sign: k.canSign, public_key: k.publicKey ?? null }, e))
       default: assert.fail(`unknown webhook op ${c.op}`)

@@ -459,6 +459,7 @@ class RequestVerifier:
         require_keyid: bool = True,
         require_expires: bool = False,
         max_skew: Optional[_Seconds] = None,
+        max_future_skew: Optional[_Seconds] = None,
         tag: Optional[str] = None,
         store: Optional[_Store] = None,
         clock: Optional[ManualClock] = None,

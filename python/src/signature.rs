@@ -344,7 +344,7 @@ pub struct PyRequestVerifier {
 #[pymethods]
 impl PyRequestVerifier {
     #[new]
-    #[pyo3(signature = (keys, *, required_components = None, require_query_when_present = true, require_digest_with_body = true, require_created = true, require_nonce = true, require_keyid = true, require_expires = false, max_skew = None, tag = None, store = None, clock = None))]
+    #[pyo3(signature = (keys, *, required_components = None, require_query_when_present = true, require_digest_with_body = true, require_created = true, require_nonce = true, require_keyid = true, require_expires = false, max_skew = None, max_future_skew = None, tag = None, store = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
@@ -356,6 +356,7 @@ impl PyRequestVerifier {
         require_keyid: bool,
         require_expires: bool,
         max_skew: Option<&Bound<'_, PyAny>>,
+        max_future_skew: Option<&Bound<'_, PyAny>>,
         tag: Option<String>,
         store: Option<StoreArg<'_>>,
         clock: Option<PyRef<'_, PyManualClock>>,
@@ -393,6 +394,10 @@ impl PyRequestVerifier {
                 .map(convert::seconds)
                 .transpose()?
                 .unwrap_or(defaults.max_skew),
+            max_future_skew: max_future_skew
+                .map(convert::seconds)
+                .transpose()?
+                .unwrap_or(defaults.max_future_skew),
             tag,
         };
         Ok(PyRequestVerifier {

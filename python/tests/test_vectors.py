@@ -267,15 +267,19 @@ def run_webhook(case: Case) -> None:
         expect(case, lambda: authgate.sign_webhook(case["keys"], case["id"], case["timestamp"], case["payload"].encode()),
                lambda got, want: _eq(got, want["signature"]))
     elif op in ("verify", "replay"):
-        def run() -> authgate.VerifiedWebhook:
-            verifier = authgate.WebhookVerifier(case["keys"], tolerance=case.get("tolerance", 300), store=store,
-                                                clock=authgate.ManualClock(case["now"]))
+        def run(now: int) -> authgate.VerifiedWebhook:
+            verifier = authgate.WebhookVerifier(case["keys"], tolerance=case.get("tolerance", 300),
+                                                id_retention=case.get("id_retention"), store=store,
+                                                clock=authgate.ManualClock(now))
             return verifier.verify([(n, v) for n, v in case["headers"]], case["payload"].encode())
 
         store = new_store()
+        at = case["now"]
         if op == "replay":
-            run()
-        expect(case, run, lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want))
+            run(at)
+            at = case.get("replay_now", at)
+        expect(case, lambda: run(at),
+               lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want))
     elif op == "parse_key":
         expect(case, lambda: authgate.WebhookKey(case["key"]),
                lambda k, want: _eq({"version": k.version, "can_sign": k.can_sign, "public_key": k.public_key}, want))

@@ -4,7 +4,7 @@
 //! A client signs with a [`RequestSigner`]; a server checks with a [`RequestVerifier`],
 //! which finds keys by `keyid` through a [`KeyResolver`] and applies a [`VerifyPolicy`]:
 //! by default `@method`, `@authority`, `@path` (and `@query`, `content-digest` when the
-//! request has them) must be covered, `created` must be within 300 s, and each `nonce` is
+//! request has them) must be covered, `created` must be at most 300 s old and 60 s ahead, and each `nonce` is
 //! accepted once per key.
 
 mod digest;
@@ -28,8 +28,11 @@ use sfv::{BareItem, InnerList, Item, Member, Params};
 
 /// The largest `Signature-Input` or `Signature` field accepted.
 pub const MAX_SIGNATURE_FIELD_BYTES: usize = 8 * 1024;
-/// Default window for `created`, in seconds, either side of now.
+/// Default maximum age of `created`, in seconds.
 pub const DEFAULT_MAX_SKEW: u64 = 300;
+/// Default allowance for a `created` ahead of the verifier's clock, in seconds: clocks
+/// drift, but a request is not signed minutes in the future.
+pub const DEFAULT_MAX_FUTURE_SKEW: u64 = 60;
 
 /// The signature algorithms supported (RFC 9421 §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -516,8 +519,10 @@ pub struct VerifyPolicy {
     pub require_nonce: bool,
     pub require_keyid: bool,
     pub require_expires: bool,
-    /// How far `created` may be from now, either way, in seconds (default 300).
+    /// How old `created` may be, in seconds (default 300).
     pub max_skew: u64,
+    /// How far `created` may be ahead of now, in seconds (default 60).
+    pub max_future_skew: u64,
     /// Only accept signatures with this `tag`.
     pub tag: Option<String>,
 }
@@ -533,6 +538,7 @@ impl Default for VerifyPolicy {
             require_keyid: true,
             require_expires: false,
             max_skew: DEFAULT_MAX_SKEW,
+            max_future_skew: DEFAULT_MAX_FUTURE_SKEW,
             tag: None,
         }
     }
@@ -808,9 +814,17 @@ impl RequestVerifier {
                 );
             }
         }
+        if let (Some(created), Some(expires)) = (params.created, params.expires) {
+            if expires < created {
+                return err(
+                    ErrorKind::MalformedSignature,
+                    "`expires` is earlier than `created`",
+                );
+            }
+        }
         let now = self.clock.now();
         if let Some(created) = params.created {
-            if created > now.saturating_add(p.max_skew) {
+            if created > now.saturating_add(p.max_future_skew) {
                 return err(ErrorKind::StaleTimestamp, "`created` is in the future");
             }
             if now > created.saturating_add(p.max_skew) {

@@ -110,6 +110,12 @@ const popCases = [
   ], { now: 1562262618 }),
   verifyCase('a proof older than max_age (300 s)', [req(RFC_TOKEN_REQUEST, { error: 'token_expired' }, { uri: 'https://server.example.com/token' })], { now: 1562262616 + 301 }),
   verifyCase('a proof exactly max_age old', [req(RFC_TOKEN_REQUEST, { jkt: RFC_JKT, jti: '-BwC3ESc6acc2lTc', iat: 1562262616 }, { uri: 'https://server.example.com/token' })], { now: 1562262616 + 300 }),
+  // With leeway 0 the jti was stored until iat + max_age, which the store treats as already
+  // gone at that second: the proof could be replayed at exactly max_age.
+  verifyCase('leeway 0: a proof exactly max_age old, then replayed within that second', [
+    req(RFC_TOKEN_REQUEST, { jkt: RFC_JKT, jti: '-BwC3ESc6acc2lTc', iat: 1562262616 }, { uri: 'https://server.example.com/token' }),
+    req(RFC_TOKEN_REQUEST, { error: 'replay_detected' }, { uri: 'https://server.example.com/token' }),
+  ], { now: 1562262616 + 300, policy: { leeway: 0 } }),
   verifyCase('a proof from beyond the leeway (5 s) in the future', [req(RFC_TOKEN_REQUEST, { error: 'token_not_yet_valid' }, { uri: 'https://server.example.com/token' })], { now: 1562262616 - 6 }),
   verifyCase('another method', [req(RFC_TOKEN_REQUEST, { error: 'invalid_claim' }, { method: 'GET', uri: 'https://server.example.com/token' })], { now: 1562262616 }),
   verifyCase('another path', [req(RFC_TOKEN_REQUEST, { error: 'invalid_claim' }, { uri: 'https://server.example.com/token/2' })], { now: 1562262616 }),

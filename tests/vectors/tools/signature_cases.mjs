@@ -89,6 +89,10 @@ const noNonceParams = `${COMPONENTS};created=${NOW};keyid="client-1"`;
 const expParams = `${COMPONENTS};created=${NOW};expires=${NOW + 60};keyid="client-1";nonce="n-0004"`;
 const expSig = hmac(base(baseLines(), expParams));
 
+// Expires before it was created: malformed, whatever the clock says (validly signed).
+const invertedParams = `${COMPONENTS};created=${NOW};expires=${NOW - 10};keyid="client-1";nonce="n-0005"`;
+const invertedSig = hmac(base(baseLines(), invertedParams));
+
 // A proxy's signature (unknown key) listed first, ours second.
 const proxyParams = `("@method" "@authority");created=${NOW};keyid="proxy";nonce="p-1"`;
 const twoSigs = signed(`proxy=${proxyParams}, sig1=${mainParams}`, `proxy=:AAAA:, sig1=:${mainSig}:`);
@@ -115,6 +119,11 @@ const sigCases = [
   { name: 'created 301 s ago', op: 'verify', keys, request: main, now: NOW + 301, expect: { error: 'stale_timestamp' } },
   { name: 'created 301 s in the future', op: 'verify', keys, request: main, now: NOW - 301, expect: { error: 'stale_timestamp' } },
   { name: 'created 300 s ago is still inside the window', op: 'verify', keys, request: main, now: NOW + 300, expect: okMain },
+  { name: 'created 61 s in the future: past the 60 s allowed ahead', op: 'verify', keys, request: main, now: NOW - 61, expect: { error: 'stale_timestamp' } },
+  { name: 'created 60 s in the future is allowed (clock drift)', op: 'verify', keys, request: main, now: NOW - 60, expect: okMain },
+  { name: 'a wider allowance ahead, set apart from the maximum age', op: 'verify', keys, request: main, now: NOW - 100, policy: { max_future_skew: 120 }, expect: okMain },
+  { name: 'a wider maximum age does not widen the allowance ahead', op: 'verify', keys, request: main, now: NOW - 100, policy: { max_skew: 1000 }, expect: { error: 'stale_timestamp' } },
+  { name: 'expires earlier than created is malformed', op: 'verify', keys, request: signed(`sig1=${invertedParams}`, `sig1=:${invertedSig}:`), now: NOW - 20, expect: { error: 'malformed_signature' } },
   { name: 'a wider skew window accepts an older request', op: 'verify', keys, request: main, now: NOW + 900, policy: { max_skew: 1000 }, expect: okMain },
   { name: 'expires has passed', op: 'verify', keys, request: signed(`sig1=${expParams}`, `sig1=:${expSig}:`), now: NOW + 60, expect: { error: 'signature_expired' } },
   { name: 'before expires', op: 'verify', keys, request: signed(`sig1=${expParams}`, `sig1=:${expSig}:`), now: NOW + 59, expect: okMain },
@@ -202,6 +211,16 @@ const whCases = [
   { name: 'whsec_ key', op: 'parse_key', key: WH_SECRET, expect: { version: 'v1', can_sign: true, public_key: null } },
   { name: 'signing with a public key', op: 'sign', keys: [whpk], id: WH_ID, timestamp: WH_TS, payload: WH_PAYLOAD, expect: { error: 'invalid_key' } },
   { name: 'signing an id that contains a dot', op: 'sign', keys: [WH_SECRET], id: 'msg.1', timestamp: WH_TS, payload: WH_PAYLOAD, expect: { error: 'invalid_input' } },
+  // The verifier refuses what the signer refuses: with `.` in the id, `id.timestamp.body` is
+  // ambiguous (this signature is valid HMAC over `msg.1.<ts>.<payload>`).
+  { name: 'verifying an id that contains a dot', op: 'verify', keys: [WH_SECRET], headers: headers(`v1,${createHmac('sha256', Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64')).update(`msg.1.${WH_TS}.${WH_PAYLOAD}`).digest('base64')}`, String(WH_TS), 'msg.1'), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
+  // A webhook is acceptable while its timestamp is within ±tolerance, so its id is kept at
+  // least that long, even when id_retention is shorter.
+  { name: 'a short id_retention: redelivered at the last acceptable second, still a replay', op: 'replay', keys: [WH_SECRET], headers: headers(WH_SIG), payload: WH_PAYLOAD, now: WH_TS - 300, replay_now: WH_TS + 300, tolerance: 300, id_retention: 10, expect: { error: 'replay_detected' } },
+  { name: 'a short id_retention: once the timestamp is out of tolerance, it is stale, not a replay', op: 'replay', keys: [WH_SECRET], headers: headers(WH_SIG), payload: WH_PAYLOAD, now: WH_TS - 300, replay_now: WH_TS + 301, tolerance: 300, id_retention: 10, expect: { error: 'stale_timestamp' } },
+  // 16 forged entries and the real one last: still found (each key's MAC is computed once).
+  { name: 'many forged entries before the real one', op: 'verify', keys: [otherSecret, WH_SECRET], headers: headers(`${Array.from({ length: 15 }, (_, i) => `v1,${Buffer.alloc(32, i).toString('base64')}`).join(' ')} ${WH_SIG}`), payload: WH_PAYLOAD, now: WH_TS, expect: okWh('v1') },
+  { name: 'entries past the sixteenth are not read', op: 'verify', keys: [WH_SECRET], headers: headers(`${Array.from({ length: 16 }, (_, i) => `v1,${Buffer.alloc(32, i).toString('base64')}`).join(' ')} ${WH_SIG}`), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'signature_mismatch' } },
 ];
 
 const files = {
