@@ -491,9 +491,12 @@ export declare class ClientIpResolver {
 export declare class PasswordPolicy {
   constructor(options?: PasswordPolicyOptions)
   static nist(options?: Pick<PasswordPolicyOptions, 'blocklist'>): PasswordPolicy
-  check(password: string): PasswordViolation[]
+  /** `context`: the user's name, username, e-mail … the password must not contain (`contains_user_info`). */
+  check(password: string, context?: string[]): PasswordViolation[]
   /** Throws `WeakPassword` whose `violations` names every broken rule. */
-  enforce(password: string): void
+  enforce(password: string, context?: string[]): void
+  /** Whether the built-in list of common passwords is refused (on in `nist()`). */
+  readonly commonPasswords: boolean
 }
 
 /** argon2id (OWASP's parameters by default); `hash` and `verify` run off the event loop. */

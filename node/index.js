@@ -612,12 +612,12 @@ const IpAllowlist = facade(native.IpAllowlist, 'IpAllowlist')
 const IpAllowlists = facade(native.IpAllowlists, 'IpAllowlists')
 const ClientIpResolver = facade(native.ClientIpResolver, 'ClientIpResolver')
 const PasswordPolicy = facade(native.PasswordPolicy, 'PasswordPolicy')
-PasswordPolicy.prototype.enforce = function enforce(password) {
+PasswordPolicy.prototype.enforce = function enforce(password, context) {
   const n = this[NATIVE]
   try {
-    guard(() => n.enforce(password))
+    guard(() => n.enforce(password, context ?? null))
   } catch (e) {
-    if (e instanceof errorClasses.WeakPassword) e.violations = n.check(password).map((v) => v.code)
+    if (e instanceof errorClasses.WeakPassword) e.violations = n.check(password, context ?? null).map((v) => v.code)
     throw e
   }
 }

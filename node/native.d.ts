@@ -230,10 +230,15 @@ export declare class PasswordPolicy {
   constructor(options?: PasswordPolicyOptions | undefined | null)
   /** NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist. */
   static nist(options?: PasswordPolicyOptions | undefined | null): PasswordPolicy
-  /** Every rule `password` breaks (empty when it passes). */
-  check(password: string): Array<PasswordViolation>
+  /**
+   * Every rule `password` breaks (empty when it passes); `context`: the user's name,
+   * username, e-mail … that the password must not contain (`contains_user_info`).
+   */
+  check(password: string, context?: Array<string> | undefined | null): Array<PasswordViolation>
   /** Throws `WeakPassword` naming every broken rule. */
-  enforce(password: string): void
+  enforce(password: string, context?: Array<string> | undefined | null): void
+  /** Whether the built-in list of common passwords is refused. */
+  get commonPasswords(): boolean
 }
 export type JsPasswordPolicy = PasswordPolicy
 
@@ -722,6 +727,8 @@ export interface PasswordPolicyOptions {
   requireLowercase?: boolean
   requireDigit?: boolean
   requireSymbol?: boolean
+  /** Refuse the built-in list of 19,646 common passwords (on in `nist()`). */
+  commonPasswords?: boolean
   blocklist?: Array<string>
 }
 

@@ -28,6 +28,9 @@ pub struct PasswordRules {
     pub require_digit: Option<bool>,
     #[uniffi(default = None)]
     pub require_symbol: Option<bool>,
+    /// Refuse the built-in list of common passwords (on in `nist`).
+    #[uniffi(default = None)]
+    pub common_passwords: Option<bool>,
     #[uniffi(default = [])]
     pub blocklist: Vec<String>,
 }
@@ -47,12 +50,14 @@ impl PasswordPolicy {
             require_lowercase: r.require_lowercase,
             require_digit: r.require_digit,
             require_symbol: r.require_symbol,
+            common_passwords: r.common_passwords,
             blocklist: r.blocklist,
         };
         guard(|| Ok(std::sync::Arc::new(PasswordPolicy(rules.into()))))
     }
 
-    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, the built-in list of
+    /// common passwords, plus a blocklist.
     #[uniffi::constructor(default(blocklist = []))]
     pub fn nist(blocklist: Vec<String>) -> Result<std::sync::Arc<Self>> {
         guard(|| {
@@ -62,14 +67,24 @@ impl PasswordPolicy {
         })
     }
 
-    /// Every rule `password` breaks (empty when it passes).
-    pub fn check(&self, password: String) -> Result<Vec<PasswordViolation>> {
-        guard(|| Ok(self.0.check(&password).into_iter().map(violation).collect()))
+    /// Every rule `password` breaks (empty when it passes); `context`: the user's name,
+    /// username, e-mail … that the password must not contain (`contains_user_info`).
+    #[uniffi::method(default(context = []))]
+    pub fn check(&self, password: String, context: Vec<String>) -> Result<Vec<PasswordViolation>> {
+        guard(|| {
+            Ok(self
+                .0
+                .check_with_context(&password, &context)?
+                .into_iter()
+                .map(violation)
+                .collect())
+        })
     }
 
     /// `weak_password` naming every broken rule.
-    pub fn enforce(&self, password: String) -> Result<()> {
-        guard(|| self.0.enforce(&password))
+    #[uniffi::method(default(context = []))]
+    pub fn enforce(&self, password: String, context: Vec<String>) -> Result<()> {
+        guard(|| self.0.enforce_with_context(&password, &context))
     }
 }
 

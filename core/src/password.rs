@@ -5,12 +5,80 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::util::random_bytes;
+
+/// The most context words (user name, e-mail, …) a policy check takes.
+pub const MAX_CONTEXT_WORDS: usize = 16;
+/// The longest context word, in bytes.
+pub const MAX_CONTEXT_WORD_BYTES: usize = 256;
+/// Context words shorter than this (in characters) are ignored: too many passwords contain
+/// two letters of a name by chance.
+pub const MIN_CONTEXT_WORD_CHARS: usize = 3;
+
+/// The password as it is hashed and checked: its NFKC form (NIST SP 800-63B §5.1.1.2), so
+/// the same password typed on another keyboard or system (`é` as one code point or as `e`
+/// plus a combining accent) is the same password.
+pub fn normalize(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+static COMMON: &[u8] = include_bytes!("../data/common-passwords.txt.gz");
+
+/// The body of a gzip member (RFC 1952): the header's optional fields skipped, the deflate
+/// data inflated. `None` for anything else.
+fn gunzip(data: &[u8]) -> Option<Vec<u8>> {
+    let (&[0x1f, 0x8b, 8, flags], rest) = data.split_first_chunk::<4>()? else {
+        return None;
+    };
+    let mut rest = rest.get(6..)?; // mtime, extra flags, OS
+    if flags & 4 != 0 {
+        let (len, tail) = rest.split_first_chunk::<2>()?;
+        rest = tail.get(usize::from(u16::from_le_bytes(*len))..)?;
+    }
+    for bit in [8, 16] {
+        if flags & bit != 0 {
+            let end = rest.iter().position(|&b| b == 0)?;
+            rest = &rest[end + 1..];
+        }
+    }
+    if flags & 2 != 0 {
+        rest = rest.get(2..)?;
+    }
+    let body = rest.get(..rest.len().checked_sub(8)?)?;
+    miniz_oxide::inflate::decompress_to_vec(body).ok()
+}
+
+fn common_passwords() -> &'static HashSet<String> {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let text = gunzip(COMMON).unwrap_or_default();
+        String::from_utf8_lossy(&text)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// Whether `password` (compared in its NFKC form, ignoring case) is on the built-in list of
+/// 19,646 common passwords (Django's list; see `core/data/README.md`).
+pub fn is_common_password(password: &str) -> bool {
+    common_passwords().contains(&normalize(password).to_lowercase())
+}
+
+/// How many passwords the built-in list holds.
+pub fn common_password_count() -> usize {
+    common_passwords().len()
+}
 
 /// The longest password accepted, in bytes: longer input is refused before any hashing,
 /// so nobody can make the server hash megabytes.
@@ -62,7 +130,7 @@ fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// `too_short`, `too_long`, `missing_uppercase`, `missing_lowercase`, `missing_digit`,
-    /// `missing_symbol` or `common_password`.
+    /// `missing_symbol`, `common_password` or `contains_user_info`.
     pub code: &'static str,
     pub message: String,
 }
@@ -80,6 +148,8 @@ pub struct PasswordPolicy {
     pub require_digit: bool,
     /// Anything that is not a letter or a digit.
     pub require_symbol: bool,
+    /// Refuse the built-in list of common passwords (on in [`PasswordPolicy::nist`]).
+    pub common_passwords: bool,
     /// Refused passwords (common or breached), compared ignoring case.
     blocklist: HashSet<String>,
 }
@@ -93,21 +163,30 @@ impl Default for PasswordPolicy {
             require_lowercase: false,
             require_digit: true,
             require_symbol: false,
+            common_passwords: false,
             blocklist: HashSet::new(),
         }
     }
 }
 
 impl PasswordPolicy {
-    /// NIST SP 800-63B: at least 8 characters, at most 64, no composition rules.
+    /// NIST SP 800-63B: at least 8 characters, at most 64, no composition rules, and the
+    /// built-in list of common passwords refused.
     pub fn nist() -> Self {
         PasswordPolicy {
             min_length: 8,
             max_length: 64,
             require_uppercase: false,
             require_digit: false,
+            common_passwords: true,
             ..PasswordPolicy::default()
         }
+    }
+
+    /// The same policy refusing the built-in list of common passwords too.
+    pub fn with_common_passwords(mut self) -> Self {
+        self.common_passwords = true;
+        self
     }
 
     /// Adds passwords to refuse (e.g. the app's list of common or breached ones).
@@ -116,13 +195,70 @@ impl PasswordPolicy {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.blocklist
-            .extend(passwords.into_iter().map(|p| p.as_ref().to_lowercase()));
+        self.blocklist.extend(
+            passwords
+                .into_iter()
+                .map(|p| normalize(p.as_ref()).to_lowercase()),
+        );
         self
     }
 
-    /// Every rule `password` breaks, in a fixed order; empty when it passes.
+    /// Every rule `password` breaks, in a fixed order; empty when it passes. The password
+    /// is checked in its NFKC form ([`normalize`]), as it is hashed.
     pub fn check(&self, password: &str) -> Vec<Violation> {
+        self.check_form(&normalize(password))
+    }
+
+    /// [`PasswordPolicy::check`], also refusing (`contains_user_info`) a password that
+    /// contains, ignoring case, one of the `context` words — the user's name, username,
+    /// e-mail address (its local part counts too) — of at least 3 characters. At most
+    /// 16 words of at most 256 bytes (`invalid_input` otherwise).
+    pub fn check_with_context<S: AsRef<str>>(
+        &self,
+        password: &str,
+        context: &[S],
+    ) -> Result<Vec<Violation>> {
+        if context.len() > MAX_CONTEXT_WORDS
+            || context
+                .iter()
+                .any(|w| w.as_ref().len() > MAX_CONTEXT_WORD_BYTES)
+        {
+            return err(
+                ErrorKind::InvalidInput,
+                format!(
+                    "at most {MAX_CONTEXT_WORDS} context words of at most {MAX_CONTEXT_WORD_BYTES} bytes"
+                ),
+            );
+        }
+        let form = normalize(password);
+        let mut out = self.check_form(&form);
+        let lower = form.to_lowercase();
+        let mut words = Vec::new();
+        for w in context {
+            let w = normalize(w.as_ref()).trim().to_lowercase();
+            if let Some((local, _)) = w.split_once('@') {
+                words.push(local.to_string());
+            }
+            words.push(w);
+        }
+        let hit = words
+            .iter()
+            .any(|w| w.chars().count() >= MIN_CONTEXT_WORD_CHARS && lower.contains(w.as_str()));
+        if hit {
+            out.push(Violation {
+                code: "contains_user_info",
+                message: "do not use your name, username or e-mail address in the password".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// [`PasswordPolicy::enforce`] with [`PasswordPolicy::check_with_context`]'s words.
+    pub fn enforce_with_context<S: AsRef<str>>(&self, password: &str, context: &[S]) -> Result<()> {
+        weak(self.check_with_context(password, context)?)
+    }
+
+    fn check_form(&self, password: &str) -> Vec<Violation> {
         let mut out = Vec::new();
         let mut v = |code: &'static str, message: String| out.push(Violation { code, message });
         let chars = password.chars().count();
@@ -150,7 +286,12 @@ impl PasswordPolicy {
         if self.require_symbol && password.chars().all(char::is_alphanumeric) {
             v("missing_symbol", "add a symbol".into());
         }
-        if !self.blocklist.is_empty() && self.blocklist.contains(&password.to_lowercase()) {
+        let common = || {
+            let lower = password.to_lowercase();
+            self.blocklist.contains(&lower)
+                || (self.common_passwords && common_passwords().contains(&lower))
+        };
+        if (!self.blocklist.is_empty() || self.common_passwords) && common() {
             v(
                 "common_password",
                 "this password is too common: choose another".into(),
@@ -161,16 +302,19 @@ impl PasswordPolicy {
 
     /// `Ok` when `password` passes; otherwise `weak_password`, naming every broken rule.
     pub fn enforce(&self, password: &str) -> Result<()> {
-        let broken = self.check(password);
-        if broken.is_empty() {
-            return Ok(());
-        }
-        let codes: Vec<&str> = broken.iter().map(|b| b.code).collect();
-        err(
-            ErrorKind::WeakPassword,
-            format!("the password breaks the policy: {}", codes.join(", ")),
-        )
+        weak(self.check(password))
     }
+}
+
+fn weak(broken: Vec<Violation>) -> Result<()> {
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<&str> = broken.iter().map(|b| b.code).collect();
+    err(
+        ErrorKind::WeakPassword,
+        format!("the password breaks the policy: {}", codes.join(", ")),
+    )
 }
 
 /// The rules of a policy as bindings receive them: every `None` keeps the default
@@ -183,6 +327,7 @@ pub struct PasswordRules {
     pub require_lowercase: Option<bool>,
     pub require_digit: Option<bool>,
     pub require_symbol: Option<bool>,
+    pub common_passwords: Option<bool>,
     pub blocklist: Vec<String>,
 }
 
@@ -196,6 +341,7 @@ impl From<PasswordRules> for PasswordPolicy {
             require_lowercase: r.require_lowercase.unwrap_or(d.require_lowercase),
             require_digit: r.require_digit.unwrap_or(d.require_digit),
             require_symbol: r.require_symbol.unwrap_or(d.require_symbol),
+            common_passwords: r.common_passwords.unwrap_or(d.common_passwords),
             blocklist: HashSet::new(),
         }
         .with_blocklist(r.blocklist)
@@ -301,10 +447,11 @@ impl PasswordHasher {
         }
     }
 
-    /// The PHC string of `password` with a new 16-byte salt from the OS CSPRNG:
-    /// `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
+    /// The PHC string of `password` (its NFKC form: see [`normalize`]) with a new 16-byte
+    /// salt from the OS CSPRNG: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
     pub fn hash(&self, password: &str) -> Result<String> {
         check_password(password)?;
+        let password = normalize(password);
         let mut salt = [0u8; 16];
         random_bytes(&mut salt)?;
         let internal = |_| Error::new(ErrorKind::Internal, "could not encode the hash");
@@ -323,43 +470,52 @@ impl PasswordHasher {
     }
 
     /// Whether `password` matches the PHC string `hash` (compared in constant time). The
-    /// hash's own parameters are used, so hashes made before a parameter change still
-    /// verify. A string that is not an argon2 PHC string is `invalid_input`.
+    /// password is compared in its NFKC form ([`normalize`]); for hashes made before
+    /// authgate normalised, a password whose typed form differs from its NFKC form is also
+    /// tried as typed. The hash's own parameters are used, so hashes made before a
+    /// parameter change still verify. Accepted for migration: `argon2i` and `argon2d`,
+    /// version 16 (`v=16`, or no `v=`, which the reference implementation reads as 16);
+    /// [`PasswordHasher::needs_rehash`] is true for them. Anything else — a missing `m`, `t`
+    /// or `p`, an unknown parameter or version, no salt or output — is `invalid_input`
+    /// naming the problem.
     pub fn verify(&self, password: &str, hash: &str) -> Result<bool> {
         check_password(password)?;
-        let parsed = parse_phc(hash)?;
-        let params = Params::try_from(&parsed)
-            .map_err(|_| invalid_hash())
-            .and_then(bounded)?;
-        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|_| invalid_hash())?;
-        let version = parsed
-            .version
-            .map_or(Ok(Version::V0x13), Version::try_from)
-            .map_err(|_| invalid_hash())?;
-        let (salt, expected) = match (parsed.salt, parsed.hash) {
-            (Some(salt), Some(hash)) => (salt, hash),
-            _ => return Err(invalid_hash()),
-        };
+        let phc = parse_phc(hash)?;
+        let form = normalize(password);
+        if self.matches(&phc, form.as_bytes())? {
+            return Ok(true);
+        }
+        if form != password {
+            return self.matches(&phc, password.as_bytes());
+        }
+        Ok(false)
+    }
+
+    fn matches(&self, phc: &Phc<'_>, password: &[u8]) -> Result<bool> {
         let mut salt_buf = [0u8; 64];
-        let salt = salt.decode_b64(&mut salt_buf).map_err(|_| invalid_hash())?;
+        let salt = phc
+            .salt
+            .decode_b64(&mut salt_buf)
+            .map_err(|_| malformed("its salt is not valid base64 of 8 to 64 bytes"))?;
         let mut out = [0u8; 64];
-        let out = out.get_mut(..expected.len()).ok_or_else(invalid_hash)?;
-        let argon = self.argon2(algorithm, version, params)?;
-        compute(&argon, password.as_bytes(), salt, out).map_err(|_| invalid_hash())?;
+        let out = out
+            .get_mut(..phc.output.len())
+            .ok_or_else(|| malformed("its output is longer than 64 bytes"))?;
+        let argon = self.argon2(phc.algorithm, phc.version, phc.params.clone())?;
+        compute(&argon, password, salt, out)?;
         // `Output`'s equality is constant-time.
-        Ok(Output::new(out).map_err(|_| invalid_hash())? == expected)
+        Ok(Output::new(out).map_err(|_| malformed("its output is too short"))? == phc.output)
     }
 
     /// Whether `hash` was made with other parameters than this hasher's (or not with
-    /// argon2id v19): hash the password again after the next successful login.
+    /// argon2id version 19): hash the password again after the next successful login.
     pub fn needs_rehash(&self, hash: &str) -> Result<bool> {
-        let parsed = parse_phc(hash)?;
-        let params = Params::try_from(&parsed).map_err(|_| invalid_hash())?;
-        Ok(parsed.algorithm != Algorithm::Argon2id.ident()
-            || parsed.version != Some(Version::V0x13.into())
-            || params.m_cost() != self.params.m_cost()
-            || params.t_cost() != self.params.t_cost()
-            || params.p_cost() != self.params.p_cost())
+        let phc = parse_phc(hash)?;
+        Ok(phc.algorithm != Algorithm::Argon2id
+            || phc.version != Version::V0x13
+            || phc.params.m_cost() != self.params.m_cost()
+            || phc.params.t_cost() != self.params.t_cost()
+            || phc.params.p_cost() != self.params.p_cost())
     }
 }
 
@@ -378,13 +534,71 @@ fn bounded(params: Params) -> Result<Params> {
     Ok(params)
 }
 
-fn parse_phc(hash: &str) -> Result<PasswordHash<'_>> {
+/// A PHC string, checked field by field.
+struct Phc<'a> {
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    salt: argon2::password_hash::Salt<'a>,
+    output: Output,
+}
+
+fn malformed(problem: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("the password hash is malformed: {problem}"),
+    )
+}
+
+fn parse_phc(hash: &str) -> Result<Phc<'_>> {
     if hash.len() > MAX_PHC_BYTES {
+        return Err(malformed("it is longer than 512 bytes"));
+    }
+    if !hash.starts_with('$') {
         return Err(invalid_hash());
     }
-    let parsed = PasswordHash::new(hash).map_err(|_| invalid_hash())?;
-    if Algorithm::try_from(parsed.algorithm).is_err() {
-        return Err(invalid_hash());
+    let parsed = PasswordHash::new(hash)
+        .map_err(|_| malformed("it is not `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`"))?;
+    let algorithm = match parsed.algorithm.as_str() {
+        "argon2id" => Algorithm::Argon2id,
+        "argon2i" => Algorithm::Argon2i,
+        "argon2d" => Algorithm::Argon2d,
+        _ => {
+            return Err(malformed(
+                "its algorithm is not argon2id, argon2i or argon2d",
+            ))
+        }
+    };
+    // No `v=`: the reference implementation's first format, version 16.
+    let version = match parsed.version {
+        None | Some(0x10) => Version::V0x10,
+        Some(0x13) => Version::V0x13,
+        Some(_) => return Err(malformed("its version is not 19 (or 16)")),
+    };
+    for (name, _) in parsed.params.iter() {
+        if !matches!(name.as_str(), "m" | "t" | "p") {
+            return Err(malformed("it has a parameter other than m, t and p"));
+        }
     }
-    Ok(parsed)
+    for name in ["m", "t", "p"] {
+        if parsed.params.get(name).is_none() {
+            return Err(match name {
+                "m" => malformed("it has no `m` (memory) parameter"),
+                "t" => malformed("it has no `t` (passes) parameter"),
+                _ => malformed("it has no `p` (lanes) parameter"),
+            });
+        }
+    }
+    let params = Params::try_from(&parsed)
+        .map_err(|_| malformed("its parameters are out of argon2's range"))
+        .and_then(bounded)?;
+    let salt = parsed.salt.ok_or_else(|| malformed("it has no salt"))?;
+    let output = parsed.hash.ok_or_else(|| malformed("it has no output"))?;
+    Ok(Phc {
+        algorithm,
+        version,
+        params,
+        salt,
+        output,
+    })
 }

@@ -27,6 +27,8 @@ pub struct PasswordPolicyOptions {
     pub require_lowercase: Option<bool>,
     pub require_digit: Option<bool>,
     pub require_symbol: Option<bool>,
+    /// Refuse the built-in list of 19,646 common passwords (on in `nist()`).
+    pub common_passwords: Option<bool>,
     pub blocklist: Option<Vec<String>>,
 }
 
@@ -48,6 +50,7 @@ impl JsPasswordPolicy {
             require_lowercase: o.require_lowercase,
             require_digit: o.require_digit,
             require_symbol: o.require_symbol,
+            common_passwords: o.common_passwords,
             blocklist: o.blocklist.unwrap_or_default(),
         };
         JsPasswordPolicy {
@@ -64,23 +67,37 @@ impl JsPasswordPolicy {
         }
     }
 
-    /// Every rule `password` breaks (empty when it passes).
+    /// Every rule `password` breaks (empty when it passes); `context`: the user's name,
+    /// username, e-mail … that the password must not contain (`contains_user_info`).
     #[napi(catch_unwind)]
-    pub fn check(&self, password: String) -> Vec<PasswordViolation> {
-        self.inner
-            .check(&password)
+    pub fn check(
+        &self,
+        password: String,
+        context: Option<Vec<String>>,
+    ) -> Result<Vec<PasswordViolation>> {
+        let context = context.unwrap_or_default();
+        Ok(core(self.inner.check_with_context(&password, &context))?
             .into_iter()
             .map(|v| PasswordViolation {
                 code: v.code.into(),
                 message: v.message,
             })
-            .collect()
+            .collect())
     }
 
     /// Throws `WeakPassword` naming every broken rule.
     #[napi(catch_unwind)]
-    pub fn enforce(&self, password: String) -> Result<()> {
-        core(self.inner.enforce(&password))
+    pub fn enforce(&self, password: String, context: Option<Vec<String>>) -> Result<()> {
+        core(
+            self.inner
+                .enforce_with_context(&password, &context.unwrap_or_default()),
+        )
+    }
+
+    /// Whether the built-in list of common passwords is refused.
+    #[napi(getter)]
+    pub fn common_passwords(&self) -> bool {
+        self.inner.common_passwords
     }
 }
 

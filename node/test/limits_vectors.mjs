@@ -66,7 +66,8 @@ function passwordPolicy(c) {
     const p = c.policy
     return new ag.PasswordPolicy({
       minLength: p.min_length, maxLength: p.max_length, requireUppercase: p.require_uppercase,
-      requireLowercase: p.require_lowercase, requireDigit: p.require_digit, requireSymbol: p.require_symbol, blocklist,
+      requireLowercase: p.require_lowercase, requireDigit: p.require_digit, requireSymbol: p.require_symbol,
+      commonPasswords: p.common_passwords, blocklist,
     })
   }
   return new ag.PasswordPolicy({ blocklist })
@@ -77,9 +78,9 @@ const hasher = new ag.PasswordHasher()
 export async function runPassword(c) {
   switch (c.op) {
     case 'policy_check':
-      return assert.deepEqual(passwordPolicy(c).check(c.password).map((v) => v.code), c.expect.violations)
+      return expect(c, () => passwordPolicy(c).check(c.password, c.context), (got, want) => assert.deepEqual(got.map((v) => v.code), want.violations))
     case 'enforce':
-      return expect(c, () => passwordPolicy(c).enforce(c.password))
+      return expect(c, () => passwordPolicy(c).enforce(c.password, c.context))
     case 'verify':
     case 'needs_rehash': {
       const run = c.op === 'verify' ? () => hasher.verify(c.password, c.hash) : async () => hasher.needsRehash(c.hash)

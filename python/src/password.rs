@@ -39,7 +39,8 @@ pub struct PyPasswordPolicy {
 impl PyPasswordPolicy {
     #[new]
     #[pyo3(signature = (*, min_length = None, max_length = None, require_uppercase = None,
-        require_lowercase = None, require_digit = None, require_symbol = None, blocklist = Vec::new()))]
+        require_lowercase = None, require_digit = None, require_symbol = None, common_passwords = None,
+        blocklist = Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         min_length: Option<usize>,
@@ -48,6 +49,7 @@ impl PyPasswordPolicy {
         require_lowercase: Option<bool>,
         require_digit: Option<bool>,
         require_symbol: Option<bool>,
+        common_passwords: Option<bool>,
         blocklist: Vec<String>,
     ) -> Self {
         let rules = PasswordRules {
@@ -57,6 +59,7 @@ impl PyPasswordPolicy {
             require_lowercase,
             require_digit,
             require_symbol,
+            common_passwords,
             blocklist,
         };
         PyPasswordPolicy {
@@ -64,7 +67,8 @@ impl PyPasswordPolicy {
         }
     }
 
-    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, plus your blocklist.
+    /// NIST SP 800-63B: 8 to 64 characters, no composition rules, the built-in list of
+    /// common passwords, plus your blocklist.
     #[staticmethod]
     #[pyo3(signature = (*, blocklist = Vec::new()))]
     fn nist(blocklist: Vec<String>) -> Self {
@@ -73,22 +77,36 @@ impl PyPasswordPolicy {
         }
     }
 
-    /// Every rule `password` breaks (empty when it passes).
-    fn check(&self, password: &str) -> Vec<PyViolation> {
-        violations(self.inner.check(password))
+    /// Every rule `password` breaks (empty when it passes); `context`: the user's name,
+    /// username, e-mail … that the password must not contain (`contains_user_info`).
+    #[pyo3(signature = (password, context = Vec::new()))]
+    fn check(
+        &self,
+        py: Python<'_>,
+        password: &str,
+        context: Vec<String>,
+    ) -> PyResult<Vec<PyViolation>> {
+        guard(py, || self.inner.check_with_context(password, &context)).map(violations)
     }
 
     /// Raises `WeakPassword` (its `violations` lists the broken rules' codes).
-    fn enforce(&self, py: Python<'_>, password: &str) -> PyResult<()> {
-        match self.inner.enforce(password) {
+    #[pyo3(signature = (password, context = Vec::new()))]
+    fn enforce(&self, py: Python<'_>, password: &str, context: Vec<String>) -> PyResult<()> {
+        let broken = guard(py, || self.inner.check_with_context(password, &context))?;
+        match self.inner.enforce_with_context(password, &context) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let err = to_py(py, &e);
-                let codes: Vec<&str> = self.inner.check(password).iter().map(|v| v.code).collect();
+                let codes: Vec<&str> = broken.iter().map(|v| v.code).collect();
                 err.value(py).setattr("violations", codes)?;
                 Err(err)
             }
         }
+    }
+
+    #[getter]
+    fn common_passwords(&self) -> bool {
+        self.inner.common_passwords
     }
 
     #[getter]

@@ -98,10 +98,12 @@ HASHER = authgate.PasswordHasher()
 
 def run_password(case: Case) -> None:
     op = case["op"]
+    context = case.get("context", [])
     if op == "policy_check":
-        assert [v.code for v in _password_policy(case).check(case["password"])] == case["expect"]["violations"]
+        expect(case, lambda: _password_policy(case).check(case["password"], context),
+               lambda got, want: _eq([v.code for v in got], want["violations"]))
     elif op == "enforce":
-        expect(case, lambda: _password_policy(case).enforce(case["password"]))
+        expect(case, lambda: _password_policy(case).enforce(case["password"], context))
     elif op == "verify":
         expect(case, lambda: HASHER.verify(case["password"], case["hash"]), lambda r, w: _eq(r, w["result"]))
     elif op == "needs_rehash":

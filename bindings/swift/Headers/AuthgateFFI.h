@@ -420,12 +420,12 @@ uint64_t uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(RustBuffer bl
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_CHECK
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_CHECK
-RustBuffer uniffi_authgate_mobile_fn_method_passwordpolicy_check(uint64_t ptr, RustBuffer password, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_authgate_mobile_fn_method_passwordpolicy_check(uint64_t ptr, RustBuffer password, RustBuffer context, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_ENFORCE
 #define UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_METHOD_PASSWORDPOLICY_ENFORCE
-void uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(uint64_t ptr, RustBuffer password, RustCallStatus *_Nonnull out_status
+void uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(uint64_t ptr, RustBuffer password, RustBuffer context, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_AUTHGATE_MOBILE_FN_CLONE_DPOPKEY

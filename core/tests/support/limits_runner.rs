@@ -175,6 +175,7 @@ fn password_policy(case: &Value) -> PasswordPolicy {
                 require_lowercase: flag("require_lowercase"),
                 require_digit: flag("require_digit"),
                 require_symbol: flag("require_symbol"),
+                common_passwords: flag("common_passwords"),
                 blocklist: Vec::new(),
             })
         }
@@ -183,24 +184,24 @@ fn password_policy(case: &Value) -> PasswordPolicy {
     base.with_blocklist(strings(case.get("blocklist")))
 }
 
+fn context(case: &Value) -> Vec<String> {
+    strings(case.get("context"))
+}
+
 pub fn run_password(case: &Value) -> Outcome {
     let hasher = PasswordHasher::default();
     match s(case, "op") {
-        "policy_check" => {
-            let got: Vec<Value> = password_policy(case)
-                .check(s(case, "password"))
-                .iter()
-                .map(|v| v.code.into())
-                .collect();
-            same(
-                "violations",
-                &Value::Array(got),
-                &case["expect"]["violations"],
-            )
-        }
+        "policy_check" => expect(
+            case,
+            password_policy(case).check_with_context(s(case, "password"), &context(case)),
+            |got, want| {
+                let got: Vec<Value> = got.iter().map(|v| v.code.into()).collect();
+                same("violations", &Value::Array(got), &want["violations"])
+            },
+        ),
         "enforce" => expect(
             case,
-            password_policy(case).enforce(s(case, "password")),
+            password_policy(case).enforce_with_context(s(case, "password"), &context(case)),
             |(), _| Ok(()),
         ),
         "verify" => expect(

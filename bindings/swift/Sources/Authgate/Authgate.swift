@@ -1182,14 +1182,15 @@ public func FfiConverterTypeHotp_lower(_ value: Hotp) -> UInt64 {
 public protocol PasswordPolicyProtocol: AnyObject, Sendable {
     
     /**
-     * Every rule `password` breaks (empty when it passes).
+     * Every rule `password` breaks (empty when it passes); `context`: the user's name,
+     * username, e-mail … that the password must not contain (`contains_user_info`).
      */
-    func check(password: String) throws  -> [PasswordViolation]
+    func check(password: String, context: [String]) throws  -> [PasswordViolation]
     
     /**
      * `weak_password` naming every broken rule.
      */
-    func enforce(password: String) throws 
+    func enforce(password: String, context: [String]) throws 
     
 }
 open class PasswordPolicy: PasswordPolicyProtocol, @unchecked Sendable {
@@ -1253,7 +1254,8 @@ public convenience init(rules: PasswordRules? = nil)throws  {
 
     
     /**
-     * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+     * NIST SP 800-63B: 8 to 64 characters, no composition rules, the built-in list of
+     * common passwords, plus a blocklist.
      */
 public static func nist(blocklist: [String] = [])throws  -> PasswordPolicy  {
     return try  FfiConverterTypePasswordPolicy_lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
@@ -1267,14 +1269,16 @@ public static func nist(blocklist: [String] = [])throws  -> PasswordPolicy  {
 
     
     /**
-     * Every rule `password` breaks (empty when it passes).
+     * Every rule `password` breaks (empty when it passes); `context`: the user's name,
+     * username, e-mail … that the password must not contain (`contains_user_info`).
      */
-open func check(password: String)throws  -> [PasswordViolation]  {
+open func check(password: String, context: [String] = [])throws  -> [PasswordViolation]  {
     return try  FfiConverterSequenceTypePasswordViolation.lift(try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_method_passwordpolicy_check(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(password),uniffiCallStatus
+        FfiConverterString.lower(password),
+        FfiConverterSequenceString.lower(context),uniffiCallStatus
     )
 })
 }
@@ -1282,11 +1286,12 @@ open func check(password: String)throws  -> [PasswordViolation]  {
     /**
      * `weak_password` naming every broken rule.
      */
-open func enforce(password: String)throws   {try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
+open func enforce(password: String, context: [String] = [])throws   {try rustCallWithError(FfiConverterTypeAuthgateError_lift) {
         uniffiCallStatus in
     uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(password),uniffiCallStatus
+        FfiConverterString.lower(password),
+        FfiConverterSequenceString.lower(context),uniffiCallStatus
     )
 }
 }
@@ -3277,17 +3282,25 @@ public struct PasswordRules: Equatable, Hashable {
     public var requireLowercase: Bool?
     public var requireDigit: Bool?
     public var requireSymbol: Bool?
+    /**
+     * Refuse the built-in list of common passwords (on in `nist`).
+     */
+    public var commonPasswords: Bool?
     public var blocklist: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(minLength: UInt32? = nil, maxLength: UInt32? = nil, requireUppercase: Bool? = nil, requireLowercase: Bool? = nil, requireDigit: Bool? = nil, requireSymbol: Bool? = nil, blocklist: [String] = []) {
+    public init(minLength: UInt32? = nil, maxLength: UInt32? = nil, requireUppercase: Bool? = nil, requireLowercase: Bool? = nil, requireDigit: Bool? = nil, requireSymbol: Bool? = nil, 
+        /**
+         * Refuse the built-in list of common passwords (on in `nist`).
+         */commonPasswords: Bool? = nil, blocklist: [String] = []) {
         self.minLength = minLength
         self.maxLength = maxLength
         self.requireUppercase = requireUppercase
         self.requireLowercase = requireLowercase
         self.requireDigit = requireDigit
         self.requireSymbol = requireSymbol
+        self.commonPasswords = commonPasswords
         self.blocklist = blocklist
     }
 
@@ -3313,6 +3326,7 @@ public struct FfiConverterTypePasswordRules: FfiConverterRustBuffer {
                 requireLowercase: FfiConverterOptionBool.read(from: &buf), 
                 requireDigit: FfiConverterOptionBool.read(from: &buf), 
                 requireSymbol: FfiConverterOptionBool.read(from: &buf), 
+                commonPasswords: FfiConverterOptionBool.read(from: &buf), 
                 blocklist: FfiConverterSequenceString.read(from: &buf)
         )
     }
@@ -3324,6 +3338,7 @@ public struct FfiConverterTypePasswordRules: FfiConverterRustBuffer {
         FfiConverterOptionBool.write(value.requireLowercase, into: &buf)
         FfiConverterOptionBool.write(value.requireDigit, into: &buf)
         FfiConverterOptionBool.write(value.requireSymbol, into: &buf)
+        FfiConverterOptionBool.write(value.commonPasswords, into: &buf)
         FfiConverterSequenceString.write(value.blocklist, into: &buf)
     }
 }
@@ -5368,10 +5383,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_method_totp_verify() != 62264) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_check() != 23259) {
+    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_check() != 17307) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() != 37919) {
+    if (uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() != 25704) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem() != 27416) {
@@ -5467,7 +5482,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() != 28450) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 27060) {
+    if (uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() != 22381) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem() != 21843) {

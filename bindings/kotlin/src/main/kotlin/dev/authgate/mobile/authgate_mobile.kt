@@ -945,9 +945,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_authgate_mobile_fn_constructor_passwordpolicy_nist(`blocklist`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_check(`ptr`: Long,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_check(`ptr`: Long,`password`: RustBuffer.ByValue,`context`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(`ptr`: Long,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(`ptr`: Long,`password`: RustBuffer.ByValue,`context`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_authgate_mobile_fn_clone_dpopkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1223,10 +1223,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_method_totp_verify() and 0xFFFF) != 62264) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_check() and 0xFFFF) != 23259) {
+    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_check() and 0xFFFF) != 17307) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() and 0xFFFF) != 37919) {
+    if ((lib.uniffi_authgate_mobile_checksum_method_passwordpolicy_enforce() and 0xFFFF) != 25704) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_method_dpopkey_private_key_pem() and 0xFFFF) != 27416) {
@@ -1322,7 +1322,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_new() and 0xFFFF) != 28450) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 27060) {
+    if ((lib.uniffi_authgate_mobile_checksum_constructor_passwordpolicy_nist() and 0xFFFF) != 22381) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_authgate_mobile_checksum_constructor_dpopkey_from_pem() and 0xFFFF) != 21843) {
@@ -2796,14 +2796,15 @@ public object FfiConverterTypeHotp: FfiConverter<Hotp, Long> {
 public interface PasswordPolicyInterface {
     
     /**
-     * Every rule `password` breaks (empty when it passes).
+     * Every rule `password` breaks (empty when it passes); `context`: the user's name,
+     * username, e-mail … that the password must not contain (`contains_user_info`).
      */
-    fun `check`(`password`: kotlin.String): List<PasswordViolation>
+    fun `check`(`password`: kotlin.String, `context`: List<kotlin.String> = listOf()): List<PasswordViolation>
     
     /**
      * `weak_password` naming every broken rule.
      */
-    fun `enforce`(`password`: kotlin.String)
+    fun `enforce`(`password`: kotlin.String, `context`: List<kotlin.String> = listOf())
     
     companion object
 }
@@ -2920,16 +2921,18 @@ open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
 
     
     /**
-     * Every rule `password` breaks (empty when it passes).
+     * Every rule `password` breaks (empty when it passes); `context`: the user's name,
+     * username, e-mail … that the password must not contain (`contains_user_info`).
      */
-    @Throws(AuthgateException::class)override fun `check`(`password`: kotlin.String): List<PasswordViolation> {
+    @Throws(AuthgateException::class)override fun `check`(`password`: kotlin.String, `context`: List<kotlin.String>): List<PasswordViolation> {
             return FfiConverterSequenceTypePasswordViolation.lift(
     callWithHandle {
     uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_method_passwordpolicy_check(
         it,
         
-        FfiConverterString.lower(`password`),_status)
+        FfiConverterString.lower(`password`),
+        FfiConverterSequenceString.lower(`context`),_status)
 }
     }
     )
@@ -2940,14 +2943,15 @@ open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
     /**
      * `weak_password` naming every broken rule.
      */
-    @Throws(AuthgateException::class)override fun `enforce`(`password`: kotlin.String)
+    @Throws(AuthgateException::class)override fun `enforce`(`password`: kotlin.String, `context`: List<kotlin.String>)
         = 
     callWithHandle {
     uniffiRustCallWithError(AuthgateException) { _status ->
     UniffiLib.uniffi_authgate_mobile_fn_method_passwordpolicy_enforce(
         it,
         
-        FfiConverterString.lower(`password`),_status)
+        FfiConverterString.lower(`password`),
+        FfiConverterSequenceString.lower(`context`),_status)
 }
     }
     
@@ -2962,7 +2966,8 @@ open class PasswordPolicy: Disposable, AutoCloseable, PasswordPolicyInterface
     companion object {
         
     /**
-     * NIST SP 800-63B: 8 to 64 characters, no composition rules, plus a blocklist.
+     * NIST SP 800-63B: 8 to 64 characters, no composition rules, the built-in list of
+     * common passwords, plus a blocklist.
      */
     @Throws(AuthgateException::class) fun `nist`(`blocklist`: List<kotlin.String> = listOf()): PasswordPolicy {
             return FfiConverterTypePasswordPolicy.lift(
@@ -6040,6 +6045,11 @@ data class PasswordRules (
     , 
     var `requireSymbol`: kotlin.Boolean? = null 
     , 
+    /**
+     * Refuse the built-in list of common passwords (on in `nist`).
+     */
+    var `commonPasswords`: kotlin.Boolean? = null 
+    , 
     var `blocklist`: List<kotlin.String> = listOf() 
     
 ){
@@ -6063,6 +6073,7 @@ public object FfiConverterTypePasswordRules: FfiConverterRustBuffer<PasswordRule
             FfiConverterOptionalBoolean.read(buf),
             FfiConverterOptionalBoolean.read(buf),
             FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
             FfiConverterSequenceString.read(buf),
         )
     }
@@ -6074,6 +6085,7 @@ public object FfiConverterTypePasswordRules: FfiConverterRustBuffer<PasswordRule
             FfiConverterOptionalBoolean.allocationSize(value.`requireLowercase`) +
             FfiConverterOptionalBoolean.allocationSize(value.`requireDigit`) +
             FfiConverterOptionalBoolean.allocationSize(value.`requireSymbol`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`commonPasswords`) +
             FfiConverterSequenceString.allocationSize(value.`blocklist`)
     )
 
@@ -6084,6 +6096,7 @@ public object FfiConverterTypePasswordRules: FfiConverterRustBuffer<PasswordRule
             FfiConverterOptionalBoolean.write(value.`requireLowercase`, buf)
             FfiConverterOptionalBoolean.write(value.`requireDigit`, buf)
             FfiConverterOptionalBoolean.write(value.`requireSymbol`, buf)
+            FfiConverterOptionalBoolean.write(value.`commonPasswords`, buf)
             FfiConverterSequenceString.write(value.`blocklist`, buf)
     }
 }
