@@ -193,12 +193,14 @@ thread_local! {
 }
 
 /// The HMAC-SHA256 tag of `content` under a prepared key.
-fn hmac_tag(mac: &Hmac<Sha256>, content: &[u8]) -> Vec<u8> {
+fn hmac_tag(mac: &Hmac<Sha256>, content: &[u8]) -> [u8; 32] {
     #[cfg(test)]
     MACS.with(|n| n.set(n.get() + 1));
     let mut m = mac.clone();
     m.update(content);
-    m.finalize().into_bytes().to_vec()
+    let mut tag = [0u8; 32];
+    tag.copy_from_slice(&m.finalize().into_bytes());
+    tag
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -380,17 +382,28 @@ impl WebhookVerifier {
             return err(ErrorKind::MalformedSignature, "webhook-signature is empty");
         }
         let content = signed_content(id, ts, payload);
-        let decoded: Vec<(&str, Vec<u8>)> = entries
-            .iter()
-            .take(MAX_SIGNATURES)
-            // Unknown versions and undecodable values are skipped: another key's.
-            .filter_map(|(version, b64)| STANDARD.decode(b64).ok().map(|raw| (*version, raw)))
-            .collect();
+        // Each key's entries, decoded into a stack buffer as they are compared (a v1 tag is
+        // 32 bytes, a v1a signature 64; anything longer or undecodable is another key's).
+        let for_version = |version: &'static str, each: &mut dyn FnMut(&[u8]) -> bool| {
+            let mut buf = [0u8; 64];
+            let mut hit = false;
+            for (v, b64) in entries.iter().take(MAX_SIGNATURES) {
+                if *v == version {
+                    if let Ok(len) = STANDARD.decode_slice(b64, &mut buf) {
+                        hit |= each(&buf[..len]);
+                    }
+                }
+            }
+            hit
+        };
         let mut matched = None;
         for key in &self.keys {
             let version = key.version();
-            let candidates = || decoded.iter().filter(|(v, _)| *v == version);
-            if candidates().next().is_none() {
+            if !entries
+                .iter()
+                .take(MAX_SIGNATURES)
+                .any(|(v, _)| *v == version)
+            {
                 continue;
             }
             let hit = match &key.material {
@@ -398,10 +411,10 @@ impl WebhookVerifier {
                 // forged request with many entries costs one MAC per key, not one per pair.
                 Material::Secret(mac) => {
                     let tag = hmac_tag(mac, &content);
-                    candidates().fold(false, |hit, (_, raw)| hit | ct_eq(&tag, raw))
+                    for_version(version, &mut |raw| ct_eq(&tag, raw))
                 }
                 Material::Ed25519(public) => {
-                    candidates().any(|(_, raw)| public.verify(&content, raw))
+                    for_version(version, &mut |raw| public.verify(&content, raw))
                 }
             };
             if hit {
