@@ -9,6 +9,11 @@ import Fastify from 'fastify'
 import * as ag from '../index.mjs'
 import { authgate, authgateErrors, Gate } from '../express.js'
 import { authgatePlugin } from '../fastify.js'
+import { Hono } from 'hono'
+import { serve } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { createServer } from 'node:http'
+import { withAuthgate, honoAuthgate, honoAuthgateErrors } from '../web.js'
 
 function world() {
   const clock = new ag.ManualClock(1_700_000_000)
@@ -158,5 +163,55 @@ for (const [name, express] of [['Express 5', expressLatest], ['Express 4', expre
   } finally {
     await new Promise((resolve) => server.close(resolve))
     await idp.close()
+  }
+})
+
+test('Hono middleware (Web Request/Response) on @hono/node-server', async () => {
+  const w = world()
+  const app = new Hono()
+  app.use('/me', honoAuthgate(w.gate, { peer: (c) => getConnInfo(c).remote.address }))
+  app.get('/me', (c) => c.json({ sub: c.get('auth').claims.sub }))
+  app.get('/health', (c) => c.json({ ok: true }))
+  app.post('/code', () => { totp.verify('alice', SECRET, '000000x') })
+  app.get('/boom', () => { throw new Error('not ours') })
+  app.onError(honoAuthgateErrors({ realm: 'api' }))
+  const server = await new Promise((resolve) => { const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s)) })
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`
+    await checkRefusals(base, w)
+    await checkRouteErrors(base)
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
+// A fetch-style handler (what a Next.js route handler is) behind node:http, with the bridge
+// an adapter would provide.
+test('withAuthgate: a fetch-style handler answers like the other integrations', async () => {
+  const w = world()
+  const me = withAuthgate(w.gate, (request, auth) => Response.json({ sub: auth.claims.sub }), { peer: (_r, peer) => peer })
+  const code = withAuthgate(w.gate, () => { totp.verify('alice', SECRET, '000000x') })
+  const server = createServer(async (req, res) => {
+    const url = `http://${req.headers.host}${req.url}`
+    const request = new Request(url, { method: req.method, headers: req.headers })
+    let response
+    if (req.url === '/me') response = await me(request, req.socket.remoteAddress)
+    else if (req.url === '/health') response = Response.json({ ok: true })
+    else response = await code(request, req.socket.remoteAddress)
+    res.writeHead(response.status, Object.fromEntries(response.headers))
+    res.end(Buffer.from(await response.arrayBuffer()))
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`
+    await checkRefusals(base, w)
+    // An AuthError thrown inside the handler, after the gate admitted the request.
+    const fresh = world()
+    const inner = withAuthgate(fresh.gate, () => { totp.verify('alice', SECRET, '000000x') })
+    const r = await inner(new Request('http://x/code', { headers: fresh.headers() }), '127.0.0.1')
+    assert.equal(r.status, 401)
+    assert.equal((await r.json()).error, 'invalid_code')
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
   }
 })

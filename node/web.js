@@ -1,0 +1,85 @@
+'use strict'
+// Web-standard Request/Response integration (Hono, Next.js route handlers, any fetch-style
+// handler on Node): `withAuthgate(gate, handler)` or `authenticateRequest(gate, request)`,
+// and a Hono middleware. Refusals are the core's response, the same bytes as Express,
+// Fastify, ASGI, WSGI and Django send.
+
+const { Gate, AuthError, refusalResponse } = require('./http.js')
+
+/** The core's refusal as a Web `Response`. Never throws. */
+function refusal(error, realm) {
+  const { status, headers, body } = refusalResponse(error, realm)
+  return new Response(body, { status, headers })
+}
+
+/**
+ * Checks a Web `Request`: resolves with `{ auth }` when admitted or `{ response }` (the
+ * refusal to return) when not. `peer` is the client's socket address, which the Web API
+ * does not carry (Hono: `getConnInfo(c).remote.address`; behind a proxy, give the gate a
+ * `clientIp` resolver).
+ */
+async function authenticateRequest(gate, request, { peer } = {}) {
+  const header = (name) => request.headers.get(name) ?? undefined
+  try {
+    const auth = gate.offload ? await gate.authenticateAsync(header, peer) : gate.authenticate(header, peer)
+    return { auth }
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error
+    return { response: refusal(error, gate.realm) }
+  }
+}
+
+/** Adds the admitted request's headers (RateLimit) to a handler's `Response`. */
+function withHeaders(gate, auth, response) {
+  for (const [name, value] of Object.entries(gate.responseHeaders(auth))) response.headers.set(name, value)
+  return response
+}
+
+/**
+ * Wraps a fetch-style handler `(request, auth, ...rest) => Response` (a Next.js route
+ * handler, a Deno/Bun-style server): refused requests get the gate's response, an
+ * `AuthError` thrown by the handler too. `peer(request, ...rest)` may return the socket
+ * address.
+ */
+function withAuthgate(gate, handler, { peer } = {}) {
+  return async function authgateHandler(request, ...rest) {
+    const checked = await authenticateRequest(gate, request, { peer: peer?.(request, ...rest) })
+    if (checked.response) return checked.response
+    try {
+      return withHeaders(gate, checked.auth, await handler(request, checked.auth, ...rest))
+    } catch (error) {
+      if (error instanceof AuthError) return refusal(error, gate.realm)
+      throw error
+    }
+  }
+}
+
+/**
+ * Hono middleware: `app.use('/api/*', honoAuthgate(gate))`; then `c.get('auth')`. An
+ * AuthError thrown by a route answers with the gate's refusal too (Hono's `onError`
+ * sees it first only if you set one: use `honoAuthgateErrors` there).
+ */
+function honoAuthgate(gate, { peer } = {}) {
+  return async function authgateHono(c, next) {
+    const checked = await authenticateRequest(gate, c.req.raw, { peer: peer?.(c) })
+    if (checked.response) return checked.response
+    c.set('auth', checked.auth)
+    await next()
+    if (c.error instanceof AuthError) {
+      c.res = refusal(c.error, gate.realm)
+      return
+    }
+    for (const [name, value] of Object.entries(gate.responseHeaders(checked.auth))) c.res.headers.set(name, value)
+  }
+}
+
+/** For Hono's `app.onError`: the gate's refusal for an AuthError, else `fallback(error, c)`. */
+function honoAuthgateErrors({ realm, fallback } = {}) {
+  return function onError(error, c) {
+    if (error instanceof AuthError) return refusal(error, realm)
+    if (fallback) return fallback(error, c)
+    return new Response('Internal Server Error', { status: 500 })
+  }
+}
+
+module.exports = { Gate, authenticateRequest, withAuthgate, honoAuthgate, honoAuthgateErrors }
