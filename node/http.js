@@ -6,7 +6,7 @@
 const authgate = require('./index.js')
 const CLIENT_RATE_POLICY = authgate.defaults.clientRatePolicy
 const {
-  KeySet, RemoteJwks, AuthError, InvalidApiKey, MalformedToken, IpNotAllowed, RateLimited, bearerToken, httpRefusal,
+  KeySet, RemoteJwks, AuthError, MissingApiKey, MissingToken, IpNotAllowed, RateLimited, bearerToken, httpRefusal,
 } = authgate
 
 class Gate {
@@ -103,13 +103,13 @@ class Gate {
     let apiKey = null
     if (this.apiKeys) {
       const presented = header(this.apiKeyHeader)
-      if (!presented) throw new InvalidApiKey(`the request has no ${this.apiKeyHeader} header`)
+      if (!presented) throw new MissingApiKey(`the request has no ${this.apiKeyHeader} header`)
       apiKey = yield [this.apiKeys, 'verify', presented, this.apiKeyScope]
     }
     let claims = null
     if (this.keys) {
       const authorization = header('authorization')
-      if (!authorization) throw new MalformedToken('the request has no Authorization: Bearer token')
+      if (!authorization) throw new MissingToken('the request has no Authorization: Bearer token')
       const token = bearerToken(authorization)
       if (this.verifier) claims = this.verifier.verify(token)
       else if (this.remoteJwks) claims = yield [this.keys, 'verify', token, this.verifyOptions]

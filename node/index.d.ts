@@ -157,11 +157,11 @@ export declare const ERROR_CODES: ErrorCode[]
 
 /** Every stable error code (the core's codes in upper case). */
 export type ErrorCode =
-  | 'MALFORMED_TOKEN' | 'TOKEN_TOO_LARGE' | 'INVALID_SIGNATURE' | 'ALGORITHM_NOT_ALLOWED'
+  | 'MALFORMED_TOKEN' | 'MISSING_TOKEN' | 'TOKEN_TOO_LARGE' | 'INVALID_SIGNATURE' | 'ALGORITHM_NOT_ALLOWED'
   | 'UNSUPPORTED_CRITICAL_HEADER' | 'INVALID_TOKEN_TYPE' | 'KEY_NOT_FOUND' | 'INVALID_KEY' | 'WEAK_KEY'
   | 'TOKEN_EXPIRED' | 'TOKEN_NOT_YET_VALID' | 'INVALID_CLAIM' | 'MISSING_CLAIM' | 'INVALID_ISSUER'
   | 'INVALID_AUDIENCE' | 'INSUFFICIENT_SCOPE' | 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED'
-  | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
+  | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'MISSING_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
   | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
   | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'KEY_SET_UNAVAILABLE' | 'USE_DPOP_NONCE' | 'INTERNAL'
   | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
@@ -210,6 +210,8 @@ export declare class SignatureExpired extends SignatureError { readonly code: 'S
 export declare class ReplayDetected extends SignatureError { readonly code: 'REPLAY_DETECTED' }
 export declare class MissingComponent extends SignatureError { readonly code: 'MISSING_COMPONENT' }
 export declare class MalformedToken extends TokenError { readonly code: 'MALFORMED_TOKEN' }
+/** The request carries no token at all (no Authorization header). */
+export declare class MissingToken extends TokenError { readonly code: 'MISSING_TOKEN' }
 export declare class TokenTooLarge extends TokenError { readonly code: 'TOKEN_TOO_LARGE' }
 export declare class InvalidSignature extends TokenError { readonly code: 'INVALID_SIGNATURE' }
 export declare class AlgorithmNotAllowed extends TokenError { readonly code: 'ALGORITHM_NOT_ALLOWED' }
@@ -234,6 +236,8 @@ export declare class RefreshTokenReused extends SessionError { readonly code: 'R
 export declare class SessionRevoked extends SessionError { readonly code: 'SESSION_REVOKED' }
 export declare class SessionExpired extends SessionError { readonly code: 'SESSION_EXPIRED' }
 export declare class InvalidApiKey extends ApiKeyError { readonly code: 'INVALID_API_KEY' }
+/** The request carries no API key. */
+export declare class MissingApiKey extends ApiKeyError { readonly code: 'MISSING_API_KEY' }
 export declare class ApiKeyExpired extends ApiKeyError { readonly code: 'API_KEY_EXPIRED' }
 export declare class ApiKeyRevoked extends ApiKeyError { readonly code: 'API_KEY_REVOKED' }
 export declare class ApiKeyDisabled extends ApiKeyError { readonly code: 'API_KEY_DISABLED' }

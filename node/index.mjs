@@ -10,7 +10,7 @@ export const {
   RefreshTokenReused, SessionExpired, InvalidApiKey, TokenTooLarge, InsufficientScope, ApiKeyRevoked,
   AlgorithmNotAllowed, CapacityExceeded, InternalError, InvalidSignature, InvalidInput, ApiKeyRotated,
   StoreUnavailable, TokenExpired, MalformedToken, SessionRevoked, ApiKeyCreditsExhausted, MissingClaim,
-  InvalidIssuer, InvalidRefreshToken, WeakKey, KeyNotFound,
+  InvalidIssuer, InvalidRefreshToken, WeakKey, KeyNotFound, MissingToken, MissingApiKey,
   SignatureKey, RequestSigner, RequestVerifier, WebhookKey, WebhookVerifier, signRequest, signWebhook,
   contentDigest, verifyContentDigest, SignatureError, MissingSignature, MalformedSignature,
   SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp, SignatureExpired,

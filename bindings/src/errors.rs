@@ -29,11 +29,11 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    MalformedToken, TokenTooLarge, InvalidSignature, AlgorithmNotAllowed,
+    MalformedToken, MissingToken, TokenTooLarge, InvalidSignature, AlgorithmNotAllowed,
     UnsupportedCriticalHeader, InvalidTokenType, KeyNotFound, InvalidKey, WeakKey, TokenExpired,
     TokenNotYetValid, InvalidClaim, MissingClaim, InvalidIssuer, InvalidAudience,
     InsufficientScope, InvalidRefreshToken, RefreshTokenReused, SessionRevoked, SessionExpired,
-    InvalidApiKey, ApiKeyExpired, ApiKeyRevoked, ApiKeyDisabled, ApiKeyRotated,
+    InvalidApiKey, MissingApiKey, ApiKeyExpired, ApiKeyRevoked, ApiKeyDisabled, ApiKeyRotated,
     ApiKeyCreditsExhausted, UserMismatch, MissingSignature, MalformedSignature,
     SignatureMismatch, UnknownKey, AlgorithmMismatch, DigestMismatch, StaleTimestamp,
     SignatureExpired, ReplayDetected, MissingComponent, InvalidCode, CodeReused,

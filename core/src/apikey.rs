@@ -107,6 +107,9 @@ pub struct ParsedApiKey {
 /// Checks a key's shape and checksum. Errors are all `invalid_api_key`.
 pub fn parse(key: &str) -> Result<ParsedApiKey> {
     let invalid = |why: &'static str| Error::new(ErrorKind::InvalidApiKey, why);
+    if key.is_empty() {
+        return Err(Error::new(ErrorKind::MissingApiKey, "no API key was given"));
+    }
     if key.len() <= BODY_CHARS || key.len() > BODY_CHARS + MAX_PREFIX_CHARS || !key.is_ascii() {
         return Err(invalid("the API key has the wrong length"));
     }

@@ -39,6 +39,9 @@ macro_rules! error_kinds {
 error_kinds! {
     /// The token is not three base64url parts with JSON header and payload.
     MalformedToken => "malformed_token",
+    /// The request carries no token at all (no `Authorization` header): RFC 6750 §3.1's
+    /// case for a challenge without an error code.
+    MissingToken => "missing_token",
     /// The token is larger than the configured maximum.
     TokenTooLarge => "token_too_large",
     /// The signature does not match.
@@ -79,6 +82,8 @@ error_kinds! {
     SessionExpired => "session_expired",
     /// The API key is malformed, has a bad checksum, or is unknown.
     InvalidApiKey => "invalid_api_key",
+    /// The request carries no API key (no `x-api-key` header).
+    MissingApiKey => "missing_api_key",
     /// The API key's expiry has passed.
     ApiKeyExpired => "api_key_expired",
     /// The API key was revoked.
@@ -169,6 +174,7 @@ impl ErrorKind {
         use ErrorKind::*;
         match self {
             MalformedToken
+            | MissingToken
             | TokenTooLarge
             | InvalidSignature
             | AlgorithmNotAllowed
@@ -186,6 +192,7 @@ impl ErrorKind {
             InvalidKey | WeakKey => "key_material",
             InvalidRefreshToken | RefreshTokenReused | SessionRevoked | SessionExpired => "session",
             InvalidApiKey
+            | MissingApiKey
             | ApiKeyExpired
             | ApiKeyRevoked
             | ApiKeyDisabled

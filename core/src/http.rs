@@ -17,6 +17,9 @@ pub fn bearer_token(header_value: &str) -> Result<&str> {
             "the Authorization header is too large",
         );
     }
+    if header_value.trim().is_empty() {
+        return err(ErrorKind::MissingToken, "the request has no Bearer token");
+    }
     let (scheme, token) = header_value.split_once(' ').unwrap_or((header_value, ""));
     let token = token.trim_matches(' ');
     let is_token68 = |t: &str| {
@@ -86,7 +89,10 @@ impl ErrorKind {
 /// The `WWW-Authenticate` value for a request refused with `error` (RFC 6750 §3), e.g.
 /// `Bearer realm="api", error="invalid_token", error_description="token expired"`.
 /// `None` when the status is not 401 or 403, for a one-time-code error (the second
-/// factor is not a bearer credential), and for an IP refusal (no credential fixes it).
+/// factor is not a bearer credential), for an IP refusal (no credential fixes it), and for
+/// a missing API key (not a bearer credential either). A request with no token at all
+/// (`missing_token`) gets the challenge without an error, as RFC 6750 §3.1 asks:
+/// `Bearer realm="api"`.
 ///
 /// Only fixed text reaches the header: the description is the error's stable code in words
 /// (`token expired`), never its message, which may hold text from the request (an `alg`
@@ -95,7 +101,10 @@ impl ErrorKind {
 pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
     if !matches!(error.kind().http_status(), 401 | 403)
         || error.kind().family() == "otp"
-        || error.kind() == ErrorKind::IpNotAllowed
+        || matches!(
+            error.kind(),
+            ErrorKind::IpNotAllowed | ErrorKind::MissingApiKey
+        )
     {
         return None;
     }
@@ -110,7 +119,13 @@ pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
             .collect();
         out.push_str("realm=\"");
         out.push_str(&realm);
-        out.push_str("\", ");
+        out.push('"');
+        if error.kind() == ErrorKind::MissingToken {
+            return Some(out);
+        }
+        out.push_str(", ");
+    } else if error.kind() == ErrorKind::MissingToken {
+        return Some("Bearer".to_string());
     }
     out.push_str("error=\"");
     out.push_str(error.kind().bearer_error());

@@ -49,11 +49,17 @@ async function checkHostileTokens(base, headers = {}) {
 
 async function checkRefusals(base, w) {
   await checkHostileTokens(base, w.headers({ withToken: false }))
+  // Nothing sent: the API key is missing, which is no Bearer challenge.
   let r = await fetch(`${base}/me`)
   assert.equal(r.status, 401)
-  assert.match(r.headers.get('www-authenticate'), /^Bearer realm="api", error="invalid_token"/)
-  assert.equal((await r.json()).error, 'invalid_api_key')
+  assert.equal(r.headers.get('www-authenticate'), null)
+  assert.equal((await r.json()).error, 'missing_api_key')
+  // No token: the challenge carries no error (RFC 6750 §3.1).
   r = await fetch(`${base}/me`, { headers: w.headers({ withToken: false }) })
+  assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="api"')
+  assert.deepEqual([r.status, (await r.json()).error], [401, 'missing_token'])
+  r = await fetch(`${base}/me`, { headers: { ...w.headers(), authorization: 'Bearer' } })
+  assert.match(r.headers.get('www-authenticate'), /^Bearer realm="api", error="invalid_token"/)
   assert.deepEqual([r.status, (await r.json()).error], [401, 'malformed_token'])
   r = await fetch(`${base}/me`, { headers: { ...w.headers(), authorization: 'Basic dXNlcjpwdw==' } })
   assert.deepEqual([r.status, (await r.json()).error], [401, 'malformed_token'])

@@ -115,7 +115,7 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
       assert.equal((await fetch(`${base}/me`, { headers: w.headers })).status, 200)
     })
     const off = new Gate({ keys: w.gate.keys, limiter, clientRatePolicy: null })
-    for (let i = 0; i < 10; i++) assert.throws(() => off.authenticate(() => undefined, '192.0.2.1'), ag.MalformedToken)
+    for (let i = 0; i < 10; i++) assert.throws(() => off.authenticate(() => undefined, '192.0.2.1'), ag.MissingToken)
   })
 }
 

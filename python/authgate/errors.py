@@ -59,6 +59,12 @@ class MalformedToken(TokenError):
     code = "malformed_token"
 
 
+class MissingToken(TokenError):
+    """The request carries no token at all (no ``Authorization`` header)."""
+
+    code = "missing_token"
+
+
 class TokenTooLarge(TokenError):
     code = "token_too_large"
 
@@ -167,6 +173,12 @@ class SessionExpired(SessionError):
 
 class InvalidApiKey(ApiKeyError):
     code = "invalid_api_key"
+
+
+class MissingApiKey(ApiKeyError):
+    """The request carries no API key."""
+
+    code = "missing_api_key"
 
 
 class ApiKeyExpired(ApiKeyError):
@@ -332,6 +344,7 @@ __all__ = [
     "FetchFailed",
     "StorageFailed",
     "MalformedToken",
+    "MissingToken",
     "TokenTooLarge",
     "InvalidSignature",
     "AlgorithmNotAllowed",
@@ -358,6 +371,7 @@ __all__ = [
     "SessionRevoked",
     "SessionExpired",
     "InvalidApiKey",
+    "MissingApiKey",
     "ApiKeyExpired",
     "ApiKeyRevoked",
     "ApiKeyDisabled",

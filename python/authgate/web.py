@@ -23,7 +23,7 @@ from authgate._authgate import (
     bearer_token,
     http_refusal,
 )
-from authgate.errors import AuthError, InvalidApiKey, IpNotAllowed, MalformedToken, RateLimited
+from authgate.errors import AuthError, IpNotAllowed, MissingApiKey, MissingToken, RateLimited
 
 HeaderLookup = Callable[[str], Optional[str]]
 
@@ -110,13 +110,13 @@ class Gate:
         if self.api_keys is not None:
             presented = header(self.api_key_header)
             if not presented:
-                raise InvalidApiKey(f"the request has no {self.api_key_header} header")
+                raise MissingApiKey(f"the request has no {self.api_key_header} header")
             record = self.api_keys.verify(presented, self.api_key_scope)
         claims = None
         if self.keys is not None:
             authorization = header("authorization")
             if not authorization:
-                raise MalformedToken("the request has no Authorization: Bearer token")
+                raise MissingToken("the request has no Authorization: Bearer token")
             token = bearer_token(authorization)
             if isinstance(self.keys, SessionManager):
                 claims = self.keys.verify_access(token)

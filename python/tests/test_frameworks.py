@@ -109,11 +109,17 @@ def check_hostile_tokens(client: httpx.Client, headers: dict[str, str]) -> None:
 def check_refusals(base: str, world: World, error_of: Any) -> None:
     with httpx.Client(base_url=base) as client:
         check_hostile_tokens(client, world.headers(token=False))
+        # Nothing sent: the API key is missing, which is no Bearer challenge.
         r = client.get("/me")
-        assert r.status_code == 401 and error_of(r) == "invalid_api_key"
-        assert r.headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+        assert r.status_code == 401 and error_of(r) == "missing_api_key"
+        assert "www-authenticate" not in r.headers
+        # No token: the challenge carries no error (RFC 6750 §3.1).
         r = client.get("/me", headers=world.headers(token=False))
+        assert r.status_code == 401 and error_of(r) == "missing_token"
+        assert r.headers["www-authenticate"] == 'Bearer realm="api"'
+        r = client.get("/me", headers={**world.headers(), "authorization": "Bearer"})
         assert r.status_code == 401 and error_of(r) == "malformed_token"
+        assert r.headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
         r = client.get("/me", headers={**world.headers(), "authorization": "Basic dXNlcjpwdw=="})
         assert r.status_code == 401 and error_of(r) == "malformed_token"
         r = client.get("/me", headers={**world.headers(), "x-api-key": world.key[:-1] + ("y" if world.key.endswith("x") else "x")})

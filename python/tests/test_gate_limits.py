@@ -109,5 +109,5 @@ def test_forged_credentials_are_metered_per_address_before_any_check(name: str, 
     # Off when asked.
     gate = Gate(keys=world.sessions, limiter=limiter, client_rate_policy=None)
     for _ in range(10):
-        with pytest.raises(authgate.MalformedToken):
+        with pytest.raises(authgate.MissingToken):
             gate.authenticate(lambda _: None, "192.0.2.1")

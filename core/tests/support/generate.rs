@@ -570,7 +570,7 @@ fn apikey_cases() -> Vec<Value> {
             &make("ag_live_", &body.replacen('Z', "-", 1)),
             invalid.clone(),
         ),
-        parse("empty", "", invalid.clone()),
+        parse("empty", "", json!({"error": "missing_api_key"})),
         parse(
             "non-ASCII",
             &format!("ag_live_{}é", &body[..body.len() - 1]),

@@ -4147,6 +4147,7 @@ public func FfiConverterTypeDpopAlgorithm_lower(_ value: DpopAlgorithm) -> RustB
 public enum ErrorCode: Equatable, Hashable {
     
     case malformedToken
+    case missingToken
     case tokenTooLarge
     case invalidSignature
     case algorithmNotAllowed
@@ -4167,6 +4168,7 @@ public enum ErrorCode: Equatable, Hashable {
     case sessionRevoked
     case sessionExpired
     case invalidApiKey
+    case missingApiKey
     case apiKeyExpired
     case apiKeyRevoked
     case apiKeyDisabled
@@ -4226,117 +4228,121 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 1: return .malformedToken
         
-        case 2: return .tokenTooLarge
+        case 2: return .missingToken
         
-        case 3: return .invalidSignature
+        case 3: return .tokenTooLarge
         
-        case 4: return .algorithmNotAllowed
+        case 4: return .invalidSignature
         
-        case 5: return .unsupportedCriticalHeader
+        case 5: return .algorithmNotAllowed
         
-        case 6: return .invalidTokenType
+        case 6: return .unsupportedCriticalHeader
         
-        case 7: return .keyNotFound
+        case 7: return .invalidTokenType
         
-        case 8: return .invalidKey
+        case 8: return .keyNotFound
         
-        case 9: return .weakKey
+        case 9: return .invalidKey
         
-        case 10: return .tokenExpired
+        case 10: return .weakKey
         
-        case 11: return .tokenNotYetValid
+        case 11: return .tokenExpired
         
-        case 12: return .invalidClaim
+        case 12: return .tokenNotYetValid
         
-        case 13: return .missingClaim
+        case 13: return .invalidClaim
         
-        case 14: return .invalidIssuer
+        case 14: return .missingClaim
         
-        case 15: return .invalidAudience
+        case 15: return .invalidIssuer
         
-        case 16: return .insufficientScope
+        case 16: return .invalidAudience
         
-        case 17: return .invalidRefreshToken
+        case 17: return .insufficientScope
         
-        case 18: return .refreshTokenReused
+        case 18: return .invalidRefreshToken
         
-        case 19: return .sessionRevoked
+        case 19: return .refreshTokenReused
         
-        case 20: return .sessionExpired
+        case 20: return .sessionRevoked
         
-        case 21: return .invalidApiKey
+        case 21: return .sessionExpired
         
-        case 22: return .apiKeyExpired
+        case 22: return .invalidApiKey
         
-        case 23: return .apiKeyRevoked
+        case 23: return .missingApiKey
         
-        case 24: return .apiKeyDisabled
+        case 24: return .apiKeyExpired
         
-        case 25: return .apiKeyRotated
+        case 25: return .apiKeyRevoked
         
-        case 26: return .apiKeyCreditsExhausted
+        case 26: return .apiKeyDisabled
         
-        case 27: return .userMismatch
+        case 27: return .apiKeyRotated
         
-        case 28: return .missingSignature
+        case 28: return .apiKeyCreditsExhausted
         
-        case 29: return .malformedSignature
+        case 29: return .userMismatch
         
-        case 30: return .signatureMismatch
+        case 30: return .missingSignature
         
-        case 31: return .unknownKey
+        case 31: return .malformedSignature
         
-        case 32: return .algorithmMismatch
+        case 32: return .signatureMismatch
         
-        case 33: return .digestMismatch
+        case 33: return .unknownKey
         
-        case 34: return .staleTimestamp
+        case 34: return .algorithmMismatch
         
-        case 35: return .signatureExpired
+        case 35: return .digestMismatch
         
-        case 36: return .replayDetected
+        case 36: return .staleTimestamp
         
-        case 37: return .missingComponent
+        case 37: return .signatureExpired
         
-        case 38: return .invalidCode
+        case 38: return .replayDetected
         
-        case 39: return .codeReused
+        case 39: return .missingComponent
         
-        case 40: return .tooManyAttempts
+        case 40: return .invalidCode
         
-        case 41: return .accountLocked
+        case 41: return .codeReused
         
-        case 42: return .codeExpired
+        case 42: return .tooManyAttempts
         
-        case 43: return .resendTooSoon
+        case 43: return .accountLocked
         
-        case 44: return .deliveryFailed
+        case 44: return .codeExpired
         
-        case 45: return .signedOut
+        case 45: return .resendTooSoon
         
-        case 46: return .reauthenticationRequired
+        case 46: return .deliveryFailed
         
-        case 47: return .fetchFailed
+        case 47: return .signedOut
         
-        case 48: return .storageFailed
+        case 48: return .reauthenticationRequired
         
-        case 49: return .rateLimited
+        case 49: return .fetchFailed
         
-        case 50: return .ipNotAllowed
+        case 50: return .storageFailed
         
-        case 51: return .weakPassword
+        case 51: return .rateLimited
         
-        case 52: return .invalidInput
+        case 52: return .ipNotAllowed
         
-        case 53: return .capacityExceeded
+        case 53: return .weakPassword
         
-        case 54: return .storeUnavailable
+        case 54: return .invalidInput
         
-        case 55: return .keySetUnavailable
+        case 55: return .capacityExceeded
         
-        case 56: return .useDpopNonce
+        case 56: return .storeUnavailable
         
-        case 57: return .`internal`
+        case 57: return .keySetUnavailable
+        
+        case 58: return .useDpopNonce
+        
+        case 59: return .`internal`
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4350,228 +4356,236 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(1))
         
         
-        case .tokenTooLarge:
+        case .missingToken:
             writeInt(&buf, Int32(2))
         
         
-        case .invalidSignature:
+        case .tokenTooLarge:
             writeInt(&buf, Int32(3))
         
         
-        case .algorithmNotAllowed:
+        case .invalidSignature:
             writeInt(&buf, Int32(4))
         
         
-        case .unsupportedCriticalHeader:
+        case .algorithmNotAllowed:
             writeInt(&buf, Int32(5))
         
         
-        case .invalidTokenType:
+        case .unsupportedCriticalHeader:
             writeInt(&buf, Int32(6))
         
         
-        case .keyNotFound:
+        case .invalidTokenType:
             writeInt(&buf, Int32(7))
         
         
-        case .invalidKey:
+        case .keyNotFound:
             writeInt(&buf, Int32(8))
         
         
-        case .weakKey:
+        case .invalidKey:
             writeInt(&buf, Int32(9))
         
         
-        case .tokenExpired:
+        case .weakKey:
             writeInt(&buf, Int32(10))
         
         
-        case .tokenNotYetValid:
+        case .tokenExpired:
             writeInt(&buf, Int32(11))
         
         
-        case .invalidClaim:
+        case .tokenNotYetValid:
             writeInt(&buf, Int32(12))
         
         
-        case .missingClaim:
+        case .invalidClaim:
             writeInt(&buf, Int32(13))
         
         
-        case .invalidIssuer:
+        case .missingClaim:
             writeInt(&buf, Int32(14))
         
         
-        case .invalidAudience:
+        case .invalidIssuer:
             writeInt(&buf, Int32(15))
         
         
-        case .insufficientScope:
+        case .invalidAudience:
             writeInt(&buf, Int32(16))
         
         
-        case .invalidRefreshToken:
+        case .insufficientScope:
             writeInt(&buf, Int32(17))
         
         
-        case .refreshTokenReused:
+        case .invalidRefreshToken:
             writeInt(&buf, Int32(18))
         
         
-        case .sessionRevoked:
+        case .refreshTokenReused:
             writeInt(&buf, Int32(19))
         
         
-        case .sessionExpired:
+        case .sessionRevoked:
             writeInt(&buf, Int32(20))
         
         
-        case .invalidApiKey:
+        case .sessionExpired:
             writeInt(&buf, Int32(21))
         
         
-        case .apiKeyExpired:
+        case .invalidApiKey:
             writeInt(&buf, Int32(22))
         
         
-        case .apiKeyRevoked:
+        case .missingApiKey:
             writeInt(&buf, Int32(23))
         
         
-        case .apiKeyDisabled:
+        case .apiKeyExpired:
             writeInt(&buf, Int32(24))
         
         
-        case .apiKeyRotated:
+        case .apiKeyRevoked:
             writeInt(&buf, Int32(25))
         
         
-        case .apiKeyCreditsExhausted:
+        case .apiKeyDisabled:
             writeInt(&buf, Int32(26))
         
         
-        case .userMismatch:
+        case .apiKeyRotated:
             writeInt(&buf, Int32(27))
         
         
-        case .missingSignature:
+        case .apiKeyCreditsExhausted:
             writeInt(&buf, Int32(28))
         
         
-        case .malformedSignature:
+        case .userMismatch:
             writeInt(&buf, Int32(29))
         
         
-        case .signatureMismatch:
+        case .missingSignature:
             writeInt(&buf, Int32(30))
         
         
-        case .unknownKey:
+        case .malformedSignature:
             writeInt(&buf, Int32(31))
         
         
-        case .algorithmMismatch:
+        case .signatureMismatch:
             writeInt(&buf, Int32(32))
         
         
-        case .digestMismatch:
+        case .unknownKey:
             writeInt(&buf, Int32(33))
         
         
-        case .staleTimestamp:
+        case .algorithmMismatch:
             writeInt(&buf, Int32(34))
         
         
-        case .signatureExpired:
+        case .digestMismatch:
             writeInt(&buf, Int32(35))
         
         
-        case .replayDetected:
+        case .staleTimestamp:
             writeInt(&buf, Int32(36))
         
         
-        case .missingComponent:
+        case .signatureExpired:
             writeInt(&buf, Int32(37))
         
         
-        case .invalidCode:
+        case .replayDetected:
             writeInt(&buf, Int32(38))
         
         
-        case .codeReused:
+        case .missingComponent:
             writeInt(&buf, Int32(39))
         
         
-        case .tooManyAttempts:
+        case .invalidCode:
             writeInt(&buf, Int32(40))
         
         
-        case .accountLocked:
+        case .codeReused:
             writeInt(&buf, Int32(41))
         
         
-        case .codeExpired:
+        case .tooManyAttempts:
             writeInt(&buf, Int32(42))
         
         
-        case .resendTooSoon:
+        case .accountLocked:
             writeInt(&buf, Int32(43))
         
         
-        case .deliveryFailed:
+        case .codeExpired:
             writeInt(&buf, Int32(44))
         
         
-        case .signedOut:
+        case .resendTooSoon:
             writeInt(&buf, Int32(45))
         
         
-        case .reauthenticationRequired:
+        case .deliveryFailed:
             writeInt(&buf, Int32(46))
         
         
-        case .fetchFailed:
+        case .signedOut:
             writeInt(&buf, Int32(47))
         
         
-        case .storageFailed:
+        case .reauthenticationRequired:
             writeInt(&buf, Int32(48))
         
         
-        case .rateLimited:
+        case .fetchFailed:
             writeInt(&buf, Int32(49))
         
         
-        case .ipNotAllowed:
+        case .storageFailed:
             writeInt(&buf, Int32(50))
         
         
-        case .weakPassword:
+        case .rateLimited:
             writeInt(&buf, Int32(51))
         
         
-        case .invalidInput:
+        case .ipNotAllowed:
             writeInt(&buf, Int32(52))
         
         
-        case .capacityExceeded:
+        case .weakPassword:
             writeInt(&buf, Int32(53))
         
         
-        case .storeUnavailable:
+        case .invalidInput:
             writeInt(&buf, Int32(54))
         
         
-        case .keySetUnavailable:
+        case .capacityExceeded:
             writeInt(&buf, Int32(55))
         
         
-        case .useDpopNonce:
+        case .storeUnavailable:
             writeInt(&buf, Int32(56))
         
         
-        case .`internal`:
+        case .keySetUnavailable:
             writeInt(&buf, Int32(57))
+        
+        
+        case .useDpopNonce:
+            writeInt(&buf, Int32(58))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(59))
         
         }
     }

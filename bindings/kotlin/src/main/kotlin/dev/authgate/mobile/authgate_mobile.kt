@@ -6805,6 +6805,7 @@ public object FfiConverterTypeDpopAlgorithm: FfiConverterRustBuffer<DpopAlgorith
 enum class ErrorCode {
     
     MALFORMED_TOKEN,
+    MISSING_TOKEN,
     TOKEN_TOO_LARGE,
     INVALID_SIGNATURE,
     ALGORITHM_NOT_ALLOWED,
@@ -6825,6 +6826,7 @@ enum class ErrorCode {
     SESSION_REVOKED,
     SESSION_EXPIRED,
     INVALID_API_KEY,
+    MISSING_API_KEY,
     API_KEY_EXPIRED,
     API_KEY_REVOKED,
     API_KEY_DISABLED,
