@@ -171,6 +171,10 @@ pub struct ApiKeyRecord {
     /// Set when the key was rolled: the new key's id, and when this one stops working.
     pub replaced_by: Option<String>,
     pub grace_until: Option<u64>,
+    /// The app the key belongs to: the id of the first key of its line of rolls (`None`
+    /// for a key that was never rolled from another: its own id). Rate limits per app are
+    /// kept under it, so rolling a key does not refill its buckets.
+    pub app: Option<String>,
 }
 
 /// Whether granted scopes cover `required`: exact match, `prefix:*`, or `*`.
@@ -184,6 +188,11 @@ pub fn scope_granted(granted: &[String], required: &str) -> bool {
 }
 
 impl ApiKeyRecord {
+    /// The app the key belongs to: [`ApiKeyRecord::app`], or the key's own id.
+    pub fn app_id(&self) -> &str {
+        self.app.as_deref().unwrap_or(&self.id)
+    }
+
     /// Checks a presented key against this record at `now` (hash in constant time, then
     /// status, expiry, rolling and scope). Credits are the store's business.
     pub fn check(&self, presented: &ParsedApiKey, now: u64, scope: Option<&str>) -> Result<()> {
@@ -266,6 +275,7 @@ pub fn generate(options: &ApiKeyOptions, now: u64) -> Result<(String, ApiKeyReco
         rate_limit_policy: options.rate_limit_policy.clone(),
         replaced_by: None,
         grace_until: None,
+        app: None,
     };
     Ok((key, record))
 }
@@ -355,7 +365,9 @@ impl ApiKeyManager {
             credits: old.credits,
             rate_limit_policy: old.rate_limit_policy.clone(),
         };
-        let (key, record) = self.create(&options)?;
+        let (key, mut record) = generate(&options, self.clock.now())?;
+        record.app = Some(old.app_id().to_string());
+        self.store.apikey_insert(record.clone())?;
         let grace_until = self.clock.now().saturating_add(grace_secs);
         self.store.apikey_mark_rolled(id, &record.id, grace_until)?;
         Ok((key, record))

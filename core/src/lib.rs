@@ -9,6 +9,7 @@ pub mod apikey;
 pub mod client_token;
 pub mod clock;
 pub mod error;
+pub mod gate;
 pub mod http;
 pub mod jwt;
 pub mod otp;

@@ -263,6 +263,12 @@ impl DpopVerifier {
         )
     }
 
+    /// The nonce proofs must carry (RFC 9449 §8), when the policy sets one: what a
+    /// `use_dpop_nonce` refusal sends in its `DPoP-Nonce` header.
+    pub fn nonce(&self) -> Option<&str> {
+        self.policy.nonce.as_deref()
+    }
+
     /// Verifies a request's proof as [`DpopRequest`] describes it: with the access token's
     /// verified claims, also that the token is bound to the proof's key (`cnf.jkt`); with a
     /// nonce, that the proof carries it (else `use_dpop_nonce`).

@@ -21,6 +21,8 @@ use authgate_core::Result;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+#[path = "support/gate_runner.rs"]
+mod gate_runner;
 #[path = "support/limits_runner.rs"]
 mod limits_runner;
 #[path = "support/otp_runner.rs"]
@@ -683,6 +685,7 @@ fn run_vectors(areas: Option<&[&str]>) -> (usize, Vec<String>) {
                 "apikey" => run_apikey(case),
                 "client_token" => run_client_token(case),
                 "http" => run_http(case),
+                "gate" => gate_runner::run_gate(case, &doc["gates"]),
                 "signature" => run_signature(case),
                 "webhook" => run_webhook(case),
                 "otp" => otp_runner::run_otp(case),

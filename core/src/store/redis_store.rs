@@ -387,6 +387,7 @@ fn apikey_fields(r: &ApiKeyRecord) -> Result<Vec<Vec<u8>>> {
     opt_field(&mut f, "rp", r.rate_limit_policy.as_deref());
     opt_field(&mut f, "rb", r.replaced_by.as_deref());
     opt_field(&mut f, "g", r.grace_until.map(|x| x.to_string()).as_deref());
+    opt_field(&mut f, "ap", r.app.as_deref());
     Ok(f)
 }
 
@@ -413,6 +414,7 @@ fn apikey_from(f: &Fields) -> Result<ApiKeyRecord> {
         rate_limit_policy: f.opt_text("rp", W)?,
         replaced_by: f.opt_text("rb", W)?,
         grace_until: f.opt_num("g", W)?,
+        app: f.opt_text("ap", W)?,
     })
 }
 
