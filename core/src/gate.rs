@@ -31,7 +31,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::http::{bearer_token, refusal, Refusal, API_KEY_HEADER, MAX_AUTHORIZATION_BYTES};
 use crate::jwt::{Claims, KeySet, Validation};
 use crate::pop::{DpopProof, DpopRequest, DpopVerifier, MAX_PROOF_BYTES};
-use crate::ratelimit::{RateDecision, RateLimiter, CLIENT_POLICY, DEFAULT_POLICY};
+use crate::ratelimit::{Policy, RateDecision, RateLimiter, CLIENT_POLICY, DEFAULT_POLICY};
 #[cfg(feature = "remote-jwks")]
 use crate::remote_jwks::RemoteJwks;
 use crate::session::SessionManager;
@@ -335,6 +335,33 @@ impl Gate {
             return true;
         }
         remote_stores
+    }
+
+    /// A route's rule, checked against the gate: `limit` names a policy of the gate's
+    /// limiter, or is a policy's text (`5/minute`), added to the limiter under that name
+    /// the first time. `cost` is what one request takes from the route's bucket.
+    pub fn route(
+        &self,
+        name: &str,
+        scopes: Vec<String>,
+        limit: Option<&str>,
+        cost: u64,
+    ) -> Result<Route> {
+        if let (Some(limit), Some(limiter)) = (limit, &self.config.limiter) {
+            if limiter.policy(limit).is_none() {
+                if let Ok(policy) = Policy::parse(limit) {
+                    limiter.set_policy(limit, policy)?;
+                }
+            }
+        }
+        let route = Route {
+            name: name.to_string(),
+            scopes,
+            rate_policy: limit.map(str::to_string),
+            cost,
+        };
+        self.check_route(&route)?;
+        Ok(route)
     }
 
     /// Checks a route's settings against the gate (its policy exists, its name is
@@ -693,7 +720,6 @@ mod tests {
     use crate::clock::{Clock, ManualClock, SystemClock};
     use crate::jwt::{sign_with, Algorithm, Key};
     use crate::pop::{create_proof, key_thumbprint, DpopPolicy};
-    use crate::ratelimit::Policy;
     use crate::store::{MemoryStore, Store};
     use serde_json::json;
 
@@ -947,12 +973,10 @@ mod tests {
         assert_eq!(outcomes.iter().filter(|c| **c == "admitted").count(), 5);
         // A route's own limit, per app and route.
         let (other, _) = keys.create(&ApiKeyOptions::default()).unwrap();
-        let login = Route {
-            name: "POST /login".into(),
-            rate_policy: Some("login".into()),
-            cost: 1,
-            ..Route::default()
-        };
+        let login = gate
+            .route("POST /login", vec![], Some("1/minute"), 1)
+            .unwrap();
+        assert!(gate.route("x", vec![], Some("no such policy"), 1).is_err());
         assert_eq!(
             code(&check(&gate, &[("x-api-key", &other)], Some(&login))),
             "admitted"
@@ -961,7 +985,7 @@ mod tests {
         let GateOutcome::Refused(r) = &limited else {
             panic!("admitted")
         };
-        assert_eq!(r.rate_limit.as_ref().unwrap().policy, "login");
+        assert_eq!(r.rate_limit.as_ref().unwrap().policy, "1/minute");
         // Another route of the same app is not affected.
         assert_eq!(
             code(&check(&gate, &[("x-api-key", &other)], None)),

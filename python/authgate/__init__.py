@@ -87,11 +87,17 @@ from authgate._authgate import (
     create_dpop_proof,
     generate_dpop_nonce,
     jwk_thumbprint,
+    Admission,
+    CoreGate,
+    GateRoute,
 )
 from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
+    "Admission",
+    "CoreGate",
+    "GateRoute",
     "DpopProof",
     "DpopVerifier",
     "RemoteJwks",

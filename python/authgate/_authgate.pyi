@@ -29,6 +29,9 @@ __all__ = [
     "RateDecision",
     "RateLimiter",
     "RatePolicy",
+    "Admission",
+    "CoreGate",
+    "GateRoute",
     "ClientIpResolver",
     "IpAllowlist",
     "IpAllowlists",
@@ -303,6 +306,8 @@ class ApiKeyRecord:
     @property
     def credits(self) -> Optional[int]: ...
     @property
+    def app(self) -> str: ...
+    @property
     def rate_limit_policy(self) -> Optional[str]: ...
     @property
     def replaced_by(self) -> Optional[str]: ...
@@ -370,6 +375,71 @@ def http_refusal(
     rate: Optional[RateDecision] = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]: ...
 def error_for_code(code: str, message: str) -> Any: ...
+
+@final
+class GateRoute:
+    @property
+    def name(self) -> str: ...
+    @property
+    def scopes(self) -> builtins.list[str]: ...
+    @property
+    def limit(self) -> Optional[str]: ...
+
+@final
+class Admission:
+    @property
+    def claims(self) -> Optional[dict[str, Any]]: ...
+    @property
+    def api_key(self) -> Optional[ApiKeyRecord]: ...
+    @property
+    def client_ip(self) -> Optional[str]: ...
+    @property
+    def identity(self) -> str: ...
+    @property
+    def rate_limit(self) -> Optional[RateDecision]: ...
+    @property
+    def headers(self) -> builtins.list[tuple[str, str]]: ...
+    @property
+    def dpop_jkt(self) -> Optional[str]: ...
+
+@final
+class CoreGate:
+    def __new__(
+        cls,
+        *,
+        keys: Union[KeySet, Verifier, SessionManager, RemoteJwks, None] = None,
+        verify_options: Optional[dict[str, Any]] = None,
+        api_keys: Optional[ApiKeyManager] = None,
+        api_key_scope: Optional[str] = None,
+        api_key_header: str = "x-api-key",
+        api_key_in_authorization: bool = False,
+        realm: Optional[str] = None,
+        allowlist: Optional[IpAllowlist] = None,
+        client_ip: Optional[ClientIpResolver] = None,
+        limiter: Optional[RateLimiter] = None,
+        rate_policy: Optional[str] = None,
+        client_rate_policy: Optional[str] = ...,
+        user_rate_policy: Optional[str] = None,
+        dpop: Optional[DpopVerifier] = None,
+        public_origin: Optional[str] = None,
+        scopes: Optional[builtins.list[str]] = None,
+    ) -> "CoreGate": ...
+    @property
+    def header_names(self) -> builtins.list[str]: ...
+    @property
+    def offload(self) -> bool: ...
+    def route(
+        self, name: str, *, scopes: Optional[builtins.list[str]] = None, limit: Optional[str] = None, cost: int = 1
+    ) -> GateRoute: ...
+    def check(
+        self,
+        method: str,
+        url: str,
+        peer: Optional[str],
+        headers: builtins.list[tuple[str, str]],
+        route: Optional[GateRoute] = None,
+        client_certificate: Optional[bytes] = None,
+    ) -> Admission: ...
 
 @final
 class SignatureKey:

@@ -13,9 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable
 
-from authgate._authgate import http_refusal
+from typing import Optional
+
 from authgate.errors import AuthError
-from authgate.web import AuthContext, Gate
+from authgate.web import AuthContext, Gate, refusal_for
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,16 +38,18 @@ class AuthMiddleware:
         if scope["type"] != "http" or scope["path"] in self.exclude_paths:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope, self.gate)
         client = scope.get("client")
         peer = client[0] if client else None
+        method, url = scope.get("method", "GET"), _url(scope)
         try:
             if self.gate.offload:
                 # A Redis round trip: wait on a worker thread, not on the event loop.
                 loop = asyncio.get_running_loop()
-                context = await loop.run_in_executor(None, self.gate.authenticate, headers.get, peer)
+                context = await loop.run_in_executor(
+                    None, lambda: self.gate.authenticate(headers.get, peer, method=method, url=url))
             else:
-                context = self.gate.authenticate(headers.get, peer)
+                context = self.gate.authenticate(headers.get, peer, method=method, url=url)
         except AuthError as error:
             status, response_headers, body = self.gate.error_response(error)
             await send({
@@ -57,7 +60,7 @@ class AuthMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         scope.setdefault("state", {})["auth"] = context
-        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.gate.response_headers(context)]
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.gate.response_headers(context)]
         if not extra:
             await self.app(scope, receive, send)
             return
@@ -70,9 +73,36 @@ class AuthMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def require_auth(gate: Gate) -> Callable[..., AuthContext]:
+def _headers(scope: Scope, gate: Gate) -> dict[str, str]:
+    """The headers the gate reads, as Latin-1 text (HTTP's bytes, one for one)."""
+    wanted = gate.header_names
+    out: dict[str, str] = {}
+    for k, v in scope["headers"]:
+        name = k.decode("latin-1").lower()
+        if name in wanted and name not in out:
+            out[name] = v.decode("latin-1")
+        elif name in wanted and name in ("x-forwarded-for", "forwarded"):
+            out[name] += ", " + v.decode("latin-1")
+    return out
+
+
+def _url(scope: Scope) -> str:
+    """The request's absolute URL as the server saw it (what a DPoP proof covers, unless
+    the gate's ``public_origin`` says otherwise)."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), None)
+    if host is None and scope.get("server"):
+        host = f"{scope['server'][0]}:{scope['server'][1]}"
+    path = scope.get("raw_path") or scope.get("path", "/").encode()
+    return f"{scope.get('scheme', 'http')}://{host or 'localhost'}{path.decode('latin-1').split('?')[0]}"
+
+
+def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
+                 cost: int = 1, name: Optional[str] = None) -> Callable[..., AuthContext]:
     """A FastAPI/Starlette dependency: returns the ``AuthContext`` or raises an
-    ``HTTPException`` whose detail is ``{"error": code, "message": ...}``."""
+    ``HTTPException`` whose detail is ``{"error": code, "message": ...}`` (with
+    ``install_error_handlers``, the gate's own bytes). ``scopes`` and ``limit`` (a policy
+    name or text such as ``"5/minute"``) apply to this route only; its buckets are named by
+    ``name``, by default the route's method and path."""
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -81,21 +111,31 @@ def require_auth(gate: Gate) -> Callable[..., AuthContext]:
     except ImportError:  # plain Starlette: the detail becomes the dict's text
         from starlette.exceptions import HTTPException  # type: ignore[assignment]
 
+    per_route = bool(scopes) or limit is not None
+    if per_route and name is not None:
+        gate.route_for(name, scopes=scopes, limit=limit, cost=cost)  # checked now
+
     def dependency(request: Request, response: Response) -> AuthContext:
         try:
-            context = gate.authenticate(request.headers.get, request.client.host if request.client else None)
-            for name, value in gate.response_headers(context):
-                response.headers[name] = value
+            route = None
+            if per_route:
+                matched = request.scope.get("route")
+                label = name or f"{request.method} {getattr(matched, 'path', request.url.path)}"
+                route = gate.route_for(label, scopes=scopes, limit=limit, cost=cost)
+            context = gate.authenticate(request.headers.get, request.client.host if request.client else None,
+                                        method=request.method, url=_url(request.scope), route=route)
+            for header, value in gate.response_headers(context):
+                response.headers[header] = value
             return context
         except AuthError as error:
-            status, headers, _ = gate.error_response(error)
+            status, headers, body = gate.error_response(error)
             refusal = HTTPException(
                 status_code=status,
                 detail={"error": error.code, "message": str(error)},
                 headers={k: v for k, v in headers if k != "content-type"},
             )
             # With install_error_handlers, the handler answers with the gate's own bytes.
-            refusal.authgate_response = (status, headers, gate.error_response(error)[2])  # type: ignore[attr-defined]
+            refusal.authgate_response = (status, headers, body)  # type: ignore[attr-defined]
             raise refusal from None
 
     return dependency
@@ -118,9 +158,7 @@ def install_error_handlers(app: Any, realm: str | None = None) -> None:
         return response
 
     async def on_auth_error(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, AuthError)
-        rate = getattr(error, "rate_limit", None)
-        return refusal(*http_refusal(error.code, str(error), error.retry_after, realm, rate))
+        return refusal(*refusal_for(error, realm))
 
     default_http: Any = None
     try:

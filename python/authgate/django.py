@@ -27,9 +27,9 @@ import functools
 import importlib
 from typing import Any, Callable, Optional, TypeVar
 
-from authgate._authgate import http_refusal
+from authgate._authgate import GateRoute
 from authgate.errors import AuthError
-from authgate.web import AuthContext, Gate
+from authgate.web import AuthContext, Gate, refusal_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,16 +67,19 @@ def refusal_response(error: AuthError, gate: Optional[Gate] = None) -> Any:
     if gate is not None:
         status, headers, body = gate.error_response(error)
     else:
-        status, headers, body = http_refusal(error.code, str(error), error.retry_after, _setting("REALM"),
-                                             getattr(error, "rate_limit", None))
+        status, headers, body = refusal_for(error, _setting("REALM"))
     response = HttpResponse(body, status=status)
     for name, value in headers:
         response[name] = value
     return response
 
 
-def _authenticate(gate: Gate, request: Any) -> AuthContext:
-    context = gate.authenticate(request.headers.get, _peer(request))
+def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -> AuthContext:
+    try:
+        url = request.build_absolute_uri(request.path)
+    except Exception:  # noqa: BLE001 — a Host header Django refuses: DPoP then fails to match
+        url = request.path
+    context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url, route=route)
     request.auth = context
     request.authgate_headers = gate.response_headers(context)
     return context
@@ -111,14 +114,22 @@ class AuthgateMiddleware:
         return None
 
 
-def require_auth(gate: Gate) -> Callable[[F], F]:
-    """A view decorator: the view runs only for requests ``gate`` admits (``request.auth``)."""
+def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
+                 cost: int = 1, name: Optional[str] = None) -> Callable[[F], F]:
+    """A view decorator: the view runs only for requests ``gate`` admits (``request.auth``).
+    ``scopes`` and ``limit`` (a policy name or text such as ``"5/minute"``) apply to this
+    view only; its buckets are named by ``name``, by default the view's module and name."""
 
     def decorate(view: F) -> F:
+        route = None
+        if scopes or limit is not None:
+            label = name or f"{view.__module__}.{view.__qualname__}"
+            route = gate.route(label, scopes=scopes, limit=limit, cost=cost)
+
         @functools.wraps(view)
         def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
             try:
-                _authenticate(gate, request)
+                _authenticate(gate, request, route)
             except AuthError as error:
                 return refusal_response(error, gate)
             return _with_headers(request, view(request, *args, **kwargs))

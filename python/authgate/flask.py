@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from typing import Any, Callable, Optional, TypeVar
 
 from authgate.errors import AuthError
-from authgate.web import AuthContext, Gate
+from authgate._authgate import GateRoute
+from authgate.web import AuthContext, Gate, refusal_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,23 +26,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _response(gate: Optional[Gate], error: AuthError, realm: Optional[str] = None) -> Any:
     from flask import Response
 
-    from authgate._authgate import http_refusal
-
-    if gate is not None:
-        status, headers, body = gate.error_response(error)
-    else:
-        status, headers, body = http_refusal(error.code, str(error), error.retry_after, realm,
-                                             getattr(error, "rate_limit", None))
+    status, headers, body = gate.error_response(error) if gate is not None else refusal_for(error, realm)
     response = Response(body, status=status)
     for name, value in headers:
         response.headers[name] = value
     return response
 
 
-def _authenticate(gate: Gate) -> AuthContext:
+def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
     from flask import g, request
 
-    context = gate.authenticate(request.headers.get, request.remote_addr)
+    context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
+                                url=request.base_url, route=route)
     g.auth = context
     g.authgate_headers = gate.response_headers(context)
     return context
@@ -90,17 +86,25 @@ class AuthGate:
         return _response(None, error, self.realm)
 
 
-def require_auth(gate: Gate) -> Callable[[F], F]:
+def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
+                 cost: int = 1, name: Optional[str] = None) -> Callable[[F], F]:
     """A view decorator: the view runs only for requests ``gate`` admits (``flask.g.auth``);
-    others get the gate's refusal."""
+    others get the gate's refusal. ``scopes`` and ``limit`` (a policy name or text such as
+    ``"5/minute"``) apply to this view only; its buckets are named by ``name``, by default
+    the view's module and name."""
 
     def decorate(view: F) -> F:
+        route = None
+        if scopes or limit is not None:
+            label = name or f"{view.__module__}.{view.__qualname__}"
+            route = gate.route(label, scopes=scopes, limit=limit, cost=cost)
+
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             from flask import g, make_response
 
             try:
-                _authenticate(gate)
+                _authenticate(gate, route)
             except AuthError as error:
                 return _response(gate, error)
             response = make_response(view(*args, **kwargs))

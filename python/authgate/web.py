@@ -1,8 +1,8 @@
-"""What the ASGI and WSGI integrations share: which client may call (IP allowlist, rate
-limit), which credentials a request must carry, and the JSON error response. Every check is
-a call into the core: the client address behind proxies, the allowlist, API-key
-verification, Bearer parsing, JWT or session verification, the rate limit, the HTTP status
-and the RFC 6750 challenge."""
+"""What the ASGI, WSGI, Flask and Django integrations share: the request gate. The whole
+pipeline — client address behind proxies, allowlist, the limit per client, API key, Bearer
+or DPoP token, scopes, limits per app, user and route — and the refusal's response (status,
+headers, JSON body) are the core's (``authgate_core::gate``), one native call per request,
+so every runtime answers byte for byte alike."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from authgate._authgate import (
     ApiKeyManager,
     ApiKeyRecord,
     ClientIpResolver,
+    CoreGate,
+    DpopVerifier,
+    GateRoute,
     IpAllowlist,
     KeySet,
     RateDecision,
     RateLimiter,
     RemoteJwks,
     SessionManager,
-    bearer_token,
+    Verifier,
     http_refusal,
 )
-from authgate.errors import AuthError, IpNotAllowed, MissingApiKey, MissingToken, RateLimited
+from authgate.errors import AuthError
 
 HeaderLookup = Callable[[str], Optional[str]]
 
@@ -31,126 +34,174 @@ HeaderLookup = Callable[[str], Optional[str]]
 @dataclass(frozen=True)
 class AuthContext:
     """What an admitted request carries: the token's claims and/or the API key's record, the
-    client's address, and the rate-limit decision (whose ``headers`` go on the response)."""
+    client's address, who the request is from (``identity``: ``user:<sub>``, ``app:<app>``
+    or ``ip:<address>``), the rate-limit decision (whose ``headers`` go on the response) and,
+    for a DPoP-bound token, the thumbprint of the proof's key."""
 
     claims: Optional[dict[str, Any]] = None
     api_key: Optional[ApiKeyRecord] = None
     client_ip: Optional[str] = None
     rate_limit: Optional[RateDecision] = None
+    identity: Optional[str] = None
+    headers: tuple[tuple[str, str], ...] = ()
+    dpop_jkt: Optional[str] = None
 
 
 class Gate:
-    """The credentials a request must present.
+    """The credentials a request must present; every check runs in the core
+    (``authgate_core::gate``), in one native call per request.
 
     ``keys`` verifies ``Authorization: Bearer`` tokens (a ``SessionManager`` checks its own
     access tokens; a ``KeySet``, or a ``RemoteJwks`` for an identity provider's tokens,
-    takes ``verify_options`` such as ``issuer`` and ``audience``). ``api_keys`` verifies the ``x-api-key`` header, optionally for
-    ``api_key_scope``. Each credential is required when its verifier is given; with both,
-    a request needs both (API key first).
+    takes ``verify_options`` such as ``issuer`` and ``audience``; a ``Verifier`` has them
+    built in). ``api_keys`` verifies the ``x-api-key`` header (``api_key_header``), for
+    ``api_key_scope`` when given; ``api_key_in_authorization=True`` also reads the key from
+    ``Authorization: Bearer`` (not with ``keys``). Each credential is required when its
+    verifier is given; with both, a request needs both (API key first). ``dpop`` (a
+    ``DpopVerifier``) admits ``Authorization: DPoP`` tokens with their proof, and
+    DPoP-bound tokens only that way; ``public_origin`` is the scheme and host clients
+    address when a proxy changes them. ``scopes`` are needed by every request.
 
     ``allowlist`` refuses clients outside its networks (``IpNotAllowed``, 403) before any
     credential is read; ``client_ip`` finds the client behind your proxies (otherwise the
-    socket's peer is the client). ``limiter`` takes one request from the bucket of the API
-    key's id (``app:<id>``) or, without an API key, of the client address (``ip:<addr>``),
-    under ``rate_policy`` (its ``default`` policy: 1000 per minute); a refusal is
-    ``RateLimited`` (429 with ``Retry-After`` and the RateLimit headers).
+    socket's peer is the client). ``limiter`` meters every request per client address first
+    (``client_rate_policy``, ``per_client``: 600/minute unless the limiter sets it; None
+    turns it off), so floods of bad credentials count; then per app — the API key's app,
+    which survives rolling, under the key's own policy when its record names one, else
+    ``rate_policy`` (the limiter's ``default``: 1000/minute) — or per client without an API
+    key; and per user (the token's ``sub``) under ``user_rate_policy`` when given. A
+    refusal is ``RateLimited`` (429 with ``Retry-After`` and the RateLimit headers).
     """
 
     def __init__(
         self,
         *,
-        keys: Union[KeySet, SessionManager, RemoteJwks, None] = None,
+        keys: Union[KeySet, Verifier, SessionManager, RemoteJwks, None] = None,
         api_keys: Optional[ApiKeyManager] = None,
         api_key_scope: Optional[str] = None,
         api_key_header: str = "x-api-key",
+        api_key_in_authorization: bool = False,
         realm: Optional[str] = None,
         allowlist: Optional[IpAllowlist] = None,
         client_ip: Optional[ClientIpResolver] = None,
         limiter: Optional[RateLimiter] = None,
         rate_policy: Optional[str] = None,
         client_rate_policy: Optional[str] = CLIENT_RATE_POLICY,
+        user_rate_policy: Optional[str] = None,
+        dpop: Optional[DpopVerifier] = None,
+        public_origin: Optional[str] = None,
+        scopes: Optional[list[str]] = None,
         **verify_options: Any,
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
             raise ValueError("a Gate needs keys (Bearer tokens), api_keys (x-api-key), a limiter or an allowlist")
-        if verify_options and not isinstance(keys, (KeySet, RemoteJwks)):
-            raise ValueError("verify options apply to a KeySet or a RemoteJwks; a SessionManager has its own")
+        self._core = CoreGate(
+            keys=keys,
+            verify_options=verify_options or None,
+            api_keys=api_keys,
+            api_key_scope=api_key_scope,
+            api_key_header=api_key_header,
+            api_key_in_authorization=api_key_in_authorization,
+            realm=realm,
+            allowlist=allowlist,
+            client_ip=client_ip,
+            limiter=limiter,
+            rate_policy=rate_policy,
+            client_rate_policy=client_rate_policy,
+            user_rate_policy=user_rate_policy,
+            dpop=dpop,
+            public_origin=public_origin,
+            scopes=scopes,
+        )
         self.keys = keys
         self.api_keys = api_keys
-        self.api_key_scope = api_key_scope
-        self.api_key_header = api_key_header.lower()
         self.realm = realm
-        self.verify_options = verify_options
-        self.allowlist = allowlist
-        self.client_ip = client_ip
         self.limiter = limiter
-        self.rate_policy = rate_policy
-        #: With a limiter, every request is first metered per client address under this
-        #: policy (``per_client``: 600/minute unless the limiter sets it), before any
-        #: credential is read — so forged tokens and unknown keys count too. None: off.
-        self.client_rate_policy = client_rate_policy
-        #: Checks go to a store across the network (Redis): async callers (the ASGI
-        #: middleware) run them on a worker thread, so the event loop never waits on Redis.
-        #: A RemoteJwks may fetch its keys over the network: the same applies.
-        self.offload = isinstance(keys, RemoteJwks) or any(
-            getattr(part, "remote_store", False) for part in (keys, api_keys, limiter)
-        )
+        self._names = tuple(self._core.header_names)
+        self._routes: dict[Any, GateRoute] = {}
+        #: A check may wait on the network (Redis, an identity provider's keys): async
+        #: callers (the ASGI middleware) run it on a worker thread, off the event loop.
+        self.offload = self._core.offload
 
-    def authenticate(self, header: HeaderLookup, peer: Optional[str] = None) -> AuthContext:
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        """The request headers the gate reads (lower case)."""
+        return self._names
+
+    def route(
+        self, name: str, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None, cost: int = 1
+    ) -> GateRoute:
+        """A route's own rule, checked now: ``scopes`` beyond the gate's, and ``limit`` — a
+        policy of the gate's limiter or a policy's text such as ``"5/minute"`` — metered per
+        user, else per app, else per client, apart from other routes."""
+        return self._core.route(name, scopes=scopes, limit=limit, cost=cost)
+
+    def authenticate(
+        self,
+        header: HeaderLookup,
+        peer: Optional[str] = None,
+        *,
+        method: str = "GET",
+        url: str = "/",
+        route: Optional[GateRoute] = None,
+        client_certificate: Optional[bytes] = None,
+    ) -> AuthContext:
         """Checks a request: ``header(name)`` returns a header's value or None, ``peer`` is
-        the socket's address. Raises the ``AuthError`` of the first check that fails."""
-        client = self._client(header, peer)
-        if self.allowlist is not None:
-            if client is None:
-                raise IpNotAllowed("the client's address is unknown")
-            self.allowlist.check(client)
-        if self.limiter is not None and self.client_rate_policy is not None:
-            self._enforce(f"ip:{client or 'unknown'}", self.client_rate_policy)
-        record = None
-        if self.api_keys is not None:
-            presented = header(self.api_key_header)
-            if not presented:
-                raise MissingApiKey(f"the request has no {self.api_key_header} header")
-            record = self.api_keys.verify(presented, self.api_key_scope)
-        claims = None
-        if self.keys is not None:
-            authorization = header("authorization")
-            if not authorization:
-                raise MissingToken("the request has no Authorization: Bearer token")
-            token = bearer_token(authorization)
-            if isinstance(self.keys, SessionManager):
-                claims = self.keys.verify_access(token)
-            else:
-                claims = self.keys.verify(token, **self.verify_options)
-        rate = None
-        if self.limiter is not None:
-            key = f"app:{record.id}" if record is not None else f"ip:{client or 'unknown'}"
-            rate = self._enforce(key, self.rate_policy)
-        return AuthContext(claims=claims, api_key=record, client_ip=client, rate_limit=rate)
-
-    def _enforce(self, key: str, policy: Optional[str]) -> RateDecision:
-        assert self.limiter is not None
-        try:
-            return self.limiter.enforce(key, policy=policy)
-        except RateLimited as error:
-            # The bucket's state (nothing was taken) for the RateLimit headers of the 429.
-            error.rate_limit = self.limiter.peek(key, policy=policy)  # type: ignore[attr-defined]
-            raise
-
-    def _client(self, header: HeaderLookup, peer: Optional[str]) -> Optional[str]:
-        if peer is None or self.client_ip is None:
-            return peer
-        return self.client_ip.resolve(peer, header(self.client_ip.header))
+        the socket's address, ``method`` and ``url`` (absolute when known) are what a DPoP
+        proof covers. Raises the ``AuthError`` of the first check that fails, with the
+        refusal's ``response`` attached."""
+        headers = []
+        for name in self._names:
+            value = header(name)
+            if value is not None:
+                headers.append((name, value))
+        a = self._core.check(method, url, peer, headers, route, client_certificate)
+        return AuthContext(
+            claims=a.claims,
+            api_key=a.api_key,
+            client_ip=a.client_ip,
+            rate_limit=a.rate_limit,
+            identity=a.identity,
+            headers=tuple(a.headers),
+            dpop_jkt=a.dpop_jkt,
+        )
 
     def response_headers(self, context: AuthContext) -> list[tuple[str, str]]:
         """The headers an admitted request's response carries (the RateLimit headers, with
         lower-case names)."""
-        return context.rate_limit.wire_headers if context.rate_limit is not None else []
+        return list(context.headers)
 
     def error_response(self, error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
         """``(status, headers, body)`` for a refused request, built by the core as every
         runtime sends it: JSON ``{"error", "message"}`` (and ``retry_after``), for 401/403 a
         ``WWW-Authenticate`` challenge, ``Retry-After`` for throttling, the RateLimit
-        headers on a 429."""
-        rate: Optional[RateDecision] = getattr(error, "rate_limit", None)
-        return http_refusal(error.code, str(error), error.retry_after, self.realm, rate)
+        headers on a 429. The gate's own refusals carry it; for an ``AuthError`` raised
+        elsewhere (in a route) it is built from the error. Never raises."""
+        return refusal_for(error, self.realm)
+
+    def route_for(self, name: str, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
+                  cost: int = 1) -> GateRoute:
+        """``route`` cached by name, for adapters that learn the route's name per request."""
+        key = (name, tuple(scopes or ()), limit, cost)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self.route(name, scopes=scopes, limit=limit, cost=cost)
+        return route
+
+
+def refusal_for(error: BaseException, realm: Optional[str] = None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``(status, headers, body)`` for ``error``: the response a gate attached to its
+    refusal, or, for an ``AuthError`` raised elsewhere (in a route), the core's response for
+    its code, message and retry-after (and RateLimit headers when it carries a decision).
+    Never raises: anything else answers a fixed 500."""
+    response = getattr(error, "response", None)
+    if isinstance(response, tuple) and len(response) == 3:
+        return response[0], list(response[1]), response[2]
+    try:
+        rate = getattr(error, "rate_limit", None)
+        retry_after = getattr(error, "retry_after", None)
+        return http_refusal(str(getattr(error, "code", "internal")), str(error),
+                            retry_after if isinstance(retry_after, int) else None, realm,
+                            rate if isinstance(rate, RateDecision) else None)
+    except Exception:  # noqa: BLE001 — answering a refusal never raises
+        return http_refusal("internal", "internal error", None, None, None)

@@ -18,6 +18,13 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
+def request_url(environ: Environ) -> str:
+    """The request's absolute URL without its query (PEP 3333's reconstruction)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '/')}"
+
+
 class AuthMiddleware:
     def __init__(self, app: WSGIApp, gate: Gate, exclude_paths: Iterable[str] = ()) -> None:
         self.app = app
@@ -33,7 +40,8 @@ class AuthMiddleware:
             return value if isinstance(value, str) else None
 
         try:
-            context = self.gate.authenticate(header, environ.get("REMOTE_ADDR"))
+            context = self.gate.authenticate(header, environ.get("REMOTE_ADDR"),
+                                             method=environ.get("REQUEST_METHOD", "GET"), url=request_url(environ))
         except AuthError as error:
             status, headers, body = self.gate.error_response(error)
             start_response(f"{status} {HTTPStatus(status).phrase}", headers + [("content-length", str(len(body)))])

@@ -1,6 +1,7 @@
 //! IP allowlists and client-IP resolution behind trusted proxies.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use authgate_core::allowlist::{
     parse_ip, parse_network as core_parse_network, Allowlist, Allowlists, ClientIpResolver,
@@ -38,7 +39,7 @@ pub fn parse_network(py: Python<'_>, text: &str) -> PyResult<String> {
 /// A set of CIDR networks (IPv4 and IPv6).
 #[pyclass(frozen, name = "IpAllowlist", module = "authgate")]
 pub struct PyIpAllowlist {
-    inner: Allowlist,
+    pub(crate) inner: Arc<Allowlist>,
 }
 
 #[pymethods]
@@ -48,7 +49,9 @@ impl PyIpAllowlist {
     #[new]
     #[pyo3(signature = (networks, *, allow_any = false))]
     fn new(py: Python<'_>, networks: Vec<String>, allow_any: bool) -> PyResult<Self> {
-        guard(py, || Allowlist::new_with(&networks, allow_any)).map(|inner| PyIpAllowlist { inner })
+        guard(py, || Allowlist::new_with(&networks, allow_any)).map(|inner| PyIpAllowlist {
+            inner: Arc::new(inner),
+        })
     }
 
     fn contains(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -121,7 +124,7 @@ impl PyIpAllowlists {
 /// `X-Forwarded-For` (or `Forwarded`) that is not one of them.
 #[pyclass(frozen, name = "ClientIpResolver", module = "authgate")]
 pub struct PyClientIpResolver {
-    inner: ClientIpResolver,
+    pub(crate) inner: Arc<ClientIpResolver>,
 }
 
 #[pymethods]
@@ -138,8 +141,11 @@ impl PyClientIpResolver {
                 ))
             }
         };
-        guard(py, || ClientIpResolver::new(&trusted_proxies, header))
-            .map(|inner| PyClientIpResolver { inner })
+        guard(py, || ClientIpResolver::new(&trusted_proxies, header)).map(|inner| {
+            PyClientIpResolver {
+                inner: Arc::new(inner),
+            }
+        })
     }
 
     /// The header this resolver reads: `"x-forwarded-for"` or `"forwarded"`.

@@ -1,5 +1,7 @@
 //! API keys and server keys.
 
+use std::sync::Arc;
+
 use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -23,12 +25,15 @@ pub struct PyApiKeyRecord {
     rate_limit_policy: Option<String>,
     replaced_by: Option<String>,
     grace_until: Option<u64>,
+    /// The app the key belongs to: the first key id of its line of rolls.
+    app: String,
     hash: Py<PyBytes>,
 }
 
-fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
+pub(crate) fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
     PyApiKeyRecord {
         hash: PyBytes::new(py, &r.hash).unbind(),
+        app: r.app_id().to_string(),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -82,8 +87,8 @@ pub fn scope_granted(granted: Vec<String>, required: &str) -> bool {
 /// Creates, verifies, rolls and revokes API keys.
 #[pyclass(frozen, name = "ApiKeyManager", module = "authgate")]
 pub struct PyApiKeyManager {
-    inner: ApiKeyManager,
-    remote: bool,
+    pub(crate) inner: Arc<ApiKeyManager>,
+    pub(crate) remote: bool,
 }
 
 #[pymethods]
@@ -93,7 +98,10 @@ impl PyApiKeyManager {
     fn new(store: Option<StoreArg<'_>>, clock: Option<PyRef<'_, PyManualClock>>) -> Self {
         PyApiKeyManager {
             remote: is_remote(&store),
-            inner: ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock)),
+            inner: Arc::new(ApiKeyManager::with_clock(
+                store_or_default(store),
+                clock_or_system(clock),
+            )),
         }
     }
 

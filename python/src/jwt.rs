@@ -430,6 +430,13 @@ pub struct PyVerifier {
     validation: Validation,
 }
 
+impl PyVerifier {
+    /// The key set and checks, for the gate.
+    pub(crate) fn parts(&self) -> (Arc<KeySet>, Validation) {
+        (self.keys.clone(), self.validation.clone())
+    }
+}
+
 #[pymethods]
 impl PyVerifier {
     /// Verifies a token; returns its claims as a dict.

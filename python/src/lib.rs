@@ -6,6 +6,7 @@ mod apikey;
 mod client_token;
 mod convert;
 mod errors;
+mod gate;
 mod http;
 mod jwt;
 mod otp;
@@ -80,6 +81,9 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client_token::PyClientToken>()?;
     m.add_class::<client_token::PyClientTokens>()?;
     m.add_function(wrap_pyfunction!(client_token::needs_refresh, m)?)?;
+    m.add_class::<gate::PyCoreGate>()?;
+    m.add_class::<gate::PyGateRoute>()?;
+    m.add_class::<gate::PyAdmission>()?;
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_refusal, m)?)?;

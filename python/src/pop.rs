@@ -90,8 +90,8 @@ impl PyDpopProof {
 /// `cnf.jkt`, and each proof's `jti` once through the store (Redis: across servers).
 #[pyclass(frozen, name = "DpopVerifier", module = "authgate")]
 pub struct PyDpopVerifier {
-    inner: DpopVerifier,
-    remote: bool,
+    pub(crate) inner: Arc<DpopVerifier>,
+    pub(crate) remote: bool,
 }
 
 #[pymethods]
@@ -125,11 +125,11 @@ impl PyDpopVerifier {
         }
         let remote = is_remote(&store);
         Ok(PyDpopVerifier {
-            inner: DpopVerifier::with_clock(
+            inner: Arc::new(DpopVerifier::with_clock(
                 store_or_default(store),
                 policy,
                 clock_or_system(clock),
-            ),
+            )),
             remote,
         })
     }
@@ -232,7 +232,7 @@ fn options(
 /// the GIL; `authgate.aio.AsyncRemoteJwks` runs them off the event loop.
 #[pyclass(frozen, name = "RemoteJwks", module = "authgate")]
 pub struct PyRemoteJwks {
-    inner: Arc<RemoteJwks>,
+    pub(crate) inner: Arc<RemoteJwks>,
 }
 
 fn build(

@@ -5,6 +5,7 @@ use authgate_core::ratelimit::{
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::Arc;
 
 use crate::errors::{guard, guard_store};
 use crate::session::{clock_or_system, is_remote, store_or_default, PyManualClock, StoreArg};
@@ -166,8 +167,8 @@ impl PyRateDecision {
 /// policy: 1000 requests per minute.
 #[pyclass(frozen, name = "RateLimiter", module = "authgate")]
 pub struct PyRateLimiter {
-    inner: RateLimiter,
-    remote: bool,
+    pub(crate) inner: Arc<RateLimiter>,
+    pub(crate) remote: bool,
 }
 
 #[pymethods]
@@ -184,7 +185,10 @@ impl PyRateLimiter {
         let remote = is_remote(&store);
         let inner = RateLimiter::with_clock(store_or_default(store), clock_or_system(clock));
         inner.set_failure_mode(mode);
-        Ok(PyRateLimiter { inner, remote })
+        Ok(PyRateLimiter {
+            inner: Arc::new(inner),
+            remote,
+        })
     }
 
     /// True when its store is across the network (Redis).

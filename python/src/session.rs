@@ -248,8 +248,8 @@ impl PySessionInfo {
 /// Issues, rotates, verifies and revokes sessions.
 #[pyclass(frozen, name = "SessionManager", module = "authgate")]
 pub struct PySessionManager {
-    inner: SessionManager,
-    remote: bool,
+    pub(crate) inner: Arc<SessionManager>,
+    pub(crate) remote: bool,
 }
 
 #[pymethods]
@@ -289,7 +289,7 @@ impl PySessionManager {
         let remote = is_remote(&store);
         let (store, clock) = (store_or_default(store), clock_or_system(clock));
         let inner = guard(py, || {
-            SessionManager::with_clock(keys.inner.clone(), store, config, clock)
+            SessionManager::with_clock(keys.inner.clone(), store, config, clock).map(Arc::new)
         })?;
         Ok(PySessionManager { inner, remote })
     }

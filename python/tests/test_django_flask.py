@@ -105,7 +105,8 @@ def _configure_django() -> None:
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
         MIDDLEWARE=["authgate.django.AuthgateMiddleware"],
         DATABASES={},
-        AUTHGATE={"GATE": f"{__name__}:GATE", "EXCLUDE": ["/mw/health", "/mw/code", "/dec/me", "/drf/me", "/drf/code"]},
+        AUTHGATE={"GATE": f"{__name__}:GATE", "EXCLUDE": ["/mw/health", "/mw/code", "/dec/me", "/drf/me", "/drf/code",
+                                                       "/dec/resource", "/drf/resource"]},
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.django.AuthgateAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["authgate.django.IsAuthenticatedByGate"],
@@ -147,12 +148,24 @@ def _urls() -> list[Any]:
             raise_invalid_code()
             return Response({})
 
+    def ok(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
+    def decorated_ok(request: HttpRequest) -> JsonResponse:
+        assert GATE is not None
+        return require_auth(GATE)(ok)(request)  # type: ignore[no-any-return]
+
+    class Resource(APIView):
+        def get(self, request: Any) -> Response:
+            return Response({"ok": True})
+
     class OpenCode(Code):
         permission_classes: list[Any] = []
         authentication_classes: list[Any] = []
 
     return [path("mw/me", me), path("mw/health", health), path("mw/code", code), path("dec/me", decorated),
-            path("drf/me", Me.as_view()), path("drf/code", OpenCode.as_view())]
+            path("drf/me", Me.as_view()), path("drf/code", OpenCode.as_view()),
+            path("mw/resource", ok), path("dec/resource", decorated_ok), path("drf/resource", Resource.as_view())]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ def samples() -> dict[str, Callable[[], Any]]:
     keys = authgate.KeySet([authgate.Key.hmac(SECRET, kid="k")])
     store = authgate.MemoryStore()
     return {
+        "CoreGate": lambda: authgate.CoreGate(api_keys=authgate.ApiKeyManager(), limiter=authgate.RateLimiter()),
         "ApiKeyManager": lambda: authgate.ApiKeyManager(),
         "Challenges": lambda: authgate.Challenges(lambda d: None),
         "ClientIpResolver": lambda: authgate.ClientIpResolver(["10.0.0.0/8"]),

@@ -13,6 +13,7 @@ import authgate
 from authgate import _authgate
 
 from conftest import VECTORS
+import gate_vectors
 from limits_vectors import run_allowlist, run_password, run_ratelimit
 from otp_vectors import run_otp
 from pop_vectors import run_pop, run_remote_jwks
@@ -287,7 +288,13 @@ def run_webhook(case: Case) -> None:
         raise AssertionError(f"unknown webhook op {op!r}")
 
 
-RUNNERS = {"jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
+def run_gate(case: Case) -> None:
+    holder: dict[str, Any] = {}
+    gate_vectors.run(case, lambda m, p, h: gate_vectors.direct(holder["gate"])(m, p, h),
+                     lambda gate: holder.update(gate=gate))
+
+
+RUNNERS = {"gate": run_gate, "jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
            "signature": run_signature, "webhook": run_webhook, "otp": run_otp, "ratelimit": run_ratelimit,
            "allowlist": run_allowlist, "password": run_password, "pop": run_pop, "remote_jwks": run_remote_jwks}
 
