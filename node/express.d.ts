@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import type { AuthContext, Gate } from './http'
+import type { AuthContext, Gate, RouteOptions } from './http'
 export { Gate } from './http'
 export type { AuthContext, GateOptions } from './http'
 
@@ -11,6 +11,7 @@ declare global {
   }
 }
 
-export declare function authgate(gate: Gate, options?: { exclude?: string[] }): RequestHandler
+/** `app.use(authgate(gate))`, or per route with its own `scopes`/`limit` (`name`: the route's buckets). */
+export declare function authgate(gate: Gate, options?: { exclude?: string[]; name?: string } & RouteOptions): RequestHandler
 /** Error middleware (last): an AuthError thrown in a route answers with the gate's JSON refusal. Express 4 and 5. */
 export declare function authgateErrors(options?: { realm?: string }): ErrorRequestHandler

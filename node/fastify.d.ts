@@ -1,11 +1,15 @@
 import type { FastifyPluginCallback } from 'fastify'
-import type { AuthContext, Gate } from './http'
+import type { AuthContext, Gate, RouteOptions } from './http'
 export { Gate } from './http'
 export type { AuthContext, GateOptions } from './http'
 
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null
+  }
+  interface FastifyContextConfig {
+    /** A route's own rule: `{ config: { authgate: { scopes, limit } } }`. */
+    authgate?: RouteOptions & { name?: string }
   }
 }
 

@@ -13,21 +13,27 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
     fastify.setErrorHandler((error, request, reply) => {
       if (!(error instanceof AuthError)) return reply.send(error)
       const { status, headers, body } = refusalResponse(error, gate.realm)
-      return reply.code(status).headers(headers).send(body)
+      return reply.code(status).headers(headers).send(Buffer.from(body))
     })
   }
   fastify.addHook('onRequest', async (request, reply) => {
     if (skip.has(request.routeOptions.url)) return
     try {
       const header = (name) => request.headers[name]
+      // A route's own rule: `{ config: { authgate: { scopes, limit, cost, name } } }`.
+      const own = request.routeOptions.config?.authgate
+      const route = own
+        ? gate.routeFor(own.name ?? `${request.method} ${request.routeOptions.url}`, own)
+        : null
+      const options = { method: request.method, url: `${request.protocol}://${request.host}${request.url}`, route }
       // With a store across the network (Redis), the checks run off the event loop.
       request.auth = gate.offload
-        ? await gate.authenticateAsync(header, request.socket.remoteAddress)
-        : gate.authenticate(header, request.socket.remoteAddress)
+        ? await gate.authenticateAsync(header, request.socket.remoteAddress, options)
+        : gate.authenticate(header, request.socket.remoteAddress, options)
     } catch (error) {
       if (!(error instanceof AuthError)) throw error
       const { status, headers, body } = gate.errorResponse(error)
-      return reply.code(status).headers(headers).send(body)
+      return reply.code(status).headers(headers).send(Buffer.from(body))
     }
     reply.headers(gate.responseHeaders(request.auth))
   })

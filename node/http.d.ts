@@ -1,6 +1,6 @@
 import type {
-  ApiKeyManager, ApiKeyRecord, AuthError, Claims, ClientIpResolver, IpAllowlist, KeySet, RateDecision, RateLimiter,
-  SessionManager, VerifyOptions, RemoteJwks,
+  ApiKeyManager, ApiKeyRecord, AuthError, Claims, ClientIpResolver, DpopVerifier, IpAllowlist, KeySet, RateDecision,
+  RateLimiter, SessionManager, Verifier, VerifyOptions, RemoteJwks,
 } from './index'
 
 export interface AuthContext {
@@ -8,16 +8,49 @@ export interface AuthContext {
   apiKey: ApiKeyRecord | null
   /** The client's address (behind trusted proxies, with `clientIp`), or null without a peer. */
   clientIp: string | null
-  /** The rate-limit decision, whose `headers` go on the response. */
+  /** The rate-limit decision of the bucket with the fewest requests left. */
   rateLimit: RateDecision | null
+  /** Who the request is from: `user:<sub>`, else `app:<app>`, else `ip:<address>`. */
+  identity: string | null
+  /** The thumbprint of the DPoP proof's key, for a DPoP-bound token. */
+  dpopJkt: string | null
+  /** The headers to add to the response (the RateLimit headers, lower-case names). */
+  headers: Record<string, string>
+}
+
+/** A route's own rule, made by `gate.route(name, { scopes, limit, cost })`. */
+export declare class GateRoute {
+  readonly name: string
+  readonly scopes: string[]
+  readonly limit: string | null
+}
+
+export interface RouteOptions {
+  /** Scopes this route needs beyond the gate's (the token's `scope`/`scp`, else the API key's). */
+  scopes?: string[]
+  /** A policy of the gate's limiter, or a policy's text such as `'5/minute'`. */
+  limit?: string
+  /** Requests one call takes from the route's bucket (default 1). */
+  cost?: number
+}
+
+export interface AuthenticateOptions {
+  method?: string
+  /** The request's URL, absolute when known (what a DPoP proof covers). */
+  url?: string
+  route?: GateRoute | null
+  /** The client's TLS certificate (DER), for certificate-bound tokens (RFC 8705). */
+  clientCertificate?: Buffer
 }
 
 export interface GateOptions {
   /** A RemoteJwks (an identity provider's keys) makes the Gate asynchronous: `authenticateAsync`. */
-  keys?: KeySet | SessionManager | RemoteJwks
+  keys?: KeySet | Verifier | SessionManager | RemoteJwks
   apiKeys?: ApiKeyManager
   apiKeyScope?: string
   apiKeyHeader?: string
+  /** Also read the API key from `Authorization: Bearer` (not with `keys`). */
+  apiKeyInAuthorization?: boolean
   realm?: string
   verify?: Omit<VerifyOptions, 'now'>
   /** Clients outside it are refused (IpNotAllowed, 403) before any credential is read. */
@@ -30,13 +63,29 @@ export interface GateOptions {
   ratePolicy?: string
   /** Meter each client address under this policy before any credential (default `'per_client'`, 600/minute); null: off. */
   clientRatePolicy?: string | null
+  /** Also meter each user (the token's `sub`) under this policy. */
+  userRatePolicy?: string
+  /** Admits `Authorization: DPoP` tokens with their proof, and DPoP-bound tokens only that way. */
+  dpop?: DpopVerifier
+  /** The scheme and host clients address (`https://api.example.com`) when a proxy changes them. */
+  publicOrigin?: string
+  /** Scopes every request needs. */
+  scopes?: string[]
 }
 
 export declare class Gate {
   constructor(options: GateOptions)
-  authenticate(header: (name: string) => string | undefined, peer?: string): AuthContext
-  /** `authenticate` with store-backed checks on the libuv pool (for Redis). */
-  authenticateAsync(header: (name: string) => string | undefined, peer?: string): Promise<AuthContext>
+  /** Throws the refusing AuthError, with `.response` ({ status, headers, body }) attached. */
+  authenticate(header: (name: string) => string | string[] | undefined, peer?: string, options?: AuthenticateOptions): AuthContext
+  /** `authenticate` on the libuv pool (for Redis stores and remote key sets). */
+  authenticateAsync(header: (name: string) => string | string[] | undefined, peer?: string, options?: AuthenticateOptions): Promise<AuthContext>
+  /** A route's own rule, checked now. */
+  route(name: string, options?: RouteOptions): GateRoute
+  /** `route`, cached by name and options. */
+  routeFor(name: string, options?: RouteOptions): GateRoute
+  /** The request headers the gate reads (lower case). */
+  readonly headerNames: readonly string[]
+  readonly realm: string | undefined
   /** True when a check goes to a store across the network: the integrations then use `authenticateAsync`. */
   readonly offload: boolean
   /** The headers an admitted request's response carries (the RateLimit headers). */

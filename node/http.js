@@ -1,160 +1,214 @@
 'use strict'
-// What the Express and Fastify integrations share: which client may call (IP allowlist,
-// rate limit), which credentials a request must carry, and the JSON error response. Every
-// check is a call into the core.
+// What the Express, Fastify and Web integrations share: the request gate. The whole
+// pipeline — client address behind proxies, allowlist, the limit per client, API key,
+// Bearer or DPoP token, scopes, limits per app, user and route — and the refusal's
+// response (status, headers, JSON body) are the core's (`authgate_core::gate`), one native
+// call per request, so every runtime answers byte for byte alike.
 
 const authgate = require('./index.js')
 const CLIENT_RATE_POLICY = authgate.defaults.clientRatePolicy
 const {
-  KeySet, RemoteJwks, AuthError, MissingApiKey, MissingToken, IpNotAllowed, RateLimited, bearerToken, httpRefusal,
+  KeySet, Verifier, SessionManager, RemoteJwks, RedisStore, RateDecision, AuthError, httpRefusal,
 } = authgate
+const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
+
+const GATE_OPTIONS = ['keys', 'apiKeys', 'apiKeyScope', 'apiKeyHeader', 'apiKeyInAuthorization', 'realm', 'verify',
+  'allowlist', 'clientIp', 'limiter', 'ratePolicy', 'clientRatePolicy', 'userRatePolicy', 'dpop', 'publicOrigin',
+  'scopes']
 
 class Gate {
   /**
    * @param {object} options
-   * @param {KeySet|SessionManager|RemoteJwks} [options.keys] verifies `Authorization: Bearer` tokens
-   *   (a RemoteJwks, an identity provider's keys, makes the Gate asynchronous: `authenticateAsync`)
-   * @param {import('./index').ApiKeyManager} [options.apiKeys] verifies the `x-api-key` header
-   * @param {string} [options.apiKeyScope] scope the API key must grant
-   * @param {string} [options.realm] realm of the `WWW-Authenticate` challenge
+   * @param {KeySet|Verifier|SessionManager|RemoteJwks} [options.keys] verifies `Authorization: Bearer` tokens
    * @param {object} [options.verify] verify options for a KeySet or RemoteJwks (issuer, audience, …)
+   * @param {import('./index').ApiKeyManager} [options.apiKeys] verifies the `x-api-key` header
+   * @param {string} [options.apiKeyScope] scope every API key must grant
+   * @param {string} [options.apiKeyHeader] the API key's header (default `x-api-key`)
+   * @param {boolean} [options.apiKeyInAuthorization] also read the key from `Authorization: Bearer` (not with keys)
+   * @param {string} [options.realm] realm of the `WWW-Authenticate` challenge
    * @param {import('./index').IpAllowlist} [options.allowlist] refuses clients outside it (403) first
    * @param {import('./index').ClientIpResolver} [options.clientIp] finds the client behind your proxies
-   * @param {import('./index').RateLimiter} [options.limiter] one request from the bucket of `app:<API key id>`,
-   *   or `ip:<client>` without an API key (429 with Retry-After and the RateLimit headers when refused)
-   * @param {string} [options.ratePolicy] the limiter's policy (its default: 1000 per minute)
+   * @param {import('./index').RateLimiter} [options.limiter] meters each client first, then each app (the API
+   *   key's app, surviving rolls, under the key's own policy if it names one) or client, and each user
+   * @param {string} [options.ratePolicy] the policy per app / client (the limiter's `default`: 1000 per minute)
+   * @param {string|null} [options.clientRatePolicy] the policy per client before credentials (`per_client`); null: off
+   * @param {string} [options.userRatePolicy] also meter each user (the token's `sub`) under this policy
+   * @param {import('./index').DpopVerifier} [options.dpop] admits `Authorization: DPoP` tokens with their proof
+   * @param {string} [options.publicOrigin] the scheme and host clients address, when a proxy changes them
+   * @param {string[]} [options.scopes] scopes every request needs
    */
-  constructor({
-    keys, apiKeys, apiKeyScope, apiKeyHeader = 'x-api-key', realm, verify, allowlist, clientIp, limiter, ratePolicy,
-    clientRatePolicy = CLIENT_RATE_POLICY,
-  } = {}) {
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    const unknown = Object.keys(options).filter((k) => !GATE_OPTIONS.includes(k))
+    if (unknown.length) throw new TypeError(`unknown Gate option ${unknown[0]}`)
+    const {
+      keys, apiKeys, apiKeyScope, apiKeyHeader, apiKeyInAuthorization, realm, verify, allowlist, clientIp, limiter,
+      ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes,
+    } = options
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
     }
+    const is = (Class) => keys instanceof Class
+    if (keys && !is(KeySet) && !is(Verifier) && !is(SessionManager) && !is(RemoteJwks)) {
+      throw new TypeError('keys is a KeySet, a Verifier, a SessionManager or a RemoteJwks')
+    }
+    const remoteStores = [keys, apiKeys, limiter, dpop].some((part) => part?.remoteStore === true)
+    const settings = {
+      realm: realm ?? undefined,
+      apiKeyScope: apiKeyScope ?? undefined,
+      apiKeyHeader: apiKeyHeader ?? undefined,
+      apiKeyInAuthorization: apiKeyInAuthorization ?? undefined,
+      ratePolicy: ratePolicy ?? undefined,
+      clientRatePolicy: clientRatePolicy ?? undefined,
+      clientRateLimitOff: clientRatePolicy === null,
+      userRatePolicy: userRatePolicy ?? undefined,
+      publicOrigin: publicOrigin ?? undefined,
+      scopes: scopes ?? undefined,
+      verifyJson: verify === undefined || verify === null ? undefined : JSON.stringify(verify),
+      remoteStores,
+    }
+    const part = (Class) => (keys instanceof Class ? nativeOf(keys) : null)
+    try {
+      this[CORE] = new CoreGate(settings, part(KeySet), part(Verifier), part(SessionManager), part(RemoteJwks),
+        nativeOf(apiKeys), nativeOf(allowlist), nativeOf(clientIp), nativeOf(limiter), nativeOf(dpop))
+    } catch (error) {
+      throw convertError(error)
+    }
     this.keys = keys
     this.apiKeys = apiKeys
-    this.apiKeyScope = apiKeyScope
-    this.apiKeyHeader = apiKeyHeader.toLowerCase()
-    this.realm = realm
-    this.verifier = keys instanceof KeySet ? keys.verifier(verify || {}) : null
-    this.remoteJwks = keys instanceof RemoteJwks
-    this.verifyOptions = verify || {}
-    this.allowlist = allowlist
-    this.clientIp = clientIp
     this.limiter = limiter
-    this.ratePolicy = ratePolicy
-    /**
-     * With a limiter, every request is first metered per client address under this policy
-     * (`per_client`: 600/minute unless the limiter sets it), before any credential is read —
-     * so forged tokens and unknown keys count too. null: off.
-     */
-    this.clientRatePolicy = clientRatePolicy
-    /** A check goes across the network (Redis, an identity provider): use `authenticateAsync`. */
-    this.offload = this.remoteJwks || [keys, apiKeys, limiter].some((part) => part?.remoteStore === true)
+    this.realm = realm
+    this.headerNames = Object.freeze([...this[CORE].headerNames])
+    /** A check may wait on the network (Redis, an identity provider): use `authenticateAsync`. */
+    this.offload = this[CORE].offload
+    this[ROUTES] = new Map()
+  }
+
+  /**
+   * A route's own rule, checked now: `scopes` beyond the gate's, and `limit` — a policy of
+   * the gate's limiter or a policy's text such as `'5/minute'` — metered per user, else per
+   * app, else per client, apart from other routes.
+   */
+  route(name, { scopes, limit, cost } = {}) {
+    try {
+      return this[CORE].route(name, scopes ?? undefined, limit ?? undefined, cost ?? undefined)
+    } catch (error) {
+      throw convertError(error)
+    }
+  }
+
+  /** `route`, cached by its settings (for adapters that learn the route per request). */
+  routeFor(name, options = {}) {
+    const key = JSON.stringify([name, options.scopes ?? null, options.limit ?? null, options.cost ?? null])
+    let route = this[ROUTES].get(key)
+    if (!route) {
+      route = this.route(name, options)
+      this[ROUTES].set(key, route)
+    }
+    return route
   }
 
   /**
    * Checks a request: `header(name)` returns a header's value or undefined, `peer` is the
-   * socket's address. Throws the AuthError of the first check that fails.
+   * socket's address; `method` and `url` (absolute when known) are what a DPoP proof
+   * covers. Throws the AuthError of the first check that fails, with `.response` (the
+   * refusal's status, headers and body) attached.
    */
-  authenticate(header, peer) {
-    if (this.remoteJwks) throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
-    const steps = this.#steps(header, peer)
-    let next = steps.next()
-    while (!next.done) {
-      const [target, method, ...args] = next.value
-      try {
-        next = steps.next(target[method](...args))
-      } catch (error) {
-        next = steps.throw(error)
-      }
+  authenticate(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
+    if (this.keys instanceof RemoteJwks) {
+      throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
     }
-    return next.value
+    const answer = this[CORE].check(method, url, peer ?? null, this.#headers(header), route ?? null,
+      clientCertificate ?? null)
+    return admitted(answer)
   }
 
-  /**
-   * Like `authenticate`, with each store-backed check (API key, session, rate limit) run by
-   * its Promise variant on the libuv pool: for stores across the network (Redis), so the
-   * event loop never waits on them. The Express and Fastify integrations use it when
-   * `offload` is true.
-   */
-  async authenticateAsync(header, peer) {
-    const steps = this.#steps(header, peer)
-    let next = steps.next()
-    while (!next.done) {
-      const [target, method, ...args] = next.value
-      try {
-        next = steps.next(await target[`${method}Async`](...args))
-      } catch (error) {
-        next = steps.throw(error)
-      }
-    }
-    return next.value
+  /** `authenticate` on the libuv pool: for stores and key sets across the network. */
+  async authenticateAsync(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
+    const answer = await this[CORE].checkAsync(method, url, peer ?? null, this.#headers(header), route ?? null,
+      clientCertificate ?? null)
+    if (answer && answer.failed === true) throw convertError(answer)
+    return admitted(answer)
   }
 
-  /** The checks, in order; each store-backed call is yielded as `[object, method, ...args]`. */
-  * #steps(header, peer) {
-    const client = peer && this.clientIp ? this.clientIp.resolve(peer, header(this.clientIp.header)) : peer ?? null
-    if (this.allowlist) {
-      if (!client) throw new IpNotAllowed("the client's address is unknown")
-      this.allowlist.check(client)
+  #headers(header) {
+    const out = []
+    for (const name of this.headerNames) {
+      let value = header(name)
+      if (Array.isArray(value)) value = value.join(', ')
+      if (typeof value === 'string') out.push(name, value)
     }
-    if (this.limiter && this.clientRatePolicy != null) yield * this.#enforce(`ip:${client ?? 'unknown'}`, this.clientRatePolicy)
-    let apiKey = null
-    if (this.apiKeys) {
-      const presented = header(this.apiKeyHeader)
-      if (!presented) throw new MissingApiKey(`the request has no ${this.apiKeyHeader} header`)
-      apiKey = yield [this.apiKeys, 'verify', presented, this.apiKeyScope]
-    }
-    let claims = null
-    if (this.keys) {
-      const authorization = header('authorization')
-      if (!authorization) throw new MissingToken('the request has no Authorization: Bearer token')
-      const token = bearerToken(authorization)
-      if (this.verifier) claims = this.verifier.verify(token)
-      else if (this.remoteJwks) claims = yield [this.keys, 'verify', token, this.verifyOptions]
-      else claims = yield [this.keys, 'verifyAccess', token]
-    }
-    let rateLimit = null
-    if (this.limiter) {
-      const key = apiKey ? `app:${apiKey.id}` : `ip:${client ?? 'unknown'}`
-      rateLimit = yield * this.#enforce(key, this.ratePolicy)
-    }
-    return { claims, apiKey, clientIp: client, rateLimit }
-  }
-
-  * #enforce(key, policy) {
-    try {
-      return yield [this.limiter, 'enforce', key, { policy }]
-    } catch (error) {
-      // The bucket's state (nothing was taken) for the RateLimit headers of the 429.
-      if (error instanceof RateLimited) error.rateLimit = yield [this.limiter, 'peek', key, { policy }]
-      throw error
-    }
+    return out
   }
 
   /** The headers an admitted request's response carries (the RateLimit headers). */
   responseHeaders(auth) {
-    return auth.rateLimit ? auth.rateLimit.headers : {}
+    return auth?.headers ?? {}
   }
 
   /**
-   * `{ status, headers, body }` for a refused request, built by the core as every runtime
-   * sends it: JSON `{"error","message"}` with the snake_case code (and `retry_after`), for
-   * 401/403 a `WWW-Authenticate` challenge, `Retry-After` for throttling, the RateLimit
-   * headers on a 429. Never throws.
+   * `{ status, headers, body }` for a refused request, as every runtime sends it: the
+   * gate's own refusals carry it; for an AuthError thrown elsewhere (in a route) it is
+   * built by the core from the error. Never throws.
    */
   errorResponse(error) {
     return refusalResponse(error, this.realm)
   }
 }
+const CORE = Symbol('authgate.gate')
+const ROUTES = Symbol('authgate.routes')
+
+function pairs(flat) {
+  const out = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1]
+  return out
+}
+
+function decision(answer) {
+  return answer.ratePolicy != null && answer.rateNumbers ? new RateDecision(answer.ratePolicy, answer.rateNumbers) : null
+}
+
+function admitted(answer) {
+  if (!answer.admitted) {
+    const error = errorFor(answer.code, answer.message, answer.retryAfter ?? null)
+    Object.defineProperty(error, 'response', {
+      value: Object.freeze({ status: answer.status, headers: pairs(answer.headers), body: answer.body }),
+      enumerable: false,
+    })
+    const rate = decision(answer)
+    if (rate) error.rateLimit = rate
+    throw error
+  }
+  return {
+    claims: answer.claimsJson == null ? null : JSON.parse(answer.claimsJson),
+    apiKey: answer.apiKey ?? null,
+    clientIp: answer.clientIp ?? null,
+    identity: answer.identity ?? null,
+    rateLimit: decision(answer),
+    dpopJkt: answer.dpopJkt ?? null,
+    headers: pairs(answer.headers),
+  }
+}
 
 /** `{ status, headers, body }` for an AuthError, built by the core. Never throws. */
 function refusalResponse(error, realm) {
-  const rate = error?.rateLimit
-  const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), error?.retryAfter ?? null,
-    realm ?? null, rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
-  return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
+  try {
+    const built = error?.response
+    if (built && typeof built.status === 'number' && typeof built.body === 'string') {
+      return { status: built.status, headers: { ...built.headers }, body: built.body }
+    }
+    const rate = error?.rateLimit instanceof RateDecision ? error.rateLimit : null
+    const retry = Number.isInteger(error?.retryAfter) ? error.retryAfter : null
+    const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), retry, realm ?? null,
+      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
+    return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
+  } catch {
+    return {
+      status: 500,
+      headers: { 'content-type': 'application/json' },
+      body: '{"error":"internal","message":"internal error"}',
+    }
+  }
 }
 
-module.exports = { Gate, AuthError, refusalResponse }
+module.exports = { Gate, AuthError, RedisStore, refusalResponse }

@@ -816,5 +816,21 @@ module.exports = {
   SignatureError,
   ...errorClasses,
 }
-// For the web integrations (http.js): a decision's numbers, as the native side reads them.
+// For the web integrations (http.js): a decision's numbers, as the native side reads them,
+// and what the gate needs to reach the native objects and build errors.
 Object.defineProperty(module.exports, '_decisionNumbers', { value: decisionNumbers, enumerable: false })
+Object.defineProperty(module.exports, '_gateSupport', {
+  value: Object.freeze({
+    CoreGate: native.CoreGate,
+    nativeOf: (value) => (value !== null && typeof value === 'object' ? value[NATIVE] ?? null : null),
+    /** The AuthError for a snake_case code (an unknown one is an InternalError). */
+    errorFor(code, message, retryAfter) {
+      const cls = byCode[String(code).toUpperCase()] ?? errorClasses.InternalError
+      const error = new cls(message)
+      if (retryAfter !== null && retryAfter !== undefined) error.retryAfter = retryAfter
+      return error
+    },
+    convertError,
+  }),
+  enumerable: false,
+})

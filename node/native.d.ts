@@ -59,6 +59,34 @@ export declare class CodeLockout {
 }
 export type JsCodeLockout = CodeLockout
 
+/** The request pipeline of `authgate_core::gate`, configured once. */
+export declare class CoreGate {
+  /**
+   * The objects it checks with follow the settings, each optional: a key set, a
+   * verifier, a session manager or a remote key set (one of them), API keys, an
+   * allowlist, a client-address resolver, a limiter and a DPoP verifier.
+   */
+  constructor(settings: GateSettings, keySet?: JsKeySet | undefined | null, verifier?: JsVerifier | undefined | null, sessions?: JsSessionManager | undefined | null, remoteJwks?: JsRemoteJwks | undefined | null, apiKeys?: ApiKeyManager | undefined | null, allowlist?: IpAllowlist | undefined | null, clientIp?: ClientIpResolver | undefined | null, limiter?: JsRateLimiter | undefined | null, dpop?: JsDpopVerifier | undefined | null)
+  /** The request headers the gate reads (lower case). */
+  get headerNames(): Array<string>
+  /** A check may wait on the network: use `checkAsync`. */
+  get offload(): boolean
+  /**
+   * A route's rule: scopes beyond the gate's and a limit (a policy name of the gate's
+   * limiter, or a policy's text such as `5/minute`), metered per user, else per app,
+   * else per client, apart from other routes.
+   */
+  route(name: string, scopes?: Array<string> | undefined | null, limit?: string | undefined | null, cost?: number | undefined | null): GateRoute
+  /**
+   * Runs the pipeline. `headers` alternate the names (lower case) and values of the
+   * headers the gate reads. Never throws for a refusal: it is the answer.
+   */
+  check(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): GateAnswer
+  /** `check` on the libuv pool, for stores and key sets across the network. */
+  checkAsync(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): Promise<GateAnswer>
+}
+export type JsCoreGate = CoreGate
+
 /** Verifies DPoP proofs (RFC 9449), each `jti` once through the store. */
 export declare class DpopVerifier {
   constructor(options?: DpopVerifierOptions | undefined | null, store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
@@ -67,6 +95,14 @@ export declare class DpopVerifier {
   verifyAsync(proof: string, method: string, uri: string, check?: DpopCheck | undefined | null): Promise<DpopProof | TaskFailure>
 }
 export type JsDpopVerifier = DpopVerifier
+
+/** A route's own rule (see `CoreGate.route`). */
+export declare class GateRoute {
+  get name(): string
+  get scopes(): Array<string>
+  get limit(): string | null
+}
+export type JsGateRoute = GateRoute
 
 /** An HOTP generator (RFC 4226) for one secret. */
 export declare class Hotp {
@@ -463,6 +499,8 @@ export interface ApiKeyRecord {
   rateLimitPolicy?: string
   replacedBy?: string
   graceUntil?: number
+  /** The app the key belongs to: the first key id of its line of rolls. */
+  app: string
 }
 
 /** Decodes base32, ignoring case, spaces, hyphens and missing padding. */
@@ -604,6 +642,52 @@ export declare function errorFamilies(): Record<string, string>
 export interface Failure {
   code: string
   message: string
+}
+
+/**
+ * What the gate answered. Admitted: `claimsJson`, `apiKey`, `clientIp`, `identity`, the
+ * headers to add and the rate decision. Refused: `status`, `headers` and `body` — the
+ * whole response — with the error's `code` (snake_case), `message` and `retryAfter`.
+ */
+export interface GateAnswer {
+  admitted: boolean
+  status: number
+  /** Header names and values, alternating (lower-case names). */
+  headers: Array<string>
+  body?: string
+  code?: string
+  message?: string
+  retryAfter?: number
+  claimsJson?: string
+  apiKey?: ApiKeyRecord
+  clientIp?: string
+  identity?: string
+  dpopJkt?: string
+  /**
+   * The rate decision (admitted: the bucket with the fewest left; refused: the one that
+   * refused), as the numbers `RateDecision` reads, and its policy.
+   */
+  ratePolicy?: string
+  rateNumbers?: Array<number>
+}
+
+/** The gate's settings besides the objects it checks with. */
+export interface GateSettings {
+  realm?: string
+  apiKeyScope?: string
+  apiKeyHeader?: string
+  apiKeyInAuthorization?: boolean
+  ratePolicy?: string
+  /** The per-client policy; `clientRateLimitOff` turns it off. */
+  clientRatePolicy?: string
+  clientRateLimitOff?: boolean
+  userRatePolicy?: string
+  publicOrigin?: string
+  scopes?: Array<string>
+  /** Verify options for a KeySet or RemoteJwks, as JSON (as `KeySet.verifyJson` takes). */
+  verifyJson?: string
+  /** A store is across the network (Redis): checks run on the libuv pool. */
+  remoteStores?: boolean
 }
 
 /** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */

@@ -18,10 +18,13 @@ function refusal(error, realm) {
  * does not carry (Hono: `getConnInfo(c).remote.address`; behind a proxy, give the gate a
  * `clientIp` resolver).
  */
-async function authenticateRequest(gate, request, { peer } = {}) {
+async function authenticateRequest(gate, request, { peer, route } = {}) {
   const header = (name) => request.headers.get(name) ?? undefined
   try {
-    const auth = gate.offload ? await gate.authenticateAsync(header, peer) : gate.authenticate(header, peer)
+    const options = { method: request.method, url: request.url, route }
+    const auth = gate.offload
+      ? await gate.authenticateAsync(header, peer, options)
+      : gate.authenticate(header, peer, options)
     return { auth }
   } catch (error) {
     if (!(error instanceof AuthError)) throw error
@@ -41,9 +44,12 @@ function withHeaders(gate, auth, response) {
  * `AuthError` thrown by the handler too. `peer(request, ...rest)` may return the socket
  * address.
  */
-function withAuthgate(gate, handler, { peer } = {}) {
+function withAuthgate(gate, handler, { peer, scopes, limit, cost, name } = {}) {
+  const route = (scopes && scopes.length > 0) || limit != null
+    ? gate.route(name ?? handler.name ?? 'handler', { scopes, limit, cost })
+    : null
   return async function authgateHandler(request, ...rest) {
-    const checked = await authenticateRequest(gate, request, { peer: peer?.(request, ...rest) })
+    const checked = await authenticateRequest(gate, request, { peer: peer?.(request, ...rest), route })
     if (checked.response) return checked.response
     try {
       return withHeaders(gate, checked.auth, await handler(request, checked.auth, ...rest))
@@ -59,9 +65,19 @@ function withAuthgate(gate, handler, { peer } = {}) {
  * AuthError thrown by a route answers with the gate's refusal too (Hono's `onError`
  * sees it first only if you set one: use `honoAuthgateErrors` there).
  */
-function honoAuthgate(gate, { peer } = {}) {
+function honoAuthgate(gate, { peer, scopes, limit, cost, name } = {}) {
+  const perRoute = (scopes && scopes.length > 0) || limit != null
   return async function authgateHono(c, next) {
-    const checked = await authenticateRequest(gate, c.req.raw, { peer: peer?.(c) })
+    let route = null
+    if (perRoute) {
+      try {
+        route = gate.routeFor(name ?? `${c.req.method} ${c.req.routePath}`, { scopes, limit, cost })
+      } catch (error) {
+        if (!(error instanceof AuthError)) throw error
+        return refusal(error, gate.realm)
+      }
+    }
+    const checked = await authenticateRequest(gate, c.req.raw, { peer: peer?.(c), route })
     if (checked.response) return checked.response
     c.set('auth', checked.auth)
     await next()

@@ -1,5 +1,7 @@
 //! IP allowlists and client-IP resolution behind trusted proxies.
 
+use std::sync::Arc;
+
 use authgate_core::allowlist::{
     parse_ip, parse_network as core_parse_network, Allowlist, Allowlists, ClientIpResolver,
     ForwardedHeader,
@@ -24,7 +26,7 @@ pub struct AllowlistOptions {
 
 #[napi(js_name = "IpAllowlist")]
 pub struct JsIpAllowlist {
-    inner: Allowlist,
+    pub(crate) inner: Arc<Allowlist>,
 }
 
 #[napi]
@@ -34,7 +36,9 @@ impl JsIpAllowlist {
     #[napi(constructor, catch_unwind)]
     pub fn new(networks: Vec<String>, options: Option<AllowlistOptions>) -> Result<Self> {
         let allow_any = options.and_then(|o| o.allow_any).unwrap_or(false);
-        core(Allowlist::new_with(&networks, allow_any)).map(|inner| JsIpAllowlist { inner })
+        core(Allowlist::new_with(&networks, allow_any)).map(|inner| JsIpAllowlist {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Whether `ip` is on the list (a malformed address throws `InvalidInput`).
@@ -105,7 +109,7 @@ pub struct ResolverOptions {
 
 #[napi(js_name = "ClientIpResolver")]
 pub struct JsClientIpResolver {
-    inner: ClientIpResolver,
+    pub(crate) inner: Arc<ClientIpResolver>,
 }
 
 #[napi]
@@ -126,8 +130,9 @@ impl JsClientIpResolver {
                 ))
             }
         };
-        core(ClientIpResolver::new(&trusted_proxies, header))
-            .map(|inner| JsClientIpResolver { inner })
+        core(ClientIpResolver::new(&trusted_proxies, header)).map(|inner| JsClientIpResolver {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The header this resolver reads: `'x-forwarded-for'` or `'forwarded'`.

@@ -26,10 +26,13 @@ pub struct ApiKeyRecord {
     pub rate_limit_policy: Option<String>,
     pub replaced_by: Option<String>,
     pub grace_until: Option<i64>,
+    /// The app the key belongs to: the first key id of its line of rolls.
+    pub app: String,
 }
 
-fn record(r: CoreRecord) -> ApiKeyRecord {
+pub(crate) fn record(r: CoreRecord) -> ApiKeyRecord {
     ApiKeyRecord {
+        app: r.app_id().to_string(),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -91,7 +94,7 @@ pub fn scope_granted(granted: Vec<String>, required: String) -> bool {
 /// Creates, verifies, rolls and revokes API keys.
 #[napi(js_name = "ApiKeyManager")]
 pub struct JsApiKeyManager {
-    inner: Arc<ApiKeyManager>,
+    pub(crate) inner: Arc<ApiKeyManager>,
 }
 
 #[napi]

@@ -359,8 +359,8 @@ impl JsKeySet {
 /// A key set with a fixed set of checks (see `KeySet.verifier`).
 #[napi(js_name = "Verifier")]
 pub struct JsVerifier {
-    keys: Arc<KeySet>,
-    validation: Validation,
+    pub(crate) keys: Arc<KeySet>,
+    pub(crate) validation: Validation,
 }
 
 #[napi]

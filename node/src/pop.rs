@@ -116,7 +116,7 @@ pub struct DpopCheck {
 /// Verifies DPoP proofs (RFC 9449), each `jti` once through the store.
 #[napi(js_name = "DpopVerifier")]
 pub struct JsDpopVerifier {
-    inner: Arc<DpopVerifier>,
+    pub(crate) inner: Arc<DpopVerifier>,
 }
 
 fn verify_proof(
@@ -267,7 +267,7 @@ pub struct RemoteJwksStatus {
 /// An identity provider's key set, fetched over HTTPS and cached (see the core docs).
 #[napi(js_name = "RemoteJwks")]
 pub struct JsRemoteJwks {
-    inner: Arc<RemoteJwks>,
+    pub(crate) inner: Arc<RemoteJwks>,
 }
 
 #[napi]

@@ -51,9 +51,9 @@ fn policy_arg(policy: Either<String, RatePolicy>) -> Result<Policy> {
 
 /// The numbers of a decision, in the order `index.js` reads them from the array the native
 /// check fills (one reused `Float64Array`: no object is built per check).
-const FIELDS: usize = 12;
+pub(crate) const FIELDS: usize = 12;
 
-fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
+pub(crate) fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     if out.len() < FIELDS {
         return Err(crate::errors::invalid_arg(
             "the decision buffer is too small",
@@ -116,7 +116,7 @@ fn cost_arg(cost: Option<f64>) -> Result<u64> {
 
 #[napi(js_name = "RateLimiter")]
 pub struct JsRateLimiter {
-    inner: Arc<RateLimiter>,
+    pub(crate) inner: Arc<RateLimiter>,
 }
 
 /// A decision's numbers (as `write_decision` writes them) as a new array: for Promises,

@@ -232,7 +232,7 @@ pub struct LoginOptions {
 /// Issues, rotates, verifies and revokes sessions.
 #[napi(js_name = "SessionManager")]
 pub struct JsSessionManager {
-    inner: Arc<SessionManager>,
+    pub(crate) inner: Arc<SessionManager>,
 }
 
 fn login(

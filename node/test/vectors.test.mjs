@@ -11,6 +11,7 @@ import { otp } from './otp_vectors.mjs'
 import { runAllowlist, runPassword, runRatelimit } from './limits_vectors.mjs'
 import { newStore, onRedis, redisUrl } from './stores.mjs'
 import { runPop, runRemoteJwks } from './pop_vectors.mjs'
+import * as gateVectors from './gate_vectors.mjs'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -52,6 +53,10 @@ const sigKey = (spec) => spec.alg === 'hmac-sha256'
 const camel = (o = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, x) => x.toUpperCase()), v]))
 
 const runners = {
+  gate: (c) => {
+    const holder = {}
+    return gateVectors.run(c, gateVectors.direct(holder), (gate) => { holder.gate = gate })
+  },
   otp,
   pop: runPop,
   remote_jwks: runRemoteJwks,
