@@ -199,8 +199,9 @@ function refusalResponse(error, realm) {
     }
     const rate = error?.rateLimit instanceof RateDecision ? error.rateLimit : null
     const retry = Number.isInteger(error?.retryAfter) ? error.retryAfter : null
+    const violations = Array.isArray(error?.violations) && error.violations.length ? error.violations.map(String) : null
     const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), retry, realm ?? null,
-      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null)
+      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null, violations)
     return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
   } catch {
     return {

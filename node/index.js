@@ -36,24 +36,33 @@ const FAMILY_BASES = {
 // One class per core error code: TOKEN_EXPIRED → TokenExpired (INTERNAL → InternalError).
 const errorClasses = {}
 const byCode = {}
+const STATUSES = native.errorStatuses()
 for (const [code, family] of Object.entries(native.errorFamilies())) {
   const name = code === 'INTERNAL' ? 'InternalError' : code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())
   const Base = FAMILY_BASES[family]
   const cls = { [name]: class extends Base {} }[name]
   Object.defineProperty(cls.prototype, 'code', { value: code, enumerable: true })
+  /** The HTTP status a server answers this error with (the core's table). */
+  Object.defineProperty(cls.prototype, 'httpStatus', { value: STATUSES[code], enumerable: true })
   errorClasses[name] = cls
   byCode[code] = cls
 }
 
-/** A native error as what a JavaScript caller expects. */
+/**
+ * A native error as what a JavaScript caller expects: its AuthError class, with the
+ * details as fields (`retryAfter`, `violations`) — from a Promise variant's failure object,
+ * or taken from the native side for a synchronous throw.
+ */
 function convertError(err) {
   if (err && typeof err.code === 'string') {
-    // Throttling errors carry `;retry_after=N` after the code.
-    const [code, retry] = err.code.split(';retry_after=')
-    const cls = byCode[code]
+    const cls = byCode[err.code]
     if (cls) {
       const converted = new cls(err.message)
-      if (retry !== undefined) converted.retryAfter = Number(retry)
+      const details = err.failed === true ? err : native.takeErrorDetails(err.code, String(err.message))
+      if (details) {
+        if (details.retryAfter != null) converted.retryAfter = details.retryAfter
+        if (details.violations != null) converted.violations = details.violations
+      }
       return converted
     }
     // Our own argument errors, and napi's conversion failures (`StringExpected`, …).
@@ -614,12 +623,7 @@ const ClientIpResolver = facade(native.ClientIpResolver, 'ClientIpResolver')
 const PasswordPolicy = facade(native.PasswordPolicy, 'PasswordPolicy')
 PasswordPolicy.prototype.enforce = function enforce(password, context) {
   const n = this[NATIVE]
-  try {
-    guard(() => n.enforce(password, context ?? null))
-  } catch (e) {
-    if (e instanceof errorClasses.WeakPassword) e.violations = n.check(password, context ?? null).map((v) => v.code)
-    throw e
-  }
+  guard(() => n.enforce(password, context ?? null))
 }
 
 const PasswordHasherNative = facade(native.PasswordHasher, 'PasswordHasher')

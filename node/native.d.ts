@@ -632,8 +632,19 @@ export interface Enrollment {
 /** Every stable error code, upper case. */
 export declare function errorCodes(): Array<string>
 
+/** An error's details, for `index.js` to attach to the error it builds. */
+export interface ErrorDetails {
+  code: string
+  message: string
+  retryAfter?: number
+  violations?: Array<string>
+}
+
 /** Each stable error code (upper case) with its family (`token`, `session`, …). */
 export declare function errorFamilies(): Record<string, string>
+
+/** Each stable error code (upper case) with the HTTP status a server answers it with. */
+export declare function errorStatuses(): Record<string, number>
 
 /**
  * What an asynchronous hash or verify settles with: the value, or the error's code and
@@ -709,14 +720,14 @@ export interface HttpError {
  * `retryAfter`, with the RateLimit headers of a decision given by its policy and numbers.
  * Never throws for an unknown code (a fixed 500).
  */
-export declare function httpRefusal(code: string, message: string, retryAfter?: number | undefined | null, realm?: string | undefined | null, ratePolicy?: string | undefined | null, rateNumbers?: Array<number> | undefined | null): HttpRefusal
+export declare function httpRefusal(code: string, message: string, retryAfter?: number | undefined | null, realm?: string | undefined | null, ratePolicy?: string | undefined | null, rateNumbers?: Array<number> | undefined | null, violations?: Array<string> | undefined | null): HttpRefusal
 
 /** A refused request's whole response, as every authgate runtime sends it. */
 export interface HttpRefusal {
   status: number
   /** `[name, value]` pairs, lower-case names. */
   headers: Array<Array<string>>
-  /** `{"error":"<snake_case code>","message":"…"}` (and `retry_after`). */
+  /** `{"error":"<snake_case code>","message":"…"}` (and `retry_after`, `violations`). */
   body: string
 }
 
@@ -981,12 +992,22 @@ export interface SignRequestOptions {
 /** The `webhook-signature` value: one signature per key, space-separated. */
 export declare function signWebhook(keys: Array<string>, id: string, timestamp: number, payload: Buffer | string): string
 
+/**
+ * The details of the error this thread threw last, if it had any and is the error
+ * `code` and `message` name (so a stale slot is never taken for another error).
+ */
+export declare function takeErrorDetails(code: string, message: string): ErrorDetails | null
+
 /** How a task failed: `failed` is always true, so `index.js` tells it from a value. */
 export interface TaskFailure {
   failed: boolean
-  /** The error code in upper case (with `;retry_after=N` when throttled). */
+  /** The error code in upper case. */
   code: string
   message: string
+  /** Seconds until trying again can succeed, for throttling errors. */
+  retryAfter?: number
+  /** The broken rules' codes, for `WEAK_PASSWORD`. */
+  violations?: Array<string>
 }
 
 /**

@@ -216,12 +216,14 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// The core's error: a kind with a stable code and a human-readable message.
+/// The core's error: a kind with a stable code, a human-readable message, and its details
+/// as data (what every binding exposes in its own naming and the HTTP body carries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
     retry_after: Option<u64>,
+    violations: Vec<String>,
 }
 
 impl Error {
@@ -231,7 +233,25 @@ impl Error {
             kind,
             message: message.into(),
             retry_after: None,
+            violations: Vec::new(),
         }
+    }
+
+    /// The same error, listing the broken rules' codes (`weak_password`).
+    pub fn with_violations<S: Into<String>>(mut self, codes: impl IntoIterator<Item = S>) -> Self {
+        self.violations = codes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The codes of the rules a password broke (`too_short`, `common_password`, …), for
+    /// `weak_password`; empty otherwise.
+    pub fn violations(&self) -> &[String] {
+        &self.violations
+    }
+
+    /// The HTTP status a server answers with (see [`ErrorKind::http_status`]).
+    pub fn http_status(&self) -> u16 {
+        self.kind.http_status()
     }
 
     /// The same error, saying the caller may try again in `seconds`.

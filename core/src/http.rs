@@ -142,7 +142,7 @@ pub struct Refusal {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     /// `{"error":"<snake_case code>","message":"…"}`, with `"retry_after":N` when waiting
-    /// helps.
+    /// helps and `"violations":[…]` for a weak password.
     pub body: String,
 }
 
@@ -174,6 +174,10 @@ pub fn refusal(error: &Error, realm: Option<&str>, rate: Option<&RateDecision>) 
         body.push_str(",\"retry_after\":");
         body.push_str(&secs.to_string());
     }
+    if !error.violations().is_empty() {
+        body.push_str(",\"violations\":");
+        body.push_str(&serde_json::Value::from(error.violations().to_vec()).to_string());
+    }
     body.push('}');
     Refusal {
         status: kind.http_status(),
@@ -189,12 +193,14 @@ pub fn refusal_for_code(
     code: &str,
     message: &str,
     retry_after: Option<u64>,
+    violations: &[String],
     realm: Option<&str>,
     rate: Option<&RateDecision>,
 ) -> Refusal {
     let error = match ErrorKind::from_code(&code.to_ascii_lowercase()) {
         Some(kind) => {
-            let e = Error::new(kind, message.to_string());
+            let e =
+                Error::new(kind, message.to_string()).with_violations(violations.iter().cloned());
             match retry_after {
                 Some(secs) => e.with_retry_after(secs),
                 None => e,
@@ -255,13 +261,20 @@ mod tests {
             r.body,
             "{\"error\":\"rate_limited\",\"message\":\"slow \\\"down\\\"\u{2603}\",\"retry_after\":12}"
         );
-        let unknown = refusal_for_code("NOPE", "secret", None, None, None);
+        let unknown = refusal_for_code("NOPE", "secret", None, &[], None, None);
         assert_eq!(unknown.status, 500);
         assert_eq!(
             unknown.body,
             "{\"error\":\"internal\",\"message\":\"internal error\"}"
         );
-        let upper = refusal_for_code("INVALID_API_KEY", "no such key", None, Some("api"), None);
+        let upper = refusal_for_code(
+            "INVALID_API_KEY",
+            "no such key",
+            None,
+            &[],
+            Some("api"),
+            None,
+        );
         assert_eq!(upper.status, 401);
         assert!(upper.body.starts_with("{\"error\":\"invalid_api_key\""));
     }

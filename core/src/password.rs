@@ -310,11 +310,12 @@ fn weak(broken: Vec<Violation>) -> Result<()> {
     if broken.is_empty() {
         return Ok(());
     }
-    let codes: Vec<&str> = broken.iter().map(|b| b.code).collect();
-    err(
+    let codes: Vec<&'static str> = broken.iter().map(|b| b.code).collect();
+    Err(Error::new(
         ErrorKind::WeakPassword,
         format!("the password breaks the policy: {}", codes.join(", ")),
     )
+    .with_violations(codes))
 }
 
 /// The rules of a policy as bindings receive them: every `None` keeps the default

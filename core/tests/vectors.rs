@@ -456,6 +456,7 @@ fn run_http(case: &Value) -> Outcome {
                 s(case, "code"),
                 s(case, "message"),
                 case["retry_after"].as_u64(),
+                &strings(case.get("violations")),
                 case["realm"].as_str(),
                 None,
             );

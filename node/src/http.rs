@@ -35,7 +35,7 @@ pub struct HttpRefusal {
     pub status: u32,
     /// `[name, value]` pairs, lower-case names.
     pub headers: Vec<Vec<String>>,
-    /// `{"error":"<snake_case code>","message":"…"}` (and `retry_after`).
+    /// `{"error":"<snake_case code>","message":"…"}` (and `retry_after`, `violations`).
     pub body: String,
 }
 
@@ -50,6 +50,7 @@ pub fn http_refusal(
     realm: Option<String>,
     rate_policy: Option<String>,
     rate_numbers: Option<Vec<f64>>,
+    violations: Option<Vec<String>>,
 ) -> HttpRefusal {
     let rate = match (rate_policy, rate_numbers) {
         (Some(p), Some(n)) => crate::ratelimit::decision_from(p, &n).ok(),
@@ -58,7 +59,14 @@ pub fn http_refusal(
     let retry = retry_after
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| s as u64);
-    let r = http::refusal_for_code(&code, &message, retry, realm.as_deref(), rate.as_ref());
+    let r = http::refusal_for_code(
+        &code,
+        &message,
+        retry,
+        &violations.unwrap_or_default(),
+        realm.as_deref(),
+        rate.as_ref(),
+    );
     HttpRefusal {
         status: u32::from(r.status),
         headers: r
@@ -76,6 +84,15 @@ pub fn error_families() -> std::collections::HashMap<String, String> {
     ErrorKind::ALL
         .iter()
         .map(|k| (k.code().to_ascii_uppercase(), k.family().to_string()))
+        .collect()
+}
+
+/// Each stable error code (upper case) with the HTTP status a server answers it with.
+#[napi(catch_unwind)]
+pub fn error_statuses() -> std::collections::HashMap<String, u32> {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| (k.code().to_ascii_uppercase(), u32::from(k.http_status())))
         .collect()
 }
 

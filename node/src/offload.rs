@@ -14,9 +14,13 @@ use crate::errors::Result;
 #[napi(object)]
 pub struct TaskFailure {
     pub failed: bool,
-    /// The error code in upper case (with `;retry_after=N` when throttled).
+    /// The error code in upper case.
     pub code: String,
     pub message: String,
+    /// Seconds until trying again can succeed, for throttling errors.
+    pub retry_after: Option<f64>,
+    /// The broken rules' codes, for `WEAK_PASSWORD`.
+    pub violations: Option<Vec<String>>,
 }
 
 type Job<T> = Box<dyn FnOnce() -> Result<T> + Send>;
@@ -35,6 +39,8 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Offload<T> {
                 failed: true,
                 code: code.to_string(),
                 message: message.to_string(),
+                retry_after: None,
+                violations: None,
             })
         };
         let Some(job) = self.job.take() else {
@@ -43,7 +49,13 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Offload<T> {
         // A panic on a libuv thread would abort the process: it becomes an error here.
         Ok(match catch_unwind(AssertUnwindSafe(job)) {
             Ok(Ok(value)) => Either::A(value),
-            Ok(Err(e)) => failure(e.status.as_ref(), &e.reason),
+            Ok(Err(e)) => Either::B(TaskFailure {
+                failed: true,
+                code: e.status.code.clone(),
+                message: e.reason.clone(),
+                retry_after: e.status.retry_after.map(|s| s as f64),
+                violations: (!e.status.violations.is_empty()).then(|| e.status.violations.clone()),
+            }),
             Err(_) => failure("INTERNAL", "an internal error occurred"),
         })
     }

@@ -91,3 +91,27 @@ test('a prebuilt verifier checks like verify', () => {
   assert.throws(() => v.verify(good, 1_700_000_100), cjs.TokenExpired)
   assert.throws(() => v.verify(ks.sign({ iss: 'x', aud: 'api', scope: 'read', exp: 1_700_000_060 }), 1_700_000_000), cjs.InvalidIssuer)
 })
+
+test('errors carry their details as fields, not parsed from text', async () => {
+  // The HTTP status of each class is the core's table.
+  assert.deepEqual([new ag.TokenExpired('x').httpStatus, new ag.InsufficientScope('x').httpStatus], [401, 403])
+  assert.deepEqual([new ag.RateLimited('x').httpStatus, new ag.WeakPassword('x').httpStatus], [429, 400])
+  assert.equal(new ag.StoreUnavailable('x').httpStatus, 503)
+  // The code is the code alone.
+  const limiter = new ag.RateLimiter({ clock: new ag.ManualClock(1_700_000_000) })
+  limiter.setPolicy('one', '1/minute')
+  limiter.enforce('k', { policy: 'one' })
+  const sync = (() => { try { limiter.enforce('k', { policy: 'one' }) } catch (e) { return e } })()
+  assert.ok(sync instanceof ag.RateLimited)
+  assert.deepEqual([sync.code, sync.retryAfter], ['RATE_LIMITED', 60])
+  // The Promise variant carries the same fields.
+  const later = await limiter.enforceAsync('k', { policy: 'one' }).catch((e) => e)
+  assert.deepEqual([later.code, later.retryAfter], ['RATE_LIMITED', 60])
+  // Violations come from the core with the error, once.
+  const weak = (() => { try { new ag.PasswordPolicy().enforce('abc') } catch (e) { return e } })()
+  assert.ok(weak.violations.includes('too_short'))
+  // A later error without details never takes an earlier error's.
+  const other = (() => { try { new ag.KeySet([]).verify('a.b.c') } catch (e) { return e } })()
+  assert.ok(other instanceof ag.AuthError)
+  assert.deepEqual([other.retryAfter, other.violations], [null, undefined])
+})

@@ -12,6 +12,7 @@ import { runAllowlist, runPassword, runRatelimit } from './limits_vectors.mjs'
 import { newStore, onRedis, redisUrl } from './stores.mjs'
 import { runPop, runRemoteJwks } from './pop_vectors.mjs'
 import * as gateVectors from './gate_vectors.mjs'
+import { refusalResponse } from '../http.js'
 
 const VECTORS = fileURLToPath(new URL('../../tests/vectors', import.meta.url))
 const files = (dir) => readdirSync(dir).sort().flatMap((f) => {
@@ -178,8 +179,12 @@ const runners = {
       }
       case 'challenge': return assert.equal(ag.httpError(c.code, c.message, c.realm ?? undefined).challenge ?? null, c.expect.challenge)
       case 'refusal': {
-        const r = ag.httpRefusal(c.code, c.message, c.retry_after, c.realm)
-        return assert.deepEqual([r.status, r.headers, r.body], [c.expect.status, c.expect.headers, c.expect.body])
+        const r = ag.httpRefusal(c.code, c.message, c.retry_after, c.realm, null, null, c.violations ?? null)
+        assert.deepEqual([r.status, r.headers, r.body], [c.expect.status, c.expect.headers, c.expect.body])
+        // The same through the adapters' path: an AuthError whose details are fields.
+        const error = { code: c.code.toUpperCase(), message: c.message, retryAfter: c.retry_after, violations: c.violations }
+        const w = refusalResponse(error, c.realm)
+        return assert.deepEqual([w.status, Object.entries(w.headers), w.body], [c.expect.status, c.expect.headers, c.expect.body])
       }
       default: assert.fail(`unknown http op ${c.op}`)
     }

@@ -96,6 +96,7 @@ __all__ = [
     "bearer_token",
     "error_for_code",
     "http_error",
+    "error_statuses",
     "http_refusal",
     "needs_refresh",
     "parse_api_key",
@@ -367,12 +368,14 @@ class ClientTokens:
 def needs_refresh(token: str, *, now: Optional[_Timestamp] = None, margin: Optional[_Seconds] = None) -> bool: ...
 def bearer_token(header_value: str) -> str: ...
 def http_error(code: str, message: str, realm: Optional[str] = None) -> tuple[int, Optional[str]]: ...
+def error_statuses() -> dict[str, int]: ...
 def http_refusal(
     code: str,
     message: str,
     retry_after: Optional[int] = None,
     realm: Optional[str] = None,
     rate: Optional[RateDecision] = None,
+    violations: Optional[list[str]] = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]: ...
 def error_for_code(code: str, message: str) -> Any: ...
 

@@ -16,12 +16,16 @@ class AuthError(Exception):
     """Base class of every authgate error."""
 
     code: ClassVar[str] = "auth_error"
+    #: The HTTP status a server answers this error with (the core's table).
+    http_status: ClassVar[int] = 500
 
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         #: Seconds until trying again can succeed (``TooManyAttempts``, ``ResendTooSoon``).
         self.retry_after = retry_after
+        #: The broken rules' codes, for ``WeakPassword``; empty otherwise.
+        self.violations: list[str] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
@@ -302,7 +306,6 @@ class WeakPassword(AuthError, ValueError):
     """The password breaks the policy; ``violations`` lists the broken rules' codes."""
 
     code = "weak_password"
-    violations: list[str] = []
 
 
 class InvalidInput(AuthError, ValueError):
@@ -322,6 +325,17 @@ def _leaf_classes() -> dict[str, type[AuthError]]:
 
 #: code → exception class; the Rust extension raises through this table.
 _BY_CODE: dict[str, type[AuthError]] = _leaf_classes()
+
+
+def _set_statuses() -> None:
+    from authgate._authgate import error_statuses
+
+    for code, status in error_statuses().items():
+        if code in _BY_CODE:
+            _BY_CODE[code].http_status = status
+
+
+_set_statuses()
 
 __all__ = [
     "AuthError",

@@ -200,8 +200,10 @@ def refusal_for(error: BaseException, realm: Optional[str] = None) -> tuple[int,
     try:
         rate = getattr(error, "rate_limit", None)
         retry_after = getattr(error, "retry_after", None)
+        violations = getattr(error, "violations", None)
         return http_refusal(str(getattr(error, "code", "internal")), str(error),
                             retry_after if isinstance(retry_after, int) else None, realm,
-                            rate if isinstance(rate, RateDecision) else None)
+                            rate if isinstance(rate, RateDecision) else None,
+                            [str(v) for v in violations] if isinstance(violations, list) and violations else None)
     except Exception:  # noqa: BLE001 — answering a refusal never raises
         return http_refusal("internal", "internal error", None, None, None)

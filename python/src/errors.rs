@@ -26,9 +26,13 @@ pub fn to_py(py: Python<'_>, err: &Error) -> PyErr {
     let raised = classes(py)
         .and_then(|by_code| by_code.get_item(err.code()))
         .and_then(|class| match class {
-            Some(class) => Ok(PyErr::from_value(
-                class.call1((err.message(), err.retry_after()))?,
-            )),
+            Some(class) => {
+                let value = class.call1((err.message(), err.retry_after()))?;
+                if !err.violations().is_empty() {
+                    value.setattr("violations", err.violations().to_vec())?;
+                }
+                Ok(PyErr::from_value(value))
+            }
             None => Err(PyRuntimeError::new_err(format!(
                 "authgate: no exception class for `{}`",
                 err.code()

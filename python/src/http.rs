@@ -26,11 +26,20 @@ pub fn http_error(
     Ok((kind.http_status(), http::bearer_challenge(&error, realm)))
 }
 
+/// Each stable error code with the HTTP status a server answers it with.
+#[pyfunction]
+pub fn error_statuses() -> std::collections::HashMap<&'static str, u16> {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| (k.code(), k.http_status()))
+        .collect()
+}
+
 /// `(status, headers, body)` of a request refused with `code` (either case), `message` and
 /// `retry_after`: lower-case header names, the JSON body as bytes — what every authgate
 /// runtime sends. Never raises for an unknown code (a fixed 500).
 #[pyfunction]
-#[pyo3(signature = (code, message, retry_after = None, realm = None, rate = None))]
+#[pyo3(signature = (code, message, retry_after = None, realm = None, rate = None, violations = None))]
 pub fn http_refusal<'py>(
     py: Python<'py>,
     code: &str,
@@ -38,6 +47,7 @@ pub fn http_refusal<'py>(
     retry_after: Option<u64>,
     realm: Option<&str>,
     rate: Option<PyRef<'py, crate::ratelimit::PyRateDecision>>,
+    violations: Option<Vec<String>>,
 ) -> (
     u16,
     Vec<(&'static str, String)>,
@@ -47,6 +57,7 @@ pub fn http_refusal<'py>(
         code,
         message,
         retry_after,
+        &violations.unwrap_or_default(),
         realm,
         rate.as_deref().map(|d| &d.inner),
     );

@@ -87,6 +87,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_refusal, m)?)?;
+    m.add_function(wrap_pyfunction!(http::error_statuses, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
     m.add_class::<signature::PySignatureKey>()?;
     m.add_class::<signature::PyRequestSigner>()?;

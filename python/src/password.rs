@@ -3,7 +3,7 @@
 use authgate_core::password::{PasswordHasher, PasswordPolicy, PasswordRules, Violation};
 use pyo3::prelude::*;
 
-use crate::errors::{guard, guard_detached, to_py};
+use crate::errors::{guard, guard_detached};
 
 /// One broken rule: `code` (`too_short`, `missing_digit`, …) and a sentence for the user.
 #[pyclass(frozen, get_all, name = "PasswordViolation", module = "authgate")]
@@ -92,16 +92,7 @@ impl PyPasswordPolicy {
     /// Raises `WeakPassword` (its `violations` lists the broken rules' codes).
     #[pyo3(signature = (password, context = Vec::new()))]
     fn enforce(&self, py: Python<'_>, password: &str, context: Vec<String>) -> PyResult<()> {
-        let broken = guard(py, || self.inner.check_with_context(password, &context))?;
-        match self.inner.enforce_with_context(password, &context) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let err = to_py(py, &e);
-                let codes: Vec<&str> = broken.iter().map(|v| v.code).collect();
-                err.value(py).setattr("violations", codes)?;
-                Err(err)
-            }
-        }
+        guard(py, || self.inner.enforce_with_context(password, &context))
     }
 
     #[getter]

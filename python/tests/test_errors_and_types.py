@@ -153,3 +153,21 @@ def test_a_prebuilt_verifier_checks_like_verify(keys: authgate.KeySet) -> None:
         verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "exp": 1_700_000_060}), 1_700_000_000)
     with pytest.raises(authgate.MalformedToken):
         verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060}).replace(".", "..", 1))
+
+
+def test_errors_carry_their_details_as_data() -> None:
+    # The HTTP status of each class is the core's table (RFC 6750 §3.1, RFC 6585, RFC 9110).
+    assert (authgate.TokenExpired.http_status, authgate.InsufficientScope.http_status) == (401, 403)
+    assert (authgate.RateLimited.http_status, authgate.WeakPassword.http_status) == (429, 400)
+    assert (authgate.StoreUnavailable.http_status, authgate.InternalError.http_status) == (503, 500)
+    # Violations of a password policy: a list of the broken rules' codes.
+    with pytest.raises(authgate.WeakPassword) as weak:
+        authgate.PasswordPolicy().enforce("abc")
+    assert "too_short" in weak.value.violations
+    # Retry-after of a limit: 1 per minute, the second request waits 60 s.
+    limiter = authgate.RateLimiter(clock=authgate.ManualClock(1_700_000_000))
+    limiter.set_policy("one", authgate.RatePolicy.parse("1/minute"))
+    limiter.enforce("k", policy="one")
+    with pytest.raises(authgate.RateLimited) as limited:
+        limiter.enforce("k", policy="one")
+    assert (limited.value.retry_after, limited.value.violations) == (60, [])

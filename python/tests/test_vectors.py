@@ -202,10 +202,23 @@ def run_http(case: Case) -> None:
     elif op == "challenge":
         _eq(_authgate.http_error(case["code"], case["message"], case["realm"])[1], case["expect"]["challenge"])
     elif op == "refusal":
-        status, headers, body = _authgate.http_refusal(case["code"], case["message"], case["retry_after"], case["realm"])
+        status, headers, body = _authgate.http_refusal(case["code"], case["message"], case["retry_after"], case["realm"],
+                                                       None, case.get("violations"))
         _eq(status, case["expect"]["status"])
         _eq([list(h) for h in headers], case["expect"]["headers"])
         _eq(body, case["expect"]["body"].encode())
+        # The same through the adapters' path: an AuthError whose details are attributes.
+        from authgate.web import refusal_for
+
+        if case["code"].lower() not in authgate.ERROR_CODES:
+            return  # no exception class has an unknown code
+        error = _authgate.error_for_code(case["code"].lower(), case["message"])
+        error.retry_after = case["retry_after"]
+        if case.get("violations"):
+            error.violations = case["violations"]
+        status, headers, body = refusal_for(error, case["realm"])
+        _eq((status, [list(h) for h in headers], body),
+            (case["expect"]["status"], case["expect"]["headers"], case["expect"]["body"].encode()))
     else:
         pytest.fail(f"unknown http op {op!r}")
 
