@@ -1,0 +1,113 @@
+// Limits users of express-rate-limit expect, through the gate: a route's own limit and
+// scopes (Express route middleware, Fastify route config, Hono), a limit per user, an API
+// key's own policy, and buckets per app that survive rolling the key.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+import * as ag from '../index.mjs'
+import { Gate } from '../http.js'
+import { authgate, authgateErrors } from '../express.js'
+import { authgatePlugin } from '../fastify.js'
+import { honoAuthgate } from '../web.js'
+
+const SECRET = Buffer.from('route-tests-hs256-secret-0123456789abcdef')
+const NOW = 1_700_000_000
+const keys = () => new ag.KeySet([ag.Key.hmac(SECRET, 'HS256')])
+const token = (claims = {}) => keys().sign({ sub: 'alice', exp: 4_102_444_800, ...claims })
+const gate = (options = {}) => new Gate({ keys: keys(), limiter: new ag.RateLimiter({ clock: new ag.ManualClock(NOW) }), ...options })
+const bearer = (claims) => ({ authorization: `Bearer ${token(claims)}` })
+
+async function statuses(base, path, headers, n) {
+  const out = []
+  for (let i = 0; i < n; i++) out.push((await fetch(`${base}${path}`, { method: 'POST', headers })).status)
+  return out
+}
+
+test('Express: a route limit per user, apart from other routes, and route scopes', async () => {
+  const g = gate()
+  const app = express()
+  app.post('/login', authgate(g, { limit: '2/minute' }), (_req, res) => res.json({ ok: true }))
+  app.post('/other', authgate(g), (_req, res) => res.json({ ok: true }))
+  app.post('/admin', authgate(g, { scopes: ['admin'] }), (_req, res) => res.json({ ok: true }))
+  app.use(authgateErrors())
+  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`
+    assert.deepEqual(await statuses(base, '/login', bearer({ scope: 'read' }), 3), [200, 200, 429])
+    const r = await fetch(`${base}/login`, { method: 'POST', headers: bearer({ scope: 'read' }) })
+    assert.equal(r.headers.get('retry-after'), '30')
+    assert.equal(r.headers.get('ratelimit-policy'), '"2/minute";q=2;w=60')
+    assert.deepEqual(await statuses(base, '/login', bearer({ sub: 'bob' }), 1), [200])
+    assert.deepEqual(await statuses(base, '/other', bearer(), 1), [200])
+    const admin = await fetch(`${base}/admin`, { method: 'POST', headers: bearer({ scope: 'read' }) })
+    assert.deepEqual([admin.status, (await admin.json()).error], [403, 'insufficient_scope'])
+    assert.deepEqual(await statuses(base, '/admin', bearer({ scope: 'admin' }), 1), [200])
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
+test('Fastify: a route limit from the route config', async () => {
+  const app = Fastify()
+  app.register(authgatePlugin, { gate: gate() })
+  app.post('/login', { config: { authgate: { limit: '1/minute' } } }, async () => ({ ok: true }))
+  app.post('/other', async () => ({ ok: true }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    const base = `http://127.0.0.1:${app.server.address().port}`
+    assert.deepEqual(await statuses(base, '/login', bearer(), 2), [200, 429])
+    assert.deepEqual(await statuses(base, '/other', bearer(), 1), [200])
+  } finally {
+    await app.close()
+  }
+})
+
+test('Hono: a route limit on one path', async () => {
+  const app = new Hono()
+  app.post('/login', honoAuthgate(gate(), { limit: '1/minute' }), (c) => c.json({ ok: true }))
+  const send = () => app.request('/login', { method: 'POST', headers: bearer() })
+  assert.deepEqual([(await send()).status, (await send()).status], [200, 429])
+})
+
+test('a route limit that is no policy is refused when declared', () => {
+  assert.throws(() => authgate(gate(), { limit: 'gold', name: 'x' }), ag.InvalidInput)
+})
+
+test('buckets per app survive rolling; a key\'s own policy; a limit per user', () => {
+  const store = new ag.MemoryStore()
+  const clock = new ag.ManualClock(NOW)
+  const limiter = new ag.RateLimiter({ store, clock })
+  limiter.setPolicy('default', '2/minute')
+  limiter.setPolicy('gold', '4/minute')
+  const apiKeys = new ag.ApiKeyManager({ store, clock })
+  const g = new Gate({ apiKeys, limiter })
+  const check = (key) => {
+    try {
+      g.authenticate((name) => (name === 'x-api-key' ? key : undefined), '192.0.2.1')
+      return 200
+    } catch (error) {
+      return g.errorResponse(error).status
+    }
+  }
+  const { key: old, record } = apiKeys.create()
+  assert.deepEqual([check(old), check(old)], [200, 200])
+  const { key: rolled, record: next } = apiKeys.roll(record.id, 3600)
+  assert.equal(next.app, record.id)
+  assert.notEqual(next.id, record.id)
+  assert.equal(check(rolled), 429)
+  const { key: gold } = apiKeys.create({ rateLimitPolicy: 'gold' })
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => check(gold)), [200, 200, 200, 200, 429])
+
+  const users = new Gate({ keys: keys(), limiter, userRatePolicy: 'default', clientRatePolicy: null })
+  const header = (name) => (name === 'authorization' ? `Bearer ${token()}` : undefined)
+  const seen = ['192.0.2.10', '192.0.2.11', '192.0.2.12'].map((peer) => {
+    try {
+      return users.authenticate(header, peer).identity
+    } catch (error) {
+      return error.code
+    }
+  })
+  assert.deepEqual(seen, ['user:alice', 'user:alice', 'RATE_LIMITED'])
+})
