@@ -67,7 +67,8 @@ python-build: $(VENV)/.ok
 test-https:
 	$(CARGO) build --locked -p authgate-test-https
 
-python-test: python-build test-https
+# The Node example service runs under the Python demo tests too (one client, two services).
+python-test: python-build node-build test-https
 	cd python && ../$(VENV_PY) -m pytest -q
 
 # Node: the napi-rs addon, its generated loader and declarations (which must match the
@@ -135,8 +136,14 @@ kotlin-test: bindings-check $(KOTLINC) $(JAVA_LIBS)
 
 # The example service (examples/service/app.py, FastAPI) and its scripted client; Redis
 # when REDIS_URL is set. `make demo-core` runs the Rust walkthrough of the core instead.
-demo: python-build
-	$(VENV_PY) examples/demo.py
+# `make demo` walks the Python service (FastAPI); `make demo RUNTIME=node` (or `make
+# demo-node`) the same client against the Node service (Express).
+RUNTIME ?= python
+demo: python-build $(if $(filter node,$(RUNTIME)),node-build)
+	$(VENV_PY) examples/demo.py --runtime $(RUNTIME)
+
+demo-node:
+	$(MAKE) demo RUNTIME=node
 
 demo-core:
 	$(CARGO) run --locked -q -p authgate-core --example demo

@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 import authgate
-from authgate.asgi import require_auth
+from authgate.asgi import install_error_handlers, require_auth
 from authgate.web import AuthContext, Gate
 
 # ---- state: one store for everything (Redis when several servers share it) ----
@@ -33,7 +33,6 @@ keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret(), k
 sessions = authgate.SessionManager(keys, issuer="authgate-demo", check_session_on_verify=True, store=store)
 api_keys = authgate.ApiKeyManager(store=store)
 limiter = authgate.RateLimiter(store)
-limiter.set_policy("search", "5/minute")
 # Password guessing: per username (one account) and per client address (one attacker).
 limiter.set_policy("login_user", "5/minute")
 limiter.set_policy("login_ip", "30/minute")
@@ -63,26 +62,25 @@ users: dict[str, User] = {}
 
 # ---- who may call what ----
 app_only = Gate(api_keys=api_keys)                                   # x-api-key
-signed_in = Gate(api_keys=api_keys, keys=sessions, limiter=limiter)  # x-api-key + Bearer, 1000/min
-searching = Gate(api_keys=api_keys, keys=sessions, limiter=limiter, rate_policy="search")
+signed_in = Gate(api_keys=api_keys, keys=sessions, limiter=limiter)  # x-api-key + Bearer, 1000/min per app
 
 app = FastAPI(title="authgate demo")
+# Every AuthError raised in a route (and every require_auth refusal) answers with the core's
+# refusal: status, headers and {"error", "message", …} — the bytes the Node service sends.
+install_error_handlers(app)
 
 
-@app.exception_handler(authgate.AuthError)
-def auth_error(_request: Request, error: authgate.AuthError) -> JSONResponse:
-    status, headers, _ = app_only.error_response(error)
-    body: dict[str, Any] = {"error": error.code, "message": str(error)}
-    if isinstance(error, authgate.WeakPassword):
-        body["violations"] = error.violations
-    return JSONResponse(body, status_code=status, headers={k: v for k, v in headers if k != "content-type"})
+class AppError(Exception):
+    """The service's own refusals, in the same JSON shape as authgate's."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
-@app.exception_handler(HTTPException)
-def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-    # require_auth's refusals carry {"error", "message"}: send that as the body.
-    body = error.detail if isinstance(error.detail, dict) else {"error": "http_error", "message": str(error.detail)}
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+@app.exception_handler(AppError)
+def app_error(_request: Request, error: AppError) -> JSONResponse:
+    return JSONResponse({"error": error.code, "message": str(error)}, status_code=error.status)
 
 
 class NewApp(BaseModel):
@@ -109,7 +107,7 @@ class Credentials(BaseModel):
 @app.post("/signup", status_code=201)
 def signup(body: Credentials, _: AuthContext = Depends(require_auth(app_only))) -> dict[str, str]:
     if body.username in users:  # never overwrite an account (and its second factor)
-        raise HTTPException(409, {"error": "username_taken", "message": "this username is taken"})
+        raise AppError(409, "username_taken", "this username is taken")
     password_policy.enforce(body.password)  # WeakPassword lists every broken rule
     users.setdefault(body.username, User(passwords.hash(body.password)))
     return {"username": body.username}
@@ -135,7 +133,7 @@ def login(request: Request, body: Credentials, _: AuthContext = Depends(require_
     # Verify a hash even for unknown users, so timing does not tell which names exist.
     stored = user.password_hash if user else DUMMY_HASH
     if not passwords.verify(body.password, stored) or user is None:
-        raise HTTPException(401, {"error": "invalid_credentials", "message": "wrong username or password"})
+        raise AppError(401, "invalid_credentials", "wrong username or password")
     step = "verify" if user.totp_secret else "enroll"
     return {"mfa": step, "mfa_token": mfa_token(body.username)}
 
@@ -151,8 +149,7 @@ def mfa_enroll(body: Optional[Enroll] = None, username: str = Depends(mfa_user))
     secret = users[username].totp_secret
     if secret is not None:
         if body is None or body.current_code is None:
-            raise HTTPException(409, {"error": "already_enrolled",
-                                      "message": "an authenticator is enrolled: send current_code from it to replace it"})
+            raise AppError(409, "already_enrolled", "an authenticator is enrolled: send current_code from it to replace it")
         totp.verify(username, secret, body.current_code)  # throttled, capped, replay-checked
     enrollment = totp.begin_enrollment(username)
     return {"otpauth_uri": enrollment.uri, "qr": enrollment.qr().text()}
@@ -197,8 +194,8 @@ def me(auth: AuthContext = Depends(require_auth(signed_in))) -> dict[str, Any]:
     return {"user": auth.claims["sub"], "app": auth.api_key.name, "sessions": len(sessions.list(auth.claims["sub"]))}
 
 
-@app.get("/search")
-def search(q: str, auth: AuthContext = Depends(require_auth(searching))) -> dict[str, Any]:
+@app.get("/search")  # this route's own limit: 5 per minute per user, apart from the others
+def search(q: str, auth: AuthContext = Depends(require_auth(signed_in, limit="5/minute"))) -> dict[str, Any]:
     return {"q": q, "results": []}
 
 

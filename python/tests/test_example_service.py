@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from conftest import REPO
@@ -15,16 +18,19 @@ from stores import redis_url
 DEMO = REPO / "examples" / "demo.py"
 
 
-def run_demo(env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, str(DEMO)], capture_output=True, text=True, timeout=120, env=env)
+def run_demo(env: dict[str, str], runtime: str = "python") -> str:
+    result = subprocess.run([sys.executable, str(DEMO), "--runtime", runtime], capture_output=True, text=True,
+                            timeout=120, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-def test_the_demo_walks_all_nine_steps_in_memory() -> None:
+@pytest.mark.parametrize("runtime", ["python", "node"])
+def test_the_demo_walks_all_nine_steps_in_memory(runtime: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    out = run_demo(env)
+    out = run_demo(env, runtime)
     assert "(MemoryStore, in-memory stores)" in out
+    assert ("app.mjs (Node, Express)" if runtime == "node" else "app.py (Python, FastAPI)") in out
     for n in range(1, 10):
         assert f"\n{n}. " in out, f"step {n} missing"
     assert "All 9 steps behaved as expected." in out
@@ -33,37 +39,73 @@ def test_the_demo_walks_all_nine_steps_in_memory() -> None:
     assert "429" in out and "retry-after:" in out and "refresh_token_reused" in out
 
 
-def test_the_demo_runs_on_redis_when_redis_url_is_set() -> None:
+@pytest.mark.parametrize("runtime", ["python", "node"])
+def test_the_demo_runs_on_redis_when_redis_url_is_set(runtime: str) -> None:
     url = redis_url()
     if url is None:
         pytest.skip("AUTHGATE_REDIS_URL is not set")
-    out = run_demo({**os.environ, "REDIS_URL": url})
+    out = run_demo({**os.environ, "REDIS_URL": url}, runtime)
     assert "(RedisStore, Redis at" in out
     assert "All 9 steps behaved as expected." in out
 
 
-def test_the_example_service_is_safe_to_copy() -> None:
-    """What a copier inherits: signup never overwrites an account, a second authenticator
-    needs the current one, and password guessing is throttled per username and per address."""
+@contextmanager
+def example_service(runtime: str) -> Iterator[str]:
+    """The example service of one runtime on a free loopback port, in memory."""
     import importlib.util
+    import socket
+    import time
 
     import httpx
 
-    import authgate
     from servers import asgi_server
 
-    spec = importlib.util.spec_from_file_location("example_service", REPO / "examples" / "service" / "app.py")
-    assert spec is not None and spec.loader is not None
-    service = importlib.util.module_from_spec(spec)
-    sys.modules["example_service"] = service
-    env = {k: v for k, v in os.environ.items()}
-    os.environ.pop("REDIS_URL", None)
+    if runtime == "python":
+        spec = importlib.util.spec_from_file_location("example_service", REPO / "examples" / "service" / "app.py")
+        assert spec is not None and spec.loader is not None
+        service = importlib.util.module_from_spec(spec)
+        sys.modules["example_service"] = service
+        env = {k: v for k, v in os.environ.items()}
+        os.environ.pop("REDIS_URL", None)
+        try:
+            spec.loader.exec_module(service)
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+        with asgi_server(service.app) as base:
+            yield base
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    node = subprocess.Popen(["node", str(REPO / "examples" / "service" / "app.mjs")], env={**env, "PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
     try:
-        spec.loader.exec_module(service)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert node.poll() is None and time.monotonic() < deadline, "the Node service did not start"
+                time.sleep(0.05)
+        yield base
     finally:
-        os.environ.clear()
-        os.environ.update(env)
-    with asgi_server(service.app) as base, httpx.Client(base_url=base) as http:
+        node.terminate()
+        node.wait(10)
+
+
+@pytest.mark.parametrize("runtime", ["python", "node"])
+def test_the_example_service_is_safe_to_copy(runtime: str) -> None:
+    """What a copier inherits: signup never overwrites an account, a second authenticator
+    needs the current one, and password guessing is throttled per username and per address."""
+    import httpx
+
+    import authgate
+
+    with example_service(runtime) as base, httpx.Client(base_url=base) as http:
         app = http.post("/apps", json={"name": "shop"}).json()
         h = {"x-api-key": app["api_key"]}
         assert http.post("/signup", json={"username": "bob", "password": "Correct-horse-7"}, headers=h).status_code == 201
