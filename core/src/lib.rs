@@ -32,6 +32,11 @@ pub use error::{Error, ErrorKind, Result};
 #[doc = include_str!("../../README.md")]
 struct ReadmeQuickTour;
 
+/// The Rust example of docs/identity-providers.md, compiled as a doctest.
+#[cfg(all(doctest, feature = "remote-jwks"))]
+#[doc = include_str!("../../docs/identity-providers.md")]
+struct IdentityProvidersDoc;
+
 /// The Rust example of docs/redis.md, compiled as a doctest.
 #[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../../docs/redis.md")]

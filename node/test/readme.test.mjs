@@ -1,6 +1,6 @@
 // The README's Node quick tour runs as written (importing the package by its own name).
 import { test } from 'node:test'
-import { readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { redisUrl } from './stores.mjs'
 import { HttpsServer } from './https_server.mjs'
@@ -20,10 +20,15 @@ async function identityProvider() {
   return server
 }
 
-test('README js blocks run', async () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+// The README and every page of docs/: each ```js block runs (```js fragment blocks are excerpts).
+const DOCS = new URL('../../docs/', import.meta.url)
+const documents = [new URL('../../README.md', import.meta.url),
+  ...readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort().map((f) => new URL(f, DOCS))]
+
+for (const document of documents) test(`js blocks run: ${document.pathname.split('/').pop()}`, async () => {
+  const readme = readFileSync(document, 'utf8')
   const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
-  if (blocks.length === 0) throw new Error('the README has no Node example')
+  if (blocks.length === 0 && document.pathname.endsWith('README.md')) throw new Error('the README has no Node example')
   for (const [i, code] of blocks.entries()) {
     // The Redis examples need a server: `make test` starts one (and requires it).
     if (code.includes('RedisStore')) {
@@ -31,7 +36,8 @@ test('README js blocks run', async () => {
       if (!url) continue
       process.env.REDIS_URL ??= url
     }
-    const file = fileURLToPath(new URL(`./.readme-${i}.mjs`, import.meta.url))
+    const name = document.pathname.split('/').pop().replace('.md', '')
+    const file = fileURLToPath(new URL(`./.readme-${name}-${i}.mjs`, import.meta.url))
     writeFileSync(file, code)
     const idp = code.includes('RemoteJwks') ? await identityProvider() : null
     try {

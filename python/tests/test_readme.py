@@ -8,6 +8,9 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 import authgate
 from conftest import REPO
@@ -38,9 +41,16 @@ def identity_provider() -> Iterator[None]:
                     os.environ[k] = v
 
 
-def test_readme_python_blocks_run() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    assert blocks, "the README has no Python example"
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_readme_python_blocks_run(document: Path) -> None:
+    """Every ```python block of the README and of docs/ runs (```python fragment blocks are
+    excerpts and do not)."""
+    blocks = re.findall(r"```python\n(.*?)```", document.read_text(), re.S)
+    if document.name == "README.md":
+        assert blocks, "the README has no Python example"
     for block in blocks:
         # The Redis examples need a server: `make test` starts one (and requires it).
         if "RedisStore" in block:
@@ -49,4 +59,4 @@ def test_readme_python_blocks_run() -> None:
                 continue
             os.environ.setdefault("REDIS_URL", url)
         with identity_provider() if "RemoteJwks" in block else contextlib.nullcontext():
-            exec(compile(block, "README.md", "exec"), {})
+            exec(compile(block, document.name, "exec"), {"__name__": "readme_block"})
