@@ -191,11 +191,13 @@ bench: $(REDIS_SERVER) $(TOOLS)/bench-venv/.ok bench/peers/node/node_modules/.pa
 	$(VENV_PY) python/bench/bench_pop.py
 	$(VENV_PY) python/bench/bench_otp.py
 	$(VENV_PY) python/bench/bench_limits.py
+	$(VENV_PY) python/bench/bench_gate.py
 	cd node && node bench/bench.mjs
 	cd node && node bench/bench_signatures.mjs
 	cd node && node bench/bench_pop.mjs
 	cd node && node bench/bench_otp.mjs
 	cd node && node bench/bench_limits.mjs
+	cd node && node bench/bench_gate.mjs
 	tests/with-redis.sh $(MAKE) --no-print-directory bench-redis-peers
 
 # Checks against Redis (a private redis-server, started by tests/with-redis.sh).

@@ -120,7 +120,7 @@ class Gate {
     }
     const answer = this[CORE].check(method, url, peer ?? null, this.#headers(header), route ?? null,
       clientCertificate ?? null)
-    return admitted(answer)
+    return admitted(JSON.parse(answer))
   }
 
   /** `authenticate` on the libuv pool: for stores and key sets across the network. */
@@ -128,7 +128,7 @@ class Gate {
     const answer = await this[CORE].checkAsync(method, url, peer ?? null, this.#headers(header), route ?? null,
       clientCertificate ?? null)
     if (answer && answer.failed === true) throw convertError(answer)
-    return admitted(answer)
+    return admitted(JSON.parse(answer))
   }
 
   #headers(header) {
@@ -158,35 +158,37 @@ class Gate {
 const CORE = Symbol('authgate.gate')
 const ROUTES = Symbol('authgate.routes')
 
-function pairs(flat) {
-  const out = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1]
-  return out
+function decision(rate) {
+  return rate ? new RateDecision(rate.policy, rate.numbers) : null
 }
 
-function decision(answer) {
-  return answer.ratePolicy != null && answer.rateNumbers ? new RateDecision(answer.ratePolicy, answer.rateNumbers) : null
-}
-
+/** The native answer (parsed) as an AuthContext, or its refusal thrown as the AuthError. */
 function admitted(answer) {
   if (!answer.admitted) {
-    const error = errorFor(answer.code, answer.message, answer.retryAfter ?? null)
+    // A refusal is an answer, not a bug: no stack is captured (it costs more than the checks).
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    let error
+    try {
+      error = errorFor(answer.code, answer.message, answer.retryAfter ?? null)
+    } finally {
+      Error.stackTraceLimit = limit
+    }
     Object.defineProperty(error, 'response', {
-      value: Object.freeze({ status: answer.status, headers: pairs(answer.headers), body: answer.body }),
+      value: Object.freeze({ status: answer.status, headers: answer.headers, body: answer.body }),
       enumerable: false,
     })
-    const rate = decision(answer)
-    if (rate) error.rateLimit = rate
+    if (answer.rate) error.rateLimit = decision(answer.rate)
     throw error
   }
   return {
-    claims: answer.claimsJson == null ? null : JSON.parse(answer.claimsJson),
+    claims: answer.claims ?? null,
     apiKey: answer.apiKey ?? null,
     clientIp: answer.clientIp ?? null,
     identity: answer.identity ?? null,
-    rateLimit: decision(answer),
+    rateLimit: decision(answer.rate),
     dpopJkt: answer.dpopJkt ?? null,
-    headers: pairs(answer.headers),
+    headers: answer.headers,
   }
 }
 

@@ -81,9 +81,9 @@ export declare class CoreGate {
    * Runs the pipeline. `headers` alternate the names (lower case) and values of the
    * headers the gate reads. Never throws for a refusal: it is the answer.
    */
-  check(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): GateAnswer
+  check(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): string
   /** `check` on the libuv pool, for stores and key sets across the network. */
-  checkAsync(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): Promise<GateAnswer>
+  checkAsync(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): Promise<string>
 }
 export type JsCoreGate = CoreGate
 
@@ -653,33 +653,6 @@ export declare function errorStatuses(): Record<string, number>
 export interface Failure {
   code: string
   message: string
-}
-
-/**
- * What the gate answered. Admitted: `claimsJson`, `apiKey`, `clientIp`, `identity`, the
- * headers to add and the rate decision. Refused: `status`, `headers` and `body` — the
- * whole response — with the error's `code` (snake_case), `message` and `retryAfter`.
- */
-export interface GateAnswer {
-  admitted: boolean
-  status: number
-  /** Header names and values, alternating (lower-case names). */
-  headers: Array<string>
-  body?: string
-  code?: string
-  message?: string
-  retryAfter?: number
-  claimsJson?: string
-  apiKey?: ApiKeyRecord
-  clientIp?: string
-  identity?: string
-  dpopJkt?: string
-  /**
-   * The rate decision (admitted: the bucket with the fewest left; refused: the one that
-   * refused), as the numbers `RateDecision` reads, and its policy.
-   */
-  ratePolicy?: string
-  rateNumbers?: Array<number>
 }
 
 /** The gate's settings besides the objects it checks with. */

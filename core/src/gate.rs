@@ -527,7 +527,7 @@ impl Gate {
         decisions: &mut Vec<RateDecision>,
         last: &mut Option<RateDecision>,
     ) -> Result<()> {
-        let decision = limiter.check(policy, key, cost)?;
+        let decision = limiter.check(policy, &bucket_key(key), cost)?;
         *last = Some(decision.clone());
         decisions.push(decision.clone());
         decision.into_result().map(|_| ())
@@ -673,6 +673,18 @@ impl Gate {
             None => request.url.to_string(),
         }
     }
+}
+
+/// A bucket's key as the limiter stores it: as it is up to 256 bytes; a longer one (a
+/// long `sub` from an identity provider) by its SHA-256, so no identity is refused for its
+/// length and none can make a key the store refuses.
+fn bucket_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.len() <= 256 {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    let digest = crate::util::sha256(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    std::borrow::Cow::Owned(format!("sha256:{hex}"))
 }
 
 fn require_policy(limiter: &RateLimiter, policy: &str) -> Result<()> {
@@ -1009,6 +1021,42 @@ mod tests {
             .map(|_| code(&check(&gate, &[("authorization", &bearer)], None)))
             .collect();
         assert_eq!(codes, ["admitted", "admitted", "rate_limited"]);
+    }
+
+    #[test]
+    fn long_subjects_are_metered_by_their_hash() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let limiter = RateLimiter::new(store);
+        limiter
+            .set_policy("per_user", Policy::per_minute(1).unwrap())
+            .unwrap();
+        let gate = Gate::new(GateConfig {
+            tokens: Some(tokens()),
+            limiter: Some(Arc::new(limiter)),
+            user_rate_policy: Some("per_user".into()),
+            client_rate_policy: None,
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let long = |c: char| {
+            format!(
+                "Bearer {}",
+                token(json!({"sub": c.to_string().repeat(2000)}))
+            )
+        };
+        let (a, b) = (long('a'), long('b'));
+        assert_eq!(
+            code(&check(&gate, &[("authorization", &a)], None)),
+            "admitted"
+        );
+        assert_eq!(
+            code(&check(&gate, &[("authorization", &a)], None)),
+            "rate_limited"
+        );
+        assert_eq!(
+            code(&check(&gate, &[("authorization", &b)], None)),
+            "admitted"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 
 use crate::allowlist::{JsClientIpResolver, JsIpAllowlist};
-use crate::apikey::{record, ApiKeyRecord, JsApiKeyManager};
+use crate::apikey::JsApiKeyManager;
 use crate::errors::{core, invalid_arg, Result};
 use crate::jwt::{validation_json, JsKeySet, JsVerifier};
 use crate::offload::{offload, Offload};
@@ -52,87 +52,153 @@ struct Parts<'a> {
     dpop: Option<&'a JsDpopVerifier>,
 }
 
-/// What the gate answered. Admitted: `claimsJson`, `apiKey`, `clientIp`, `identity`, the
-/// headers to add and the rate decision. Refused: `status`, `headers` and `body` — the
-/// whole response — with the error's `code` (snake_case), `message` and `retryAfter`.
-#[napi(object)]
-pub struct GateAnswer {
-    pub admitted: bool,
-    pub status: u32,
-    /// Header names and values, alternating (lower-case names).
-    pub headers: Vec<String>,
-    pub body: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub retry_after: Option<f64>,
-    pub claims_json: Option<String>,
-    pub api_key: Option<ApiKeyRecord>,
-    pub client_ip: Option<String>,
-    pub identity: Option<String>,
-    pub dpop_jkt: Option<String>,
-    /// The rate decision (admitted: the bucket with the fewest left; refused: the one that
-    /// refused), as the numbers `RateDecision` reads, and its policy.
-    pub rate_policy: Option<String>,
-    pub rate_numbers: Option<Vec<f64>>,
-}
-
-fn flat(headers: Vec<(&'static str, String)>) -> Vec<String> {
-    let mut out = Vec::with_capacity(headers.len() * 2);
-    for (name, value) in headers {
-        out.push(name.to_string());
-        out.push(value);
-    }
-    out
-}
-
-fn numbers(d: &authgate_core::ratelimit::RateDecision) -> Vec<f64> {
-    let mut out = vec![0.0; FIELDS];
-    // The buffer is FIELDS long: writing cannot fail.
-    let _ = write_decision(d, &mut out);
-    out
-}
-
-fn answer(outcome: GateOutcome) -> GateAnswer {
-    let empty = GateAnswer {
-        admitted: false,
-        status: 200,
-        headers: Vec::new(),
-        body: None,
-        code: None,
-        message: None,
-        retry_after: None,
-        claims_json: None,
-        api_key: None,
-        client_ip: None,
-        identity: None,
-        dpop_jkt: None,
-        rate_policy: None,
-        rate_numbers: None,
-    };
+/// What the gate answered, as one JSON text (`JSON.parse` builds it faster than napi sets
+/// properties one by one). Admitted: `{"admitted":true,"headers":{…},"claims":{…},"apiKey":{…},
+/// "clientIp":…,"identity":…,"dpopJkt":…,"rate":{"policy":…,"numbers":[…]}}`. Refused:
+/// `{"admitted":false,"status":…,"headers":{…},"body":"…","code":…,"message":…,
+/// "retryAfter":…,"rate":…}` — the whole response, and the error's details.
+fn answer(outcome: GateOutcome) -> String {
+    let mut w = Json(Vec::with_capacity(512));
     match outcome {
-        GateOutcome::Admitted(a) => GateAnswer {
-            admitted: true,
-            headers: flat(a.headers),
-            claims_json: a.claims.map(|c| c.json().to_string()),
-            api_key: a.api_key.map(record),
-            client_ip: a.client_ip,
-            identity: Some(a.identity),
-            dpop_jkt: a.dpop.map(|d| d.jkt),
-            rate_policy: a.rate_limit.as_ref().map(|d| d.policy.clone()),
-            rate_numbers: a.rate_limit.as_ref().map(numbers),
-            ..empty
-        },
-        GateOutcome::Refused(r) => GateAnswer {
-            status: u32::from(r.response.status),
-            headers: flat(r.response.headers),
-            body: Some(r.response.body),
-            code: Some(r.error.code().to_string()),
-            message: Some(r.error.message().to_string()),
-            retry_after: r.error.retry_after().map(|s| s as f64),
-            rate_policy: r.rate_limit.as_ref().map(|d| d.policy.clone()),
-            rate_numbers: r.rate_limit.as_ref().map(numbers),
-            ..empty
-        },
+        GateOutcome::Admitted(a) => {
+            w.raw("{\"admitted\":true,\"headers\":");
+            w.headers(&a.headers);
+            if let Some(r) = &a.api_key {
+                w.raw(",\"apiKey\":");
+                w.api_key(r);
+            }
+            if let Some(ip) = &a.client_ip {
+                w.field("clientIp", ip);
+            }
+            w.field("identity", &a.identity);
+            if let Some(d) = &a.dpop {
+                w.field("dpopJkt", &d.jkt);
+            }
+            if let Some(d) = &a.rate_limit {
+                w.rate(d);
+            }
+            // The claims go in as the token carried them (already JSON): no second encoding.
+            if let Some(c) = &a.claims {
+                w.raw(",\"claims\":");
+                w.raw(c.json());
+            }
+        }
+        GateOutcome::Refused(r) => {
+            w.raw("{\"admitted\":false,\"status\":");
+            w.raw(&r.response.status.to_string());
+            w.raw(",\"headers\":");
+            w.headers(&r.response.headers);
+            w.field("body", &r.response.body);
+            w.field("code", r.error.code());
+            w.field("message", r.error.message());
+            if let Some(secs) = r.error.retry_after() {
+                w.raw(",\"retryAfter\":");
+                w.raw(&secs.to_string());
+            }
+            if let Some(d) = &r.rate_limit {
+                w.rate(d);
+            }
+        }
+    }
+    w.raw("}");
+    // Only valid UTF-8 was written (strings through serde_json, the rest ASCII).
+    String::from_utf8(w.0).unwrap_or_default()
+}
+
+/// A JSON writer for the answer: strings escaped by serde_json, the rest written out.
+struct Json(Vec<u8>);
+
+impl Json {
+    fn raw(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    fn string(&mut self, text: &str) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, text);
+    }
+
+    fn field(&mut self, name: &str, value: &str) {
+        self.raw(",\"");
+        self.raw(name);
+        self.raw("\":");
+        self.string(value);
+    }
+
+    fn number(&mut self, name: &str, value: u64) {
+        self.raw(",\"");
+        self.raw(name);
+        self.raw("\":");
+        self.raw(&value.to_string());
+    }
+
+    fn headers(&mut self, headers: &[(&'static str, String)]) {
+        self.raw("{");
+        for (i, (name, value)) in headers.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            self.string(name);
+            self.raw(":");
+            self.string(value);
+        }
+        self.raw("}");
+    }
+
+    fn rate(&mut self, d: &authgate_core::ratelimit::RateDecision) {
+        let mut numbers = [0.0; FIELDS];
+        // The buffer is FIELDS long: writing cannot fail.
+        let _ = write_decision(d, &mut numbers);
+        self.raw(",\"rate\":{\"policy\":");
+        self.string(&d.policy);
+        self.raw(",\"numbers\":[");
+        for (i, n) in numbers.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            // Whole numbers of milliseconds or counts, or -1: written as integers.
+            self.raw(&(*n as i64).to_string());
+        }
+        self.raw("]}");
+    }
+
+    /// An API key's record as the other Node calls give it (`ApiKeyRecord`): camelCase,
+    /// absent fields left out.
+    fn api_key(&mut self, r: &authgate_core::apikey::ApiKeyRecord) {
+        self.raw("{\"app\":");
+        self.string(r.app_id());
+        self.field("id", &r.id);
+        self.field("prefix", &r.prefix);
+        self.field("lastFour", &r.last_four);
+        if let Some(name) = &r.name {
+            self.field("name", name);
+        }
+        self.raw(",\"scopes\":[");
+        for (i, scope) in r.scopes.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            self.string(scope);
+        }
+        self.raw("]");
+        self.number("createdAt", r.created_at);
+        if let Some(x) = r.expires_at {
+            self.number("expiresAt", x);
+        }
+        self.field("status", r.status.name());
+        if let Some(x) = r.credits {
+            self.number("credits", x);
+        }
+        if let Some(x) = &r.rate_limit_policy {
+            self.field("rateLimitPolicy", x);
+        }
+        if let Some(x) = &r.replaced_by {
+            self.field("replacedBy", x);
+        }
+        if let Some(x) = r.grace_until {
+            self.number("graceUntil", x);
+        }
+        self.raw("}");
     }
 }
 
@@ -183,7 +249,7 @@ fn run(
     headers: &[String],
     route: Option<&Route>,
     certificate: Option<&[u8]>,
-) -> Result<GateAnswer> {
+) -> Result<String> {
     let pairs = request_parts(headers)?;
     let request = GateRequest {
         method,
@@ -352,7 +418,7 @@ impl JsCoreGate {
         headers: Vec<String>,
         route: Option<&JsGateRoute>,
         client_certificate: Option<Buffer>,
-    ) -> Result<GateAnswer> {
+    ) -> Result<String> {
         run(
             &self.inner,
             &method,
@@ -365,7 +431,7 @@ impl JsCoreGate {
     }
 
     /// `check` on the libuv pool, for stores and key sets across the network.
-    #[napi(catch_unwind, ts_return_type = "Promise<GateAnswer>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
     pub fn check_async(
         &self,
         method: String,
@@ -374,7 +440,7 @@ impl JsCoreGate {
         headers: Vec<String>,
         route: Option<&JsGateRoute>,
         client_certificate: Option<Buffer>,
-    ) -> AsyncTask<Offload<GateAnswer>> {
+    ) -> AsyncTask<Offload<String>> {
         let gate = self.inner.clone();
         let route = route.map(|r| r.inner.clone());
         let certificate = client_certificate.map(|b| b.to_vec());

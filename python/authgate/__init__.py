@@ -87,7 +87,7 @@ from authgate._authgate import (
     create_dpop_proof,
     generate_dpop_nonce,
     jwk_thumbprint,
-    Admission,
+    AuthContext,
     CoreGate,
     GateRoute,
 )
@@ -95,7 +95,7 @@ from authgate import errors as _errors
 from authgate.errors import *  # noqa: F403 (the exception classes, listed in errors.__all__)
 
 __all__ = [
-    "Admission",
+    "AuthContext",
     "CoreGate",
     "GateRoute",
     "DpopProof",

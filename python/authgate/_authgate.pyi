@@ -29,7 +29,7 @@ __all__ = [
     "RateDecision",
     "RateLimiter",
     "RatePolicy",
-    "Admission",
+    "AuthContext",
     "CoreGate",
     "GateRoute",
     "ClientIpResolver",
@@ -389,7 +389,7 @@ class GateRoute:
     def limit(self) -> Optional[str]: ...
 
 @final
-class Admission:
+class AuthContext:
     @property
     def claims(self) -> Optional[dict[str, Any]]: ...
     @property
@@ -442,7 +442,7 @@ class CoreGate:
         headers: builtins.list[tuple[str, str]],
         route: Optional[GateRoute] = None,
         client_certificate: Optional[bytes] = None,
-    ) -> Admission: ...
+    ) -> AuthContext: ...
 
 @final
 class SignatureKey:

@@ -6,9 +6,9 @@ so every runtime answers byte for byte alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from authgate._authgate import AuthContext as _AuthContext
 from authgate._authgate import (
     CLIENT_RATE_POLICY,
     ApiKeyManager,
@@ -31,20 +31,12 @@ from authgate.errors import AuthError
 HeaderLookup = Callable[[str], Optional[str]]
 
 
-@dataclass(frozen=True)
-class AuthContext:
-    """What an admitted request carries: the token's claims and/or the API key's record, the
-    client's address, who the request is from (``identity``: ``user:<sub>``, ``app:<app>``
-    or ``ip:<address>``), the rate-limit decision (whose ``headers`` go on the response) and,
-    for a DPoP-bound token, the thumbprint of the proof's key."""
-
-    claims: Optional[dict[str, Any]] = None
-    api_key: Optional[ApiKeyRecord] = None
-    client_ip: Optional[str] = None
-    rate_limit: Optional[RateDecision] = None
-    identity: Optional[str] = None
-    headers: tuple[tuple[str, str], ...] = ()
-    dpop_jkt: Optional[str] = None
+#: What an admitted request carries (a native, read-only object): ``claims`` (the token's, a
+#: dict, or None), ``api_key`` (the ``ApiKeyRecord``, or None), ``client_ip``, ``identity``
+#: (``user:<sub>``, else ``app:<app>``, else ``ip:<address>``), ``rate_limit`` (the decision
+#: of the bucket with the fewest requests left), ``headers`` (to add to the response, lower-case
+#: names) and ``dpop_jkt`` (the DPoP proof key's thumbprint, for a DPoP-bound token).
+AuthContext = _AuthContext
 
 
 class Gate:
@@ -155,21 +147,12 @@ class Gate:
             value = header(name)
             if value is not None:
                 headers.append((name, value))
-        a = self._core.check(method, url, peer, headers, route, client_certificate)
-        return AuthContext(
-            claims=a.claims,
-            api_key=a.api_key,
-            client_ip=a.client_ip,
-            rate_limit=a.rate_limit,
-            identity=a.identity,
-            headers=tuple(a.headers),
-            dpop_jkt=a.dpop_jkt,
-        )
+        return self._core.check(method, url, peer, headers, route, client_certificate)
 
     def response_headers(self, context: AuthContext) -> list[tuple[str, str]]:
         """The headers an admitted request's response carries (the RateLimit headers, with
         lower-case names)."""
-        return list(context.headers)
+        return context.headers
 
     def error_response(self, error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
         """``(status, headers, body)`` for a refused request, built by the core as every

@@ -132,8 +132,11 @@ impl PyGateRoute {
     }
 }
 
-/// What an admitted request carries.
-#[pyclass(frozen, get_all, name = "Admission", module = "authgate")]
+/// What an admitted request carries: the token's claims and/or the API key's record, the
+/// client's address, who it is from (`user:<sub>`, `app:<app>` or `ip:<address>`), the
+/// rate-limit decision and the headers to add (lower-case names), and for a DPoP-bound
+/// token the thumbprint of the proof's key.
+#[pyclass(frozen, get_all, name = "AuthContext", module = "authgate")]
 pub struct PyAdmission {
     claims: Option<Py<PyAny>>,
     api_key: Option<Py<PyAny>>,
@@ -142,6 +145,16 @@ pub struct PyAdmission {
     rate_limit: Option<Py<PyRateDecision>>,
     headers: Vec<(&'static str, String)>,
     dpop_jkt: Option<String>,
+}
+
+#[pymethods]
+impl PyAdmission {
+    fn __repr__(&self) -> String {
+        format!(
+            "AuthContext(identity={:?}, client_ip={:?})",
+            self.identity, self.client_ip
+        )
+    }
 }
 
 fn admission(py: Python<'_>, a: Admission) -> PyResult<PyAdmission> {

@@ -83,7 +83,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client_token::needs_refresh, m)?)?;
     m.add_class::<gate::PyCoreGate>()?;
     m.add_class::<gate::PyGateRoute>()?;
-    m.add_class::<gate::PyAdmission>()?;
+    m.add_class::<gate::PyAdmission>()?; // AuthContext
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_refusal, m)?)?;
