@@ -39,7 +39,9 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
   })
   done()
 }
-// Apply to the whole app, not an encapsulated child context.
+// Not encapsulated: the hook applies to the context the plugin is registered in — the whole
+// app from the root, or only an encapsulated context's routes when registered inside it:
+// `app.register(async (api) => { api.register(authgatePlugin, { gate }); … }, { prefix: '/api' })`.
 authgatePlugin[Symbol.for('skip-override')] = true
 
 module.exports = { authgatePlugin, Gate }

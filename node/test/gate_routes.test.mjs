@@ -64,6 +64,26 @@ test('Fastify: a route limit from the route config', async () => {
   }
 })
 
+test('Fastify: registered inside an encapsulated context, the plugin protects that context only', async () => {
+  const app = Fastify()
+  app.register(async (api) => {
+    api.register(authgatePlugin, { gate: gate() })
+    api.get('/orders', async (request) => ({ user: request.auth.claims.sub }))
+  }, { prefix: '/api' })
+  app.get('/health', async () => ({ ok: true }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    const base = `http://127.0.0.1:${app.server.address().port}`
+    assert.equal((await fetch(`${base}/health`)).status, 200)
+    const refused = await fetch(`${base}/api/orders`)
+    assert.deepEqual([refused.status, (await refused.json()).error], [401, 'missing_token'])
+    const ok = await fetch(`${base}/api/orders`, { headers: bearer() })
+    assert.deepEqual(await ok.json(), { user: 'alice' })
+  } finally {
+    await app.close()
+  }
+})
+
 test('Hono: a route limit on one path', async () => {
   const app = new Hono()
   app.post('/login', honoAuthgate(gate(), { limit: '1/minute' }), (c) => c.json({ ok: true }))
