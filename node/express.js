@@ -19,22 +19,22 @@ function write(res, status, headers, body) {
  * name or text), metered apart from other routes (named by `name`, by default the
  * method and route path).
  */
+/** The client's TLS certificate (DER) on a mutual-TLS connection, else null. */
+function peerCertificate(socket) {
+  if (!socket?.encrypted || typeof socket.getPeerCertificate !== 'function') return null
+  const raw = socket.getPeerCertificate()?.raw
+  return raw && raw.length ? raw : null
+}
+
 function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
   const skip = new Set(exclude)
   const perRoute = (scopes && scopes.length > 0) || limit != null
   if (perRoute && name != null) gate.routeFor(name, { scopes, limit, cost }) // checked now
   return function authgateMiddleware(req, res, next) {
     if (skip.has(req.path)) return next()
-    const header = (headerName) => req.headers[headerName]
-    let request
-    try {
-      const route = perRoute
-        ? gate.routeFor(name ?? `${req.method} ${req.route?.path ?? req.path}`, { scopes, limit, cost })
-        : null
-      request = { method: req.method, url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`, route }
-    } catch (error) {
-      return next(error)
-    }
+    // Every line of a repeated header (Node keeps only the first Authorization line in
+    // req.headers): the core joins them, as every other adapter's server does.
+    const header = (headerName) => req.headersDistinct?.[headerName] ?? req.headers[headerName]
     const admit = (auth) => {
       req.auth = auth
       res.set(gate.responseHeaders(auth))
@@ -44,6 +44,27 @@ function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
       if (!(error instanceof AuthError)) return next(error)
       const { status, headers, body } = gate.errorResponse(error)
       return write(res, status, headers, body)
+    }
+    let request
+    try {
+      // The route's path pattern (bounded, chosen by the developer), never the URL.
+      const route = perRoute
+        ? gate.routeFor(name ?? (req.route ? `${req.method} ${req.route.path}` : 'app'), { scopes, limit, cost })
+        : null
+      if (gate.admitted(req.auth)) {
+        // The app-wide middleware already ran this gate: only the route's own rule.
+        if (route) res.set(gate.responseHeaders(req.auth = gate.authorizeRoute(req.auth, route)))
+        return next()
+      }
+      request = {
+        method: req.method,
+        url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+        route,
+        clientCertificate: peerCertificate(req.socket),
+      }
+    } catch (error) {
+      if (error instanceof AuthError) return refuse(error)
+      return next(error)
     }
     // With a store across the network (Redis), the checks run off the event loop.
     if (gate.offload) return gate.authenticateAsync(header, req.socket.remoteAddress, request).then(admit, refuse)
@@ -71,4 +92,4 @@ function authgateErrors({ realm } = {}) {
   }
 }
 
-module.exports = { authgate, authgateErrors, Gate }
+module.exports = { authgate, authgateErrors, Gate, peerCertificate }

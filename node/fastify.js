@@ -2,6 +2,7 @@
 // Fastify plugin: `app.register(authgatePlugin, { gate })`; then `request.auth`.
 
 const { Gate, AuthError, refusalResponse } = require('./http.js')
+const { peerCertificate } = require('./express.js')
 
 function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, done) {
   const skip = new Set(exclude)
@@ -19,13 +20,19 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
   fastify.addHook('onRequest', async (request, reply) => {
     if (skip.has(request.routeOptions.url)) return
     try {
-      const header = (name) => request.headers[name]
+      // Every line of a repeated header: the core joins them, as every adapter's server does.
+      const header = (name) => request.raw.headersDistinct?.[name] ?? request.headers[name]
       // A route's own rule: `{ config: { authgate: { scopes, limit, cost, name } } }`.
       const own = request.routeOptions.config?.authgate
       const route = own
         ? gate.routeFor(own.name ?? `${request.method} ${request.routeOptions.url}`, own)
         : null
-      const options = { method: request.method, url: `${request.protocol}://${request.host}${request.url}`, route }
+      const options = {
+        method: request.method,
+        url: `${request.protocol}://${request.host}${request.url}`,
+        route,
+        clientCertificate: peerCertificate(request.socket),
+      }
       // With a store across the network (Redis), the checks run off the event loop.
       request.auth = gate.offload
         ? await gate.authenticateAsync(header, request.socket.remoteAddress, options)

@@ -14,7 +14,10 @@ const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
 
 const GATE_OPTIONS = ['keys', 'apiKeys', 'apiKeyScope', 'apiKeyHeader', 'apiKeyInAuthorization', 'realm', 'verify',
   'allowlist', 'clientIp', 'limiter', 'ratePolicy', 'clientRatePolicy', 'userRatePolicy', 'dpop', 'publicOrigin',
-  'scopes']
+  'scopes', 'ipv6Prefix', 'clientCertificateHeader']
+/** The gate that admitted a request, and what it granted: hidden fields of the AuthContext. */
+const ADMITTED = Symbol('authgate.admitted')
+const ROUTE_CACHE = 1024
 
 class Gate {
   /**
@@ -43,7 +46,8 @@ class Gate {
     if (unknown.length) throw new TypeError(`unknown Gate option ${unknown[0]}`)
     const {
       keys, apiKeys, apiKeyScope, apiKeyHeader, apiKeyInAuthorization, realm, verify, allowlist, clientIp, limiter,
-      ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes,
+      ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes, ipv6Prefix,
+      clientCertificateHeader,
     } = options
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
@@ -66,6 +70,8 @@ class Gate {
       scopes: scopes ?? undefined,
       verifyJson: verify === undefined || verify === null ? undefined : JSON.stringify(verify),
       remoteStores,
+      ipv6Prefix: ipv6Prefix ?? undefined,
+      clientCertificateHeader: clientCertificateHeader ?? undefined,
     }
     const part = (Class) => (keys instanceof Class ? nativeOf(keys) : null)
     try {
@@ -103,7 +109,8 @@ class Gate {
     let route = this[ROUTES].get(key)
     if (!route) {
       route = this.route(name, options)
-      this[ROUTES].set(key, route)
+      // Bounded: names come from route patterns, but a cache must never grow without end.
+      if (this[ROUTES].size < ROUTE_CACHE) this[ROUTES].set(key, route)
     }
     return route
   }
@@ -120,7 +127,30 @@ class Gate {
     }
     const answer = this[CORE].check(method, url, peer ?? null, this.#headers(header), route ?? null,
       clientCertificate ?? null)
-    return admitted(JSON.parse(answer))
+    return admitted(JSON.parse(answer), this)
+  }
+
+  /** Whether `auth` is an AuthContext this gate admitted. */
+  admitted(auth) {
+    return auth?.[ADMITTED]?.gate === this
+  }
+
+  /**
+   * A route's own rule for a request this gate already admitted (the app-wide middleware
+   * ran it): only the route's scopes and limit, not the pipeline again (no second credit,
+   * no second use of a DPoP proof, no second count). Returns the AuthContext with the
+   * route's rate decision when it has fewer requests left; throws the refusal.
+   */
+  authorizeRoute(auth, route) {
+    const held = auth?.[ADMITTED]
+    if (!held || held.gate !== this) throw new TypeError('authorizeRoute takes an AuthContext this gate admitted')
+    const rate = auth.rateLimit
+    const answer = JSON.parse(this[CORE].checkRouteFor(auth.identity, held.grants.scopes, held.grants.patterns,
+      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null, route))
+    const routed = admitted(answer, this)
+    const merged = { ...auth, rateLimit: routed.rateLimit, headers: routed.headers }
+    Object.defineProperty(merged, ADMITTED, { value: held, enumerable: false })
+    return merged
   }
 
   /** `authenticate` on the libuv pool: for stores and key sets across the network. */
@@ -128,7 +158,7 @@ class Gate {
     const answer = await this[CORE].checkAsync(method, url, peer ?? null, this.#headers(header), route ?? null,
       clientCertificate ?? null)
     if (answer && answer.failed === true) throw convertError(answer)
-    return admitted(JSON.parse(answer))
+    return admitted(JSON.parse(answer), this)
   }
 
   #headers(header) {
@@ -163,7 +193,7 @@ function decision(rate) {
 }
 
 /** The native answer (parsed) as an AuthContext, or its refusal thrown as the AuthError. */
-function admitted(answer) {
+function admitted(answer, gate) {
   if (!answer.admitted) {
     // A refusal is an answer, not a bug: no stack is captured (it costs more than the checks).
     const limit = Error.stackTraceLimit
@@ -181,7 +211,7 @@ function admitted(answer) {
     if (answer.rate) error.rateLimit = decision(answer.rate)
     throw error
   }
-  return {
+  const auth = {
     claims: answer.claims ?? null,
     apiKey: answer.apiKey ?? null,
     clientIp: answer.clientIp ?? null,
@@ -190,6 +220,8 @@ function admitted(answer) {
     dpopJkt: answer.dpopJkt ?? null,
     headers: answer.headers,
   }
+  Object.defineProperty(auth, ADMITTED, { value: { gate, grants: answer.grants }, enumerable: false })
+  return auth
 }
 
 /** `{ status, headers, body }` for an AuthError, built by the core. Never throws. */

@@ -78,6 +78,12 @@ export declare class CoreGate {
    */
   route(name: string, scopes?: Array<string> | undefined | null, limit?: string | undefined | null, cost?: number | undefined | null): GateRoute
   /**
+   * A route's own rule for a request this gate already admitted: its `identity`, the
+   * `grantScopes` it holds (`grantPatterns`: an API key's), and its rate decision
+   * (policy and numbers). Answers as `check` does.
+   */
+  checkRouteFor(identity: string, grantScopes: Array<string>, grantPatterns: boolean, heldPolicy: string | undefined | null, heldNumbers: Array<number> | undefined | null, route: GateRoute): string
+  /**
    * Runs the pipeline. `headers` alternate the names (lower case) and values of the
    * headers the gate reads. Never throws for a refusal: it is the answer.
    */
@@ -672,6 +678,10 @@ export interface GateSettings {
   verifyJson?: string
   /** A store is across the network (Redis): checks run on the libuv pool. */
   remoteStores?: boolean
+  /** The IPv6 network size clients are metered by (default 64). */
+  ipv6Prefix?: number
+  /** A header the TLS terminator sets to the client's certificate (RFC 8705 tokens). */
+  clientCertificateHeader?: string
 }
 
 /** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */

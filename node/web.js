@@ -45,9 +45,10 @@ function withHeaders(gate, auth, response) {
  * address.
  */
 function withAuthgate(gate, handler, { peer, scopes, limit, cost, name } = {}) {
-  const route = (scopes && scopes.length > 0) || limit != null
-    ? gate.route(name ?? handler.name ?? 'handler', { scopes, limit, cost })
-    : null
+  const perRoute = (scopes && scopes.length > 0) || limit != null
+  // A route's buckets need a name of their own: anonymous handlers would share one.
+  if (perRoute && !name) throw new TypeError('withAuthgate with scopes or a limit needs a name (e.g. \'POST /api/login\')')
+  const route = perRoute ? gate.route(name, { scopes, limit, cost }) : null
   return async function authgateHandler(request, ...rest) {
     const checked = await authenticateRequest(gate, request, { peer: peer?.(request, ...rest), route })
     if (checked.response) return checked.response
@@ -69,15 +70,20 @@ function honoAuthgate(gate, { peer, scopes, limit, cost, name } = {}) {
   const perRoute = (scopes && scopes.length > 0) || limit != null
   return async function authgateHono(c, next) {
     let route = null
-    if (perRoute) {
-      try {
-        route = gate.routeFor(name ?? `${c.req.method} ${c.req.routePath}`, { scopes, limit, cost })
-      } catch (error) {
-        if (!(error instanceof AuthError)) throw error
-        return refusal(error, gate.realm)
+    let checked
+    try {
+      // The route's path pattern (bounded, chosen by the developer), never the URL.
+      if (perRoute) route = gate.routeFor(name ?? `${c.req.method} ${c.req.routePath}`, { scopes, limit, cost })
+      const held = c.get('auth')
+      if (gate.admitted(held)) {
+        // An app-wide honoAuthgate already ran this gate: only the route's own rule.
+        checked = { auth: route ? gate.authorizeRoute(held, route) : held }
       }
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error
+      return refusal(error, gate.realm)
     }
-    const checked = await authenticateRequest(gate, c.req.raw, { peer: peer?.(c), route })
+    checked ??= await authenticateRequest(gate, c.req.raw, { peer: peer?.(c), route })
     if (checked.response) return checked.response
     c.set('auth', checked.auth)
     await next()

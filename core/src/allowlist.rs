@@ -399,6 +399,17 @@ impl ClientIpResolver {
         if !self.trusted.contains(peer) {
             return Ok(peer);
         }
+        Ok(self.walk(header_values)?.unwrap_or(peer))
+    }
+
+    /// The client behind a peer that has no IP address but is trusted by construction (a
+    /// Unix socket, which only a local proxy can connect to): the forwarding header's walk
+    /// as for a trusted peer; `None` when the header names no one.
+    pub fn resolve_local(&self, header_values: &[&str]) -> Result<Option<IpAddr>> {
+        self.walk(header_values)
+    }
+
+    fn walk(&self, header_values: &[&str]) -> Result<Option<IpAddr>> {
         let total: usize = header_values.iter().map(|v| v.len() + 1).sum();
         if total > MAX_FORWARDED_BYTES {
             return err(
@@ -411,16 +422,16 @@ impl ClientIpResolver {
             .flat_map(|v| split_list(v))
             .filter(|h| !h.is_empty())
             .collect();
-        let mut client = peer;
+        let mut client = None;
         for hop in hops.iter().rev().take(MAX_HOPS) {
             let ip = match self.header {
                 ForwardedHeader::XForwardedFor => parse_hop(hop),
                 ForwardedHeader::Forwarded => forwarded_for(hop).and_then(parse_hop),
             }
             .ok_or_else(|| bad("a forwarding hop is not an IP address".into()))?;
-            client = ip;
+            client = Some(ip);
             if !self.trusted.contains(ip) {
-                return Ok(ip);
+                return Ok(Some(ip));
             }
         }
         Ok(client)

@@ -305,19 +305,43 @@ impl ApiKeyManager {
     /// Verifies a presented key, optionally for a scope, and takes one credit from
     /// metered keys. Returns the key's record.
     pub fn verify(&self, key: &str, scope: Option<&str>) -> Result<ApiKeyRecord> {
+        let record = self.authenticate(key, scope)?;
+        self.spend(&record)?;
+        Ok(record)
+    }
+
+    /// [`ApiKeyManager::verify`] without taking a credit: the gate spends it with
+    /// [`ApiKeyManager::spend`] only once the request is admitted. A metered key with no
+    /// credit left is refused here already.
+    pub fn authenticate(&self, key: &str, scope: Option<&str>) -> Result<ApiKeyRecord> {
         let parsed = parse(key)?;
         let record = self
             .store
             .apikey_get(&parsed.id)?
             .ok_or_else(|| Error::new(ErrorKind::InvalidApiKey, "the API key is not valid"))?;
         record.check(&parsed, self.clock.now(), scope)?;
-        if !self.store.apikey_take_credit(&record.id)? {
+        if record.credits == Some(0) {
             return err(
                 ErrorKind::ApiKeyCreditsExhausted,
                 "the API key has no credits left",
             );
         }
         Ok(record)
+    }
+
+    /// Takes one credit from a metered key (atomically in the store); `api_key_credits_exhausted`
+    /// when none is left. Keys without credits are not metered.
+    pub fn spend(&self, record: &ApiKeyRecord) -> Result<()> {
+        if record.credits.is_none() {
+            return Ok(());
+        }
+        if !self.store.apikey_take_credit(&record.id)? {
+            return err(
+                ErrorKind::ApiKeyCreditsExhausted,
+                "the API key has no credits left",
+            );
+        }
+        Ok(())
     }
 
     pub fn get(&self, id: &str) -> Result<Option<ApiKeyRecord>> {

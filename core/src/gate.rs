@@ -21,6 +21,8 @@
 //! headers to add), or refused with its whole HTTP response ([`Refusal`]), built by
 //! [`crate::http::refusal`] and identical in every runtime.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -104,6 +106,12 @@ pub struct GateConfig {
     pub public_origin: Option<String>,
     /// Scopes every request needs (routes can ask for more, see [`Route`]).
     pub scopes: Vec<String>,
+    /// The IPv6 network size clients are metered by (default 64: one subscriber).
+    pub ipv6_prefix: u8,
+    /// A header your TLS terminator sets to the client's certificate (PEM, URL-encoded PEM
+    /// or base64 DER — e.g. nginx `$ssl_client_escaped_cert`), for tokens bound to it
+    /// (RFC 8705). Only name a header the terminator always sets or removes.
+    pub client_certificate_header: Option<String>,
 }
 
 impl Default for GateConfig {
@@ -124,6 +132,8 @@ impl Default for GateConfig {
             dpop: None,
             public_origin: None,
             scopes: Vec::new(),
+            ipv6_prefix: 64,
+            client_certificate_header: None,
         }
     }
 }
@@ -160,11 +170,22 @@ pub struct GateRequest<'a> {
 }
 
 impl<'a> GateRequest<'a> {
-    fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
+    /// A header's value; lines repeated under one name are joined with `, ` as RFC 9110
+    /// §5.3 reads them, so every adapter gives the core the same text (two `Authorization`
+    /// lines are one malformed credential whether the server joined them or not).
+    fn header(&self, name: &str) -> Option<Cow<'a, str>> {
+        let mut found = self
+            .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let (_, first) = found.next()?;
+        let mut joined: Option<String> = None;
+        for (_, more) in found {
+            let text = joined.get_or_insert_with(|| first.to_string());
+            text.push_str(", ");
+            text.push_str(more);
+        }
+        Some(joined.map_or(Cow::Borrowed(*first), Cow::Owned))
     }
 
     fn header_values(&self, name: &str) -> Vec<&'a str> {
@@ -194,6 +215,57 @@ pub struct Admission {
     pub rate_limit: Option<RateDecision>,
     /// Headers to add to the response (lower-case names).
     pub headers: Vec<(&'static str, String)>,
+    /// The scopes the request was granted, for a route's rule checked later
+    /// ([`Gate::check_route_for`]).
+    pub grants: Grants,
+}
+
+/// The scopes an admitted request holds: the token's (`scope`, space-separated, or `scp`,
+/// a list; exact names) when it carried one, else the API key's (where `orders:*` grants
+/// every `orders:…` scope and `*` all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub scopes: Vec<String>,
+    /// The scopes are an API key's: patterns (`orders:*`, `*`).
+    pub patterns: bool,
+}
+
+impl Grants {
+    /// `insufficient_scope` unless `scope` is granted.
+    pub fn require(&self, scope: &str) -> Result<()> {
+        let granted = if self.patterns {
+            scope_granted(&self.scopes, scope)
+        } else {
+            self.scopes.iter().any(|s| s == scope)
+        };
+        if granted {
+            return Ok(());
+        }
+        err(
+            ErrorKind::InsufficientScope,
+            format!("the request needs the scope `{}`", printable(scope)),
+        )
+    }
+}
+
+fn grants(claims: Option<&Claims>, api_key: Option<&ApiKeyRecord>) -> Grants {
+    match (claims, api_key) {
+        (Some(claims), _) => {
+            let mut scopes: Vec<String> = claims.scopes().map(str::to_string).collect();
+            if let Some(Value::Array(items)) = claims.get("scp") {
+                scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+            Grants {
+                scopes,
+                patterns: false,
+            }
+        }
+        (None, Some(record)) => Grants {
+            scopes: record.scopes.clone(),
+            patterns: true,
+        },
+        (None, None) => Grants::default(),
+    }
 }
 
 /// A refused request: the error, and the response to send (see [`crate::http::refusal`]).
@@ -255,6 +327,63 @@ impl Gate {
                 "DPoP proofs bind access tokens: give the gate tokens too",
             );
         }
+        let needs = |set: bool, what: &str, needed: &str| -> Result<()> {
+            if set {
+                return err(
+                    ErrorKind::InvalidInput,
+                    format!("{what} needs {needed}: without it the setting would do nothing"),
+                );
+            }
+            Ok(())
+        };
+        let no_keys = config.api_keys.is_none();
+        needs(
+            no_keys && config.api_key_scope.is_some(),
+            "api_key_scope",
+            "api_keys",
+        )?;
+        needs(
+            no_keys && config.api_key_in_authorization,
+            "api_key_in_authorization",
+            "api_keys",
+        )?;
+        needs(
+            no_keys && !config.api_key_header.eq_ignore_ascii_case(API_KEY_HEADER),
+            "api_key_header",
+            "api_keys",
+        )?;
+        needs(
+            config.tokens.is_none() && config.user_rate_policy.is_some(),
+            "user_rate_policy",
+            "tokens",
+        )?;
+        needs(
+            config.dpop.is_none() && config.public_origin.is_some(),
+            "public_origin",
+            "dpop",
+        )?;
+        needs(
+            config.tokens.is_none() && config.client_certificate_header.is_some(),
+            "client_certificate_header",
+            "tokens",
+        )?;
+        needs(
+            config.tokens.is_none() && !config.scopes.is_empty() && no_keys,
+            "scopes",
+            "tokens or api_keys",
+        )?;
+        if let Some(name) = &mut config.client_certificate_header {
+            *name = name.to_ascii_lowercase();
+            if !is_header_name(name) {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the client certificate header must be a valid header name",
+                );
+            }
+        }
+        if config.ipv6_prefix > 128 {
+            return err(ErrorKind::InvalidInput, "ipv6_prefix is 0 to 128");
+        }
         config.api_key_header = config.api_key_header.to_ascii_lowercase();
         if !is_header_name(&config.api_key_header) {
             return err(
@@ -311,6 +440,9 @@ impl Gate {
         }
         if config.dpop.is_some() {
             header_names.push("dpop".to_string());
+        }
+        if let Some(name) = &config.client_certificate_header {
+            header_names.push(name.clone());
         }
         Ok(Gate {
             config,
@@ -383,6 +515,12 @@ impl Gate {
                 );
             };
             require_policy(limiter, policy)?;
+            if limiter.policy(policy).is_some_and(|p| route.cost > p.burst) {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the route's cost is larger than its policy's burst: no request could go through",
+                );
+            }
         }
         Ok(())
     }
@@ -391,7 +529,12 @@ impl Gate {
     /// Never panics and never fails: every problem is a refusal with its response.
     pub fn check(&self, request: &GateRequest<'_>, route: Option<&Route>) -> GateOutcome {
         let mut rate = None;
-        match self.run(request, route, &mut rate) {
+        let outcome = self.run(request, route, &mut rate);
+        self.outcome(outcome, rate)
+    }
+
+    fn outcome(&self, outcome: Result<Admission>, rate: Option<RateDecision>) -> GateOutcome {
+        match outcome {
             Ok(admission) => GateOutcome::Admitted(Box::new(admission)),
             Err(error) => {
                 let decision = rate.filter(|d: &RateDecision| !d.allowed);
@@ -419,86 +562,103 @@ impl Gate {
         let c = &self.config;
         let client = self.client_address(request)?;
         if let Some(allowlist) = &c.allowlist {
-            let Some(ip) = &client else {
+            let Some(ip) = client else {
                 return err(ErrorKind::IpNotAllowed, "the client's address is unknown");
             };
-            allowlist.check(parse_ip(ip)?)?;
+            allowlist.check(ip)?;
         }
-        let client_key = format!("ip:{}", client.as_deref().unwrap_or("unknown"));
-        let mut decisions: Vec<RateDecision> = Vec::new();
-        if let (Some(limiter), Some(policy)) = (&c.limiter, &c.client_rate_policy) {
-            self.take(limiter, policy, &client_key, 1, &mut decisions, last_rate)?;
-        }
-
-        let api_key = match &c.api_keys {
-            Some(manager) => Some(self.api_key(manager, request)?),
-            None => None,
-        };
-
-        let (claims, dpop) = match &c.tokens {
-            Some(verifier) => {
-                let (claims, dpop) = self.token(verifier, request)?;
-                (Some(claims), dpop)
+        let client_key = client.map(|ip| self.client_bucket(ip));
+        // Failures per client address: looked at before any credential is read (a client
+        // that used its quota is refused without a signature check or a store round trip),
+        // and charged when the credentials then fail. Admitted requests do not use it up:
+        // they are metered per app, user and route. Without a known address there is no
+        // client to meter (a shared `unknown` bucket would let one client refuse everyone).
+        let per_client = match (&c.limiter, &c.client_rate_policy, &client_key) {
+            (Some(limiter), Some(policy), Some(key)) => {
+                let seen = limiter.check(policy, &bucket_key(key), 0)?;
+                if !seen.degraded && seen.remaining == 0 {
+                    let secs = seen.next_unit_ms.div_ceil(1000).max(1);
+                    let error = Error::new(
+                        ErrorKind::RateLimited,
+                        format!("rate limit of policy `{policy}` exceeded"),
+                    )
+                    .with_retry_after(secs);
+                    *last_rate = Some(RateDecision {
+                        allowed: false,
+                        outcome: crate::ratelimit::RateOutcome::Limited,
+                        retry_after_ms: Some(seen.next_unit_ms.max(1)),
+                        ..seen
+                    });
+                    return Err(error);
+                }
+                Some((limiter, policy, key))
             }
-            None => (None, None),
+            _ => None,
         };
-
-        let mut required: Vec<&str> = c.scopes.iter().map(String::as_str).collect();
-        if let Some(route) = route {
-            required.extend(route.scopes.iter().map(String::as_str));
-        }
-        for scope in required {
-            let granted = match (&claims, &api_key) {
-                (Some(claims), _) => has_scope(claims, scope),
-                (None, Some(record)) => scope_granted(&record.scopes, scope),
-                (None, None) => false,
-            };
-            if !granted {
-                return err(
-                    ErrorKind::InsufficientScope,
-                    format!("the request needs the scope `{}`", printable(scope)),
-                );
+        let credentials = self.credentials(request, route);
+        let (api_key, claims, dpop) = match credentials {
+            Ok(found) => found,
+            Err(error) => {
+                // Refused credentials cost the client one request of its failure quota.
+                if let Some((limiter, policy, key)) = per_client {
+                    if matches!(error.http_status(), 400 | 401 | 403) {
+                        let _ = limiter.check(policy, &bucket_key(key), 1);
+                    }
+                }
+                return Err(error);
             }
-        }
+        };
 
         let app_key = api_key.as_ref().map(|r| format!("app:{}", r.app_id()));
         let user_key = claims
             .as_ref()
             .and_then(|c| c.sub())
             .map(|sub| format!("user:{sub}"));
+        // Who the request is from: the API key's app, else the token's user, else the
+        // client address.
+        let identity = user_key
+            .clone()
+            .or_else(|| app_key.clone())
+            .or_else(|| client_key.clone());
+        let mut decisions: Vec<RateDecision> = Vec::new();
         if let Some(limiter) = &c.limiter {
-            let (key, policy) = match &api_key {
-                Some(record) => (
-                    app_key.clone().unwrap_or_default(),
-                    record
-                        .rate_limit_policy
-                        .as_deref()
-                        .or(c.rate_policy.as_deref())
-                        .unwrap_or(DEFAULT_POLICY),
-                ),
-                None => (
-                    client_key.clone(),
-                    c.rate_policy.as_deref().unwrap_or(DEFAULT_POLICY),
-                ),
+            let primary = match &api_key {
+                Some(record) => app_key.clone().map(|k| {
+                    (
+                        k,
+                        record
+                            .rate_limit_policy
+                            .as_deref()
+                            .or(c.rate_policy.as_deref())
+                            .unwrap_or(DEFAULT_POLICY),
+                    )
+                }),
+                None => user_key
+                    .clone()
+                    .or_else(|| client_key.clone())
+                    .map(|k| (k, c.rate_policy.as_deref().unwrap_or(DEFAULT_POLICY))),
             };
-            self.take(limiter, policy, &key, 1, &mut decisions, last_rate)?;
+            if let Some((key, policy)) = &primary {
+                self.take(limiter, policy, key, 1, &mut decisions, last_rate)?;
+            }
             if let (Some(policy), Some(user)) = (&c.user_rate_policy, &user_key) {
-                self.take(limiter, policy, user, 1, &mut decisions, last_rate)?;
+                // Not twice in one bucket (a token-only request's primary bucket is its user's).
+                let same = primary
+                    .as_ref()
+                    .is_some_and(|(key, p)| key == user && *p == policy.as_str());
+                if !same {
+                    self.take(limiter, policy, user, 1, &mut decisions, last_rate)?;
+                }
             }
         }
-        let identity = user_key.or(app_key).unwrap_or_else(|| client_key.clone());
         if let Some(route) = route {
-            if let Some(policy) = &route.rate_policy {
-                let Some(limiter) = &c.limiter else {
-                    return err(
-                        ErrorKind::InvalidInput,
-                        "a route limit needs the gate's limiter",
-                    );
-                };
-                let key = format!("route:{}|{identity}", route.name);
-                self.take(limiter, policy, &key, route.cost, &mut decisions, last_rate)?;
-            }
+            self.take_route(route, identity.as_deref(), &mut decisions, last_rate)?;
         }
+        if let (Some(manager), Some(record)) = (&c.api_keys, &api_key) {
+            // The credit is spent last: a request refused for its scope or a limit costs none.
+            manager.spend(record)?;
+        }
+        let grants = grants(claims.as_ref(), api_key.as_ref());
         let rate_limit = decisions
             .into_iter()
             .filter(|d| !d.degraded)
@@ -508,14 +668,104 @@ impl Gate {
             .map(RateDecision::wire_headers)
             .unwrap_or_default();
         Ok(Admission {
-            client_ip: client,
+            client_ip: client.map(|ip| ip.to_string()),
             claims,
             api_key,
             dpop,
-            identity,
+            identity: identity.unwrap_or_else(|| "ip:unknown".to_string()),
             rate_limit,
             headers,
+            grants,
         })
+    }
+
+    /// The API key, the token and the scopes: every check a client's credentials answer.
+    #[allow(clippy::type_complexity)]
+    fn credentials(
+        &self,
+        request: &GateRequest<'_>,
+        route: Option<&Route>,
+    ) -> Result<(Option<ApiKeyRecord>, Option<Claims>, Option<DpopProof>)> {
+        let c = &self.config;
+        let api_key = match &c.api_keys {
+            Some(manager) => Some(self.api_key(manager, request)?),
+            None => None,
+        };
+        let (claims, dpop) = match &c.tokens {
+            Some(verifier) => {
+                let (claims, dpop) = self.token(verifier, request)?;
+                (Some(claims), dpop)
+            }
+            None => (None, None),
+        };
+        let grants = grants(claims.as_ref(), api_key.as_ref());
+        let route_scopes = route.map(|r| r.scopes.as_slice()).unwrap_or_default();
+        for scope in c.scopes.iter().chain(route_scopes) {
+            grants.require(scope)?;
+        }
+        Ok((api_key, claims, dpop))
+    }
+
+    fn take_route(
+        &self,
+        route: &Route,
+        identity: Option<&str>,
+        decisions: &mut Vec<RateDecision>,
+        last_rate: &mut Option<RateDecision>,
+    ) -> Result<()> {
+        let Some(policy) = &route.rate_policy else {
+            return Ok(());
+        };
+        let Some(limiter) = &self.config.limiter else {
+            return err(
+                ErrorKind::InvalidInput,
+                "a route limit needs the gate's limiter",
+            );
+        };
+        let key = format!("route:{}|{}", route.name, identity.unwrap_or("anyone"));
+        self.take(limiter, policy, &key, route.cost, decisions, last_rate)
+    }
+
+    /// A route's own rule for a request this gate already admitted (the app-wide
+    /// middleware ran it): the route's scopes against what the admission was granted, and
+    /// the route's limit under its identity — without running the pipeline again (no second
+    /// credit, no second use of a DPoP proof, no second count in the app's buckets). `held`
+    /// is the admission's rate decision: the answer's `rate_limit` and `headers` are the
+    /// route's when it has fewer requests left. The other fields of the answer are empty.
+    pub fn check_route_for(
+        &self,
+        identity: &str,
+        grants: &Grants,
+        held: Option<&RateDecision>,
+        route: &Route,
+    ) -> GateOutcome {
+        let mut rate = None;
+        let outcome = (|| {
+            for scope in &route.scopes {
+                grants.require(scope)?;
+            }
+            let mut decisions = Vec::new();
+            self.take_route(route, Some(identity), &mut decisions, &mut rate)?;
+            let rate_limit = match (decisions.pop(), held) {
+                (Some(d), Some(h)) if h.remaining <= d.remaining => Some(h.clone()),
+                (Some(d), _) => Some(d),
+                (None, h) => h.cloned(),
+            };
+            Ok(Admission {
+                client_ip: None,
+                claims: None,
+                api_key: None,
+                dpop: None,
+                identity: identity.to_string(),
+                headers: rate_limit
+                    .as_ref()
+                    .map(RateDecision::wire_headers)
+                    .unwrap_or_default(),
+                rate_limit,
+                grants: grants.clone(),
+            })
+        })();
+        self.outcome(outcome, rate)
     }
 
     fn take(
@@ -533,42 +783,63 @@ impl Gate {
         decision.into_result().map(|_| ())
     }
 
-    fn client_address(&self, request: &GateRequest<'_>) -> Result<Option<String>> {
-        let Some(peer) = request.peer.filter(|p| !p.is_empty()) else {
-            return Ok(None);
-        };
-        let peer = match parse_ip(peer) {
-            Ok(ip) => ip,
-            // A peer that is not an IP address (a Unix socket path, a test client's name)
-            // is no client address: the allowlist refuses it, the limiter meters it as
-            // `unknown`.
-            Err(_) => return Ok(None),
-        };
-        let ip = match &self.config.client_ip {
-            Some(resolver) => {
-                let name = &self.header_names[0];
-                let values = request.header_values(name);
-                if values.iter().map(|v| v.len()).sum::<usize>() > MAX_HEADER_BYTES {
-                    return err(
-                        ErrorKind::InvalidInput,
-                        "the forwarding header is too large",
-                    );
-                }
-                resolver.resolve(peer, &values)?
+    /// The bucket key of a client address: `ip:<address>` for IPv4, and for IPv6 the
+    /// address's network of `ipv6_prefix` bits (a /64 by default: one subscriber's
+    /// allocation holds 2^64 addresses, each a fresh bucket otherwise).
+    fn client_bucket(&self, ip: IpAddr) -> String {
+        match ip {
+            IpAddr::V4(v4) => format!("ip:{v4}"),
+            IpAddr::V6(v6) => {
+                let bits = u32::from(self.config.ipv6_prefix.min(128));
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
+                let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+                format!("ip:{network}/{bits}")
             }
-            None => crate::allowlist::canonical(peer),
+        }
+    }
+
+    fn client_address(&self, request: &GateRequest<'_>) -> Result<Option<IpAddr>> {
+        let forwarded = |name: &str| -> Result<Vec<&str>> {
+            let values = request.header_values(name);
+            if values.iter().map(|v| v.len()).sum::<usize>() > MAX_HEADER_BYTES {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the forwarding header is too large",
+                );
+            }
+            Ok(values)
         };
-        Ok(Some(ip.to_string()))
+        let peer = request.peer.filter(|p| !p.is_empty());
+        let resolver = self.config.client_ip.as_deref();
+        match (peer.map(parse_ip), resolver) {
+            (Some(Ok(ip)), Some(resolver)) => {
+                let values = forwarded(&self.header_names[0])?;
+                Ok(Some(resolver.resolve(ip, &values)?))
+            }
+            (Some(Ok(ip)), None) => Ok(Some(crate::allowlist::canonical(ip))),
+            // A peer that is not an IP address is a Unix socket (only a local proxy can
+            // connect to it): with a resolver, the client is the one the proxy forwarded.
+            (Some(Err(_)), Some(resolver)) => {
+                let values = forwarded(&self.header_names[0])?;
+                resolver.resolve_local(&values)
+            }
+            // No address at all (a test client, a Web Request without its socket): no client
+            // is known. The allowlist refuses it; the limits per client do not apply.
+            _ => Ok(None),
+        }
     }
 
     fn api_key(&self, manager: &ApiKeyManager, request: &GateRequest<'_>) -> Result<ApiKeyRecord> {
         let c = &self.config;
-        let presented = match request
-            .header(&c.api_key_header)
-            .filter(|v| !v.trim().is_empty())
-        {
+        let header = request.header(&c.api_key_header);
+        let authorization = request.header("authorization");
+        let presented: &str = match header.as_deref().filter(|v| !v.trim().is_empty()) {
             Some(value) => value.trim_matches(|ch| ch == ' ' || ch == '\t'),
-            None if c.api_key_in_authorization => match request.header("authorization") {
+            None if c.api_key_in_authorization => match authorization.as_deref() {
                 Some(value) if !value.trim().is_empty() => bearer_token(value)?,
                 _ => return err(ErrorKind::MissingApiKey, "the request has no API key"),
             },
@@ -577,7 +848,7 @@ impl Gate {
         if presented.len() > MAX_HEADER_BYTES {
             return err(ErrorKind::InvalidApiKey, "the API key is too long");
         }
-        manager.verify(presented, c.api_key_scope.as_deref())
+        manager.authenticate(presented, c.api_key_scope.as_deref())
     }
 
     fn token(
@@ -585,10 +856,8 @@ impl Gate {
         verifier: &TokenVerifier,
         request: &GateRequest<'_>,
     ) -> Result<(Claims, Option<DpopProof>)> {
-        let Some(authorization) = request
-            .header("authorization")
-            .filter(|v| !v.trim().is_empty())
-        else {
+        let header = request.header("authorization");
+        let Some(authorization) = header.as_deref().filter(|v| !v.trim().is_empty()) else {
             return err(ErrorKind::MissingToken, "the request has no access token");
         };
         if authorization.len() > MAX_AUTHORIZATION_BYTES {
@@ -606,6 +875,7 @@ impl Gate {
         let claims = verifier.verify(&token)?;
         let binding = claims.get("cnf");
         let proof_header = request.header("dpop");
+        let proof_header = proof_header.as_deref();
         match &self.config.dpop {
             Some(dpop) if dpop_scheme || proof_header.is_some() => {
                 let Some(proof) = proof_header.filter(|p| !p.is_empty()) else {
@@ -639,7 +909,15 @@ impl Gate {
                 .as_ref()
                 .is_some_and(|b| b.get("x5t#S256").is_some()) =>
             {
-                match request.client_certificate {
+                let forwarded = self
+                    .config
+                    .client_certificate_header
+                    .as_deref()
+                    .and_then(|name| request.header(name));
+                let cert = request
+                    .client_certificate
+                    .or_else(|| forwarded.as_deref().map(str::as_bytes));
+                match cert.filter(|c| !c.is_empty()) {
                     Some(cert) => {
                         crate::pop::check_certificate_binding(&claims, cert)?;
                         Ok((claims, None))
@@ -700,15 +978,6 @@ fn require_policy(limiter: &RateLimiter, policy: &str) -> Result<()> {
     Ok(())
 }
 
-fn has_scope(claims: &Claims, scope: &str) -> bool {
-    if claims.has_scope(scope) {
-        return true;
-    }
-    // `scp` as a list (Azure AD, Okta).
-    matches!(claims.get("scp"), Some(Value::Array(items))
-        if items.iter().any(|v| v.as_str() == Some(scope)))
-}
-
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -728,6 +997,7 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::allowlist::{Allowlist, ClientIpResolver, ForwardedHeader};
     use crate::apikey::ApiKeyOptions;
     use crate::clock::{Clock, ManualClock, SystemClock};
     use crate::jwt::{sign_with, Algorithm, Key};
@@ -1021,6 +1291,265 @@ mod tests {
             .map(|_| code(&check(&gate, &[("authorization", &bearer)], None)))
             .collect();
         assert_eq!(codes, ["admitted", "admitted", "rate_limited"]);
+    }
+
+    fn with_peer<'a>(
+        gate: &Gate,
+        peer: Option<&'a str>,
+        headers: &'a [(&'a str, &'a str)],
+        route: Option<&Route>,
+    ) -> GateOutcome {
+        gate.check(
+            &GateRequest {
+                method: "GET",
+                url: "/",
+                peer,
+                headers,
+                client_certificate: None,
+            },
+            route,
+        )
+    }
+
+    #[test]
+    fn credits_are_spent_only_by_admitted_requests() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let limiter = RateLimiter::with_clock(store.clone(), clock.clone());
+        limiter
+            .set_policy("default", Policy::per_minute(2).unwrap())
+            .unwrap();
+        let keys = Arc::new(ApiKeyManager::with_clock(store, clock));
+        let gate = Gate::new(GateConfig {
+            api_keys: Some(keys.clone()),
+            limiter: Some(Arc::new(limiter)),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let (key, record) = keys
+            .create(&ApiKeyOptions {
+                credits: Some(10),
+                scopes: vec!["read".into()],
+                ..ApiKeyOptions::default()
+            })
+            .unwrap();
+        let admin = Route {
+            scopes: vec!["admin".into()],
+            ..Route::default()
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                code(&check(&gate, &[("x-api-key", &key)], Some(&admin))),
+                "insufficient_scope"
+            );
+        }
+        let codes: Vec<_> = (0..4)
+            .map(|_| code(&check(&gate, &[("x-api-key", &key)], None)))
+            .collect();
+        assert_eq!(
+            codes,
+            ["admitted", "admitted", "rate_limited", "rate_limited"]
+        );
+        assert_eq!(keys.get(&record.id).unwrap().unwrap().credits, Some(8));
+    }
+
+    #[test]
+    fn the_client_limit_counts_failures_and_refuses_before_checking() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let limiter = RateLimiter::with_clock(store.clone(), clock.clone());
+        limiter
+            .set_policy(CLIENT_POLICY, Policy::per_minute(3).unwrap())
+            .unwrap();
+        limiter
+            .set_policy("gold", Policy::per_minute(50).unwrap())
+            .unwrap();
+        let keys = Arc::new(ApiKeyManager::with_clock(store, clock));
+        let gate = Gate::new(GateConfig {
+            api_keys: Some(keys.clone()),
+            limiter: Some(Arc::new(limiter)),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let (gold, _) = keys
+            .create(&ApiKeyOptions {
+                rate_limit_policy: Some("gold".into()),
+                ..ApiKeyOptions::default()
+            })
+            .unwrap();
+        // A busy server behind one address: its key's own policy, not the client limit.
+        let admitted = (0..20)
+            .filter(|_| code(&check(&gate, &[("x-api-key", &gold)], None)) == "admitted")
+            .count();
+        assert_eq!(admitted, 20);
+        // Forged keys from one address: three failures, then refused before any lookup —
+        // even the valid key, until the quota refills.
+        let mut typo = gold.clone();
+        let last = typo.pop().unwrap();
+        typo.push(if last == 'a' { 'b' } else { 'a' });
+        let codes: Vec<_> = (0..4)
+            .map(|_| code(&check(&gate, &[("x-api-key", &typo)], None)))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "invalid_api_key",
+                "invalid_api_key",
+                "invalid_api_key",
+                "rate_limited"
+            ]
+        );
+        let refused = check(&gate, &[("x-api-key", &gold)], None);
+        let GateOutcome::Refused(r) = &refused else {
+            panic!("admitted")
+        };
+        assert_eq!(r.error.code(), "rate_limited");
+        assert!(r
+            .response
+            .headers
+            .contains(&("retry-after", "20".to_string())));
+        // IPv6 clients are one client per /64.
+        let ipv6 = |n: u32| format!("2001:db8:1:2::{n:x}");
+        let peers: Vec<String> = (1..=5).map(ipv6).collect();
+        let codes: Vec<_> = peers
+            .iter()
+            .map(|p| code(&with_peer(&gate, Some(p), &[("x-api-key", &typo)], None)))
+            .collect();
+        assert_eq!(codes[3], "rate_limited");
+        // Another /64 is another client.
+        assert_eq!(
+            code(&with_peer(
+                &gate,
+                Some("2001:db8:1:3::1"),
+                &[("x-api-key", &gold)],
+                None
+            )),
+            "admitted"
+        );
+        // No known address: no client bucket (one shared `unknown` bucket would let one
+        // client refuse every other).
+        let nobody: Vec<_> = (0..6)
+            .map(|_| code(&with_peer(&gate, None, &[("x-api-key", &typo)], None)))
+            .collect();
+        assert!(nobody.iter().all(|c| *c == "invalid_api_key"), "{nobody:?}");
+    }
+
+    #[test]
+    fn a_unix_socket_peer_is_a_local_proxy() {
+        let gate = Gate::new(GateConfig {
+            allowlist: Some(Arc::new(Allowlist::new(&["203.0.113.0/24"]).unwrap())),
+            client_ip: Some(Arc::new(
+                ClientIpResolver::new(&["10.0.0.0/8"], ForwardedHeader::XForwardedFor).unwrap(),
+            )),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let from = |xff: &str| {
+            code(&with_peer(
+                &gate,
+                Some("/run/app.sock"),
+                &[("x-forwarded-for", xff)],
+                None,
+            ))
+        };
+        assert_eq!(from("203.0.113.9"), "admitted");
+        assert_eq!(from("198.51.100.1"), "ip_not_allowed");
+        assert_eq!(from("203.0.113.9, 10.1.2.3"), "admitted");
+        assert_eq!(
+            code(&with_peer(&gate, Some("/run/app.sock"), &[], None)),
+            "ip_not_allowed"
+        );
+    }
+
+    #[test]
+    fn repeated_credential_lines_are_one_malformed_credential() {
+        let gate = Gate::new(GateConfig {
+            tokens: Some(tokens()),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let good = format!("Bearer {}", token(json!({})));
+        assert_eq!(
+            code(&check(&gate, &[("authorization", &good)], None)),
+            "admitted"
+        );
+        let two = [
+            ("authorization", good.as_str()),
+            ("authorization", "Bearer junk"),
+        ];
+        assert_eq!(code(&check(&gate, &two, None)), "malformed_token");
+        let joined = format!("{good}, Bearer junk");
+        assert_eq!(
+            code(&check(&gate, &[("authorization", &joined)], None)),
+            "malformed_token"
+        );
+    }
+
+    #[test]
+    fn a_route_rule_for_an_admitted_request_runs_alone() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let limiter = RateLimiter::new(store);
+        let gate = Gate::new(GateConfig {
+            tokens: Some(tokens()),
+            limiter: Some(Arc::new(limiter)),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let bearer = format!("Bearer {}", token(json!({"scope": "read"})));
+        let GateOutcome::Admitted(a) = check(&gate, &[("authorization", &bearer)], None) else {
+            panic!("refused")
+        };
+        let login = gate.route("login", vec![], Some("1/minute"), 1).unwrap();
+        let admin = gate.route("admin", vec!["admin".into()], None, 1).unwrap();
+        let first = gate.check_route_for(&a.identity, &a.grants, a.rate_limit.as_ref(), &login);
+        let GateOutcome::Admitted(first) = first else {
+            panic!("refused")
+        };
+        assert_eq!(first.rate_limit.as_ref().unwrap().policy, "1/minute");
+        let again = gate.check_route_for(&a.identity, &a.grants, a.rate_limit.as_ref(), &login);
+        assert_eq!(code(&again), "rate_limited");
+        let scoped = gate.check_route_for(&a.identity, &a.grants, a.rate_limit.as_ref(), &admin);
+        assert_eq!(code(&scoped), "insufficient_scope");
+        // A cost no bucket can hold is refused when the route is declared.
+        assert!(gate.route("export", vec![], Some("2/minute"), 5).is_err());
+    }
+
+    #[test]
+    fn settings_without_their_prerequisite_are_refused() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let limiter = Some(Arc::new(RateLimiter::new(store)));
+        for config in [
+            GateConfig {
+                limiter: limiter.clone(),
+                api_key_scope: Some("x".into()),
+                ..GateConfig::default()
+            },
+            GateConfig {
+                limiter: limiter.clone(),
+                api_key_header: "x-key".into(),
+                ..GateConfig::default()
+            },
+            GateConfig {
+                limiter: limiter.clone(),
+                user_rate_policy: Some("default".into()),
+                ..GateConfig::default()
+            },
+            GateConfig {
+                tokens: Some(tokens()),
+                public_origin: Some("https://api.example.com".into()),
+                ..GateConfig::default()
+            },
+            GateConfig {
+                limiter: limiter.clone(),
+                scopes: vec!["read".into()],
+                ..GateConfig::default()
+            },
+        ] {
+            assert_eq!(
+                Gate::new(config).err().map(|e| e.kind()),
+                Some(ErrorKind::InvalidInput)
+            );
+        }
     }
 
     #[test]

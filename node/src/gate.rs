@@ -5,7 +5,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use authgate_core::gate::{Gate, GateConfig, GateOutcome, GateRequest, Route, TokenVerifier};
+use authgate_core::gate::{
+    Gate, GateConfig, GateOutcome, GateRequest, Grants, Route, TokenVerifier,
+};
 use authgate_core::{Error, ErrorKind};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
@@ -38,6 +40,10 @@ pub struct GateSettings {
     pub verify_json: Option<String>,
     /// A store is across the network (Redis): checks run on the libuv pool.
     pub remote_stores: Option<bool>,
+    /// The IPv6 network size clients are metered by (default 64).
+    pub ipv6_prefix: Option<u32>,
+    /// A header the TLS terminator sets to the client's certificate (RFC 8705 tokens).
+    pub client_certificate_header: Option<String>,
 }
 
 struct Parts<'a> {
@@ -77,6 +83,16 @@ fn answer(outcome: GateOutcome) -> String {
             if let Some(d) = &a.rate_limit {
                 w.rate(d);
             }
+            w.raw(",\"grants\":{\"patterns\":");
+            w.raw(if a.grants.patterns { "true" } else { "false" });
+            w.raw(",\"scopes\":[");
+            for (i, scope) in a.grants.scopes.iter().enumerate() {
+                if i > 0 {
+                    w.raw(",");
+                }
+                w.string(scope);
+            }
+            w.raw("]}");
             // The claims go in as the token carried them (already JSON): no second encoding.
             if let Some(c) = &a.claims {
                 w.raw(",\"claims\":");
@@ -258,22 +274,22 @@ fn run(
         headers: &pairs,
         client_certificate: certificate,
     };
-    let outcome = match catch_unwind(AssertUnwindSafe(|| gate.check(&request, route))) {
-        Ok(outcome) => outcome,
-        Err(_) => {
-            let error = Error::new(
-                ErrorKind::Internal,
-                "internal error in authgate (the gate panicked)",
-            );
-            let response = authgate_core::http::refusal(&error, None, None);
-            GateOutcome::Refused(Box::new(authgate_core::gate::Refused {
-                error,
-                response,
-                rate_limit: None,
-            }))
-        }
-    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| gate.check(&request, route)))
+        .unwrap_or_else(|_| panicked());
     Ok(answer(outcome))
+}
+
+fn panicked() -> GateOutcome {
+    let error = Error::new(
+        ErrorKind::Internal,
+        "internal error in authgate (the gate panicked)",
+    );
+    let response = authgate_core::http::refusal(&error, None, None);
+    GateOutcome::Refused(Box::new(authgate_core::gate::Refused {
+        error,
+        response,
+        rate_limit: None,
+    }))
 }
 
 #[napi]
@@ -366,6 +382,12 @@ impl JsCoreGate {
             dpop: parts.dpop.map(|d| d.inner.clone()),
             public_origin: settings.public_origin,
             scopes: settings.scopes.unwrap_or_default(),
+            ipv6_prefix: match settings.ipv6_prefix {
+                Some(bits) if bits <= 128 => bits as u8,
+                Some(_) => return Err(invalid_arg("ipv6Prefix is 0 to 128")),
+                None => defaults.ipv6_prefix,
+            },
+            client_certificate_header: settings.client_certificate_header,
         };
         let gate = core(Gate::new(config))?;
         let offload = gate.blocks(settings.remote_stores.unwrap_or(false));
@@ -405,6 +427,36 @@ impl JsCoreGate {
             u64::from(cost.unwrap_or(1)),
         ))?;
         Ok(JsGateRoute { inner })
+    }
+
+    /// A route's own rule for a request this gate already admitted: its `identity`, the
+    /// `grantScopes` it holds (`grantPatterns`: an API key's), and its rate decision
+    /// (policy and numbers). Answers as `check` does.
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_route_for(
+        &self,
+        identity: String,
+        grant_scopes: Vec<String>,
+        grant_patterns: bool,
+        held_policy: Option<String>,
+        held_numbers: Option<Vec<f64>>,
+        route: &JsGateRoute,
+    ) -> Result<String> {
+        let grants = Grants {
+            scopes: grant_scopes,
+            patterns: grant_patterns,
+        };
+        let held = match (held_policy, held_numbers) {
+            (Some(p), Some(n)) => Some(crate::ratelimit::decision_from(p, &n)?),
+            _ => None,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.inner
+                .check_route_for(&identity, &grants, held.as_ref(), &route.inner)
+        }))
+        .unwrap_or_else(|_| panicked());
+        Ok(answer(outcome))
     }
 
     /// Runs the pipeline. `headers` alternate the names (lower case) and values of the

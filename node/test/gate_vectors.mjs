@@ -70,7 +70,11 @@ export async function run(c, send, hold) {
 export function direct(holder) {
   return async (method, path, headers) => {
     const gate = holder.gate
-    const lookup = (name) => headers.find(([n]) => n === name)?.[1]
+    // Every line of a header, as a server hands them over.
+    const lookup = (name) => {
+      const values = headers.filter(([n]) => n === name).map(([, v]) => v)
+      return values.length ? values : undefined
+    }
     try {
       const auth = gate.authenticate(lookup, '127.0.0.1', { method, url: `http://localhost${path}` })
       return { status: 200, headers: multi(gate.responseHeaders(auth)), body: '' }

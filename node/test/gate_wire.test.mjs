@@ -70,7 +70,9 @@ const adapters = {
   'fetch handler (withAuthgate)': (gate) => {
     const handler = withAuthgate(gate, () => Response.json({ ok: true }), { peer: (_r, peer) => peer })
     return createServer({ maxHeaderSize: MAX_HEADER }, async (req, res) => {
-      const request = new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers: req.headers })
+      // Every line of every header, as a fetch-style runtime hands them over.
+      const headers = Object.entries(req.headersDistinct).flatMap(([k, values]) => values.map((v) => [k, v]))
+      const request = new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers })
       const response = await handler(request, req.socket.remoteAddress)
       res.writeHead(response.status, Object.fromEntries(response.headers))
       res.end(Buffer.from(await response.arrayBuffer()))
@@ -92,7 +94,8 @@ async function listen(made) {
 
 function send(port) {
   return (method, path, headers) => new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: Object.fromEntries(headers) }, (res) => {
+    // A flat list of names and values: repeated lines stay repeated.
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: ['host', `127.0.0.1:${port}`, ...headers.flat()] }, (res) => {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
       res.on('end', () => {

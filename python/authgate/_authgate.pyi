@@ -426,7 +426,10 @@ class CoreGate:
         dpop: Optional[DpopVerifier] = None,
         public_origin: Optional[str] = None,
         scopes: Optional[builtins.list[str]] = None,
+        ipv6_prefix: int = 64,
+        client_certificate_header: Optional[str] = None,
     ) -> "CoreGate": ...
+    def check_route_for(self, context: AuthContext, route: GateRoute) -> AuthContext: ...
     @property
     def header_names(self) -> builtins.list[str]: ...
     @property

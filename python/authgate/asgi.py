@@ -59,7 +59,8 @@ class AuthMiddleware:
             })
             await send({"type": "http.response.body", "body": body})
             return
-        scope.setdefault("state", {})["auth"] = context
+        state = scope.setdefault("state", {})
+        state["auth"], state["authgate_gate"] = context, self.gate
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.gate.response_headers(context)]
         if not extra:
             await self.app(scope, receive, send)
@@ -79,10 +80,10 @@ def _headers(scope: Scope, gate: Gate) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in scope["headers"]:
         name = k.decode("latin-1").lower()
-        if name in wanted and name not in out:
-            out[name] = v.decode("latin-1")
-        elif name in wanted and name in ("x-forwarded-for", "forwarded"):
-            out[name] += ", " + v.decode("latin-1")
+        if name in wanted:
+            # Every line: the core joins repeated lines (two Authorization lines are one
+            # malformed credential, as a WSGI server's joined value is).
+            out[name] = out[name] + ", " + v.decode("latin-1") if name in out else v.decode("latin-1")
     return out
 
 
@@ -119,11 +120,20 @@ def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optio
         try:
             route = None
             if per_route:
+                # The route's path pattern (bounded, chosen by the developer), never the URL.
                 matched = request.scope.get("route")
-                label = name or f"{request.method} {getattr(matched, 'path', request.url.path)}"
+                label = name or f"{request.method} {getattr(matched, 'path', 'app')}"
                 route = gate.route_for(label, scopes=scopes, limit=limit, cost=cost)
-            context = gate.authenticate(request.headers.get, request.client.host if request.client else None,
-                                        method=request.method, url=_url(request.scope), route=route)
+            state = request.scope.get("state", {})
+            held = state.get("auth")
+            context: AuthContext
+            if state.get("authgate_gate") is gate and isinstance(held, AuthContext):
+                # The middleware already ran this gate: only the route's own rule.
+                context = gate.authorize_route(held, route) if route is not None else held
+            else:
+                wanted = _headers(request.scope, gate)
+                context = gate.authenticate(wanted.get, request.client.host if request.client else None,
+                                            method=request.method, url=_url(request.scope), route=route)
             for header, value in gate.response_headers(context):
                 response.headers[header] = value
             return context

@@ -75,11 +75,19 @@ def refusal_response(error: AuthError, gate: Optional[Gate] = None) -> Any:
 
 
 def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -> AuthContext:
-    try:
-        url = request.build_absolute_uri(request.path)
-    except Exception:  # noqa: BLE001 — a Host header Django refuses: DPoP then fails to match
-        url = request.path
-    context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url, route=route)
+    held = getattr(request, "auth", None)
+    context: AuthContext
+    if getattr(request, "authgate_gate", None) is gate and isinstance(held, AuthContext):
+        # The middleware already ran this gate: only the route's own rule.
+        context = gate.authorize_route(held, route) if route is not None else held
+    else:
+        try:
+            url = request.build_absolute_uri(request.path)
+        except Exception:  # noqa: BLE001 — a Host header Django refuses: DPoP then fails to match
+            url = request.path
+        context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url,
+                                    route=route)
+    request.authgate_gate = gate
     request.auth = context
     request.authgate_headers = gate.response_headers(context)
     return context

@@ -36,9 +36,15 @@ def _response(gate: Optional[Gate], error: AuthError, realm: Optional[str] = Non
 def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
     from flask import g, request
 
-    context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
-                                url=request.base_url, route=route)
-    g.auth = context
+    held = g.get("auth")
+    context: AuthContext
+    if g.get("authgate_gate") is gate and isinstance(held, AuthContext):
+        # The extension already ran this gate: only the route's own rule.
+        context = gate.authorize_route(held, route) if route is not None else held
+    else:
+        context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
+                                    url=request.base_url, route=route)
+    g.auth, g.authgate_gate = context, gate
     g.authgate_headers = gate.response_headers(context)
     return context
 

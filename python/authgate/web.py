@@ -52,17 +52,23 @@ class Gate:
     verifier is given; with both, a request needs both (API key first). ``dpop`` (a
     ``DpopVerifier``) admits ``Authorization: DPoP`` tokens with their proof, and
     DPoP-bound tokens only that way; ``public_origin`` is the scheme and host clients
-    address when a proxy changes them. ``scopes`` are needed by every request.
+    address when a proxy changes them. ``scopes`` are needed by every request. A token
+    bound to a client certificate (RFC 8705) needs it: from ``client_certificate=`` in
+    ``authenticate``, or from ``client_certificate_header``, a header your TLS terminator
+    sets (and always overwrites).
 
     ``allowlist`` refuses clients outside its networks (``IpNotAllowed``, 403) before any
     credential is read; ``client_ip`` finds the client behind your proxies (otherwise the
-    socket's peer is the client). ``limiter`` meters every request per client address first
-    (``client_rate_policy``, ``per_client``: 600/minute unless the limiter sets it; None
-    turns it off), so floods of bad credentials count; then per app — the API key's app,
-    which survives rolling, under the key's own policy when its record names one, else
-    ``rate_policy`` (the limiter's ``default``: 1000/minute) — or per client without an API
-    key; and per user (the token's ``sub``) under ``user_rate_policy`` when given. A
-    refusal is ``RateLimited`` (429 with ``Retry-After`` and the RateLimit headers).
+    socket's peer is the client; a Unix-socket peer counts as a local proxy). With a
+    ``limiter``, failed requests are counted per client address (``client_rate_policy``,
+    ``per_client``: 600/minute unless the limiter sets it; None turns it off; IPv6 clients
+    per /``ipv6_prefix``) and a client that used its quota is refused before its credentials
+    are checked; admitted requests are metered per app — the API key's app, which survives
+    rolling, under the key's own policy when its record names one, else ``rate_policy``
+    (the limiter's ``default``: 1000/minute) — else per user, else per client; and per user
+    (the token's ``sub``) under ``user_rate_policy`` when given. A refusal is ``RateLimited``
+    (429 with ``Retry-After`` and the RateLimit headers). An API key's credit is spent only
+    when the request is admitted.
     """
 
     def __init__(
@@ -83,6 +89,8 @@ class Gate:
         dpop: Optional[DpopVerifier] = None,
         public_origin: Optional[str] = None,
         scopes: Optional[list[str]] = None,
+        ipv6_prefix: int = 64,
+        client_certificate_header: Optional[str] = None,
         **verify_options: Any,
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
@@ -104,6 +112,8 @@ class Gate:
             dpop=dpop,
             public_origin=public_origin,
             scopes=scopes,
+            ipv6_prefix=ipv6_prefix,
+            client_certificate_header=client_certificate_header,
         )
         self.keys = keys
         self.api_keys = api_keys
@@ -148,6 +158,13 @@ class Gate:
             if value is not None:
                 headers.append((name, value))
         return self._core.check(method, url, peer, headers, route, client_certificate)
+
+    def authorize_route(self, context: AuthContext, route: GateRoute) -> AuthContext:
+        """A route's own rule for a request this gate already admitted (the app-wide
+        middleware ran it): only the route's scopes and limit, not the pipeline again (no
+        second credit, no second use of a DPoP proof, no second count). Returns the context
+        with the route's rate decision when it has fewer requests left; raises the refusal."""
+        return self._core.check_route_for(context, route)
 
     def response_headers(self, context: AuthContext) -> list[tuple[str, str]]:
         """The headers an admitted request's response carries (the RateLimit headers, with

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use authgate_core::gate::{
-    Admission, Gate, GateConfig, GateOutcome, GateRequest, Route, TokenVerifier,
+    Admission, Gate, GateConfig, GateOutcome, GateRequest, Grants, Route, TokenVerifier,
 };
 use authgate_core::http::Refusal;
 use authgate_core::{Error, ErrorKind};
@@ -136,15 +136,24 @@ impl PyGateRoute {
 /// client's address, who it is from (`user:<sub>`, `app:<app>` or `ip:<address>`), the
 /// rate-limit decision and the headers to add (lower-case names), and for a DPoP-bound
 /// token the thumbprint of the proof's key.
-#[pyclass(frozen, get_all, name = "AuthContext", module = "authgate")]
+#[pyclass(frozen, name = "AuthContext", module = "authgate")]
 pub struct PyAdmission {
+    #[pyo3(get)]
     claims: Option<Py<PyAny>>,
+    #[pyo3(get)]
     api_key: Option<Py<PyAny>>,
+    #[pyo3(get)]
     client_ip: Option<String>,
+    #[pyo3(get)]
     identity: String,
+    #[pyo3(get)]
     rate_limit: Option<Py<PyRateDecision>>,
+    #[pyo3(get)]
     headers: Vec<(&'static str, String)>,
+    #[pyo3(get)]
     dpop_jkt: Option<String>,
+    grants: Grants,
+    rate: Option<authgate_core::ratelimit::RateDecision>,
 }
 
 #[pymethods]
@@ -171,10 +180,13 @@ fn admission(py: Python<'_>, a: Admission) -> PyResult<PyAdmission> {
         identity: a.identity,
         rate_limit: a
             .rate_limit
+            .clone()
             .map(|inner| Py::new(py, PyRateDecision { inner }))
             .transpose()?,
         headers: a.headers,
         dpop_jkt: a.dpop.map(|d| d.jkt),
+        grants: a.grants,
+        rate: a.rate_limit,
     })
 }
 
@@ -216,7 +228,8 @@ impl PyCoreGate {
     #[pyo3(signature = (*, keys = None, verify_options = None, api_keys = None, api_key_scope = None,
         api_key_header = "x-api-key", api_key_in_authorization = false, realm = None, allowlist = None,
         client_ip = None, limiter = None, rate_policy = None, client_rate_policy = Some("per_client".to_string()),
-        user_rate_policy = None, dpop = None, public_origin = None, scopes = None))]
+        user_rate_policy = None, dpop = None, public_origin = None, scopes = None, ipv6_prefix = 64,
+        client_certificate_header = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -236,6 +249,8 @@ impl PyCoreGate {
         dpop: Option<PyRef<'_, PyDpopVerifier>>,
         public_origin: Option<String>,
         scopes: Option<Vec<String>>,
+        ipv6_prefix: u8,
+        client_certificate_header: Option<String>,
     ) -> PyResult<Self> {
         let mut remote = false;
         let tokens = match keys {
@@ -270,6 +285,8 @@ impl PyCoreGate {
             dpop: dpop.map(|d| d.inner.clone()),
             public_origin,
             scopes: scopes.unwrap_or_default(),
+            ipv6_prefix,
+            client_certificate_header,
         };
         let gate = guard(py, || Gate::new(config))?;
         let offload = gate.blocks(remote);
@@ -309,6 +326,54 @@ impl PyCoreGate {
                 .route(name, scopes.unwrap_or_default(), limit, cost)
         })?;
         Ok(PyGateRoute { inner })
+    }
+
+    /// A route's own rule for a request this gate already admitted (`context`): the
+    /// route's scopes and limit only, not the whole pipeline again. Returns the context
+    /// with the route's rate decision when it has fewer requests left; raises the refusal.
+    fn check_route_for(
+        &self,
+        py: Python<'_>,
+        context: PyRef<'_, PyAdmission>,
+        route: PyRef<'_, PyGateRoute>,
+    ) -> PyResult<PyAdmission> {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.inner.check_route_for(
+                &context.identity,
+                &context.grants,
+                context.rate.as_ref(),
+                &route.inner,
+            )
+        }));
+        match outcome {
+            Ok(GateOutcome::Admitted(a)) => Ok(PyAdmission {
+                claims: context.claims.as_ref().map(|c| c.clone_ref(py)),
+                api_key: context.api_key.as_ref().map(|c| c.clone_ref(py)),
+                client_ip: context.client_ip.clone(),
+                identity: context.identity.clone(),
+                rate_limit: a
+                    .rate_limit
+                    .clone()
+                    .map(|inner| Py::new(py, PyRateDecision { inner }))
+                    .transpose()?,
+                headers: a.headers,
+                dpop_jkt: context.dpop_jkt.clone(),
+                grants: context.grants.clone(),
+                rate: a.rate_limit,
+            }),
+            Ok(GateOutcome::Refused(r)) => {
+                let r = *r;
+                Err(refusal_error(py, &r.error, r.response, r.rate_limit))
+            }
+            Err(_) => {
+                let e = Error::new(
+                    ErrorKind::Internal,
+                    "internal error in authgate (the gate panicked)",
+                );
+                let response = authgate_core::http::refusal(&e, None, None);
+                Err(refusal_error(py, &e, response, None))
+            }
+        }
     }
 
     /// Runs the pipeline: returns an `Admission`, or raises the refusing `AuthError` with

@@ -82,7 +82,9 @@ def direct(gate: Gate) -> Send:
     127.0.0.1, as the vectors say."""
 
     def send(method: str, path: str, headers: list[tuple[str, str]]) -> Answer:
-        lookup = dict(reversed(headers))
+        lookup: dict[str, str] = {}
+        for name, value in headers:  # repeated lines joined, as a WSGI server does
+            lookup[name] = f"{lookup[name]}, {value}" if name in lookup else value
         try:
             context = gate.authenticate(lookup.get, "127.0.0.1", method=method, url=f"http://localhost{path}")
         except authgate.AuthError as error:

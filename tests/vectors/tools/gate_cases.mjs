@@ -90,6 +90,8 @@ const cases = [
     invalidToken('algorithm_not_allowed', 'algorithm not allowed', 'unsupported algorithm `HS256\u2603`')),
   one('a header that is not UTF-8 (read as Latin-1) is malformed', 'bearer',
     request([['authorization', 'Bearer \u00ff\u00fe\u00e9']]), MALFORMED),
+  one('two Authorization lines are one malformed credential (RFC 9110 §5.3 joins them)', 'bearer',
+    request([['authorization', `Bearer ${GOOD}`], ['authorization', 'Bearer junk']]), MALFORMED),
   one('an oversized Authorization header', 'bearer', request([['authorization', `Bearer ${'a'.repeat(16 * 1024)}`]]),
     invalidToken('token_too_large', 'token too large', 'the Authorization header is too large')),
   one('an API key sent as a Bearer token to a token gate', 'bearer', request(bearer('{api_key}')),
