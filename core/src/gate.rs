@@ -1668,5 +1668,27 @@ mod tests {
         assert_eq!(code(&with(Some(&cert))), "admitted");
         assert_eq!(code(&with(None)), "invalid_claim");
         assert_eq!(code(&with(Some(&other))), "invalid_claim");
+        // Behind a TLS terminator: the certificate from the header it sets (here PEM).
+        let behind = Gate::new(GateConfig {
+            tokens: Some(tokens()),
+            client_certificate_header: Some("X-Client-Cert".into()),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let pem = |der: &[u8]| {
+            use base64::Engine as _;
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+        };
+        let (good, bad) = (pem(&cert), pem(&other));
+        let headers = |c: &str| {
+            [("authorization", bound.as_str()), ("x-client-cert", c)]
+                .map(|(n, v)| (n, v.to_string()))
+        };
+        for (certificate, want) in [(good.as_str(), "admitted"), (bad.as_str(), "invalid_claim")] {
+            let owned = headers(certificate);
+            let pairs: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            assert_eq!(code(&with_peer(&behind, None, &pairs, None)), want);
+        }
     }
 }
