@@ -123,10 +123,12 @@ $(JAVA_LIBS):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjna-java libgoogle-gson-java
 
-# The README's Kotlin block is compiled with the tests and run by them (readmeTour()).
+# The Kotlin quick start of docs/mobile.md (its first kotlin block) is compiled with the
+# tests and run by them (readmeTour()).
 kotlin-test: bindings-check $(KOTLINC) $(JAVA_LIBS)
 	@mkdir -p target/kotlin/readme
-	@{ echo 'package dev.authgate.mobile.test'; awk '/^```kotlin$$/{f=1;next} /^```$$/{f=0} f' README.md; } \
+	@{ echo 'package dev.authgate.mobile.test'; \
+		awk '/^```kotlin$$/{if (!done) f=1; next} /^```$$/{if (f) done=1; f=0} f' docs/mobile.md; } \
 		> target/kotlin/readme/ReadmeTour.kt
 	$(KOTLINC) -nowarn -cp /usr/share/java/jna.jar:/usr/share/java/gson.jar:$(KOTLIN_HOME)/lib/kotlin-test.jar \
 		bindings/kotlin/src/main/kotlin bindings/kotlin/src/test/kotlin target/kotlin/readme -d $(KOTLIN_JAR)

@@ -23,7 +23,7 @@ fun main() {
     registerFfiHostileTests()
     registerDpopTests()
     registerPopVectors()
-    test("README: the Kotlin quick tour runs as written") { readmeTour() }
+    test("docs/mobile.md: the Kotlin quick start runs as written") { readmeTour() }
     var failed = 0
     for ((name, body) in Registry.cases) {
         try {
