@@ -215,6 +215,20 @@ fn refusal_error(
     }
 }
 
+fn refused(py: Python<'_>, r: authgate_core::gate::Refused) -> PyErr {
+    refusal_error(py, &r.error, r.response, r.rate_limit)
+}
+
+/// A panic in the gate (a bug): an `InternalError` answered with a fixed 500.
+fn panicked(py: Python<'_>) -> PyErr {
+    let e = Error::new(
+        ErrorKind::Internal,
+        "internal error in authgate (the gate panicked)",
+    );
+    let response = authgate_core::http::refusal(&e, None, None);
+    refusal_error(py, &e, response, None)
+}
+
 /// The request pipeline of `authgate_core::gate`, configured once.
 #[pyclass(frozen, name = "CoreGate", module = "authgate")]
 pub struct PyCoreGate {
@@ -361,18 +375,8 @@ impl PyCoreGate {
                 grants: context.grants.clone(),
                 rate: a.rate_limit,
             }),
-            Ok(GateOutcome::Refused(r)) => {
-                let r = *r;
-                Err(refusal_error(py, &r.error, r.response, r.rate_limit))
-            }
-            Err(_) => {
-                let e = Error::new(
-                    ErrorKind::Internal,
-                    "internal error in authgate (the gate panicked)",
-                );
-                let response = authgate_core::http::refusal(&e, None, None);
-                Err(refusal_error(py, &e, response, None))
-            }
+            Ok(GateOutcome::Refused(r)) => Err(refused(py, *r)),
+            Err(_) => Err(panicked(py)),
         }
     }
 
@@ -410,18 +414,8 @@ impl PyCoreGate {
         let outcome = if self.offload { py.detach(run) } else { run() };
         match outcome {
             Ok(GateOutcome::Admitted(a)) => admission(py, *a),
-            Ok(GateOutcome::Refused(r)) => {
-                let r = *r;
-                Err(refusal_error(py, &r.error, r.response, r.rate_limit))
-            }
-            Err(_) => {
-                let e = Error::new(
-                    ErrorKind::Internal,
-                    "internal error in authgate (the gate panicked)",
-                );
-                let response = authgate_core::http::refusal(&e, None, None);
-                Err(refusal_error(py, &e, response, None))
-            }
+            Ok(GateOutcome::Refused(r)) => Err(refused(py, *r)),
+            Err(_) => Err(panicked(py)),
         }
     }
 }
