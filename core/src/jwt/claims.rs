@@ -738,14 +738,80 @@ pub(crate) fn peek(payload: String) -> Result<Claims> {
     validate(payload, &v, 0)
 }
 
+/// The JOSE header fields the verifier reads. A member that is present must have its type:
+/// `"kid": null`, `"typ": null` and `"crit": null` are malformed, not "absent" (RFC 7515
+/// §4.1 defines each as a string or an array; a null one is no header a signer meant).
 #[derive(Deserialize)]
 pub(crate) struct Header<'a> {
     #[serde(borrow)]
     pub alg: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present_text")]
     pub typ: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present_text")]
     pub kid: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_any")]
     pub crit: Option<IgnoredAny>,
+}
+
+/// A string member that is present: `null` is an error (serde's `Option` would read it as absent).
+fn present_text<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        // Borrowed from the header when it has no escapes: no allocation on the hot path.
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+    d.deserialize_str(Text).map(Some)
+}
+
+/// A member of any type that is present: `null` is an error.
+fn present_any<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<IgnoredAny>, D::Error> {
+    struct NotNull;
+    impl<'de> serde::de::Visitor<'de> for NotNull {
+        type Value = IgnoredAny;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a value other than null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<IgnoredAny, E> {
+            Err(E::custom("null"))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<IgnoredAny, E> {
+            Err(E::custom("null"))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<IgnoredAny, E> {
+            Ok(IgnoredAny)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<IgnoredAny, E> {
+            Ok(IgnoredAny)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<IgnoredAny, E> {
+            Ok(IgnoredAny)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<IgnoredAny, E> {
+            Ok(IgnoredAny)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<IgnoredAny, E> {
+            Ok(IgnoredAny)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<IgnoredAny, A::Error> {
+            IgnoredAny.visit_seq(seq)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<IgnoredAny, A::Error> {
+            IgnoredAny.visit_map(map)
+        }
+    }
+    d.deserialize_any(NotNull).map(Some)
 }

@@ -146,7 +146,7 @@ fn parse_header(text: &str) -> Result<(Header<'_>, Algorithm)> {
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::MalformedToken,
-                "the header is not a JSON object with a string `alg`",
+                "the header is not a JSON object with a string `alg` (and `typ`, `kid`, `crit` of their types when present)",
             )
         })?;
     let alg: Algorithm = header.alg.parse()?;
