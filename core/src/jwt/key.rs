@@ -124,6 +124,36 @@ fn check_rsa_modulus(n: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The public exponent rule of the private keys (ring's), applied to public keys too: odd,
+/// at least 65537 (`weak_key` below: e = 3 invites the low-exponent attacks on signature
+/// checks, RFC 8017 §3.1 and every major library's default), at most 2^33 − 1.
+fn check_rsa_exponent(e: &[u8]) -> Result<()> {
+    let e = strip_leading_zeros(e);
+    if e.len() > 5 {
+        return err(
+            ErrorKind::InvalidKey,
+            "the RSA public exponent is too large",
+        );
+    }
+    let value = e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    if value % 2 == 0 {
+        return err(ErrorKind::InvalidKey, "the RSA public exponent must be odd");
+    }
+    if value < 65_537 {
+        return err(
+            ErrorKind::WeakKey,
+            "the RSA public exponent must be at least 65537",
+        );
+    }
+    if value > (1 << 33) - 1 {
+        return err(
+            ErrorKind::InvalidKey,
+            "the RSA public exponent is too large",
+        );
+    }
+    Ok(())
+}
+
 /// The longest key id accepted, in bytes: far above what providers use (a UUID or a
 /// thumbprint), and a bound on what a key set holds and publishes.
 pub const MAX_KID_BYTES: usize = 256;
@@ -245,6 +275,7 @@ impl Key {
             return Err(family_mismatch(alg, "an RSA key"));
         }
         check_rsa_modulus(&n)?;
+        check_rsa_exponent(&e)?;
         let (n, e) = (
             strip_leading_zeros(&n).to_vec(),
             strip_leading_zeros(&e).to_vec(),
