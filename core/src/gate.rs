@@ -220,6 +220,14 @@ pub struct Admission {
     pub grants: Grants,
 }
 
+/// What a request's credentials proved.
+struct Credentials {
+    api_key: Option<ApiKeyRecord>,
+    claims: Option<Claims>,
+    dpop: Option<DpopProof>,
+    grants: Grants,
+}
+
 /// The scopes an admitted request holds: the token's (`scope`, space-separated, or `scp`,
 /// a list; exact names) when it carried one, else the API key's (where `orders:*` grants
 /// every `orders:…` scope and `*` all).
@@ -596,7 +604,12 @@ impl Gate {
             _ => None,
         };
         let credentials = self.credentials(request, route);
-        let (api_key, claims, dpop) = match credentials {
+        let Credentials {
+            api_key,
+            claims,
+            dpop,
+            grants,
+        } = match credentials {
             Ok(found) => found,
             Err(error) => {
                 // Refused credentials cost the client one request of its failure quota.
@@ -658,7 +671,6 @@ impl Gate {
             // The credit is spent last: a request refused for its scope or a limit costs none.
             manager.spend(record)?;
         }
-        let grants = grants(claims.as_ref(), api_key.as_ref());
         let rate_limit = decisions
             .into_iter()
             .filter(|d| !d.degraded)
@@ -680,12 +692,7 @@ impl Gate {
     }
 
     /// The API key, the token and the scopes: every check a client's credentials answer.
-    #[allow(clippy::type_complexity)]
-    fn credentials(
-        &self,
-        request: &GateRequest<'_>,
-        route: Option<&Route>,
-    ) -> Result<(Option<ApiKeyRecord>, Option<Claims>, Option<DpopProof>)> {
+    fn credentials(&self, request: &GateRequest<'_>, route: Option<&Route>) -> Result<Credentials> {
         let c = &self.config;
         let api_key = match &c.api_keys {
             Some(manager) => Some(self.api_key(manager, request)?),
@@ -703,7 +710,12 @@ impl Gate {
         for scope in c.scopes.iter().chain(route_scopes) {
             grants.require(scope)?;
         }
-        Ok((api_key, claims, dpop))
+        Ok(Credentials {
+            api_key,
+            claims,
+            dpop,
+            grants,
+        })
     }
 
     fn take_route(
@@ -778,9 +790,15 @@ impl Gate {
         last: &mut Option<RateDecision>,
     ) -> Result<()> {
         let decision = limiter.check(policy, &bucket_key(key), cost)?;
-        *last = Some(decision.clone());
+        // An allowed decision (the hot path) is cloned once; a refusal builds its error.
+        let outcome = if decision.allowed {
+            Ok(())
+        } else {
+            decision.clone().into_result().map(|_| ())
+        };
         decisions.push(decision.clone());
-        decision.into_result().map(|_| ())
+        *last = Some(decision);
+        outcome
     }
 
     /// The bucket key of a client address: `ip:<address>` for IPv4, and for IPv6 the
