@@ -63,6 +63,12 @@ const gates = {
     limiter: { now: 1700000000, policies: { default: '2/minute', per_client: '3/minute' } },
   },
   allowlist: { realm: 'api', trusted_proxies: PROXIES, allowlist: ['203.0.113.0/24'] },
+  client_quota: {
+    realm: 'api',
+    trusted_proxies: PROXIES,
+    api_keys: {},
+    limiter: { now: 1700000000, policies: { default: '100/minute', per_client: '2/minute' } },
+  },
 }
 
 const one = (name, gate, req, expect) => ({ name, gate, steps: [{ request: req, expect }] })
@@ -171,6 +177,39 @@ const cases = [
         request: request([['x-api-key', '{api_key}']], { client: '203.0.113.9' }),
         expect: admitted({ ratelimit: '"default";r=1;t=30' }),
       },
+    ],
+  },
+  {
+    name: 'admitted requests do not use the client quota; failed ones do, then the client is refused',
+    gate: 'client_quota',
+    steps: [
+      ...[1, 2, 3].map(() => ({ request: request([['x-api-key', '{api_key}']]), expect: admitted({}, ['retry-after']) })),
+      ...[1, 2].map(() => ({
+        request: request([['x-api-key', '{api_key_typo}']]),
+        expect: invalidToken('invalid_api_key', 'invalid api key', "the API key's checksum does not match (a typo?)"),
+      })),
+      {
+        request: request([['x-api-key', '{api_key}']]),
+        expect: refused(429, 'rate_limited', 'rate limit of policy `per_client` exceeded', {
+          retryAfter: 30,
+          headers: { 'retry-after': '30', 'ratelimit-policy': '"per_client";q=2;w=60', ratelimit: '"per_client";r=0;t=30' },
+        }),
+      },
+    ],
+  },
+  {
+    name: 'IPv6 clients are counted per /64',
+    gate: 'client_quota',
+    steps: [
+      ...['2001:db8:1:2::1', '2001:db8:1:2::2'].map((client) => ({
+        request: request([['x-api-key', '{api_key_typo}']], { client }),
+        expect: invalidToken('invalid_api_key', 'invalid api key', "the API key's checksum does not match (a typo?)"),
+      })),
+      {
+        request: request([['x-api-key', '{api_key}']], { client: '2001:db8:1:2:ffff::3' }),
+        expect: refused(429, 'rate_limited', 'rate limit of policy `per_client` exceeded', { retryAfter: 30, headers: { 'retry-after': '30' } }),
+      },
+      { request: request([['x-api-key', '{api_key}']], { client: '2001:db8:1:3::1' }), expect: admitted() },
     ],
   },
   one('a client inside the allowlist', 'allowlist', request([]), admitted()),
