@@ -334,7 +334,7 @@ impl DpopVerifier {
             .get("alg")
             .and_then(Value::as_str)
             .and_then(|a| a.parse::<Algorithm>().ok())
-            .filter(|a| self.policy.algorithms.contains(a) && !a.name().starts_with("HS"))
+            .filter(|a| a.in_list(&self.policy.algorithms) && !a.name().starts_with("HS"))
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::AlgorithmNotAllowed,
@@ -353,7 +353,7 @@ impl DpopVerifier {
                 "the DPoP proof's jwk holds private key material",
             );
         }
-        let key = Key::from_jwk(jwk, Some(alg))?;
+        let key = Key::from_jwk_for_one_use(jwk, Some(alg))?;
         let jkt = jwk_thumbprint(jwk)?;
         let keys = KeySet::new();
         keys.add(key, KeyStatus::VerifyOnly)?;

@@ -28,7 +28,7 @@ fn keys() -> Vec<Key> {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 Key::hmac(Some("k"), alg, &Key::generate_hmac_secret(alg).unwrap()).unwrap()
             }
-            Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA => {
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA | Algorithm::Ed25519 => {
                 Key::from_pem(Some("k"), alg, &Key::generate_pem(alg).unwrap()).unwrap()
             }
             _ => Key::from_pem(Some("k"), alg, &data("rsa-private.pem")).unwrap(),

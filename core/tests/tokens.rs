@@ -31,7 +31,7 @@ fn private_key(alg: Algorithm, kid: &str) -> Key {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             Key::hmac(Some(kid), alg, &Key::generate_hmac_secret(alg).unwrap()).unwrap()
         }
-        Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA => {
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA | Algorithm::Ed25519 => {
             Key::from_pem(Some(kid), alg, &Key::generate_pem(alg).unwrap()).unwrap()
         }
         _ => Key::from_pem(Some(kid), alg, &data("rsa-private.pem")).unwrap(),

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import * as jose from 'jose'
 import jsonwebtoken from 'jsonwebtoken'
 import * as ag from '../index.mjs'
@@ -48,3 +48,45 @@ for (const alg of ['HS256', 'RS256', 'PS256', 'ES256']) {
     assert.equal(verifier.verify(token, { audience: 'api' }).sub, 'user-1')
   })
 }
+
+// #20 item 14: the generated Ed25519 PEM is PKCS#8 v1, which node:crypto and jose read.
+test('a generated Ed25519 PEM is read by node:crypto and jose, and theirs by authgate', async () => {
+  const pem = ag.Key.generatePem('EdDSA')
+  const theirKey = createPrivateKey(pem)
+  assert.equal(theirKey.asymmetricKeyType, 'ed25519')
+  const joseKey = await jose.importPKCS8(pem, 'EdDSA')
+  const ours = ag.Key.fromPem(pem, 'EdDSA', 'k')
+  const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).sign(joseKey)
+  assert.equal(new ag.KeySet([ours]).verify(token, { audience: 'api' }).sub, 'user-1')
+  // The other way: node:crypto writes PKCS#8 (v1) and authgate signs with it.
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const signer = ag.Key.fromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }), 'EdDSA', 'k')
+  const { payload } = await jose.jwtVerify(new ag.KeySet([signer]).sign(claims()), publicKey, { audience: 'api' })
+  assert.equal(payload.sub, 'user-1')
+})
+
+// #20 item 15, RFC 9864: jose emits `Ed25519`; either name verifies with an Ed25519 key, and
+// a key signs with the name it was loaded under.
+for (const ourAlg of ['EdDSA', 'Ed25519']) {
+  test(`jose's Ed25519 algorithm name and authgate (${ourAlg} key) verify each other`, async () => {
+    const [priv, pub] = theirs('EdDSA')
+    const verifier = new ag.KeySet()
+    verifier.add(ag.Key.fromPem(data('ed25519-public.pem'), ourAlg, 'k'))
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg: 'Ed25519', kid: 'k' }).sign(priv)
+    assert.equal(verifier.verify(token, { audience: 'api', algorithms: [ourAlg] }).sub, 'user-1')
+    const signer = new ag.KeySet([ag.Key.fromPem(data('ed25519-private.pem'), 'Ed25519', 'k')])
+    const ours = signer.sign(claims())
+    assert.equal(jose.decodeProtectedHeader(ours).alg, 'Ed25519')
+    const { payload } = await jose.jwtVerify(ours, pub, { audience: 'api', algorithms: ['Ed25519'] })
+    assert.equal(payload.sub, 'user-1')
+  })
+}
+
+// #20 item 1: a public key passed as an HMAC secret is refused, as jsonwebtoken refuses it.
+test('an HMAC secret that is a public key is refused with what it is', () => {
+  const pem = data('ec-public.pem')
+  for (const secret of [pem, Buffer.from(pem), createPublicKey(pem).export({ type: 'spki', format: 'der' })]) {
+    assert.throws(() => ag.Key.hmac(secret, 'HS256'), (e) => e.code === 'INVALID_KEY' && /PEM key or certificate|SubjectPublicKeyInfo/.test(e.message))
+  }
+  assert.throws(() => jsonwebtoken.sign({ sub: 'x' }, createPublicKey(pem), { algorithm: 'HS256' }))
+})

@@ -74,3 +74,55 @@ def test_joserfc_and_authgate_verify_each_other(alg: str) -> None:
     assert joserfc_jwt.decode(token, key, algorithms=[alg]).claims["sub"] == "user-1"  # type: ignore[arg-type]
     theirs = joserfc_jwt.encode({"alg": alg, "kid": "k"}, claims(), key, algorithms=[alg])  # type: ignore[arg-type]
     assert verifier.verify(theirs, audience="api")["sub"] == "user-1"
+
+
+def test_generated_ed25519_pem_is_pkcs8_v1_and_read_by_cryptography_and_joserfc() -> None:
+    # #20 item 14: Key.generate_pem writes the RFC 8410 v1 form that OpenSSL 3.0 and
+    # Python's cryptography read (the v2 form with the public key was refused).
+    pem = authgate.Key.generate_pem("EdDSA")
+    theirs = load_pem_private_key(pem.encode(), None)
+    ours_key = authgate.Key.from_pem(pem, "EdDSA", kid="k")
+    token = pyjwt.encode(claims(), theirs, algorithm="EdDSA", headers={"kid": "k"})  # type: ignore[arg-type]
+    assert authgate.KeySet([ours_key]).verify(token, audience="api")["sub"] == "user-1"
+    joserfc_key = OKPKey.import_key(pem)
+    signed = authgate.KeySet([ours_key]).sign(claims())
+    assert joserfc_jwt.decode(signed, joserfc_key, algorithms=["EdDSA"]).claims["sub"] == "user-1"
+
+
+def test_cryptography_ed25519_pkcs8_is_read_by_authgate() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    key = authgate.Key.from_pem(pem, "EdDSA", kid="k")
+    token = authgate.KeySet([key]).sign(claims())
+    assert pyjwt.decode(token, private.public_key(), algorithms=["EdDSA"], audience="api")["sub"] == "user-1"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ours_alg", ["EdDSA", "Ed25519"])
+def test_joserfc_ed25519_algorithm_name_both_ways(ours_alg: str) -> None:
+    # #20 item 15, RFC 9864: joserfc emits `Ed25519` and deprecates `EdDSA`; an Ed25519 key
+    # verifies tokens under either name and signs with the name it was loaded under.
+    private, _ = pems("EdDSA")
+    key = OKPKey.import_key(private)
+    verifier = authgate.KeySet()
+    verifier.add(authgate.Key.from_pem(private, ours_alg, kid="k"))
+    theirs = joserfc_jwt.encode({"alg": "Ed25519", "kid": "k"}, claims(), key, algorithms=["Ed25519"])
+    assert verifier.verify(theirs, audience="api", algorithms=[ours_alg])["sub"] == "user-1"
+    signer = authgate.KeySet([authgate.Key.from_pem(private, "Ed25519", kid="k")])
+    token = signer.sign(claims())
+    assert pyjwt.get_unverified_header(token)["alg"] == "Ed25519"
+    assert joserfc_jwt.decode(token, key, algorithms=["Ed25519"]).claims["sub"] == "user-1"
+
+
+def test_hmac_secret_that_is_a_public_key_is_refused_with_what_it_is() -> None:
+    # #20 item 1: the classic misconfiguration (PyJWT refuses it too).
+    public = (TEST_KEYS / "ec-public.pem").read_text()
+    with pytest.raises(authgate.InvalidKey, match="PEM key or certificate"):
+        authgate.Key.hmac(public)
+    with pytest.raises(authgate.InvalidKey, match="PEM key or certificate"):
+        authgate.Key.hmac(public.encode())
+    # The peer agrees: PyJWT refuses the same secret for HS256.
+    with pytest.raises(pyjwt.exceptions.InvalidKeyError):
+        pyjwt.encode({"sub": "x"}, public, algorithm="HS256")

@@ -20,7 +20,12 @@ pub enum Algorithm {
     PS512,
     ES256,
     ES384,
+    /// Ed25519 under its RFC 8037 name. RFC 9864 deprecates `EdDSA` in favour of the
+    /// fully specified `Ed25519`; the two verify each other's tokens (see
+    /// [`Algorithm::same_as`]) and a key signs with the name it was made with.
     EdDSA,
+    /// Ed25519 under its RFC 9864 name.
+    Ed25519,
 }
 
 /// The kind of key an algorithm needs. A key is bound to one algorithm, so a token
@@ -47,6 +52,7 @@ impl Algorithm {
         Algorithm::ES256,
         Algorithm::ES384,
         Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -63,6 +69,7 @@ impl Algorithm {
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -76,8 +83,26 @@ impl Algorithm {
             | Algorithm::PS384
             | Algorithm::PS512 => KeyFamily::Rsa,
             Algorithm::ES256 | Algorithm::ES384 => KeyFamily::Ec,
-            Algorithm::EdDSA => KeyFamily::Ed25519,
+            Algorithm::EdDSA | Algorithm::Ed25519 => KeyFamily::Ed25519,
         }
+    }
+
+    /// Whether a token whose header names `other` is signed the way `self` verifies: the
+    /// same algorithm, or `EdDSA` and `Ed25519` (RFC 9864 §2: with an Ed25519 key the two
+    /// names are one signature scheme).
+    pub const fn same_as(self, other: Algorithm) -> bool {
+        matches!(
+            (self, other),
+            (
+                Algorithm::EdDSA | Algorithm::Ed25519,
+                Algorithm::EdDSA | Algorithm::Ed25519
+            )
+        ) || self as u8 == other as u8
+    }
+
+    /// Whether `list` holds an algorithm that is [`Algorithm::same_as`] this one.
+    pub fn in_list(self, list: &[Algorithm]) -> bool {
+        list.iter().any(|a| a.same_as(self))
     }
 
     /// Minimum HMAC key length in bytes: the hash output size (RFC 8725 §3.5, RFC 7518 §3.2).

@@ -12,6 +12,12 @@ pub(crate) const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0
 pub(crate) const OID_P384: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x22];
 pub(crate) const OID_ED25519: &[u8] = &[0x2B, 0x65, 0x70];
 
+/// The PKCS#8 v1 document of an Ed25519 private key, up to its 32-byte seed (RFC 8410 §7):
+/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }.
+pub(crate) const ED25519_PKCS8_V1_PREFIX: &[u8] = &[
+    0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 fn bad(what: &str) -> Error {
     Error::new(ErrorKind::InvalidKey, format!("malformed key: {what}"))
 }
@@ -121,4 +127,103 @@ pub(crate) fn to_pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+/// Splits DER contents into its TLVs (tag, contents) when they tile it exactly.
+fn children(mut contents: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut out = Vec::new();
+    while let Some(&tag) = contents.first() {
+        let (value, rest) = read_tlv(contents, tag).ok()?;
+        out.push((tag, value));
+        contents = rest;
+    }
+    Some(out)
+}
+
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+
+/// What public- or private-key material `bytes` is, if it is any: the misconfiguration
+/// where a key file (or a JWK) is passed as an HMAC secret, so that anyone holding the
+/// public half could sign tokens. Recognised: PEM blocks (any label, as PyJWT does), SSH
+/// public keys (OpenSSH and RFC 4716), JWK and JWK set JSON, and DER SubjectPublicKeyInfo,
+/// X.509 certificates, PKCS#8, PKCS#1 and SEC1 keys. The DER forms are recognised by their
+/// whole structure (every TLV tiling its parent exactly, the expected tags in order), which
+/// a random secret matches with a probability far below 2^-40.
+pub(crate) fn asymmetric_key_material(bytes: &[u8]) -> Option<&'static str> {
+    let text = bytes.trim_ascii_start();
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    if contains(bytes, b"-----BEGIN ") || contains(bytes, b"---- BEGIN SSH2 ") {
+        return Some("a PEM key or certificate");
+    }
+    const SSH: &[&[u8]] = &[
+        b"ssh-rsa ",
+        b"ssh-dss ",
+        b"ssh-ed25519 ",
+        b"ssh-ed448 ",
+        b"ecdsa-sha2-",
+        b"sk-ecdsa-sha2-",
+        b"sk-ssh-ed25519",
+    ];
+    if SSH.iter().any(|p| text.starts_with(p)) {
+        return Some("an SSH public key");
+    }
+    if text.first() == Some(&b'{') {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(text) {
+            if map.contains_key("kty") {
+                return Some("a JWK");
+            }
+            if map.contains_key("keys") {
+                return Some("a JWK set");
+            }
+        }
+    }
+    der_key_material(bytes)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn der_key_material(der: &[u8]) -> Option<&'static str> {
+    let (outer, rest) = read_tlv(der, SEQUENCE).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let items = children(outer)?;
+    let tags: Vec<u8> = items.iter().map(|(t, _)| *t).collect();
+    // An AlgorithmIdentifier: a SEQUENCE that starts with an OID and is itself well formed.
+    let algorithm_id = |contents: &[u8]| {
+        children(contents).is_some_and(|c| c.first().is_some_and(|(t, _)| *t == OID))
+    };
+    match (tags.as_slice(), items.as_slice()) {
+        ([SEQUENCE, BIT_STRING], [(_, alg), _]) if algorithm_id(alg) => {
+            Some("a DER public key (SubjectPublicKeyInfo)")
+        }
+        ([SEQUENCE, SEQUENCE, BIT_STRING], [(_, tbs), (_, alg), _])
+            if algorithm_id(alg) && children(tbs).is_some() =>
+        {
+            Some("a DER X.509 certificate")
+        }
+        ([INTEGER, SEQUENCE, OCTET_STRING, ..], [(_, version), (_, alg), ..])
+            if version.len() == 1 && version[0] <= 1 && algorithm_id(alg) =>
+        {
+            Some("a DER private key (PKCS#8)")
+        }
+        ([INTEGER, OCTET_STRING, ..], [(_, version), ..]) if *version == [1] => {
+            Some("a DER EC private key (SEC1)")
+        }
+        ([INTEGER, INTEGER], [(_, n), (_, e)]) if n.len() >= 64 && !e.is_empty() => {
+            Some("a DER RSA public key (PKCS#1)")
+        }
+        (tags, [(_, version), ..])
+            if tags.len() >= 9 && tags.iter().all(|t| *t == INTEGER) && version.len() == 1 =>
+        {
+            Some("a DER RSA private key (PKCS#1)")
+        }
+        _ => None,
+    }
 }

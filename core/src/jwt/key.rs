@@ -102,6 +102,38 @@ fn curve_oid(alg: Algorithm) -> &'static [u8] {
     }
 }
 
+/// The size in bytes of one coordinate (and of the field) of the algorithm's curve.
+fn ec_coordinate_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::ES384 => 48,
+        _ => 32,
+    }
+}
+
+/// Whether an uncompressed `point` lies on the curve of `alg`: ring validates a peer's
+/// point (on the curve, not the identity) before an ECDH agreement, so one agreement with
+/// a fresh ephemeral key is the check. Run once per imported key.
+fn check_on_curve(alg: Algorithm, point: &[u8]) -> Result<()> {
+    use ring::agreement;
+    let curve = match alg {
+        Algorithm::ES384 => &agreement::ECDH_P384,
+        _ => &agreement::ECDH_P256,
+    };
+    let mine = agreement::EphemeralPrivateKey::generate(curve, &SystemRandom::new())
+        .map_err(|_| Error::new(ErrorKind::Internal, "key generation failed"))?;
+    agreement::agree_ephemeral(
+        mine,
+        &agreement::UnparsedPublicKey::new(curve, point),
+        |_| (),
+    )
+    .map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidKey,
+            format!("the EC public key is not a point on {}", curve_name(alg)),
+        )
+    })
+}
+
 fn curve_name(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::ES384 => "P-384",
@@ -174,6 +206,15 @@ impl Key {
         check_kid(kid)?;
         if alg.family() != KeyFamily::Hmac {
             return Err(family_mismatch(alg, "an HMAC secret"));
+        }
+        if let Some(what) = der::asymmetric_key_material(secret) {
+            return err(
+                ErrorKind::InvalidKey,
+                format!(
+                    "the HMAC secret is {what}, not a secret: load it as a key (from PEM \
+                     or JWK) with an asymmetric algorithm"
+                ),
+            );
         }
         if secret.len() < alg.min_hmac_key_len() {
             return err(
@@ -301,13 +342,27 @@ impl Key {
             (KeyFamily::Ec, der::OID_EC_PUBLIC_KEY) if spki.parameter == Some(curve_oid(alg)) => {
                 Key::ec_public(kid, alg, spki.key.to_vec())
             }
-            (KeyFamily::Ed25519, der::OID_ED25519) => Key::ed25519_public(kid, spki.key.to_vec()),
+            (KeyFamily::Ed25519, der::OID_ED25519) => {
+                Key::ed25519_public(kid, alg, spki.key.to_vec())
+            }
             _ => Err(family_mismatch(alg, "this public key")),
         }
     }
 
+    /// An EC public key: an uncompressed point that lies on the key's curve (checked here,
+    /// so a bad key fails at import with a clear error instead of failing every verify).
     fn ec_public(kid: Option<&str>, alg: Algorithm, point: Vec<u8>) -> Result<Key> {
-        let len = if alg == Algorithm::ES384 { 97 } else { 65 };
+        let key = Key::ec_public_unchecked(kid, alg, point)?;
+        if let Material::Ec { point, .. } = &key.material {
+            check_on_curve(alg, point)?;
+        }
+        Ok(key)
+    }
+
+    /// An EC public key whose curve membership is left to the signature check (ring
+    /// validates the point on every verify): for a DPoP proof's key, used once, right away.
+    fn ec_public_unchecked(kid: Option<&str>, alg: Algorithm, point: Vec<u8>) -> Result<Key> {
+        let len = 1 + 2 * ec_coordinate_len(alg);
         if point.len() != len || point[0] != 4 {
             return err(
                 ErrorKind::InvalidKey,
@@ -327,7 +382,7 @@ impl Key {
     /// An Ed25519 (EdDSA) public key from its 32 raw bytes.
     pub fn ed25519_from_public(kid: Option<&str>, public: &[u8]) -> Result<Key> {
         check_kid(kid)?;
-        Key::ed25519_public(kid, public.to_vec())
+        Key::ed25519_public(kid, Algorithm::EdDSA, public.to_vec())
     }
 
     /// An Ed25519 (EdDSA) private key from its 32-byte seed (RFC 8032 §5.1.5).
@@ -353,13 +408,13 @@ impl Key {
         }
     }
 
-    fn ed25519_public(kid: Option<&str>, public: Vec<u8>) -> Result<Key> {
+    fn ed25519_public(kid: Option<&str>, alg: Algorithm, public: Vec<u8>) -> Result<Key> {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
         }
         Ok(Key::new(
             kid,
-            Algorithm::EdDSA,
+            alg,
             Material::Ed25519 {
                 public,
                 private: None,
@@ -371,6 +426,24 @@ impl Key {
     /// JWK's `alg`, else from `alg`, else is inferred from the curve (EC, OKP); RSA keys
     /// without `alg` default to RS256. A JWK `alg` that disagrees with `alg` is an error.
     pub fn from_jwk(jwk: &Map<String, Value>, alg: Option<Algorithm>) -> Result<Key> {
+        Key::from_jwk_checked(jwk, alg, true)
+    }
+
+    /// [`Key::from_jwk`] for a key that verifies one signature right away (a DPoP proof's
+    /// `jwk`): an EC point's curve membership is then checked by the verification itself
+    /// instead of an extra scalar multiplication at import.
+    pub(crate) fn from_jwk_for_one_use(
+        jwk: &Map<String, Value>,
+        alg: Option<Algorithm>,
+    ) -> Result<Key> {
+        Key::from_jwk_checked(jwk, alg, false)
+    }
+
+    fn from_jwk_checked(
+        jwk: &Map<String, Value>,
+        alg: Option<Algorithm>,
+        check_point: bool,
+    ) -> Result<Key> {
         let field = |name: &str| -> Result<Option<&str>> {
             match jwk.get(name) {
                 None => Ok(None),
@@ -420,13 +493,14 @@ impl Key {
         let crv = field("crv")?;
         let declared = field("alg")?.map(str::parse::<Algorithm>).transpose()?;
         let alg = match (declared, alg) {
-            (Some(a), Some(b)) if a != b => {
+            (Some(a), Some(b)) if !a.same_as(b) => {
                 return err(
                     ErrorKind::AlgorithmNotAllowed,
                     format!("JWK is for {a}, not {b}"),
                 )
             }
-            (Some(a), _) | (None, Some(a)) => a,
+            // The caller's name wins between `EdDSA` and `Ed25519`: the key signs with it.
+            (_, Some(a)) | (Some(a), None) => a,
             (None, None) => match (kty, crv) {
                 ("EC", Some("P-256")) => Algorithm::ES256,
                 ("EC", Some("P-384")) => Algorithm::ES384,
@@ -464,10 +538,25 @@ impl Key {
                 if crv != Some(curve_name(alg)) {
                     return Err(family_mismatch(alg, "a JWK on this curve"));
                 }
-                let mut point = vec![4u8];
-                point.extend(required("x")?);
-                point.extend(required("y")?);
+                // Each coordinate is the full size of the field (RFC 7518 §6.2.1.2): a point
+                // split 33/31 would be the same key under another RFC 7638 thumbprint.
+                let size = ec_coordinate_len(alg);
+                let (x, y) = (required("x")?, required("y")?);
+                if x.len() != size || y.len() != size {
+                    return err(
+                        ErrorKind::InvalidKey,
+                        format!(
+                            "{} JWK coordinates `x` and `y` are {size} bytes each",
+                            curve_name(alg)
+                        ),
+                    );
+                }
+                let mut point = Vec::with_capacity(1 + 2 * size);
+                point.push(4u8);
+                point.extend(x);
+                point.extend(y);
                 match bytes("d")? {
+                    None if !check_point => Key::ec_public_unchecked(kid, alg, point),
                     None => Key::ec_public(kid, alg, point),
                     Some(d) => {
                         let pair = rs::EcdsaKeyPair::from_private_key_and_public_key(
@@ -491,7 +580,7 @@ impl Key {
             (KeyFamily::Ed25519, "OKP") if crv == Some("Ed25519") => {
                 let public = required("x")?;
                 match bytes("d")? {
-                    None => Key::ed25519_public(kid, public),
+                    None => Key::ed25519_public(kid, alg, public),
                     Some(seed) => {
                         let pair = rs::Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
                             .map_err(rejected)?;
@@ -524,7 +613,18 @@ impl Key {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
             KeyFamily::Ec => rs::EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng),
-            KeyFamily::Ed25519 => rs::Ed25519KeyPair::generate_pkcs8(&rng),
+            KeyFamily::Ed25519 => {
+                // The PKCS#8 v1 form (RFC 8410 §7: the seed only), which OpenSSL 3.0,
+                // node:crypto, Python's cryptography and jose all read; ring's own
+                // generator writes v2 with the public key, which they refuse.
+                let mut seed = [0u8; 32];
+                random_bytes(&mut seed)?;
+                let mut doc = der::ED25519_PKCS8_V1_PREFIX.to_vec();
+                doc.extend_from_slice(&seed);
+                // Read back as a check that the document is well formed.
+                rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&doc).map_err(rejected)?;
+                return Ok(der::to_pem("PRIVATE KEY", &doc));
+            }
             _ => {
                 return err(
                     ErrorKind::InvalidInput,

@@ -231,7 +231,7 @@ impl Snapshot {
                 let same_alg: Vec<&Entry> = usable
                     .iter()
                     .copied()
-                    .filter(|e| e.key.algorithm() == alg)
+                    .filter(|e| e.key.algorithm().same_as(alg))
                     .collect();
                 match (same_alg.as_slice(), usable.as_slice()) {
                     ([only], _) | ([], [only]) => Some(*only),

@@ -107,13 +107,13 @@ fn check_with_key(
     algorithms: &[Algorithm],
     token_type: Option<&str>,
 ) -> Result<()> {
-    if !algorithms.is_empty() && !algorithms.contains(&alg) {
+    if !algorithms.is_empty() && !alg.in_list(algorithms) {
         return err(
             ErrorKind::AlgorithmNotAllowed,
             format!("{alg} is not allowed here"),
         );
     }
-    if key.algorithm() != alg {
+    if !key.algorithm().same_as(alg) {
         return err(
             ErrorKind::AlgorithmNotAllowed,
             format!("the key is bound to {}, not {alg}", key.algorithm()),
@@ -198,7 +198,7 @@ impl KeySet {
         let header_text = std::str::from_utf8(&header_bytes)
             .map_err(|_| Error::new(ErrorKind::MalformedToken, "the header is not UTF-8"))?;
         let (header, alg) = parse_header(header_text)?;
-        if !algorithms.is_empty() && !algorithms.contains(&alg) {
+        if !algorithms.is_empty() && !alg.in_list(algorithms) {
             return err(
                 ErrorKind::AlgorithmNotAllowed,
                 format!("{alg} is not allowed here"),

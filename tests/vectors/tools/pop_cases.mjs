@@ -24,6 +24,8 @@ const ed = (seedHex, publicHex) => {
 };
 const ED1 = ed('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
 const ED2 = ed('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb', '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c');
+// The same key under its RFC 9864 name.
+const ED1_NAMED = { ...ED1, alg: 'Ed25519' };
 // RFC 7515 A.2.
 const rfc7515 = JSON.parse(readFileSync(join(root, 'jwt/rfc7515.json'), 'utf8'));
 const rsaJwk = rfc7515.cases.find((c) => c.name === 'A.2 RS256 signature reproduces').key.jwk;
@@ -37,7 +39,7 @@ const thumbprint = (jwk) => {
 
 const jws = (signer, header, payload) => {
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
-  const alg = signer.alg === 'EdDSA' ? null : 'sha256';
+  const alg = ['EdDSA', 'Ed25519'].includes(signer.alg) ? null : 'sha256';
   return `${input}.${b64u(sign(alg, Buffer.from(input), signer.key))}`;
 };
 
@@ -156,6 +158,10 @@ const popCases = [
   verifyCase('no typ', [req(dpop(ED1, {}, { typ: undefined }), { error: 'invalid_token_type' })]),
   verifyCase('alg HS256', [req(dpop(ED1, {}, { alg: 'HS256' }), { error: 'algorithm_not_allowed' })]),
   verifyCase('alg none', [req(`${b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'none', jwk: ED1.jwk }))}.${b64u(JSON.stringify({ jti: 'j', htm: 'POST', htu: URI, iat: NOW }))}.`, { error: 'algorithm_not_allowed' })]),
+  verifyCase('an Ed25519-named proof (RFC 9864)', [req(dpop(ED1_NAMED, { jti: 'named-1' }), ok(ED1_NAMED, 'named-1'))]),
+  verifyCase('an Ed25519-named proof where the policy names EdDSA', [req(dpop(ED1_NAMED, { jti: 'named-2' }), ok(ED1_NAMED, 'named-2'))], { policy: { algorithms: ['EdDSA'] } }),
+  verifyCase('an EdDSA-named proof where the policy names Ed25519', [req(dpop(ED1, { jti: 'named-3' }), ok(ED1, 'named-3'))], { policy: { algorithms: ['Ed25519'] } }),
+  verifyCase('an Ed25519-named proof where the policy names neither', [req(dpop(ED1_NAMED, {}), { error: 'algorithm_not_allowed' })], { policy: { algorithms: ['ES256'] } }),
   verifyCase('EdDSA not on the policy list', [req(dpop(ED1, {}), { error: 'algorithm_not_allowed' })], { policy: { algorithms: ['ES256'] } }),
   verifyCase('no jwk header', [req(dpop(ED1, {}, { jwk: undefined }), { error: 'invalid_key' })]),
   verifyCase('a jwk holding the private key', [req(dpop(ED1, {}, { jwk: { ...ED1.jwk, d: b64u(Buffer.alloc(32, 1)) } }), { error: 'invalid_key' })]),

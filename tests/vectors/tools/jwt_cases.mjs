@@ -1,0 +1,105 @@
+// Writes tests/vectors/jwt/keys.json: key import hardening and the RFC 9864 `Ed25519` name.
+//
+// Independent of authgate: keys are RFC test keys (RFC 7515 A.2 RSA and A.3 P-256, RFC 8037
+// A.1 Ed25519) or derived here from a fixed private scalar with node:crypto's ECDH (P-384);
+// PEM and DER come from node:crypto's export, the OpenSSH line is assembled here (RFC 4253
+// §6.6, RFC 8709), and Ed25519 signatures (deterministic) come from node:crypto.
+// `node tests/vectors/tools/jwt_cases.mjs --check` fails if the committed file differs.
+import { createECDH, createPrivateKey, createPublicKey, sign } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeVectors } from './write.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const b64u = (buf) => Buffer.from(buf).toString('base64url')
+const fromB64u = (text) => Buffer.from(text, 'base64url')
+const rfc = (file, name) => JSON.parse(readFileSync(join(root, file), 'utf8')).cases.find((c) => c.name === name)
+
+const RSA = rfc('jwt/rfc7515.json', 'A.2 RS256 signature reproduces').key.jwk
+const P256 = rfc('jwt/rfc7515.json', 'A.3 ES256 verifies with the public key').keys[0].jwk
+const ED = rfc('jwt/rfc8037.json', 'A.1/A.2 Ed25519 key imports and exports its public JWK').key.jwk
+const publicOf = (jwk) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(k)))
+
+// P-384 from a fixed scalar: node computes the public point.
+const ecdh = createECDH('secp384r1')
+ecdh.setPrivateKey(Buffer.alloc(48, 0x2a))
+const point = ecdh.getPublicKey()
+const P384 = { kty: 'EC', crv: 'P-384', x: b64u(point.subarray(1, 49)), y: b64u(point.subarray(49)) }
+
+const pem = (jwk, type = 'spki') => createPublicKey({ key: publicOf(jwk), format: 'jwk' }).export({ type, format: 'pem' })
+const der = (jwk) => createPublicKey({ key: publicOf(jwk), format: 'jwk' }).export({ type: 'spki', format: 'der' })
+const privatePem = (jwk, type = 'pkcs8') => createPrivateKey({ key: jwk, format: 'jwk' }).export({ type, format: 'pem' })
+const sshString = (buf) => Buffer.concat([Buffer.from([0, 0, 0, buf.length]), buf])
+const sshEd25519 = `ssh-ed25519 ${Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(fromB64u(ED.x))]).toString('base64')} vectors`
+
+// An `oct` JWK whose secret is `material`: how a runtime's Key.hmac receives the same bytes.
+const octOf = (material) => ({ jwk: { kty: 'oct', alg: 'HS256', k: b64u(Buffer.from(material)) } })
+const refused = (name, material) => ({ name: `an HMAC secret that is ${name} is refused`, op: 'import_key', key: octOf(material), expect: { error: 'invalid_key' } })
+
+const flipLast = (text) => { const b = fromB64u(text); b[b.length - 1] ^= 1; return b64u(b) }
+const joined = Buffer.concat([fromB64u(P256.x), fromB64u(P256.y)])
+
+const edSigned = (header, payload) => {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(payload)}`
+  return `${input}.${b64u(sign(null, Buffer.from(input), createPrivateKey({ key: ED, format: 'jwk' })))}`
+}
+const ED_TOKEN = edSigned({ alg: 'Ed25519' }, 'Example of Ed25519 signing')
+const EDDSA_TOKEN = rfc('jwt/rfc8037.json', 'A.5 Ed25519 JWS verifies with the public key').token
+const CLAIMS = { sub: 'user-1', exp: 1700000600 }
+const ED_JWT = edSigned({ alg: 'Ed25519', typ: 'JWT' }, JSON.stringify(CLAIMS))
+const edPublic = { jwk: publicOf(ED) }
+
+const cases = [
+  refused('an SPKI PEM public key (P-256)', pem(P256)),
+  refused('an SPKI PEM public key with a leading space', ` ${pem(P256)}`),
+  refused('an SPKI PEM public key with CRLF line ends', pem(P256).replaceAll('\n', '\r\n')),
+  refused('a PKCS#1 PEM RSA public key', pem(RSA, 'pkcs1')),
+  refused('an SPKI PEM RSA public key', pem(RSA)),
+  refused('a PKCS#8 PEM private key', privatePem(ED)),
+  refused('a DER SPKI public key (P-256)', der(P256)),
+  refused('a DER SPKI public key (RSA)', der(RSA)),
+  refused('a DER SPKI public key (Ed25519)', der(ED)),
+  refused('an OpenSSH public key', sshEd25519),
+  refused('a public JWK as JSON', JSON.stringify(publicOf(P256))),
+  refused('a private JWK as JSON', JSON.stringify(ED)),
+  refused('a JWK set as JSON', JSON.stringify({ keys: [publicOf(RSA)] })),
+  {
+    name: 'an HMAC secret of text is accepted (not key material)',
+    op: 'import_key',
+    key: octOf('this passphrase is long enough: {"kty"} ssh-rsa'),
+    expect: { public_jwk: null },
+  },
+  { name: 'a P-256 point on its curve imports (RFC 7515 A.3)', op: 'import_key', key: { jwk: publicOf(P256) }, expect: { public_jwk: { kty: 'EC', crv: 'P-256', x: P256.x, y: P256.y, alg: 'ES256', use: 'sig' } } },
+  { name: 'a P-256 point off its curve is refused at import', op: 'import_key', key: { jwk: { ...publicOf(P256), y: flipLast(P256.y) } }, expect: { error: 'invalid_key' } },
+  { name: 'a P-384 point on its curve imports', op: 'import_key', key: { jwk: P384 }, expect: { public_jwk: { ...P384, alg: 'ES384', use: 'sig' } } },
+  { name: 'a P-384 point off its curve is refused at import', op: 'import_key', key: { jwk: { ...P384, y: flipLast(P384.y) } }, expect: { error: 'invalid_key' } },
+  { name: 'P-256 coordinates split 33/31 bytes are refused (another thumbprint for one point)', op: 'import_key', key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(joined.subarray(0, 33)), y: b64u(joined.subarray(33)) } }, expect: { error: 'invalid_key' } },
+  { name: 'a P-256 coordinate with a leading zero byte is refused', op: 'import_key', key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(Buffer.concat([Buffer.alloc(1), fromB64u(P256.x)])), y: P256.y } }, expect: { error: 'invalid_key' } },
+  {
+    name: 'a JWKS keeps its good keys and skips a point off its curve',
+    op: 'import_jwks',
+    jwks: { keys: [{ ...publicOf(P256), kid: 'off', y: flipLast(P256.y) }, { ...publicOf(P256), kid: 'good' }] },
+    expect: { kids: ['good'] },
+  },
+  { name: 'an Ed25519 key exports alg Ed25519 when loaded under that name', op: 'import_key', key: { jwk: publicOf(ED), alg: 'Ed25519' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
+  { name: 'a JWK declaring Ed25519 imports', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' } }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
+  { name: 'a JWK declaring Ed25519 loaded as EdDSA takes the caller\'s name', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' }, alg: 'EdDSA' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'EdDSA', use: 'sig' } } },
+  { name: 'a JWS with alg Ed25519 verifies with an EdDSA key (RFC 9864)', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') } },
+  { name: 'a JWS with alg EdDSA verifies with an Ed25519 key (RFC 8037 A.5)', op: 'verify_jws', keys: [{ ...edPublic, alg: 'Ed25519' }], token: EDDSA_TOKEN, expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] } },
+  { name: 'an allow-list naming EdDSA admits alg Ed25519', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, algorithms: ['EdDSA'], expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') } },
+  { name: 'an allow-list naming Ed25519 admits alg EdDSA', op: 'verify_jws', keys: [edPublic], token: EDDSA_TOKEN, algorithms: ['Ed25519'], expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] } },
+  { name: 'an allow-list of other algorithms refuses alg Ed25519', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, algorithms: ['ES256', 'RS256'], expect: { error: 'algorithm_not_allowed' } },
+  { name: 'a JWT with alg Ed25519 verifies', op: 'verify', keys: [edPublic], token: ED_JWT, validation: {}, expect: { claims: CLAIMS } },
+  { name: 'an Ed25519-named key signs as RFC 8032 does (A.4 signing input)', op: 'sign', key: { jwk: ED, alg: 'Ed25519' }, signing_input: EDDSA_TOKEN.split('.').slice(0, 2).join('.'), expect: { signature: EDDSA_TOKEN.split('.')[2] } },
+  { name: 'a P-256 key is not an Ed25519 key', op: 'import_key', key: { jwk: publicOf(P256), alg: 'Ed25519' }, expect: { error: 'invalid_key' } },
+]
+
+writeVectors({
+  'jwt/keys.json': {
+    area: 'jwt',
+    source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script',
+    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under.',
+    cases,
+  },
+}, 'jwt_cases.mjs')
