@@ -71,6 +71,15 @@ export interface GateOptions {
   publicOrigin?: string
   /** Scopes every request needs. */
   scopes?: string[]
+  /** The IPv6 network size clients are metered by (default 64). */
+  ipv6Prefix?: number
+  /** A header your TLS terminator sets to the client's certificate, for RFC 8705 tokens. */
+  clientCertificateHeader?: string
+  /**
+   * Admit OpenID Connect ID tokens (claims `nonce`, `at_hash`, `c_hash`, `s_hash`) as
+   * access tokens. Off by default: they are refused with `INVALID_TOKEN_TYPE`.
+   */
+  acceptIdTokens?: boolean
 }
 
 export declare class Gate {

@@ -14,7 +14,7 @@ const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
 
 const GATE_OPTIONS = ['keys', 'apiKeys', 'apiKeyScope', 'apiKeyHeader', 'apiKeyInAuthorization', 'realm', 'verify',
   'allowlist', 'clientIp', 'limiter', 'ratePolicy', 'clientRatePolicy', 'userRatePolicy', 'dpop', 'publicOrigin',
-  'scopes', 'ipv6Prefix', 'clientCertificateHeader']
+  'scopes', 'ipv6Prefix', 'clientCertificateHeader', 'acceptIdTokens']
 /** The gate that admitted a request, and what it granted: hidden fields of the AuthContext. */
 const ADMITTED = Symbol('authgate.admitted')
 const ROUTE_CACHE = 1024
@@ -39,6 +39,7 @@ class Gate {
    * @param {import('./index').DpopVerifier} [options.dpop] admits `Authorization: DPoP` tokens with their proof
    * @param {string} [options.publicOrigin] the scheme and host clients address, when a proxy changes them
    * @param {string[]} [options.scopes] scopes every request needs
+   * @param {boolean} [options.acceptIdTokens] admit OpenID Connect ID tokens as access tokens (off by default)
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
@@ -47,7 +48,7 @@ class Gate {
     const {
       keys, apiKeys, apiKeyScope, apiKeyHeader, apiKeyInAuthorization, realm, verify, allowlist, clientIp, limiter,
       ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes, ipv6Prefix,
-      clientCertificateHeader,
+      clientCertificateHeader, acceptIdTokens,
     } = options
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
@@ -72,6 +73,7 @@ class Gate {
       remoteStores,
       ipv6Prefix: ipv6Prefix ?? undefined,
       clientCertificateHeader: clientCertificateHeader ?? undefined,
+      acceptIdTokens: acceptIdTokens ?? undefined,
     }
     const part = (Class) => (keys instanceof Class ? nativeOf(keys) : null)
     try {

@@ -682,6 +682,8 @@ export interface GateSettings {
   ipv6Prefix?: number
   /** A header the TLS terminator sets to the client's certificate (RFC 8705 tokens). */
   clientCertificateHeader?: string
+  /** Admit OpenID Connect ID tokens as access tokens (off by default). */
+  acceptIdTokens?: boolean
 }
 
 /** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */
@@ -1071,6 +1073,11 @@ export interface VerifyOptions {
   /** Seconds of clock skew allowed. */
   leeway?: number
   maxTokenBytes?: number
+  /**
+   * With no audience named, accept a token whose `aud` names any (the named opt-out;
+   * by default such a token is refused).
+   */
+  acceptAnyAudience?: boolean
   /** Seconds since the epoch to verify at (default: now). */
   now?: number
 }

@@ -306,9 +306,13 @@ pub struct JwtVerify {
     /// Accepted issuer (repeatable).
     #[arg(long)]
     iss: Vec<String>,
-    /// Accepted audience (repeatable).
+    /// Accepted audience (repeatable). Without one, a token carrying `aud` is refused
+    /// unless --any-audience is given (and an identity provider's keys need one).
     #[arg(long)]
     aud: Vec<String>,
+    /// Accept a token whatever its `aud` (only without --aud).
+    #[arg(long, conflicts_with = "aud")]
+    any_audience: bool,
     /// Clock-skew allowance for exp/nbf/iat.
     #[arg(long, default_value = "30", value_parser = duration)]
     leeway: u64,
@@ -322,6 +326,7 @@ pub fn jwt_verify(a: &JwtVerify, json: bool) -> Outcome {
     let validation = Validation {
         issuers: a.iss.clone(),
         audiences: a.aud.clone(),
+        accept_any_audience: a.any_audience,
         leeway: a.leeway,
         ..Validation::default()
     };

@@ -171,7 +171,11 @@ fn a_signing_key_signs_tokens_its_jwks_verifies() {
     // The core verifies it with the published JWKS…
     let keys = KeySet::new();
     keys.import_jwks(&out["jwks"].to_string()).unwrap();
-    let claims = keys.verify(token, &Validation::default()).unwrap();
+    let validation = Validation {
+        audiences: vec!["api".into()],
+        ..Validation::default()
+    };
+    let claims = keys.verify(token, &validation).unwrap();
     assert_eq!(claims.get("sub").unwrap(), "alice");
     // …and so does the CLI; `keygen jwks` rebuilds the same JWKS from the PEM.
     let verified = json(&authgate(&[
@@ -585,6 +589,7 @@ fn jwt_verify_fetches_an_identity_providers_keys() {
         &issuer,
         "--ca-cert",
         ca,
+        "--any-audience",
     ]));
     assert_eq!(v["iss"], issuer.as_str());
     // A token from elsewhere is rejected (1); a provider that cannot be reached is exit 3.
@@ -601,7 +606,11 @@ fn jwt_verify_fetches_an_identity_providers_keys() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("invalid_audience"));
+    // Without an audience an identity provider's keys verify nothing (refused, 1).
     let o = authgate(&["jwt", "verify", &token, "--jwks-url", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("audience"));
+    let o = authgate(&["jwt", "verify", &token, "--jwks-url", &url, "--aud", "api"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("key_set_unavailable"));
     let o = authgate(&[

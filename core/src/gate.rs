@@ -35,6 +35,8 @@ use crate::jwt::{Claims, KeySet, Validation};
 use crate::pop::{DpopProof, DpopRequest, DpopVerifier, MAX_PROOF_BYTES};
 use crate::ratelimit::{Policy, RateDecision, RateLimiter, CLIENT_POLICY, DEFAULT_POLICY};
 #[cfg(feature = "remote-jwks")]
+use crate::remote_jwks::check_remote_audience;
+#[cfg(feature = "remote-jwks")]
 use crate::remote_jwks::RemoteJwks;
 use crate::session::SessionManager;
 
@@ -112,7 +114,14 @@ pub struct GateConfig {
     /// or base64 DER — e.g. nginx `$ssl_client_escaped_cert`), for tokens bound to it
     /// (RFC 8705). Only name a header the terminator always sets or removes.
     pub client_certificate_header: Option<String>,
+    /// Admit OpenID Connect ID tokens as access tokens. Off by default: a token carrying
+    /// an ID token's own claims (`nonce`, `at_hash`, `c_hash`, `s_hash`; OpenID Connect
+    /// Core §2, §3.3.2.11) proves a sign-in to a client, not access to this API.
+    pub accept_id_tokens: bool,
 }
+
+/// Claims only OpenID Connect ID tokens carry (never an RFC 9068 access token).
+const ID_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "s_hash"];
 
 impl Default for GateConfig {
     fn default() -> Self {
@@ -134,6 +143,7 @@ impl Default for GateConfig {
             scopes: Vec::new(),
             ipv6_prefix: 64,
             client_certificate_header: None,
+            accept_id_tokens: false,
         }
     }
 }
@@ -328,6 +338,10 @@ impl Gate {
                 ErrorKind::InvalidInput,
                 "the API key cannot travel in Authorization when the gate also reads tokens there",
             );
+        }
+        #[cfg(feature = "remote-jwks")]
+        if let Some(TokenVerifier::Remote { validation, .. }) = &config.tokens {
+            check_remote_audience(validation)?;
         }
         if config.dpop.is_some() && config.tokens.is_none() {
             return err(
@@ -891,6 +905,13 @@ impl Gate {
             _ => bearer_token(authorization)?.to_string(),
         };
         let claims = verifier.verify(&token)?;
+        if !self.config.accept_id_tokens && ID_TOKEN_CLAIMS.iter().any(|c| claims.get(c).is_some())
+        {
+            return err(
+                ErrorKind::InvalidTokenType,
+                "an OpenID Connect ID token is not an access token",
+            );
+        }
         let binding = claims.get("cnf");
         let proof_header = request.header("dpop");
         let proof_header = proof_header.as_deref();
@@ -1069,6 +1090,35 @@ mod tests {
     fn configurations_that_cannot_work_are_refused() {
         let bad = |config: GateConfig| Gate::new(config).err().map(|e| e.kind());
         assert_eq!(bad(GateConfig::default()), Some(ErrorKind::InvalidInput));
+        // An identity provider's tokens need this API's audience, or the named opt-out.
+        #[cfg(feature = "remote-jwks")]
+        {
+            let remote = |validation: Validation| GateConfig {
+                tokens: Some(TokenVerifier::Remote {
+                    jwks: Arc::new(
+                        RemoteJwks::new("https://idp.example/jwks.json", Default::default())
+                            .unwrap(),
+                    ),
+                    validation,
+                }),
+                ..GateConfig::default()
+            };
+            let e = Gate::new(remote(Validation::default())).err().unwrap();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(e.message().contains("audience"), "{e}");
+            for validation in [
+                Validation {
+                    audiences: vec!["api".into()],
+                    ..Validation::default()
+                },
+                Validation {
+                    accept_any_audience: true,
+                    ..Validation::default()
+                },
+            ] {
+                assert!(Gate::new(remote(validation)).is_ok());
+            }
+        }
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let api_keys = Some(Arc::new(ApiKeyManager::new(store.clone())));
         assert_eq!(

@@ -63,6 +63,8 @@ const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 pub struct RemoteJwksStatus {
     /// The kids of the cached key set (empty before the first successful fetch).
     pub kids: Vec<String>,
+    /// Kids the provider published on more than one key: left out of the cached set.
+    pub ambiguous_kids: Vec<String>,
     /// When the cached set was fetched (seconds since the epoch).
     pub fetched_at: Option<u64>,
     /// Whether the cached set is past its TTL (served because fetching fails).
@@ -81,6 +83,8 @@ pub struct RemoteJwksStatus {
 struct Cached {
     keys: Arc<KeySet>,
     kids: Vec<String>,
+    /// Kids that more than one published key named: left out, and named in the error.
+    ambiguous: Vec<String>,
     fetched_at: u64,
 }
 
@@ -121,6 +125,20 @@ impl std::fmt::Debug for RemoteJwks {
             .field("url", &self.url)
             .finish()
     }
+}
+
+/// An identity provider signs tokens for many APIs (and ID tokens for its clients): its
+/// keys verify tokens for this service only when the validation names this service's
+/// audience, or opts out explicitly with `accept_any_audience`.
+pub(crate) fn check_remote_audience(validation: &Validation) -> Result<()> {
+    if validation.audiences.is_empty() && !validation.accept_any_audience {
+        return err(
+            ErrorKind::InvalidInput,
+            "tokens from an identity provider are verified for a named audience: set this \
+             API's audience (or accept_any_audience)",
+        );
+    }
+    Ok(())
 }
 
 fn check_url(url: &str, allow_http: bool) -> Result<()> {
@@ -247,6 +265,7 @@ impl RemoteJwks {
 
     /// [`RemoteJwks::verify`] with the claims checked at `now`.
     pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        check_remote_audience(validation)?;
         // Garbage costs no fetch: the size and the shape are checked before the key set.
         if token.len() > validation.max_token_bytes {
             return err(ErrorKind::TokenTooLarge, "the token is too large");
@@ -274,10 +293,24 @@ impl RemoteJwks {
                 let (header, _) = peek_unverified(token)?;
                 let kid = header.get("kid").and_then(Value::as_str);
                 let fresh = self.current(true, kid)?;
-                if Arc::ptr_eq(&fresh, &cached) {
-                    return Err(e);
+                let outcome = if Arc::ptr_eq(&fresh, &cached) {
+                    Err(e)
+                } else {
+                    fresh.keys.verify_at(token, validation, now)
+                };
+                match outcome {
+                    Err(e)
+                        if e.kind() == ErrorKind::KeyNotFound
+                            && fresh.ambiguous.iter().any(|a| Some(a.as_str()) == kid) =>
+                    {
+                        err(
+                            ErrorKind::KeyNotFound,
+                            "the provider publishes more than one key with the token's kid, \
+                             so none of them is used",
+                        )
+                    }
+                    other => other,
                 }
-                fresh.keys.verify_at(token, validation, now)
             }
             other => other,
         }
@@ -292,6 +325,11 @@ impl RemoteJwks {
                 .cached
                 .as_ref()
                 .map(|c| c.kids.clone())
+                .unwrap_or_default(),
+            ambiguous_kids: state
+                .cached
+                .as_ref()
+                .map(|c| c.ambiguous.clone())
                 .unwrap_or_default(),
             fetched_at: state.cached.as_ref().map(|c| c.fetched_at),
             stale: state
@@ -341,7 +379,8 @@ impl RemoteJwks {
         };
         if let Some(c) = &cached {
             let fresh = now < c.fetched_at.saturating_add(self.options.ttl);
-            let has_kid = kid.is_some_and(|k| c.kids.iter().any(|have| have == k));
+            let has_kid =
+                kid.is_some_and(|k| c.kids.iter().chain(&c.ambiguous).any(|have| have == k));
             if fresh && (!unknown_kid || has_kid || cooling) {
                 return Ok(c.clone());
             }
@@ -390,10 +429,11 @@ impl RemoteJwks {
         let outcome = self.fetch();
         let mut state = self.state();
         match outcome {
-            Ok((keys, kids, found)) => {
+            Ok((keys, kids, ambiguous, found)) => {
                 let cached = Arc::new(Cached {
                     keys: Arc::new(keys),
                     kids,
+                    ambiguous,
                     fetched_at: now,
                 });
                 state.cached = Some(cached.clone());
@@ -416,7 +456,7 @@ impl RemoteJwks {
     /// One fetch: the discovery document first when there is one (each time: its
     /// `jwks_uri` may move), then the key set.
     #[allow(clippy::type_complexity)]
-    fn fetch(&self) -> Result<(KeySet, Vec<String>, Option<(String, String)>)> {
+    fn fetch(&self) -> Result<(KeySet, Vec<String>, Vec<String>, Option<(String, String)>)> {
         let (jwks_uri, found) = match &self.source {
             Source::Jwks => (self.url.clone(), None),
             Source::Discovery { issuer } => {
@@ -426,14 +466,14 @@ impl RemoteJwks {
         };
         let body = self.get(&jwks_uri)?;
         let keys = KeySet::new();
-        let kids = keys.import_jwks(&body).map_err(|e| {
+        let (kids, ambiguous) = keys.import_jwks_skipping_ambiguous(&body).map_err(|e| {
             unavailable(format!(
                 "{} did not return a usable key set: {}",
                 shown(&jwks_uri),
                 e.message()
             ))
         })?;
-        Ok((keys, kids, found))
+        Ok((keys, kids, ambiguous, found))
     }
 
     fn discover_jwks_uri(&self, issuer: &str) -> Result<(String, String)> {

@@ -264,3 +264,40 @@ fn ed25519_and_eddsa_names_verify_each_other() {
     let ec = ec_jwk(Algorithm::ES256);
     assert!(Key::from_jwk(&ec, Some(Algorithm::Ed25519)).is_err());
 }
+
+#[test]
+fn a_jwks_import_is_all_or_nothing() {
+    let a = ec_jwk(Algorithm::ES256);
+    let b = ec_jwk(Algorithm::ES256);
+    let with_kid = |jwk: &Map<String, Value>, kid: &str| {
+        let mut jwk = jwk.clone();
+        jwk.insert("kid".into(), Value::String(kid.into()));
+        Value::Object(jwk)
+    };
+    let set = KeySet::new();
+    set.import_jwks(&json!({"keys": [with_kid(&a, "one")]}).to_string())
+        .unwrap();
+    // A second document whose second key takes a kid the set holds: nothing is added.
+    let e = set
+        .import_jwks(&json!({"keys": [with_kid(&b, "two"), with_kid(&b, "one")]}).to_string())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(set.list().len(), 1, "the import stopped half-way");
+    // Two keys under one kid inside a document: nothing is added either.
+    let e = set
+        .import_jwks(
+            &json!({"keys": [with_kid(&a, "three"), with_kid(&b, "three"), with_kid(&b, "four")]})
+                .to_string(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidKey);
+    assert_eq!(set.list().len(), 1);
+    // More keys than a JWKS may list.
+    let many: Vec<Value> = (0..=authgate_core::jwt::MAX_JWKS_KEYS)
+        .map(|i| json!({"kty": "oct", "k": "c2VjcmV0", "kid": i.to_string()}))
+        .collect();
+    let e = KeySet::new()
+        .import_jwks(&json!({ "keys": many }).to_string())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidKey);
+}

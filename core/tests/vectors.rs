@@ -135,6 +135,10 @@ fn validation(v: Option<&Value>) -> (Validation, u64) {
     if v.get("audiences").is_some() {
         out.audiences = strings(v.get("audiences"));
     }
+    out.accept_any_audience = v
+        .get("accept_any_audience")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     out.subject = v.get("subject").and_then(Value::as_str).map(str::to_owned);
     if v.get("required_claims").is_some() {
         out.required_claims = strings(v.get("required_claims"));

@@ -44,6 +44,8 @@ pub struct GateSettings {
     pub ipv6_prefix: Option<u32>,
     /// A header the TLS terminator sets to the client's certificate (RFC 8705 tokens).
     pub client_certificate_header: Option<String>,
+    /// Admit OpenID Connect ID tokens as access tokens (off by default).
+    pub accept_id_tokens: Option<bool>,
 }
 
 struct Parts<'a> {
@@ -388,6 +390,7 @@ impl JsCoreGate {
                 None => defaults.ipv6_prefix,
             },
             client_certificate_header: settings.client_certificate_header,
+            accept_id_tokens: settings.accept_id_tokens.unwrap_or(false),
         };
         let gate = core(Gate::new(config))?;
         let offload = gate.blocks(settings.remote_stores.unwrap_or(false));

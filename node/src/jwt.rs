@@ -137,6 +137,9 @@ pub struct VerifyOptions {
     /// Seconds of clock skew allowed.
     pub leeway: Option<f64>,
     pub max_token_bytes: Option<u32>,
+    /// With no audience named, accept a token whose `aud` names any (the named opt-out;
+    /// by default such a token is refused).
+    pub accept_any_audience: Option<bool>,
     /// Seconds since the epoch to verify at (default: now).
     pub now: Option<f64>,
 }
@@ -158,7 +161,10 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
 }
 
 pub(crate) fn validation(o: VerifyOptions) -> Result<(Validation, Option<u64>)> {
-    let mut v = Validation::default();
+    let mut v = Validation {
+        accept_any_audience: o.accept_any_audience.unwrap_or(false),
+        ..Validation::default()
+    };
     if let Some(x) = convert::strings(o.issuer) {
         v.issuers = x;
     }

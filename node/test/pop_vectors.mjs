@@ -51,7 +51,7 @@ export function runPop(c) {
   }
 }
 
-const CAMEL = { issuers: 'issuer', audiences: 'audience' }
+const CAMEL = { issuers: 'issuer', audiences: 'audience', accept_any_audience: 'acceptAnyAudience' }
 
 export async function runRemoteJwks(c) {
   assert.equal(c.op, 'scenario', `unknown remote_jwks op ${c.op}`)

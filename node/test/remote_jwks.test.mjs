@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as ag from '../index.mjs'
+import { Gate } from '../http.js'
 import { HttpsServer } from './https_server.mjs'
 
 const NOW = 1_700_000_000
@@ -40,12 +41,17 @@ test('verifies, caches for the TTL and checks claims', () => withServer(async (s
   }
   assert.equal(await server.hits(JWKS), 1)
   clock.advance(300)
-  await c.verify(a.token(), { now: NOW })
+  await c.verify(a.token(), { audience: 'api', now: NOW })
   assert.equal(await server.hits(JWKS), 2)
   const s = c.status()
   assert.deepEqual([s.kids, s.stale, s.fetches, s.lastError, s.jwksUri], [['a'], false, 2, null, server.url(JWKS)])
   await assert.rejects(c.verify(a.token({ aud: 'other' }), { audience: 'api', now: NOW }), ag.InvalidAudience)
   await assert.rejects(c.verify(a.token(), { audiance: 'api' }), TypeError)
+  // #20 item 8: a provider signs for many APIs: name this API's audience, or opt out by name.
+  await assert.rejects(c.verify(a.token(), { now: NOW }), (e) => e instanceof ag.InvalidInput && /audience/.test(e.message))
+  assert.equal((await c.verify(a.token({ aud: 'other' }), { acceptAnyAudience: true, now: NOW })).aud, 'other')
+  assert.throws(() => new Gate({ keys: c, verify: { issuer: 'https://idp.example' } }), (e) => /audience/.test(e.message))
+  assert.ok(new Gate({ keys: c, verify: { audience: 'api' } }))
 }))
 
 test('a rotated key is fetched on its first token; unknown kids cannot hammer', () => withServer(async (server) => {
@@ -53,13 +59,13 @@ test('a rotated key is fetched on its first token; unknown kids cannot hammer', 
   await server.set(JWKS, jwks(a))
   const clock = new ag.ManualClock(NOW)
   const c = client(server, clock)
-  await c.verify(a.token(), { now: NOW })
+  await c.verify(a.token(), { audience: 'api', now: NOW })
   clock.advance(30)
   await server.set(JWKS, jwks(b))
-  assert.equal((await c.verify(b.token(), { now: NOW })).sub, 'alice')
+  assert.equal((await c.verify(b.token(), { audience: 'api', now: NOW })).sub, 'alice')
   assert.equal(await server.hits(JWKS), 2)
-  await assert.rejects(c.verify(a.token(), { now: NOW }), ag.KeyNotFound)
-  await Promise.all(Array.from({ length: 100 }, () => assert.rejects(c.verify(forger.token(), { now: NOW }), ag.KeyNotFound)))
+  await assert.rejects(c.verify(a.token(), { audience: 'api', now: NOW }), ag.KeyNotFound)
+  await Promise.all(Array.from({ length: 100 }, () => assert.rejects(c.verify(forger.token(), { audience: 'api', now: NOW }), ag.KeyNotFound)))
   assert.equal(await server.hits(JWKS), 2)
 }))
 
@@ -68,11 +74,11 @@ test('a failing provider: the good set is kept and served stale, within max_stal
   await server.set(JWKS, jwks(a))
   const clock = new ag.ManualClock(NOW)
   const c = client(server, clock, { maxStale: 3600 })
-  await c.verify(a.token(), { now: NOW })
+  await c.verify(a.token(), { audience: 'api', now: NOW })
   for (const [body, status] of [['boom', 500], ['<html>', 200], ['{"keys": []}', 200], ['', 0], ['{"keys": [', 200]]) {
     clock.advance(601)
     await server.set(JWKS, body, status)
-    assert.equal((await c.verify(a.token(), { now: NOW })).sub, 'alice', `${status} ${body}`)
+    assert.equal((await c.verify(a.token(), { audience: 'api', now: NOW })).sub, 'alice', `${status} ${body}`)
     const s = c.status()
     assert.ok(s.stale)
     assert.ok(s.lastError instanceof ag.KeySetUnavailable)
@@ -83,7 +89,7 @@ test('a failing provider: the good set is kept and served stale, within max_stal
   }
   await server.set(JWKS, '', 503)
   clock.advance(600 + 3600)
-  await assert.rejects(c.verify(a.token(), { now: NOW }), (e) => e instanceof ag.KeySetUnavailable && /HTTP 503/.test(e.message))
+  await assert.rejects(c.verify(a.token(), { audience: 'api', now: NOW }), (e) => e instanceof ag.KeySetUnavailable && /HTTP 503/.test(e.message))
 }))
 
 test('a slow provider times out while the event loop keeps running', () => withServer(async (server) => {
@@ -94,7 +100,7 @@ test('a slow provider times out while the event loop keeps running', () => withS
   const timer = setInterval(() => ticks++, 10)
   const started = Date.now()
   try {
-    await assert.rejects(c.verify(a.token(), { now: NOW }), (e) => e instanceof ag.KeySetUnavailable && /no answer within/.test(e.message))
+    await assert.rejects(c.verify(a.token(), { audience: 'api', now: NOW }), (e) => e instanceof ag.KeySetUnavailable && /no answer within/.test(e.message))
   } finally {
     clearInterval(timer)
   }
@@ -125,9 +131,9 @@ test('discovery binds the issuer', () => withServer(async (server) => {
   await server.set('/realms/main/certs', jwks(a))
   const c = ag.RemoteJwks.discover(issuer, { caCert: server.ca })
   assert.ok(c instanceof ag.RemoteJwks)
-  assert.equal((await c.verify(a.token({ iss: issuer }), { now: NOW })).iss, issuer)
-  await assert.rejects(c.verify(a.token({ iss: 'https://elsewhere.example' }), { now: NOW }), ag.InvalidIssuer)
-  assert.ok(await c.verify(a.token({ iss: 'https://alias.example' }), { issuer: 'https://alias.example', now: NOW }))
+  assert.equal((await c.verify(a.token({ iss: issuer }), { audience: 'api', now: NOW })).iss, issuer)
+  await assert.rejects(c.verify(a.token({ iss: 'https://elsewhere.example' }), { audience: 'api', now: NOW }), ag.InvalidIssuer)
+  assert.ok(await c.verify(a.token({ iss: 'https://alias.example' }), { issuer: 'https://alias.example', audience: 'api', now: NOW }))
   const s = c.status()
   assert.deepEqual([s.issuer, s.jwksUri], [issuer, server.url('/realms/main/certs')])
 }))

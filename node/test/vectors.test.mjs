@@ -41,7 +41,7 @@ function keyset(specs) {
   for (const s of specs) ks.add(key(s), s.status || 'verify_only')
   return ks
 }
-const CAMEL = { issuers: 'issuer', audiences: 'audience', required_claims: 'requiredClaims', required_scopes: 'requiredScopes', token_type: 'tokenType', max_token_bytes: 'maxTokenBytes' }
+const CAMEL = { issuers: 'issuer', audiences: 'audience', required_claims: 'requiredClaims', required_scopes: 'requiredScopes', token_type: 'tokenType', max_token_bytes: 'maxTokenBytes', accept_any_audience: 'acceptAnyAudience' }
 function options(v = {}) {
   const out = { now: 1_700_000_000 }
   for (const [k, val] of Object.entries(v)) out[CAMEL[k] || k] = val

@@ -164,6 +164,7 @@ class KeySet:
         algorithms: Optional[_Strings] = None,
         leeway: Optional[_Seconds] = None,
         max_token_bytes: Optional[int] = None,
+        accept_any_audience: bool = False,
         now: Optional[_Timestamp] = None,
     ) -> dict[str, Any]: ...
     def verify_jws(self, token: _Text, *, algorithms: Optional[_Strings] = None) -> tuple[dict[str, Any], bytes]: ...
@@ -179,6 +180,7 @@ class KeySet:
         algorithms: Optional[_Strings] = None,
         leeway: Optional[_Seconds] = None,
         max_token_bytes: Optional[int] = None,
+        accept_any_audience: bool = False,
     ) -> Verifier: ...
 
 @final
@@ -428,6 +430,7 @@ class CoreGate:
         scopes: Optional[builtins.list[str]] = None,
         ipv6_prefix: int = 64,
         client_certificate_header: Optional[str] = None,
+        accept_id_tokens: bool = False,
     ) -> "CoreGate": ...
     def check_route_for(self, context: AuthContext, route: GateRoute) -> AuthContext: ...
     @property
@@ -1027,6 +1030,7 @@ class RemoteJwks:
         algorithms: Optional[_Strings] = None,
         leeway: Optional[_Seconds] = None,
         max_token_bytes: Optional[int] = None,
+        accept_any_audience: bool = False,
         now: Optional[_Timestamp] = None,
     ) -> dict[str, Any]: ...
     def refresh(self) -> list[str]: ...

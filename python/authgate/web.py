@@ -57,6 +57,12 @@ class Gate:
     ``authenticate``, or from ``client_certificate_header``, a header your TLS terminator
     sets (and always overwrites).
 
+    A token that names an audience (``aud``) is refused unless ``audience`` names this API
+    (or ``accept_any_audience=True`` opts out); with a ``RemoteJwks`` the audience is
+    required at construction, since a provider signs tokens for many APIs. OpenID Connect
+    ID tokens (``nonce``, ``at_hash``, ``c_hash`` or ``s_hash`` in the claims) are refused
+    as access tokens (``InvalidTokenType``) unless ``accept_id_tokens=True``.
+
     ``allowlist`` refuses clients outside its networks (``IpNotAllowed``, 403) before any
     credential is read; ``client_ip`` finds the client behind your proxies (otherwise the
     socket's peer is the client; a Unix-socket peer counts as a local proxy). With a
@@ -91,6 +97,7 @@ class Gate:
         scopes: Optional[list[str]] = None,
         ipv6_prefix: int = 64,
         client_certificate_header: Optional[str] = None,
+        accept_id_tokens: bool = False,
         **verify_options: Any,
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
@@ -114,6 +121,7 @@ class Gate:
             scopes=scopes,
             ipv6_prefix=ipv6_prefix,
             client_certificate_header=client_certificate_header,
+            accept_id_tokens=accept_id_tokens,
         )
         self.keys = keys
         self.api_keys = api_keys

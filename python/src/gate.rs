@@ -32,6 +32,7 @@ const VALIDATION_OPTIONS: &[&str] = &[
     "algorithms",
     "leeway",
     "max_token_bytes",
+    "accept_any_audience",
 ];
 
 fn tokens(
@@ -82,6 +83,10 @@ fn tokens(
                 get("max_token_bytes")
                     .map(|v| v.extract::<usize>())
                     .transpose()?,
+                get("accept_any_audience")
+                    .map(|v| v.extract::<bool>())
+                    .transpose()?
+                    .unwrap_or(false),
                 py,
             )?
         }
@@ -243,7 +248,7 @@ impl PyCoreGate {
         api_key_header = "x-api-key", api_key_in_authorization = false, realm = None, allowlist = None,
         client_ip = None, limiter = None, rate_policy = None, client_rate_policy = Some("per_client".to_string()),
         user_rate_policy = None, dpop = None, public_origin = None, scopes = None, ipv6_prefix = 64,
-        client_certificate_header = None))]
+        client_certificate_header = None, accept_id_tokens = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -265,6 +270,7 @@ impl PyCoreGate {
         scopes: Option<Vec<String>>,
         ipv6_prefix: u8,
         client_certificate_header: Option<String>,
+        accept_id_tokens: bool,
     ) -> PyResult<Self> {
         let mut remote = false;
         let tokens = match keys {
@@ -301,6 +307,7 @@ impl PyCoreGate {
             scopes: scopes.unwrap_or_default(),
             ipv6_prefix,
             client_certificate_header,
+            accept_id_tokens,
         };
         let gate = guard(py, || Gate::new(config))?;
         let offload = gate.blocks(remote);

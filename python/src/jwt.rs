@@ -173,9 +173,13 @@ pub(crate) fn validation(
     algorithms: Option<&Bound<'_, PyAny>>,
     leeway: Option<&Bound<'_, PyAny>>,
     max_token_bytes: Option<usize>,
+    accept_any_audience: bool,
     py: Python<'_>,
 ) -> PyResult<Validation> {
-    let mut v = Validation::default();
+    let mut v = Validation {
+        accept_any_audience,
+        ..Validation::default()
+    };
     if let Some(x) = issuer {
         v.issuers = convert::strings(x)?;
     }
@@ -302,7 +306,7 @@ impl PyKeySet {
 
     /// Verifies a token's signature, then its claims; returns the claims as a dict.
     #[pyo3(signature = (token, *, issuer = None, audience = None, subject = None, required_claims = None,
-        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None, now = None))]
+        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None, accept_any_audience = false, now = None))]
     #[allow(clippy::too_many_arguments)]
     fn verify<'py>(
         &self,
@@ -317,6 +321,7 @@ impl PyKeySet {
         algorithms: Option<&Bound<'_, PyAny>>,
         leeway: Option<&Bound<'_, PyAny>>,
         max_token_bytes: Option<usize>,
+        accept_any_audience: bool,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let v = validation(
@@ -329,6 +334,7 @@ impl PyKeySet {
             algorithms,
             leeway,
             max_token_bytes,
+            accept_any_audience,
             py,
         )?;
         verify_token(py, &self.inner, token, &v, now)
@@ -337,7 +343,7 @@ impl PyKeySet {
     /// A verifier with these checks built once, for servers verifying many tokens
     /// (same keyword arguments as `verify`, except `now`).
     #[pyo3(signature = (*, issuer = None, audience = None, subject = None, required_claims = None,
-        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None))]
+        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None, accept_any_audience = false))]
     #[allow(clippy::too_many_arguments)]
     fn verifier(
         &self,
@@ -351,6 +357,7 @@ impl PyKeySet {
         algorithms: Option<&Bound<'_, PyAny>>,
         leeway: Option<&Bound<'_, PyAny>>,
         max_token_bytes: Option<usize>,
+        accept_any_audience: bool,
     ) -> PyResult<PyVerifier> {
         let validation = validation(
             issuer,
@@ -362,6 +369,7 @@ impl PyKeySet {
             algorithms,
             leeway,
             max_token_bytes,
+            accept_any_audience,
             py,
         )?;
         Ok(PyVerifier {

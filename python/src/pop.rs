@@ -315,7 +315,7 @@ impl PyRemoteJwks {
     /// Verifies a token with the provider's keys, then its claims; returns them as a dict.
     /// Same keyword arguments as `KeySet.verify`.
     #[pyo3(signature = (token, *, issuer = None, audience = None, subject = None, required_claims = None,
-        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None, now = None))]
+        required_scopes = None, token_type = None, algorithms = None, leeway = None, max_token_bytes = None, accept_any_audience = false, now = None))]
     #[allow(clippy::too_many_arguments)]
     fn verify<'py>(
         &self,
@@ -330,6 +330,7 @@ impl PyRemoteJwks {
         algorithms: Option<&Bound<'_, PyAny>>,
         leeway: Option<&Bound<'_, PyAny>>,
         max_token_bytes: Option<usize>,
+        accept_any_audience: bool,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let v: Validation = validation(
@@ -342,6 +343,7 @@ impl PyRemoteJwks {
             algorithms,
             leeway,
             max_token_bytes,
+            accept_any_audience,
             py,
         )?;
         let now = convert::now_or_system(now)?;

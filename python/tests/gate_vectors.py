@@ -32,7 +32,10 @@ def build(spec: dict[str, Any]) -> tuple[Gate, str]:
     if "tokens" in spec:
         t = spec["tokens"]
         options["keys"] = authgate.KeySet([authgate.Key.hmac(t["hs256_secret"].encode(), "HS256")])
-        options["issuer"], options["audience"] = t["issuer"], t["audience"]
+        options["issuer"] = t["issuer"]
+        for name in ("audience", "accept_any_audience", "accept_id_tokens"):
+            if name in t:
+                options[name] = t[name]
     if "scopes" in spec:
         options["scopes"] = spec["scopes"]
     store = authgate.MemoryStore()

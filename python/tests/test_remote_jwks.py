@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import authgate
+import authgate.web
 from authgate.aio import AsyncRemoteJwks
 from https_server import HttpsServer
 
@@ -56,7 +57,7 @@ def test_verifies_and_caches_for_the_ttl(server: HttpsServer) -> None:
         assert c.verify(a.token(), issuer="https://idp.example", audience="api", now=NOW)["sub"] == "alice"
     assert server.hits(JWKS) == 1
     clock.advance(300)
-    c.verify(a.token(), now=NOW)
+    c.verify(a.token(), audience="api", now=NOW)
     assert server.hits(JWKS) == 2
     status = c.status()
     assert (status["kids"], status["stale"], status["fetches"], status["last_error"]) == (["a"], False, 2, None)
@@ -64,6 +65,14 @@ def test_verifies_and_caches_for_the_ttl(server: HttpsServer) -> None:
     assert c.key_set().list() == [("a", "ES256", "verify_only")]
     with pytest.raises(authgate.InvalidAudience):
         c.verify(a.token(aud="other"), audience="api", now=NOW)
+    # #20 item 8: a provider signs for many APIs, so its keys verify for a named audience,
+    # or with the named opt-out; forgetting both is a configuration error, not an admit.
+    with pytest.raises(authgate.InvalidInput, match="audience"):
+        c.verify(a.token(), now=NOW)
+    assert c.verify(a.token(aud="other"), accept_any_audience=True, now=NOW)["aud"] == "other"
+    with pytest.raises(ValueError, match="audience"):
+        authgate.web.Gate(keys=c, issuer="https://idp.example")
+    authgate.web.Gate(keys=c, audience="api")
 
 
 def test_rotation_refetches_once_and_unknown_kids_cannot_hammer(server: HttpsServer) -> None:
@@ -71,16 +80,16 @@ def test_rotation_refetches_once_and_unknown_kids_cannot_hammer(server: HttpsSer
     server.set(JWKS, jwks(a))
     clock = authgate.ManualClock(NOW)
     c = client(server, clock)
-    c.verify(a.token(), now=NOW)
+    c.verify(a.token(), audience="api", now=NOW)
     clock.advance(30)
     server.set(JWKS, jwks(b))
-    assert c.verify(b.token(), now=NOW)["sub"] == "alice"
+    assert c.verify(b.token(), audience="api", now=NOW)["sub"] == "alice"
     assert server.hits(JWKS) == 2
     with pytest.raises(authgate.KeyNotFound):
-        c.verify(a.token(), now=NOW)
+        c.verify(a.token(), audience="api", now=NOW)
     for _ in range(100):
         with pytest.raises(authgate.KeyNotFound):
-            c.verify(forger.token(), now=NOW)
+            c.verify(forger.token(), audience="api", now=NOW)
     assert server.hits(JWKS) == 2
 
 
@@ -89,11 +98,11 @@ def test_a_failing_provider_keeps_the_good_set_and_serves_it_stale(server: Https
     server.set(JWKS, jwks(a))
     clock = authgate.ManualClock(NOW)
     c = client(server, clock, max_stale=3600)
-    c.verify(a.token(), now=NOW)
+    c.verify(a.token(), audience="api", now=NOW)
     for body, status in [("boom", 500), ("<html>", 200), ('{"keys": []}', 200), ("", 0), ('{"keys": [', 200)]:
         clock.advance(601)
         server.set(JWKS, body, status)
-        assert c.verify(a.token(), now=NOW)["sub"] == "alice"
+        assert c.verify(a.token(), audience="api", now=NOW)["sub"] == "alice"
         st = c.status()
         assert st["stale"] and st["kids"] == ["a"]
         assert isinstance(st["last_error"], authgate.KeySetUnavailable)
@@ -105,7 +114,7 @@ def test_a_failing_provider_keeps_the_good_set_and_serves_it_stale(server: Https
     server.set(JWKS, "", 503)
     clock.advance(600 + 3600)
     with pytest.raises(authgate.KeySetUnavailable) as info:
-        c.verify(a.token(), now=NOW)
+        c.verify(a.token(), audience="api", now=NOW)
     assert "HTTP 503" in str(info.value)
     assert info.value.code == "key_set_unavailable"
 
@@ -128,7 +137,7 @@ def test_a_slow_provider_times_out_without_holding_the_gil(server: HttpsServer) 
     started = time.monotonic()
     try:
         with pytest.raises(authgate.KeySetUnavailable, match="no answer within"):
-            c.verify(a.token(), now=NOW)
+            c.verify(a.token(), audience="api", now=NOW)
     finally:
         done.set()
         ticker.join()
@@ -160,11 +169,11 @@ def test_discovery_binds_the_issuer(server: HttpsServer) -> None:
                json.dumps({"issuer": issuer, "jwks_uri": server.url("/realms/main/certs")}))
     server.set("/realms/main/certs", jwks(a))
     c = authgate.RemoteJwks.discover(issuer, ca_cert_pem=server.ca)
-    assert c.verify(a.token(iss=issuer), now=NOW)["iss"] == issuer
+    assert c.verify(a.token(iss=issuer), audience="api", now=NOW)["iss"] == issuer
     with pytest.raises(authgate.InvalidIssuer):
-        c.verify(a.token(iss="https://elsewhere.example"), now=NOW)
+        c.verify(a.token(iss="https://elsewhere.example"), audience="api", now=NOW)
     # Issuers given to verify replace the discovered one.
-    assert c.verify(a.token(iss="https://alias.example"), issuer="https://alias.example", now=NOW)
+    assert c.verify(a.token(iss="https://alias.example"), issuer="https://alias.example", audience="api", now=NOW)
     st = c.status()
     assert (st["issuer"], st["jwks_uri"]) == (issuer, server.url("/realms/main/certs"))
 

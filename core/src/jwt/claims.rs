@@ -29,7 +29,13 @@ pub struct Validation {
     /// Accepted issuers; when non-empty the token must have a matching `iss`.
     pub issuers: Vec<String>,
     /// Accepted audiences; when non-empty the token's `aud` must contain one of them.
+    /// When empty, a token that carries `aud` is refused (`invalid_audience`, as PyJWT
+    /// does) unless `accept_any_audience` is set: a token minted for another API must not
+    /// pass because this verifier forgot to name its own.
     pub audiences: Vec<String>,
+    /// The named opt-out for verifiers that check no audience: with `audiences` empty, a
+    /// token's `aud` is then not looked at. Ignored when `audiences` is set.
+    pub accept_any_audience: bool,
     /// When set, `sub` must equal it.
     pub subject: Option<String>,
     /// Claims that must be present (default: `exp`).
@@ -50,6 +56,7 @@ impl Default for Validation {
             leeway: DEFAULT_LEEWAY_SECS,
             issuers: Vec::new(),
             audiences: Vec::new(),
+            accept_any_audience: false,
             subject: None,
             required_claims: vec!["exp".to_string()],
             required_scopes: Vec::new(),
@@ -629,7 +636,15 @@ pub(crate) fn validate_into<S: ClaimSink>(
             _ => {}
         }
     }
-    if !v.audiences.is_empty() {
+    if v.audiences.is_empty() {
+        if r.aud.is_some() && !v.accept_any_audience {
+            return err(
+                ErrorKind::InvalidAudience,
+                "the token names an audience but none is configured here: name this \
+                 service's audience (or opt out with accept_any_audience)",
+            );
+        }
+    } else {
         match &r.aud {
             None => {
                 return err(
@@ -733,6 +748,7 @@ pub(crate) fn peek(payload: String) -> Result<Claims> {
     let v = Validation {
         required_claims: Vec::new(),
         leeway: u64::MAX,
+        accept_any_audience: true,
         ..Validation::default()
     };
     validate(payload, &v, 0)

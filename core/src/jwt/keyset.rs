@@ -1,6 +1,7 @@
 //! A set of keys with rotation: sign with the active key, verify with any key that is
 //! not retired. Thread-safe: readers take a snapshot, so rotation never blocks verifies.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serde_json::{Map, Value};
@@ -268,48 +269,131 @@ impl KeySet {
     /// Imports the signing keys of a JWKS document as verify-only keys and returns their
     /// kids. Symmetric (`oct`) keys, keys whose `use` is not `sig`, and kinds this library
     /// does not support are skipped; private parts are dropped. No network access.
+    ///
+    /// All or nothing: two keys of the document sharing a kid (or both without one), or a
+    /// kid the set already holds, is an error and no key is added.
     pub fn import_jwks(&self, jwks: &str) -> Result<Vec<String>> {
-        let doc: Value = serde_json::from_str(jwks)
-            .map_err(|_| Error::new(ErrorKind::InvalidKey, "the JWKS is not JSON"))?;
-        let Some(Value::Array(keys)) = doc.get("keys") else {
+        let parsed = parse_jwks(jwks)?;
+        if !parsed.ambiguous.is_empty() {
             return err(
                 ErrorKind::InvalidKey,
-                "a JWKS is an object with a `keys` array",
+                "the JWKS has two keys with one kid (or two without a kid); nothing was imported",
             );
-        };
-        let mut imported = Vec::new();
-        for jwk in keys {
-            let Value::Object(jwk) = jwk else { continue };
-            let usable = jwk.get("kty").and_then(Value::as_str) != Some("oct")
-                && jwk
-                    .get("use")
-                    .and_then(Value::as_str)
-                    .is_none_or(|u| u == "sig");
-            if !usable {
-                continue;
-            }
-            let public: Map<String, Value> = jwk
-                .iter()
-                .filter(|(k, _)| {
-                    !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth")
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let Ok(key) = Key::from_jwk(&public, None) else {
-                continue;
-            };
-            let kid = key.kid().unwrap_or_default().to_string();
-            self.add(key, KeyStatus::VerifyOnly)?;
-            imported.push(kid);
         }
-        if imported.is_empty() {
+        self.add_all(parsed.keys)
+    }
+
+    /// [`KeySet::import_jwks`] for a document fetched from a provider: keys whose kid
+    /// is ambiguous are left out (a token naming that kid gets `key_not_found`) and the
+    /// rest stay usable. Returns the imported kids and the ambiguous ones.
+    pub(crate) fn import_jwks_skipping_ambiguous(
+        &self,
+        jwks: &str,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let parsed = parse_jwks(jwks)?;
+        let kids = self.add_all(parsed.keys)?;
+        let ambiguous = parsed
+            .ambiguous
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
+        Ok((kids, ambiguous))
+    }
+
+    /// Adds verify-only keys in one update: all of them, or none if one's kid is taken.
+    fn add_all(&self, keys: Vec<Key>) -> Result<Vec<String>> {
+        if keys.is_empty() {
             return err(
                 ErrorKind::InvalidKey,
                 "the JWKS holds no usable signing key",
             );
         }
-        Ok(imported)
+        let kids: Vec<String> = keys
+            .iter()
+            .map(|k| k.kid().unwrap_or_default().to_string())
+            .collect();
+        self.update(move |entries| {
+            if keys
+                .iter()
+                .any(|k| entries.iter().any(|e| e.key.kid() == k.kid()))
+            {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "a key of the JWKS has a kid already in the set; nothing was imported",
+                );
+            }
+            entries.extend(keys.into_iter().map(|key| Entry {
+                key: Arc::new(key),
+                status: KeyStatus::VerifyOnly,
+            }));
+            Ok(())
+        })?;
+        Ok(kids)
     }
+}
+
+/// The most keys a JWKS document may list: providers publish a handful, and each EC key
+/// costs a curve check at import.
+pub const MAX_JWKS_KEYS: usize = 256;
+
+/// The usable keys of a JWKS document with a unique kid, and the kids (`None`: no kid)
+/// that more than one usable key named.
+struct ParsedJwks {
+    keys: Vec<Key>,
+    ambiguous: Vec<Option<String>>,
+}
+
+fn parse_jwks(jwks: &str) -> Result<ParsedJwks> {
+    let doc: Value = serde_json::from_str(jwks)
+        .map_err(|_| Error::new(ErrorKind::InvalidKey, "the JWKS is not JSON"))?;
+    let Some(Value::Array(documents)) = doc.get("keys") else {
+        return err(
+            ErrorKind::InvalidKey,
+            "a JWKS is an object with a `keys` array",
+        );
+    };
+    if documents.len() > MAX_JWKS_KEYS {
+        return err(
+            ErrorKind::InvalidKey,
+            format!("a JWKS holds at most {MAX_JWKS_KEYS} keys"),
+        );
+    }
+    let mut keys: Vec<Key> = Vec::new();
+    for jwk in documents {
+        let Value::Object(jwk) = jwk else { continue };
+        let usable = jwk.get("kty").and_then(Value::as_str) != Some("oct")
+            && jwk
+                .get("use")
+                .and_then(Value::as_str)
+                .is_none_or(|u| u == "sig");
+        if !usable {
+            continue;
+        }
+        let public: Map<String, Value> = jwk
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Ok(key) = Key::from_jwk(&public, None) {
+            keys.push(key);
+        }
+    }
+    let kids: Vec<Option<String>> = keys.iter().map(|k| k.kid().map(str::to_owned)).collect();
+    let mut seen: HashMap<&Option<String>, usize> = HashMap::new();
+    for kid in &kids {
+        *seen.entry(kid).or_default() += 1;
+    }
+    let mut ambiguous: Vec<Option<String>> = Vec::new();
+    let mut unique = Vec::with_capacity(keys.len());
+    for (key, kid) in keys.into_iter().zip(&kids) {
+        if seen[kid] == 1 {
+            unique.push(key);
+        } else if !ambiguous.contains(kid) {
+            ambiguous.push(kid.clone());
+        }
+    }
+    let keys = unique;
+    Ok(ParsedJwks { keys, ambiguous })
 }
 
 fn find(entries: &[Entry], kid: &str) -> Result<usize> {

@@ -16,7 +16,7 @@ pub use claims::{
 pub(crate) use der::parse_pem as parse_pem_block;
 pub use key::{Key, MIN_RSA_BITS};
 use keyset::{HeaderMemo, MAX_MEMO_HEADER};
-pub use keyset::{KeySet, KeyStatus};
+pub use keyset::{KeySet, KeyStatus, MAX_JWKS_KEYS};
 
 use std::borrow::Cow;
 

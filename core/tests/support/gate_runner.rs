@@ -34,9 +34,15 @@ pub fn gate_from_spec(spec: &Value, store: Arc<dyn Store>) -> Result<(Gate, Stri
         let key = Key::hmac(None, Algorithm::HS256, s(t, "hs256_secret").as_bytes()).map_err(e)?;
         let validation = Validation {
             issuers: vec![s(t, "issuer").to_string()],
-            audiences: vec![s(t, "audience").to_string()],
+            audiences: t
+                .get("audience")
+                .and_then(Value::as_str)
+                .map(|a| vec![a.to_string()])
+                .unwrap_or_default(),
+            accept_any_audience: t["accept_any_audience"].as_bool().unwrap_or(false),
             ..Validation::default()
         };
+        config.accept_id_tokens = t["accept_id_tokens"].as_bool().unwrap_or(false);
         config.tokens = Some(TokenVerifier::Keys {
             keys: Arc::new(KeySet::single(key)),
             validation,

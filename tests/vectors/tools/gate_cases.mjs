@@ -21,6 +21,8 @@ const GOOD = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ scope: 'read write' })
 const WRITE_ONLY = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ scope: 'write' }))
 const EXPIRED = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ exp: 1600000000 }))
 const OTHER_AUDIENCE = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ aud: 'billing' }))
+// An OpenID Connect ID token: a sign-in for a client, with the claims only ID tokens carry.
+const ID_TOKEN = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }))
 const DPOP_BOUND = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } }))
 const FORGED = `${GOOD.slice(0, GOOD.lastIndexOf('.'))}.${b64u(Buffer.alloc(32))}`
 // Hostile headers that once reached WWW-Authenticate: a long and a non-Latin-1 `alg`.
@@ -53,6 +55,10 @@ const invalidToken = (code, description, message) =>
 
 const gates = {
   bearer: { realm: 'api', trusted_proxies: PROXIES, tokens: { hs256_secret: SECRET, issuer: ISS, audience: 'api' } },
+  // #20 item 8: no audience named — a token carrying one is refused — and the named opt-out.
+  no_audience: { realm: 'api', trusted_proxies: PROXIES, tokens: { hs256_secret: SECRET, issuer: ISS } },
+  any_audience: { realm: 'api', trusted_proxies: PROXIES, tokens: { hs256_secret: SECRET, issuer: ISS, accept_any_audience: true } },
+  id_tokens: { realm: 'api', trusted_proxies: PROXIES, tokens: { hs256_secret: SECRET, issuer: ISS, audience: 'api', accept_id_tokens: true } },
   scoped: { realm: 'api', trusted_proxies: PROXIES, tokens: { hs256_secret: SECRET, issuer: ISS, audience: 'api' }, scopes: ['read'] },
   api_key: { realm: 'api', trusted_proxies: PROXIES, api_keys: {} },
   api_key_in_authorization: { realm: 'api', trusted_proxies: PROXIES, api_keys: { in_authorization: true } },
@@ -84,6 +90,12 @@ const cases = [
   one('an expired token', 'bearer', request(bearer(EXPIRED)), invalidToken('token_expired', 'token expired', 'the token has expired')),
   one('a token for another audience', 'bearer', request(bearer(OTHER_AUDIENCE)),
     invalidToken('invalid_audience', 'invalid audience', 'the token is not for this audience')),
+  one('a token naming an audience, and the gate names none', 'no_audience', request(bearer(GOOD)),
+    invalidToken('invalid_audience', 'invalid audience', "the token names an audience but none is configured here: name this service's audience (or opt out with accept_any_audience)")),
+  one('accept_any_audience: the same token is admitted', 'any_audience', request(bearer(GOOD)), admitted({}, NO_RATE_HEADERS)),
+  one('an OpenID Connect ID token is not an access token', 'bearer', request(bearer(ID_TOKEN)),
+    invalidToken('invalid_token_type', 'invalid token type', 'an OpenID Connect ID token is not an access token')),
+  one('accept_id_tokens: the ID token is admitted', 'id_tokens', request(bearer(ID_TOKEN)), admitted({}, NO_RATE_HEADERS)),
   one('a forged signature', 'bearer', request(bearer(FORGED)),
     invalidToken('invalid_signature', 'invalid signature', 'the signature does not match')),
   one('alg none is never accepted', 'bearer', request(bearer(ALG_NONE)),

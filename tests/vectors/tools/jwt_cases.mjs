@@ -82,6 +82,24 @@ const cases = [
     jwks: { keys: [{ ...publicOf(P256), kid: 'off', y: flipLast(P256.y) }, { ...publicOf(P256), kid: 'good' }] },
     expect: { kids: ['good'] },
   },
+  {
+    name: 'a JWKS with two keys under one kid imports nothing',
+    op: 'import_jwks',
+    jwks: { keys: [{ ...publicOf(P256), kid: 'same' }, { ...publicOf(ED), kid: 'same' }, { ...publicOf(ED), kid: 'other' }] },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a JWKS with two keys without a kid imports nothing',
+    op: 'import_jwks',
+    jwks: { keys: [publicOf(P256), publicOf(ED)] },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a JWKS whose duplicate kid is on an unusable key imports the rest',
+    op: 'import_jwks',
+    jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'same' }, { ...publicOf(ED), kid: 'same' }] },
+    expect: { kids: ['same'] },
+  },
   { name: 'an Ed25519 key exports alg Ed25519 when loaded under that name', op: 'import_key', key: { jwk: publicOf(ED), alg: 'Ed25519' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
   { name: 'a JWK declaring Ed25519 imports', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' } }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
   { name: 'a JWK declaring Ed25519 loaded as EdDSA takes the caller\'s name', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' }, alg: 'EdDSA' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'EdDSA', use: 'sig' } } },
@@ -99,7 +117,7 @@ writeVectors({
   'jwt/keys.json': {
     area: 'jwt',
     source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script',
-    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under.',
+    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under.',
     cases,
   },
 }, 'jwt_cases.mjs')

@@ -198,11 +198,13 @@ const documents = {
   a: jwksOf([ED1, 'key-a']),
   b: jwksOf([ED2, 'key-b']),
   ab: jwksOf([ED1, 'key-a'], [ED2, 'key-b']),
+  // Two keys published under one kid (a provider's mistake) beside a good one.
+  dup: jwksOf([ED1, 'key-a'], [ED2, 'key-a'], [ED2, 'key-b']),
 };
 const serve = (body, status = 200, delay_ms = 0, path = '/jwks.json') => ({ do: 'serve', path, status, delay_ms, body });
 const verify = (token, expect) => ({ do: 'verify', token, expect });
 const hits = (n, path = '/jwks.json') => ({ do: 'hits', path, expect: n });
-const scenario = (name, steps, extra = {}) => ({ name, op: 'scenario', start: NOW, options: { ttl: 600, cooldown: 30, max_stale: 3600 }, ...extra, steps });
+const scenario = (name, steps, extra = {}) => ({ name, op: 'scenario', start: NOW, options: { ttl: 600, cooldown: 30, max_stale: 3600 }, validation: { audiences: ['api'] }, ...extra, steps });
 const alice = { sub: 'alice' };
 
 const remoteCases = [
@@ -241,12 +243,21 @@ const remoteCases = [
     serve('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'), verify('a', { error: 'key_set_unavailable' }), verify('a', { error: 'key_set_unavailable' }), hits(1),
     { do: 'advance', seconds: 30 }, serve(documents.ab), verify('a', alice), verify('b', alice), hits(2),
   ]),
+  scenario('a kid published twice is left out; the rest of the set stays usable', [
+    serve(documents.dup), verify('b', alice), verify('a', { error: 'key_not_found' }), verify('forged', { error: 'key_not_found' }), hits(1),
+    { do: 'advance', seconds: 60 }, verify('a', { error: 'key_not_found' }), hits(1),
+    { do: 'advance', seconds: 600 }, serve(documents.ab), verify('a', alice), hits(2),
+  ]),
+  // #20 item 8: an identity provider signs for many APIs; its keys verify for a named one.
+  scenario('no audience configured: refused before any fetch', [serve(documents.a), verify('a', { error: 'invalid_input' }), hits(0)], { validation: {} }),
+  scenario('the named opt-out accepts any audience', [serve(documents.a), verify('a', alice)], { validation: { accept_any_audience: true } }),
+  scenario('a token for another API', [serve(documents.a), verify('a', { error: 'invalid_audience' })], { validation: { audiences: ['billing'] } }),
   scenario('a redirect is not followed', [serve('', 302), { do: 'refresh', expect: { error: 'key_set_unavailable' } }]),
   scenario('a slow provider times out', [serve(documents.a, 200, 2500), { do: 'refresh', expect: { error: 'key_set_unavailable' } }], { options: { ttl: 600, cooldown: 30, max_stale: 3600, timeout_ms: 500 } }),
   scenario('discovery: the document names the key set', [
     serve(JSON.stringify({ issuer: '{base}/idp', jwks_uri: '{base}/idp/certs' }), 200, 0, '/idp/.well-known/openid-configuration'),
     serve(documents.a, 200, 0, '/idp/certs'), verify('a', alice), hits(1, '/idp/certs'),
-  ], { discover: '/idp', validation: { issuers: ['https://idp.example'] } }),
+  ], { discover: '/idp', validation: { issuers: ['https://idp.example'], audiences: ['api'] } }),
   scenario('discovery: a document naming another issuer', [
     serve(JSON.stringify({ issuer: 'https://evil.example', jwks_uri: '{base}/idp/certs' }), 200, 0, '/idp/.well-known/openid-configuration'),
     serve(documents.a, 200, 0, '/idp/certs'), verify('a', { error: 'key_set_unavailable' }), hits(0, '/idp/certs'),
