@@ -2,8 +2,8 @@
 // napi-rs-generated native.d.ts (regenerated and diffed by `make test`).
 import type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
-  LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
-  SignOptions, TokenPair, VerifiedJws, VerifyOptions as NativeVerifyOptions, SignerOptions,
+  LoginResult, MintOptions, ParsedApiKey, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
+  SignOptions, TokenPair, VerifyOptions as NativeVerifyOptions, SignerOptions,
   VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   SignRequestOptions as NativeSignRequestOptions,
   OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
@@ -14,7 +14,7 @@ import type {
 
 export type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
-  LoginResult, MintOptions, ParsedApiKey, Peeked, RefreshOptions, SessionInfo, SignOptions, TokenPair, VerifiedJws,
+  LoginResult, MintOptions, ParsedApiKey, RefreshOptions, SessionInfo, SignOptions, TokenPair,
   SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
   OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
   RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
@@ -26,6 +26,16 @@ export type Time = number | Date
 export type Claims = Record<string, unknown>
 export type KeyStatus = 'active' | 'verify_only' | 'retired'
 export type VerifyOptions = Omit<NativeVerifyOptions, 'now'> & { now?: Time }
+/** A JWS whose signature was verified: its header (built by JSON.parse) and raw payload. */
+export interface VerifiedJws {
+  header: Record<string, unknown>
+  payload: Buffer
+}
+/** A token's header and claims, read WITHOUT verification (for display only). */
+export interface Peeked {
+  header: Record<string, unknown>
+  claims: Claims
+}
 
 export declare class Key {
   static hmac(secret: Buffer | Uint8Array | string, alg?: string, kid?: string): Key

@@ -250,6 +250,17 @@ KeySet.prototype.verify = function verify(token, options) {
   const text = options === undefined || options === null ? undefined : JSON.stringify(toNative(optionsObject(options)))
   return JSON.parse(guard(() => n.verifyJson(token, text)))
 }
+// Objects from a token's JSON are built by JSON.parse: a `__proto__` member is an own
+// property there, where napi setting members one by one would set the prototype.
+KeySet.prototype.verifyJws = function verifyJws(token, algorithms) {
+  const n = this[NATIVE]
+  const { headerJson, payload } = guard(() => n.verifyJws(token, algorithms))
+  return { header: JSON.parse(headerJson), payload }
+}
+function peekUnverified(token) {
+  const { headerJson, claimsJson } = guard(() => native.peekUnverified(token))
+  return { header: JSON.parse(headerJson), claims: JSON.parse(claimsJson) }
+}
 Verifier.prototype.verify = function verify(token, now) {
   const n = this[NATIVE]
   return JSON.parse(guard(() => n.verifyJson(token, seconds(now))))
@@ -787,7 +798,7 @@ module.exports = {
   SessionManager,
   ApiKeyManager: ApiKeyManagerWithOptions,
   ClientTokens,
-  peekUnverified: wrapFunction(native.peekUnverified),
+  peekUnverified,
   parseApiKey: wrapFunction(native.parseApiKey),
   scopeGranted: wrapFunction(native.scopeGranted),
   needsRefresh: wrapFunction(native.needsRefresh),

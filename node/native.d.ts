@@ -197,7 +197,7 @@ export declare class KeySet {
   /** A verifier with these checks built once (same options as `verify`, without `now`). */
   verifier(options?: VerifyOptions | undefined | null): JsVerifier
   /** Verifies only the signature of a compact JWS. */
-  verifyJws(token: string, algorithms?: Array<string> | undefined | null): VerifiedJws
+  verifyJws(token: string, algorithms?: Array<string> | undefined | null): NativeVerifiedJws
 }
 export type JsKeySet = KeySet
 
@@ -750,6 +750,25 @@ export interface MintOptions {
   now?: number
 }
 
+/**
+ * A peeked token as JSON texts, parsed by `index.js` with `JSON.parse` (see
+ * [`NativeVerifiedJws`]).
+ */
+export interface NativePeeked {
+  headerJson: string
+  claimsJson: string
+}
+
+/**
+ * A verified JWS as it crosses napi: the header as JSON text, which `index.js` parses
+ * with `JSON.parse` (a `__proto__` member stays an own property, never a prototype, as
+ * it would if napi set the members one by one).
+ */
+export interface NativeVerifiedJws {
+  headerJson: string
+  payload: Buffer
+}
+
 /** Whether a client token should be replaced (unreadable, or expiring within `margin`). */
 export declare function needsRefresh(token: string, options?: RefreshOptions | undefined | null): boolean
 
@@ -821,13 +840,8 @@ export interface PasswordViolation {
   message: string
 }
 
-export interface Peeked {
-  header: any
-  claims: any
-}
-
 /** Reads a token's header and claims WITHOUT verifying anything (for display only). */
-export declare function peekUnverified(token: string): Peeked
+export declare function peekUnverified(token: string): NativePeeked
 
 /** A stored challenge whose code the facade hands to the sender. */
 export interface PendingDelivery {
@@ -1034,11 +1048,6 @@ export interface TotpVerifyOptions {
   window?: number
   /** The step of the last code accepted; this step and earlier ones are refused. */
   lastStep?: number
-}
-
-export interface VerifiedJws {
-  header: any
-  payload: Buffer
 }
 
 export interface VerifiedSignature {

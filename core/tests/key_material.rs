@@ -301,3 +301,45 @@ fn a_jwks_import_is_all_or_nothing() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidKey);
 }
+
+#[test]
+fn claims_nest_at_most_127_levels_counting_the_payload() {
+    let key = Key::hmac(None, Algorithm::HS256, &[7u8; 32]).unwrap();
+    let token = |levels: usize| {
+        let text = format!(
+            r#"{{"exp":1700000600,"data":{}"deep"{}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        );
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
+            URL_SAFE_NO_PAD.encode(text)
+        );
+        let signature = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).unwrap());
+        format!("{input}.{signature}")
+    };
+    let set = KeySet::single(Key::hmac(None, Algorithm::HS256, &[7u8; 32]).unwrap());
+    let v = Validation::default();
+    assert_eq!(jwt::MAX_NESTING, 127);
+    set.verify_at(&token(126), &v, 1_700_000_000).unwrap();
+    for levels in [127, 128, 100_000] {
+        let e = set
+            .verify_at(
+                &token(levels),
+                &Validation {
+                    max_token_bytes: 1 << 20,
+                    ..Validation::default()
+                },
+                1_700_000_000,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedToken, "{levels}");
+        assert!(e.to_string().contains("deeper than 127"), "{e}");
+    }
+    // peek (no verification) applies the same limit.
+    assert_eq!(
+        jwt::peek_unverified(&token(127)).unwrap_err().kind(),
+        ErrorKind::MalformedToken
+    );
+}

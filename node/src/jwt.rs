@@ -222,9 +222,12 @@ pub struct SignOptions {
     pub typ: Option<String>,
 }
 
+/// A verified JWS as it crosses napi: the header as JSON text, which `index.js` parses
+/// with `JSON.parse` (a `__proto__` member stays an own property, never a prototype, as
+/// it would if napi set the members one by one).
 #[napi(object)]
-pub struct VerifiedJws {
-    pub header: Value,
+pub struct NativeVerifiedJws {
+    pub header_json: String,
     pub payload: Buffer,
 }
 
@@ -348,15 +351,15 @@ impl JsKeySet {
         &self,
         token: String,
         algorithms: Option<Vec<String>>,
-    ) -> Result<VerifiedJws> {
+    ) -> Result<NativeVerifiedJws> {
         let algs: Vec<Algorithm> = algorithms
             .unwrap_or_default()
             .iter()
             .map(|a| algorithm(a))
             .collect::<Result<_>>()?;
         let jws = core(self.inner.verify_jws(&token, &algs))?;
-        Ok(VerifiedJws {
-            header: Value::Object(jws.header),
+        Ok(NativeVerifiedJws {
+            header_json: Value::Object(jws.header).to_string(),
             payload: jws.payload.into(),
         })
     }
@@ -383,18 +386,20 @@ impl JsVerifier {
     }
 }
 
+/// A peeked token as JSON texts, parsed by `index.js` with `JSON.parse` (see
+/// [`NativeVerifiedJws`]).
 #[napi(object)]
-pub struct Peeked {
-    pub header: Value,
-    pub claims: Value,
+pub struct NativePeeked {
+    pub header_json: String,
+    pub claims_json: String,
 }
 
 /// Reads a token's header and claims WITHOUT verifying anything (for display only).
 #[napi(catch_unwind)]
-pub fn peek_unverified(token: String) -> Result<Peeked> {
+pub fn peek_unverified(token: String) -> Result<NativePeeked> {
     let (header, claims) = core(jwt::peek_unverified(&token))?;
-    Ok(Peeked {
-        header: Value::Object(header),
-        claims: Value::Object(claims.to_map()),
+    Ok(NativePeeked {
+        header_json: Value::Object(header).to_string(),
+        claims_json: claims.json().to_string(),
     })
 }

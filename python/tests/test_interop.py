@@ -126,3 +126,30 @@ def test_hmac_secret_that_is_a_public_key_is_refused_with_what_it_is() -> None:
     # The peer agrees: PyJWT refuses the same secret for HS256.
     with pytest.raises(pyjwt.exceptions.InvalidKeyError):
         pyjwt.encode({"sub": "x"}, public, algorithm="HS256")
+
+
+def _nested_token(levels: int) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    text = '{"exp":4102444800,"data":' + "[" * levels + '"deep"' + "]" * levels + "}"
+    signing_input = b64(b'{"alg":"HS256"}') + "." + b64(text.encode())
+    signature = hmac.new(b"\x07" * 32, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
+def test_claims_nest_at_most_127_levels_as_in_every_runtime() -> None:
+    # #20 item 6: one limit, in the core (Node accepted 100,000 levels, Python refused 127).
+    keys = authgate.KeySet([authgate.Key.hmac(b"\x07" * 32)])
+    claims = keys.verify(_nested_token(126))
+    depth, value = 0, claims["data"]
+    while isinstance(value, list):
+        depth, value = depth + 1, value[0]
+    assert (depth, value) == (126, "deep")
+    for levels in (127, 100_000):
+        with pytest.raises(authgate.MalformedToken, match="deeper than 127"):
+            keys.verify(_nested_token(levels), max_token_bytes=1 << 20)

@@ -205,9 +205,61 @@ pub struct NoSink;
 impl ClaimSink for NoSink {
     fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
     fn other<'de, D: Deserializer<'de>>(&mut self, _: &str, value: D) -> Result<(), D::Error> {
-        IgnoredAny::deserialize(value).map(|_| ())
+        Skip.deserialize(value)
     }
 }
+
+/// Skips a claim's value through `deserialize_any`, so serde_json's nesting limit applies
+/// exactly as it does to sinks that build the value (a binding's dict or object): every
+/// runtime refuses the same tokens (see [`MAX_NESTING`]). `IgnoredAny` skips without a limit.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+}
+
+/// The deepest nesting a token's claims may have: the payload object and 126 levels of
+/// arrays or objects inside it (serde_json's recursion limit of 128, which the core and
+/// every binding's claim builder share). Deeper is `malformed_token` in every runtime.
+pub const MAX_NESTING: usize = 127;
 
 /// Captures one unregistered string claim (`sid`, `user`) during the single parse while
 /// forwarding every claim to `inner`, so reading it needs no second parse of the payload.
@@ -569,6 +621,10 @@ fn parse<'a, S: ClaimSink>(
     match (parsed, problem) {
         (_, Some(problem)) => Err(problem),
         (Ok(()), None) => Ok(()),
+        (Err(e), None) if e.to_string().starts_with("recursion limit exceeded") => err(
+            ErrorKind::MalformedToken,
+            format!("the claims nest deeper than {MAX_NESTING} levels"),
+        ),
         (Err(_), None) => err(
             ErrorKind::MalformedToken,
             "the payload is not a JSON object",

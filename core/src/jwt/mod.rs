@@ -11,7 +11,7 @@ mod keyset;
 pub use algorithm::{Algorithm, KeyFamily};
 pub use claims::{
     ClaimSink, Claims, NoSink, RegisteredValue, Validation, DEFAULT_LEEWAY_SECS,
-    DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
+    DEFAULT_MAX_TOKEN_BYTES, MAX_NESTING, MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
 };
 pub(crate) use der::parse_pem as parse_pem_block;
 pub use key::{Key, MIN_RSA_BITS};

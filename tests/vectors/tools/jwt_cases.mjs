@@ -5,7 +5,7 @@
 // PEM and DER come from node:crypto's export, the OpenSSH line is assembled here (RFC 4253
 // §6.6, RFC 8709), and Ed25519 signatures (deterministic) come from node:crypto.
 // `node tests/vectors/tools/jwt_cases.mjs --check` fails if the committed file differs.
-import { createECDH, createPrivateKey, createPublicKey, sign } from 'node:crypto'
+import { createECDH, createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,7 +50,29 @@ const CLAIMS = { sub: 'user-1', exp: 1700000600 }
 const ED_JWT = edSigned({ alg: 'Ed25519', typ: 'JWT' }, JSON.stringify(CLAIMS))
 const edPublic = { jwk: publicOf(ED) }
 
+// Nesting: the payload object plus `levels` nested arrays in one claim, HS256-signed here.
+const NEST_SECRET = 'authgate-nesting-vectors-hs256-secret-0123'
+const nested = (levels) => {
+  let value = 'deep'
+  for (let i = 0; i < levels; i++) value = [value]
+  return { sub: 'user-1', exp: 1700000600, data: value }
+}
+// The payload text is written out (JSON.stringify recurses, and 5000 levels overflow it).
+const nestedText = (levels) => `{"sub":"user-1","exp":1700000600,"data":${'['.repeat(levels)}"deep"${']'.repeat(levels)}}`
+const hs256 = (payloadText) => {
+  const input = `${b64u(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64u(payloadText)}`
+  return `${input}.${b64u(createHmac('sha256', NEST_SECRET).update(input).digest())}`
+}
+const nestKey = [{ jwk: { kty: 'oct', alg: 'HS256', k: b64u(NEST_SECRET) } }]
+
 const cases = [
+  // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
+  // JSON reader with serde_json's limit (128) must still read the file. Each runtime's own
+  // tests verify 126 levels.
+  { name: 'claims nesting 120 levels inside the payload verify', op: 'verify', keys: nestKey, token: hs256(nestedText(120)), validation: {}, expect: { claims: nested(120) } },
+  { name: 'claims nesting 127 levels inside the payload are malformed in every runtime', op: 'verify', keys: nestKey, token: hs256(nestedText(127)), validation: {}, expect: { error: 'malformed_token' } },
+  { name: 'claims nesting 5000 levels are malformed, not parsed', op: 'verify', keys: nestKey, token: hs256(nestedText(5000)), validation: { max_token_bytes: 65536 }, expect: { error: 'malformed_token' } },
+
   refused('an SPKI PEM public key (P-256)', pem(P256)),
   refused('an SPKI PEM public key with a leading space', ` ${pem(P256)}`),
   refused('an SPKI PEM public key with CRLF line ends', pem(P256).replaceAll('\n', '\r\n')),
@@ -117,7 +139,7 @@ writeVectors({
   'jwt/keys.json': {
     area: 'jwt',
     source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script',
-    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under.',
+    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime).',
     cases,
   },
 }, 'jwt_cases.mjs')
