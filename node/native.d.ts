@@ -949,6 +949,13 @@ export interface SessionOptions {
   maxSessionsPerUser?: number
   checkSessionOnVerify?: boolean
   leeway?: number
+  /**
+   * Seconds (0–60, default 0) in which the refresh token rotated last may be presented
+   * again (a retry after a lost response) without revoking the session.
+   */
+  retryGrace?: number
+  /** The access tokens' `client_id` claim (RFC 9068; default `authgate`). */
+  clientId?: string
 }
 
 /** The header fields a signer produces. */

@@ -17,6 +17,7 @@ use crate::jwt::{
     DEFAULT_LEEWAY_SECS,
 };
 use crate::store::{Rotation, SessionRecord, Store};
+pub use crate::store::{MAX_GRACE_RETRIES, MAX_RETRY_GRACE_SECS};
 use crate::util::{b64url_decode, b64url_encode, random_b64url, random_bytes, sha256};
 
 pub const DEFAULT_ACCESS_TTL_SECS: u64 = 15 * 60;
@@ -46,7 +47,19 @@ pub struct SessionConfig {
     /// Make `verify_access` check that the token's session is still live.
     pub check_session_on_verify: bool,
     pub leeway: u64,
+    /// Seconds (0 to [`MAX_RETRY_GRACE_SECS`], default 0) during which the refresh token
+    /// rotated last may be presented again — a client retrying after a lost response —
+    /// and get a new pair instead of revoking the session. At most [`MAX_GRACE_RETRIES`]
+    /// such retries per rotation; the grace runs from the rotation and is never extended;
+    /// after it a reuse revokes the session as before. 0 is RFC 9700's strict detection.
+    pub retry_grace: u64,
+    /// The `client_id` claim of access tokens (RFC 9068 §2.2: the client the token was
+    /// issued to). Default [`DEFAULT_CLIENT_ID`]; name your app.
+    pub client_id: String,
 }
+
+/// The `client_id` of session access tokens unless configured.
+pub const DEFAULT_CLIENT_ID: &str = "authgate";
 
 impl Default for SessionConfig {
     fn default() -> Self {
@@ -59,6 +72,8 @@ impl Default for SessionConfig {
             max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             check_session_on_verify: false,
             leeway: DEFAULT_LEEWAY_SECS,
+            retry_grace: 0,
+            client_id: DEFAULT_CLIENT_ID.to_string(),
         }
     }
 }
@@ -171,6 +186,18 @@ impl SessionManager {
                 "session lifetimes must be positive",
             );
         }
+        if config.retry_grace > MAX_RETRY_GRACE_SECS {
+            return err(
+                ErrorKind::InvalidInput,
+                format!("retry_grace is 0 to {MAX_RETRY_GRACE_SECS} seconds"),
+            );
+        }
+        if config.client_id.is_empty() || config.client_id.len() > MAX_ID_BYTES {
+            return err(
+                ErrorKind::InvalidInput,
+                format!("client_id must be 1 to {MAX_ID_BYTES} bytes"),
+            );
+        }
         let validation = Validation {
             leeway: config.leeway,
             issuers: config.issuer.iter().cloned().collect(),
@@ -241,7 +268,13 @@ impl SessionManager {
         let idle_until = now.saturating_add(self.config.idle_timeout);
         match self
             .store
-            .session_rotate(&presented, new_hash, now, idle_until)?
+            .session_rotate(
+                &presented,
+                new_hash,
+                now,
+                idle_until,
+                self.config.retry_grace,
+            )?
         {
             Rotation::Unknown => err(
                 ErrorKind::InvalidRefreshToken,
@@ -252,7 +285,11 @@ impl SessionManager {
                 ErrorKind::RefreshTokenReused,
                 "this refresh token was already used; the session has been revoked",
             ),
-            Rotation::Rotated { record, expired_at } => {
+            Rotation::RetriesExhausted(_) => err(
+                ErrorKind::InvalidRefreshToken,
+                "this refresh token was just rotated and its retries are used up; use the newest one",
+            ),
+            Rotation::Rotated { record, expired_at } | Rotation::Retried { record, expired_at } => {
                 if expired_at <= now {
                     self.store.session_revoke(&record.id)?;
                     return err(ErrorKind::SessionExpired, "the session has expired");
@@ -277,6 +314,10 @@ impl SessionManager {
             claims.insert("aud".into(), Value::from(aud.as_str()));
         }
         claims.insert("sub".into(), Value::from(record.user_id.as_str()));
+        claims.insert(
+            "client_id".into(),
+            Value::from(self.config.client_id.as_str()),
+        );
         claims.insert("sid".into(), Value::from(record.id.as_str()));
         claims.insert("iat".into(), Value::from(now));
         claims.insert("exp".into(), Value::from(access_expires_at));

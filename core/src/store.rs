@@ -47,6 +47,15 @@ pub enum Rotation {
         record: SessionRecord,
         expired_at: u64,
     },
+    /// It was the token rotated last, presented again within the retry grace: the record
+    /// now also accepts `replacement` (beside the winner's token, which stays valid).
+    Retried {
+        record: SessionRecord,
+        expired_at: u64,
+    },
+    /// It was the token rotated last, within the retry grace, but that rotation's retries
+    /// are used up ([`MAX_GRACE_RETRIES`]): refused, and nothing changed.
+    RetriesExhausted(SessionRecord),
     /// It was an earlier, already-rotated token: the session is now revoked.
     Reused(SessionRecord),
     /// The session had already been revoked; nothing changed.
@@ -62,13 +71,17 @@ pub trait Store: Send + Sync {
     fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()>;
     /// Rotates a refresh token: see [`Rotation`]. On `Rotated`, the record gets
     /// `replacement` as its hash, `now` as last use, and as expiry the earlier of
-    /// `idle_until` and its absolute end.
+    /// `idle_until` and its absolute end; every other token of the session stops being
+    /// current. With `grace` > 0, the token rotated last presented again before `grace`
+    /// seconds have passed since that rotation is `Retried` (at most
+    /// [`MAX_GRACE_RETRIES`] times per rotation; the grace is never extended).
     fn session_rotate(
         &self,
         presented: &[u8; 32],
         replacement: [u8; 32],
         now: u64,
         idle_until: u64,
+        grace: u64,
     ) -> Result<Rotation>;
     fn session_get(&self, id: &str) -> Result<Option<SessionRecord>>;
     /// Marks a session revoked; false if it did not exist.
@@ -268,12 +281,21 @@ pub enum ChallengeAttempt {
 pub const DEFAULT_MEMORY_CAPACITY: usize = 1_000_000;
 /// How many already-rotated refresh tokens per session are remembered for reuse detection.
 pub const REMEMBERED_ROTATIONS: usize = 32;
+/// How many times the token rotated last may be presented again within the retry grace
+/// (each retry mints one more live refresh token; past this, retries are refused).
+pub const MAX_GRACE_RETRIES: usize = 4;
+/// The longest retry grace a session manager accepts, in seconds.
+pub const MAX_RETRY_GRACE_SECS: u64 = 60;
 /// How many devices per user are remembered for new-device detection.
 pub const REMEMBERED_DEVICES: usize = 64;
 
 struct StoredSession {
     record: SessionRecord,
     previous: VecDeque<[u8; 32]>,
+    /// The token presented at the last rotation, and when: what a retry may present.
+    last_rotation: Option<([u8; 32], u64)>,
+    /// Tokens minted by retries of the last rotation (current, beside `record.refresh_hash`).
+    retries: Vec<[u8; 32]>,
 }
 
 #[derive(Default)]
@@ -291,7 +313,7 @@ impl Sessions {
             return;
         };
         self.by_hash.remove(&s.record.refresh_hash);
-        for h in &s.previous {
+        for h in s.previous.iter().chain(&s.retries) {
             self.by_hash.remove(h);
         }
         if let Some(ids) = self.by_user.get_mut(&s.record.user_id) {
@@ -512,6 +534,8 @@ impl Store for MemoryStore {
             StoredSession {
                 record: session,
                 previous: VecDeque::new(),
+                last_rotation: None,
+                retries: Vec::new(),
             },
         );
         Ok(())
@@ -523,6 +547,7 @@ impl Store for MemoryStore {
         replacement: [u8; 32],
         now: u64,
         idle_until: u64,
+        grace: u64,
     ) -> Result<Rotation> {
         let mut guard = lock(&self.sessions);
         let s = &mut *guard;
@@ -536,17 +561,40 @@ impl Store for MemoryStore {
             return Ok(Rotation::Revoked(stored.record.clone()));
         }
         if !current {
-            stored.record.revoked = true;
-            return Ok(Rotation::Reused(stored.record.clone()));
+            let retry = matches!(stored.last_rotation,
+                Some((last, at)) if last == *presented && now < at.saturating_add(grace));
+            if !retry {
+                stored.record.revoked = true;
+                return Ok(Rotation::Reused(stored.record.clone()));
+            }
+            if stored.retries.len() >= MAX_GRACE_RETRIES {
+                return Ok(Rotation::RetriesExhausted(stored.record.clone()));
+            }
+            let expired_at = stored.record.expires_at;
+            stored.retries.push(replacement);
+            stored.record.last_used_at = now;
+            stored.record.expires_at = idle_until.min(stored.record.absolute_expires_at);
+            let record = stored.record.clone();
+            s.by_hash.insert(replacement, (id, true));
+            return Ok(Rotation::Retried { record, expired_at });
         }
         let expired_at = stored.record.expires_at;
-        stored.previous.push_back(*presented);
-        s.by_hash.insert(*presented, (id.clone(), false));
-        if stored.previous.len() > REMEMBERED_ROTATIONS {
+        // Every token of the session that was current stops being so: the presented one,
+        // the main one and the retries' (whichever of them was presented).
+        let mut stale: Vec<[u8; 32]> = std::mem::take(&mut stored.retries);
+        stale.push(stored.record.refresh_hash);
+        stale.retain(|h| h != presented);
+        stale.push(*presented);
+        for h in stale {
+            stored.previous.push_back(h);
+            s.by_hash.insert(h, (id.clone(), false));
+        }
+        while stored.previous.len() > REMEMBERED_ROTATIONS {
             if let Some(old) = stored.previous.pop_front() {
                 s.by_hash.remove(&old);
             }
         }
+        stored.last_rotation = Some((*presented, now));
         stored.record.refresh_hash = replacement;
         stored.record.last_used_at = now;
         stored.record.expires_at = idle_until.min(stored.record.absolute_expires_at);

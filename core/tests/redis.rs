@@ -145,6 +145,87 @@ fn one_refresh_token_raced_on_two_instances_has_exactly_one_winner() {
     }
 }
 
+/// 50 refreshes racing with one token under a retry grace: one rotation wins, at most
+/// `MAX_GRACE_RETRIES` retries get pairs of their own, the rest are refused without
+/// revoking — and every pair handed out keeps working (#20 item 9).
+fn race_with_grace(managers: &[Arc<SessionManager>]) {
+    use authgate_core::session::MAX_GRACE_RETRIES;
+    let login = managers[0]
+        .login(
+            "alice",
+            &DeviceInfo {
+                device_id: "d".into(),
+                name: None,
+            },
+            None,
+        )
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(50));
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            let (m, b, t) = (
+                managers[i % managers.len()].clone(),
+                barrier.clone(),
+                login.tokens.refresh_token.clone(),
+            );
+            thread::spawn(move || {
+                b.wait();
+                m.refresh(&t)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let pairs: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(
+        pairs.len(),
+        1 + MAX_GRACE_RETRIES,
+        "one rotation and its retries"
+    );
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(e.kind(), ErrorKind::InvalidRefreshToken, "{e}");
+    }
+    // Nothing was revoked: each pair's access token verifies, and any one refresh token
+    // carries the session on (the others then become stale, as after any rotation).
+    for p in &pairs {
+        managers[0].verify_access(&p.access_token).unwrap();
+    }
+    let next = managers[managers.len() - 1]
+        .refresh(&pairs[0].refresh_token)
+        .unwrap();
+    managers[0].refresh(&next.refresh_token).unwrap();
+}
+
+#[test]
+fn a_refresh_raced_on_two_instances_under_a_retry_grace_keeps_the_session() {
+    let Some(url) = stores::redis_url() else {
+        return;
+    };
+    let (a, b) = two_instances(&url);
+    let secret = Key::generate_hmac_secret(Algorithm::HS256).unwrap();
+    let config = SessionConfig {
+        retry_grace: 10,
+        ..SessionConfig::default()
+    };
+    let managers: Vec<Arc<SessionManager>> = [a, b]
+        .into_iter()
+        .map(|store| {
+            let key = Key::hmac(Some("k"), Algorithm::HS256, &secret).unwrap();
+            Arc::new(
+                SessionManager::with_clock(
+                    Arc::new(KeySet::single(key)),
+                    store,
+                    config.clone(),
+                    Arc::new(ManualClock::new(NOW)),
+                )
+                .unwrap(),
+            )
+        })
+        .collect();
+    for _ in 0..5 {
+        race_with_grace(&managers);
+    }
+}
+
 #[test]
 fn a_signed_request_replayed_on_another_instance_is_refused() {
     let Some(url) = stores::redis_url() else {

@@ -235,6 +235,11 @@ fn run_session(case: &Value) -> Outcome {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         leeway: u(c, "leeway").unwrap_or(defaults.leeway),
+        retry_grace: u(c, "retry_grace").unwrap_or(defaults.retry_grace),
+        client_id: c
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map_or(defaults.client_id, str::to_owned),
     };
     let store = match u(c, "store_capacity") {
         Some(n) => stores::bounded_store(n as usize),
@@ -242,8 +247,16 @@ fn run_session(case: &Value) -> Outcome {
     };
     let clock = Arc::new(ManualClock::new(u(case, "start").unwrap_or(1_700_000_000)));
     let keys = Arc::new(keyset_from_specs(&case["keys"]).map_err(|e| e.to_string())?);
-    let manager = SessionManager::with_clock(keys, store, config, clock.clone())
-        .map_err(|e| e.to_string())?;
+    let manager = SessionManager::with_clock(keys, store, config, clock.clone());
+    // A case whose configuration must be refused names the error at its top level.
+    if let Some(code) = case.get("expect").and_then(|e| e.get("error")) {
+        return match manager {
+            Err(e) if e.code() == code => Ok(()),
+            Err(e) => Err(format!("expected error {code}, got {} ({e})", e.code())),
+            Ok(_) => Err(format!("expected error {code}, the manager was made")),
+        };
+    }
+    let manager = manager.map_err(|e| e.to_string())?;
     let mut saved: HashMap<String, TokenPair> = HashMap::new();
     for (i, step) in case["steps"].as_array().into_iter().flatten().enumerate() {
         let pair = |name: &str| {

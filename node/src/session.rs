@@ -220,6 +220,11 @@ pub struct SessionOptions {
     pub max_sessions_per_user: Option<u32>,
     pub check_session_on_verify: Option<bool>,
     pub leeway: Option<f64>,
+    /// Seconds (0–60, default 0) in which the refresh token rotated last may be presented
+    /// again (a retry after a lost response) without revoking the session.
+    pub retry_grace: Option<f64>,
+    /// The access tokens' `client_id` claim (RFC 9068; default `authgate`).
+    pub client_id: Option<String>,
 }
 
 #[napi(object)]
@@ -292,6 +297,8 @@ impl JsSessionManager {
                 .check_session_on_verify
                 .unwrap_or(d.check_session_on_verify),
             leeway: opt_seconds(o.leeway, "leeway")?.unwrap_or(d.leeway),
+            retry_grace: opt_seconds(o.retry_grace, "retryGrace")?.unwrap_or(d.retry_grace),
+            client_id: o.client_id.unwrap_or(d.client_id),
         };
         let inner = core(SessionManager::with_clock(
             keys.inner.clone(),

@@ -114,6 +114,11 @@ const runners = {
     const config = {}
     for (const [k, v] of Object.entries(cfg)) config[k.replace(/_([a-z])/g, (_, x) => x.toUpperCase())] = v
     const clock = new ag.ManualClock(c.start)
+    if (c.expect?.error) {
+      assert.throws(() => new ag.SessionManager(keyset(c.keys), { ...config, store: newStore(capacity), clock }),
+        (e) => e.code === c.expect.error.toUpperCase())
+      return
+    }
     const m = new ag.SessionManager(keyset(c.keys), { ...config, store: newStore(capacity), clock })
     const saved = {}
     c.steps.forEach((s, i) => {

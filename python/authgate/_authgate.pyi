@@ -274,6 +274,8 @@ class SessionManager:
         max_sessions_per_user: Optional[int] = None,
         check_session_on_verify: Optional[bool] = None,
         leeway: Optional[_Seconds] = None,
+        retry_grace: Optional[_Seconds] = None,
+        client_id: Optional[str] = None,
         store: Optional[_Store] = None,
         clock: Optional[ManualClock] = None,
     ) -> SessionManager: ...

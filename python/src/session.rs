@@ -257,7 +257,7 @@ impl PySessionManager {
     #[new]
     #[pyo3(signature = (keys, *, issuer = None, audience = None, access_ttl = None, idle_timeout = None,
         absolute_lifetime = None, max_sessions_per_user = None, check_session_on_verify = None, leeway = None,
-        store = None, clock = None))]
+        retry_grace = None, client_id = None, store = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -270,6 +270,8 @@ impl PySessionManager {
         max_sessions_per_user: Option<usize>,
         check_session_on_verify: Option<bool>,
         leeway: Option<&Bound<'_, PyAny>>,
+        retry_grace: Option<&Bound<'_, PyAny>>,
+        client_id: Option<String>,
         store: Option<StoreArg<'_>>,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
@@ -285,6 +287,8 @@ impl PySessionManager {
             max_sessions_per_user: max_sessions_per_user.unwrap_or(d.max_sessions_per_user),
             check_session_on_verify: check_session_on_verify.unwrap_or(d.check_session_on_verify),
             leeway: secs(leeway, d.leeway)?,
+            retry_grace: secs(retry_grace, d.retry_grace)?,
+            client_id: client_id.unwrap_or(d.client_id),
         };
         let remote = is_remote(&store);
         let (store, clock) = (store_or_default(store), clock_or_system(clock));

@@ -96,6 +96,11 @@ def run_session(case: Case) -> None:
     capacity = c.pop("store_capacity", None)
     clock = authgate.ManualClock(case.get("start", 1_700_000_000))
     store = authgate.MemoryStore(capacity) if capacity is not None else new_store()
+    if "error" in case.get("expect", {}):
+        with pytest.raises(authgate.AuthError) as raised:
+            authgate.SessionManager(keyset(case["keys"]), store=store, clock=clock, **c)
+        assert raised.value.code == case["expect"]["error"]
+        return
     manager = authgate.SessionManager(keyset(case["keys"]), store=store, clock=clock, **c)
     saved: dict[str, authgate.TokenPair] = {}
     for i, step in enumerate(case["steps"]):

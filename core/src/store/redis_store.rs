@@ -17,7 +17,8 @@ use redis::{Client, Connection, FromRedisValue, RedisError, Script, ScriptInvoca
 
 use super::{
     nonce_key, AttemptGate, ChallengeAttempt, ChallengeIssue, ChallengeRecord, LockoutGate,
-    Rotation, SessionRecord, Store, ThrottlePolicy, REMEMBERED_DEVICES, REMEMBERED_ROTATIONS,
+    Rotation, SessionRecord, Store, ThrottlePolicy, MAX_GRACE_RETRIES, REMEMBERED_DEVICES,
+    REMEMBERED_ROTATIONS,
 };
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -481,6 +482,7 @@ impl Store for RedisStore {
         replacement: [u8; 32],
         now: u64,
         idle_until: u64,
+        grace: u64,
     ) -> Result<Rotation> {
         // The TTL follows the new expiry: the earlier of idle timeout and absolute end,
         // which only the script knows; keeping to the idle one is at most that long.
@@ -496,7 +498,9 @@ impl Store for RedisStore {
                     .arg(now)
                     .arg(idle_until)
                     .arg(REMEMBERED_ROTATIONS)
-                    .arg(ttl),
+                    .arg(ttl)
+                    .arg(grace)
+                    .arg(MAX_GRACE_RETRIES),
             )?,
         )?;
         let mut it = r.into_iter();
@@ -508,6 +512,8 @@ impl Store for RedisStore {
             (Some(1), Some(expired_at), Some(record)) => Rotation::Rotated { record, expired_at },
             (Some(2), _, Some(record)) => Rotation::Reused(record),
             (Some(3), _, Some(record)) => Rotation::Revoked(record),
+            (Some(4), Some(expired_at), Some(record)) => Rotation::Retried { record, expired_at },
+            (Some(5), _, Some(record)) => Rotation::RetriesExhausted(record),
             _ => return malformed("rotation answer"),
         })
     }

@@ -3,6 +3,7 @@
 --   <p>s:<id>        hash: the record (u d dn sc ca lu e ae h r)
 --   <p>sh:<hex hash> "<1|0> <id>": a refresh-token hash, current (1) or rotated (0)
 --   <p>sp:<id>       list: the session's rotated hashes, oldest first
+--   <p>sa:<id>       list: hashes minted by retries of the last rotation (current too)
 --   <p>su:<user>     sorted set: the user's session ids in insertion order
 --   <p>sq            the insertion counter behind those scores
 local function hex(s)
@@ -26,10 +27,12 @@ local function keep(p, id, ttl_ms)
   if h then
     redis.call('PEXPIRE', p .. 'sh:' .. hex(h), ttl_ms)
   end
-  for _, old in ipairs(redis.call('LRANGE', p .. 'sp:' .. id, 0, -1)) do
-    redis.call('PEXPIRE', p .. 'sh:' .. hex(old), ttl_ms)
+  for _, list in ipairs({'sp:', 'sa:'}) do
+    for _, old in ipairs(redis.call('LRANGE', p .. list .. id, 0, -1)) do
+      redis.call('PEXPIRE', p .. 'sh:' .. hex(old), ttl_ms)
+    end
+    redis.call('PEXPIRE', p .. list .. id, ttl_ms)
   end
-  redis.call('PEXPIRE', p .. 'sp:' .. id, ttl_ms)
 end
 
 local function remove(p, id, user)
@@ -37,10 +40,12 @@ local function remove(p, id, user)
   if h then
     redis.call('DEL', p .. 'sh:' .. hex(h))
   end
-  for _, old in ipairs(redis.call('LRANGE', p .. 'sp:' .. id, 0, -1)) do
-    redis.call('DEL', p .. 'sh:' .. hex(old))
+  for _, list in ipairs({'sp:', 'sa:'}) do
+    for _, old in ipairs(redis.call('LRANGE', p .. list .. id, 0, -1)) do
+      redis.call('DEL', p .. 'sh:' .. hex(old))
+    end
   end
-  redis.call('DEL', p .. 's:' .. id, p .. 'sp:' .. id)
+  redis.call('DEL', p .. 's:' .. id, p .. 'sp:' .. id, p .. 'sa:' .. id)
   redis.call('ZREM', p .. 'su:' .. user, id)
 end
 
