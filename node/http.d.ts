@@ -80,6 +80,8 @@ export interface GateOptions {
    * access tokens. Off by default: they are refused with `INVALID_TOKEN_TYPE`.
    */
   acceptIdTokens?: boolean
+  /** The API-key prefixes admitted (default: those the manager accepts, by default only `ag_live_`). */
+  apiKeyPrefixes?: string[]
 }
 
 export declare class Gate {

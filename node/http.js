@@ -14,7 +14,7 @@ const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
 
 const GATE_OPTIONS = ['keys', 'apiKeys', 'apiKeyScope', 'apiKeyHeader', 'apiKeyInAuthorization', 'realm', 'verify',
   'allowlist', 'clientIp', 'limiter', 'ratePolicy', 'clientRatePolicy', 'userRatePolicy', 'dpop', 'publicOrigin',
-  'scopes', 'ipv6Prefix', 'clientCertificateHeader', 'acceptIdTokens']
+  'scopes', 'ipv6Prefix', 'clientCertificateHeader', 'acceptIdTokens', 'apiKeyPrefixes']
 /** The gate that admitted a request, and what it granted: hidden fields of the AuthContext. */
 const ADMITTED = Symbol('authgate.admitted')
 const ROUTE_CACHE = 1024
@@ -40,6 +40,7 @@ class Gate {
    * @param {string} [options.publicOrigin] the scheme and host clients address, when a proxy changes them
    * @param {string[]} [options.scopes] scopes every request needs
    * @param {boolean} [options.acceptIdTokens] admit OpenID Connect ID tokens as access tokens (off by default)
+   * @param {string[]} [options.apiKeyPrefixes] the API-key prefixes admitted (default: those the manager accepts)
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
@@ -48,7 +49,7 @@ class Gate {
     const {
       keys, apiKeys, apiKeyScope, apiKeyHeader, apiKeyInAuthorization, realm, verify, allowlist, clientIp, limiter,
       ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes, ipv6Prefix,
-      clientCertificateHeader, acceptIdTokens,
+      clientCertificateHeader, acceptIdTokens, apiKeyPrefixes,
     } = options
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
@@ -74,6 +75,7 @@ class Gate {
       ipv6Prefix: ipv6Prefix ?? undefined,
       clientCertificateHeader: clientCertificateHeader ?? undefined,
       acceptIdTokens: acceptIdTokens ?? undefined,
+      apiKeyPrefixes: apiKeyPrefixes ?? undefined,
     }
     const part = (Class) => (keys instanceof Class ? nativeOf(keys) : null)
     try {

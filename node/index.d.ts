@@ -2,6 +2,7 @@
 // napi-rs-generated native.d.ts (regenerated and diffed by `make test`).
 import type {
   ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
+  ImportApiKeyOptions,
   LoginResult, MintOptions, ParsedApiKey, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
   SignOptions, TokenPair, VerifyOptions as NativeVerifyOptions, SignerOptions,
   VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
@@ -132,8 +133,19 @@ export declare class SessionManager {
 }
 
 export declare class ApiKeyManager {
-  constructor(options?: { store?: Store; clock?: ManualClock })
+  /**
+   * `prefix`: the prefix keys are created with (default `ag_live_`); `acceptPrefixes`:
+   * those `verify` accepts (default: only `prefix`), so a test or server key kept in the
+   * same store is refused.
+   */
+  constructor(options?: { store?: Store; clock?: ManualClock; prefix?: string; acceptPrefixes?: string[] })
+  readonly prefix: string
+  readonly acceptPrefixes: string[]
   create(options?: Omit<CreateApiKeyOptions, 'expiresAt'> & { expiresAt?: Time }): CreatedApiKey
+  /** Stores a key made elsewhere (`authgate keygen api-key --json`) from its parts and SHA-256. */
+  importKey(options: Omit<ImportApiKeyOptions, 'expiresAt'> & { expiresAt?: Time }): ApiKeyRecord
+  /** Deletes a key's record for good (`revoke` keeps it); false if there was none. */
+  delete(id: string): boolean
   verify(key: string, scope?: string): ApiKeyRecord
   verifyAsync(key: string, scope?: string): Promise<ApiKeyRecord>
   readonly remoteStore: boolean

@@ -285,11 +285,11 @@ NativeSessionManager.prototype.verifyAccessAsync = async function verifyAccessAs
   return JSON.parse(await callAsync(() => n.verifyAccessJsonAsync(token)))
 }
 
-/** `new ApiKeyManager({ store, clock })`. */
+/** `new ApiKeyManager({ store, clock, prefix, acceptPrefixes })`. */
 class ApiKeyManagerWithOptions extends ApiKeyManager {
   constructor(options = {}) {
-    const { store, clock } = optionsObject(options)
-    super(store, clock)
+    const { store, clock, prefix, acceptPrefixes } = optionsObject(options)
+    super(store, clock, prefix === undefined && acceptPrefixes === undefined ? undefined : { prefix, acceptPrefixes })
     this.remoteStore = store instanceof RedisStore
   }
 }

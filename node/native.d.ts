@@ -11,8 +11,16 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Creates, verifies, rolls and revokes API keys. */
 export declare class ApiKeyManager {
-  constructor(store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null)
+  constructor(store?: JsStore | undefined | null, clock?: JsManualClock | undefined | null, options?: ApiKeyManagerOptions | undefined | null)
+  /** The prefix keys are created with. */
+  get prefix(): string
+  /** The prefixes `verify` accepts. */
+  get acceptPrefixes(): Array<string>
   create(options?: CreateApiKeyOptions | undefined | null): CreatedApiKey
+  /** Stores a key made elsewhere from its parts and SHA-256; returns its record. */
+  importKey(options: ImportApiKeyOptions): ApiKeyRecord
+  /** Deletes a key's record for good (`revoke` keeps it); false if there was none. */
+  delete(id: string): boolean
   verify(key: string, scope?: string | undefined | null): ApiKeyRecord
   /** `verify` on the thread pool, for a store on the network (Redis). */
   verifyAsync(key: string, scope?: string | undefined | null): Promise<ApiKeyRecord | TaskFailure>
@@ -491,6 +499,12 @@ export interface AllowlistOptions {
   allowAny?: boolean
 }
 
+/** Options for `new ApiKeyManager`: the prefix keys are created with and those accepted. */
+export interface ApiKeyManagerOptions {
+  prefix?: string
+  acceptPrefixes?: Array<string>
+}
+
 /** What is stored for a key (never the key itself). */
 export interface ApiKeyRecord {
   id: string
@@ -507,6 +521,12 @@ export interface ApiKeyRecord {
   graceUntil?: number
   /** The app the key belongs to: the first key id of its line of rolls. */
   app: string
+  /** Who the key belongs to (yours to set). */
+  owner?: string
+  /** Your data about the key. */
+  metadata: any
+  /** When the key last admitted a request (to the minute). */
+  lastUsedAt?: number
 }
 
 /** Decodes base32, ignoring case, spaces, hyphens and missing padding. */
@@ -557,6 +577,8 @@ export interface CreateApiKeyOptions {
   expiresAt?: number
   credits?: number
   rateLimitPolicy?: string
+  owner?: string
+  metadata?: any
 }
 
 export interface CreatedApiKey {
@@ -684,6 +706,8 @@ export interface GateSettings {
   clientCertificateHeader?: string
   /** Admit OpenID Connect ID tokens as access tokens (off by default). */
   acceptIdTokens?: boolean
+  /** The API-key prefixes this gate admits (default: those its manager accepts). */
+  apiKeyPrefixes?: Array<string>
 }
 
 /** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */
@@ -723,6 +747,23 @@ export interface HttpRequest {
   headerNames: Array<string>
   headerValues: Array<string>
   body?: Buffer | string
+}
+
+/** A key made elsewhere (`authgate keygen api-key --json` prints these), plus its options. */
+export interface ImportApiKeyOptions {
+  id: string
+  prefix: string
+  lastFour: string
+  /** The key's SHA-256: 64 hex characters or 32 bytes. */
+  sha256?: string | Buffer
+  name?: string
+  scopes?: Array<string>
+  /** Seconds since the epoch. */
+  expiresAt?: number
+  credits?: number
+  rateLimitPolicy?: string
+  owner?: string
+  metadata?: any
 }
 
 /** The RFC 7638 thumbprint of a public JWK (object or JSON text): what `cnf.jkt` holds. */

@@ -8,9 +8,11 @@
 
 use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::store::Store;
+use crate::store::{RollOutcome, Store};
 use crate::util::{ct_eq, random_bytes, sha256};
 
 pub const PREFIX_LIVE: &str = "ag_live_";
@@ -22,6 +24,15 @@ pub const SECRET_CHARS: usize = 43;
 pub const CHECKSUM_CHARS: usize = 6;
 const BODY_CHARS: usize = ID_CHARS + SECRET_CHARS + CHECKSUM_CHARS;
 pub const MAX_PREFIX_CHARS: usize = 24;
+/// The longest owner (tenant, account) id, in bytes.
+pub const MAX_OWNER_BYTES: usize = 256;
+/// The largest metadata object, as compact JSON, in bytes.
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// `last_used_at` is written at most once per this many seconds per key, so verifying a
+/// key does not cost a store write each time.
+pub const LAST_USED_RESOLUTION_SECS: u64 = 60;
+/// How many rolls a rolled key's credit follows to reach its line's balance.
+pub const MAX_ROLL_CHAIN: usize = 8;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -175,6 +186,12 @@ pub struct ApiKeyRecord {
     /// for a key that was never rolled from another: its own id). Rate limits per app are
     /// kept under it, so rolling a key does not refill its buckets.
     pub app: Option<String>,
+    /// Who the key belongs to (a tenant, an account, a user id): yours to set and filter by.
+    pub owner: Option<String>,
+    /// Free data of yours (a JSON object, at most [`MAX_METADATA_BYTES`] as JSON).
+    pub metadata: Map<String, Value>,
+    /// When the key last admitted a request (to [`LAST_USED_RESOLUTION_SECS`]).
+    pub last_used_at: Option<u64>,
 }
 
 /// Whether granted scopes cover `required`: exact match, `prefix:*`, or `*`.
@@ -238,6 +255,8 @@ pub struct ApiKeyOptions {
     pub expires_at: Option<u64>,
     pub credits: Option<u64>,
     pub rate_limit_policy: Option<String>,
+    pub owner: Option<String>,
+    pub metadata: Map<String, Value>,
 }
 
 impl Default for ApiKeyOptions {
@@ -249,13 +268,60 @@ impl Default for ApiKeyOptions {
             expires_at: None,
             credits: None,
             rate_limit_policy: None,
+            owner: None,
+            metadata: Map::new(),
         }
     }
+}
+
+fn check_owner_and_metadata(owner: Option<&str>, metadata: &Map<String, Value>) -> Result<()> {
+    if owner.is_some_and(|o| o.is_empty() || o.len() > MAX_OWNER_BYTES) {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("an owner is 1 to {MAX_OWNER_BYTES} bytes"),
+        );
+    }
+    // JavaScript would read a `__proto__` member as the object's prototype.
+    fn has_proto(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.iter().any(|(k, v)| k == "__proto__" || has_proto(v)),
+            Value::Array(items) => items.iter().any(has_proto),
+            _ => false,
+        }
+    }
+    if metadata
+        .iter()
+        .any(|(k, v)| k == "__proto__" || has_proto(v))
+    {
+        return err(
+            ErrorKind::InvalidInput,
+            "metadata cannot hold a `__proto__` member",
+        );
+    }
+    let size = serde_json::to_string(metadata).map_or(usize::MAX, |t| t.len());
+    if size > MAX_METADATA_BYTES {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("metadata is at most {MAX_METADATA_BYTES} bytes as JSON"),
+        );
+    }
+    Ok(())
+}
+
+/// A key made elsewhere — `authgate keygen api-key --json` prints these — to be stored
+/// by [`ApiKeyManager::import`]: the key's parts and its SHA-256, never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedApiKey {
+    pub id: String,
+    pub prefix: String,
+    pub last_four: String,
+    pub hash: [u8; 32],
 }
 
 /// Generates a key: returns the plaintext (show it once) and the record to store.
 pub fn generate(options: &ApiKeyOptions, now: u64) -> Result<(String, ApiKeyRecord)> {
     check_prefix(&options.prefix)?;
+    check_owner_and_metadata(options.owner.as_deref(), &options.metadata)?;
     let mut key = options.prefix.clone();
     key.push_str(&random_base62(ID_CHARS + SECRET_CHARS)?);
     let sum = checksum(&key);
@@ -276,14 +342,23 @@ pub fn generate(options: &ApiKeyOptions, now: u64) -> Result<(String, ApiKeyReco
         replaced_by: None,
         grace_until: None,
         app: None,
+        owner: options.owner.clone(),
+        metadata: options.metadata.clone(),
+        last_used_at: None,
     };
     Ok((key, record))
 }
 
 /// Creates, verifies, rolls and revokes keys kept in a [`Store`].
+///
+/// A manager accepts keys of the prefixes it is pinned to — by default only the one it
+/// issues (`ag_live_`), so a test key (`ag_test_`) or a server key (`ag_srv_`) kept in the
+/// same store is refused by a live gate. [`ApiKeyManager::with_prefixes`] changes both.
 pub struct ApiKeyManager {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    prefix: String,
+    accepted: Vec<String>,
 }
 
 impl ApiKeyManager {
@@ -292,14 +367,123 @@ impl ApiKeyManager {
     }
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        ApiKeyManager { store, clock }
+        ApiKeyManager {
+            store,
+            clock,
+            prefix: PREFIX_LIVE.to_string(),
+            accepted: vec![PREFIX_LIVE.to_string()],
+        }
+    }
+
+    /// Pins the prefix this manager issues and the prefixes it accepts (`accept` empty:
+    /// only `issue`). `issue` must be among the accepted ones.
+    pub fn with_prefixes(mut self, issue: &str, accept: &[String]) -> Result<Self> {
+        check_prefix(issue)?;
+        for p in accept {
+            check_prefix(p)?;
+        }
+        let accepted = if accept.is_empty() {
+            vec![issue.to_string()]
+        } else {
+            accept.to_vec()
+        };
+        if !accepted.iter().any(|p| p == issue) {
+            return err(
+                ErrorKind::InvalidInput,
+                "the prefix a manager issues must be one it accepts",
+            );
+        }
+        self.prefix = issue.to_string();
+        self.accepted = accepted;
+        Ok(self)
+    }
+
+    /// The prefix [`ApiKeyManager::create`] uses unless told otherwise.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The prefixes this manager accepts.
+    pub fn accepted_prefixes(&self) -> &[String] {
+        &self.accepted
+    }
+
+    fn check_accepted(&self, prefix: &str, what: ErrorKind) -> Result<()> {
+        if self.accepted.iter().any(|p| p == prefix) {
+            return Ok(());
+        }
+        err(
+            what,
+            if what == ErrorKind::InvalidApiKey {
+                "the API key's prefix is not accepted here (a test or server key?)".to_string()
+            } else {
+                format!(
+                    "this manager accepts {} keys: add the prefix to its accepted prefixes",
+                    self.accepted.join(", ")
+                )
+            },
+        )
     }
 
     /// Creates and stores a key; returns the plaintext (shown once) and its record.
+    /// `options.prefix` must be one the manager accepts (the default options carry
+    /// `ag_live_`; [`ApiKeyManager::options`] starts from the manager's own prefix).
     pub fn create(&self, options: &ApiKeyOptions) -> Result<(String, ApiKeyRecord)> {
+        self.check_accepted(&options.prefix, ErrorKind::InvalidInput)?;
         let (key, record) = generate(options, self.clock.now())?;
         self.store.apikey_insert(record.clone())?;
         Ok((key, record))
+    }
+
+    /// Default options with this manager's prefix.
+    pub fn options(&self) -> ApiKeyOptions {
+        ApiKeyOptions {
+            prefix: self.prefix.clone(),
+            ..ApiKeyOptions::default()
+        }
+    }
+
+    /// Stores a key made elsewhere (by `authgate keygen api-key`, or another instance)
+    /// from its parts and SHA-256, with `options` (its prefix is the imported one's).
+    /// The id must be new; the prefix one this manager accepts.
+    pub fn import(&self, key: &ImportedApiKey, options: &ApiKeyOptions) -> Result<ApiKeyRecord> {
+        check_prefix(&key.prefix)?;
+        self.check_accepted(&key.prefix, ErrorKind::InvalidInput)?;
+        check_owner_and_metadata(options.owner.as_deref(), &options.metadata)?;
+        let base62 =
+            |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !base62(&key.id, ID_CHARS) || !base62(&key.last_four, 4) {
+            return err(
+                ErrorKind::InvalidInput,
+                "an imported key has a 12-character id and its last four characters (base62)",
+            );
+        }
+        let record = ApiKeyRecord {
+            id: key.id.clone(),
+            prefix: key.prefix.clone(),
+            last_four: key.last_four.clone(),
+            hash: key.hash,
+            name: options.name.clone(),
+            scopes: options.scopes.clone(),
+            created_at: self.clock.now(),
+            expires_at: options.expires_at,
+            status: ApiKeyStatus::Active,
+            credits: options.credits,
+            rate_limit_policy: options.rate_limit_policy.clone(),
+            replaced_by: None,
+            grace_until: None,
+            app: None,
+            owner: options.owner.clone(),
+            metadata: options.metadata.clone(),
+            last_used_at: None,
+        };
+        self.store.apikey_insert(record.clone())?;
+        Ok(record)
+    }
+
+    /// Deletes a key's record for good (revoking keeps it, for audit); false if unknown.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.store.apikey_delete(id)
     }
 
     /// Verifies a presented key, optionally for a scope, and takes one credit from
@@ -315,12 +499,14 @@ impl ApiKeyManager {
     /// credit left is refused here already.
     pub fn authenticate(&self, key: &str, scope: Option<&str>) -> Result<ApiKeyRecord> {
         let parsed = parse(key)?;
+        self.check_accepted(&parsed.prefix, ErrorKind::InvalidApiKey)?;
         let record = self
             .store
             .apikey_get(&parsed.id)?
             .ok_or_else(|| Error::new(ErrorKind::InvalidApiKey, "the API key is not valid"))?;
         record.check(&parsed, self.clock.now(), scope)?;
-        if record.credits == Some(0) {
+        // A rolled key's balance moved to its replacement: `spend` draws from there.
+        if record.credits == Some(0) && record.replaced_by.is_none() {
             return err(
                 ErrorKind::ApiKeyCreditsExhausted,
                 "the API key has no credits left",
@@ -331,11 +517,20 @@ impl ApiKeyManager {
 
     /// Takes one credit from a metered key (atomically in the store); `api_key_credits_exhausted`
     /// when none is left. Keys without credits are not metered.
+    /// Also records the use (`last_used_at`, at most once a minute per key). A rolled
+    /// key draws from its line's balance, which rolling moved to the replacement.
     pub fn spend(&self, record: &ApiKeyRecord) -> Result<()> {
+        let now = self.clock.now();
+        let touch = record
+            .last_used_at
+            .is_none_or(|t| now >= t.saturating_add(LAST_USED_RESOLUTION_SECS));
         if record.credits.is_none() {
+            if touch {
+                self.store.apikey_touch(&record.id, now)?;
+            }
             return Ok(());
         }
-        if !self.store.apikey_take_credit(&record.id)? {
+        if !self.store.apikey_take_credit(&record.id, now)? {
             return err(
                 ErrorKind::ApiKeyCreditsExhausted,
                 "the API key has no credits left",
@@ -371,16 +566,17 @@ impl ApiKeyManager {
         self.set_status(id, ApiKeyStatus::Active)
     }
 
-    /// Issues a replacement with the same prefix, name, scopes, expiry and policy; the
-    /// old key keeps working for `grace_secs`, then fails with `api_key_rotated`.
+    /// Issues a replacement with the same prefix, name, scopes, expiry, policy, owner and
+    /// metadata; the old key keeps working for `grace_secs`, then fails with
+    /// `api_key_rotated`. The credit balance moves to the new key (during the grace the old
+    /// key draws from it: one balance, not two). Only an active key that was not rolled
+    /// already and has not expired can be rolled — a disabled, revoked or retired key
+    /// stays as it is, and a grace is never extended. All of it in one store step.
     pub fn roll(&self, id: &str, grace_secs: u64) -> Result<(String, ApiKeyRecord)> {
         let old = self
             .store
             .apikey_get(id)?
             .ok_or_else(|| Error::new(ErrorKind::InvalidApiKey, "no API key has this id"))?;
-        if old.status == ApiKeyStatus::Revoked {
-            return err(ErrorKind::ApiKeyRevoked, "a revoked key cannot be rolled");
-        }
         let options = ApiKeyOptions {
             prefix: old.prefix.clone(),
             name: old.name.clone(),
@@ -388,12 +584,28 @@ impl ApiKeyManager {
             expires_at: old.expires_at,
             credits: old.credits,
             rate_limit_policy: old.rate_limit_policy.clone(),
+            owner: old.owner.clone(),
+            metadata: old.metadata.clone(),
         };
-        let (key, mut record) = generate(&options, self.clock.now())?;
+        let now = self.clock.now();
+        let (key, mut record) = generate(&options, now)?;
         record.app = Some(old.app_id().to_string());
-        self.store.apikey_insert(record.clone())?;
-        let grace_until = self.clock.now().saturating_add(grace_secs);
-        self.store.apikey_mark_rolled(id, &record.id, grace_until)?;
-        Ok((key, record))
+        let grace_until = now.saturating_add(grace_secs);
+        match self.store.apikey_roll(id, record, grace_until, now)? {
+            RollOutcome::Rolled(record) => Ok((key, *record)),
+            RollOutcome::NotFound => err(ErrorKind::InvalidApiKey, "no API key has this id"),
+            RollOutcome::Revoked => err(ErrorKind::ApiKeyRevoked, "a revoked key cannot be rolled"),
+            RollOutcome::Disabled => err(
+                ErrorKind::ApiKeyDisabled,
+                "a disabled key cannot be rolled: enable it first",
+            ),
+            RollOutcome::Expired => {
+                err(ErrorKind::ApiKeyExpired, "an expired key cannot be rolled")
+            }
+            RollOutcome::AlreadyRolled => err(
+                ErrorKind::ApiKeyRotated,
+                "this key was already rolled: roll its replacement",
+            ),
+        }
     }
 }

@@ -95,6 +95,10 @@ pub struct GateConfig {
     pub api_key_header: String,
     /// The scope every API key must grant.
     pub api_key_scope: Option<String>,
+    /// The key prefixes this gate admits (empty: those its manager accepts, by default the
+    /// one it issues). A gate can only narrow its manager's list: `["ag_live_"]` keeps test
+    /// keys out of production even when one manager serves both.
+    pub api_key_prefixes: Vec<String>,
     /// Also read the API key from `Authorization: Bearer <key>` when its header is absent
     /// (as Stripe and OpenAI clients send it). Only without `tokens`.
     pub api_key_in_authorization: bool,
@@ -136,6 +140,7 @@ impl Default for GateConfig {
             api_keys: None,
             api_key_header: API_KEY_HEADER.to_string(),
             api_key_scope: None,
+            api_key_prefixes: Vec::new(),
             api_key_in_authorization: false,
             tokens: None,
             dpop: None,
@@ -331,6 +336,26 @@ impl Gate {
             return err(
                 ErrorKind::InvalidInput,
                 "a gate needs tokens, API keys, a limiter or an allowlist",
+            );
+        }
+        if let Some(manager) = &config.api_keys {
+            if let Some(p) = config
+                .api_key_prefixes
+                .iter()
+                .find(|p| !manager.accepted_prefixes().contains(p))
+            {
+                return err(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the gate admits `{}` keys but its manager does not accept them",
+                        printable(p)
+                    ),
+                );
+            }
+        } else if !config.api_key_prefixes.is_empty() {
+            return err(
+                ErrorKind::InvalidInput,
+                "api_key_prefixes needs api_keys: without it the setting would do nothing",
             );
         }
         if config.api_key_in_authorization && config.tokens.is_some() {
@@ -880,6 +905,15 @@ impl Gate {
         if presented.len() > MAX_HEADER_BYTES {
             return err(ErrorKind::InvalidApiKey, "the API key is too long");
         }
+        if !c.api_key_prefixes.is_empty() {
+            let parsed = crate::apikey::parse(presented)?;
+            if !c.api_key_prefixes.contains(&parsed.prefix) {
+                return err(
+                    ErrorKind::InvalidApiKey,
+                    "the API key's prefix is not accepted here (a test or server key?)",
+                );
+            }
+        }
         manager.authenticate(presented, c.api_key_scope.as_deref())
     }
 
@@ -1084,6 +1118,62 @@ mod tests {
             GateOutcome::Admitted(_) => "admitted",
             GateOutcome::Refused(r) => r.error.code(),
         }
+    }
+
+    #[test]
+    fn a_gate_admits_only_the_key_prefixes_it_is_pinned_to() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let both = ApiKeyManager::new(store.clone())
+            .with_prefixes(
+                crate::apikey::PREFIX_LIVE,
+                &[
+                    crate::apikey::PREFIX_LIVE.to_string(),
+                    crate::apikey::PREFIX_TEST.to_string(),
+                ],
+            )
+            .unwrap();
+        let (live, _) = both.create(&both.options()).unwrap();
+        let (test, _) = both
+            .create(&ApiKeyOptions {
+                prefix: crate::apikey::PREFIX_TEST.into(),
+                ..ApiKeyOptions::default()
+            })
+            .unwrap();
+        let manager = Arc::new(both);
+        let gate = |prefixes: Vec<String>| {
+            Gate::new(GateConfig {
+                api_keys: Some(manager.clone()),
+                api_key_prefixes: prefixes,
+                ..GateConfig::default()
+            })
+        };
+        let open = gate(Vec::new()).unwrap();
+        assert_eq!(
+            code(&check(&open, &[("x-api-key", &test)], None)),
+            "admitted"
+        );
+        let live_only = gate(vec![crate::apikey::PREFIX_LIVE.into()]).unwrap();
+        assert_eq!(
+            code(&check(&live_only, &[("x-api-key", &live)], None)),
+            "admitted"
+        );
+        assert_eq!(
+            code(&check(&live_only, &[("x-api-key", &test)], None)),
+            "invalid_api_key"
+        );
+        // A gate cannot admit a prefix its manager refuses, nor pin without a manager.
+        let e = gate(vec![crate::apikey::PREFIX_SERVER.into()])
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = Gate::new(GateConfig {
+            limiter: Some(Arc::new(RateLimiter::new(store))),
+            api_key_prefixes: vec![crate::apikey::PREFIX_LIVE.into()],
+            ..GateConfig::default()
+        })
+        .err()
+        .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
     }
 
     #[test]

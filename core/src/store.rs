@@ -64,6 +64,19 @@ pub enum Rotation {
     Unknown,
 }
 
+/// What [`Store::apikey_roll`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollOutcome {
+    /// The replacement is stored (with the moved balance) and the old key marked.
+    Rolled(Box<ApiKeyRecord>),
+    NotFound,
+    Revoked,
+    Disabled,
+    Expired,
+    /// The key was rolled before (it is retired or in its grace period).
+    AlreadyRolled,
+}
+
 /// Atomic state operations for sessions and API keys.
 pub trait Store: Send + Sync {
     /// Stores a new session. If the user has `max_per_user` live sessions, the least
@@ -98,11 +111,26 @@ pub trait Store: Send + Sync {
     fn apikey_get(&self, id: &str) -> Result<Option<ApiKeyRecord>>;
     fn apikey_list(&self) -> Result<Vec<ApiKeyRecord>>;
     fn apikey_set_status(&self, id: &str, status: ApiKeyStatus) -> Result<bool>;
-    /// Marks `id` as rolled: it keeps working until `grace_until`, replaced by `replaced_by`.
-    fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool>;
-    /// Takes one credit from a key with a credit balance. Returns `Ok(false)` when the
-    /// balance is zero; keys without a balance always succeed.
-    fn apikey_take_credit(&self, id: &str) -> Result<bool>;
+    /// Rolls `id` to `replacement` in one step (see [`RollOutcome`]): only an active key,
+    /// not rolled before and not expired at `now`. The replacement is stored with the old
+    /// key's credit balance (moved, not copied: the old key's becomes 0 and it draws from
+    /// its replacement), and the old key is marked replaced until `grace_until`.
+    fn apikey_roll(
+        &self,
+        id: &str,
+        replacement: ApiKeyRecord,
+        grace_until: u64,
+        now: u64,
+    ) -> Result<RollOutcome>;
+    /// Takes one credit from a key with a credit balance — for a rolled key, from the
+    /// newest key of its line (following `replaced_by`, at most
+    /// [`crate::apikey::MAX_ROLL_CHAIN`] steps) — and records `now` as the key's last use.
+    /// Returns `Ok(false)` when the balance is zero; keys without a balance always succeed.
+    fn apikey_take_credit(&self, id: &str, now: u64) -> Result<bool>;
+    /// Records `now` as the key's last use.
+    fn apikey_touch(&self, id: &str, now: u64) -> Result<()>;
+    /// Removes a key's record; false if there was none.
+    fn apikey_delete(&self, id: &str) -> Result<bool>;
 
     /// Records `nonce` in `scope` (a key id, a webhook sender) until `expires_at`, in one
     /// atomic step: true if it was new, false if it was already recorded and has not
@@ -694,26 +722,79 @@ impl Store for MemoryStore {
             .is_some())
     }
 
-    fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool> {
-        Ok(lock(&self.apikeys)
-            .get_mut(id)
-            .map(|r| {
-                r.replaced_by = Some(replaced_by.to_string());
-                r.grace_until = Some(grace_until);
-            })
-            .is_some())
+    fn apikey_roll(
+        &self,
+        id: &str,
+        mut replacement: ApiKeyRecord,
+        grace_until: u64,
+        now: u64,
+    ) -> Result<RollOutcome> {
+        let mut keys = lock(&self.apikeys);
+        let Some(old) = keys.get(id) else {
+            return Ok(RollOutcome::NotFound);
+        };
+        match old.status {
+            ApiKeyStatus::Revoked => return Ok(RollOutcome::Revoked),
+            ApiKeyStatus::Disabled => return Ok(RollOutcome::Disabled),
+            ApiKeyStatus::Active => {}
+        }
+        if old.replaced_by.is_some() {
+            return Ok(RollOutcome::AlreadyRolled);
+        }
+        if old.expires_at.is_some_and(|t| now >= t) {
+            return Ok(RollOutcome::Expired);
+        }
+        if keys.contains_key(&replacement.id) {
+            return err(ErrorKind::InvalidInput, "an API key with this id exists");
+        }
+        if keys.len() >= self.capacity {
+            return err(ErrorKind::CapacityExceeded, "the API key store is full");
+        }
+        replacement.credits = old.credits;
+        let new_id = replacement.id.clone();
+        keys.insert(new_id.clone(), replacement.clone());
+        if let Some(old) = keys.get_mut(id) {
+            old.credits = old.credits.map(|_| 0);
+            old.replaced_by = Some(new_id);
+            old.grace_until = Some(grace_until);
+        }
+        Ok(RollOutcome::Rolled(Box::new(replacement)))
     }
 
-    fn apikey_take_credit(&self, id: &str) -> Result<bool> {
+    fn apikey_take_credit(&self, id: &str, now: u64) -> Result<bool> {
         let mut keys = lock(&self.apikeys);
-        Ok(match keys.get_mut(id).and_then(|r| r.credits.as_mut()) {
-            Some(0) => false,
-            Some(n) => {
-                *n -= 1;
-                true
+        if let Some(r) = keys.get_mut(id) {
+            r.last_used_at = Some(now);
+        }
+        // A rolled key's balance lives with the newest key of its line.
+        let mut payer = id.to_string();
+        for _ in 0..crate::apikey::MAX_ROLL_CHAIN {
+            match keys.get(&payer).and_then(|r| r.replaced_by.clone()) {
+                Some(next) if keys.contains_key(&next) => payer = next,
+                _ => break,
             }
-            None => true,
-        })
+        }
+        Ok(
+            match keys.get_mut(&payer).and_then(|r| r.credits.as_mut()) {
+                Some(0) => false,
+                Some(n) => {
+                    *n -= 1;
+                    true
+                }
+                None => true,
+            },
+        )
+    }
+
+    fn apikey_touch(&self, id: &str, now: u64) -> Result<()> {
+        if let Some(r) = lock(&self.apikeys).get_mut(id) {
+            r.last_used_at = Some(now);
+        }
+        Ok(())
+    }
+
+    fn apikey_delete(&self, id: &str) -> Result<bool> {
+        Ok(lock(&self.apikeys).remove(id).is_some())
     }
 
     fn nonce_insert(&self, scope: &str, nonce: &str, expires_at: u64, now: u64) -> Result<bool> {

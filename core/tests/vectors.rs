@@ -345,9 +345,37 @@ fn run_apikey(case: &Value) -> Outcome {
     }
 }
 
+/// A scenario's manager: `config` may pin `prefix` and `accept_prefixes`.
+fn apikey_manager(
+    store: Arc<dyn authgate_core::store::Store>,
+    clock: Arc<ManualClock>,
+    config: Option<&Value>,
+) -> std::result::Result<ApiKeyManager, String> {
+    let manager = ApiKeyManager::with_clock(store, clock);
+    let Some(c) = config else {
+        return Ok(manager);
+    };
+    let issue = c
+        .get("prefix")
+        .and_then(Value::as_str)
+        .unwrap_or(apikey::PREFIX_LIVE)
+        .to_string();
+    manager
+        .with_prefixes(&issue, &strings(c.get("accept_prefixes")))
+        .map_err(|e| e.to_string())
+}
+
 fn run_apikey_scenario(case: &Value) -> Outcome {
     let clock = Arc::new(ManualClock::new(u(case, "start").unwrap_or(1_700_000_000)));
-    let manager = ApiKeyManager::with_clock(stores::store(), clock.clone());
+    let store = stores::store();
+    let manager = apikey_manager(store.clone(), clock.clone(), case.get("manager"))?;
+    // `issuer`: another manager on the same store; `elsewhere`: one with its own store.
+    let issuer = apikey_manager(store, clock.clone(), case.get("issuer"))?;
+    let elsewhere = apikey_manager(
+        Arc::new(authgate_core::store::MemoryStore::new()),
+        clock.clone(),
+        case.get("elsewhere"),
+    )?;
     let mut saved: HashMap<String, (String, String)> = HashMap::new(); // name → (key, id)
     for (i, step) in case["steps"].as_array().into_iter().flatten().enumerate() {
         let key = |name: &str| {
@@ -363,18 +391,29 @@ fn run_apikey_scenario(case: &Value) -> Outcome {
                 Ok(())
             }
             "create" => {
+                let by = match step.get("by").and_then(Value::as_str) {
+                    Some("issuer") => &issuer,
+                    Some("elsewhere") => &elsewhere,
+                    _ => &manager,
+                };
                 let options = ApiKeyOptions {
                     prefix: step
                         .get("prefix")
                         .and_then(Value::as_str)
-                        .unwrap_or(apikey::PREFIX_LIVE)
+                        .unwrap_or(by.prefix())
                         .to_string(),
                     scopes: strings(step.get("scopes")),
                     expires_at: u(step, "expires_in").map(|d| clock_now(&clock) + d),
                     credits: u(step, "credits"),
+                    owner: step.get("owner").and_then(Value::as_str).map(str::to_owned),
+                    metadata: step
+                        .get("metadata")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
                     ..ApiKeyOptions::default()
                 };
-                expect(step, manager.create(&options), |(k, r), e| {
+                expect(step, by.create(&options), |(k, r), e| {
                     saved.insert(s(step, "save").to_string(), (k.clone(), r.id.clone()));
                     match e.get("prefix") {
                         Some(p) => same("prefix", &json!(r.prefix), p),
@@ -401,6 +440,48 @@ fn run_apikey_scenario(case: &Value) -> Outcome {
                         Ok(())
                     },
                 )
+            }
+            "get" => {
+                let (_, id) = key(s(step, "key"))?;
+                let record = manager
+                    .get(&id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no such record")?;
+                let got = json!({
+                    "status": record.status.name(),
+                    "credits": record.credits,
+                    "owner": record.owner,
+                    "metadata": record.metadata,
+                    "last_used_at": record.last_used_at,
+                    "scopes": record.scopes,
+                });
+                let want = step["expect"].as_object().ok_or("expect fields")?;
+                want.iter()
+                    .try_for_each(|(name, value)| same(name, &got[name], value))
+            }
+            "delete" => {
+                let (_, id) = key(s(step, "key"))?;
+                expect(step, manager.delete(&id), |deleted, e| {
+                    same("result", &json!(deleted), &e["result"])
+                })
+            }
+            "import" => {
+                let (k, _) = key(s(step, "key"))?;
+                let parsed = apikey::parse(&k).map_err(|e| e.to_string())?;
+                let imported = apikey::ImportedApiKey {
+                    id: parsed.id,
+                    prefix: parsed.prefix.clone(),
+                    last_four: parsed.last_four,
+                    hash: parsed.hash,
+                };
+                let options = ApiKeyOptions {
+                    prefix: parsed.prefix,
+                    scopes: strings(step.get("scopes")),
+                    credits: u(step, "credits"),
+                    owner: step.get("owner").and_then(Value::as_str).map(str::to_owned),
+                    ..ApiKeyOptions::default()
+                };
+                expect(step, manager.import(&imported, &options), |_, _| Ok(()))
             }
             op => Err(format!("unknown apikey step `{op}`")),
         };

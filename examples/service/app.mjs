@@ -20,7 +20,8 @@ const store = process.env.REDIS_URL
 // In production the signing key comes from your secret store and is rotated (KeySet.add/retire).
 const keys = new ag.KeySet([ag.Key.hmac(ag.Key.generateHmacSecret(), 'HS256', 'demo-1')])
 const sessions = new ag.SessionManager(keys, { issuer: 'authgate-demo', checkSessionOnVerify: true, store })
-const apiKeys = new ag.ApiKeyManager({ store })
+const apiKeys = new ag.ApiKeyManager({ store }) // issues and accepts ag_live_ keys only
+const serverKeys = new ag.ApiKeyManager({ store, prefix: 'ag_srv_' }) // a separate kind
 const limiter = new ag.RateLimiter({ store })
 // Password guessing: per username (one account) and per client address (one attacker).
 limiter.setPolicy('login_user', '5/minute')
@@ -79,7 +80,7 @@ app.post('/apps', wrap((req, res) => {
   // Admin: put this route behind your admin authentication.
   const name = String(req.body?.name ?? 'app')
   const { key: apiKey, record } = apiKeys.create({ name, scopes: ['orders'] })
-  const { key: serverKey } = apiKeys.create({ name: `${name} (server)`, prefix: 'ag_srv_' })
+  const { key: serverKey } = serverKeys.create({ name: `${name} (server)` })
   const { key: signingKey, secret } = ag.SignatureKey.generate('hmac-sha256')
   requests.addKey(record.id, signingKey)
   res.status(201).json({ app_id: record.id, api_key: apiKey, server_key: serverKey, signing_secret: secret.toString('hex') })

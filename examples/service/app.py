@@ -31,7 +31,8 @@ store: Union[authgate.MemoryStore, authgate.RedisStore] = (
 # In production the signing key is loaded from your secret store and rotated (KeySet.add/retire).
 keys = authgate.KeySet([authgate.Key.hmac(authgate.Key.generate_hmac_secret(), kid="demo-1")])
 sessions = authgate.SessionManager(keys, issuer="authgate-demo", check_session_on_verify=True, store=store)
-api_keys = authgate.ApiKeyManager(store=store)
+api_keys = authgate.ApiKeyManager(store=store)  # issues and accepts ag_live_ keys only
+server_keys = authgate.ApiKeyManager(store=store, prefix="ag_srv_")  # a separate kind
 limiter = authgate.RateLimiter(store)
 # Password guessing: per username (one account) and per client address (one attacker).
 limiter.set_policy("login_user", "5/minute")
@@ -92,7 +93,7 @@ def create_app(body: NewApp) -> dict[str, str]:
     """Admin: a new app gets an API key and a server key (each shown once) and a secret to
     sign requests with. Put this route behind your admin authentication."""
     api_key, record = api_keys.create(name=body.name, scopes=["orders"])
-    server_key, _ = api_keys.create(name=f"{body.name} (server)", prefix="ag_srv_")
+    server_key, _ = server_keys.create(name=f"{body.name} (server)")
     signing_key, secret = authgate.SignatureKey.generate("hmac-sha256")
     signing_keys[record.id] = signing_key
     return {"app_id": record.id, "api_key": api_key, "server_key": server_key,

@@ -1,7 +1,11 @@
 //! API keys and server keys.
 
-use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord};
+use authgate_core::apikey::{
+    self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord as CoreRecord, ImportedApiKey,
+};
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 use crate::convert::opt_seconds;
@@ -28,11 +32,20 @@ pub struct ApiKeyRecord {
     pub grace_until: Option<i64>,
     /// The app the key belongs to: the first key id of its line of rolls.
     pub app: String,
+    /// Who the key belongs to (yours to set).
+    pub owner: Option<String>,
+    /// Your data about the key.
+    pub metadata: Value,
+    /// When the key last admitted a request (to the minute).
+    pub last_used_at: Option<i64>,
 }
 
 pub(crate) fn record(r: CoreRecord) -> ApiKeyRecord {
     ApiKeyRecord {
         app: r.app_id().to_string(),
+        owner: r.owner,
+        metadata: Value::Object(r.metadata),
+        last_used_at: r.last_used_at.map(|t| t as i64),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -65,6 +78,59 @@ pub struct CreateApiKeyOptions {
     pub expires_at: Option<f64>,
     pub credits: Option<u32>,
     pub rate_limit_policy: Option<String>,
+    pub owner: Option<String>,
+    pub metadata: Option<Value>,
+}
+
+/// A key made elsewhere (`authgate keygen api-key --json` prints these), plus its options.
+#[napi(object)]
+#[derive(Default)]
+pub struct ImportApiKeyOptions {
+    pub id: String,
+    pub prefix: String,
+    pub last_four: String,
+    /// The key's SHA-256: 64 hex characters or 32 bytes.
+    pub sha256: Option<Either<String, napi::bindgen_prelude::Buffer>>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    /// Seconds since the epoch.
+    pub expires_at: Option<f64>,
+    pub credits: Option<u32>,
+    pub rate_limit_policy: Option<String>,
+    pub owner: Option<String>,
+    pub metadata: Option<Value>,
+}
+
+/// Options for `new ApiKeyManager`: the prefix keys are created with and those accepted.
+#[napi(object)]
+#[derive(Default)]
+pub struct ApiKeyManagerOptions {
+    pub prefix: Option<String>,
+    pub accept_prefixes: Option<Vec<String>>,
+}
+
+fn metadata(value: Option<Value>) -> Result<Map<String, Value>> {
+    match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(crate::errors::invalid_arg("metadata must be an object")),
+    }
+}
+
+fn sha256(value: Option<Either<String, napi::bindgen_prelude::Buffer>>) -> Result<[u8; 32]> {
+    let raw: Vec<u8> = match value {
+        Some(Either::A(text))
+            if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            (0..32)
+                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .collect()
+        }
+        Some(Either::B(bytes)) => bytes.to_vec(),
+        _ => Vec::new(),
+    };
+    raw.try_into()
+        .map_err(|_| crate::errors::invalid_arg("sha256 is 64 hex characters or 32 bytes"))
 }
 
 #[napi(object)]
@@ -99,33 +165,85 @@ pub struct JsApiKeyManager {
 
 #[napi]
 impl JsApiKeyManager {
-    #[napi(constructor)]
-    pub fn new(store: Option<&JsStore>, clock: Option<&JsManualClock>) -> Self {
-        JsApiKeyManager {
-            inner: Arc::new(ApiKeyManager::with_clock(
-                store_or_default(store),
-                clock_or_system(clock),
-            )),
-        }
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        store: Option<&JsStore>,
+        clock: Option<&JsManualClock>,
+        options: Option<ApiKeyManagerOptions>,
+    ) -> Result<Self> {
+        let o = options.unwrap_or_default();
+        let manager = ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock));
+        let accept = o.accept_prefixes.unwrap_or_default();
+        let manager = match o.prefix {
+            None if accept.is_empty() => manager,
+            prefix => {
+                let issue = prefix.unwrap_or_else(|| manager.prefix().to_string());
+                core(manager.with_prefixes(&issue, &accept))?
+            }
+        };
+        Ok(JsApiKeyManager {
+            inner: Arc::new(manager),
+        })
+    }
+
+    /// The prefix keys are created with.
+    #[napi(getter)]
+    pub fn prefix(&self) -> String {
+        self.inner.prefix().to_string()
+    }
+
+    /// The prefixes `verify` accepts.
+    #[napi(getter)]
+    pub fn accept_prefixes(&self) -> Vec<String> {
+        self.inner.accepted_prefixes().to_vec()
     }
 
     #[napi(catch_unwind)]
     pub fn create(&self, options: Option<CreateApiKeyOptions>) -> Result<CreatedApiKey> {
         let o = options.unwrap_or_default();
-        let d = ApiKeyOptions::default();
         let options = ApiKeyOptions {
-            prefix: o.prefix.unwrap_or(d.prefix),
+            prefix: o.prefix.unwrap_or_else(|| self.inner.prefix().to_string()),
             name: o.name,
             scopes: o.scopes.unwrap_or_default(),
             expires_at: opt_seconds(o.expires_at, "expiresAt")?,
             credits: o.credits.map(u64::from),
             rate_limit_policy: o.rate_limit_policy,
+            owner: o.owner,
+            metadata: metadata(o.metadata)?,
         };
         let (key, r) = core(self.inner.create(&options))?;
         Ok(CreatedApiKey {
             key,
             record: record(r),
         })
+    }
+
+    /// Stores a key made elsewhere from its parts and SHA-256; returns its record.
+    #[napi(catch_unwind)]
+    pub fn import_key(&self, options: ImportApiKeyOptions) -> Result<ApiKeyRecord> {
+        let key = ImportedApiKey {
+            id: options.id,
+            prefix: options.prefix.clone(),
+            last_four: options.last_four,
+            hash: sha256(options.sha256)?,
+        };
+        let settings = ApiKeyOptions {
+            prefix: options.prefix,
+            name: options.name,
+            scopes: options.scopes.unwrap_or_default(),
+            expires_at: opt_seconds(options.expires_at, "expiresAt")?,
+            credits: options.credits.map(u64::from),
+            rate_limit_policy: options.rate_limit_policy,
+            owner: options.owner,
+            metadata: metadata(options.metadata)?,
+        };
+        Ok(record(core(self.inner.import(&key, &settings))?))
+    }
+
+    /// Deletes a key's record for good (`revoke` keeps it); false if there was none.
+    #[napi(catch_unwind)]
+    pub fn delete(&self, id: String) -> Result<bool> {
+        core(self.inner.delete(&id))
     }
 
     #[napi(catch_unwind)]

@@ -46,6 +46,8 @@ pub struct GateSettings {
     pub client_certificate_header: Option<String>,
     /// Admit OpenID Connect ID tokens as access tokens (off by default).
     pub accept_id_tokens: Option<bool>,
+    /// The API-key prefixes this gate admits (default: those its manager accepts).
+    pub api_key_prefixes: Option<Vec<String>>,
 }
 
 struct Parts<'a> {
@@ -391,6 +393,7 @@ impl JsCoreGate {
             },
             client_certificate_header: settings.client_certificate_header,
             accept_id_tokens: settings.accept_id_tokens.unwrap_or(false),
+            api_key_prefixes: settings.api_key_prefixes.unwrap_or_default(),
         };
         let gate = core(Gate::new(config))?;
         let offload = gate.blocks(settings.remote_stores.unwrap_or(false));

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import * as ag from '../index.mjs'
 import native from '../index.js'
@@ -147,12 +148,34 @@ const runners = {
       case 'scope_granted': return assert.equal(ag.scopeGranted(c.granted, c.required), c.expect.result)
       case 'scenario': {
         const clock = new ag.ManualClock(c.start)
-        const m = new ag.ApiKeyManager({ clock, store: newStore() })
+        const store = newStore()
+        const pins = (config = {}) => ({ prefix: config.prefix, acceptPrefixes: config.accept_prefixes })
+        const m = new ag.ApiKeyManager({ clock, store, ...pins(c.manager) })
+        // `issuer`: a second manager on the same store; `elsewhere`: one with its own store.
+        const by = {
+          issuer: new ag.ApiKeyManager({ clock, store, ...pins(c.issuer) }),
+          elsewhere: new ag.ApiKeyManager({ clock, store: new ag.MemoryStore(), ...pins(c.elsewhere) }),
+        }
         const saved = {}
         for (const s of c.steps) {
           switch (s.do) {
             case 'advance': clock.advance(s.seconds); break
-            case 'create': expect(s, () => m.create({ prefix: s.prefix, scopes: s.scopes, expiresAt: s.expires_in !== undefined ? clock.now() + s.expires_in : undefined, credits: s.credits }), (r, e) => { saved[s.save] = r; if (e.prefix) assert.equal(r.record.prefix, e.prefix) }); break
+            case 'create': expect(s, () => (by[s.by] ?? m).create({ prefix: s.prefix, scopes: s.scopes, expiresAt: s.expires_in !== undefined ? clock.now() + s.expires_in : undefined, credits: s.credits, owner: s.owner, metadata: s.metadata }), (r, e) => { saved[s.save] = r; if (e.prefix) assert.equal(r.record.prefix, e.prefix) }); break
+            case 'get': {
+              const r = m.get(saved[s.key].record.id)
+              const camel = { last_used_at: 'lastUsedAt' }
+              for (const [name, want] of Object.entries(s.expect)) assert.deepEqual(r[camel[name] ?? name] ?? null, want, name)
+              break
+            }
+            case 'delete': expect(s, () => m.delete(saved[s.key].record.id), (deleted, e) => assert.equal(deleted, e.result)); break
+            case 'import': {
+              // The parts and SHA-256 `authgate keygen api-key --json` prints, computed here.
+              const text = saved[s.key].key
+              const p = ag.parseApiKey(text)
+              const sha256 = createHash('sha256').update(text).digest('hex')
+              expect(s, () => m.importKey({ id: p.id, prefix: p.prefix, lastFour: p.lastFour, sha256, scopes: s.scopes, credits: s.credits, owner: s.owner }))
+              break
+            }
             case 'verify': expect(s, () => m.verify(saved[s.key].key, s.scope)); break
             case 'verify_text': expect(s, () => m.verify(s.text)); break
             case 'revoke': case 'disable': case 'enable': expect(s, () => m[s.do](saved[s.key].record.id)); break

@@ -313,6 +313,12 @@ class ApiKeyRecord:
     @property
     def app(self) -> str: ...
     @property
+    def owner(self) -> Optional[str]: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+    @property
+    def last_used_at(self) -> Optional[int]: ...
+    @property
     def rate_limit_policy(self) -> Optional[str]: ...
     @property
     def replaced_by(self) -> Optional[str]: ...
@@ -335,7 +341,18 @@ def scope_granted(granted: Sequence[str], required: str) -> bool: ...
 
 @final
 class ApiKeyManager:
-    def __new__(cls, *, store: Optional[_Store] = None, clock: Optional[ManualClock] = None) -> ApiKeyManager: ...
+    def __new__(
+        cls,
+        *,
+        store: Optional[_Store] = None,
+        clock: Optional[ManualClock] = None,
+        prefix: Optional[str] = None,
+        accept_prefixes: Optional[_Strings] = None,
+    ) -> ApiKeyManager: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def accept_prefixes(self) -> builtins.list[str]: ...
     def create(
         self,
         *,
@@ -345,7 +362,25 @@ class ApiKeyManager:
         expires_at: Optional[_Timestamp] = None,
         credits: Optional[int] = None,
         rate_limit_policy: Optional[str] = None,
+        owner: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
     ) -> tuple[str, ApiKeyRecord]: ...
+    def import_key(
+        self,
+        *,
+        id: str,
+        prefix: str,
+        last_four: str,
+        sha256: Union[str, bytes],
+        name: Optional[str] = None,
+        scopes: Optional[_Strings] = None,
+        expires_at: Optional[_Timestamp] = None,
+        credits: Optional[int] = None,
+        rate_limit_policy: Optional[str] = None,
+        owner: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+    ) -> ApiKeyRecord: ...
+    def delete(self, id: str) -> bool: ...
     def verify(self, key: str, scope: Optional[str] = None) -> ApiKeyRecord: ...
     def get(self, id: str) -> Optional[ApiKeyRecord]: ...
     def list(self) -> builtins.list[ApiKeyRecord]: ...
@@ -433,6 +468,7 @@ class CoreGate:
         ipv6_prefix: int = 64,
         client_certificate_header: Optional[str] = None,
         accept_id_tokens: bool = False,
+        api_key_prefixes: Optional[list[str]] = None,
     ) -> "CoreGate": ...
     def check_route_for(self, context: AuthContext, route: GateRoute) -> AuthContext: ...
     @property

@@ -48,7 +48,9 @@ class Gate:
     takes ``verify_options`` such as ``issuer`` and ``audience``; a ``Verifier`` has them
     built in). ``api_keys`` verifies the ``x-api-key`` header (``api_key_header``), for
     ``api_key_scope`` when given; ``api_key_in_authorization=True`` also reads the key from
-    ``Authorization: Bearer`` (not with ``keys``). Each credential is required when its
+    ``Authorization: Bearer`` (not with ``keys``). The keys admitted are those of the
+    prefixes the manager accepts (by default only the one it issues, ``ag_live_``);
+    ``api_key_prefixes`` narrows that list for this gate. Each credential is required when its
     verifier is given; with both, a request needs both (API key first). ``dpop`` (a
     ``DpopVerifier``) admits ``Authorization: DPoP`` tokens with their proof, and
     DPoP-bound tokens only that way; ``public_origin`` is the scheme and host clients
@@ -98,6 +100,7 @@ class Gate:
         ipv6_prefix: int = 64,
         client_certificate_header: Optional[str] = None,
         accept_id_tokens: bool = False,
+        api_key_prefixes: Optional[list[str]] = None,
         **verify_options: Any,
     ) -> None:
         if keys is None and api_keys is None and limiter is None and allowlist is None:
@@ -122,6 +125,7 @@ class Gate:
             ipv6_prefix=ipv6_prefix,
             client_certificate_header=client_certificate_header,
             accept_id_tokens=accept_id_tokens,
+            api_key_prefixes=api_key_prefixes,
         )
         self.keys = keys
         self.api_keys = api_keys

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord};
+use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions, ApiKeyRecord, ImportedApiKey};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::convert;
 use crate::errors::{guard, guard_detached};
@@ -28,12 +29,24 @@ pub struct PyApiKeyRecord {
     /// The app the key belongs to: the first key id of its line of rolls.
     app: String,
     hash: Py<PyBytes>,
+    /// Who the key belongs to (yours to set).
+    owner: Option<String>,
+    /// Your data about the key (a dict; a copy).
+    metadata: Py<PyAny>,
+    /// When the key last admitted a request (to the minute).
+    last_used_at: Option<u64>,
 }
 
 pub(crate) fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
+    let metadata = convert::value_to_py(py, &serde_json::Value::Object(r.metadata.clone()))
+        .map(Bound::unbind)
+        .unwrap_or_else(|_| PyDict::new(py).into_any().unbind());
     PyApiKeyRecord {
         hash: PyBytes::new(py, &r.hash).unbind(),
         app: r.app_id().to_string(),
+        owner: r.owner,
+        metadata,
+        last_used_at: r.last_used_at,
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -84,6 +97,19 @@ pub fn scope_granted(granted: Vec<String>, required: &str) -> bool {
     apikey::scope_granted(&granted, required)
 }
 
+/// A SHA-256 given as 64 hex characters or 32 bytes.
+fn sha256_arg(value: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+    let raw = match value.extract::<String>() {
+        Ok(text) if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) => (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect(),
+        Ok(_) => Vec::new(),
+        Err(_) => convert::bytes(value)?,
+    };
+    raw.try_into()
+        .map_err(|_| PyValueError::new_err("sha256 is 64 hex characters or 32 bytes"))
+}
+
 /// Creates, verifies, rolls and revokes API keys.
 #[pyclass(frozen, name = "ApiKeyManager", module = "authgate")]
 pub struct PyApiKeyManager {
@@ -93,16 +119,47 @@ pub struct PyApiKeyManager {
 
 #[pymethods]
 impl PyApiKeyManager {
+    /// `prefix` is the prefix keys are created with (default `ag_live_`);
+    /// `accept_prefixes` the prefixes `verify` accepts (default: only `prefix`), so a
+    /// test or server key is refused by a live manager even in the same store.
     #[new]
-    #[pyo3(signature = (*, store = None, clock = None))]
-    fn new(store: Option<StoreArg<'_>>, clock: Option<PyRef<'_, PyManualClock>>) -> Self {
-        PyApiKeyManager {
-            remote: is_remote(&store),
-            inner: Arc::new(ApiKeyManager::with_clock(
-                store_or_default(store),
-                clock_or_system(clock),
-            )),
-        }
+    #[pyo3(signature = (*, store = None, clock = None, prefix = None, accept_prefixes = None))]
+    fn new(
+        py: Python<'_>,
+        store: Option<StoreArg<'_>>,
+        clock: Option<PyRef<'_, PyManualClock>>,
+        prefix: Option<String>,
+        accept_prefixes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let remote = is_remote(&store);
+        let accept = accept_prefixes
+            .map(convert::strings)
+            .transpose()?
+            .unwrap_or_default();
+        let manager = ApiKeyManager::with_clock(store_or_default(store), clock_or_system(clock));
+        let manager = match prefix {
+            None if accept.is_empty() => manager,
+            prefix => {
+                let issue = prefix.unwrap_or_else(|| manager.prefix().to_string());
+                guard(py, || manager.with_prefixes(&issue, &accept))?
+            }
+        };
+        Ok(PyApiKeyManager {
+            remote,
+            inner: Arc::new(manager),
+        })
+    }
+
+    /// The prefix keys are created with.
+    #[getter]
+    fn prefix(&self) -> String {
+        self.inner.prefix().to_string()
+    }
+
+    /// The prefixes `verify` accepts.
+    #[getter]
+    fn accept_prefixes(&self) -> Vec<String> {
+        self.inner.accepted_prefixes().to_vec()
     }
 
     /// True when its store is across the network (Redis).
@@ -112,7 +169,8 @@ impl PyApiKeyManager {
     }
 
     /// Creates a key; returns `(plaintext, record)`. Show the plaintext once.
-    #[pyo3(signature = (*, prefix = None, name = None, scopes = None, expires_at = None, credits = None, rate_limit_policy = None))]
+    #[pyo3(signature = (*, prefix = None, name = None, scopes = None, expires_at = None, credits = None,
+        rate_limit_policy = None, owner = None, metadata = None))]
     #[allow(clippy::too_many_arguments)]
     fn create(
         &self,
@@ -123,21 +181,69 @@ impl PyApiKeyManager {
         expires_at: Option<&Bound<'_, PyAny>>,
         credits: Option<u64>,
         rate_limit_policy: Option<String>,
+        owner: Option<String>,
+        metadata: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(String, PyApiKeyRecord)> {
-        let defaults = ApiKeyOptions::default();
-        let options = ApiKeyOptions {
-            prefix: prefix.unwrap_or(defaults.prefix),
+        let options = self.options(
+            prefix,
             name,
-            scopes: scopes
-                .map(convert::strings)
-                .transpose()?
-                .unwrap_or_default(),
-            expires_at: expires_at.map(convert::timestamp).transpose()?,
+            scopes,
+            expires_at,
             credits,
             rate_limit_policy,
-        };
+            owner,
+            metadata,
+        )?;
         let (key, r) = guard_detached(py, || self.inner.create(&options))?;
         Ok((key, record(py, r)))
+    }
+
+    /// Stores a key made elsewhere (`authgate keygen api-key --json` prints `id`,
+    /// `prefix`, `last_four` and `sha256`): only its hash is kept. Returns its record.
+    #[pyo3(signature = (*, id, prefix, last_four, sha256, name = None, scopes = None, expires_at = None,
+        credits = None, rate_limit_policy = None, owner = None, metadata = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn import_key(
+        &self,
+        py: Python<'_>,
+        id: String,
+        prefix: String,
+        last_four: String,
+        sha256: &Bound<'_, PyAny>,
+        name: Option<String>,
+        scopes: Option<&Bound<'_, PyAny>>,
+        expires_at: Option<&Bound<'_, PyAny>>,
+        credits: Option<u64>,
+        rate_limit_policy: Option<String>,
+        owner: Option<String>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyApiKeyRecord> {
+        let hash = sha256_arg(sha256)?;
+        let options = self.options(
+            Some(prefix.clone()),
+            name,
+            scopes,
+            expires_at,
+            credits,
+            rate_limit_policy,
+            owner,
+            metadata,
+        )?;
+        let key = ImportedApiKey {
+            id,
+            prefix,
+            last_four,
+            hash,
+        };
+        Ok(record(
+            py,
+            guard_detached(py, || self.inner.import(&key, &options))?,
+        ))
+    }
+
+    /// Deletes a key's record for good (`revoke` keeps it); False if there was none.
+    fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        guard_detached(py, || self.inner.delete(id))
     }
 
     /// Verifies a key (and a scope); takes a credit from metered keys. Returns its record.
@@ -183,5 +289,37 @@ impl PyApiKeyManager {
         let grace = grace.map(convert::seconds).transpose()?.unwrap_or(0);
         let (key, r) = guard_detached(py, || self.inner.roll(id, grace))?;
         Ok((key, record(py, r)))
+    }
+}
+
+impl PyApiKeyManager {
+    #[allow(clippy::too_many_arguments)]
+    fn options(
+        &self,
+        prefix: Option<String>,
+        name: Option<String>,
+        scopes: Option<&Bound<'_, PyAny>>,
+        expires_at: Option<&Bound<'_, PyAny>>,
+        credits: Option<u64>,
+        rate_limit_policy: Option<String>,
+        owner: Option<String>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ApiKeyOptions> {
+        Ok(ApiKeyOptions {
+            prefix: prefix.unwrap_or_else(|| self.inner.prefix().to_string()),
+            name,
+            scopes: scopes
+                .map(convert::strings)
+                .transpose()?
+                .unwrap_or_default(),
+            expires_at: expires_at.map(convert::timestamp).transpose()?,
+            credits,
+            rate_limit_policy,
+            owner,
+            metadata: metadata
+                .map(|m| convert::to_json_map(m, 0))
+                .transpose()?
+                .unwrap_or_default(),
+        })
     }
 }

@@ -248,7 +248,7 @@ impl PyCoreGate {
         api_key_header = "x-api-key", api_key_in_authorization = false, realm = None, allowlist = None,
         client_ip = None, limiter = None, rate_policy = None, client_rate_policy = Some("per_client".to_string()),
         user_rate_policy = None, dpop = None, public_origin = None, scopes = None, ipv6_prefix = 64,
-        client_certificate_header = None, accept_id_tokens = false))]
+        client_certificate_header = None, accept_id_tokens = false, api_key_prefixes = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -271,6 +271,7 @@ impl PyCoreGate {
         ipv6_prefix: u8,
         client_certificate_header: Option<String>,
         accept_id_tokens: bool,
+        api_key_prefixes: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let mut remote = false;
         let tokens = match keys {
@@ -300,6 +301,7 @@ impl PyCoreGate {
             api_keys: api_keys.map(|a| a.inner.clone()),
             api_key_header: api_key_header.to_string(),
             api_key_scope,
+            api_key_prefixes: api_key_prefixes.unwrap_or_default(),
             api_key_in_authorization,
             tokens,
             dpop: dpop.map(|d| d.inner.clone()),

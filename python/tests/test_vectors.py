@@ -4,6 +4,7 @@ Python package. An unknown area or op fails: a new kind of vector cannot be skip
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any, Callable
 
@@ -149,7 +150,14 @@ def run_apikey(case: Case) -> None:
         _eq(authgate.scope_granted(case["granted"], case["required"]), case["expect"]["result"])
     elif op == "scenario":
         clock = authgate.ManualClock(case.get("start", 1_700_000_000))
-        manager = authgate.ApiKeyManager(clock=clock, store=new_store())
+        store = new_store()
+        manager = authgate.ApiKeyManager(clock=clock, store=store, **case.get("manager", {}))
+        # `issuer`: a second manager on the same store; `elsewhere`: one with its own store.
+        managers = {
+            None: manager,
+            "issuer": authgate.ApiKeyManager(clock=clock, store=store, **case.get("issuer", {})),
+            "elsewhere": authgate.ApiKeyManager(clock=clock, store=authgate.MemoryStore(), **case.get("elsewhere", {})),
+        }
         saved: dict[str, tuple[str, str]] = {}
         for i, step in enumerate(case["steps"]):
             do = step["do"]
@@ -162,7 +170,26 @@ def run_apikey(case: Case) -> None:
                         if "prefix" in want:
                             _eq(r[1].prefix, want["prefix"])
                     expires = clock.now() + step["expires_in"] if "expires_in" in step else None
-                    expect(step, lambda step=step, expires=expires: manager.create(prefix=step.get("prefix"), scopes=step.get("scopes"), expires_at=expires, credits=step.get("credits")), check_create)
+                    by = managers[step.get("by")]
+                    expect(step, lambda step=step, expires=expires, by=by: by.create(
+                        prefix=step.get("prefix"), scopes=step.get("scopes"), expires_at=expires, credits=step.get("credits"),
+                        owner=step.get("owner"), metadata=step.get("metadata")), check_create)
+                elif do == "get":
+                    record = manager.get(saved[step["key"]][1])
+                    assert record is not None
+                    for name, want in step["expect"].items():
+                        _eq(getattr(record, name), want)
+                elif do == "delete":
+                    expect(step, lambda step=step: manager.delete(saved[step["key"]][1]),
+                           lambda deleted, want: _eq(deleted, want["result"]))
+                elif do == "import":
+                    # The parts and SHA-256 `authgate keygen api-key --json` prints, computed here.
+                    text = saved[step["key"]][0]
+                    parts = authgate.parse_api_key(text)
+                    digest = hashlib.sha256(text.encode()).hexdigest()
+                    expect(step, lambda step=step, parts=parts, digest=digest: manager.import_key(
+                        id=parts.id, prefix=parts.prefix, last_four=parts.last_four, sha256=digest,
+                        scopes=step.get("scopes"), credits=step.get("credits"), owner=step.get("owner")))
                 elif do == "verify":
                     expect(step, lambda step=step: manager.verify(saved[step["key"]][0], step.get("scope")))
                 elif do == "verify_text":

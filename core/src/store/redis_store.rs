@@ -17,8 +17,8 @@ use redis::{Client, Connection, FromRedisValue, RedisError, Script, ScriptInvoca
 
 use super::{
     nonce_key, AttemptGate, ChallengeAttempt, ChallengeIssue, ChallengeRecord, LockoutGate,
-    Rotation, SessionRecord, Store, ThrottlePolicy, MAX_GRACE_RETRIES, REMEMBERED_DEVICES,
-    REMEMBERED_ROTATIONS,
+    RollOutcome, Rotation, SessionRecord, Store, ThrottlePolicy, MAX_GRACE_RETRIES,
+    REMEMBERED_DEVICES, REMEMBERED_ROTATIONS,
 };
 use crate::apikey::{ApiKeyRecord, ApiKeyStatus};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -106,6 +106,7 @@ scripts! {
     set_if_exists = "set_if_exists.lua";
     apikey_insert = "apikey_insert.lua";
     apikey_take_credit = "apikey_take_credit.lua";
+    apikey_roll = "apikey_roll.lua";
 }
 
 /// The Redis backend. Cheap to share behind an `Arc`; connections are pooled.
@@ -389,6 +390,17 @@ fn apikey_fields(r: &ApiKeyRecord) -> Result<Vec<Vec<u8>>> {
     opt_field(&mut f, "rb", r.replaced_by.as_deref());
     opt_field(&mut f, "g", r.grace_until.map(|x| x.to_string()).as_deref());
     opt_field(&mut f, "ap", r.app.as_deref());
+    opt_field(&mut f, "o", r.owner.as_deref());
+    if !r.metadata.is_empty() {
+        let metadata = serde_json::to_string(&r.metadata)
+            .or_else(|_| err(ErrorKind::Internal, "metadata could not be encoded"))?;
+        field(&mut f, "md", metadata);
+    }
+    opt_field(
+        &mut f,
+        "lu",
+        r.last_used_at.map(|x| x.to_string()).as_deref(),
+    );
     Ok(f)
 }
 
@@ -416,6 +428,12 @@ fn apikey_from(f: &Fields) -> Result<ApiKeyRecord> {
         replaced_by: f.opt_text("rb", W)?,
         grace_until: f.opt_num("g", W)?,
         app: f.opt_text("ap", W)?,
+        owner: f.opt_text("o", W)?,
+        metadata: match f.opt_text("md", W)? {
+            Some(text) => serde_json::from_str(&text).or_else(|_| malformed(W))?,
+            None => serde_json::Map::new(),
+        },
+        last_used_at: f.opt_num("lu", W)?,
     })
 }
 
@@ -642,22 +660,73 @@ impl Store for RedisStore {
         Ok(int(&v)? == 1)
     }
 
-    fn apikey_mark_rolled(&self, id: &str, replaced_by: &str, grace_until: u64) -> Result<bool> {
+    fn apikey_roll(
+        &self,
+        id: &str,
+        replacement: ApiKeyRecord,
+        grace_until: u64,
+        now: u64,
+    ) -> Result<RollOutcome> {
+        let mut inv = self.scripts.apikey_roll.prepare_invoke();
+        inv.key(self.key("k:", id))
+            .key(self.key("k:", &replacement.id))
+            .key(self.key("keys", ""))
+            .arg(&replacement.id)
+            .arg(grace_until)
+            .arg(now);
+        for f in apikey_fields(&replacement)? {
+            inv.arg(f);
+        }
+        Ok(match int(&self.run(&inv)?)? {
+            0 => RollOutcome::NotFound,
+            1 => {
+                let stored = self.apikey_get(&replacement.id)?;
+                RollOutcome::Rolled(Box::new(stored.unwrap_or(replacement)))
+            }
+            2 => RollOutcome::Revoked,
+            3 => RollOutcome::Disabled,
+            4 => RollOutcome::Expired,
+            5 => RollOutcome::AlreadyRolled,
+            _ => return err(ErrorKind::InvalidInput, "an API key with this id exists"),
+        })
+    }
+
+    fn apikey_take_credit(&self, id: &str, now: u64) -> Result<bool> {
         let v = self.run(
             self.scripts
-                .set_if_exists
+                .apikey_take_credit
                 .key(self.key("k:", id))
-                .arg("rb")
-                .arg(replaced_by)
-                .arg("g")
-                .arg(grace_until),
+                .arg(self.key("k:", ""))
+                .arg(now)
+                .arg(crate::apikey::MAX_ROLL_CHAIN),
         )?;
         Ok(int(&v)? == 1)
     }
 
-    fn apikey_take_credit(&self, id: &str) -> Result<bool> {
-        let v = self.run(&self.scripts.apikey_take_credit.key(self.key("k:", id)))?;
-        Ok(int(&v)? == 1)
+    fn apikey_touch(&self, id: &str, now: u64) -> Result<()> {
+        self.run(
+            self.scripts
+                .set_if_exists
+                .key(self.key("k:", id))
+                .arg("lu")
+                .arg(now),
+        )
+        .map(drop)
+    }
+
+    fn apikey_delete(&self, id: &str) -> Result<bool> {
+        let (record, index) = (self.key("k:", id), self.key("keys", ""));
+        let (deleted, _): (u64, u64) = self.with(|c| {
+            redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(&record)
+                .cmd("SREM")
+                .arg(&index)
+                .arg(id)
+                .query(c)
+        })?;
+        Ok(deleted == 1)
     }
 
     fn nonce_insert(&self, scope: &str, nonce: &str, expires_at: u64, now: u64) -> Result<bool> {
