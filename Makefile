@@ -87,6 +87,7 @@ node-test: node-build test-https
 	node tests/vectors/tools/pop_cases.mjs --check
 	node tests/vectors/tools/gate_cases.mjs --check
 	node tests/vectors/tools/jwt_cases.mjs --check
+	node tests/vectors/tools/client_token_cases.mjs --check
 	cd node && node --test test/
 
 # Mobile (UniFFI): the library, the Kotlin and Swift sources generated from it (committed,

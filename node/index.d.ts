@@ -157,9 +157,26 @@ export declare class ApiKeyManager {
   roll(id: string, graceSeconds?: number): CreatedApiKey
 }
 
+/** The backend's side: mints EdDSA client tokens with a server key (created with `clientTokens: true`). */
 export declare class ClientTokens {
   constructor(serverKey: string)
+  /** The Ed25519 public key the tokens are verified with (what the key's record keeps). */
+  readonly publicKey: Buffer
   mint(user: string, options?: { ttl?: number; now?: Time }): string
+  verify(token: string, user: string, now?: Time): ClientToken
+}
+
+/** The API's side: verifies client tokens against the server keys an ApiKeyManager keeps. */
+export declare class ClientTokenVerifier {
+  constructor(apiKeys: ApiKeyManager)
+  verify(token: string, user: string, now?: Time): ClientToken
+}
+
+/** The earlier HS256 client tokens, for migrating; each opt-out is named. */
+export declare class LegacyClientTokens {
+  constructor(secret: string | Buffer, options?: { allowMissingExp?: boolean; allowShortSecret?: boolean })
+  mint(user: string, options?: { ttl?: number; now?: Time }): string
+  /** `exp` is 0 when the token has none (`allowMissingExp`). */
   verify(token: string, user: string, now?: Time): ClientToken
 }
 

@@ -230,6 +230,8 @@ class RedisStore {
 const ManualClock = facade(native.ManualClock, 'ManualClock')
 const ApiKeyManager = facade(native.ApiKeyManager, 'ApiKeyManager')
 const ClientTokens = facade(native.ClientTokens, 'ClientTokens')
+const ClientTokenVerifier = facade(native.ClientTokenVerifier, 'ClientTokenVerifier')
+const LegacyClientTokens = facade(native.LegacyClientTokens, 'LegacyClientTokens')
 const NativeSessionManager = facade(native.SessionManager, 'SessionManager')
 
 // Claims cross the boundary as JSON text: V8's JSON.stringify/JSON.parse are faster than
@@ -798,6 +800,8 @@ module.exports = {
   SessionManager,
   ApiKeyManager: ApiKeyManagerWithOptions,
   ClientTokens,
+  ClientTokenVerifier,
+  LegacyClientTokens,
   peekUnverified,
   parseApiKey: wrapFunction(native.parseApiKey),
   scopeGranted: wrapFunction(native.scopeGranted),

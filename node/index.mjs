@@ -3,7 +3,7 @@ import authgate from './index.js'
 
 export const {
   Key, KeySet, Verifier, MemoryStore, RedisStore, ManualClock, SessionManager,
-  ApiKeyManager, ClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
+  ApiKeyManager, ClientTokens, ClientTokenVerifier, LegacyClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
   bearerToken, httpError, httpRefusal, defaults, ERROR_CODES, AuthError, TokenError,
   KeyMaterialError, SessionError, ApiKeyError, InvalidClaim, InvalidAudience, ApiKeyExpired,
   UnsupportedCriticalHeader, ApiKeyDisabled, InvalidKey, TokenNotYetValid, InvalidTokenType, UserMismatch,

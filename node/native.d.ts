@@ -46,13 +46,28 @@ export declare class ClientIpResolver {
 }
 export type JsClientIpResolver = ClientIpResolver
 
-/** Mints and verifies short-lived HS256 tokens for one user with a server key. */
+/**
+ * The backend's side: mints short-lived EdDSA tokens for one user with its server key
+ * (an `ag_srv_` key created with `clientTokens: true`), and verifies its own.
+ */
 export declare class ClientTokens {
   constructor(serverKey: string)
+  /** The Ed25519 public key the tokens are verified with (what the key's record keeps). */
+  get publicKey(): Buffer
   mint(user: string, options?: MintOptions | undefined | null): string
   verify(token: string, user: string, now?: number | undefined | null): ClientToken
 }
 export type JsClientTokens = ClientTokens
+
+/**
+ * The API's side: verifies client tokens against the server keys an ApiKeyManager keeps
+ * (only their public keys are stored); the key must be usable.
+ */
+export declare class ClientTokenVerifier {
+  constructor(apiKeys: ApiKeyManager)
+  verify(token: string, user: string, now?: number | undefined | null): ClientToken
+}
+export type JsClientTokenVerifier = ClientTokenVerifier
 
 /**
  * The account-wide cap on one-time-code checks: how many failed in a row for an account
@@ -208,6 +223,15 @@ export declare class KeySet {
   verifyJws(token: string, algorithms?: Array<string> | undefined | null): NativeVerifiedJws
 }
 export type JsKeySet = KeySet
+
+/** The earlier HS256 client tokens (a shared secret), for migrating. */
+export declare class LegacyClientTokens {
+  constructor(secret: string | Buffer, options?: LegacyClientTokenOptions | undefined | null)
+  mint(user: string, options?: MintOptions | undefined | null): string
+  /** Verifies a legacy token; `exp` is 0 when the token has none (`allowMissingExp`). */
+  verify(token: string, user: string, now?: number | undefined | null): ClientToken
+}
+export type JsLegacyClientTokens = LegacyClientTokens
 
 /** A clock that moves only when told to: for tests. */
 export declare class ManualClock {
@@ -527,6 +551,8 @@ export interface ApiKeyRecord {
   metadata: any
   /** When the key last admitted a request (to the minute). */
   lastUsedAt?: number
+  /** A server key's client-token public key (32 bytes), when it mints client tokens. */
+  clientTokenKey?: Buffer
 }
 
 /** Decodes base32, ignoring case, spaces, hyphens and missing padding. */
@@ -579,6 +605,8 @@ export interface CreateApiKeyOptions {
   rateLimitPolicy?: string
   owner?: string
   metadata?: any
+  /** Make a server key that mints client tokens (its record keeps their public key). */
+  clientTokens?: boolean
 }
 
 export interface CreatedApiKey {
@@ -764,6 +792,8 @@ export interface ImportApiKeyOptions {
   rateLimitPolicy?: string
   owner?: string
   metadata?: any
+  /** A server key's client-token public key: 32 bytes, or their base64url. */
+  clientTokenKey?: string | Buffer
 }
 
 /** The RFC 7638 thumbprint of a public JWK (object or JSON text): what `cnf.jkt` holds. */
@@ -773,6 +803,14 @@ export interface KeyInfo {
   kid?: string
   alg: string
   status: string
+}
+
+/** Options of the earlier HS256 client tokens: each opt-out named. */
+export interface LegacyClientTokenOptions {
+  /** Accept `{"user": id}` payloads without `exp`. */
+  allowMissingExp?: boolean
+  /** Accept secrets of 16 to 31 bytes. */
+  allowShortSecret?: boolean
 }
 
 export interface LoginOptions {

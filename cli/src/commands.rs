@@ -56,21 +56,34 @@ pub fn api_key(a: &ApiKeyArgs, default_prefix: &str, json: bool) -> Outcome {
             .unwrap_or_else(|| default_prefix.to_string()),
         ..ApiKeyOptions::default()
     };
+    // Server keys mint client tokens: their record keeps the tokens' public key.
+    let options = ApiKeyOptions {
+        client_tokens: default_prefix == apikey::PREFIX_SERVER,
+        ..options
+    };
     let (key, record) = apikey::generate(&options, now())?;
+    let public = record.client_token_key.map(|k| b64url_encode(&k));
     if json {
-        print_json(&json!({
+        let mut out = json!({
             "key": key,
             "id": record.id,
             "prefix": record.prefix,
             "last_four": record.last_four,
             "sha256": hex(&record.hash),
-        }));
+        });
+        if let Some(public) = &public {
+            out["client_token_key"] = json!(public);
+        }
+        print_json(&out);
     } else {
         println!("{key}");
         eprintln!(
-            "Shown once. Store only: id {}, sha256 {}",
+            "Shown once. Store only: id {}, sha256 {}{} (ApiKeyManager.import_key / importKey)",
             record.id,
-            hex(&record.hash)
+            hex(&record.hash),
+            public
+                .map(|p| format!(", client_token_key {p}"))
+                .unwrap_or_default()
         );
     }
     Ok(())

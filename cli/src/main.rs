@@ -66,7 +66,8 @@ enum Command {
 enum Keygen {
     /// An API key (`ag_live_…`): prints the key once, and what to store (id and SHA-256).
     ApiKey(commands::ApiKeyArgs),
-    /// A server key (`ag_srv_…`), which mints client tokens; stored like an API key.
+    /// A server key (`ag_srv_…`): stored like an API key (its hash), plus the public key
+    /// of the client tokens it mints (`client_token_key`), so the API verifies them.
     ServerKey(commands::ApiKeyArgs),
     /// A random secret for HMAC (JWT HS256, request signing), base64url.
     HmacSecret(commands::HmacSecretArgs),

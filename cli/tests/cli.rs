@@ -87,6 +87,49 @@ fn api_and_server_keys_parse_and_show_what_to_store() {
         "ag_srv_"
     );
     assert!(stderr(&o).contains("Store only"));
+    assert!(stderr(&o).contains("client_token_key"));
+    // What the CLI prints imports into a server-key manager, whose verifier then checks
+    // the client tokens the key mints (#20 items 12, 13).
+    let v = json(&authgate(&["keygen", "server-key", "--json"]));
+    let key = v["key"].as_str().unwrap();
+    let unhex = |s: &str| -> [u8; 32] {
+        let raw: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        raw.try_into().unwrap()
+    };
+    let public =
+        authgate_core::util::b64url_decode(v["client_token_key"].as_str().unwrap().as_bytes())
+            .unwrap();
+    let store = std::sync::Arc::new(authgate_core::store::MemoryStore::new());
+    let manager = std::sync::Arc::new(
+        authgate_core::apikey::ApiKeyManager::new(store)
+            .with_prefixes(authgate_core::apikey::PREFIX_SERVER, &[])
+            .unwrap(),
+    );
+    manager
+        .import(
+            &authgate_core::apikey::ImportedApiKey {
+                id: v["id"].as_str().unwrap().into(),
+                prefix: v["prefix"].as_str().unwrap().into(),
+                last_four: v["last_four"].as_str().unwrap().into(),
+                hash: unhex(v["sha256"].as_str().unwrap()),
+                client_token_key: Some(public.try_into().unwrap()),
+            },
+            &manager.options(),
+        )
+        .unwrap();
+    let now = 1_700_000_000;
+    let token = authgate_core::client_token::ClientTokens::new(key)
+        .unwrap()
+        .mint("u-1", 60, now)
+        .unwrap();
+    let verifier = authgate_core::client_token::ClientTokenVerifier::new(manager.clone());
+    assert_eq!(verifier.verify(&token, "u-1", now).unwrap().user, "u-1");
+    assert_eq!(
+        manager.verify(key, None).unwrap().id,
+        v["id"].as_str().unwrap()
+    );
     let o = authgate(&["keygen", "api-key", "--prefix", "bad prefix"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -7,7 +7,7 @@ use std::thread;
 
 use authgate_core::allowlist::{Allowlist, ClientIpResolver, ForwardedHeader};
 use authgate_core::apikey::{ApiKeyManager, ApiKeyOptions, PREFIX_SERVER};
-use authgate_core::client_token::{needs_refresh, ClientTokens};
+use authgate_core::client_token::{needs_refresh, ClientTokenVerifier, ClientTokens};
 use authgate_core::clock::{Clock, ManualClock};
 use authgate_core::jwt::{Algorithm, Key, KeySet, KeyStatus};
 use authgate_core::otp::{Totp, TotpManager, TotpManagerConfig};
@@ -188,19 +188,25 @@ fn main() -> Result<()> {
         8,
         "Client tokens: the backend mints a 5-minute token for one user with its server key",
     );
-    let (server_key, _) = api_keys.create(&ApiKeyOptions {
-        prefix: PREFIX_SERVER.into(),
-        ..Default::default()
+    // Server keys are their own kind: a manager pinned to `ag_srv_`, on the same store.
+    let server_keys = Arc::new(
+        ApiKeyManager::with_clock(store.clone(), clock.clone())
+            .with_prefixes(PREFIX_SERVER, &[])?,
+    );
+    let (server_key, _) = server_keys.create(&ApiKeyOptions {
+        client_tokens: true,
+        ..server_keys.options()
     })?;
-    let minted = ClientTokens::new(&server_key)?;
+    let minted = ClientTokens::new(&server_key)?; // the backend: holds the server key
     let token = minted.mint("user-42", 300, clock.now())?;
+    let api = ClientTokenVerifier::new(server_keys); // the API: only the public key is stored
     show(
         "verify for user-42",
-        &minted.verify(&token, "user-42", clock.now()),
+        &api.verify(&token, "user-42", clock.now()),
     );
     show(
         "verify for user-43",
-        &minted.verify(&token, "user-43", clock.now()),
+        &api.verify(&token, "user-43", clock.now()),
     );
     println!(
         "   app: needs refresh now? {}; in 290 s? {}",

@@ -192,6 +192,9 @@ pub struct ApiKeyRecord {
     pub metadata: Map<String, Value>,
     /// When the key last admitted a request (to [`LAST_USED_RESOLUTION_SECS`]).
     pub last_used_at: Option<u64>,
+    /// For a server key made with `client_tokens`: the Ed25519 public key its client
+    /// tokens are verified with (see [`crate::client_token`]). Public; the key is not kept.
+    pub client_token_key: Option<[u8; 32]>,
 }
 
 /// Whether granted scopes cover `required`: exact match, `prefix:*`, or `*`.
@@ -216,6 +219,20 @@ impl ApiKeyRecord {
         if !ct_eq(&presented.hash, &self.hash) {
             return err(ErrorKind::InvalidApiKey, "the API key is not valid");
         }
+        self.check_usable(now)?;
+        if let Some(scope) = scope {
+            if !scope_granted(&self.scopes, scope) {
+                return err(
+                    ErrorKind::InsufficientScope,
+                    "the API key lacks the required scope",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the key may be used at `now`: active, not expired, within a roll's grace.
+    pub fn check_usable(&self, now: u64) -> Result<()> {
         match self.status {
             ApiKeyStatus::Revoked => {
                 return err(ErrorKind::ApiKeyRevoked, "the API key was revoked")
@@ -234,14 +251,6 @@ impl ApiKeyRecord {
                 "the API key was replaced and its grace period ended",
             );
         }
-        if let Some(scope) = scope {
-            if !scope_granted(&self.scopes, scope) {
-                return err(
-                    ErrorKind::InsufficientScope,
-                    "the API key lacks the required scope",
-                );
-            }
-        }
         Ok(())
     }
 }
@@ -257,6 +266,9 @@ pub struct ApiKeyOptions {
     pub rate_limit_policy: Option<String>,
     pub owner: Option<String>,
     pub metadata: Map<String, Value>,
+    /// Make this a server key that mints client tokens: its record keeps the public key
+    /// they are verified with (see [`crate::client_token`]).
+    pub client_tokens: bool,
 }
 
 impl Default for ApiKeyOptions {
@@ -270,6 +282,7 @@ impl Default for ApiKeyOptions {
             rate_limit_policy: None,
             owner: None,
             metadata: Map::new(),
+            client_tokens: false,
         }
     }
 }
@@ -316,6 +329,8 @@ pub struct ImportedApiKey {
     pub prefix: String,
     pub last_four: String,
     pub hash: [u8; 32],
+    /// The client-token public key (`authgate keygen server-key --json` prints it).
+    pub client_token_key: Option<[u8; 32]>,
 }
 
 /// Generates a key: returns the plaintext (show it once) and the record to store.
@@ -345,6 +360,15 @@ pub fn generate(options: &ApiKeyOptions, now: u64) -> Result<(String, ApiKeyReco
         owner: options.owner.clone(),
         metadata: options.metadata.clone(),
         last_used_at: None,
+        client_token_key: None,
+    };
+    let record = ApiKeyRecord {
+        client_token_key: if options.client_tokens {
+            Some(crate::client_token::public_key(&key)?)
+        } else {
+            None
+        },
+        ..record
     };
     Ok((key, record))
 }
@@ -476,6 +500,7 @@ impl ApiKeyManager {
             owner: options.owner.clone(),
             metadata: options.metadata.clone(),
             last_used_at: None,
+            client_token_key: key.client_token_key,
         };
         self.store.apikey_insert(record.clone())?;
         Ok(record)
@@ -586,6 +611,7 @@ impl ApiKeyManager {
             rate_limit_policy: old.rate_limit_policy.clone(),
             owner: old.owner.clone(),
             metadata: old.metadata.clone(),
+            client_tokens: old.client_token_key.is_some(),
         };
         let now = self.clock.now();
         let (key, mut record) = generate(&options, now)?;

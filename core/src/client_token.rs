@@ -1,22 +1,81 @@
-//! Client tokens ("secure mode"): a backend mints a short-lived HS256 token for one user
-//! with its server key; the app sends it; the backend checks signature, expiry and that
-//! it names the expected user. Payload: `{"user": ..., "exp": ...}`.
+//! Client tokens ("secure mode"): your backend mints a short-lived token for one user with
+//! its server key; the app sends it; your API checks it names the expected user.
+//!
+//! One design, with nothing secret stored on the verifying side: a server key (an API key,
+//! `ag_srv_…`, created with `client_tokens`) determines an Ed25519 key pair —
+//! seed = HMAC-SHA256(key = the server key's text, message = [`DERIVATION_LABEL`]). The
+//! backend holding the server key signs client tokens with the private half
+//! ([`ClientTokens`]); the record the API-key store keeps holds only the public half
+//! (computed once, at creation, beside the key's SHA-256), and [`ClientTokenVerifier`]
+//! checks tokens against it — and against the key's status, expiry and roll grace.
+//!
+//! A client token is a JWS: header `{"alg": "EdDSA", "typ": "client+jwt", "kid": <the
+//! server key's id>}`, claims `{"user", "iat", "exp"}`; `exp` is required and at most
+//! [`MAX_CLIENT_TOKEN_TTL_SECS`] after `iat`.
+//!
+//! Tokens of the earlier design (HS256 over the server key's text) are read only through
+//! [`LegacyClientTokens`], whose opt-outs are named: `allow_missing_exp` for `{"user": id}`
+//! payloads without `exp`, `allow_short_secret` for secrets under 32 bytes.
 
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
+use sha2::Sha256;
 
+use crate::apikey::{self, ApiKeyManager};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::jwt::{
-    peek_unverified, Algorithm, CaptureText, Key, KeySet, NoSink, Validation, DEFAULT_LEEWAY_SECS,
+    peek_unverified, Algorithm, CaptureText, Key, KeySet, KeyStatus, NoSink, Validation,
+    DEFAULT_LEEWAY_SECS,
 };
 
 pub const DEFAULT_CLIENT_TOKEN_TTL_SECS: u64 = 300;
 /// Seconds before expiry at which a client should fetch a new token.
 pub const DEFAULT_REFRESH_MARGIN_SECS: u64 = 30;
+/// The longest a client token may live (`exp` − `iat`).
+pub const MAX_CLIENT_TOKEN_TTL_SECS: u64 = 24 * 3600;
+/// The `typ` header of client tokens.
+pub const CLIENT_TOKEN_TYPE: &str = "client+jwt";
+/// What the Ed25519 seed is derived with (HMAC-SHA256 keyed by the server key).
+pub const DERIVATION_LABEL: &[u8] = b"authgate client-token ed25519 v1";
+/// The shortest secret [`LegacyClientTokens`] accepts with `allow_short_secret`.
+pub const MIN_LEGACY_SECRET_BYTES: usize = 16;
 
-/// Mints and verifies client tokens with one server key.
-pub struct ClientTokens {
-    keys: KeySet,
-    validation: Validation,
+/// The Ed25519 public key a server key mints client tokens with (32 bytes): what the
+/// API-key record stores. The server key must be a well-formed key (checksum included).
+pub fn public_key(server_key: &str) -> Result<[u8; 32]> {
+    let (key, _) = signing_key(server_key)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(key.ed25519_public_bytes().unwrap_or(&[0; 32]));
+    Ok(out)
+}
+
+/// The signing key (kid = the server key's id) and the id.
+fn signing_key(server_key: &str) -> Result<(Key, String)> {
+    let parsed = apikey::parse(server_key).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidKey,
+            "a server key is an authgate key (prefix, id, secret, checksum); \
+             older secrets go through LegacyClientTokens",
+        )
+    })?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(server_key.as_bytes())
+        .map_err(|_| Error::new(ErrorKind::InvalidKey, "invalid server key"))?;
+    mac.update(DERIVATION_LABEL);
+    let seed = mac.finalize().into_bytes();
+    let key = Key::ed25519_from_seed(Some(&parsed.id), &seed)?;
+    Ok((key, parsed.id))
+}
+
+fn validation() -> Validation {
+    Validation {
+        leeway: DEFAULT_LEEWAY_SECS,
+        required_claims: vec!["exp".into(), "iat".into(), "user".into()],
+        algorithms: vec![Algorithm::EdDSA],
+        token_type: Some(CLIENT_TOKEN_TYPE.into()),
+        ..Validation::default()
+    }
 }
 
 /// A verified client token.
@@ -26,37 +85,200 @@ pub struct ClientToken {
     pub exp: u64,
 }
 
+/// Verifies signature, type, expiry and lifetime, and that the token names `expected_user`.
+fn verify_with(
+    keys: &KeySet,
+    validation: &Validation,
+    token: &str,
+    expected_user: &str,
+    now: u64,
+) -> Result<ClientToken> {
+    let mut skip = NoSink;
+    let mut user = CaptureText::new("user", &mut skip);
+    let claims = keys.verify_into(token, validation, now, &mut user)?;
+    let user = user.take()?;
+    let exp = claims
+        .exp()
+        .ok_or_else(|| Error::new(ErrorKind::MissingClaim, "`exp` is missing"))?;
+    if let Some(iat) = claims.iat() {
+        if exp.saturating_sub(iat) > MAX_CLIENT_TOKEN_TTL_SECS {
+            return err(
+                ErrorKind::InvalidClaim,
+                format!("a client token lives at most {MAX_CLIENT_TOKEN_TTL_SECS} s"),
+            );
+        }
+    }
+    if user != expected_user {
+        return err(
+            ErrorKind::UserMismatch,
+            "the token was issued for another user",
+        );
+    }
+    Ok(ClientToken { user, exp })
+}
+
+fn check_mint(user: &str, ttl: u64) -> Result<()> {
+    if user.is_empty() || ttl == 0 || ttl > MAX_CLIENT_TOKEN_TTL_SECS {
+        return err(
+            ErrorKind::InvalidInput,
+            format!("a client token needs a user and a ttl of 1 to {MAX_CLIENT_TOKEN_TTL_SECS} s"),
+        );
+    }
+    Ok(())
+}
+
+/// The backend's side: mints client tokens with its server key (and can verify its own).
+pub struct ClientTokens {
+    keys: KeySet,
+    public: [u8; 32],
+    validation: Validation,
+}
+
 impl ClientTokens {
-    /// Uses the server key's full text (at least 32 bytes) as the HS256 secret.
+    /// The minter for a server key (`ag_srv_…`, as created with `client_tokens`).
     pub fn new(server_key: &str) -> Result<Self> {
-        let key = Key::hmac(None, Algorithm::HS256, server_key.as_bytes())?;
-        let validation = Validation {
-            leeway: DEFAULT_LEEWAY_SECS,
-            required_claims: vec!["exp".into(), "user".into()],
-            algorithms: vec![Algorithm::HS256],
-            ..Validation::default()
-        };
+        let (key, _) = signing_key(server_key)?;
+        let mut public = [0u8; 32];
+        public.copy_from_slice(key.ed25519_public_bytes().unwrap_or(&[0; 32]));
+        let keys = KeySet::new();
+        keys.add(key, KeyStatus::Active)?;
         Ok(ClientTokens {
-            keys: KeySet::single(key),
-            validation,
+            keys,
+            public,
+            validation: validation(),
         })
+    }
+
+    /// The public key tokens are verified with (what the key's record holds).
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
     }
 
     /// Mints a token for `user` that expires `ttl` seconds after `now`.
     pub fn mint(&self, user: &str, ttl: u64, now: u64) -> Result<String> {
-        if user.is_empty() || ttl == 0 {
-            return err(
-                ErrorKind::InvalidInput,
-                "a client token needs a user and a positive ttl",
-            );
+        check_mint(user, ttl)?;
+        let mut claims = Map::new();
+        claims.insert("user".into(), Value::from(user));
+        claims.insert("iat".into(), Value::from(now));
+        claims.insert("exp".into(), Value::from(now.saturating_add(ttl)));
+        self.keys.sign(&claims, Some(CLIENT_TOKEN_TYPE))
+    }
+
+    /// Verifies a token minted with this server key at `now`, for `expected_user`.
+    pub fn verify(&self, token: &str, expected_user: &str, now: u64) -> Result<ClientToken> {
+        verify_with(&self.keys, &self.validation, token, expected_user, now)
+    }
+}
+
+/// The API's side: verifies client tokens against the server keys in an API-key store —
+/// the key named by the token's `kid` must exist, hold a client-token public key, and be
+/// usable (active, not expired, within its roll grace).
+pub struct ClientTokenVerifier {
+    keys: Arc<ApiKeyManager>,
+    validation: Validation,
+}
+
+impl ClientTokenVerifier {
+    pub fn new(keys: Arc<ApiKeyManager>) -> Self {
+        ClientTokenVerifier {
+            keys,
+            validation: validation(),
         }
+    }
+
+    /// Verifies `token` at `now` for `expected_user`.
+    pub fn verify(&self, token: &str, expected_user: &str, now: u64) -> Result<ClientToken> {
+        let (header, _) = peek_unverified(token)?;
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| k.len() == apikey::ID_CHARS && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::KeyNotFound,
+                    "a client token names its server key's id as kid",
+                )
+            })?;
+        let record = self.keys.get(kid)?.ok_or_else(|| {
+            Error::new(ErrorKind::KeyNotFound, "no server key has the token's kid")
+        })?;
+        let public = record.client_token_key.ok_or_else(|| {
+            Error::new(
+                ErrorKind::KeyNotFound,
+                "the token's key was not created for client tokens",
+            )
+        })?;
+        record.check_usable(now)?;
+        let keys = KeySet::new();
+        keys.add(
+            Key::ed25519_from_public(Some(kid), &public)?,
+            KeyStatus::VerifyOnly,
+        )?;
+        verify_with(&keys, &self.validation, token, expected_user, now)
+    }
+}
+
+/// The earlier design's tokens — HS256 with a shared secret (a server key's text) — for
+/// migrating. Exactly as strict as before unless an opt-out is named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegacyOptions {
+    /// Accept `{"user": id}` payloads without `exp` (tokens that never expire).
+    pub allow_missing_exp: bool,
+    /// Accept secrets of 16 to 31 bytes.
+    pub allow_short_secret: bool,
+}
+
+/// Mints and verifies the earlier HS256 client tokens (see the module docs).
+pub struct LegacyClientTokens {
+    keys: KeySet,
+    validation: Validation,
+    options: LegacyOptions,
+}
+
+impl LegacyClientTokens {
+    pub fn new(secret: &[u8], options: LegacyOptions) -> Result<Self> {
+        let key = if secret.len() < 32 && options.allow_short_secret {
+            if secret.len() < MIN_LEGACY_SECRET_BYTES {
+                return err(
+                    ErrorKind::WeakKey,
+                    format!("a legacy secret is at least {MIN_LEGACY_SECRET_BYTES} bytes"),
+                );
+            }
+            // HMAC zero-pads a key shorter than its block (RFC 2104 §2), so the secret
+            // padded with zeros to 32 bytes computes the very same tags.
+            let mut padded = secret.to_vec();
+            padded.resize(32, 0);
+            Key::hmac(None, Algorithm::HS256, &padded)?
+        } else {
+            Key::hmac(None, Algorithm::HS256, secret)?
+        };
+        let mut required_claims = vec!["user".to_string()];
+        if !options.allow_missing_exp {
+            required_claims.push("exp".into());
+        }
+        Ok(LegacyClientTokens {
+            keys: KeySet::single(key),
+            validation: Validation {
+                leeway: DEFAULT_LEEWAY_SECS,
+                required_claims,
+                algorithms: vec![Algorithm::HS256],
+                ..Validation::default()
+            },
+            options,
+        })
+    }
+
+    /// Mints an HS256 token for `user` (always with `exp`), for clients not yet migrated.
+    pub fn mint(&self, user: &str, ttl: u64, now: u64) -> Result<String> {
+        check_mint(user, ttl)?;
         let mut claims = Map::new();
         claims.insert("user".into(), Value::from(user));
         claims.insert("exp".into(), Value::from(now.saturating_add(ttl)));
         self.keys.sign(&claims, None)
     }
 
-    /// Verifies signature and expiry at `now`, and that the token is for `expected_user`.
+    /// Verifies a legacy token at `now` for `expected_user`. Without `exp` (only with
+    /// `allow_missing_exp`) the returned `exp` is 0.
     pub fn verify(&self, token: &str, expected_user: &str, now: u64) -> Result<ClientToken> {
         let mut skip = NoSink;
         let mut user = CaptureText::new("user", &mut skip);
@@ -70,9 +292,11 @@ impl ClientTokens {
                 "the token was issued for another user",
             );
         }
-        let exp = claims
-            .exp()
-            .ok_or_else(|| Error::new(ErrorKind::MissingClaim, "`exp` is missing"))?;
+        let exp = match claims.exp() {
+            Some(exp) => exp,
+            None if self.options.allow_missing_exp => 0,
+            None => return err(ErrorKind::MissingClaim, "`exp` is missing"),
+        };
         Ok(ClientToken { user, exp })
     }
 }

@@ -37,6 +37,11 @@ struct ReadmeQuickTour;
 #[doc = include_str!("../../docs/identity-providers.md")]
 struct IdentityProvidersDoc;
 
+/// The Rust example of docs/api-keys.md, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/api-keys.md")]
+struct ApiKeysDoc;
+
 /// The Rust example of docs/redis.md, compiled as a doctest.
 #[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../../docs/redis.md")]

@@ -340,8 +340,15 @@ fn api_keys_are_stored_as_hashes_and_shown_once() {
 
 #[test]
 fn client_tokens_mint_and_verify() {
-    let ct = ClientTokens::new("ag_srv_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV")
-        .unwrap();
+    let (server_key, _) = authgate_core::apikey::generate(
+        &ApiKeyOptions {
+            prefix: authgate_core::apikey::PREFIX_SERVER.into(),
+            ..ApiKeyOptions::default()
+        },
+        NOW,
+    )
+    .unwrap();
+    let ct = ClientTokens::new(&server_key).unwrap();
     let token = ct.mint("u-1", 300, NOW).unwrap();
     assert_eq!(ct.verify(&token, "u-1", NOW + 10).unwrap().exp, NOW + 300);
     assert_eq!(

@@ -38,6 +38,8 @@ pub struct ApiKeyRecord {
     pub metadata: Value,
     /// When the key last admitted a request (to the minute).
     pub last_used_at: Option<i64>,
+    /// A server key's client-token public key (32 bytes), when it mints client tokens.
+    pub client_token_key: Option<napi::bindgen_prelude::Buffer>,
 }
 
 pub(crate) fn record(r: CoreRecord) -> ApiKeyRecord {
@@ -46,6 +48,7 @@ pub(crate) fn record(r: CoreRecord) -> ApiKeyRecord {
         owner: r.owner,
         metadata: Value::Object(r.metadata),
         last_used_at: r.last_used_at.map(|t| t as i64),
+        client_token_key: r.client_token_key.map(|k| k.to_vec().into()),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -80,6 +83,8 @@ pub struct CreateApiKeyOptions {
     pub rate_limit_policy: Option<String>,
     pub owner: Option<String>,
     pub metadata: Option<Value>,
+    /// Make a server key that mints client tokens (its record keeps their public key).
+    pub client_tokens: Option<bool>,
 }
 
 /// A key made elsewhere (`authgate keygen api-key --json` prints these), plus its options.
@@ -99,6 +104,8 @@ pub struct ImportApiKeyOptions {
     pub rate_limit_policy: Option<String>,
     pub owner: Option<String>,
     pub metadata: Option<Value>,
+    /// A server key's client-token public key: 32 bytes, or their base64url.
+    pub client_token_key: Option<Either<String, napi::bindgen_prelude::Buffer>>,
 }
 
 /// Options for `new ApiKeyManager`: the prefix keys are created with and those accepted.
@@ -115,6 +122,15 @@ fn metadata(value: Option<Value>) -> Result<Map<String, Value>> {
         Some(Value::Object(map)) => Ok(map),
         Some(_) => Err(crate::errors::invalid_arg("metadata must be an object")),
     }
+}
+
+fn public_key(value: Either<String, napi::bindgen_prelude::Buffer>) -> Result<[u8; 32]> {
+    let raw = match value {
+        Either::A(text) => authgate_core::util::b64url_decode(text.as_bytes()).unwrap_or_default(),
+        Either::B(bytes) => bytes.to_vec(),
+    };
+    raw.try_into()
+        .map_err(|_| crate::errors::invalid_arg("clientTokenKey is 32 bytes (or their base64url)"))
 }
 
 fn sha256(value: Option<Either<String, napi::bindgen_prelude::Buffer>>) -> Result<[u8; 32]> {
@@ -210,6 +226,7 @@ impl JsApiKeyManager {
             rate_limit_policy: o.rate_limit_policy,
             owner: o.owner,
             metadata: metadata(o.metadata)?,
+            client_tokens: o.client_tokens.unwrap_or(false),
         };
         let (key, r) = core(self.inner.create(&options))?;
         Ok(CreatedApiKey {
@@ -226,6 +243,7 @@ impl JsApiKeyManager {
             prefix: options.prefix.clone(),
             last_four: options.last_four,
             hash: sha256(options.sha256)?,
+            client_token_key: options.client_token_key.map(public_key).transpose()?,
         };
         let settings = ApiKeyOptions {
             prefix: options.prefix,
@@ -236,6 +254,7 @@ impl JsApiKeyManager {
             rate_limit_policy: options.rate_limit_policy,
             owner: options.owner,
             metadata: metadata(options.metadata)?,
+            client_tokens: false,
         };
         Ok(record(core(self.inner.import(&key, &settings))?))
     }

@@ -193,6 +193,20 @@ const runners = {
       case 'verify': return expect(c, () => new ag.ClientTokens(c.server_key).verify(c.token, c.user, c.now), (t, e) => assert.deepEqual([t.user, t.exp], [e.user, e.exp]))
       case 'needs_refresh': return assert.equal(ag.needsRefresh(c.token, { now: c.now, margin: c.margin }), c.expect.result)
       case 'new': return expect(c, () => new ag.ClientTokens(c.server_key))
+      case 'public_key': return expect(c, () => new ag.ClientTokens(c.server_key).publicKey, (k, e) => assert.equal(k.toString('base64url'), e.x))
+      case 'verify_stored': {
+        // The API's store holds the server key by its parts, SHA-256 and public key.
+        const m = new ag.ApiKeyManager({ store: newStore(), clock: new ag.ManualClock(c.now), prefix: 'ag_srv_' })
+        const p = ag.parseApiKey(c.server_key)
+        const record = m.importKey({ id: p.id, prefix: p.prefix, lastFour: p.lastFour, sha256: createHash('sha256').update(c.server_key).digest('hex'), clientTokenKey: c.client_token_key ?? undefined })
+        if (c.then) m[c.then](record.id)
+        const verifier = new ag.ClientTokenVerifier(m)
+        return expect(c, () => verifier.verify(c.token, c.user, c.now), (t, e) => assert.deepEqual([t.user, t.exp], [e.user, e.exp]))
+      }
+      case 'verify_legacy': {
+        const options = { allowMissingExp: c.options.allow_missing_exp, allowShortSecret: c.options.allow_short_secret }
+        return expect(c, () => new ag.LegacyClientTokens(Buffer.from(c.secret_b64, 'base64'), options).verify(c.token, c.user, c.now), (t, e) => assert.deepEqual([t.user, t.exp], [e.user, e.exp]))
+      }
       default: assert.fail(`unknown client_token op ${c.op}`)
     }
   },

@@ -35,6 +35,8 @@ pub struct PyApiKeyRecord {
     metadata: Py<PyAny>,
     /// When the key last admitted a request (to the minute).
     last_used_at: Option<u64>,
+    /// A server key's client-token public key (32 bytes), when it mints client tokens.
+    client_token_key: Option<Py<PyBytes>>,
 }
 
 pub(crate) fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
@@ -47,6 +49,7 @@ pub(crate) fn record(py: Python<'_>, r: ApiKeyRecord) -> PyApiKeyRecord {
         owner: r.owner,
         metadata,
         last_used_at: r.last_used_at,
+        client_token_key: r.client_token_key.map(|k| PyBytes::new(py, &k).unbind()),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
@@ -110,6 +113,16 @@ fn sha256_arg(value: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
         .map_err(|_| PyValueError::new_err("sha256 is 64 hex characters or 32 bytes"))
 }
 
+/// A 32-byte public key given as bytes or base64url text (as the CLI prints it).
+fn public_key_arg(value: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+    let raw = match value.extract::<String>() {
+        Ok(text) => authgate_core::util::b64url_decode(text.as_bytes()).unwrap_or_default(),
+        Err(_) => convert::bytes(value)?,
+    };
+    raw.try_into()
+        .map_err(|_| PyValueError::new_err("client_token_key is 32 bytes (or their base64url)"))
+}
+
 /// Creates, verifies, rolls and revokes API keys.
 #[pyclass(frozen, name = "ApiKeyManager", module = "authgate")]
 pub struct PyApiKeyManager {
@@ -170,7 +183,7 @@ impl PyApiKeyManager {
 
     /// Creates a key; returns `(plaintext, record)`. Show the plaintext once.
     #[pyo3(signature = (*, prefix = None, name = None, scopes = None, expires_at = None, credits = None,
-        rate_limit_policy = None, owner = None, metadata = None))]
+        rate_limit_policy = None, owner = None, metadata = None, client_tokens = false))]
     #[allow(clippy::too_many_arguments)]
     fn create(
         &self,
@@ -183,6 +196,7 @@ impl PyApiKeyManager {
         rate_limit_policy: Option<String>,
         owner: Option<String>,
         metadata: Option<&Bound<'_, PyDict>>,
+        client_tokens: bool,
     ) -> PyResult<(String, PyApiKeyRecord)> {
         let options = self.options(
             prefix,
@@ -193,6 +207,7 @@ impl PyApiKeyManager {
             rate_limit_policy,
             owner,
             metadata,
+            client_tokens,
         )?;
         let (key, r) = guard_detached(py, || self.inner.create(&options))?;
         Ok((key, record(py, r)))
@@ -201,7 +216,7 @@ impl PyApiKeyManager {
     /// Stores a key made elsewhere (`authgate keygen api-key --json` prints `id`,
     /// `prefix`, `last_four` and `sha256`): only its hash is kept. Returns its record.
     #[pyo3(signature = (*, id, prefix, last_four, sha256, name = None, scopes = None, expires_at = None,
-        credits = None, rate_limit_policy = None, owner = None, metadata = None))]
+        credits = None, rate_limit_policy = None, owner = None, metadata = None, client_token_key = None))]
     #[allow(clippy::too_many_arguments)]
     fn import_key(
         &self,
@@ -217,6 +232,7 @@ impl PyApiKeyManager {
         rate_limit_policy: Option<String>,
         owner: Option<String>,
         metadata: Option<&Bound<'_, PyDict>>,
+        client_token_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyApiKeyRecord> {
         let hash = sha256_arg(sha256)?;
         let options = self.options(
@@ -228,12 +244,14 @@ impl PyApiKeyManager {
             rate_limit_policy,
             owner,
             metadata,
+            false,
         )?;
         let key = ImportedApiKey {
             id,
             prefix,
             last_four,
             hash,
+            client_token_key: client_token_key.map(public_key_arg).transpose()?,
         };
         Ok(record(
             py,
@@ -304,6 +322,7 @@ impl PyApiKeyManager {
         rate_limit_policy: Option<String>,
         owner: Option<String>,
         metadata: Option<&Bound<'_, PyDict>>,
+        client_tokens: bool,
     ) -> PyResult<ApiKeyOptions> {
         Ok(ApiKeyOptions {
             prefix: prefix.unwrap_or_else(|| self.inner.prefix().to_string()),
@@ -320,6 +339,7 @@ impl PyApiKeyManager {
                 .map(|m| convert::to_json_map(m, 0))
                 .transpose()?
                 .unwrap_or_default(),
+            client_tokens,
         })
     }
 }

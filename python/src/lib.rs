@@ -80,6 +80,8 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(apikey::scope_granted, m)?)?;
     m.add_class::<client_token::PyClientToken>()?;
     m.add_class::<client_token::PyClientTokens>()?;
+    m.add_class::<client_token::PyClientTokenVerifier>()?;
+    m.add_class::<client_token::PyLegacyClientTokens>()?;
     m.add_function(wrap_pyfunction!(client_token::needs_refresh, m)?)?;
     m.add_class::<gate::PyCoreGate>()?;
     m.add_class::<gate::PyGateRoute>()?;

@@ -217,6 +217,27 @@ def run_client_token(case: Case) -> None:
         _eq(authgate.needs_refresh(case["token"], now=case["now"], margin=case["margin"]), case["expect"]["result"])
     elif op == "new":
         expect(case, lambda: authgate.ClientTokens(case["server_key"]))
+    elif op == "public_key":
+        expect(case, lambda: authgate.ClientTokens(case["server_key"]).public_key,
+               lambda k, want: _eq(base64.urlsafe_b64encode(k).rstrip(b"=").decode(), want["x"]))
+    elif op == "verify_stored":
+        # The API's store holds the server key by its parts, SHA-256 and public key.
+        manager = authgate.ApiKeyManager(store=new_store(), clock=authgate.ManualClock(case["now"]), prefix="ag_srv_")
+        key = case["server_key"]
+        parts = authgate.parse_api_key(key)
+        record = manager.import_key(id=parts.id, prefix=parts.prefix, last_four=parts.last_four,
+                                    sha256=hashlib.sha256(key.encode()).hexdigest(),
+                                    client_token_key=case["client_token_key"])
+        if case.get("then"):
+            getattr(manager, case["then"])(record.id)
+        verifier = authgate.ClientTokenVerifier(manager)
+        expect(case, lambda: verifier.verify(case["token"], case["user"], now=case["now"]),
+               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
+    elif op == "verify_legacy":
+        options = case["options"]
+        expect(case, lambda: authgate.LegacyClientTokens(base64.b64decode(case["secret_b64"]), **options)
+               .verify(case["token"], case["user"], now=case["now"]),
+               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
     else:
         pytest.fail(f"unknown client_token op {op!r}")
 

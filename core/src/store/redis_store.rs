@@ -401,6 +401,9 @@ fn apikey_fields(r: &ApiKeyRecord) -> Result<Vec<Vec<u8>>> {
         "lu",
         r.last_used_at.map(|x| x.to_string()).as_deref(),
     );
+    if let Some(public) = r.client_token_key {
+        field(&mut f, "ct", public);
+    }
     Ok(f)
 }
 
@@ -434,6 +437,10 @@ fn apikey_from(f: &Fields) -> Result<ApiKeyRecord> {
             None => serde_json::Map::new(),
         },
         last_used_at: f.opt_num("lu", W)?,
+        client_token_key: match f.0.contains_key("ct") {
+            true => Some(f.hash("ct", W)?),
+            false => None,
+        },
     })
 }
 
