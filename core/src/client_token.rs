@@ -202,6 +202,13 @@ impl ClientTokenVerifier {
         let record = self.keys.get(kid)?.ok_or_else(|| {
             Error::new(ErrorKind::KeyNotFound, "no server key has the token's kid")
         })?;
+        // Only keys of a kind this manager accepts (by default: the one it issues).
+        if !self.keys.accepted_prefixes().contains(&record.prefix) {
+            return err(
+                ErrorKind::KeyNotFound,
+                "the token's key is not of a kind this verifier accepts",
+            );
+        }
         let public = record.client_token_key.ok_or_else(|| {
             Error::new(
                 ErrorKind::KeyNotFound,

@@ -126,6 +126,23 @@ pub struct GateConfig {
 
 /// Claims only OpenID Connect ID tokens carry (never an RFC 9068 access token).
 const ID_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "s_hash"];
+/// The same names as they appear, quoted, in the payload's JSON text.
+const ID_TOKEN_CLAIMS_QUOTED: [&str; 4] = ["\"nonce\"", "\"at_hash\"", "\"c_hash\"", "\"s_hash\""];
+
+/// Whether the claims carry a claim only ID tokens carry. The payload text is searched
+/// first (a name absent from it, with no `\u` escape anywhere, is absent); only a hit is
+/// confirmed by parsing, so access tokens pay a substring search, not a parse.
+fn is_id_token(claims: &Claims) -> bool {
+    let text = claims.json();
+    let maybe = text.contains("\\u")
+        || ID_TOKEN_CLAIMS_QUOTED
+            .iter()
+            .any(|name| text.contains(name));
+    maybe && {
+        let map = claims.to_map();
+        ID_TOKEN_CLAIMS.iter().any(|name| map.contains_key(*name))
+    }
+}
 
 impl Default for GateConfig {
     fn default() -> Self {
@@ -939,8 +956,7 @@ impl Gate {
             _ => bearer_token(authorization)?.to_string(),
         };
         let claims = verifier.verify(&token)?;
-        if !self.config.accept_id_tokens && ID_TOKEN_CLAIMS.iter().any(|c| claims.get(c).is_some())
-        {
+        if !self.config.accept_id_tokens && is_id_token(&claims) {
             return err(
                 ErrorKind::InvalidTokenType,
                 "an OpenID Connect ID token is not an access token",
@@ -1118,6 +1134,23 @@ mod tests {
             GateOutcome::Admitted(_) => "admitted",
             GateOutcome::Refused(r) => r.error.code(),
         }
+    }
+
+    #[test]
+    fn id_token_claims_are_found_even_when_escaped() {
+        let claims = |payload: &str| {
+            let token = format!(
+                "eyJhbGciOiJIUzI1NiJ9.{}.c2ln",
+                crate::util::b64url_encode(payload.as_bytes())
+            );
+            crate::jwt::peek_unverified(&token).unwrap().1
+        };
+        assert!(is_id_token(&claims(r#"{"sub":"a","nonce":"n"}"#)));
+        assert!(is_id_token(&claims(r#"{"sub":"a","at_hash":"h"}"#)));
+        assert!(is_id_token(&claims(r#"{"sub":"a","\u006eonce":"n"}"#)));
+        // The name as a value, or an escape elsewhere, is confirmed absent by the parse.
+        assert!(!is_id_token(&claims(r#"{"sub":"nonce","x":"\u0041"}"#)));
+        assert!(!is_id_token(&claims(r#"{"sub":"a","scope":"read"}"#)));
     }
 
     #[test]
