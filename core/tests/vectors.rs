@@ -103,6 +103,10 @@ fn key_from_spec(spec: &Value) -> Result<Key> {
         .and_then(Value::as_str)
         .map(str::parse::<Algorithm>)
         .transpose()?;
+    if let Some(pem) = spec.get("pem").and_then(Value::as_str) {
+        let alg = alg.expect("a PEM key spec names its alg");
+        return Key::from_pem(spec.get("kid").and_then(Value::as_str), alg, pem);
+    }
     let jwk = spec["jwk"].as_object().cloned().unwrap_or_default();
     Key::from_jwk(&jwk, alg)
 }

@@ -36,7 +36,7 @@ function expect(c, run, check = () => {}) {
   }
 }
 
-const key = (spec) => ag.Key.fromJwk(spec.jwk, spec.alg)
+const key = (spec) => (spec.pem ? ag.Key.fromPem(spec.pem, spec.alg, spec.kid) : ag.Key.fromJwk(spec.jwk, spec.alg))
 function keyset(specs) {
   const ks = new ag.KeySet()
   for (const s of specs) ks.add(key(s), s.status || 'verify_only')

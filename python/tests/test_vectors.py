@@ -51,6 +51,8 @@ def b64(data: bytes) -> str:
 
 
 def key(spec: Case) -> authgate.Key:
+    if "pem" in spec:
+        return authgate.Key.from_pem(spec["pem"], spec["alg"], kid=spec.get("kid"))
     return authgate.Key.from_jwk(spec["jwk"], spec.get("alg"))
 
 

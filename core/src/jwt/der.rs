@@ -92,19 +92,65 @@ pub(crate) fn strip_leading_zeros(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Decodes the first PEM block: returns its label and DER bytes.
+/// A SEC1 ECPrivateKey (RFC 5915): the private scalar, the curve OID of `[0]` and the
+/// public point of `[1]` when present.
+pub(crate) struct Sec1<'a> {
+    pub private: &'a [u8],
+    pub curve: Option<&'a [u8]>,
+    pub public: Option<&'a [u8]>,
+}
+
+pub(crate) fn parse_sec1(der: &[u8]) -> Result<Sec1<'_>> {
+    let (seq, _) = read_tlv(der, SEQUENCE)?;
+    let (version, rest) = read_tlv(seq, INTEGER)?;
+    if version != [1] {
+        return Err(bad("SEC1 EC private key version is not 1"));
+    }
+    let (private, mut rest) = read_tlv(rest, OCTET_STRING)?;
+    let mut curve = None;
+    let mut public = None;
+    if rest.first() == Some(&0xA0) {
+        let (params, after) = read_tlv(rest, 0xA0)?;
+        curve = Some(read_tlv(params, OID)?.0);
+        rest = after;
+    }
+    if rest.first() == Some(&0xA1) {
+        let (bits, _) = read_tlv(rest, 0xA1)?;
+        let (bits, _) = read_tlv(bits, BIT_STRING)?;
+        match bits.split_first() {
+            Some((0, point)) => public = Some(point),
+            _ => return Err(bad("SEC1 public key bit string")),
+        }
+    }
+    Ok(Sec1 {
+        private,
+        curve,
+        public,
+    })
+}
+
+/// Decodes the first PEM block (after any `EC PARAMETERS` block, which
+/// `openssl ecparam -genkey` writes before the key): returns its label and DER bytes.
 pub(crate) fn parse_pem(pem: &str) -> Result<(String, Vec<u8>)> {
-    let start = pem
-        .find("-----BEGIN ")
-        .ok_or_else(|| bad("no PEM BEGIN line"))?;
-    let after = &pem[start + 11..];
-    let label_end = after.find("-----").ok_or_else(|| bad("PEM BEGIN line"))?;
-    let label = &after[..label_end];
-    let body = &after[label_end + 5..];
-    let end_marker = format!("-----END {label}-----");
-    let end = body
-        .find(&end_marker)
-        .ok_or_else(|| bad("no matching PEM END line"))?;
+    let mut from = 0;
+    let (label, body, end) = loop {
+        let start = pem[from..]
+            .find("-----BEGIN ")
+            .map(|i| from + i)
+            .ok_or_else(|| bad("no PEM BEGIN line"))?;
+        let after = &pem[start + 11..];
+        let label_end = after.find("-----").ok_or_else(|| bad("PEM BEGIN line"))?;
+        let label = &after[..label_end];
+        let body = &after[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let end = body
+            .find(&end_marker)
+            .ok_or_else(|| bad("no matching PEM END line"))?;
+        if label != "EC PARAMETERS" {
+            break (label, body, end);
+        }
+        from = pem.len() - body.len() + end + end_marker.len();
+    };
     let b64: String = body[..end]
         .chars()
         .filter(|c| !c.is_ascii_whitespace())

@@ -44,6 +44,10 @@ pub struct Key {
     kid: Option<String>,
     alg: Algorithm,
     material: Material,
+    /// An RSA key from a JWK that names no `alg`: besides its default RS256 it verifies
+    /// the other RSA algorithms (RS384, RS512, PS256, PS384, PS512) a verifier allows
+    /// explicitly, since the JWK binds it to none of them.
+    any_rsa_alg: bool,
 }
 
 impl std::fmt::Debug for Key {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Key {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("private", &self.can_sign())
+            .field("any_rsa_alg", &self.any_rsa_alg)
             .finish()
     }
 }
@@ -71,14 +76,38 @@ fn hmac_check<M: Mac + Clone>(keyed: &M, message: &[u8], tag: &[u8]) -> bool {
     m.verify_slice(tag).is_ok()
 }
 
+/// A key `ring` refused, with its reason in words (ring names reasons such as
+/// `WrongAlgorithm`; users see a sentence, and a small key is `weak_key`).
 fn rejected(e: ring::error::KeyRejected) -> Error {
     let reason = e.to_string();
-    let kind = if reason == "TooSmall" {
-        ErrorKind::WeakKey
-    } else {
-        ErrorKind::InvalidKey
+    let (kind, words) = match reason.as_str() {
+        "TooSmall" => (ErrorKind::WeakKey, "the key is too small"),
+        "TooLarge" => (ErrorKind::InvalidKey, "the key is too large"),
+        "WrongAlgorithm" => (
+            ErrorKind::InvalidKey,
+            "the key is of another type or curve than the algorithm needs",
+        ),
+        "InvalidEncoding" => (ErrorKind::InvalidKey, "the key is not well formed"),
+        "InconsistentComponents" => (
+            ErrorKind::InvalidKey,
+            "the key's parts do not belong together (the public part is not the private part's)",
+        ),
+        "InvalidComponent" => (ErrorKind::InvalidKey, "a part of the key is out of range"),
+        "PublicKeyIsMissing" => (
+            ErrorKind::InvalidKey,
+            "the key does not include its public part",
+        ),
+        "VersionNotSupported" => (
+            ErrorKind::InvalidKey,
+            "this version of the key format is not supported",
+        ),
+        "PrivateModulusLenNotMultipleOf512Bits" => (
+            ErrorKind::InvalidKey,
+            "the RSA modulus length is not a multiple of 512 bits",
+        ),
+        _ => (ErrorKind::InvalidKey, "the key is not usable"),
     };
-    Error::new(kind, format!("key rejected: {reason}"))
+    Error::new(kind, format!("key rejected: {words}"))
 }
 
 fn family_mismatch(alg: Algorithm, what: &str) -> Error {
@@ -240,11 +269,14 @@ impl Key {
             kid: kid.map(str::to_owned),
             alg,
             material,
+            any_rsa_alg: false,
         }
     }
 
     /// A key from PEM: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1),
-    /// `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1).
+    /// `EC PRIVATE KEY` (SEC1, as `openssl ecparam -genkey` writes it, with or without
+    /// its `EC PARAMETERS` block), `PUBLIC KEY` (SubjectPublicKeyInfo) or
+    /// `RSA PUBLIC KEY` (PKCS#1).
     pub fn from_pem(kid: Option<&str>, alg: Algorithm, pem: &str) -> Result<Key> {
         check_kid(kid)?;
         let (label, der) = parse_pem(pem)?;
@@ -259,16 +291,46 @@ impl Key {
                 let (n, e) = parse_rsa_public_key(&der)?;
                 Key::rsa_public(kid, alg, n, e)
             }
-            "EC PRIVATE KEY" => err(
-                ErrorKind::InvalidKey,
-                "SEC1 `EC PRIVATE KEY` is not supported; convert it to PKCS#8 \
-                 (openssl pkcs8 -topk8 -nocrypt)",
-            ),
+            "EC PRIVATE KEY" => Key::from_sec1_der(kid, alg, &der),
             other => err(
                 ErrorKind::InvalidKey,
                 format!("PEM `{}` cannot be used with {alg}", truncate(other, 32)),
             ),
         }
+    }
+
+    /// A SEC1 EC private key: its curve (when named) must be the algorithm's, and it must
+    /// carry its public point (OpenSSL always writes it), which must match the scalar.
+    fn from_sec1_der(kid: Option<&str>, alg: Algorithm, der: &[u8]) -> Result<Key> {
+        if alg.family() != KeyFamily::Ec {
+            return Err(family_mismatch(alg, "an EC private key"));
+        }
+        let sec1 = der::parse_sec1(der)?;
+        if sec1.curve.is_some_and(|c| c != curve_oid(alg)) {
+            return Err(family_mismatch(alg, "an EC key on this curve"));
+        }
+        let Some(public) = sec1.public else {
+            return err(
+                ErrorKind::InvalidKey,
+                "the SEC1 EC private key has no public key; convert it to PKCS#8 \
+                 (openssl pkcs8 -topk8 -nocrypt)",
+            );
+        };
+        let pair = rs::EcdsaKeyPair::from_private_key_and_public_key(
+            ecdsa_signing(alg),
+            sec1.private,
+            public,
+            &SystemRandom::new(),
+        )
+        .map_err(rejected)?;
+        Ok(Key::new(
+            kid,
+            alg,
+            Material::Ec {
+                point: public.to_vec(),
+                private: Some(pair),
+            },
+        ))
     }
 
     fn from_pkcs8_der(kid: Option<&str>, alg: Algorithm, der: &[u8]) -> Result<Key> {
@@ -423,8 +485,11 @@ impl Key {
     }
 
     /// A key from a JWK (RFC 7517) given as a JSON object. The algorithm comes from the
-    /// JWK's `alg`, else from `alg`, else is inferred from the curve (EC, OKP); RSA keys
-    /// without `alg` default to RS256. A JWK `alg` that disagrees with `alg` is an error.
+    /// JWK's `alg`, else from `alg`, else is inferred from the curve (EC, OKP). A public
+    /// RSA key named by neither signs nothing and verifies RS256 by default, and any other
+    /// RSA algorithm a verifier's allow-list names ([`Key::accepts`]): providers publish
+    /// RSA keys without `alg` and sign with RS256 or PS256. A JWK `alg` that disagrees
+    /// with `alg` is an error.
     pub fn from_jwk(jwk: &Map<String, Value>, alg: Option<Algorithm>) -> Result<Key> {
         Key::from_jwk_checked(jwk, alg, true)
     }
@@ -492,6 +557,7 @@ impl Key {
         let kty = field("kty")?.unwrap_or_default();
         let crv = field("crv")?;
         let declared = field("alg")?.map(str::parse::<Algorithm>).transpose()?;
+        let rsa_without_alg = declared.is_none() && alg.is_none() && kty == "RSA";
         let alg = match (declared, alg) {
             (Some(a), Some(b)) if !a.same_as(b) => {
                 return err(
@@ -519,7 +585,9 @@ impl Key {
             (KeyFamily::Rsa, "RSA") => {
                 let (n, e) = (required("n")?, required("e")?);
                 let Some(d) = bytes("d")? else {
-                    return Key::rsa_public(kid, alg, n, e);
+                    let mut key = Key::rsa_public(kid, alg, n, e)?;
+                    key.any_rsa_alg = rsa_without_alg;
+                    return Ok(key);
                 };
                 check_rsa_modulus(&n)?;
                 let components = ring::rsa::KeyPairComponents {
@@ -650,8 +718,23 @@ impl Key {
         self.kid.as_deref()
     }
 
+    /// The algorithm the key is bound to (RS256 for an RSA JWK that names none).
     pub fn algorithm(&self) -> Algorithm {
         self.alg
+    }
+
+    /// Whether this is an RSA key from a JWK without `alg` (see [`Key::accepts`]).
+    pub fn verifies_any_rsa_alg(&self) -> bool {
+        self.any_rsa_alg
+    }
+
+    /// Whether a token signed with `alg` may be checked with this key, when the verifier
+    /// allows `allowed` (empty: no list). A key verifies its own algorithm (EdDSA and
+    /// Ed25519 being one); an RSA JWK published without `alg` also verifies the other RSA
+    /// algorithms the list names explicitly.
+    pub fn accepts(&self, alg: Algorithm, allowed: &[Algorithm]) -> bool {
+        self.alg.same_as(alg)
+            || (self.any_rsa_alg && alg.family() == KeyFamily::Rsa && alg.in_list(allowed))
     }
 
     /// Whether this key holds private (or secret) material and so can sign.
@@ -690,7 +773,10 @@ impl Key {
                 put("x", b64url_encode(public));
             }
         }
-        put("alg", self.alg.name().into());
+        if !self.any_rsa_alg {
+            // A key imported without `alg` is published without it, as it came.
+            put("alg", self.alg.name().into());
+        }
         put("use", "sig".into());
         if let Some(kid) = &self.kid {
             put("kid", kid.clone());
@@ -742,6 +828,17 @@ impl Key {
 
     /// Verifies a raw `signature` over `message`. HMAC tags are compared in constant time.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_as(self.alg, message, signature)
+    }
+
+    /// [`Key::verify`] for a token whose `alg` the key [`Key::accepts`]: an RSA key then
+    /// checks the padding and hash that `alg` names.
+    pub(crate) fn verify_as(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        let alg = if self.any_rsa_alg && alg.family() == KeyFamily::Rsa {
+            alg
+        } else {
+            self.alg
+        };
         match &self.material {
             Material::Hmac(key) => match key {
                 HmacKey::S256(m) => hmac_check(m, message, signature),
@@ -749,7 +846,7 @@ impl Key {
                 HmacKey::S512(m) => hmac_check(m, message, signature),
             },
             Material::Rsa { n, e, .. } => {
-                let params: &rs::RsaParameters = match self.alg {
+                let params: &rs::RsaParameters = match alg {
                     Algorithm::RS384 => &rs::RSA_PKCS1_2048_8192_SHA384,
                     Algorithm::RS512 => &rs::RSA_PKCS1_2048_8192_SHA512,
                     Algorithm::PS256 => &rs::RSA_PSS_2048_8192_SHA256,
@@ -762,7 +859,7 @@ impl Key {
                     .is_ok()
             }
             Material::Ec { point, .. } => {
-                let alg: &rs::EcdsaVerificationAlgorithm = match self.alg {
+                let alg: &rs::EcdsaVerificationAlgorithm = match alg {
                     Algorithm::ES384 => &rs::ECDSA_P384_SHA384_FIXED,
                     _ => &rs::ECDSA_P256_SHA256_FIXED,
                 };

@@ -218,7 +218,12 @@ impl KeySet {
 
 impl Snapshot {
     /// The key for a token: by `kid`, or — without a kid — the only usable key for `alg`.
-    pub(crate) fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>> {
+    pub(crate) fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        allowed: &[Algorithm],
+    ) -> Result<Arc<Key>> {
         let mut usable = self
             .entries
             .iter()
@@ -232,7 +237,7 @@ impl Snapshot {
                 let same_alg: Vec<&Entry> = usable
                     .iter()
                     .copied()
-                    .filter(|e| e.key.algorithm().same_as(alg))
+                    .filter(|e| e.key.accepts(alg, allowed))
                     .collect();
                 match (same_alg.as_slice(), usable.as_slice()) {
                     ([only], _) | ([], [only]) => Some(*only),

@@ -113,7 +113,15 @@ fn check_with_key(
             format!("{alg} is not allowed here"),
         );
     }
-    if !key.algorithm().same_as(alg) {
+    if !key.accepts(alg, algorithms) {
+        if key.verifies_any_rsa_alg() && alg.family() == KeyFamily::Rsa {
+            return err(
+                ErrorKind::AlgorithmNotAllowed,
+                format!(
+                    "the key's JWK names no `alg`: it verifies {alg} only when the allowed algorithms name it"
+                ),
+            );
+        }
         return err(
             ErrorKind::AlgorithmNotAllowed,
             format!("the key is bound to {}, not {alg}", key.algorithm()),
@@ -122,7 +130,7 @@ fn check_with_key(
     // HMAC, ECDSA and Ed25519 signatures fit on the stack; RSA's go to the heap.
     let mut sig_buf = [0u8; 128];
     let signature = decode_part_buffered(parts.signature, "signature", &mut sig_buf)?;
-    if !key.verify(parts.signing_input.as_bytes(), &signature) {
+    if !key.verify_as(alg, parts.signing_input.as_bytes(), &signature) {
         return err(ErrorKind::InvalidSignature, "the signature does not match");
     }
     if let Some(expected) = token_type {
@@ -204,7 +212,7 @@ impl KeySet {
                 format!("{alg} is not allowed here"),
             );
         }
-        let key = snapshot.key_for(header.kid.as_deref(), alg)?;
+        let key = snapshot.key_for(header.kid.as_deref(), alg, algorithms)?;
         let typ = header.typ.as_deref();
         check_with_key(&parts, alg, &key, typ, algorithms, token_type)?;
         if parts.header.len() <= MAX_MEMO_HEADER {

@@ -5,7 +5,7 @@
 // PEM and DER come from node:crypto's export, the OpenSSH line is assembled here (RFC 4253
 // §6.6, RFC 8709), and Ed25519 signatures (deterministic) come from node:crypto.
 // `node tests/vectors/tools/jwt_cases.mjs --check` fails if the committed file differs.
-import { createECDH, createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto'
+import { constants, createECDH, createHash, createHmac, createPrivateKey, createPublicKey, privateEncrypt, sign, verify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +64,49 @@ const hs256 = (payloadText) => {
   return `${input}.${b64u(createHmac('sha256', NEST_SECRET).update(input).digest())}`
 }
 const nestKey = [{ jwk: { kty: 'oct', alg: 'HS256', k: b64u(NEST_SECRET) } }]
+
+// PS256 (RFC 8017 §9.1.1 EMSA-PSS, MGF1-SHA256, a 32-byte salt) written out here with a
+// fixed salt, so the file is reproducible; node:crypto does the raw RSA operation with the
+// RFC 7515 A.2 private key and checks the result with its own PSS verifier.
+const sha256 = (...parts) => createHash('sha256').update(Buffer.concat(parts)).digest()
+const mgf1 = (seed, length) => {
+  const blocks = []
+  for (let i = 0; blocks.length * 32 < length; i++) blocks.push(sha256(seed, Buffer.from([0, 0, 0, i])))
+  return Buffer.concat(blocks).subarray(0, length)
+}
+const rsaPrivate = createPrivateKey({ key: RSA, format: 'jwk' })
+const ps256 = (header, payload) => {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(payload)}`
+  const emLen = fromB64u(RSA.n).length
+  const salt = Buffer.alloc(32, 0x5a)
+  const h = sha256(Buffer.alloc(8), sha256(Buffer.from(input)), salt)
+  const db = Buffer.concat([Buffer.alloc(emLen - 32 - 32 - 2), Buffer.from([1]), salt])
+  const masked = Buffer.from(db.map((b, i) => b ^ mgf1(h, emLen - 33)[i]))
+  masked[0] &= 0x7f // emBits = modBits - 1 = 2047
+  const em = Buffer.concat([masked, h, Buffer.from([0xbc])])
+  const signature = privateEncrypt({ key: rsaPrivate, padding: constants.RSA_NO_PADDING }, em)
+  const ok = verify('sha256', Buffer.from(input), { key: rsaPrivate, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature)
+  if (!ok) throw new Error('the PS256 vector does not verify')
+  return `${input}.${b64u(signature)}`
+}
+const PS_PAYLOAD = 'a PS256 token from a provider key published without alg'
+const PS_TOKEN = ps256({ alg: 'PS256', kid: 'rsa-1' }, PS_PAYLOAD)
+const rsaNoAlg = { jwk: { ...publicOf(RSA), kid: 'rsa-1' } }
+
+// SEC1 `EC PRIVATE KEY` PEM, as `openssl ecparam -genkey` writes it (node:crypto's export).
+const P256_PRIVATE = rfc('jwt/rfc7515.json', 'A.3 ES256 verifies with the private JWK').keys[0].jwk
+const sec1 = (jwk) => createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'sec1', format: 'pem' })
+const P384_PRIVATE = { ...P384, d: b64u(Buffer.alloc(48, 0x2a)) }
+const pemBlock = (label, der) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g).join('\n')}\n-----END ${label}-----\n`
+const OID_P256 = Buffer.from('06082a8648ce3d030107', 'hex')
+const EC_PARAMETERS = pemBlock('EC PARAMETERS', OID_P256)
+// SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID P-256 } }: no [1] public key.
+const sec1WithoutPublic = (() => {
+  const d = fromB64u(P256_PRIVATE.d)
+  const body = Buffer.concat([Buffer.from([2, 1, 1, 4, 32]), d, Buffer.from([0xa0, OID_P256.length]), OID_P256])
+  return pemBlock('EC PRIVATE KEY', Buffer.concat([Buffer.from([0x30, body.length]), body]))
+})()
+const ecPublicJwk = (jwk, alg) => ({ kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, alg, use: 'sig' })
 
 const cases = [
   // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
@@ -132,14 +175,29 @@ const cases = [
   { name: 'an allow-list of other algorithms refuses alg Ed25519', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, algorithms: ['ES256', 'RS256'], expect: { error: 'algorithm_not_allowed' } },
   { name: 'a JWT with alg Ed25519 verifies', op: 'verify', keys: [edPublic], token: ED_JWT, validation: {}, expect: { claims: CLAIMS } },
   { name: 'an Ed25519-named key signs as RFC 8032 does (A.4 signing input)', op: 'sign', key: { jwk: ED, alg: 'Ed25519' }, signing_input: EDDSA_TOKEN.split('.').slice(0, 2).join('.'), expect: { signature: EDDSA_TOKEN.split('.')[2] } },
+  // #20 item 17: an RSA key published without `alg` verifies what the verifier allows.
+  { name: 'an RSA JWK without alg verifies PS256 when the verifier allows PS256', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) } },
+  { name: 'an RSA JWK without alg verifies PS256 only when an allow-list names it', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, expect: { error: 'algorithm_not_allowed' } },
+  { name: 'an RSA JWK without alg: an allow-list of RS256 alone refuses PS256', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, algorithms: ['RS256'], expect: { error: 'algorithm_not_allowed' } },
+  { name: 'an RSA JWK declaring RS256 never verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'RS256' } }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
+  { name: 'an RSA JWK without alg loaded as RS256 by the caller never verifies PS256', op: 'verify_jws', keys: [{ ...rsaNoAlg, alg: 'RS256' }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
+  { name: 'an RSA JWK declaring PS256 verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'PS256' } }], token: PS_TOKEN, expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) } },
+  { name: 'an RSA JWK without alg is published again without alg', op: 'import_key', key: rsaNoAlg, expect: { public_jwk: { kty: 'RSA', n: RSA.n, e: RSA.e, use: 'sig', kid: 'rsa-1' } } },
+  // #20 item 18: SEC1 EC private keys.
+  { name: 'a SEC1 EC PRIVATE KEY PEM (P-256) imports', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES256' }, expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') } },
+  { name: 'a SEC1 PEM after its EC PARAMETERS block (openssl ecparam -genkey) imports', op: 'import_key', key: { pem: EC_PARAMETERS + sec1(P256_PRIVATE), alg: 'ES256' }, expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') } },
+  { name: 'a SEC1 EC PRIVATE KEY PEM (P-384) imports', op: 'import_key', key: { pem: sec1(P384_PRIVATE), alg: 'ES384' }, expect: { public_jwk: ecPublicJwk(P384_PRIVATE, 'ES384') } },
+  { name: 'a SEC1 P-256 key is not an ES384 key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES384' }, expect: { error: 'invalid_key' } },
+  { name: 'a SEC1 key is not an RSA key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'RS256' }, expect: { error: 'invalid_key' } },
+  { name: 'a SEC1 key without its public point is refused with a clear error', op: 'import_key', key: { pem: sec1WithoutPublic, alg: 'ES256' }, expect: { error: 'invalid_key' } },
   { name: 'a P-256 key is not an Ed25519 key', op: 'import_key', key: { jwk: publicOf(P256), alg: 'Ed25519' }, expect: { error: 'invalid_key' } },
 ]
 
 writeVectors({
   'jwt/keys.json': {
     area: 'jwt',
-    source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script',
-    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime).',
+    source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
+    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier\'s allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`) or a PEM (`pem`, `alg`).',
     cases,
   },
 }, 'jwt_cases.mjs')

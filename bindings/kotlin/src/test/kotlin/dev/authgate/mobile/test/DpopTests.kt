@@ -98,6 +98,15 @@ fun registerDpopTests() {
         val e = assertFailsWith<AuthgateException.KeyMaterial> { DpopKey.fromPem(pub, DpopAlgorithm.ED_DSA) }
         assertEquals(ErrorCode.INVALID_KEY, e.code)
         assertFailsWith<AuthgateException.KeyMaterial> { DpopKey.fromPem("not a key", DpopAlgorithm.ES256) }
+        // SEC1 `EC PRIVATE KEY` (openssl ecparam -genkey), after its EC PARAMETERS block: the
+        // RFC 7515 A.3 key, whose RFC 7638 thumbprint node:crypto computed (#20 item 18).
+        val sec1 = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEII6bEJ5xkJi/mASH3x9dd+nLKWBuvtImO19XwhPfhPSyoAoGCCqGSM49\n" +
+            "AwEHoUQDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEXH8UTNG72b\nfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n" +
+            "-----END EC PRIVATE KEY-----\n"
+        val fromSec1 = DpopKey.fromPem(sec1, DpopAlgorithm.ES256)
+        assertEquals("oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U", fromSec1.thumbprint())
+        assertTrue(verifiesWithJava(fromSec1.proof("GET", "https://api.example.com/x")))
         val rel = assertFailsWith<AuthgateException.Other> { key.proof("GET", "/relative") }
         assertEquals(ErrorCode.INVALID_INPUT, rel.code)
         assertFailsWith<AuthgateException.Other> { key.proof("G ET", "https://api.example.com/x") }
