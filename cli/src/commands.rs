@@ -215,7 +215,8 @@ pub fn jwks(a: &JwksArgs) -> Outcome {
 /// Where a JWT key comes from: a secret (HS*), a PEM file, or a JWKS file.
 #[derive(Args)]
 pub struct KeySource {
-    /// The HMAC secret (HS*): text, `@file` or `-` for stdin.
+    /// The HMAC secret (HS*): `@file`, `-` for stdin, `hex:…`, `base64:…` or text (its
+    /// UTF-8 bytes). Prefer the environment or a file: a command line shows in `ps`.
     #[arg(long, env = "AUTHGATE_JWT_SECRET", hide_env_values = true, conflicts_with_all = ["key", "jwks"])]
     secret: Option<String>,
     /// A PEM key file (a private key to sign; a private or public key to verify).
@@ -242,7 +243,9 @@ impl KeySource {
         let alg = algorithm(&self.alg)?;
         let key =
             match (&self.secret, &self.key) {
-                (Some(secret), _) => Key::hmac(self.kid.as_deref(), alg, &input::value(secret)?)?,
+                (Some(secret), _) => {
+                    Key::hmac(self.kid.as_deref(), alg, &input::secret(secret, "secret")?)?
+                }
                 (None, Some(path)) => {
                     Key::from_pem(self.kid.as_deref(), alg, &input::file_text(path, "key")?)?
                 }
@@ -251,7 +254,13 @@ impl KeySource {
                         .into(),
                 )),
             };
-        set.add(key, KeyStatus::Active)?;
+        // A public key verifies only; a private key or secret also signs.
+        let status = if key.can_sign() {
+            KeyStatus::Active
+        } else {
+            KeyStatus::VerifyOnly
+        };
+        set.add(key, status)?;
         Ok(set)
     }
 }
@@ -458,7 +467,8 @@ pub fn totp_enroll(a: &TotpEnroll, json: bool) -> Outcome {
 
 #[derive(Args)]
 pub struct TotpCode {
-    /// The base32 secret.
+    /// The base32 secret, or `@file` (prefer the environment or a file: a command line
+    /// shows in `ps`).
     #[arg(
         long,
         env = "AUTHGATE_TOTP_SECRET",
@@ -483,7 +493,7 @@ pub fn totp_code(a: &TotpCode, json: bool) -> Outcome {
         ..a.otp.options()?
     };
     let totp = match (&a.secret, &a.uri) {
-        (Some(s), _) => Totp::from_base32(s, options)?,
+        (Some(s), _) => Totp::from_base32(&input::text(s, "secret")?, options)?,
         (None, Some(uri)) => OtpUri::parse(uri, true)?.to_totp()?,
         (None, None) => {
             return Err(Failure::Input(
@@ -521,7 +531,8 @@ pub struct SignRequest {
     /// The key id the server knows the key by.
     #[arg(long)]
     keyid: String,
-    /// An hmac-sha256 secret: text, `@file` or `-` for stdin.
+    /// An hmac-sha256 secret: `@file`, `-` for stdin, `hex:…`, `base64:…` or text (its
+    /// UTF-8 bytes). Prefer the environment or a file: a command line shows in `ps`.
     #[arg(
         long,
         env = "AUTHGATE_HMAC_SECRET",
@@ -549,7 +560,7 @@ pub struct SignRequest {
 
 pub fn sign_request(a: &SignRequest, json: bool) -> Outcome {
     let key = match (&a.hmac_secret, &a.ed25519_key) {
-        (Some(s), _) => SignatureKey::hmac_sha256(&input::value(s)?)?,
+        (Some(s), _) => SignatureKey::hmac_sha256(&input::secret(s, "secret")?)?,
         (None, Some(path)) => SignatureKey::ed25519_pem(&input::file_text(path, "key")?)?,
         (None, None) => {
             return Err(Failure::Input(
@@ -610,7 +621,8 @@ pub fn sign_request(a: &SignRequest, json: bool) -> Outcome {
 
 #[derive(Args)]
 pub struct VerifyWebhook {
-    /// A key (`whsec_…` or `whpk_…`; repeatable, for rotation).
+    /// A key (`whsec_…` or `whpk_…`, or `@file` holding one; repeatable, for rotation).
+    /// Prefer the environment or a file: a command line shows in `ps`.
     #[arg(
         long = "secret",
         env = "AUTHGATE_WEBHOOK_SECRET",
@@ -642,8 +654,8 @@ pub fn verify_webhook(a: &VerifyWebhook, json: bool) -> Outcome {
     let keys = a
         .secrets
         .iter()
-        .map(|k| WebhookKey::parse(k))
-        .collect::<authgate_core::Result<Vec<_>>>()?;
+        .map(|k| Ok(WebhookKey::parse(&input::text(k, "webhook key")?)?))
+        .collect::<Result<Vec<_>, Failure>>()?;
     let payload = input::value(&a.payload)?;
     let clock = Arc::new(ManualClock::new(a.at.unwrap_or_else(now)));
     let verifier = WebhookVerifier::with_clock(keys, None, clock)?.tolerance(a.tolerance);

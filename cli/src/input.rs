@@ -24,6 +24,55 @@ pub fn value(arg: &str) -> Result<Vec<u8>, Failure> {
     }
 }
 
+/// A secret given as `hex:…`, `base64:…` (standard or URL-safe alphabet, padding optional),
+/// `@path`, `-` (stdin) or text (its UTF-8 bytes, as PyJWT and jose take a string secret).
+/// Text that looks like hex gets a note on stderr: `openssl rand -hex` output is taken as
+/// text unless written `hex:…`.
+pub fn secret(arg: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    let bad = |encoding: &str| Failure::Input(format!("the {what} is not valid {encoding}"));
+    if let Some(hex) = arg.strip_prefix("hex:") {
+        return decode_hex(hex.trim()).ok_or_else(|| bad("hex"));
+    }
+    if let Some(b64) = arg
+        .strip_prefix("base64:")
+        .or_else(|| arg.strip_prefix("base64url:"))
+    {
+        let b64: String = b64
+            .trim()
+            .trim_end_matches('=')
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+        return authgate_core::util::b64url_decode(b64.as_bytes()).ok_or_else(|| bad("base64"));
+    }
+    let bytes = value(arg)?;
+    let looks_hex =
+        bytes.len() >= 32 && bytes.len() % 2 == 0 && bytes.iter().all(u8::is_ascii_hexdigit);
+    if looks_hex && arg != "-" && !arg.starts_with('@') {
+        crate::note(&format!(
+            "note: the {what} is used as text (its {} characters as bytes); if it is hex, \
+             write hex:… to use the {} bytes it encodes",
+            bytes.len(),
+            bytes.len() / 2
+        ));
+    }
+    Ok(bytes)
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Like [`value`], as UTF-8 text without a trailing newline (as `echo` and files leave it).
 pub fn text(arg: &str, what: &str) -> Result<String, Failure> {
     let bytes = value(arg)?;

@@ -8,7 +8,8 @@ mod input;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// How a run ended, as the exit code tells it.
 pub enum Failure {
@@ -32,8 +33,10 @@ pub type Outcome = Result<(), Failure>;
 const AFTER_HELP: &str = "\
 Exit codes: 0 done (valid); 1 rejected (the token, signature, code or webhook is not valid);
 2 bad arguments or input; 3 a file could not be read or written, or a key set not fetched.
-Secrets can come from the environment instead of the command line (see each --help), so
-they stay out of shell history and `ps`. Errors go to stderr; --json prints JSON.";
+Secrets can come from the environment or a file (`@path`) instead of the command line (see
+each --help), so they stay out of shell history and `ps`; a secret written on the command
+line gets a warning. HMAC secrets are text (their UTF-8 bytes) unless written `hex:…` or
+`base64:…`. Errors go to stderr; --json prints JSON.";
 
 #[derive(Parser)]
 #[command(name = "authgate", version, about = "API-security tools: keys, JWTs, TOTP, signed requests, webhooks", after_help = AFTER_HELP)]
@@ -97,9 +100,48 @@ enum Totp {
     Code(commands::TotpCode),
 }
 
+/// Set with --json: notes and warnings stay off stderr, which then holds only JSON.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints a note or warning to stderr unless --json was given.
+pub fn note(text: &str) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{text}");
+    }
+}
+
+/// Warns when a secret was written on the command line itself (not `@file`, `-` or the
+/// environment): other users see it in `ps` and `/proc`, and the shell keeps it.
+fn warn_secrets_on_command_line(matches: &clap::ArgMatches) {
+    for id in ["secret", "secrets", "hmac_secret"] {
+        if !matches.try_contains_id(id).unwrap_or(false)
+            || matches.value_source(id) != Some(ValueSource::CommandLine)
+        {
+            continue;
+        }
+        let literal = matches.get_raw(id).into_iter().flatten().any(|v| {
+            let v = v.to_string_lossy();
+            v != "-" && !v.starts_with('@')
+        });
+        if literal {
+            note(
+                "warning: a secret on the command line is visible to other users (ps, /proc) \
+                 and kept in your shell history; give it through the environment variable \
+                 named in --help, or as @file",
+            );
+        }
+    }
+    if let Some((_, sub)) = matches.subcommand() {
+        warn_secrets_on_command_line(sub);
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let json = cli.json;
+    QUIET.store(json, std::sync::atomic::Ordering::Relaxed);
+    warn_secrets_on_command_line(&matches);
     let outcome = match cli.command {
         Command::Keygen(k) => match k {
             Keygen::ApiKey(a) => commands::api_key(&a, authgate_core::apikey::PREFIX_LIVE, json),

@@ -301,29 +301,42 @@ impl WebhookVerifier {
         self
     }
 
-    /// Verifies from a list of header fields (names case-insensitive).
+    /// Verifies from a list of header fields (names case-insensitive). Svix's names
+    /// (`svix-id`, `svix-timestamp`, `svix-signature`) are read as aliases of the
+    /// standard ones; a message carrying both names of one field must give them one value.
     pub fn verify_headers(
         &self,
         headers: &[(&str, &str)],
         payload: &[u8],
     ) -> Result<VerifiedWebhook> {
-        let one = |name: &str| -> Result<&str> {
+        let lookup = |name: &str| -> Result<Option<&str>> {
             let mut found = headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
             match (found.next(), found.next()) {
-                (None, _) => err(
-                    ErrorKind::MissingSignature,
-                    format!("the `{name}` header is missing"),
-                ),
                 (Some(_), Some(_)) => err(
                     ErrorKind::MalformedSignature,
                     format!("the `{name}` header is repeated"),
                 ),
-                (Some((_, v)), None) => Ok(v),
+                (found, _) => Ok(found.map(|(_, v)| *v)),
             }
         };
-        let id = one("webhook-id")?;
-        let timestamp = one("webhook-timestamp")?;
-        let signature = one("webhook-signature")?;
+        let one = |field: &str| -> Result<&str> {
+            let standard = format!("webhook-{field}");
+            let svix = format!("svix-{field}");
+            match (lookup(&standard)?, lookup(&svix)?) {
+                (Some(a), Some(b)) if a != b => err(
+                    ErrorKind::MalformedSignature,
+                    format!("the `{standard}` and `{svix}` headers differ"),
+                ),
+                (Some(v), _) | (None, Some(v)) => Ok(v),
+                (None, None) => err(
+                    ErrorKind::MissingSignature,
+                    format!("the `{standard}` header is missing"),
+                ),
+            }
+        };
+        let id = one("id")?;
+        let timestamp = one("timestamp")?;
+        let signature = one("signature")?;
         self.verify(id, timestamp, signature, payload)
     }
 

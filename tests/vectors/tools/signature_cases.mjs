@@ -198,6 +198,12 @@ const whCases = [
   { name: 'the same webhook twice: the second is a redelivery', op: 'replay', keys: [WH_SECRET], headers: headers(WH_SIG), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'replay_detected' } },
   { name: 'no webhook-signature header', op: 'verify', keys: [WH_SECRET], headers: headers(WH_SIG).slice(0, 2), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'missing_signature' } },
   { name: 'webhook-id twice', op: 'verify', keys: [WH_SECRET], headers: [...headers(WH_SIG), ['Webhook-Id', 'msg_2']], payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
+  // Svix sends the same three fields under its own names; its libraries read either.
+  { name: 'svix-branded headers are aliases', op: 'verify', keys: [WH_SECRET], headers: headers(WH_SIG).map(([n, v]) => [n.replace('webhook-', 'Svix-'), v]), payload: WH_PAYLOAD, now: WH_TS, expect: okWh('v1') },
+  { name: 'both names of a field with one value', op: 'verify', keys: [WH_SECRET], headers: [...headers(WH_SIG), ['svix-id', WH_ID], ['svix-signature', WH_SIG]], payload: WH_PAYLOAD, now: WH_TS, expect: okWh('v1') },
+  { name: 'webhook-id and svix-id that differ', op: 'verify', keys: [WH_SECRET], headers: [...headers(WH_SIG), ['svix-id', 'msg_other']], payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
+  { name: 'svix-signature twice', op: 'verify', keys: [WH_SECRET], headers: [['svix-id', WH_ID], ['svix-timestamp', String(WH_TS)], ['svix-signature', WH_SIG], ['svix-signature', WH_SIG]], payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
+  { name: 'svix-branded headers: payload changed', op: 'verify', keys: [WH_SECRET], headers: headers(WH_SIG).map(([n, v]) => [n.replace('webhook-', 'svix-'), v]), payload: '{"test": 2432232315}', now: WH_TS, expect: { error: 'signature_mismatch' } },
   { name: 'timestamp is not whole seconds', op: 'verify', keys: [WH_SECRET], headers: headers(WH_SIG, '1614265330.5'), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
   { name: 'timestamp with a sign', op: 'verify', keys: [WH_SECRET], headers: headers(WH_SIG, '+1614265330'), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
   { name: 'signature entry without a version', op: 'verify', keys: [WH_SECRET], headers: headers('g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='), payload: WH_PAYLOAD, now: WH_TS, expect: { error: 'malformed_signature' } },
@@ -233,7 +239,7 @@ const files = {
   'webhook/cases.json': {
     area: 'webhook',
     source: 'Standard Webhooks specification example (whsec_MfKQ…, msg_p5jX…, 1614265330); v1a with the RFC 8032 §7.1 test 1 key signed by node:crypto; the rest from tests/vectors/tools/signature_cases.mjs',
-    description: 'Standard Webhooks signing and verification, v1 and v1a.',
+    description: 'Standard Webhooks signing and verification, v1 and v1a; Svix-branded header names as aliases.',
     cases: whCases,
   },
 };
