@@ -87,14 +87,41 @@ def _headers(scope: Scope, gate: Gate) -> dict[str, str]:
     return out
 
 
-def _url(scope: Scope) -> str:
-    """The request's absolute URL as the server saw it (what a DPoP proof covers, unless
-    the gate's ``public_origin`` says otherwise)."""
+def request_origin(scope: Scope) -> str:
+    """``scheme://host`` of the request, from the scope's scheme and ``Host``."""
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), None)
     if host is None and scope.get("server"):
         host = f"{scope['server'][0]}:{scope['server'][1]}"
-    path = scope.get("raw_path") or scope.get("path", "/").encode()
-    return f"{scope.get('scheme', 'http')}://{host or 'localhost'}{path.decode('latin-1').split('?')[0]}"
+    return f"{scope.get('scheme', 'http')}://{host or 'localhost'}"
+
+
+def raw_target(scope: Scope) -> str:
+    """The request target as the client sent it: ``/path?query`` from the scope's
+    ``raw_path`` and ``query_string`` (percent-encoding kept). A server without
+    ``raw_path`` gives the decoded ``path``, encoded again (``%2F`` is then lost)."""
+    raw = scope.get("raw_path")
+    if raw:
+        path = raw.decode("latin-1").split("?", 1)[0]
+    else:
+        from urllib.parse import quote
+
+        path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def request_target_url(scope: Scope, *, origin: Optional[str] = None) -> str:
+    """The URL to give ``RequestVerifier.verify``: the origin (``scheme://host``, or
+    ``origin`` — your public origin behind a proxy that rewrites ``Host``) and the raw
+    request target, query included. Not Starlette's ``str(request.url)``: it is rebuilt
+    from the decoded path."""
+    return f"{(origin or request_origin(scope)).rstrip('/')}{raw_target(scope)}"
+
+
+def _url(scope: Scope) -> str:
+    """The request's absolute URL as the server saw it, without its query (what a DPoP
+    proof covers, unless the gate's ``public_origin`` says otherwise)."""
+    return f"{request_origin(scope)}{raw_target(scope).split('?', 1)[0]}"
 
 
 def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,

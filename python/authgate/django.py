@@ -74,6 +74,24 @@ def refusal_response(error: AuthError, gate: Optional[Gate] = None) -> Any:
     return response
 
 
+def request_target_url(request: Any) -> str:
+    """The URL to give ``RequestVerifier.verify`` for a Django request: the origin Django
+    computes (``build_absolute_uri``, so ``USE_X_FORWARDED_HOST`` and
+    ``SECURE_PROXY_SSL_HEADER`` apply) and the raw request target the client sent, query
+    included — from the ASGI scope, or ``RAW_URI``/``REQUEST_URI`` under WSGI (see
+    :func:`authgate.wsgi.raw_target`). Not ``request.build_absolute_uri()`` itself: it is
+    rebuilt from the decoded path, so ``%2F`` and non-ASCII paths no longer match."""
+    origin = request.build_absolute_uri("/").rstrip("/")
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        from authgate.asgi import raw_target as asgi_target
+
+        return f"{origin}{asgi_target(scope)}"
+    from authgate.wsgi import raw_target as wsgi_target
+
+    return f"{origin}{wsgi_target(request.META)}"
+
+
 def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -> AuthContext:
     held = getattr(request, "auth", None)
     context: AuthContext
@@ -82,7 +100,7 @@ def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -
         context = gate.authorize_route(held, route) if route is not None else held
     else:
         try:
-            url = request.build_absolute_uri(request.path)
+            url = request_target_url(request).split("?", 1)[0]
         except Exception:  # noqa: BLE001 — a Host header Django refuses: DPoP then fails to match
             url = request.path
         context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url,

@@ -33,6 +33,18 @@ def _response(gate: Optional[Gate], error: AuthError, realm: Optional[str] = Non
     return response
 
 
+def request_target_url() -> str:
+    """The URL to give ``RequestVerifier.verify`` for the current Flask request: its
+    ``host_url`` (so ``ProxyFix`` applies) and the raw request target the client sent, query
+    included (see :func:`authgate.wsgi.raw_target`). Not ``request.url``: Werkzeug rebuilds
+    it from the decoded path, so ``%2F`` and non-ASCII paths no longer match."""
+    from flask import request
+
+    from authgate.wsgi import raw_target
+
+    return f"{request.host_url.rstrip('/')}{raw_target(request.environ)}"
+
+
 def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
     from flask import g, request
 
@@ -43,7 +55,7 @@ def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
         context = gate.authorize_route(held, route) if route is not None else held
     else:
         context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
-                                    url=request.base_url, route=route)
+                                    url=request_target_url().split("?", 1)[0], route=route)
     g.auth, g.authgate_gate = context, gate
     g.authgate_headers = gate.response_headers(context)
     return context

@@ -18,11 +18,52 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
-def request_url(environ: Environ) -> str:
-    """The request's absolute URL without its query (PEP 3333's reconstruction)."""
+# What stays as it is when a decoded path is percent-encoded again (RFC 3986 pchar and `/`).
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def raw_target(environ: Environ) -> str:
+    """The request target as the client sent it: ``/path?query``, percent-encoding kept.
+
+    It comes from ``RAW_URI`` (gunicorn, Werkzeug) or ``REQUEST_URI`` (uWSGI, Werkzeug).
+    A server that sets neither (``wsgiref``) only gives the decoded ``PATH_INFO``: it is
+    percent-encoded again, which restores non-ASCII and reserved characters but cannot
+    tell an encoded slash (``%2F``) from ``/``."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw:
+        if "://" in raw.split("?", 1)[0]:  # absolute-form (a request through a proxy)
+            after = raw.split("://", 1)[1]
+            slash = after.find("/")
+            raw = after[slash:] if slash >= 0 else "/"
+        if raw.startswith("/"):
+            return raw
+    from urllib.parse import quote
+
+    path = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}" or "/"
+    target = quote(path.encode("latin-1", "replace"), safe=_PATH_SAFE)
+    query = environ.get("QUERY_STRING", "")
+    return f"{target}?{query}" if query else target
+
+
+def request_origin(environ: Environ) -> str:
+    """``scheme://host`` of the request, from ``wsgi.url_scheme`` and ``Host``."""
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '/')}"
+    return f"{scheme}://{host}"
+
+
+def request_target_url(environ: Environ, *, origin: Optional[str] = None) -> str:
+    """The URL to give ``RequestVerifier.verify``: the origin (``scheme://host``, or
+    ``origin`` — your public origin behind a proxy that rewrites ``Host``) and the raw
+    request target, query included (see :func:`raw_target`). Not Flask's ``request.url``
+    nor Django's ``build_absolute_uri()``: they decode the path (``%2F`` becomes ``/``) and
+    encode it again their own way, so a signature over the URL the client sent fails."""
+    return f"{(origin or request_origin(environ)).rstrip('/')}{raw_target(environ)}"
+
+
+def request_url(environ: Environ) -> str:
+    """The request's absolute URL without its query (what a DPoP proof's ``htu`` names)."""
+    return request_target_url(environ).split("?", 1)[0]
 
 
 class AuthMiddleware:

@@ -89,6 +89,8 @@ def test_flask(per_route: bool) -> None:
 # ---- Django and DRF: one settings module for the process, a new handler per test ----
 
 GATE: Optional[Gate] = None
+# The signed-request view test_signature_urls installs (Django is configured once per run).
+SIGNED: Optional[Any] = None
 
 
 def _configure_django() -> None:
@@ -106,7 +108,9 @@ def _configure_django() -> None:
         MIDDLEWARE=["authgate.django.AuthgateMiddleware"],
         DATABASES={},
         AUTHGATE={"GATE": f"{__name__}:GATE", "EXCLUDE": ["/mw/health", "/mw/code", "/dec/me", "/drf/me", "/drf/code",
-                                                       "/dec/resource", "/drf/resource"]},
+                                                       "/dec/resource", "/drf/resource",
+                                                       # test_signature_urls' paths, decoded as Django sees them
+                                                       "/sig/files/a/b/café", "/sig/files/café"]},
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.django.AuthgateAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["authgate.django.IsAuthenticatedByGate"],
@@ -163,7 +167,13 @@ def _urls() -> list[Any]:
         permission_classes: list[Any] = []
         authentication_classes: list[Any] = []
 
-    return [path("mw/me", me), path("mw/health", health), path("mw/code", code), path("dec/me", decorated),
+    def signed(request: HttpRequest) -> Any:
+        assert SIGNED is not None
+        return SIGNED(request)
+
+    from django.urls import re_path
+
+    return [re_path(r"^sig/", signed), path("mw/me", me), path("mw/health", health), path("mw/code", code), path("dec/me", decorated),
             path("drf/me", Me.as_view()), path("drf/code", OpenCode.as_view()),
             path("mw/resource", ok), path("dec/resource", decorated_ok), path("drf/resource", Resource.as_view())]
 

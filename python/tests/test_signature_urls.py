@@ -1,0 +1,198 @@
+"""#20 item 20: the URL to give ``RequestVerifier.verify`` in each Python framework.
+
+A client signs the URL it sends (RFC 9421 covers ``@authority``, ``@path`` and ``@query``
+as sent). Frameworks hand views a URL rebuilt from the decoded path — ``%2F`` becomes
+``/`` and non-ASCII is encoded again their way — so it no longer matches. Each framework
+below runs on a real server; a client signs a path with an encoded slash and a UTF-8
+character and sends it byte for byte (http.client). The helpers
+(``authgate.wsgi.request_target_url``, ``authgate.asgi.request_target_url``,
+``authgate.flask.request_target_url``, ``authgate.django.request_target_url``) give back
+the URL the client signed; the framework's own URL does not.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import pytest
+
+import authgate
+from servers import asgi_server, wsgi_server
+
+KEY = authgate.SignatureKey.hmac_sha256(b"signed-request-url-tests-0123456789abcdef")
+SLASH = "/sig/files/a%2Fb/caf%C3%A9?q=x%20y&z=%2F"  # an encoded slash: needs the raw target
+PLAIN = "/sig/files/caf%C3%A9?q=x%20y"  # no encoded slash: a re-encoded path matches too
+BODY = b'{"item": "book"}'
+
+
+def check(method: str, url: str, headers: Any, body: bytes, naive: str) -> tuple[int, dict[str, Any]]:
+    """What each app's view does: verify with the helper's URL, and report both URLs."""
+    verifier = authgate.RequestVerifier({"client-1": KEY})
+    try:
+        verified = verifier.verify(method, url, headers, body)
+        return 200, {"keyid": verified.keyid, "url": url, "naive": naive}
+    except authgate.SignatureError as e:
+        return 401, {"error": e.code, "url": url, "naive": naive}
+
+
+def send(base: str, target: str) -> tuple[int, dict[str, Any]]:
+    """Signs ``base + target`` and sends that target byte for byte."""
+    url = f"{base}{target}"
+    headers = {"content-type": "application/json"}
+    headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("POST", target, BODY, headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@contextmanager
+def werkzeug_server(app: Any) -> Iterator[str]:
+    """Werkzeug's server: it passes the raw target as RAW_URI and REQUEST_URI."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    from authgate.wsgi import request_target_url
+
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size)
+    headers = [(k[5:].replace("_", "-").lower(), v) for k, v in environ.items() if k.startswith("HTTP_")]
+    headers.append(("content-type", environ.get("CONTENT_TYPE", "")))
+    naive = f"http://{environ['HTTP_HOST']}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    status, out = check(environ["REQUEST_METHOD"], request_target_url(environ), headers, body, naive)
+    start_response(f"{status} X", [("content-type", "application/json")])
+    return [json.dumps(out).encode()]
+
+
+def flask_app() -> Any:
+    from flask import Flask, request
+
+    from authgate.flask import request_target_url
+
+    app = Flask(__name__)
+
+    @app.post("/sig/<path:rest>")
+    def signed(rest: str) -> Any:
+        status, out = check(request.method, request_target_url(), dict(request.headers), request.get_data(),
+                            request.url)
+        return out, status
+
+    return app
+
+
+def starlette_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from authgate.asgi import request_target_url
+
+    async def signed(request: Request) -> JSONResponse:
+        body = await request.body()
+        status, out = check(request.method, request_target_url(request.scope), request.headers.items(), body,
+                            str(request.url))
+        return JSONResponse(out, status_code=status)
+
+    return Starlette(routes=[Route("/sig/{rest:path}", signed, methods=["POST"])])
+
+
+def django_view(request: Any) -> Any:
+    from django.http import JsonResponse
+
+    from authgate.django import request_target_url
+
+    status, out = check(request.method, request_target_url(request), dict(request.headers), request.body,
+                        request.build_absolute_uri())
+    return JsonResponse(out, status=status)
+
+
+def django_app(kind: str) -> Any:
+    import test_django_flask
+
+    from test_frameworks import World
+
+    test_django_flask._configure_django()
+    test_django_flask.SIGNED = django_view
+    if test_django_flask.GATE is None:  # the middleware needs a gate; these paths are excluded
+        test_django_flask.GATE = World().gate
+    if kind == "asgi":
+        from django.core.handlers.asgi import ASGIHandler
+
+        return ASGIHandler()
+    from django.core.handlers.wsgi import WSGIHandler
+
+    return WSGIHandler()
+
+
+SERVERS: dict[str, Callable[[], Any]] = {
+    "wsgi on werkzeug": lambda: werkzeug_server(wsgi_app),
+    "flask on werkzeug": lambda: werkzeug_server(flask_app()),
+    "starlette on uvicorn": lambda: asgi_server(starlette_app()),
+    "django wsgi on werkzeug": lambda: werkzeug_server(django_app("wsgi")),
+    "django asgi on uvicorn": lambda: asgi_server(django_app("asgi")),
+}
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_the_helper_gives_the_url_the_client_signed(name: str) -> None:
+    with SERVERS[name]() as base:
+        for target in (SLASH, PLAIN):
+            status, out = send(base, target)
+            assert (status, out.get("keyid")) == (200, "client-1"), (target, out)
+            assert out["url"] == f"{base}{target}"
+        # The framework's own URL is not the one signed: the encoded slash is decoded.
+        status, out = send(base, SLASH)
+        assert status == 200 and out["naive"] != f"{base}{SLASH}", out
+
+
+def test_a_server_without_the_raw_target_loses_only_encoded_slashes() -> None:
+    """wsgiref sets neither RAW_URI nor REQUEST_URI: the helper encodes PATH_INFO again,
+    which restores UTF-8 and spaces but turns ``%2F`` into ``/`` (documented)."""
+    with wsgi_server(wsgi_app) as base:
+        status, out = send(base, PLAIN)
+        assert (status, out["url"]) == (200, f"{base}{PLAIN}"), out
+        status, out = send(base, SLASH)
+        assert (status, out["error"]) == (401, "signature_mismatch"), out
+        assert out["url"] == f"{base}{SLASH.replace('%2F', '/', 1)}"
+
+
+def test_the_helpers_read_every_form_of_target() -> None:
+    from authgate.asgi import request_target_url as asgi_url
+    from authgate.wsgi import raw_target, request_target_url
+
+    environ = {"wsgi.url_scheme": "https", "HTTP_HOST": "api.example.com", "PATH_INFO": "/a b/é",
+               "QUERY_STRING": "x=1", "SCRIPT_NAME": "/app"}
+    # PATH_INFO is Latin-1 text of the raw bytes (PEP 3333): é arrived as two UTF-8 bytes.
+    environ["PATH_INFO"] = "/a b/" + "é".encode().decode("latin-1")
+    assert request_target_url(environ) == "https://api.example.com/app/a%20b/%C3%A9?x=1"
+    assert request_target_url({**environ, "RAW_URI": "/raw%2Fpath?y=2"}) == "https://api.example.com/raw%2Fpath?y=2"
+    assert raw_target({**environ, "REQUEST_URI": "/uwsgi%2F"}) == "/uwsgi%2F"
+    # absolute-form, as a forward proxy sends it
+    assert raw_target({**environ, "RAW_URI": "http://api.example.com/p%2Fq?z"}) == "/p%2Fq?z"
+    assert request_target_url(environ, origin="https://public.example") == "https://public.example/app/a%20b/%C3%A9?x=1"
+    scope = {"type": "http", "scheme": "http", "headers": [(b"host", b"h:8000")], "path": "/a/b",
+             "raw_path": b"/a%2Fb", "query_string": b"q=%2F"}
+    assert asgi_url(scope) == "http://h:8000/a%2Fb?q=%2F"
+    assert asgi_url({**scope, "raw_path": None, "query_string": b""}) == "http://h:8000/a/b"
+    assert asgi_url(scope, origin="https://public.example/") == "https://public.example/a%2Fb?q=%2F"
