@@ -31,7 +31,7 @@ use crate::allowlist::{parse_ip, Allowlist, ClientIpResolver, ForwardedHeader};
 use crate::apikey::{scope_granted, ApiKeyManager, ApiKeyRecord};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::http::{bearer_token, refusal, Refusal, API_KEY_HEADER, MAX_AUTHORIZATION_BYTES};
-use crate::jwt::{Claims, KeySet, Validation};
+use crate::jwt::{ClaimSink, Claims, KeySet, NoSink, RegisteredValue, Validation};
 use crate::pop::{DpopProof, DpopRequest, DpopVerifier, MAX_PROOF_BYTES};
 use crate::ratelimit::{Policy, RateDecision, RateLimiter, CLIENT_POLICY, DEFAULT_POLICY};
 #[cfg(feature = "remote-jwks")]
@@ -59,12 +59,16 @@ pub enum TokenVerifier {
 }
 
 impl TokenVerifier {
-    fn verify(&self, token: &str) -> Result<Claims> {
+    fn verify<S: ClaimSink>(&self, token: &str, sink: &mut S) -> Result<Claims> {
         match self {
-            TokenVerifier::Keys { keys, validation } => keys.verify(token, validation),
-            TokenVerifier::Sessions(sessions) => sessions.verify_access(token),
+            TokenVerifier::Keys { keys, validation } => {
+                keys.verify_into(token, validation, crate::clock::unix_now(), sink)
+            }
+            TokenVerifier::Sessions(sessions) => sessions.verify_access_into(token, sink),
             #[cfg(feature = "remote-jwks")]
-            TokenVerifier::Remote { jwks, validation } => jwks.verify(token, validation),
+            TokenVerifier::Remote { jwks, validation } => {
+                jwks.verify_into(token, validation, crate::clock::unix_now(), sink)
+            }
         }
     }
 }
@@ -126,21 +130,24 @@ pub struct GateConfig {
 
 /// Claims only OpenID Connect ID tokens carry (never an RFC 9068 access token).
 const ID_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "s_hash"];
-/// The same names as they appear, quoted, in the payload's JSON text.
-const ID_TOKEN_CLAIMS_QUOTED: [&str; 4] = ["\"nonce\"", "\"at_hash\"", "\"c_hash\"", "\"s_hash\""];
 
-/// Whether the claims carry a claim only ID tokens carry. The payload text is searched
-/// first (a name absent from it, with no `\u` escape anywhere, is absent); only a hit is
-/// confirmed by parsing, so access tokens pay a substring search, not a parse.
-fn is_id_token(claims: &Claims) -> bool {
-    let text = claims.json();
-    let maybe = text.contains("\\u")
-        || ID_TOKEN_CLAIMS_QUOTED
-            .iter()
-            .any(|name| text.contains(name));
-    maybe && {
-        let map = claims.to_map();
-        ID_TOKEN_CLAIMS.iter().any(|name| map.contains_key(*name))
+/// Notes, during the payload's one parse, whether a claim only ID tokens carry is present
+/// (names as parsed, so `\u` escapes are seen through); every value is skipped as plain
+/// verification skips it.
+#[derive(Default)]
+struct IdTokenClaims {
+    found: bool,
+}
+
+impl ClaimSink for IdTokenClaims {
+    fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
+    fn other<'de, D: serde::Deserializer<'de>>(
+        &mut self,
+        name: &str,
+        value: D,
+    ) -> std::result::Result<(), D::Error> {
+        self.found |= ID_TOKEN_CLAIMS.contains(&name);
+        NoSink.other(name, value)
     }
 }
 
@@ -955,8 +962,9 @@ impl Gate {
             (Some(_), true) => bearer_token(&format!("Bearer {rest}"))?.to_string(),
             _ => bearer_token(authorization)?.to_string(),
         };
-        let claims = verifier.verify(&token)?;
-        if !self.config.accept_id_tokens && is_id_token(&claims) {
+        let mut id_token = IdTokenClaims::default();
+        let claims = verifier.verify(&token, &mut id_token)?;
+        if !self.config.accept_id_tokens && id_token.found {
             return err(
                 ErrorKind::InvalidTokenType,
                 "an OpenID Connect ID token is not an access token",
@@ -1138,19 +1146,45 @@ mod tests {
 
     #[test]
     fn id_token_claims_are_found_even_when_escaped() {
-        let claims = |payload: &str| {
-            let token = format!(
-                "eyJhbGciOiJIUzI1NiJ9.{}.c2ln",
+        let key = crate::jwt::Key::hmac(
+            None,
+            crate::jwt::Algorithm::HS256,
+            b"0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
+        let input = |payload: &str| {
+            format!(
+                "eyJhbGciOiJIUzI1NiJ9.{}",
                 crate::util::b64url_encode(payload.as_bytes())
-            );
-            crate::jwt::peek_unverified(&token).unwrap().1
+            )
         };
-        assert!(is_id_token(&claims(r#"{"sub":"a","nonce":"n"}"#)));
-        assert!(is_id_token(&claims(r#"{"sub":"a","at_hash":"h"}"#)));
-        assert!(is_id_token(&claims(r#"{"sub":"a","\u006eonce":"n"}"#)));
-        // The name as a value, or an escape elsewhere, is confirmed absent by the parse.
-        assert!(!is_id_token(&claims(r#"{"sub":"nonce","x":"\u0041"}"#)));
-        assert!(!is_id_token(&claims(r#"{"sub":"a","scope":"read"}"#)));
+        let set = KeySet::single(
+            crate::jwt::Key::hmac(
+                None,
+                crate::jwt::Algorithm::HS256,
+                b"0123456789abcdef0123456789abcdef",
+            )
+            .unwrap(),
+        );
+        let found = |payload: &str| {
+            let input = input(payload);
+            let sig = crate::util::b64url_encode(&key.sign(input.as_bytes()).unwrap());
+            let mut sink = IdTokenClaims::default();
+            let validation = Validation {
+                required_claims: Vec::new(),
+                ..Validation::default()
+            };
+            set.verify_into(&format!("{input}.{sig}"), &validation, 0, &mut sink)
+                .unwrap();
+            sink.found
+        };
+        assert!(found(r#"{"sub":"a","nonce":"n"}"#));
+        assert!(found(r#"{"sub":"a","at_hash":"h"}"#));
+        assert!(found(r#"{"sub":"a","c_hash":"h","s_hash":"h"}"#));
+        assert!(found(r#"{"sub":"a","\u006eonce":"n"}"#));
+        // The name as a value, or nested, is not the claim.
+        assert!(!found(r#"{"sub":"nonce","x":"\u0041"}"#));
+        assert!(!found(r#"{"sub":"a","x":{"nonce":"n"},"scope":"read"}"#));
     }
 
     #[test]

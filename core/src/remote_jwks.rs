@@ -17,7 +17,9 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::jwt::{peek_unverified, Claims, KeySet, Validation, DEFAULT_MAX_TOKEN_BYTES};
+use crate::jwt::{
+    peek_unverified, ClaimSink, Claims, KeySet, NoSink, Validation, DEFAULT_MAX_TOKEN_BYTES,
+};
 
 /// How a [`RemoteJwks`] fetches and caches.
 #[derive(Debug, Clone)]
@@ -265,6 +267,18 @@ impl RemoteJwks {
 
     /// [`RemoteJwks::verify`] with the claims checked at `now`.
     pub fn verify_at(&self, token: &str, validation: &Validation, now: u64) -> Result<Claims> {
+        self.verify_into(token, validation, now, &mut NoSink)
+    }
+
+    /// [`RemoteJwks::verify_at`], handing every claim to `sink` during the payload's one
+    /// parse (see [`KeySet::verify_into`]).
+    pub fn verify_into<S: ClaimSink>(
+        &self,
+        token: &str,
+        validation: &Validation,
+        now: u64,
+        sink: &mut S,
+    ) -> Result<Claims> {
         check_remote_audience(validation)?;
         // Garbage costs no fetch: the size and the shape are checked before the key set.
         if token.len() > validation.max_token_bytes {
@@ -287,7 +301,7 @@ impl RemoteJwks {
             }
             _ => validation,
         };
-        match cached.keys.verify_at(token, validation, now) {
+        match cached.keys.verify_into(token, validation, now, sink) {
             Err(e) if e.kind() == ErrorKind::KeyNotFound => {
                 // A kid the cache does not know: perhaps the provider rotated.
                 let (header, _) = peek_unverified(token)?;
@@ -296,7 +310,7 @@ impl RemoteJwks {
                 let outcome = if Arc::ptr_eq(&fresh, &cached) {
                     Err(e)
                 } else {
-                    fresh.keys.verify_at(token, validation, now)
+                    fresh.keys.verify_into(token, validation, now, sink)
                 };
                 match outcome {
                     Err(e)
