@@ -90,3 +90,53 @@ test('an HMAC secret that is a public key is refused with what it is', () => {
   }
   assert.throws(() => jsonwebtoken.sign({ sub: 'x' }, createPublicKey(pem), { algorithm: 'HS256' }))
 })
+
+// #20 item 17: an RSA JWK published without `alg` verifies jose's PS256 tokens when the
+// verifier's allow-list names PS256 (RS256 by default); jose verifies authgate's PS256.
+test('an RSA JWK without alg verifies jose PS256 tokens when the allow-list names PS256', async () => {
+  const [priv, pub] = theirs('PS256')
+  const { alg: _alg, ...jwk } = pub.export({ format: 'jwk' })
+  const verifier = new ag.KeySet()
+  verifier.importJwks({ keys: [{ ...jwk, kid: 'k' }] })
+  for (const alg of ['PS256', 'PS512', 'RS256']) {
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg, kid: 'k' }).sign(priv)
+    assert.equal(verifier.verify(token, { audience: 'api', algorithms: ['RS256', alg] }).sub, 'user-1')
+  }
+  const ps = await new jose.SignJWT(claims()).setProtectedHeader({ alg: 'PS256', kid: 'k' }).sign(priv)
+  assert.throws(() => verifier.verify(ps, { audience: 'api' }), (e) => e.code === 'ALGORITHM_NOT_ALLOWED')
+  const signer = new ag.KeySet([ag.Key.fromPem(data('rsa-private.pem'), 'PS256', 'k')])
+  const { payload } = await jose.jwtVerify(signer.sign(claims()), pub, { audience: 'api', algorithms: ['PS256'] })
+  assert.equal(payload.sub, 'user-1')
+})
+
+// #20 item 18: SEC1 `EC PRIVATE KEY` PEM (node:crypto's sec1 export, as openssl ecparam
+// -genkey writes) signs tokens jose verifies, and authgate verifies jose's.
+for (const [curve, alg] of [['prime256v1', 'ES256'], ['secp384r1', 'ES384']]) {
+  test(`a SEC1 ${curve} key from node:crypto signs for jose`, async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve })
+    const pem = privateKey.export({ type: 'sec1', format: 'pem' })
+    assert.match(pem, /^-----BEGIN EC PRIVATE KEY-----/)
+    const signer = new ag.KeySet([ag.Key.fromPem(pem, alg, 'k')])
+    const { payload } = await jose.jwtVerify(signer.sign(claims()), publicKey, { audience: 'api', algorithms: [alg] })
+    assert.equal(payload.sub, 'user-1')
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg, kid: 'k' }).sign(privateKey)
+    assert.equal(signer.verify(token, { audience: 'api' }).sub, 'user-1')
+  })
+}
+
+// #20 item 19: Svix's library signs and verifies with svix-id, svix-timestamp and
+// svix-signature; authgate reads them as aliases of the webhook-* names.
+test('svix and authgate verify each other with svix-branded headers', async () => {
+  const { Webhook } = await import('svix')
+  const secret = ag.WebhookKey.generateSecret()
+  const payload = '{"type":"invoice.paid"}'
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000)
+  const ts = String(now.getTime() / 1000)
+  const theirs = new Webhook(secret)
+  const headers = { 'svix-id': 'msg_1', 'svix-timestamp': ts, 'svix-signature': theirs.sign('msg_1', now, payload) }
+  const ours = new ag.WebhookVerifier(secret)
+  assert.equal(ours.verify(headers, payload).id, 'msg_1')
+  const mine = ag.signWebhook(secret, 'msg_2', Number(ts), payload)
+  assert.equal(theirs.verify(payload, { 'svix-id': 'msg_2', 'svix-timestamp': ts, 'svix-signature': mine }), undefined)
+  assert.throws(() => ours.verify({ ...headers, 'svix-id': 'msg_3', 'webhook-id': 'msg_4' }, payload), (e) => e.code === 'MALFORMED_SIGNATURE')
+})

@@ -153,3 +153,50 @@ def test_claims_nest_at_most_127_levels_as_in_every_runtime() -> None:
     for levels in (127, 100_000):
         with pytest.raises(authgate.MalformedToken, match="deeper than 127"):
             keys.verify(_nested_token(levels), max_token_bytes=1 << 20)
+
+
+def test_an_rsa_jwk_without_alg_verifies_joserfc_and_pyjwt_ps256() -> None:
+    # #20 item 17: providers publish RSA keys without `alg` and sign PS256 with them; the
+    # key verifies PS256 when the verifier's allow-list names it, RS256 by default.
+    private, _ = pems("PS256")
+    their_key = RSAKey.import_key(private)
+    jwk = {k: v for k, v in their_key.as_dict(private=False).items() if k != "alg"}
+    jwk["kid"] = "k"
+    verifier = authgate.KeySet()
+    verifier.import_jwks({"keys": [jwk]})
+    for alg in ("PS256", "PS384", "RS256"):
+        theirs = joserfc_jwt.encode({"alg": alg, "kid": "k"}, claims(), their_key, algorithms=[alg])
+        assert verifier.verify(theirs, audience="api", algorithms=["RS256", alg])["sub"] == "user-1"
+        by_pyjwt = pyjwt.encode(claims(), load_pem_private_key(private.encode(), None), algorithm=alg,  # type: ignore[arg-type]
+                                headers={"kid": "k"})
+        assert verifier.verify(by_pyjwt, audience="api", algorithms=["RS256", alg])["sub"] == "user-1"
+    ps = joserfc_jwt.encode({"alg": "PS256", "kid": "k"}, claims(), their_key, algorithms=["PS256"])
+    with pytest.raises(authgate.AlgorithmNotAllowed):
+        verifier.verify(ps, audience="api")  # no allow-list: RS256 only
+    # The other way: authgate signs PS256; both peers verify with the public JWK.
+    signer = authgate.KeySet([authgate.Key.from_pem(private, "PS256", kid="k")])
+    ours_token = signer.sign(claims())
+    assert joserfc_jwt.decode(ours_token, their_key, algorithms=["PS256"]).claims["sub"] == "user-1"
+    public = load_pem_private_key(private.encode(), None).public_key()
+    assert pyjwt.decode(ours_token, public, algorithms=["PS256"], audience="api")["sub"] == "user-1"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("curve", ["P-256", "P-384"])
+def test_sec1_ec_private_keys_from_cryptography_sign_for_pyjwt(curve: str) -> None:
+    # #20 item 18: SEC1 `EC PRIVATE KEY` (cryptography's TraditionalOpenSSL, what `openssl
+    # ecparam -genkey` writes) imports; authgate's tokens verify with PyJWT and joserfc,
+    # and theirs with the key authgate read.
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    alg = {"P-256": "ES256", "P-384": "ES384"}[curve]
+    private = ec.generate_private_key(ec.SECP256R1() if curve == "P-256" else ec.SECP384R1())
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption()).decode()
+    assert pem.startswith("-----BEGIN EC PRIVATE KEY-----")
+    key = authgate.Key.from_pem(pem, alg, kid="k")
+    signer = authgate.KeySet([key])
+    token = signer.sign(claims())
+    assert pyjwt.decode(token, private.public_key(), algorithms=[alg], audience="api")["sub"] == "user-1"  # type: ignore[arg-type]
+    assert joserfc_jwt.decode(token, ECKey.import_key(pem), algorithms=[alg]).claims["sub"] == "user-1"
+    theirs = pyjwt.encode(claims(), private, algorithm=alg, headers={"kid": "k"})  # type: ignore[arg-type]
+    assert signer.verify(theirs, audience="api")["sub"] == "user-1"

@@ -167,6 +167,27 @@ def test_standardwebhooks_and_authgate_verify_each_other() -> None:
     theirs.verify(payload, headers)
 
 
+def test_svix_and_authgate_verify_each_other_with_svix_headers() -> None:
+    # #20 item 19: Svix sends svix-id, svix-timestamp and svix-signature; both read them.
+    from svix.webhooks import Webhook as SvixWebhook
+
+    secret = authgate.WebhookKey.generate_secret()
+    payload = b'{"type":"invoice.paid"}'
+    ts = datetime.now(timezone.utc)
+    theirs = SvixWebhook(secret)
+    signature = theirs.sign("msg_1", ts, payload.decode())
+    ours = authgate.WebhookVerifier([secret])
+    headers = {"svix-id": "msg_1", "svix-timestamp": str(int(ts.timestamp())), "svix-signature": signature}
+    assert ours.verify(headers, payload).id == "msg_1"
+    with pytest.raises(authgate.ReplayDetected):  # the alias names the same message
+        ours.verify({"webhook-id": "msg_1", "webhook-timestamp": headers["svix-timestamp"],
+                     "webhook-signature": signature}, payload)
+    mine = authgate.sign_webhook([secret], "msg_2", ts, payload)
+    theirs.verify(payload, {"svix-id": "msg_2", "svix-timestamp": str(int(ts.timestamp())), "svix-signature": mine})
+    with pytest.raises(authgate.MalformedSignature):  # the two names disagree
+        ours.verify({**headers, "svix-id": "msg_3", "webhook-id": "msg_4"}, payload)
+
+
 def test_v1a_webhooks_check_against_cryptography() -> None:
     whsk, whpk = authgate.WebhookKey.generate_keypair()
     ts = NOW
