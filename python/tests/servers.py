@@ -38,8 +38,7 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def wsgi_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+def _serving(server: Any) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -47,3 +46,15 @@ def wsgi_server(app: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def wsgi_server(app: Any) -> Any:
+    """wsgiref: PEP 3333's variables only (no RAW_URI or REQUEST_URI)."""
+    return _serving(make_server("127.0.0.1", 0, app, handler_class=_Quiet))
+
+
+def werkzeug_server(app: Any) -> Any:
+    """Werkzeug's server: it also passes the raw request target (RAW_URI, REQUEST_URI)."""
+    from werkzeug.serving import make_server as werkzeug_make_server
+
+    return _serving(werkzeug_make_server("127.0.0.1", 0, app))

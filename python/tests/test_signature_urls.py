@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import pytest
 
 import authgate
-from servers import asgi_server, wsgi_server
+from servers import asgi_server, werkzeug_server, wsgi_server
 
 KEY = authgate.SignatureKey.hmac_sha256(b"signed-request-url-tests-0123456789abcdef")
 SLASH = "/sig/files/a%2Fb/caf%C3%A9?q=x%20y&z=%2F"  # an encoded slash: needs the raw target
@@ -54,21 +51,6 @@ def send(base: str, target: str) -> tuple[int, dict[str, Any]]:
         return response.status, json.loads(response.read())
     finally:
         conn.close()
-
-
-@contextmanager
-def werkzeug_server(app: Any) -> Iterator[str]:
-    """Werkzeug's server: it passes the raw target as RAW_URI and REQUEST_URI."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

@@ -316,10 +316,16 @@ impl Key {
                  (openssl pkcs8 -topk8 -nocrypt)",
             );
         };
+        Key::ec_private(kid, alg, sec1.private, public.to_vec())
+    }
+
+    /// An EC private key from its scalar and its uncompressed public point (ring checks
+    /// that they belong together).
+    fn ec_private(kid: Option<&str>, alg: Algorithm, scalar: &[u8], point: Vec<u8>) -> Result<Key> {
         let pair = rs::EcdsaKeyPair::from_private_key_and_public_key(
             ecdsa_signing(alg),
-            sec1.private,
-            public,
+            scalar,
+            &point,
             &SystemRandom::new(),
         )
         .map_err(rejected)?;
@@ -327,7 +333,7 @@ impl Key {
             kid,
             alg,
             Material::Ec {
-                point: public.to_vec(),
+                point,
                 private: Some(pair),
             },
         ))
@@ -626,23 +632,7 @@ impl Key {
                 match bytes("d")? {
                     None if !check_point => Key::ec_public_unchecked(kid, alg, point),
                     None => Key::ec_public(kid, alg, point),
-                    Some(d) => {
-                        let pair = rs::EcdsaKeyPair::from_private_key_and_public_key(
-                            ecdsa_signing(alg),
-                            &d,
-                            &point,
-                            &SystemRandom::new(),
-                        )
-                        .map_err(rejected)?;
-                        Ok(Key::new(
-                            kid,
-                            alg,
-                            Material::Ec {
-                                point,
-                                private: Some(pair),
-                            },
-                        ))
-                    }
+                    Some(d) => Key::ec_private(kid, alg, &d, point),
                 }
             }
             (KeyFamily::Ed25519, "OKP") if crv == Some("Ed25519") => {
