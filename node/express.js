@@ -1,7 +1,7 @@
 'use strict'
 // Express middleware: `app.use(authgate(new Gate({ keys, apiKeys })))`; then `req.auth`.
 
-const { Gate, AuthError, refusalResponse } = require('./http.js')
+const { Gate, AuthError, refusalResponse, gateUrl } = require('./http.js')
 
 /**
  * Writes a refusal as the core built it. Not `res.set`/`res.send`: Express would add
@@ -58,7 +58,7 @@ function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
       }
       request = {
         method: req.method,
-        url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+        url: gateUrl(req.protocol, req.get('host'), req.originalUrl),
         route,
         clientCertificate: peerCertificate(req.socket),
       }

@@ -1,7 +1,7 @@
 'use strict'
 // Fastify plugin: `app.register(authgatePlugin, { gate })`; then `request.auth`.
 
-const { Gate, AuthError, refusalResponse } = require('./http.js')
+const { Gate, AuthError, refusalResponse, gateUrl } = require('./http.js')
 const { peerCertificate } = require('./express.js')
 
 function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, done) {
@@ -29,7 +29,7 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
         : null
       const options = {
         method: request.method,
-        url: `${request.protocol}://${request.host}${request.url}`,
+        url: gateUrl(request.protocol, request.host, request.url),
         route,
         clientCertificate: peerCertificate(request.socket),
       }

@@ -103,3 +103,9 @@ export declare class Gate {
   responseHeaders(auth: AuthContext): Record<string, string>
   errorResponse(error: AuthError): { status: number; headers: Record<string, string>; body: string }
 }
+
+/**
+ * The URL the adapters give a gate: the absolute URL the core builds from the scheme, the Host
+ * header and the raw target (`requestUrl`), or the bare target when Host is not a host.
+ */
+export declare function gateUrl(protocol: string, host: string | undefined, target: string): string

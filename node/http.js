@@ -228,6 +228,20 @@ function admitted(answer, gate) {
   return auth
 }
 
+/**
+ * What the adapters give a gate as the request's URL (what a DPoP proof's `htu` covers):
+ * the absolute URL the core builds from the scheme, the Host header and the raw target,
+ * or the bare target when Host is not a host (`h/admin?`, `user@h`), which no proof
+ * matches. Never throws.
+ */
+function gateUrl(protocol, host, target) {
+  try {
+    return authgate.requestUrl(protocol, host ?? 'localhost', target)
+  } catch {
+    return target
+  }
+}
+
 /** `{ status, headers, body }` for an AuthError, built by the core. Never throws. */
 function refusalResponse(error, realm) {
   try {
@@ -250,4 +264,4 @@ function refusalResponse(error, realm) {
   }
 }
 
-module.exports = { Gate, AuthError, RedisStore, refusalResponse }
+module.exports = { Gate, AuthError, RedisStore, refusalResponse, gateUrl }

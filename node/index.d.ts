@@ -185,6 +185,9 @@ export declare function parseApiKey(key: string): ParsedApiKey
 export declare function scopeGranted(granted: string[], required: string): boolean
 export declare function needsRefresh(token: string, options?: { now?: Time; margin?: number }): boolean
 export declare function bearerToken(headerValue: string): string
+/** The absolute URL of a request (`scheme://host/target`) from its scheme, its Host header and its raw
+ * request target, as every authgate runtime builds it; INVALID_INPUT for a Host that is not a host. */
+export declare function requestUrl(scheme: string, host: string, target: string): string
 export declare function httpError(code: ErrorCode, message: string, realm?: string): HttpError
 /** A refused request's whole response as every authgate runtime sends it: lower-case header names, the JSON body. */
 export declare function httpRefusal(

@@ -807,6 +807,7 @@ module.exports = {
   scopeGranted: wrapFunction(native.scopeGranted),
   needsRefresh: wrapFunction(native.needsRefresh),
   bearerToken: wrapFunction(native.bearerToken),
+  requestUrl: wrapFunction(native.requestUrl),
   httpError: wrapFunction(native.httpError),
   httpRefusal: wrapFunction(native.httpRefusal),
   SignatureKey,

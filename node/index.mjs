@@ -4,7 +4,7 @@ import authgate from './index.js'
 export const {
   Key, KeySet, Verifier, MemoryStore, RedisStore, ManualClock, SessionManager,
   ApiKeyManager, ClientTokens, ClientTokenVerifier, LegacyClientTokens, peekUnverified, parseApiKey, scopeGranted, needsRefresh,
-  bearerToken, httpError, httpRefusal, defaults, ERROR_CODES, AuthError, TokenError,
+  bearerToken, requestUrl, httpError, httpRefusal, defaults, ERROR_CODES, AuthError, TokenError,
   KeyMaterialError, SessionError, ApiKeyError, InvalidClaim, InvalidAudience, ApiKeyExpired,
   UnsupportedCriticalHeader, ApiKeyDisabled, InvalidKey, TokenNotYetValid, InvalidTokenType, UserMismatch,
   RefreshTokenReused, SessionExpired, InvalidApiKey, TokenTooLarge, InsufficientScope, ApiKeyRevoked,

@@ -1001,6 +1001,12 @@ export interface RemoteJwksStatus {
   issuer?: string
 }
 
+/**
+ * The absolute URL of a request from its scheme, `Host` and raw target (`INVALID_INPUT`
+ * for a `Host` that is not a host).
+ */
+export declare function requestUrl(scheme: string, host: string, target: string): string
+
 export interface ResolverOptions {
   /** `'x-forwarded-for'` (default) or `'forwarded'`. */
   header?: string

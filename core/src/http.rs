@@ -211,6 +211,79 @@ pub fn refusal_for_code(
     refusal(&error, realm, rate)
 }
 
+/// The longest request target [`request_url`] takes.
+pub const MAX_REQUEST_TARGET_BYTES: usize = 16 * 1024;
+
+/// The absolute URL of a request from its scheme, its `Host` header and its raw request
+/// target (`/path?query`, as sent): what a DPoP proof's `htu` and an RFC 9421 signature's
+/// `@authority`/`@path` cover. Every adapter builds it here, so a `Host` that is not a host
+/// (`api.example.com/admin?`, with `@`, spaces or control characters) cannot move the path
+/// another way in one runtime than in another: it is `invalid_input`, as is a scheme other
+/// than http(s) or a target that does not start with `/`.
+pub fn request_url(scheme: &str, host: &str, target: &str) -> Result<String> {
+    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    if !scheme_ok {
+        return err(ErrorKind::InvalidInput, "the scheme must be http or https");
+    }
+    if !valid_host(host) {
+        return err(
+            ErrorKind::InvalidInput,
+            "the Host header is not a host with an optional port",
+        );
+    }
+    if target.len() > MAX_REQUEST_TARGET_BYTES {
+        return err(ErrorKind::InvalidInput, "the request target is too long");
+    }
+    let target_ok = target.starts_with('/')
+        && !target.contains('#')
+        && target.chars().all(|c| !c.is_control() && c != ' ');
+    if !target_ok {
+        return err(
+            ErrorKind::InvalidInput,
+            "the request target must be a path (/...) without spaces, control characters or a fragment",
+        );
+    }
+    Ok(format!("{}://{host}{target}", scheme.to_ascii_lowercase()))
+}
+
+/// RFC 3986 §3.2.2-3: a reg-name or IPv4 address, or an IP literal in brackets, then an
+/// optional `:port` of up to five digits.
+fn valid_host(host: &str) -> bool {
+    if host.is_empty() || host.len() > 262 {
+        return false;
+    }
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let Some((literal, after)) = rest.split_once(']') else {
+            return false;
+        };
+        let literal_ok = !literal.is_empty()
+            && literal
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !literal_ok {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("x", port),
+                None => return false,
+            },
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (name, port),
+            None => (host, ""),
+        }
+    };
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    let port_ok = port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    name_ok && port_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -643,6 +643,11 @@ fn run_http(case: &Value) -> Outcome {
             same("headers", &json!(headers), &case["expect"]["headers"])?;
             same("body", &json!(r.body), &case["expect"]["body"])
         }
+        "request_url" => expect(
+            case,
+            authgate_core::http::request_url(s(case, "scheme"), s(case, "host"), s(case, "target")),
+            |u, e| same("url", &json!(u), &e["url"]),
+        ),
         op => Err(format!("unknown http op `{op}`")),
     }
 }

@@ -5,6 +5,13 @@ use napi_derive::napi;
 
 use crate::errors::{core, invalid_arg, Result};
 
+/// The absolute URL of a request from its scheme, `Host` and raw target (`INVALID_INPUT`
+/// for a `Host` that is not a host).
+#[napi(catch_unwind)]
+pub fn request_url(scheme: String, host: String, target: String) -> Result<String> {
+    core(http::request_url(&scheme, &host, &target))
+}
+
 /// The token of an `Authorization: Bearer …` header value.
 #[napi(catch_unwind)]
 pub fn bearer_token(header_value: String) -> Result<String> {

@@ -174,3 +174,47 @@ test('route buckets are named by route patterns, never by the URL', async () => 
     await new Promise((resolve) => server.close(resolve))
   }
 })
+
+test('a Host header that is not a host cannot move the path a DPoP proof is checked against (Express, Fastify)', async () => {
+  const { request } = await import('node:http')
+  const { gateUrl } = await import('../http.js')
+  assert.equal(gateUrl('https', 'api.example.com', '/x?y'), 'https://api.example.com/x?y')
+  assert.equal(gateUrl('http', 'h/admin?', '/other'), '/other')
+  assert.equal(gateUrl('http', undefined, '/x'), 'http://localhost/x')
+  const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
+  const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
+  const send = (port, host, proof) => new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/other', method: 'POST',
+      headers: { host, authorization: `DPoP ${bound}`, dpop: proof } }, (res) => { res.resume(); resolve(res.statusCode) })
+    req.on('error', reject)
+    req.end()
+  })
+  const express_ = () => {
+    const app = express()
+    const g = new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
+    app.post('/:any', authgate(g), (_req, res) => res.json({ ok: true }))
+    return new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) })) })
+  }
+  const fastify_ = async () => {
+    const app = Fastify()
+    const g = new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
+    await app.register(authgatePlugin, { gate: g })
+    app.post('/:any', async () => ({ ok: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return { port: app.server.address().port, close: () => app.close() }
+  }
+  for (const start of [express_, fastify_]) {
+    const server = await start()
+    try {
+      const authority = `127.0.0.1:${server.port}`
+      // A proof made for /admin, sent to /other with a Host that would make the URL read /admin.
+      const forAdmin = ag.createDpopProof(device, 'POST', `http://${authority}/admin`, { accessToken: bound })
+      assert.notEqual(await send(server.port, `${authority}/admin?`, forAdmin), 200)
+      // The same kind of proof made for /other is admitted with the real Host.
+      const forOther = ag.createDpopProof(device, 'POST', `http://${authority}/other`, { accessToken: bound })
+      assert.equal(await send(server.port, authority, forOther), 200)
+    } finally {
+      await server.close()
+    }
+  }
+})

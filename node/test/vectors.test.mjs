@@ -228,6 +228,7 @@ const runners = {
         const w = refusalResponse(error, c.realm)
         return assert.deepEqual([w.status, Object.entries(w.headers), w.body], [c.expect.status, c.expect.headers, c.expect.body])
       }
+      case 'request_url': return expect(c, () => ag.requestUrl(c.scheme, c.host, c.target), (u, e) => assert.equal(u, e.url))
       default: assert.fail(`unknown http op ${c.op}`)
     }
   },

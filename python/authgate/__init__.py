@@ -42,6 +42,7 @@ from authgate._authgate import (
     needs_refresh,
     parse_api_key,
     peek_unverified,
+    request_url,
     scope_granted,
     sign_with,
     RequestSigner,
@@ -177,6 +178,7 @@ __all__ = [
     "needs_refresh",
     "parse_api_key",
     "peek_unverified",
+    "request_url",
     "scope_granted",
     "sign_with",
 ]

@@ -15,8 +15,12 @@ from typing import Any, Callable
 
 from typing import Optional
 
+from urllib.parse import quote
+
+from authgate._authgate import request_url
 from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate, refusal_for
+from authgate.wsgi import with_prefix
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -87,25 +91,32 @@ def _headers(scope: Scope, gate: Gate) -> dict[str, str]:
     return out
 
 
-def request_origin(scope: Scope) -> str:
-    """``scheme://host`` of the request, from the scope's scheme and ``Host``."""
+def _host(scope: Scope) -> str:
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), None)
     if host is None and scope.get("server"):
         host = f"{scope['server'][0]}:{scope['server'][1]}"
-    return f"{scope.get('scheme', 'http')}://{host or 'localhost'}"
+    return host or "localhost"
+
+
+def request_origin(scope: Scope) -> str:
+    """``scheme://host`` of the request, from the scope's scheme and ``Host``. Raises
+    ``InvalidInput`` when ``Host`` is not a host (``h/admin?``, ``user@h``, spaces)."""
+    return request_url(scope.get("scheme", "http"), _host(scope), "/")[:-1]
 
 
 def raw_target(scope: Scope) -> str:
     """The request target as the client sent it: ``/path?query`` from the scope's
-    ``raw_path`` and ``query_string`` (percent-encoding kept). A server without
-    ``raw_path`` gives the decoded ``path``, encoded again (``%2F`` is then lost)."""
+    ``raw_path`` and ``query_string`` (percent-encoding kept), under the app's mount point
+    (``root_path``) when a proxy stripped it. A server without ``raw_path`` gives the
+    decoded ``path``, encoded again (``%2F`` is then lost)."""
     raw = scope.get("raw_path")
+    root = scope.get("root_path", "")
     if raw:
-        path = raw.decode("latin-1").split("?", 1)[0]
+        path = with_prefix(raw.decode("latin-1").split("?", 1)[0], root)
     else:
-        from urllib.parse import quote
-
-        path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~")
+        decoded = scope.get("path", "/")
+        # Servers differ on whether `path` includes `root_path` (the ASGI spec now says it does).
+        path = with_prefix(quote(decoded, safe="/:@!$&'()*+,;=-._~"), root)
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{path}?{query}" if query else path
 
@@ -114,14 +125,21 @@ def request_target_url(scope: Scope, *, origin: Optional[str] = None) -> str:
     """The URL to give ``RequestVerifier.verify``: the origin (``scheme://host``, or
     ``origin`` — your public origin behind a proxy that rewrites ``Host``) and the raw
     request target, query included. Not Starlette's ``str(request.url)``: it is rebuilt
-    from the decoded path."""
-    return f"{(origin or request_origin(scope)).rstrip('/')}{raw_target(scope)}"
+    from the decoded path. Raises ``InvalidInput`` when ``Host`` is not a host."""
+    if origin:
+        return f"{origin.rstrip('/')}{raw_target(scope)}"
+    return request_url(scope.get("scheme", "http"), _host(scope), raw_target(scope))
 
 
 def _url(scope: Scope) -> str:
     """The request's absolute URL as the server saw it, without its query (what a DPoP
-    proof covers, unless the gate's ``public_origin`` says otherwise)."""
-    return f"{request_origin(scope)}{raw_target(scope).split('?', 1)[0]}"
+    proof covers, unless the gate's ``public_origin`` says otherwise); the bare path when
+    ``Host`` is not a host (a DPoP proof then fails to match)."""
+    target = raw_target(scope).split("?", 1)[0]
+    try:
+        return request_url(scope.get("scheme", "http"), _host(scope), target)
+    except AuthError:
+        return target
 
 
 def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,

@@ -74,22 +74,31 @@ def refusal_response(error: AuthError, gate: Optional[Gate] = None) -> Any:
     return response
 
 
-def request_target_url(request: Any) -> str:
-    """The URL to give ``RequestVerifier.verify`` for a Django request: the origin Django
-    computes (``build_absolute_uri``, so ``USE_X_FORWARDED_HOST`` and
-    ``SECURE_PROXY_SSL_HEADER`` apply) and the raw request target the client sent, query
-    included — from the ASGI scope, or ``RAW_URI``/``REQUEST_URI`` under WSGI (see
-    :func:`authgate.wsgi.raw_target`). Not ``request.build_absolute_uri()`` itself: it is
-    rebuilt from the decoded path, so ``%2F`` and non-ASCII paths no longer match."""
-    origin = request.build_absolute_uri("/").rstrip("/")
+def _raw_target(request: Any) -> str:
+    # Django's own mount point (what reverse() puts in front of URLs): FORCE_SCRIPT_NAME,
+    # else SCRIPT_NAME under WSGI or the scope's root_path under ASGI.
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):
         from authgate.asgi import raw_target as asgi_target
 
-        return f"{origin}{asgi_target(scope)}"
+        return asgi_target({**scope, "root_path": getattr(request, "script_name", "") or ""})
+    script = request.path[: len(request.path) - len(request.path_info)] if request.path.endswith(request.path_info) else ""
     from authgate.wsgi import raw_target as wsgi_target
 
-    return f"{origin}{wsgi_target(request.META)}"
+    return wsgi_target({**request.META, "SCRIPT_NAME": script})
+
+
+def request_target_url(request: Any) -> str:
+    """The URL to give ``RequestVerifier.verify`` for a Django request: the scheme and host
+    Django computes (``get_host()``, so ``ALLOWED_HOSTS``, ``USE_X_FORWARDED_HOST`` and
+    ``SECURE_PROXY_SSL_HEADER`` apply) and the raw request target the client sent, query
+    included and under ``FORCE_SCRIPT_NAME``/``SCRIPT_NAME`` — from the ASGI scope, or
+    ``RAW_URI``/``REQUEST_URI`` under WSGI (see :func:`authgate.wsgi.raw_target`). Not
+    ``request.build_absolute_uri()``: it is rebuilt from the decoded path, so ``%2F`` and
+    non-ASCII paths no longer match."""
+    from authgate._authgate import request_url
+
+    return request_url(request.scheme, request.get_host(), _raw_target(request))
 
 
 def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -> AuthContext:
@@ -102,7 +111,7 @@ def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -
         try:
             url = request_target_url(request).split("?", 1)[0]
         except Exception:  # noqa: BLE001 — a Host header Django refuses: DPoP then fails to match
-            url = request.path
+            url = _raw_target(request).split("?", 1)[0]
         context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url,
                                     route=route)
     request.authgate_gate = gate

@@ -34,15 +34,25 @@ def _response(gate: Optional[Gate], error: AuthError, realm: Optional[str] = Non
 
 
 def request_target_url() -> str:
-    """The URL to give ``RequestVerifier.verify`` for the current Flask request: its
-    ``host_url`` (so ``ProxyFix`` applies) and the raw request target the client sent, query
-    included (see :func:`authgate.wsgi.raw_target`). Not ``request.url``: Werkzeug rebuilds
-    it from the decoded path, so ``%2F`` and non-ASCII paths no longer match."""
+    """The URL to give ``RequestVerifier.verify`` for the current Flask request: its scheme
+    and host (so ``ProxyFix`` applies, ``x_prefix`` included) and the raw request target the
+    client sent, query included (see :func:`authgate.wsgi.raw_target`). Not ``request.url``:
+    Werkzeug rebuilds it from the decoded path, so ``%2F`` and non-ASCII paths no longer
+    match. Raises ``InvalidInput`` when ``Host`` is not a host."""
     from flask import request
 
+    from authgate._authgate import request_url
     from authgate.wsgi import raw_target
 
-    return f"{request.host_url.rstrip('/')}{raw_target(request.environ)}"
+    return request_url(request.scheme, request.host, raw_target(request.environ))
+
+
+def _gate_url() -> str:
+    from flask import request
+
+    from authgate.wsgi import gate_url
+
+    return gate_url(request.environ)
 
 
 def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
@@ -55,7 +65,7 @@ def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
         context = gate.authorize_route(held, route) if route is not None else held
     else:
         context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
-                                    url=request_target_url().split("?", 1)[0], route=route)
+                                    url=_gate_url(), route=route)
     g.auth, g.authgate_gate = context, gate
     g.authgate_headers = gate.response_headers(context)
     return context

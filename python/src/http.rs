@@ -6,6 +6,13 @@ use pyo3::prelude::*;
 
 use crate::errors::guard;
 
+/// The absolute URL of a request from its scheme, `Host` and raw target; raises
+/// `InvalidInput` for a `Host` that is not a host (see the core's `http::request_url`).
+#[pyfunction]
+pub fn request_url(py: Python<'_>, scheme: &str, host: &str, target: &str) -> PyResult<String> {
+    guard(py, || http::request_url(scheme, host, target))
+}
+
 /// The token of an `Authorization: Bearer …` header value; raises `MalformedToken`.
 #[pyfunction]
 pub fn bearer_token(py: Python<'_>, header_value: &str) -> PyResult<String> {

@@ -110,7 +110,8 @@ def _configure_django() -> None:
         AUTHGATE={"GATE": f"{__name__}:GATE", "EXCLUDE": ["/mw/health", "/mw/code", "/dec/me", "/drf/me", "/drf/code",
                                                        "/dec/resource", "/drf/resource",
                                                        # test_signature_urls' paths, decoded as Django sees them
-                                                       "/sig/files/a/b/café", "/sig/files/café"]},
+                                                       "/sig/files/a/b/café", "/sig/files/café",
+                                                       "/api/sig/files/a/b/café"]},
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.django.AuthgateAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["authgate.django.IsAuthenticatedByGate"],

@@ -168,13 +168,113 @@ def test_the_helpers_read_every_form_of_target() -> None:
     # PATH_INFO is Latin-1 text of the raw bytes (PEP 3333): é arrived as two UTF-8 bytes.
     environ["PATH_INFO"] = "/a b/" + "é".encode().decode("latin-1")
     assert request_target_url(environ) == "https://api.example.com/app/a%20b/%C3%A9?x=1"
-    assert request_target_url({**environ, "RAW_URI": "/raw%2Fpath?y=2"}) == "https://api.example.com/raw%2Fpath?y=2"
-    assert raw_target({**environ, "REQUEST_URI": "/uwsgi%2F"}) == "/uwsgi%2F"
-    # absolute-form, as a forward proxy sends it
-    assert raw_target({**environ, "RAW_URI": "http://api.example.com/p%2Fq?z"}) == "/p%2Fq?z"
+    # The raw target under the mount point: kept when it is there, put back when a proxy stripped it.
+    assert request_target_url({**environ, "RAW_URI": "/app/raw%2Fpath?y=2"}) == "https://api.example.com/app/raw%2Fpath?y=2"
+    assert request_target_url({**environ, "RAW_URI": "/raw%2Fpath?y=2"}) == "https://api.example.com/app/raw%2Fpath?y=2"
+    assert raw_target({**environ, "RAW_URI": "/application"}) == "/app/application"  # a segment, not a string prefix
+    assert raw_target({**environ, "RAW_URI": "/app"}) == "/app"
+    assert raw_target({**environ, "SCRIPT_NAME": "/caf\xc3\xa9", "RAW_URI": "/caf%C3%A9/x"}) == "/caf%C3%A9/x"
+    assert raw_target({**environ, "SCRIPT_NAME": "", "REQUEST_URI": "/uwsgi%2F"}) == "/uwsgi%2F"
+    # absolute-form, as a forward proxy sends it; a path that holds a URL is not absolute-form
+    bare = {**environ, "SCRIPT_NAME": ""}
+    assert raw_target({**bare, "RAW_URI": "http://api.example.com/p%2Fq?z"}) == "/p%2Fq?z"
+    assert raw_target({**bare, "RAW_URI": "HTTPS://api.example.com"}) == "/"
+    assert raw_target({**bare, "RAW_URI": "http://h?q"}) == "/?q"
+    assert raw_target({**bare, "RAW_URI": "/fetch/https://x/y"}) == "/fetch/https://x/y"
+    assert raw_target({**bare, "RAW_URI": "/a/http://b/c?d"}) == "/a/http://b/c?d"
     assert request_target_url(environ, origin="https://public.example") == "https://public.example/app/a%20b/%C3%A9?x=1"
     scope = {"type": "http", "scheme": "http", "headers": [(b"host", b"h:8000")], "path": "/a/b",
              "raw_path": b"/a%2Fb", "query_string": b"q=%2F"}
     assert asgi_url(scope) == "http://h:8000/a%2Fb?q=%2F"
     assert asgi_url({**scope, "raw_path": None, "query_string": b""}) == "http://h:8000/a/b"
     assert asgi_url(scope, origin="https://public.example/") == "https://public.example/a%2Fb?q=%2F"
+    # ASGI: root_path is the mount point; servers differ on whether `path` includes it.
+    assert asgi_url({**scope, "root_path": "/api"}) == "http://h:8000/api/a%2Fb?q=%2F"
+    assert asgi_url({**scope, "root_path": "/api", "raw_path": b"/api/a%2Fb"}) == "http://h:8000/api/a%2Fb?q=%2F"
+    assert asgi_url({**scope, "root_path": "/api", "raw_path": None, "path": "/api/a/b"}) == "http://h:8000/api/a/b?q=%2F"
+    assert asgi_url({**scope, "root_path": "/api", "raw_path": None}) == "http://h:8000/api/a/b?q=%2F"
+
+
+@pytest.mark.parametrize("host", ["api.example.com/admin?", "h#", "user@h", "h x", "h\r\nx", "", "h:80a", "::1"])
+def test_a_host_header_that_is_not_a_host_moves_nothing(host: str) -> None:
+    """A Host such as ``api.example.com/admin?`` would otherwise move the path the URL
+    names (``https://api.example.com/admin?/other``): the helpers raise InvalidInput, and
+    what the gates check a DPoP proof against is then the bare path, which no proof matches."""
+    from authgate.asgi import _url
+    from authgate.asgi import request_origin as asgi_origin
+    from authgate.asgi import request_target_url as asgi_url
+    from authgate.wsgi import gate_url, request_origin, request_target_url
+
+    environ = {"wsgi.url_scheme": "https", "HTTP_HOST": host, "RAW_URI": "/other?x", "PATH_INFO": "/other"}
+    if host == "":
+        environ["SERVER_NAME"] = "bad/name"
+    scope = {"type": "http", "scheme": "https", "headers": [(b"host", host.encode())] if host else [],
+             "server": ("bad/name", 443), "path": "/other", "raw_path": b"/other", "query_string": b"x"}
+    for call in (lambda: request_origin(environ), lambda: request_target_url(environ),
+                 lambda: asgi_origin(scope), lambda: asgi_url(scope)):
+        with pytest.raises(authgate.InvalidInput):
+            call()
+    assert gate_url(environ) == "/other"
+    assert _url(scope) == "/other"
+    # An origin the app names is used as it is.
+    assert request_target_url(environ, origin="https://api.example.com") == "https://api.example.com/other?x"
+
+
+def test_flask_behind_a_proxy_that_strips_a_prefix() -> None:
+    """Werkzeug's ProxyFix(x_prefix=1) puts ``X-Forwarded-Prefix`` in SCRIPT_NAME: the
+    client signed ``/api/sig/...``, the proxy forwarded ``/sig/...``."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app = flask_app()
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    with werkzeug_server(app) as base:
+        url = f"{base}/api{SLASH}"
+        headers = {"content-type": "application/json", "x-forwarded-prefix": "/api"}
+        headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
+        parts = urlsplit(base)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            conn.request("POST", SLASH, BODY, headers)
+            response = conn.getresponse()
+            status, out = response.status, json.loads(response.read())
+        finally:
+            conn.close()
+        assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_django_under_force_script_name(kind: str) -> None:
+    from django.test import override_settings
+
+    app = django_app(kind)
+    with override_settings(FORCE_SCRIPT_NAME="/api"):
+        with (werkzeug_server(app) if kind == "wsgi" else asgi_server(app)) as base:
+            url = f"{base}/api{SLASH}"
+            headers = {"content-type": "application/json"}
+            headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
+            parts = urlsplit(base)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            try:
+                conn.request("POST", SLASH, BODY, headers)
+                response = conn.getresponse()
+                status, out = response.status, json.loads(response.read())
+            finally:
+                conn.close()
+            assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
+
+
+def test_starlette_under_a_root_path() -> None:
+    """uvicorn ``--root-path /api`` (a proxy stripped ``/api``): the URL the client signed."""
+    with asgi_server(starlette_app(), root_path="/api") as base:
+        url = f"{base}/api{SLASH}"
+        headers = {"content-type": "application/json"}
+        headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
+        parts = urlsplit(base)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            conn.request("POST", SLASH, BODY, headers)
+            response = conn.getresponse()
+            status, out = response.status, json.loads(response.read())
+        finally:
+            conn.close()
+        assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out

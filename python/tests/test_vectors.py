@@ -274,6 +274,9 @@ def run_http(case: Case) -> None:
         status, headers, body = refusal_for(error, case["realm"])
         _eq((status, [list(h) for h in headers], body),
             (case["expect"]["status"], case["expect"]["headers"], case["expect"]["body"].encode()))
+    elif op == "request_url":
+        expect(case, lambda: authgate.request_url(case["scheme"], case["host"], case["target"]),
+               lambda u, w: _eq(u, w["url"]))
     else:
         pytest.fail(f"unknown http op {op!r}")
 
