@@ -437,7 +437,7 @@ pub struct TotpEnroll {
     /// Your service's name, shown in the app.
     #[arg(long)]
     issuer: Option<String>,
-    /// Use this base32 secret instead of a new one.
+    /// Use this base32 secret instead of a new one: text, `@file` or `-` for stdin.
     #[arg(long, env = "AUTHGATE_TOTP_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// Leave out the terminal QR code.
@@ -449,7 +449,7 @@ pub struct TotpEnroll {
 
 pub fn totp_enroll(a: &TotpEnroll, json: bool) -> Outcome {
     let secret = match &a.secret {
-        Some(s) => otp::base32_decode(s)?,
+        Some(s) => otp::base32_decode(&input::text(s, "secret")?)?,
         None => otp::generate_secret()?,
     };
     let uri = OtpUri::totp(&secret, &a.account, a.issuer.as_deref(), a.otp.options()?)?.to_uri();
@@ -651,6 +651,15 @@ pub struct VerifyWebhook {
 }
 
 pub fn verify_webhook(a: &VerifyWebhook, json: bool) -> Outcome {
+    let from_stdin =
+        a.secrets.iter().filter(|k| k.as_str() == "-").count() + usize::from(a.payload == "-");
+    if from_stdin > 1 {
+        return Err(Failure::Input(
+            "only one of --secret and the payload can be read from stdin (-): give the \
+             secret as @file or in the environment, or the payload as @file"
+                .into(),
+        ));
+    }
     let keys = a
         .secrets
         .iter()

@@ -26,8 +26,9 @@ pub fn value(arg: &str) -> Result<Vec<u8>, Failure> {
 
 /// A secret given as `hex:…`, `base64:…` (standard or URL-safe alphabet, padding optional),
 /// `@path`, `-` (stdin) or text (its UTF-8 bytes, as PyJWT and jose take a string secret).
-/// Text that looks like hex gets a note on stderr: `openssl rand -hex` output is taken as
-/// text unless written `hex:…`.
+/// From a file or stdin, a UTF-8 text secret loses one trailing line ending (`\n` or
+/// `\r\n`); other bytes are kept whole. Text that looks like hex gets a note on stderr:
+/// `openssl rand -hex` output is taken as text unless written `hex:…`.
 pub fn secret(arg: &str, what: &str) -> Result<Vec<u8>, Failure> {
     let bad = |encoding: &str| Failure::Input(format!("the {what} is not valid {encoding}"));
     if let Some(hex) = arg.strip_prefix("hex:") {
@@ -49,10 +50,20 @@ pub fn secret(arg: &str, what: &str) -> Result<Vec<u8>, Failure> {
             .collect();
         return authgate_core::util::b64url_decode(b64.as_bytes()).ok_or_else(|| bad("base64"));
     }
-    let bytes = value(arg)?;
+    let mut bytes = value(arg)?;
+    if arg == "-" || arg.starts_with('@') {
+        // A text file or `echo` leaves a line ending after the secret; it is not part of
+        // it. Bytes that are not UTF-8 (a binary key file) are taken whole.
+        if std::str::from_utf8(&bytes).is_ok() && bytes.ends_with(b"\n") {
+            bytes.pop();
+            if bytes.ends_with(b"\r") {
+                bytes.pop();
+            }
+        }
+    }
     let looks_hex =
         bytes.len() >= 32 && bytes.len() % 2 == 0 && bytes.iter().all(u8::is_ascii_hexdigit);
-    if looks_hex && arg != "-" && !arg.starts_with('@') {
+    if looks_hex {
         crate::note(&format!(
             "note: the {what} is used as text (its {} characters as bytes); if it is hex, \
              write hex:… to use the {} bytes it encodes",

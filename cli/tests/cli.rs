@@ -427,6 +427,46 @@ fn secrets_encodings_warnings_and_plain_errors() {
     let o = authgate(&["--json", "jwt", "sign", "--secret", hex, "--claims", claims]);
     assert!(o.status.success());
     assert_eq!(stderr(&o), "");
+    // A text secret file's line ending is not part of the secret; a binary file is whole.
+    let text = "a-text-secret-of-32-bytes-or-more";
+    for written in [format!("{text}\n"), format!("{text}\r\n"), text.to_string()] {
+        std::fs::write(&file, &written).unwrap();
+        let o = authgate(&["jwt", "sign", "--secret", &at_file, "--claims", claims]);
+        assert!(
+            verify_with(text.as_bytes(), &stdout(&o)).is_ok(),
+            "{written:?}"
+        );
+    }
+    let binary: Vec<u8> = [&[0xff, 0xfe][..], &[7u8; 29], b"\n"].concat();
+    std::fs::write(&file, &binary).unwrap();
+    let o = authgate(&["jwt", "sign", "--secret", &at_file, "--claims", claims]);
+    assert!(verify_with(&binary, &stdout(&o)).is_ok());
+    // totp enroll --secret reads @file too.
+    std::fs::write(&file, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n").unwrap();
+    let o = authgate(&[
+        "totp",
+        "enroll",
+        "--account",
+        "a@example.com",
+        "--no-qr",
+        "--secret",
+        &at_file,
+    ]);
+    assert!(
+        stdout(&o).starts_with("secret: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n"),
+        "{}",
+        stderr(&o)
+    );
+    // The secret and the payload cannot both come from stdin.
+    let mut a = args("-").to_vec();
+    a.truncate(a.len() - 2); // the payload defaults to stdin
+    let o = authgate(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only one of --secret and the payload"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     // Errors read as sentences: ring's reason names (WrongAlgorithm …) never show.
