@@ -343,3 +343,71 @@ fn claims_nest_at_most_127_levels_counting_the_payload() {
         ErrorKind::MalformedToken
     );
 }
+
+/// #20 item 17 (review): a kid-less token picks the key bound to its algorithm before an
+/// RSA key published without `alg`, and one set verifying the same token under different
+/// allow-lists (its parsed header memoized after the first) decides each time by the
+/// list of that call.
+#[test]
+fn an_alg_less_rsa_key_under_changing_allow_lists_and_beside_a_bound_key() {
+    let pem = data("rsa-private.pem");
+    let token = |alg: Algorithm| {
+        let signer = KeySet::single(Key::from_pem(None, alg, &pem).unwrap());
+        let mut claims = Map::new();
+        claims.insert("exp".into(), json!(4_102_444_800u64));
+        signer.sign(&claims, None).unwrap()
+    };
+    let mut jwk = Key::from_pem(None, Algorithm::RS256, &pem)
+        .unwrap()
+        .public_jwk()
+        .unwrap();
+    jwk.remove("alg");
+    jwk.remove("kid");
+    let with = |algorithms: Vec<Algorithm>| Validation {
+        algorithms,
+        ..Validation::default()
+    };
+    let ps256 = token(Algorithm::PS256);
+    for order in [[0, 1, 2, 0], [1, 2, 0, 1]] {
+        let set = KeySet::single(Key::from_jwk(&jwk, None).unwrap());
+        for step in order {
+            let got = match step {
+                0 => set.verify(&ps256, &with(vec![Algorithm::PS256])),
+                1 => set.verify(&ps256, &with(vec![])),
+                _ => set.verify(&ps256, &with(vec![Algorithm::RS256])),
+            };
+            match step {
+                0 => assert!(got.is_ok(), "{order:?} {step}: {:?}", got.err()),
+                _ => assert_eq!(
+                    got.unwrap_err().kind(),
+                    ErrorKind::AlgorithmNotAllowed,
+                    "{order:?} {step}"
+                ),
+            }
+        }
+    }
+    // Beside an RS256-bound key: RS256 tokens go to the bound key, PS256 ones (allowed)
+    // to the alg-less one; both without a kid.
+    let set = KeySet::new();
+    set.add(
+        Key::from_jwk(
+            &{
+                let mut j = jwk.clone();
+                j.insert("kid".into(), json!("alg-less"));
+                j
+            },
+            None,
+        )
+        .unwrap(),
+        KeyStatus::VerifyOnly,
+    )
+    .unwrap();
+    set.add(
+        Key::from_pem(Some("bound"), Algorithm::RS256, &data("rsa-public.pem")).unwrap(),
+        KeyStatus::VerifyOnly,
+    )
+    .unwrap();
+    set.verify(&token(Algorithm::RS256), &with(vec![])).unwrap();
+    set.verify(&ps256, &with(vec![Algorithm::PS256, Algorithm::RS256]))
+        .unwrap();
+}

@@ -97,11 +97,17 @@ impl KeySet {
         KeySet::default()
     }
 
-    /// A set holding one active key.
+    /// A set holding one key: the active signing key, or a verify-only key when it is a
+    /// public key (which cannot sign).
     pub fn single(key: Key) -> Self {
         let set = KeySet::new();
-        // A fresh set has no kid to collide with.
-        let _ = set.add(key, KeyStatus::Active);
+        let status = if key.can_sign() {
+            KeyStatus::Active
+        } else {
+            KeyStatus::VerifyOnly
+        };
+        // A fresh set has no kid to collide with, and the status fits the key.
+        let _ = set.add(key, status);
         set
     }
 
@@ -231,16 +237,22 @@ impl Snapshot {
         let found = match kid {
             Some(kid) => usable.find(|e| e.key.kid() == Some(kid)),
             None => {
-                // The one key for this algorithm; else, if the set has one key at all,
-                // that key, so the caller reports the algorithm mismatch precisely.
+                // The one key bound to this algorithm; else the one key that accepts it
+                // (an RSA key published without `alg`); else, if the set has one key at
+                // all, that key, so the caller reports the algorithm mismatch precisely.
                 let usable: Vec<&Entry> = usable.collect();
                 let same_alg: Vec<&Entry> = usable
                     .iter()
                     .copied()
                     .filter(|e| e.key.accepts(alg, allowed))
                     .collect();
-                match (same_alg.as_slice(), usable.as_slice()) {
-                    ([only], _) | ([], [only]) => Some(*only),
+                let bound: Vec<&Entry> = same_alg
+                    .iter()
+                    .copied()
+                    .filter(|e| !e.key.verifies_any_rsa_alg())
+                    .collect();
+                match (bound.as_slice(), same_alg.as_slice(), usable.as_slice()) {
+                    ([only], _, _) | ([], [only], _) | ([], [], [only]) => Some(*only),
                     _ => None,
                 }
             }

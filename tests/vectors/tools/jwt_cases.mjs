@@ -106,6 +106,17 @@ const sec1WithoutPublic = (() => {
   const body = Buffer.concat([Buffer.from([2, 1, 1, 4, 32]), d, Buffer.from([0xa0, OID_P256.length]), OID_P256])
   return pemBlock('EC PRIVATE KEY', Buffer.concat([Buffer.from([0x30, body.length]), body]))
 })()
+// The same, with the [1] public point of another P-256 key (scalar 0x2a…2a).
+const sec1WithOtherPublic = (() => {
+  const d = fromB64u(P256_PRIVATE.d)
+  const other = createECDH('prime256v1')
+  other.setPrivateKey(Buffer.alloc(32, 0x2a))
+  const point = other.getPublicKey() // uncompressed: 04 x y
+  const bits = Buffer.concat([Buffer.from([3, point.length + 1, 0]), point])
+  const body = Buffer.concat([Buffer.from([2, 1, 1, 4, 32]), d, Buffer.from([0xa0, OID_P256.length]), OID_P256,
+    Buffer.from([0xa1, bits.length]), bits])
+  return pemBlock('EC PRIVATE KEY', Buffer.concat([Buffer.from([0x30, body.length]), body]))
+})()
 const ecPublicJwk = (jwk, alg) => ({ kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, alg, use: 'sig' })
 
 const cases = [
@@ -182,6 +193,7 @@ const cases = [
   { name: 'an RSA JWK declaring RS256 never verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'RS256' } }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
   { name: 'an RSA JWK without alg loaded as RS256 by the caller never verifies PS256', op: 'verify_jws', keys: [{ ...rsaNoAlg, alg: 'RS256' }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
   { name: 'an RSA JWK declaring PS256 verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'PS256' } }], token: PS_TOKEN, expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) } },
+  { name: 'an RSA JWK without alg verifies RS256 with no allow-list (RFC 7515 A.2, no kid)', op: 'verify_jws', keys: [rsaNoAlg], token: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token, expect: { header: { alg: 'RS256' }, payload_b64: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token.split('.')[1] } },
   { name: 'an RSA JWK without alg is published again without alg', op: 'import_key', key: rsaNoAlg, expect: { public_jwk: { kty: 'RSA', n: RSA.n, e: RSA.e, use: 'sig', kid: 'rsa-1' } } },
   // #20 item 18: SEC1 EC private keys.
   { name: 'a SEC1 EC PRIVATE KEY PEM (P-256) imports', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES256' }, expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') } },
@@ -189,6 +201,7 @@ const cases = [
   { name: 'a SEC1 EC PRIVATE KEY PEM (P-384) imports', op: 'import_key', key: { pem: sec1(P384_PRIVATE), alg: 'ES384' }, expect: { public_jwk: ecPublicJwk(P384_PRIVATE, 'ES384') } },
   { name: 'a SEC1 P-256 key is not an ES384 key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES384' }, expect: { error: 'invalid_key' } },
   { name: 'a SEC1 key is not an RSA key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'RS256' }, expect: { error: 'invalid_key' } },
+  { name: 'a SEC1 key whose public point is not its private key\'s is refused', op: 'import_key', key: { pem: sec1WithOtherPublic, alg: 'ES256' }, expect: { error: 'invalid_key' } },
   { name: 'a SEC1 key without its public point is refused with a clear error', op: 'import_key', key: { pem: sec1WithoutPublic, alg: 'ES256' }, expect: { error: 'invalid_key' } },
   { name: 'a P-256 key is not an Ed25519 key', op: 'import_key', key: { jwk: publicOf(P256), alg: 'Ed25519' }, expect: { error: 'invalid_key' } },
 ]
