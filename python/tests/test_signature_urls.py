@@ -38,10 +38,10 @@ def check(method: str, url: str, headers: Any, body: bytes, naive: str) -> tuple
         return 401, {"error": e.code, "url": url, "naive": naive}
 
 
-def send(base: str, target: str) -> tuple[int, dict[str, Any]]:
-    """Signs ``base + target`` and sends that target byte for byte."""
-    url = f"{base}{target}"
-    headers = {"content-type": "application/json"}
+def send(base: str, target: str, signed: str | None = None, extra: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Signs ``signed`` (by default ``base + target``) and sends ``target`` byte for byte."""
+    url = signed or f"{base}{target}"
+    headers = {"content-type": "application/json", **(extra or {})}
     headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -229,16 +229,7 @@ def test_flask_behind_a_proxy_that_strips_a_prefix() -> None:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
     with werkzeug_server(app) as base:
         url = f"{base}/api{SLASH}"
-        headers = {"content-type": "application/json", "x-forwarded-prefix": "/api"}
-        headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
-        parts = urlsplit(base)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        try:
-            conn.request("POST", SLASH, BODY, headers)
-            response = conn.getresponse()
-            status, out = response.status, json.loads(response.read())
-        finally:
-            conn.close()
+        status, out = send(base, SLASH, url, {"x-forwarded-prefix": "/api"})
         assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
 
 
@@ -250,16 +241,7 @@ def test_django_under_force_script_name(kind: str) -> None:
     with override_settings(FORCE_SCRIPT_NAME="/api"):
         with (werkzeug_server(app) if kind == "wsgi" else asgi_server(app)) as base:
             url = f"{base}/api{SLASH}"
-            headers = {"content-type": "application/json"}
-            headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
-            parts = urlsplit(base)
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-            try:
-                conn.request("POST", SLASH, BODY, headers)
-                response = conn.getresponse()
-                status, out = response.status, json.loads(response.read())
-            finally:
-                conn.close()
+            status, out = send(base, SLASH, url)
             assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
 
 
@@ -267,14 +249,5 @@ def test_starlette_under_a_root_path() -> None:
     """uvicorn ``--root-path /api`` (a proxy stripped ``/api``): the URL the client signed."""
     with asgi_server(starlette_app(), root_path="/api") as base:
         url = f"{base}/api{SLASH}"
-        headers = {"content-type": "application/json"}
-        headers.update(authgate.RequestSigner("client-1", KEY).sign("POST", url, headers, BODY))
-        parts = urlsplit(base)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        try:
-            conn.request("POST", SLASH, BODY, headers)
-            response = conn.getresponse()
-            status, out = response.status, json.loads(response.read())
-        finally:
-            conn.close()
+        status, out = send(base, SLASH, url)
         assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
