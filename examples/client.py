@@ -39,7 +39,9 @@ def show(response: httpx.Response, *headers: str, body: bool = True) -> Any:
 def shorten(data: Any) -> str:
     """JSON with long strings (tokens) cut short."""
     if isinstance(data, dict):
-        data = {k: (v[:20] + "…" if isinstance(v, str) and len(v) > 40 and " " not in v else v) for k, v in data.items()}
+        data = {
+            k: (v[:20] + "…" if isinstance(v, str) and len(v) > 40 and " " not in v else v) for k, v in data.items()
+        }
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -52,7 +54,9 @@ def mfa_login(http: httpx.Client, h: dict[str, str], device: str, route: str, co
     """Password, then the second factor: the headers of a signed-in request from `device`."""
     r = http.post("/login", json={"username": "alice", "password": "Correct-horse-7"}, headers=h)
     expect(r, 200)
-    r = http.post(route, json={"code": code, "device_id": device}, headers={"authorization": f"Bearer {r.json()['mfa_token']}"})
+    r = http.post(
+        route, json={"code": code, "device_id": device}, headers={"authorization": f"Bearer {r.json()['mfa_token']}"}
+    )
     show(r, body=False)
     expect(r, 200)
     return {**h, "authorization": f"Bearer {r.json()['access_token']}"}
@@ -112,7 +116,9 @@ def run(base: str) -> None:
     expect(r, 200)
 
     step(5, "A signed request (RFC 9421) goes through; replayed or tampered, it is refused")
-    signer = authgate.RequestSigner(app["app_id"], authgate.SignatureKey.hmac_sha256(bytes.fromhex(app["signing_secret"])))
+    signer = authgate.RequestSigner(
+        app["app_id"], authgate.SignatureKey.hmac_sha256(bytes.fromhex(app["signing_secret"]))
+    )
     url = f"{base}/orders"
     body = json.dumps({"item": "book", "qty": 2}).encode()
     signed = signer.sign("POST", url, {"content-type": "application/json"}, body)

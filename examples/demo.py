@@ -30,7 +30,7 @@ def free_port() -> int:
         return port
 
 
-def relay(stream: "subprocess.Popen[str]") -> None:
+def relay(stream: subprocess.Popen[str]) -> None:
     """Shows what the service prints (the SMS it would send), marked as the service's."""
     assert stream.stdout is not None
     for line in stream.stdout:
@@ -49,8 +49,21 @@ def main() -> int:
         env.update(PORT=str(port), HOST="127.0.0.1")
         source = "examples/service/app.mjs (Node, Express)"
     else:
-        command = [sys.executable, "-u", "-m", "uvicorn", "--app-dir", str(HERE / "service"), "app:app",
-                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-u",
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(HERE / "service"),
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         source = "examples/service/app.py (Python, FastAPI)"
     service = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     threading.Thread(target=relay, args=(service,), daemon=True).start()

@@ -61,7 +61,9 @@ def sign_in(base: str) -> dict[str, str]:
     app = http.post("/apps", json={"name": "load"}).json()
     h = {"x-api-key": app["api_key"]}
     http.post("/signup", json={"username": "load", "password": "Correct-horse-7"}, headers=h).raise_for_status()
-    mfa = {"authorization": f"Bearer {http.post('/login', json={'username': 'load', 'password': 'Correct-horse-7'}, headers=h).json()['mfa_token']}"}
+    mfa = {
+        "authorization": f"Bearer {http.post('/login', json={'username': 'load', 'password': 'Correct-horse-7'}, headers=h).json()['mfa_token']}"
+    }
     import authgate
 
     totp = authgate.Totp.from_uri(http.post("/mfa/enroll", headers=mfa).json()["otpauth_uri"])
@@ -74,9 +76,23 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_PREFIX": f"load:{os.getpid()}:{int(time.time())}:"}
     service = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE / "service"), "app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(HERE / "service"),
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     try:
         for _ in range(300):
@@ -94,7 +110,9 @@ def main() -> int:
         # Warm-up, then the measured run; memory is read after each.
         subprocess.run(args + ["-d", "5s", f"{base}/me"], capture_output=True, check=True)
         warm = rss_mib(service.pid)
-        out = subprocess.run(args + ["-d", f"{SECONDS}s", f"{base}/me"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            args + ["-d", f"{SECONDS}s", f"{base}/me"], capture_output=True, text=True, check=True
+        ).stdout
         end = rss_mib(service.pid)
         os.unlink(f.name)
         statuses = json.loads(re.search(r"STATUSES (\{.*\})", out).group(1))  # type: ignore[union-attr]
@@ -102,10 +120,15 @@ def main() -> int:
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
         errors = re.search(r"Socket errors: (.*)", out)
         result = {
-            "store": store, "seconds": SECONDS, "connections": CONNECTIONS, "requests_per_sec": rps,
-            "statuses": statuses, "latency_ms": {k: round(v / 1000, 2) for k, v in latency.items()},
+            "store": store,
+            "seconds": SECONDS,
+            "connections": CONNECTIONS,
+            "requests_per_sec": rps,
+            "statuses": statuses,
+            "latency_ms": {k: round(v / 1000, 2) for k, v in latency.items()},
             "socket_errors": errors.group(1) if errors else None,
-            "rss_mib_after_warmup": round(warm, 1), "rss_mib_at_end": round(end, 1),
+            "rss_mib_after_warmup": round(warm, 1),
+            "rss_mib_at_end": round(end, 1),
         }
         print(json.dumps(result))
         unexpected = {code: n for code, n in statuses.items() if code not in ("200", "429")}

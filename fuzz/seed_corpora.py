@@ -1,4 +1,5 @@
-"""Seeds each fuzz target's corpus (fuzz/corpus/<target>/) from the conformance vectors in
+"""Seeds each fuzz target's corpus (fuzz/corpus/<target>/, which fuzz/run.sh packs into
+fuzz/corpus/<target>.tar.gz) from the conformance vectors in
 tests/vectors: their tokens, JWKs, signed requests, webhooks, otpauth URIs, base32 secrets,
 API keys and client-address cases, in the shapes fuzz/src/targets.rs reads."""
 
@@ -7,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests" / "vectors"
@@ -42,9 +44,10 @@ def cases(area: str) -> Iterator[dict[str, Any]]:
 
 
 def seeds() -> dict[str, set[bytes]]:
-    out: dict[str, set[bytes]] = {t: set() for t in
-                                  ["jwt", "jwks", "http_signature", "webhook", "otpauth_uri", "base32", "api_key", "forwarded",
-                                   "dpop"]}
+    out: dict[str, set[bytes]] = {
+        t: set()
+        for t in ["jwt", "jwks", "http_signature", "webhook", "otpauth_uri", "base32", "api_key", "forwarded", "dpop"]
+    }
     every = [c for area in VECTORS.iterdir() if area.is_dir() and area.name != "tools" for c in cases(area.name)]
     for s in strings(every):
         if re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*", s) and s.startswith("ey"):
@@ -69,7 +72,13 @@ def seeds() -> dict[str, set[bytes]]:
     for c in cases("webhook"):
         if "headers" in c:
             h = {n.lower(): v for n, v in c["headers"]}
-            fields = [c["keys"][0], h.get("webhook-id", ""), h.get("webhook-timestamp", ""), h.get("webhook-signature", ""), c["payload"]]
+            fields = [
+                c["keys"][0],
+                h.get("webhook-id", ""),
+                h.get("webhook-timestamp", ""),
+                h.get("webhook-signature", ""),
+                c["payload"],
+            ]
             out["webhook"].add("\n".join(fields).encode())
         for k in c.get("keys", []):
             out["webhook"].add(k.encode())

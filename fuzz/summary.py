@@ -13,7 +13,9 @@ LINE = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+(?: li
 
 
 def main() -> None:
-    print("| target | last run (s) | inputs tried (last run) | coverage (edges) start → end | features | last new coverage | edges gained in the last 5 min | corpus after cmin |")
+    print(
+        "| target | last run (s) | inputs tried (last run) | coverage (edges) start → end | features | last new coverage | edges gained in the last 5 min | corpus after cmin |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for log in sorted(LOGS.glob("*.log")):
         if log.name.endswith(".cmin.log"):
@@ -23,7 +25,11 @@ def main() -> None:
             continue
         inited = next(r for r in rows if r[1] == "INITED")
         done = next((r for r in rows if r[1] == "DONE"), rows[-1])
-        seconds = int(re.search(r"max_total_time=(\d+)", log.read_text(errors="replace")).group(1)) if "max_total_time" in log.read_text(errors="replace") else 0
+        seconds = (
+            int(re.search(r"max_total_time=(\d+)", log.read_text(errors="replace")).group(1))
+            if "max_total_time" in log.read_text(errors="replace")
+            else 0
+        )
         runs, rate = int(done[0]), max(int(done[5]), 1)
         seconds = seconds or round(runs / rate)
         last_cov = max((int(r[0]) for r in rows if int(r[2]) == int(done[2])), default=runs)
@@ -33,8 +39,10 @@ def main() -> None:
         before = max((int(r[2]) for r in rows if int(r[0]) <= mark), default=int(inited[2]))
         corpus_dir = Path(__file__).resolve().parent / "corpus" / log.stem
         corpus = len(list(corpus_dir.iterdir())) if corpus_dir.exists() else 0
-        print(f"| {log.stem} | {seconds} | {runs:,} | {inited[2]} → {done[2]} | {inited[3]} → {done[3]} | "
-              f"~{first_at_max / rate:.0f} s | {int(done[2]) - before} | {corpus} |")
+        print(
+            f"| {log.stem} | {seconds} | {runs:,} | {inited[2]} → {done[2]} | {inited[3]} → {done[3]} | "
+            f"~{first_at_max / rate:.0f} s | {int(done[2]) - before} | {corpus} |"
+        )
         del last_cov
 
 

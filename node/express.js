@@ -23,7 +23,7 @@ function write(res, status, headers, body) {
 function peerCertificate(socket) {
   if (!socket?.encrypted || typeof socket.getPeerCertificate !== 'function') return null
   const raw = socket.getPeerCertificate()?.raw
-  return raw && raw.length ? raw : null
+  return raw?.length ? raw : null
 }
 
 function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
@@ -53,7 +53,10 @@ function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
         : null
       if (gate.admitted(req.auth)) {
         // The app-wide middleware already ran this gate: only the route's own rule.
-        if (route) res.set(gate.responseHeaders(req.auth = gate.authorizeRoute(req.auth, route)))
+        if (route) {
+          req.auth = gate.authorizeRoute(req.auth, route)
+          res.set(gate.responseHeaders(req.auth))
+        }
         return next()
       }
       request = {
@@ -85,7 +88,7 @@ function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
  * goes on to the next error handler. Express 4 and 5.
  */
 function authgateErrors({ realm } = {}) {
-  return function authgateErrorHandler(error, req, res, next) {
+  return function authgateErrorHandler(error, _req, res, next) {
     if (!(error instanceof AuthError) || res.headersSent) return next(error)
     const { status, headers, body } = refusalResponse(error, realm)
     return write(res, status, headers, body)

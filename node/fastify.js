@@ -11,7 +11,7 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
   // Fastify's handling.
   // Fastify's handling (`handleErrors: false` leaves the error handler alone).
   if (handleErrors) {
-    fastify.setErrorHandler((error, request, reply) => {
+    fastify.setErrorHandler((error, _request, reply) => {
       if (!(error instanceof AuthError)) return reply.send(error)
       const { status, headers, body } = refusalResponse(error, gate.realm)
       return reply.code(status).headers(headers).send(Buffer.from(body))
@@ -24,9 +24,7 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
       const header = (name) => request.raw.headersDistinct?.[name] ?? request.headers[name]
       // A route's own rule: `{ config: { authgate: { scopes, limit, cost, name } } }`.
       const own = request.routeOptions.config?.authgate
-      const route = own
-        ? gate.routeFor(own.name ?? `${request.method} ${request.routeOptions.url}`, own)
-        : null
+      const route = own ? gate.routeFor(own.name ?? `${request.method} ${request.routeOptions.url}`, own) : null
       const options = {
         method: request.method,
         url: gateUrl(request.protocol, request.host, request.url),

@@ -1,6 +1,18 @@
 import type {
-  ApiKeyManager, ApiKeyRecord, AuthError, Claims, ClientIpResolver, DpopVerifier, IpAllowlist, KeySet, RateDecision,
-  RateLimiter, SessionManager, Verifier, VerifyOptions, RemoteJwks,
+  ApiKeyManager,
+  ApiKeyRecord,
+  AuthError,
+  Claims,
+  ClientIpResolver,
+  DpopVerifier,
+  IpAllowlist,
+  KeySet,
+  RateDecision,
+  RateLimiter,
+  SessionManager,
+  Verifier,
+  VerifyOptions,
+  RemoteJwks,
 } from './index'
 
 export interface AuthContext {
@@ -87,9 +99,17 @@ export interface GateOptions {
 export declare class Gate {
   constructor(options: GateOptions)
   /** Throws the refusing AuthError, with `.response` ({ status, headers, body }) attached. */
-  authenticate(header: (name: string) => string | string[] | undefined, peer?: string, options?: AuthenticateOptions): AuthContext
+  authenticate(
+    header: (name: string) => string | string[] | undefined,
+    peer?: string,
+    options?: AuthenticateOptions,
+  ): AuthContext
   /** `authenticate` on the libuv pool (for Redis stores and remote key sets). */
-  authenticateAsync(header: (name: string) => string | string[] | undefined, peer?: string, options?: AuthenticateOptions): Promise<AuthContext>
+  authenticateAsync(
+    header: (name: string) => string | string[] | undefined,
+    peer?: string,
+    options?: AuthenticateOptions,
+  ): Promise<AuthContext>
   /** A route's own rule, checked now. */
   route(name: string, options?: RouteOptions): GateRoute
   /** `route`, cached by name and options. */

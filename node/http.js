@@ -7,14 +7,31 @@
 
 const authgate = require('./index.js')
 const CLIENT_RATE_POLICY = authgate.defaults.clientRatePolicy
-const {
-  KeySet, Verifier, SessionManager, RemoteJwks, RedisStore, RateDecision, AuthError, httpRefusal,
-} = authgate
+const { KeySet, Verifier, SessionManager, RemoteJwks, RedisStore, RateDecision, AuthError, httpRefusal } = authgate
 const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
 
-const GATE_OPTIONS = ['keys', 'apiKeys', 'apiKeyScope', 'apiKeyHeader', 'apiKeyInAuthorization', 'realm', 'verify',
-  'allowlist', 'clientIp', 'limiter', 'ratePolicy', 'clientRatePolicy', 'userRatePolicy', 'dpop', 'publicOrigin',
-  'scopes', 'ipv6Prefix', 'clientCertificateHeader', 'acceptIdTokens', 'apiKeyPrefixes']
+const GATE_OPTIONS = [
+  'keys',
+  'apiKeys',
+  'apiKeyScope',
+  'apiKeyHeader',
+  'apiKeyInAuthorization',
+  'realm',
+  'verify',
+  'allowlist',
+  'clientIp',
+  'limiter',
+  'ratePolicy',
+  'clientRatePolicy',
+  'userRatePolicy',
+  'dpop',
+  'publicOrigin',
+  'scopes',
+  'ipv6Prefix',
+  'clientCertificateHeader',
+  'acceptIdTokens',
+  'apiKeyPrefixes',
+]
 /** The gate that admitted a request, and what it granted: hidden fields of the AuthContext. */
 const ADMITTED = Symbol('authgate.admitted')
 const ROUTE_CACHE = 1024
@@ -47,9 +64,26 @@ class Gate {
     const unknown = Object.keys(options).filter((k) => !GATE_OPTIONS.includes(k))
     if (unknown.length) throw new TypeError(`unknown Gate option ${unknown[0]}`)
     const {
-      keys, apiKeys, apiKeyScope, apiKeyHeader, apiKeyInAuthorization, realm, verify, allowlist, clientIp, limiter,
-      ratePolicy, clientRatePolicy = CLIENT_RATE_POLICY, userRatePolicy, dpop, publicOrigin, scopes, ipv6Prefix,
-      clientCertificateHeader, acceptIdTokens, apiKeyPrefixes,
+      keys,
+      apiKeys,
+      apiKeyScope,
+      apiKeyHeader,
+      apiKeyInAuthorization,
+      realm,
+      verify,
+      allowlist,
+      clientIp,
+      limiter,
+      ratePolicy,
+      clientRatePolicy = CLIENT_RATE_POLICY,
+      userRatePolicy,
+      dpop,
+      publicOrigin,
+      scopes,
+      ipv6Prefix,
+      clientCertificateHeader,
+      acceptIdTokens,
+      apiKeyPrefixes,
     } = options
     if (!keys && !apiKeys && !limiter && !allowlist) {
       throw new TypeError('a Gate needs keys (Bearer tokens), apiKeys (x-api-key), a limiter or an allowlist')
@@ -79,8 +113,18 @@ class Gate {
     }
     const part = (Class) => (keys instanceof Class ? nativeOf(keys) : null)
     try {
-      this[CORE] = new CoreGate(settings, part(KeySet), part(Verifier), part(SessionManager), part(RemoteJwks),
-        nativeOf(apiKeys), nativeOf(allowlist), nativeOf(clientIp), nativeOf(limiter), nativeOf(dpop))
+      this[CORE] = new CoreGate(
+        settings,
+        part(KeySet),
+        part(Verifier),
+        part(SessionManager),
+        part(RemoteJwks),
+        nativeOf(apiKeys),
+        nativeOf(allowlist),
+        nativeOf(clientIp),
+        nativeOf(limiter),
+        nativeOf(dpop),
+      )
     } catch (error) {
       throw convertError(error)
     }
@@ -129,8 +173,14 @@ class Gate {
     if (this.keys instanceof RemoteJwks) {
       throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
     }
-    const answer = this[CORE].check(method, url, peer ?? null, this.#headers(header), route ?? null,
-      clientCertificate ?? null)
+    const answer = this[CORE].check(
+      method,
+      url,
+      peer ?? null,
+      this.#headers(header),
+      route ?? null,
+      clientCertificate ?? null,
+    )
     return admitted(JSON.parse(answer), this)
   }
 
@@ -149,8 +199,16 @@ class Gate {
     const held = auth?.[ADMITTED]
     if (!held || held.gate !== this) throw new TypeError('authorizeRoute takes an AuthContext this gate admitted')
     const rate = auth.rateLimit
-    const answer = JSON.parse(this[CORE].checkRouteFor(auth.identity, held.grants.scopes, held.grants.patterns,
-      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null, route))
+    const answer = JSON.parse(
+      this[CORE].checkRouteFor(
+        auth.identity,
+        held.grants.scopes,
+        held.grants.patterns,
+        rate ? rate.policy : null,
+        rate ? authgate._decisionNumbers(rate) : null,
+        route,
+      ),
+    )
     const routed = admitted(answer, this)
     const merged = { ...auth, rateLimit: routed.rateLimit, headers: routed.headers }
     Object.defineProperty(merged, ADMITTED, { value: held, enumerable: false })
@@ -159,8 +217,14 @@ class Gate {
 
   /** `authenticate` on the libuv pool: for stores and key sets across the network. */
   async authenticateAsync(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
-    const answer = await this[CORE].checkAsync(method, url, peer ?? null, this.#headers(header), route ?? null,
-      clientCertificate ?? null)
+    const answer = await this[CORE].checkAsync(
+      method,
+      url,
+      peer ?? null,
+      this.#headers(header),
+      route ?? null,
+      clientCertificate ?? null,
+    )
     if (answer && answer.failed === true) throw convertError(answer)
     return admitted(JSON.parse(answer), this)
   }
@@ -252,8 +316,15 @@ function refusalResponse(error, realm) {
     const rate = error?.rateLimit instanceof RateDecision ? error.rateLimit : null
     const retry = Number.isInteger(error?.retryAfter) ? error.retryAfter : null
     const violations = Array.isArray(error?.violations) && error.violations.length ? error.violations.map(String) : null
-    const r = httpRefusal(String(error?.code ?? 'INTERNAL'), String(error?.message ?? ''), retry, realm ?? null,
-      rate ? rate.policy : null, rate ? authgate._decisionNumbers(rate) : null, violations)
+    const r = httpRefusal(
+      String(error?.code ?? 'INTERNAL'),
+      String(error?.message ?? ''),
+      retry,
+      realm ?? null,
+      rate ? rate.policy : null,
+      rate ? authgate._decisionNumbers(rate) : null,
+      violations,
+    )
     return { status: r.status, headers: Object.fromEntries(r.headers), body: r.body }
   } catch {
     return {

@@ -1,25 +1,88 @@
 // Types of the `authgate` package. The option and result shapes come from the
 // napi-rs-generated native.d.ts (regenerated and diffed by `make test`).
 import type {
-  ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
+  ApiKeyRecord,
+  ClientToken,
+  CreateApiKeyOptions,
+  CreatedApiKey,
+  Defaults,
+  HttpError,
+  KeyInfo,
+  LoginOptions,
   ImportApiKeyOptions,
-  LoginResult, MintOptions, ParsedApiKey, RefreshOptions, SessionInfo, SessionOptions as NativeSessionOptions,
-  SignOptions, TokenPair, VerifyOptions as NativeVerifyOptions, SignerOptions,
-  VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
+  LoginResult,
+  MintOptions,
+  ParsedApiKey,
+  RefreshOptions,
+  SessionInfo,
+  SessionOptions as NativeSessionOptions,
+  SignOptions,
+  TokenPair,
+  VerifyOptions as NativeVerifyOptions,
+  SignerOptions,
+  VerifyPolicyOptions,
+  VerifiedSignature,
+  VerifiedWebhook,
+  WebhookKeypair,
+  WebhookVerifierOptions,
   SignRequestOptions as NativeSignRequestOptions,
-  OtpOptionsInput, TotpVerifyOptions as NativeTotpVerifyOptions, OtpAuthUri, ThrottleOptions, TotpManagerOptions,
-  Enrollment, ChallengeOptions, RecoveryOptions,
-  RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
-  DpopProof, DpopProofOptions, DpopVerifierOptions, RemoteJwksOptionsJs, RemoteJwksStatus as NativeRemoteJwksStatus,
+  OtpOptionsInput,
+  TotpVerifyOptions as NativeTotpVerifyOptions,
+  OtpAuthUri,
+  ThrottleOptions,
+  TotpManagerOptions,
+  Enrollment,
+  ChallengeOptions,
+  RecoveryOptions,
+  RatePolicy,
+  ResolverOptions,
+  PasswordPolicyOptions,
+  PasswordViolation,
+  PasswordHasherOptions,
+  DpopProof,
+  DpopProofOptions,
+  DpopVerifierOptions,
+  RemoteJwksOptionsJs,
+  RemoteJwksStatus as NativeRemoteJwksStatus,
 } from './native'
 
 export type {
-  ApiKeyRecord, ClientToken, CreateApiKeyOptions, CreatedApiKey, Defaults, HttpError, KeyInfo, LoginOptions,
-  LoginResult, MintOptions, ParsedApiKey, RefreshOptions, SessionInfo, SignOptions, TokenPair,
-  SignerOptions, VerifyPolicyOptions, VerifiedSignature, VerifiedWebhook, WebhookKeypair, WebhookVerifierOptions,
-  OtpOptionsInput, OtpAuthUri, ThrottleOptions, TotpManagerOptions, Enrollment, ChallengeOptions, RecoveryOptions,
-  RatePolicy, ResolverOptions, PasswordPolicyOptions, PasswordViolation, PasswordHasherOptions,
-  DpopProof, DpopProofOptions, DpopVerifierOptions,
+  ApiKeyRecord,
+  ClientToken,
+  CreateApiKeyOptions,
+  CreatedApiKey,
+  Defaults,
+  HttpError,
+  KeyInfo,
+  LoginOptions,
+  LoginResult,
+  MintOptions,
+  ParsedApiKey,
+  RefreshOptions,
+  SessionInfo,
+  SignOptions,
+  TokenPair,
+  SignerOptions,
+  VerifyPolicyOptions,
+  VerifiedSignature,
+  VerifiedWebhook,
+  WebhookKeypair,
+  WebhookVerifierOptions,
+  OtpOptionsInput,
+  OtpAuthUri,
+  ThrottleOptions,
+  TotpManagerOptions,
+  Enrollment,
+  ChallengeOptions,
+  RecoveryOptions,
+  RatePolicy,
+  ResolverOptions,
+  PasswordPolicyOptions,
+  PasswordViolation,
+  PasswordHasherOptions,
+  DpopProof,
+  DpopProofOptions,
+  DpopVerifierOptions,
 }
 
 /** Seconds since the epoch, or a Date. */
@@ -191,25 +254,77 @@ export declare function requestUrl(scheme: string, host: string, target: string)
 export declare function httpError(code: ErrorCode, message: string, realm?: string): HttpError
 /** A refused request's whole response as every authgate runtime sends it: lower-case header names, the JSON body. */
 export declare function httpRefusal(
-  code: string, message: string, retryAfter?: number | null, realm?: string | null,
-  ratePolicy?: string | null, rateNumbers?: number[] | null,
+  code: string,
+  message: string,
+  retryAfter?: number | null,
+  realm?: string | null,
+  ratePolicy?: string | null,
+  rateNumbers?: number[] | null,
 ): { status: number; headers: string[][]; body: string }
 export declare const defaults: Defaults
 export declare const ERROR_CODES: ErrorCode[]
 
 /** Every stable error code (the core's codes in upper case). */
 export type ErrorCode =
-  | 'MALFORMED_TOKEN' | 'MISSING_TOKEN' | 'TOKEN_TOO_LARGE' | 'INVALID_SIGNATURE' | 'ALGORITHM_NOT_ALLOWED'
-  | 'UNSUPPORTED_CRITICAL_HEADER' | 'INVALID_TOKEN_TYPE' | 'KEY_NOT_FOUND' | 'INVALID_KEY' | 'WEAK_KEY'
-  | 'TOKEN_EXPIRED' | 'TOKEN_NOT_YET_VALID' | 'INVALID_CLAIM' | 'MISSING_CLAIM' | 'INVALID_ISSUER'
-  | 'INVALID_AUDIENCE' | 'INSUFFICIENT_SCOPE' | 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED'
-  | 'SESSION_REVOKED' | 'SESSION_EXPIRED' | 'INVALID_API_KEY' | 'MISSING_API_KEY' | 'API_KEY_EXPIRED' | 'API_KEY_REVOKED'
-  | 'API_KEY_DISABLED' | 'API_KEY_ROTATED' | 'API_KEY_CREDITS_EXHAUSTED' | 'USER_MISMATCH' | 'INVALID_INPUT'
-  | 'CAPACITY_EXCEEDED' | 'STORE_UNAVAILABLE' | 'KEY_SET_UNAVAILABLE' | 'USE_DPOP_NONCE' | 'INTERNAL'
-  | 'MISSING_SIGNATURE' | 'MALFORMED_SIGNATURE' | 'SIGNATURE_MISMATCH' | 'UNKNOWN_KEY' | 'ALGORITHM_MISMATCH' | 'DIGEST_MISMATCH' | 'STALE_TIMESTAMP' | 'SIGNATURE_EXPIRED' | 'REPLAY_DETECTED' | 'MISSING_COMPONENT'
-  | 'INVALID_CODE' | 'CODE_REUSED' | 'TOO_MANY_ATTEMPTS' | 'ACCOUNT_LOCKED' | 'CODE_EXPIRED' | 'RESEND_TOO_SOON' | 'DELIVERY_FAILED'
-  | 'SIGNED_OUT' | 'REAUTHENTICATION_REQUIRED' | 'FETCH_FAILED' | 'STORAGE_FAILED'
-  | 'RATE_LIMITED' | 'IP_NOT_ALLOWED' | 'WEAK_PASSWORD'
+  | 'MALFORMED_TOKEN'
+  | 'MISSING_TOKEN'
+  | 'TOKEN_TOO_LARGE'
+  | 'INVALID_SIGNATURE'
+  | 'ALGORITHM_NOT_ALLOWED'
+  | 'UNSUPPORTED_CRITICAL_HEADER'
+  | 'INVALID_TOKEN_TYPE'
+  | 'KEY_NOT_FOUND'
+  | 'INVALID_KEY'
+  | 'WEAK_KEY'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YET_VALID'
+  | 'INVALID_CLAIM'
+  | 'MISSING_CLAIM'
+  | 'INVALID_ISSUER'
+  | 'INVALID_AUDIENCE'
+  | 'INSUFFICIENT_SCOPE'
+  | 'INVALID_REFRESH_TOKEN'
+  | 'REFRESH_TOKEN_REUSED'
+  | 'SESSION_REVOKED'
+  | 'SESSION_EXPIRED'
+  | 'INVALID_API_KEY'
+  | 'MISSING_API_KEY'
+  | 'API_KEY_EXPIRED'
+  | 'API_KEY_REVOKED'
+  | 'API_KEY_DISABLED'
+  | 'API_KEY_ROTATED'
+  | 'API_KEY_CREDITS_EXHAUSTED'
+  | 'USER_MISMATCH'
+  | 'INVALID_INPUT'
+  | 'CAPACITY_EXCEEDED'
+  | 'STORE_UNAVAILABLE'
+  | 'KEY_SET_UNAVAILABLE'
+  | 'USE_DPOP_NONCE'
+  | 'INTERNAL'
+  | 'MISSING_SIGNATURE'
+  | 'MALFORMED_SIGNATURE'
+  | 'SIGNATURE_MISMATCH'
+  | 'UNKNOWN_KEY'
+  | 'ALGORITHM_MISMATCH'
+  | 'DIGEST_MISMATCH'
+  | 'STALE_TIMESTAMP'
+  | 'SIGNATURE_EXPIRED'
+  | 'REPLAY_DETECTED'
+  | 'MISSING_COMPONENT'
+  | 'INVALID_CODE'
+  | 'CODE_REUSED'
+  | 'TOO_MANY_ATTEMPTS'
+  | 'ACCOUNT_LOCKED'
+  | 'CODE_EXPIRED'
+  | 'RESEND_TOO_SOON'
+  | 'DELIVERY_FAILED'
+  | 'SIGNED_OUT'
+  | 'REAUTHENTICATION_REQUIRED'
+  | 'FETCH_FAILED'
+  | 'STORAGE_FAILED'
+  | 'RATE_LIMITED'
+  | 'IP_NOT_ALLOWED'
+  | 'WEAK_PASSWORD'
 
 export declare class AuthError extends Error {
   readonly code: ErrorCode
@@ -224,77 +339,200 @@ export declare class SignatureError extends AuthError {}
 export declare class OtpError extends AuthError {}
 /** The client-side token manager's errors (it ships in the mobile crate; listed for parity). */
 export declare class ClientError extends AuthError {}
-export declare class SignedOut extends ClientError { readonly code: 'SIGNED_OUT' }
-export declare class ReauthenticationRequired extends ClientError { readonly code: 'REAUTHENTICATION_REQUIRED' }
-export declare class FetchFailed extends ClientError { readonly code: 'FETCH_FAILED' }
-export declare class StorageFailed extends ClientError { readonly code: 'STORAGE_FAILED' }
+export declare class SignedOut extends ClientError {
+  readonly code: 'SIGNED_OUT'
+}
+export declare class ReauthenticationRequired extends ClientError {
+  readonly code: 'REAUTHENTICATION_REQUIRED'
+}
+export declare class FetchFailed extends ClientError {
+  readonly code: 'FETCH_FAILED'
+}
+export declare class StorageFailed extends ClientError {
+  readonly code: 'STORAGE_FAILED'
+}
 /** A rate limit refused the request; `retryAfter` is the `Retry-After` value in seconds. */
-export declare class RateLimited extends AuthError { readonly code: 'RATE_LIMITED'; readonly retryAfter: number }
-export declare class IpNotAllowed extends AuthError { readonly code: 'IP_NOT_ALLOWED' }
+export declare class RateLimited extends AuthError {
+  readonly code: 'RATE_LIMITED'
+  readonly retryAfter: number
+}
+export declare class IpNotAllowed extends AuthError {
+  readonly code: 'IP_NOT_ALLOWED'
+}
 /** The password breaks the policy; `violations` lists the broken rules' codes. */
-export declare class WeakPassword extends AuthError { readonly code: 'WEAK_PASSWORD'; readonly violations: string[] }
-export declare class InvalidCode extends OtpError { readonly code: 'INVALID_CODE' }
-export declare class CodeReused extends OtpError { readonly code: 'CODE_REUSED' }
-export declare class TooManyAttempts extends OtpError { readonly code: 'TOO_MANY_ATTEMPTS'; readonly retryAfter: number }
+export declare class WeakPassword extends AuthError {
+  readonly code: 'WEAK_PASSWORD'
+  readonly violations: string[]
+}
+export declare class InvalidCode extends OtpError {
+  readonly code: 'INVALID_CODE'
+}
+export declare class CodeReused extends OtpError {
+  readonly code: 'CODE_REUSED'
+}
+export declare class TooManyAttempts extends OtpError {
+  readonly code: 'TOO_MANY_ATTEMPTS'
+  readonly retryAfter: number
+}
 /** Too many one-time codes failed in a row for the account: locked until `CodeLockout.unlock`. */
-export declare class AccountLocked extends OtpError { readonly code: 'ACCOUNT_LOCKED' }
-export declare class CodeExpired extends OtpError { readonly code: 'CODE_EXPIRED' }
-export declare class ResendTooSoon extends OtpError { readonly code: 'RESEND_TOO_SOON'; readonly retryAfter: number }
-export declare class DeliveryFailed extends OtpError { readonly code: 'DELIVERY_FAILED'; readonly cause?: unknown }
-export declare class MissingSignature extends SignatureError { readonly code: 'MISSING_SIGNATURE' }
-export declare class MalformedSignature extends SignatureError { readonly code: 'MALFORMED_SIGNATURE' }
-export declare class SignatureMismatch extends SignatureError { readonly code: 'SIGNATURE_MISMATCH' }
-export declare class UnknownKey extends SignatureError { readonly code: 'UNKNOWN_KEY' }
-export declare class AlgorithmMismatch extends SignatureError { readonly code: 'ALGORITHM_MISMATCH' }
-export declare class DigestMismatch extends SignatureError { readonly code: 'DIGEST_MISMATCH' }
-export declare class StaleTimestamp extends SignatureError { readonly code: 'STALE_TIMESTAMP' }
-export declare class SignatureExpired extends SignatureError { readonly code: 'SIGNATURE_EXPIRED' }
-export declare class ReplayDetected extends SignatureError { readonly code: 'REPLAY_DETECTED' }
-export declare class MissingComponent extends SignatureError { readonly code: 'MISSING_COMPONENT' }
-export declare class MalformedToken extends TokenError { readonly code: 'MALFORMED_TOKEN' }
+export declare class AccountLocked extends OtpError {
+  readonly code: 'ACCOUNT_LOCKED'
+}
+export declare class CodeExpired extends OtpError {
+  readonly code: 'CODE_EXPIRED'
+}
+export declare class ResendTooSoon extends OtpError {
+  readonly code: 'RESEND_TOO_SOON'
+  readonly retryAfter: number
+}
+export declare class DeliveryFailed extends OtpError {
+  readonly code: 'DELIVERY_FAILED'
+  readonly cause?: unknown
+}
+export declare class MissingSignature extends SignatureError {
+  readonly code: 'MISSING_SIGNATURE'
+}
+export declare class MalformedSignature extends SignatureError {
+  readonly code: 'MALFORMED_SIGNATURE'
+}
+export declare class SignatureMismatch extends SignatureError {
+  readonly code: 'SIGNATURE_MISMATCH'
+}
+export declare class UnknownKey extends SignatureError {
+  readonly code: 'UNKNOWN_KEY'
+}
+export declare class AlgorithmMismatch extends SignatureError {
+  readonly code: 'ALGORITHM_MISMATCH'
+}
+export declare class DigestMismatch extends SignatureError {
+  readonly code: 'DIGEST_MISMATCH'
+}
+export declare class StaleTimestamp extends SignatureError {
+  readonly code: 'STALE_TIMESTAMP'
+}
+export declare class SignatureExpired extends SignatureError {
+  readonly code: 'SIGNATURE_EXPIRED'
+}
+export declare class ReplayDetected extends SignatureError {
+  readonly code: 'REPLAY_DETECTED'
+}
+export declare class MissingComponent extends SignatureError {
+  readonly code: 'MISSING_COMPONENT'
+}
+export declare class MalformedToken extends TokenError {
+  readonly code: 'MALFORMED_TOKEN'
+}
 /** The request carries no token at all (no Authorization header). */
-export declare class MissingToken extends TokenError { readonly code: 'MISSING_TOKEN' }
-export declare class TokenTooLarge extends TokenError { readonly code: 'TOKEN_TOO_LARGE' }
-export declare class InvalidSignature extends TokenError { readonly code: 'INVALID_SIGNATURE' }
-export declare class AlgorithmNotAllowed extends TokenError { readonly code: 'ALGORITHM_NOT_ALLOWED' }
-export declare class UnsupportedCriticalHeader extends TokenError { readonly code: 'UNSUPPORTED_CRITICAL_HEADER' }
-export declare class InvalidTokenType extends TokenError { readonly code: 'INVALID_TOKEN_TYPE' }
-export declare class KeyNotFound extends TokenError { readonly code: 'KEY_NOT_FOUND' }
-export declare class InvalidKey extends KeyMaterialError { readonly code: 'INVALID_KEY' }
-export declare class WeakKey extends KeyMaterialError { readonly code: 'WEAK_KEY' }
-export declare class TokenExpired extends TokenError { readonly code: 'TOKEN_EXPIRED' }
-export declare class TokenNotYetValid extends TokenError { readonly code: 'TOKEN_NOT_YET_VALID' }
-export declare class InvalidClaim extends TokenError { readonly code: 'INVALID_CLAIM' }
-export declare class MissingClaim extends TokenError { readonly code: 'MISSING_CLAIM' }
-export declare class InvalidIssuer extends TokenError { readonly code: 'INVALID_ISSUER' }
-export declare class InvalidAudience extends TokenError { readonly code: 'INVALID_AUDIENCE' }
+export declare class MissingToken extends TokenError {
+  readonly code: 'MISSING_TOKEN'
+}
+export declare class TokenTooLarge extends TokenError {
+  readonly code: 'TOKEN_TOO_LARGE'
+}
+export declare class InvalidSignature extends TokenError {
+  readonly code: 'INVALID_SIGNATURE'
+}
+export declare class AlgorithmNotAllowed extends TokenError {
+  readonly code: 'ALGORITHM_NOT_ALLOWED'
+}
+export declare class UnsupportedCriticalHeader extends TokenError {
+  readonly code: 'UNSUPPORTED_CRITICAL_HEADER'
+}
+export declare class InvalidTokenType extends TokenError {
+  readonly code: 'INVALID_TOKEN_TYPE'
+}
+export declare class KeyNotFound extends TokenError {
+  readonly code: 'KEY_NOT_FOUND'
+}
+export declare class InvalidKey extends KeyMaterialError {
+  readonly code: 'INVALID_KEY'
+}
+export declare class WeakKey extends KeyMaterialError {
+  readonly code: 'WEAK_KEY'
+}
+export declare class TokenExpired extends TokenError {
+  readonly code: 'TOKEN_EXPIRED'
+}
+export declare class TokenNotYetValid extends TokenError {
+  readonly code: 'TOKEN_NOT_YET_VALID'
+}
+export declare class InvalidClaim extends TokenError {
+  readonly code: 'INVALID_CLAIM'
+}
+export declare class MissingClaim extends TokenError {
+  readonly code: 'MISSING_CLAIM'
+}
+export declare class InvalidIssuer extends TokenError {
+  readonly code: 'INVALID_ISSUER'
+}
+export declare class InvalidAudience extends TokenError {
+  readonly code: 'INVALID_AUDIENCE'
+}
 /** The DPoP proof lacks the server's current nonce: answer with a `DPoP-Nonce` header. */
-export declare class UseDpopNonce extends TokenError { readonly code: 'USE_DPOP_NONCE' }
+export declare class UseDpopNonce extends TokenError {
+  readonly code: 'USE_DPOP_NONCE'
+}
 /** An identity provider's key set could not be fetched and no cached copy may be served (503). */
-export declare class KeySetUnavailable extends AuthError { readonly code: 'KEY_SET_UNAVAILABLE' }
-export declare class InsufficientScope extends AuthError { readonly code: 'INSUFFICIENT_SCOPE' }
-export declare class InvalidRefreshToken extends SessionError { readonly code: 'INVALID_REFRESH_TOKEN' }
-export declare class RefreshTokenReused extends SessionError { readonly code: 'REFRESH_TOKEN_REUSED' }
-export declare class SessionRevoked extends SessionError { readonly code: 'SESSION_REVOKED' }
-export declare class SessionExpired extends SessionError { readonly code: 'SESSION_EXPIRED' }
-export declare class InvalidApiKey extends ApiKeyError { readonly code: 'INVALID_API_KEY' }
+export declare class KeySetUnavailable extends AuthError {
+  readonly code: 'KEY_SET_UNAVAILABLE'
+}
+export declare class InsufficientScope extends AuthError {
+  readonly code: 'INSUFFICIENT_SCOPE'
+}
+export declare class InvalidRefreshToken extends SessionError {
+  readonly code: 'INVALID_REFRESH_TOKEN'
+}
+export declare class RefreshTokenReused extends SessionError {
+  readonly code: 'REFRESH_TOKEN_REUSED'
+}
+export declare class SessionRevoked extends SessionError {
+  readonly code: 'SESSION_REVOKED'
+}
+export declare class SessionExpired extends SessionError {
+  readonly code: 'SESSION_EXPIRED'
+}
+export declare class InvalidApiKey extends ApiKeyError {
+  readonly code: 'INVALID_API_KEY'
+}
 /** The request carries no API key. */
-export declare class MissingApiKey extends ApiKeyError { readonly code: 'MISSING_API_KEY' }
-export declare class ApiKeyExpired extends ApiKeyError { readonly code: 'API_KEY_EXPIRED' }
-export declare class ApiKeyRevoked extends ApiKeyError { readonly code: 'API_KEY_REVOKED' }
-export declare class ApiKeyDisabled extends ApiKeyError { readonly code: 'API_KEY_DISABLED' }
-export declare class ApiKeyRotated extends ApiKeyError { readonly code: 'API_KEY_ROTATED' }
-export declare class ApiKeyCreditsExhausted extends ApiKeyError { readonly code: 'API_KEY_CREDITS_EXHAUSTED' }
-export declare class UserMismatch extends TokenError { readonly code: 'USER_MISMATCH' }
-export declare class InvalidInput extends AuthError { readonly code: 'INVALID_INPUT' }
-export declare class CapacityExceeded extends AuthError { readonly code: 'CAPACITY_EXCEEDED' }
-export declare class StoreUnavailable extends AuthError { readonly code: 'STORE_UNAVAILABLE' }
-export declare class InternalError extends AuthError { readonly code: 'INTERNAL' }
+export declare class MissingApiKey extends ApiKeyError {
+  readonly code: 'MISSING_API_KEY'
+}
+export declare class ApiKeyExpired extends ApiKeyError {
+  readonly code: 'API_KEY_EXPIRED'
+}
+export declare class ApiKeyRevoked extends ApiKeyError {
+  readonly code: 'API_KEY_REVOKED'
+}
+export declare class ApiKeyDisabled extends ApiKeyError {
+  readonly code: 'API_KEY_DISABLED'
+}
+export declare class ApiKeyRotated extends ApiKeyError {
+  readonly code: 'API_KEY_ROTATED'
+}
+export declare class ApiKeyCreditsExhausted extends ApiKeyError {
+  readonly code: 'API_KEY_CREDITS_EXHAUSTED'
+}
+export declare class UserMismatch extends TokenError {
+  readonly code: 'USER_MISMATCH'
+}
+export declare class InvalidInput extends AuthError {
+  readonly code: 'INVALID_INPUT'
+}
+export declare class CapacityExceeded extends AuthError {
+  readonly code: 'CAPACITY_EXCEEDED'
+}
+export declare class StoreUnavailable extends AuthError {
+  readonly code: 'STORE_UNAVAILABLE'
+}
+export declare class InternalError extends AuthError {
+  readonly code: 'INTERNAL'
+}
 
 /** Header fields as a plain object (arrays for repeated fields), a Headers/Map, or pairs. */
 export type HeaderInput =
   | Record<string, string | string[] | number | undefined>
-  | Iterable<[string, string]> & { entries?: never }
+  | (Iterable<[string, string]> & { entries?: never })
   | { entries(): Iterable<[string, string]> }
   | Array<[string, string]>
 /** A request to sign or verify; `url` is absolute. */
@@ -339,8 +577,15 @@ export declare class RequestVerifier {
   verifyAsync(request: HttpMessage, select?: { label?: string; keyid?: string }): Promise<VerifiedSignature>
 }
 
-export type SignRequestOptions = Omit<NativeSignRequestOptions, 'created' | 'expires'> & { created?: Time; expires?: Time }
-export declare function signRequest(key: SignatureKey, request: HttpMessage, options: SignRequestOptions): SignedHeaderFields
+export type SignRequestOptions = Omit<NativeSignRequestOptions, 'created' | 'expires'> & {
+  created?: Time
+  expires?: Time
+}
+export declare function signRequest(
+  key: SignatureKey,
+  request: HttpMessage,
+  options: SignRequestOptions,
+): SignedHeaderFields
 export declare function contentDigest(body: Buffer | Uint8Array | string, algorithm?: 'sha-256' | 'sha-512'): string
 export declare function verifyContentDigest(field: string, body: Buffer | Uint8Array | string): void
 
@@ -359,7 +604,12 @@ export declare class WebhookVerifier {
   verifyAsync(headers: HeaderInput, payload: Buffer | Uint8Array | string): Promise<VerifiedWebhook>
 }
 
-export declare function signWebhook(keys: string | string[], id: string, timestamp: Time, payload: Buffer | Uint8Array | string): string
+export declare function signWebhook(
+  keys: string | string[],
+  id: string,
+  timestamp: Time,
+  payload: Buffer | Uint8Array | string,
+): string
 
 // One-time codes.
 export type OtpSecret = string | Buffer
@@ -557,7 +807,9 @@ export declare class PasswordHasher {
 
 // Proof of possession and identity providers' key sets.
 export type RemoteJwksOptions = RemoteJwksOptionsJs & { clock?: ManualClock }
-export type RemoteJwksStatus = Omit<NativeRemoteJwksStatus, 'lastErrorCode' | 'lastErrorMessage'> & { lastError: AuthError | null }
+export type RemoteJwksStatus = Omit<NativeRemoteJwksStatus, 'lastErrorCode' | 'lastErrorMessage'> & {
+  lastError: AuthError | null
+}
 /** What a request presents beside its DPoP proof. */
 export interface DpopRequest {
   /** The access token from `Authorization: DPoP <token>` (its hash must be the proof's `ath`). */

@@ -47,7 +47,8 @@ function withHeaders(gate, auth, response) {
 function withAuthgate(gate, handler, { peer, scopes, limit, cost, name } = {}) {
   const perRoute = (scopes && scopes.length > 0) || limit != null
   // A route's buckets need a name of their own: anonymous handlers would share one.
-  if (perRoute && !name) throw new TypeError('withAuthgate with scopes or a limit needs a name (e.g. \'POST /api/login\')')
+  if (perRoute && !name)
+    throw new TypeError("withAuthgate with scopes or a limit needs a name (e.g. 'POST /api/login')")
   const route = perRoute ? gate.route(name, { scopes, limit, cost }) : null
   return async function authgateHandler(request, ...rest) {
     const checked = await authenticateRequest(gate, request, { peer: peer?.(request, ...rest), route })

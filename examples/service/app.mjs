@@ -31,10 +31,13 @@ const recovery = new ag.RecoveryCodes({ store })
 const passwordPolicy = new ag.PasswordPolicy()
 const passwords = new ag.PasswordHasher()
 const requests = new ag.RequestVerifier({}, { store }) // app id -> its request-signing key
-const sms = new ag.Challenges((delivery) => {
-  // A real service calls its SMS provider here.
-  console.log(`[sms to ${delivery.destination}] your code is ${delivery.code}`)
-}, { store, maxAttempts: 3 })
+const sms = new ag.Challenges(
+  (delivery) => {
+    // A real service calls its SMS provider here.
+    console.log(`[sms to ${delivery.destination}] your code is ${delivery.code}`)
+  },
+  { store, maxAttempts: 3 },
+)
 
 /** @type {Map<string, { passwordHash: string, totpSecret: string | null }>} */
 const users = new Map()
@@ -64,95 +67,134 @@ const wrap = (handler) => async (req, res, next) => {
 
 // Only signed requests (RFC 9421): the body is covered by Content-Digest, and each
 // signature's nonce is accepted once. Declared before the JSON parser: it needs the raw bytes.
-app.post('/orders', express.raw({ type: '*/*' }), wrap((req, res) => {
-  const verified = requests.verify({
-    method: req.method,
-    url: `${req.protocol}://${req.get('host')}${req.originalUrl}`,
-    headers: req.headers,
-    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-  })
-  res.status(201).json({ order: 'created', signed_by: verified.keyid })
-}))
+app.post(
+  '/orders',
+  express.raw({ type: '*/*' }),
+  wrap((req, res) => {
+    const verified = requests.verify({
+      method: req.method,
+      url: `${req.protocol}://${req.get('host')}${req.originalUrl}`,
+      headers: req.headers,
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    })
+    res.status(201).json({ order: 'created', signed_by: verified.keyid })
+  }),
+)
 
 app.use(express.json())
 
-app.post('/apps', wrap((req, res) => {
-  // Admin: put this route behind your admin authentication.
-  const name = String(req.body?.name ?? 'app')
-  const { key: apiKey, record } = apiKeys.create({ name, scopes: ['orders'] })
-  const { key: serverKey } = serverKeys.create({ name: `${name} (server)` })
-  const { key: signingKey, secret } = ag.SignatureKey.generate('hmac-sha256')
-  requests.addKey(record.id, signingKey)
-  res.status(201).json({ app_id: record.id, api_key: apiKey, server_key: serverKey, signing_secret: secret.toString('hex') })
-}))
+app.post(
+  '/apps',
+  wrap((req, res) => {
+    // Admin: put this route behind your admin authentication.
+    const name = String(req.body?.name ?? 'app')
+    const { key: apiKey, record } = apiKeys.create({ name, scopes: ['orders'] })
+    const { key: serverKey } = serverKeys.create({ name: `${name} (server)` })
+    const { key: signingKey, secret } = ag.SignatureKey.generate('hmac-sha256')
+    requests.addKey(record.id, signingKey)
+    res
+      .status(201)
+      .json({ app_id: record.id, api_key: apiKey, server_key: serverKey, signing_secret: secret.toString('hex') })
+  }),
+)
 
-app.post('/signup', authgate(appOnly), wrap(async (req, res) => {
-  const { username, password } = req.body ?? {}
-  if (users.has(username)) throw new AppError(409, 'username_taken', 'this username is taken') // never overwrite
-  passwordPolicy.enforce(String(password)) // WeakPassword lists every broken rule
-  users.set(username, { passwordHash: await passwords.hash(String(password)), totpSecret: null })
-  res.status(201).json({ username })
-}))
+app.post(
+  '/signup',
+  authgate(appOnly),
+  wrap(async (req, res) => {
+    const { username, password } = req.body ?? {}
+    if (users.has(username)) throw new AppError(409, 'username_taken', 'this username is taken') // never overwrite
+    passwordPolicy.enforce(String(password)) // WeakPassword lists every broken rule
+    users.set(username, { passwordHash: await passwords.hash(String(password)), totpSecret: null })
+    res.status(201).json({ username })
+  }),
+)
 
 // Good for five minutes and for the MFA step only (its own token type).
-const mfaToken = (username) => keys.sign({ sub: username, exp: Math.floor(Date.now() / 1000) + 300 }, { typ: 'mfa+jwt' })
-const mfaUser = (req) => String(keys.verify(ag.bearerToken(req.get('authorization') ?? ''), { tokenType: 'mfa+jwt' }).sub)
+const mfaToken = (username) =>
+  keys.sign({ sub: username, exp: Math.floor(Date.now() / 1000) + 300 }, { typ: 'mfa+jwt' })
+const mfaUser = (req) =>
+  String(keys.verify(ag.bearerToken(req.get('authorization') ?? ''), { tokenType: 'mfa+jwt' }).sub)
 
-app.post('/login', authgate(appOnly), wrap(async (req, res) => {
-  const { username, password } = req.body ?? {}
-  // Throttled per client address and per username before any password is checked.
-  limiter.enforce(req.socket.remoteAddress ?? 'unknown', { policy: 'login_ip' })
-  limiter.enforce(String(username), { policy: 'login_user' })
-  const user = users.get(username)
-  // Verify a hash even for unknown users, so timing does not tell which names exist.
-  const ok = await passwords.verify(String(password), user ? user.passwordHash : DUMMY_HASH)
-  if (!ok || !user) throw new AppError(401, 'invalid_credentials', 'wrong username or password')
-  res.json({ mfa: user.totpSecret ? 'verify' : 'enroll', mfa_token: mfaToken(username) })
-}))
+app.post(
+  '/login',
+  authgate(appOnly),
+  wrap(async (req, res) => {
+    const { username, password } = req.body ?? {}
+    // Throttled per client address and per username before any password is checked.
+    limiter.enforce(req.socket.remoteAddress ?? 'unknown', { policy: 'login_ip' })
+    limiter.enforce(String(username), { policy: 'login_user' })
+    const user = users.get(username)
+    // Verify a hash even for unknown users, so timing does not tell which names exist.
+    const ok = await passwords.verify(String(password), user ? user.passwordHash : DUMMY_HASH)
+    if (!ok || !user) throw new AppError(401, 'invalid_credentials', 'wrong username or password')
+    res.json({ mfa: user.totpSecret ? 'verify' : 'enroll', mfa_token: mfaToken(username) })
+  }),
+)
 
-app.post('/mfa/enroll', wrap((req, res) => {
-  const username = mfaUser(req)
-  const secret = users.get(username).totpSecret
-  if (secret !== null) {
-    // Replacing an authenticator needs a code from the current one, never the password alone.
-    const current = req.body?.current_code
-    if (current == null) {
-      throw new AppError(409, 'already_enrolled', 'an authenticator is enrolled: send current_code from it to replace it')
+app.post(
+  '/mfa/enroll',
+  wrap((req, res) => {
+    const username = mfaUser(req)
+    const secret = users.get(username).totpSecret
+    if (secret !== null) {
+      // Replacing an authenticator needs a code from the current one, never the password alone.
+      const current = req.body?.current_code
+      if (current == null) {
+        throw new AppError(
+          409,
+          'already_enrolled',
+          'an authenticator is enrolled: send current_code from it to replace it',
+        )
+      }
+      totp.verify(username, secret, String(current)) // throttled, capped, replay-checked
     }
-    totp.verify(username, secret, String(current)) // throttled, capped, replay-checked
-  }
-  const enrollment = totp.beginEnrollment(username)
-  res.json({ otpauth_uri: enrollment.uri, qr: new ag.QrCode(enrollment.uri).text() })
-}))
+    const enrollment = totp.beginEnrollment(username)
+    res.json({ otpauth_uri: enrollment.uri, qr: new ag.QrCode(enrollment.uri).text() })
+  }),
+)
 
 const tokens = (username, deviceId) => {
   const pair = sessions.login(username, deviceId).tokens
   return { access_token: pair.accessToken, refresh_token: pair.refreshToken, expires_at: pair.accessExpiresAt }
 }
 
-app.post('/mfa/confirm', wrap((req, res) => {
-  const username = mfaUser(req)
-  users.get(username).totpSecret = totp.confirmEnrollment(username, String(req.body?.code))
-  // Recovery codes for a lost phone: shown once, stored as keyed hashes.
-  res.json({ ...tokens(username, req.body?.device_id ?? 'browser'), recovery_codes: recovery.generate(username) })
-}))
+app.post(
+  '/mfa/confirm',
+  wrap((req, res) => {
+    const username = mfaUser(req)
+    users.get(username).totpSecret = totp.confirmEnrollment(username, String(req.body?.code))
+    // Recovery codes for a lost phone: shown once, stored as keyed hashes.
+    res.json({ ...tokens(username, req.body?.device_id ?? 'browser'), recovery_codes: recovery.generate(username) })
+  }),
+)
 
-app.post('/mfa/verify', wrap((req, res) => {
-  const username = mfaUser(req)
-  const secret = users.get(username).totpSecret
-  if (secret === null) throw new ag.InvalidCode('no authenticator is enrolled')
-  totp.verify(username, secret, String(req.body?.code)) // replays and guessing are refused
-  res.json(tokens(username, req.body?.device_id ?? 'browser'))
-}))
+app.post(
+  '/mfa/verify',
+  wrap((req, res) => {
+    const username = mfaUser(req)
+    const secret = users.get(username).totpSecret
+    if (secret === null) throw new ag.InvalidCode('no authenticator is enrolled')
+    totp.verify(username, secret, String(req.body?.code)) // replays and guessing are refused
+    res.json(tokens(username, req.body?.device_id ?? 'browser'))
+  }),
+)
 
-app.post('/mfa/recover', wrap((req, res) => {
-  const username = mfaUser(req)
-  const left = recovery.verify(username, String(req.body?.code)) // each code works once
-  res.json({ ...tokens(username, req.body?.device_id ?? 'browser'), recovery_codes_left: left })
-}))
+app.post(
+  '/mfa/recover',
+  wrap((req, res) => {
+    const username = mfaUser(req)
+    const left = recovery.verify(username, String(req.body?.code)) // each code works once
+    res.json({ ...tokens(username, req.body?.device_id ?? 'browser'), recovery_codes_left: left })
+  }),
+)
 
 app.get('/me', authgate(signedIn), (req, res) => {
-  res.json({ user: req.auth.claims.sub, app: req.auth.apiKey.name, sessions: sessions.list(req.auth.claims.sub).length })
+  res.json({
+    user: req.auth.claims.sub,
+    app: req.auth.apiKey.name,
+    sessions: sessions.list(req.auth.claims.sub).length,
+  })
 })
 
 // This route's own limit: 5 per minute per user, apart from the others.
@@ -160,10 +202,13 @@ app.get('/search', authgate(signedIn, { limit: '5/minute' }), (req, res) => {
   res.json({ q: req.query.q, results: [] })
 })
 
-app.post('/token/refresh', wrap((req, res) => {
-  const pair = sessions.refresh(String(req.body?.refresh_token)) // a reused refresh token revokes the session
-  res.json({ access_token: pair.accessToken, refresh_token: pair.refreshToken })
-}))
+app.post(
+  '/token/refresh',
+  wrap((req, res) => {
+    const pair = sessions.refresh(String(req.body?.refresh_token)) // a reused refresh token revokes the session
+    res.json({ access_token: pair.accessToken, refresh_token: pair.refreshToken })
+  }),
+)
 
 app.get('/sessions', authgate(signedIn), (req, res) => {
   res.json(sessions.list(req.auth.claims.sub).map((s) => ({ device: s.deviceId, last_used_at: s.lastUsedAt })))
@@ -173,15 +218,23 @@ app.post('/logout-all', authgate(signedIn), (req, res) => {
   res.json({ revoked: sessions.revokeAll(req.auth.claims.sub) })
 })
 
-app.post('/sms/send', authgate(signedIn), wrap(async (req, res) => {
-  const issued = await sms.issue(req.auth.claims.sub, String(req.body?.phone))
-  res.json({ expires_at: issued.expiresAt, attempts_left: issued.attemptsLeft })
-}))
+app.post(
+  '/sms/send',
+  authgate(signedIn),
+  wrap(async (req, res) => {
+    const issued = await sms.issue(req.auth.claims.sub, String(req.body?.phone))
+    res.json({ expires_at: issued.expiresAt, attempts_left: issued.attemptsLeft })
+  }),
+)
 
-app.post('/sms/verify', authgate(signedIn), wrap((req, res) => {
-  sms.verify(req.auth.claims.sub, String(req.body?.code))
-  res.json({ phone: 'verified' })
-}))
+app.post(
+  '/sms/verify',
+  authgate(signedIn),
+  wrap((req, res) => {
+    sms.verify(req.auth.claims.sub, String(req.body?.code))
+    res.json({ phone: 'verified' })
+  }),
+)
 
 app.get('/health', (_req, res) => res.json({ status: 'ok', store: store.constructor.name }))
 
@@ -190,7 +243,8 @@ app.use(authgateErrors())
 // The service's own errors, and anything else, as JSON too.
 app.use((error, _req, res, _next) => {
   if (error instanceof AppError) return res.status(error.status).json({ error: error.code, message: error.message })
-  if (error?.type === 'entity.parse.failed') return res.status(400).json({ error: 'invalid_json', message: 'the body is not JSON' })
+  if (error?.type === 'entity.parse.failed')
+    return res.status(400).json({ error: 'invalid_json', message: 'the body is not JSON' })
   console.error(error)
   return res.status(500).json({ error: 'internal', message: 'internal error' })
 })

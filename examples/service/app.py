@@ -62,7 +62,7 @@ class User:
 users: dict[str, User] = {}
 
 # ---- who may call what ----
-app_only = Gate(api_keys=api_keys)                                   # x-api-key
+app_only = Gate(api_keys=api_keys)  # x-api-key
 signed_in = Gate(api_keys=api_keys, keys=sessions, limiter=limiter)  # x-api-key + Bearer, 1000/min per app
 
 app = FastAPI(title="authgate demo")
@@ -96,8 +96,7 @@ def create_app(body: NewApp) -> dict[str, str]:
     server_key, _ = server_keys.create(name=f"{body.name} (server)")
     signing_key, secret = authgate.SignatureKey.generate("hmac-sha256")
     signing_keys[record.id] = signing_key
-    return {"app_id": record.id, "api_key": api_key, "server_key": server_key,
-            "signing_secret": secret.hex()}
+    return {"app_id": record.id, "api_key": api_key, "server_key": server_key, "signing_secret": secret.hex()}
 
 
 class Credentials(BaseModel):
@@ -150,7 +149,9 @@ def mfa_enroll(body: Optional[Enroll] = None, username: str = Depends(mfa_user))
     secret = users[username].totp_secret
     if secret is not None:
         if body is None or body.current_code is None:
-            raise AppError(409, "already_enrolled", "an authenticator is enrolled: send current_code from it to replace it")
+            raise AppError(
+                409, "already_enrolled", "an authenticator is enrolled: send current_code from it to replace it"
+            )
         totp.verify(username, secret, body.current_code)  # throttled, capped, replay-checked
     enrollment = totp.begin_enrollment(username)
     return {"otpauth_uri": enrollment.uri, "qr": enrollment.qr().text()}
@@ -163,8 +164,11 @@ class Code(BaseModel):
 
 def tokens(username: str, device_id: str) -> dict[str, Any]:
     pair = sessions.login(username, device_id).tokens
-    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token,
-            "expires_at": pair.access_expires_at}
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires_at": pair.access_expires_at,
+    }
 
 
 @app.post("/mfa/confirm")

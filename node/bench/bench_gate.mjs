@@ -11,7 +11,8 @@ import * as ag from '../index.mjs'
 import { Gate } from '../http.js'
 import { fmt, measure, writeSection } from './measure.mjs'
 
-const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
+const versionOf = (name) =>
+  JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
 const [BEGIN, END] = ['<!-- BEGIN NODE GATE (make bench) -->', '<!-- END NODE GATE -->']
 const SECRET = Buffer.from('gate-bench-hs256-secret-0123456789abcdef')
 const [ISS, AUD] = ['https://auth.example.com', 'api']
@@ -63,20 +64,36 @@ function ours(h) {
 const headers = { authorization: `Bearer ${token}`, 'x-api-key': apiKey }
 const forged = { ...headers, authorization: `Bearer ${token.slice(0, -4)}AAAA` }
 const unknown = { ...headers, 'x-api-key': apiKey.slice(0, -1) + (apiKey.endsWith('a') ? 'b' : 'a') }
-for (const [h, want] of [[headers, null], [forged, 'INVALID_SIGNATURE'], [unknown, 'INVALID_API_KEY']]) {
+for (const [h, want] of [
+  [headers, null],
+  [forged, 'INVALID_SIGNATURE'],
+  [unknown, 'INVALID_API_KEY'],
+]) {
   if (ours(h) !== want) throw new Error(`gate: ${ours(h)}, want ${want}`)
-  if ((await glue(h) === null) !== (want === null)) throw new Error('glue disagrees')
+  if (((await glue(h)) === null) !== (want === null)) throw new Error('glue disagrees')
 }
 
 const rows = []
-for (const [name, h] of [['admitted: API key + HS256 Bearer + limit', headers], ['refused: forged token', forged],
-  ['refused: unknown API key', unknown]]) {
+for (const [name, h] of [
+  ['admitted: API key + HS256 Bearer + limit', headers],
+  ['refused: forged token', forged],
+  ['refused: unknown API key', unknown],
+]) {
   rows.push([name, await measure(() => ours(h)), await measure(() => glue(h))])
 }
-writeSection([BEGIN, '',
-  `Node ${process.version}; authgate ${versionOf('../')}, fast-jwt ${versionOf('fast-jwt')}, rate-limiter-flexible ${versionOf('rate-limiter-flexible')}. `
-  + 'Median of 5 rounds, one request at a time; the glue is what a user writes without authgate (key by SHA-256, '
-  + 'fast-jwt with issuer and audience, a RateLimiterMemory consume).', '',
-  '| request | authgate `Gate` | fast-jwt + rate-limiter-flexible glue | speed-up |', '|---|---|---|---|',
-  ...rows.map(([name, a, b]) => `| ${name} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(1)}× |`), '', END],
-'<!-- END NODE LIMITS -->')
+writeSection(
+  [
+    BEGIN,
+    '',
+    `Node ${process.version}; authgate ${versionOf('../')}, fast-jwt ${versionOf('fast-jwt')}, rate-limiter-flexible ${versionOf('rate-limiter-flexible')}. ` +
+      'Median of 5 rounds, one request at a time; the glue is what a user writes without authgate (key by SHA-256, ' +
+      'fast-jwt with issuer and audience, a RateLimiterMemory consume).',
+    '',
+    '| request | authgate `Gate` | fast-jwt + rate-limiter-flexible glue | speed-up |',
+    '|---|---|---|---|',
+    ...rows.map(([name, a, b]) => `| ${name} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(1)}× |`),
+    '',
+    END,
+  ],
+  '<!-- END NODE LIMITS -->',
+)

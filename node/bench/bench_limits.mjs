@@ -9,7 +9,8 @@ import { RateLimiterMemory } from 'rate-limiter-flexible'
 import * as ag from '../index.mjs'
 import { fmt, measure, writeSection } from './measure.mjs'
 
-const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
+const versionOf = (name) =>
+  JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
 const [BEGIN, END] = ['<!-- BEGIN NODE LIMITS (make bench) -->', '<!-- END NODE LIMITS -->']
 const KEYS = Array.from({ length: 100_000 }, (_, i) => `app-${i}`)
 const human = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(1)} ms` : fmt(ns))
@@ -28,7 +29,10 @@ async function slow(fn, n = 15) {
 
 function roundRobin(hit) {
   let i = 0
-  return () => { i = (i + 1) % KEYS.length; return hit(KEYS[i]) }
+  return () => {
+    i = (i + 1) % KEYS.length
+    return hit(KEYS[i])
+  }
 }
 
 // A limit no check in the run reaches: every call is an allowed request.
@@ -39,14 +43,23 @@ if (!ours.check('app-1', { policy: 'api' }).allowed) throw new Error('refused')
 await theirs.consume('app-1')
 const options = { policy: 'api' }
 const rows = [
-  ['rate limit check, one hot key', await measure(() => ours.check('app-1', options)), await measure(() => theirs.consume('app-1'))],
-  ['rate limit check, 100k keys in turn', await measure(roundRobin((k) => ours.check(k, options))),
-    await measure(roundRobin((k) => theirs.consume(k)))],
+  [
+    'rate limit check, one hot key',
+    await measure(() => ours.check('app-1', options)),
+    await measure(() => theirs.consume('app-1')),
+  ],
+  [
+    'rate limit check, 100k keys in turn',
+    await measure(roundRobin((k) => ours.check(k, options))),
+    await measure(roundRobin((k) => theirs.consume(k))),
+  ],
 ]
 
 // 1,000 IPv4 /24s and 1,000 IPv6 /48s with gaps between them (so none merge).
-const nets = [...Array.from({ length: 1000 }, (_, i) => `10.${(2 * i) >> 8}.${(2 * i) & 255}.0/24`),
-  ...Array.from({ length: 1000 }, (_, i) => `2001:db8:${(2 * i).toString(16)}::/48`)]
+const nets = [
+  ...Array.from({ length: 1000 }, (_, i) => `10.${(2 * i) >> 8}.${(2 * i) & 255}.0/24`),
+  ...Array.from({ length: 1000 }, (_, i) => `2001:db8:${(2 * i).toString(16)}::/48`),
+]
 const allow = new ag.IpAllowlist(nets)
 const blocks = new BlockList()
 for (const n of nets) {
@@ -54,25 +67,50 @@ for (const n of nets) {
   blocks.addSubnet(addr, Number(prefix), n.includes(':') ? 'ipv6' : 'ipv4')
 }
 if (!allow.contains('10.3.200.7') || !blocks.check('10.3.200.7')) throw new Error('allowlists disagree')
-rows.push(['allowlist lookup, 2,000 networks', await measure(() => allow.contains('10.3.200.7')),
-  await measure(() => blocks.check('10.3.200.7'), 500)])
+rows.push([
+  'allowlist lookup, 2,000 networks',
+  await measure(() => allow.contains('10.3.200.7')),
+  await measure(() => blocks.check('10.3.200.7'), 500),
+])
 
 const hasher = new ag.PasswordHasher()
 const pw = 'correct horse battery staple'
 const phc = await hasher.hash(pw)
 if (!(await nodeRsVerify(phc, pw))) throw new Error('@node-rs/argon2 does not verify our hash')
 const argon = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
-rows.push(['argon2id hash, 19 MiB, t=2, p=1 (awaited)', await slow(() => hasher.hash(pw)), await slow(() => nodeRsHash(pw, argon))])
-rows.push(['argon2id verify (awaited)', await slow(() => hasher.verify(pw, phc)), await slow(() => nodeRsVerify(phc, pw))])
+rows.push([
+  'argon2id hash, 19 MiB, t=2, p=1 (awaited)',
+  await slow(() => hasher.hash(pw)),
+  await slow(() => nodeRsHash(pw, argon)),
+])
+rows.push([
+  'argon2id verify (awaited)',
+  await slow(() => hasher.verify(pw, phc)),
+  await slow(() => nodeRsVerify(phc, pw)),
+])
 
-const peers = ['rate-limiter-flexible RateLimiterMemory', 'rate-limiter-flexible RateLimiterMemory', 'node:net BlockList',
-  '@node-rs/argon2', '@node-rs/argon2']
-const lines = [BEGIN, '',
+const peers = [
+  'rate-limiter-flexible RateLimiterMemory',
+  'rate-limiter-flexible RateLimiterMemory',
+  'node:net BlockList',
+  '@node-rs/argon2',
+  '@node-rs/argon2',
+]
+const lines = [
+  BEGIN,
+  '',
   `Node ${process.version}; rate-limiter-flexible ${versionOf('rate-limiter-flexible')}, @node-rs/argon2 ${versionOf('@node-rs/argon2')}. ` +
-  'Median of 5 rounds (argon2: of 15 calls), one call at a time, each awaited (rate-limiter-flexible returns Promises).', '',
+    'Median of 5 rounds (argon2: of 15 calls), one call at a time, each awaited (rate-limiter-flexible returns Promises).',
+  '',
   'Rate limits: a limit of 10^9 per minute, so every call is an allowed request. authgate is a token bucket',
-  "(GCRA); rate-limiter-flexible's memory limiter is a fixed window.", '',
-  '| operation | authgate | peer | speed-up |', '|---|---|---|---|',
-  ...rows.map(([name, a, p], i) => `| ${name} | ${human(a)} | ${human(p)} (${peers[i]}) | ${(p / a).toFixed(a > 1e6 ? 2 : 1)}x |`),
-  '', END]
+  "(GCRA); rate-limiter-flexible's memory limiter is a fixed window.",
+  '',
+  '| operation | authgate | peer | speed-up |',
+  '|---|---|---|---|',
+  ...rows.map(
+    ([name, a, p], i) => `| ${name} | ${human(a)} | ${human(p)} (${peers[i]}) | ${(p / a).toFixed(a > 1e6 ? 2 : 1)}x |`,
+  ),
+  '',
+  END,
+]
 writeSection(lines, '<!-- END NODE OTP -->')

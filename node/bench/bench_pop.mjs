@@ -28,13 +28,18 @@ const token = keys.sign({ iss, sub: 'alice', aud: AUD, exp: Math.floor(Date.now(
 
 const ours = new ag.RemoteJwks(server.url('/jwks.json'), { caCert: server.ca })
 // jose fetches with `fetch`; this one trusts the test CA, as `caCert` does for authgate.
-const fetchWithCa = (url) => new Promise((resolve, reject) => {
-  request(url, { ca: server.ca }, (res) => {
-    const chunks = []
-    res.on('data', (c) => chunks.push(c))
-    res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers: res.headers })))
-  }).on('error', reject).end()
-})
+const fetchWithCa = (url) =>
+  new Promise((resolve, reject) => {
+    request(url, { ca: server.ca }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () =>
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers: res.headers })),
+      )
+    })
+      .on('error', reject)
+      .end()
+  })
 const theirs = createRemoteJWKSet(new URL(server.url('/jwks.json')), { [customFetch]: fetchWithCa })
 
 const agRemote = () => ours.verify(token, { issuer: iss, audience: AUD })
@@ -64,13 +69,20 @@ const joseDpop = async () => {
 const making = await measure(proof)
 const dpop = [(await measure(agDpop)) - making, (await measure(joseDpop)) - making]
 
-writeSection([
-  BEGIN, '',
-  `Node ${process.version}; authgate, jose ${require('jose/package.json').version}. Median of 5 rounds, one call at a time ` +
-  '(awaited). Both key sets are fetched once from a local HTTPS server, then served from their caches; authgate\'s ' +
-  '`verify` is a Promise that runs on the libuv pool.', '',
-  '| operation | authgate | jose | speed-up |', '|---|---|---|---|',
-  `| RS256 identity-provider token, cached remote JWKS, iss + aud checked (vs createRemoteJWKSet + jwtVerify) | ${fmt(remote[0])} | ${fmt(remote[1])} | ${(remote[1] / remote[0]).toFixed(1)}x |`,
-  `| DPoP proof check, ES256, with \`ath\` and jti once (vs the same checks over jose; proof creation subtracted) | ${fmt(dpop[0])} | ${fmt(dpop[1])} | ${(dpop[1] / dpop[0]).toFixed(1)}x |`,
-  '', END,
-], '<!-- END NODE SIGNATURES -->')
+writeSection(
+  [
+    BEGIN,
+    '',
+    `Node ${process.version}; authgate, jose ${require('jose/package.json').version}. Median of 5 rounds, one call at a time ` +
+      "(awaited). Both key sets are fetched once from a local HTTPS server, then served from their caches; authgate's " +
+      '`verify` is a Promise that runs on the libuv pool.',
+    '',
+    '| operation | authgate | jose | speed-up |',
+    '|---|---|---|---|',
+    `| RS256 identity-provider token, cached remote JWKS, iss + aud checked (vs createRemoteJWKSet + jwtVerify) | ${fmt(remote[0])} | ${fmt(remote[1])} | ${(remote[1] / remote[0]).toFixed(1)}x |`,
+    `| DPoP proof check, ES256, with \`ath\` and jti once (vs the same checks over jose; proof creation subtracted) | ${fmt(dpop[0])} | ${fmt(dpop[1])} | ${(dpop[1] / dpop[0]).toFixed(1)}x |`,
+    '',
+    END,
+  ],
+  '<!-- END NODE SIGNATURES -->',
+)

@@ -1,9 +1,3 @@
-// authgate's request and webhook signatures beside http-message-signatures and
-// standardwebhooks, in one run, on the same typical API request: POST with a query, five
-// covered components plus Content-Digest over a 1 KiB body (the peer's digest computed with
-// node:crypto, as its users must). authgate's verify includes its nonce (replay) check; the
-// peer has none. Writes its table into docs/benchmarks.md; run by `make bench`.
-import { readFileSync } from 'node:fs'
 import { createHash, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { httpbis, createSigner, createVerifier } from 'http-message-signatures'
@@ -19,7 +13,6 @@ const URL_ = 'https://api.example.com/v1/orders?dry=1'
 // 1022 bytes of JSON.
 const PAYLOAD = Buffer.from(`{"items":[${'"book",'.repeat(145)}"end"]}`)
 const COMPONENTS = ['@method', '@authority', '@path', '@query', 'content-type']
-
 
 // authgate
 const key = ag.SignatureKey.hmacSha256(SECRET)
@@ -37,18 +30,24 @@ const peerKey = createSigner(SECRET, 'hmac-sha256', 'client-1')
 const peerVerifier = createVerifier(SECRET, 'hmac-sha256')
 const peerSign = async () => {
   const digest = `sha-256=:${createHash('sha256').update(PAYLOAD).digest('base64')}:`
-  return httpbis.signMessage({
-    key: peerKey,
-    fields: [...COMPONENTS, 'content-digest'],
-    params: ['created', 'keyid', 'nonce', 'alg'],
-    paramValues: { nonce: randomUUID() },
-  }, { method: 'POST', url: URL_, headers: { ...base, 'content-digest': digest } })
+  return httpbis.signMessage(
+    {
+      key: peerKey,
+      fields: [...COMPONENTS, 'content-digest'],
+      params: ['created', 'keyid', 'nonce', 'alg'],
+      paramValues: { nonce: randomUUID() },
+    },
+    { method: 'POST', url: URL_, headers: { ...base, 'content-digest': digest } },
+  )
 }
 const peerBoth = async () => {
   const signed = await peerSign()
   const digest = `sha-256=:${createHash('sha256').update(PAYLOAD).digest('base64')}:`
   if (signed.headers['content-digest'] !== digest) throw new Error('digest mismatch')
-  const ok = await httpbis.verifyMessage({ keyLookup: async () => ({ id: 'client-1', algs: ['hmac-sha256'], verify: peerVerifier }) }, signed)
+  const ok = await httpbis.verifyMessage(
+    { keyLookup: async () => ({ id: 'client-1', algs: ['hmac-sha256'], verify: peerVerifier }) },
+    signed,
+  )
   if (!ok) throw new Error('peer verify failed')
 }
 
@@ -56,21 +55,43 @@ const peerBoth = async () => {
 const whSecret = ag.WebhookKey.generateSecret()
 const ts = Math.floor(Date.now() / 1000)
 const wh = new Webhook(whSecret)
-const whHeaders = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': ag.signWebhook(whSecret, 'msg_1', ts, PAYLOAD) }
+const whHeaders = {
+  'webhook-id': 'msg_1',
+  'webhook-timestamp': String(ts),
+  'webhook-signature': ag.signWebhook(whSecret, 'msg_1', ts, PAYLOAD),
+}
 const whVerifier = new ag.WebhookVerifier(whSecret, { checkReplay: false })
 const text = PAYLOAD.toString()
 const when = new Date(ts * 1000)
 
 const rows = [
   ['RFC 9421 sign (vs http-message-signatures)', await measure(agSign), await measure(peerSign)],
-  ['RFC 9421 sign + verify; authgate includes the nonce replay check (vs http-message-signatures, none)', await measure(agBoth), await measure(peerBoth)],
-  ['Standard Webhooks v1 sign, 1 KiB payload (vs standardwebhooks)', await measure(() => ag.signWebhook(whSecret, 'msg_1', ts, PAYLOAD)), await measure(() => wh.sign('msg_1', when, text))],
-  ['Standard Webhooks v1 verify, 1 KiB payload (vs standardwebhooks)', await measure(() => whVerifier.verify(whHeaders, PAYLOAD)), await measure(() => wh.verify(text, whHeaders))],
+  [
+    'RFC 9421 sign + verify; authgate includes the nonce replay check (vs http-message-signatures, none)',
+    await measure(agBoth),
+    await measure(peerBoth),
+  ],
+  [
+    'Standard Webhooks v1 sign, 1 KiB payload (vs standardwebhooks)',
+    await measure(() => ag.signWebhook(whSecret, 'msg_1', ts, PAYLOAD)),
+    await measure(() => wh.sign('msg_1', when, text)),
+  ],
+  [
+    'Standard Webhooks v1 verify, 1 KiB payload (vs standardwebhooks)',
+    await measure(() => whVerifier.verify(whHeaders, PAYLOAD)),
+    await measure(() => wh.verify(text, whHeaders)),
+  ],
 ]
-const lines = [BEGIN, '',
+const lines = [
+  BEGIN,
+  '',
   `Node ${process.version}; http-message-signatures ${version('http-message-signatures')}, standardwebhooks ${version('standardwebhooks')}. ` +
-  'Median of 5 rounds, one call at a time; the peer is awaited. Request: POST with a query, `@method @authority @path @query content-type` + `content-digest` over a 1 KiB body, hmac-sha256.', '',
-  '| operation | authgate | peer | speed-up |', '|---|---|---|---|',
+    'Median of 5 rounds, one call at a time; the peer is awaited. Request: POST with a query, `@method @authority @path @query content-type` + `content-digest` over a 1 KiB body, hmac-sha256.',
+  '',
+  '| operation | authgate | peer | speed-up |',
+  '|---|---|---|---|',
   ...rows.map(([name, ours, theirs]) => `| ${name} | ${fmt(ours)} | ${fmt(theirs)} | ${(theirs / ours).toFixed(1)}x |`),
-  '', END]
+  '',
+  END,
+]
 writeSection(lines, '<!-- END NODE -->')

@@ -18,7 +18,8 @@ export async function measure(fn, ms = 1000) {
 }
 
 /** Nanoseconds as the tables show them. */
-export const fmt = (ns) => (ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
+export const fmt = (ns) =>
+  ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`
 
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 
@@ -30,7 +31,10 @@ export function writeSection(lines, after) {
   const [begin, end] = [lines[0], lines[lines.length - 1]]
   let text = readFileSync(DOC, 'utf8')
   if (!text.includes(begin)) {
-    text = after && text.includes(after) ? text.replace(after, `${after}\n\n${begin}\n${end}`) : `${text}\n${begin}\n${end}\n`
+    text =
+      after && text.includes(after)
+        ? text.replace(after, `${after}\n\n${begin}\n${end}`)
+        : `${text}\n${begin}\n${end}\n`
   }
   text = text.slice(0, text.indexOf(begin)) + lines.join('\n') + text.slice(text.indexOf(end) + end.length)
   writeFileSync(DOC, text)

@@ -11,8 +11,27 @@ const HUGE = 10 * 1024 * 1024
 // its error message, ~0.6 s for 10 MB; the 10 MB Buffer has its own test below.
 const HOSTILE = [
   // The huge string is made flat once (a repeat() rope would be flattened on every call).
-  undefined, null, '', Buffer.alloc(0), Buffer.alloc(HUGE, 'x').toString(), Buffer.alloc(64 * 1024, 0xff), '\ud800', '\0', -1, 2 ** 70,
-  1.5, NaN, Infinity, 10n, [], {}, [null], { k: null }, Symbol('s'), () => {}, new Date(NaN),
+  undefined,
+  null,
+  '',
+  Buffer.alloc(0),
+  Buffer.alloc(HUGE, 'x').toString(),
+  Buffer.alloc(64 * 1024, 0xff),
+  '\ud800',
+  '\0',
+  -1,
+  2 ** 70,
+  1.5,
+  NaN,
+  Infinity,
+  10n,
+  [],
+  {},
+  [null],
+  { k: null },
+  Symbol('s'),
+  () => {},
+  new Date(NaN),
 ]
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef')
 
@@ -92,7 +111,7 @@ async function hostile(label, call) {
   return calls
 }
 
-const entries = Object.entries(ag).filter(([name, v]) => typeof v === 'function' && !isError(v))
+const entries = Object.entries(ag).filter(([_name, v]) => typeof v === 'function' && !isError(v))
 
 test('every class with methods has a sample instance', () => {
   for (const [name, value] of entries) {
@@ -129,9 +148,16 @@ test('a 10 MB Buffer anywhere gives an error, and no message repeats what it hel
   const big = Buffer.alloc(HUGE, 0x41)
   big.write('top-secret-key-material')
   const attempts = [
-    () => keys.verify(big), () => new ag.RateLimiter().check(big), () => ag.parseApiKey(big), () => ag.bearerToken(big),
-    () => ag.base32Decode(big), () => ag.Key.hmac(big), () => new ag.WebhookVerifier(big), () => ag.verifyContentDigest(big, big),
-    () => ag.signWebhook(['whsec_' + 'A'.repeat(43)], 'id', 1, big), () => new ag.SessionManager(keys).refreshAsync(big),
+    () => keys.verify(big),
+    () => new ag.RateLimiter().check(big),
+    () => ag.parseApiKey(big),
+    () => ag.bearerToken(big),
+    () => ag.base32Decode(big),
+    () => ag.Key.hmac(big),
+    () => new ag.WebhookVerifier(big),
+    () => ag.verifyContentDigest(big, big),
+    () => ag.signWebhook([`whsec_${'A'.repeat(43)}`], 'id', 1, big),
+    () => new ag.SessionManager(keys).refreshAsync(big),
   ]
   let errors = 0
   for (const attempt of attempts) {

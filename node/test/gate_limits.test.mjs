@@ -24,7 +24,9 @@ async function express_(w, body) {
   const app = express()
   app.use(authgate(w.gate))
   app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub, client: req.auth.clientIp }))
-  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
   try {
     await body(`http://127.0.0.1:${server.address().port}`)
   } finally {
@@ -44,7 +46,10 @@ async function fastify_(w, body) {
   }
 }
 
-for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
+for (const [name, serve] of [
+  ['Express', express_],
+  ['Fastify', fastify_],
+]) {
   test(`${name}: rate limit per API key, with the RateLimit headers`, async () => {
     const w = world((clock) => {
       const limiter = new ag.RateLimiter({ clock })
@@ -76,7 +81,10 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
 
   test(`${name}: allowlist and the client address behind a trusted proxy`, async () => {
     // The test client connects from 127.0.0.1, which plays the trusted proxy.
-    const w = world(() => ({ allowlist: new ag.IpAllowlist(['10.0.0.0/8']), clientIp: new ag.ClientIpResolver(['127.0.0.0/8']) }))
+    const w = world(() => ({
+      allowlist: new ag.IpAllowlist(['10.0.0.0/8']),
+      clientIp: new ag.ClientIpResolver(['127.0.0.0/8']),
+    }))
     await serve(w, async (base) => {
       const r = await fetch(`${base}/me`, { headers: w.headers })
       assert.equal(r.status, 403)
@@ -85,13 +93,18 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
       const ok = await fetch(`${base}/me`, { headers: { ...w.headers, 'x-forwarded-for': '10.1.2.3' } })
       assert.equal(ok.status, 200)
       assert.equal((await ok.json()).client, '10.1.2.3')
-      const spoofed = await fetch(`${base}/me`, { headers: { ...w.headers, 'x-forwarded-for': '10.9.9.9, 203.0.113.5' } })
+      const spoofed = await fetch(`${base}/me`, {
+        headers: { ...w.headers, 'x-forwarded-for': '10.9.9.9, 203.0.113.5' },
+      })
       assert.equal(spoofed.status, 403)
     })
   })
 }
 
-for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
+for (const [name, serve] of [
+  ['Express', express_],
+  ['Fastify', fastify_],
+]) {
   test(`${name}: forged credentials are metered per address before any check`, async () => {
     let limiter
     const w = world((clock) => {
@@ -104,7 +117,8 @@ for (const [name, serve] of [['Express', express_], ['Fastify', fastify_]]) {
     const forged = { 'x-api-key': key, authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA' }
     const unknown = { 'x-api-key': key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x') }
     await serve(w, async (base) => {
-      for (let i = 0; i < 5; i++) assert.equal((await fetch(`${base}/me`, { headers: i % 2 ? forged : unknown })).status, 401)
+      for (let i = 0; i < 5; i++)
+        assert.equal((await fetch(`${base}/me`, { headers: i % 2 ? forged : unknown })).status, 401)
       const r = await fetch(`${base}/me`, { headers: forged })
       assert.equal(r.status, 429)
       assert.equal((await r.json()).error, 'rate_limited')
@@ -126,8 +140,11 @@ test('a Gate limits anonymous clients by address; errorResponse carries Retry-Af
   const gate = new Gate({ limiter, ratePolicy: 'anon', clientIp: new ag.ClientIpResolver(['127.0.0.0/8']) })
   assert.equal(gate.authenticate(() => '198.51.100.7', '127.0.0.1').clientIp, '198.51.100.7')
   assert.equal(gate.authenticate(() => '198.51.100.7', '127.0.0.1').rateLimit.remaining, 0)
-  assert.throws(() => gate.authenticate(() => '198.51.100.7', '127.0.0.1'), (e) => {
-    const { status, headers } = gate.errorResponse(e)
-    return e instanceof ag.RateLimited && status === 429 && headers['retry-after'] === '1800'
-  })
+  assert.throws(
+    () => gate.authenticate(() => '198.51.100.7', '127.0.0.1'),
+    (e) => {
+      const { status, headers } = gate.errorResponse(e)
+      return e instanceof ag.RateLimited && status === 429 && headers['retry-after'] === '1800'
+    },
+  )
 })

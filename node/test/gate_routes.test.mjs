@@ -16,7 +16,8 @@ const SECRET = Buffer.from('route-tests-hs256-secret-0123456789abcdef')
 const NOW = 1_700_000_000
 const keys = () => new ag.KeySet([ag.Key.hmac(SECRET, 'HS256')])
 const token = (claims = {}) => keys().sign({ sub: 'alice', exp: 4_102_444_800, ...claims })
-const gate = (options = {}) => new Gate({ keys: keys(), limiter: new ag.RateLimiter({ clock: new ag.ManualClock(NOW) }), ...options })
+const gate = (options = {}) =>
+  new Gate({ keys: keys(), limiter: new ag.RateLimiter({ clock: new ag.ManualClock(NOW) }), ...options })
 const bearer = (claims) => ({ authorization: `Bearer ${token(claims)}` })
 
 async function statuses(base, path, headers, n) {
@@ -32,7 +33,9 @@ test('Express: a route limit per user, apart from other routes, and route scopes
   app.post('/other', authgate(g), (_req, res) => res.json({ ok: true }))
   app.post('/admin', authgate(g, { scopes: ['admin'] }), (_req, res) => res.json({ ok: true }))
   app.use(authgateErrors())
-  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
   try {
     const base = `http://127.0.0.1:${server.address().port}`
     assert.deepEqual(await statuses(base, '/login', bearer({ scope: 'read' }), 3), [200, 200, 429])
@@ -66,10 +69,13 @@ test('Fastify: a route limit from the route config', async () => {
 
 test('Fastify: registered inside an encapsulated context, the plugin protects that context only', async () => {
   const app = Fastify()
-  app.register(async (api) => {
-    api.register(authgatePlugin, { gate: gate() })
-    api.get('/orders', async (request) => ({ user: request.auth.claims.sub }))
-  }, { prefix: '/api' })
+  app.register(
+    async (api) => {
+      api.register(authgatePlugin, { gate: gate() })
+      api.get('/orders', async (request) => ({ user: request.auth.claims.sub }))
+    },
+    { prefix: '/api' },
+  )
   app.get('/health', async () => ({ ok: true }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   try {
@@ -95,7 +101,7 @@ test('a route limit that is no policy is refused when declared', () => {
   assert.throws(() => authgate(gate(), { limit: 'gold', name: 'x' }), ag.InvalidInput)
 })
 
-test('buckets per app survive rolling; a key\'s own policy; a limit per user', () => {
+test("buckets per app survive rolling; a key's own policy; a limit per user", () => {
   const store = new ag.MemoryStore()
   const clock = new ag.ManualClock(NOW)
   const limiter = new ag.RateLimiter({ store, clock })
@@ -118,7 +124,10 @@ test('buckets per app survive rolling; a key\'s own policy; a limit per user', (
   assert.notEqual(next.id, record.id)
   assert.equal(check(rolled), 429)
   const { key: gold } = apiKeys.create({ rateLimitPolicy: 'gold' })
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => check(gold)), [200, 200, 200, 200, 429])
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => check(gold)),
+    [200, 200, 200, 200, 429],
+  )
 
   const users = new Gate({ keys: keys(), limiter, userRatePolicy: 'default', clientRatePolicy: null })
   const header = (name) => (name === 'authorization' ? `Bearer ${token()}` : undefined)
@@ -138,16 +147,26 @@ test('an app-wide gate and a route rule run the pipeline once (one credit, one c
   const store = new ag.MemoryStore()
   const apiKeys = new ag.ApiKeyManager({ store })
   const { key, record } = apiKeys.create({ credits: 10 })
-  const g = new Gate({ keys: keys(), apiKeys, limiter: new ag.RateLimiter({ store }), dpop: new ag.DpopVerifier({ store }) })
+  const g = new Gate({
+    keys: keys(),
+    apiKeys,
+    limiter: new ag.RateLimiter({ store }),
+    dpop: new ag.DpopVerifier({ store }),
+  })
   const app = express()
   app.use(authgate(g))
   app.post('/login', authgate(g, { limit: '5/minute' }), (req, res) => res.json({ identity: req.auth.identity }))
   app.use(authgateErrors())
-  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
   try {
     const url = `http://127.0.0.1:${server.address().port}/login`
     const proof = ag.createDpopProof(device, 'POST', url, { accessToken: bound })
-    const r = await fetch(url, { method: 'POST', headers: { 'x-api-key': key, authorization: `DPoP ${bound}`, dpop: proof } })
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-api-key': key, authorization: `DPoP ${bound}`, dpop: proof },
+    })
     assert.equal(r.status, 200, await r.clone().text())
     assert.match(r.headers.get('ratelimit'), /^"5\/minute";r=4;t=1[12]$/)
     assert.equal(apiKeys.get(record.id).credits, 9)
@@ -162,7 +181,9 @@ test('route buckets are named by route patterns, never by the URL', async () => 
   const app = express()
   app.use(authgate(g, { limit: '100/minute' })) // app-wide: one bucket, whatever the path
   app.use((_req, res) => res.json({ ok: true }))
-  const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
   try {
     const base = `http://127.0.0.1:${server.address().port}`
     const r = await fetch(`${base}/${'x'.repeat(300)}`, { headers: bearer() })
@@ -183,17 +204,33 @@ test('a Host header that is not a host cannot move the path a DPoP proof is chec
   assert.equal(gateUrl('http', undefined, '/x'), 'http://localhost/x')
   const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
   const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
-  const send = (port, host, proof) => new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/other', method: 'POST',
-      headers: { host, authorization: `DPoP ${bound}`, dpop: proof } }, (res) => { res.resume(); resolve(res.statusCode) })
-    req.on('error', reject)
-    req.end()
-  })
+  const send = (port, host, proof) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/other',
+          method: 'POST',
+          headers: { host, authorization: `DPoP ${bound}`, dpop: proof },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode)
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
   const express_ = () => {
     const app = express()
     const g = new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
     app.post('/:any', authgate(g), (_req, res) => res.json({ ok: true }))
-    return new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) })) })
+    return new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () =>
+        resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }),
+      )
+    })
   }
   const fastify_ = async () => {
     const app = Fastify()

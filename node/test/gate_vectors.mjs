@@ -19,7 +19,11 @@ export function build(spec) {
   if (spec.allowlist) options.allowlist = new ag.IpAllowlist(spec.allowlist)
   if (spec.tokens) {
     options.keys = new ag.KeySet([ag.Key.hmac(Buffer.from(spec.tokens.hs256_secret), 'HS256')])
-    options.verify = { issuer: spec.tokens.issuer, audience: spec.tokens.audience, acceptAnyAudience: spec.tokens.accept_any_audience }
+    options.verify = {
+      issuer: spec.tokens.issuer,
+      audience: spec.tokens.audience,
+      acceptAnyAudience: spec.tokens.accept_any_audience,
+    }
     if (spec.tokens.accept_id_tokens) options.acceptIdTokens = true
   }
   if (spec.scopes) options.scopes = spec.scopes

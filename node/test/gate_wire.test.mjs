@@ -21,12 +21,15 @@ const MAX_HEADER = 64 * 1024
 
 /** A gate whose configuration each case replaces: the apps are built once around it. */
 function switchGate(holder) {
-  return new Proxy({}, {
-    get(_target, key) {
-      const value = holder.gate[key]
-      return typeof value === 'function' ? value.bind(holder.gate) : value
+  return new Proxy(
+    {},
+    {
+      get(_target, key) {
+        const value = holder.gate[key]
+        return typeof value === 'function' ? value.bind(holder.gate) : value
+      },
     },
-  })
+  )
 }
 
 function ok(_req, res) {
@@ -83,9 +86,15 @@ const adapters = {
 async function listen(made) {
   if (made.hono) {
     return new Promise((resolve) => {
-      const s = serve({
-        fetch: made.hono.fetch, port: 0, hostname: '127.0.0.1', serverOptions: { maxHeaderSize: MAX_HEADER },
-      }, () => resolve(s))
+      const s = serve(
+        {
+          fetch: made.hono.fetch,
+          port: 0,
+          hostname: '127.0.0.1',
+          serverOptions: { maxHeaderSize: MAX_HEADER },
+        },
+        () => resolve(s),
+      )
     })
   }
   await new Promise((resolve) => made.listen(0, '127.0.0.1', resolve))
@@ -93,23 +102,28 @@ async function listen(made) {
 }
 
 function send(port) {
-  return (method, path, headers) => new Promise((resolve, reject) => {
-    // A flat list of names and values: repeated lines stay repeated.
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: ['host', `127.0.0.1:${port}`, ...headers.flat()] }, (res) => {
-      const chunks = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => {
-        const got = {}
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i].toLowerCase()
-          ;(got[name] ??= []).push(res.rawHeaders[i + 1])
-        }
-        resolve({ status: res.statusCode, headers: got, body: Buffer.concat(chunks).toString('utf8') })
-      })
+  return (method, path, headers) =>
+    new Promise((resolve, reject) => {
+      // A flat list of names and values: repeated lines stay repeated.
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method, path, headers: ['host', `127.0.0.1:${port}`, ...headers.flat()] },
+        (res) => {
+          const chunks = []
+          res.on('data', (c) => chunks.push(c))
+          res.on('end', () => {
+            const got = {}
+            for (let i = 0; i < res.rawHeaders.length; i += 2) {
+              const name = res.rawHeaders[i].toLowerCase()
+              got[name] = got[name] ?? []
+              got[name].push(res.rawHeaders[i + 1])
+            }
+            resolve({ status: res.statusCode, headers: got, body: Buffer.concat(chunks).toString('utf8') })
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end()
     })
-    req.on('error', reject)
-    req.end()
-  })
 }
 
 for (const [name, make] of Object.entries(adapters)) {
@@ -118,7 +132,9 @@ for (const [name, make] of Object.entries(adapters)) {
     const server = await listen(await make(switchGate(holder)))
     try {
       const post = send(server.address().port)
-      const hold = (gate) => { holder.gate = gate }
+      const hold = (gate) => {
+        holder.gate = gate
+      }
       for (const c of vectors.CASES) await vectors.run(c, post, hold)
       // Still serving after the hostile cases.
       await vectors.run(vectors.CASES[0], post, hold)

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-const BINARY = process.env.AUTHGATE_TEST_HTTPS
-  || fileURLToPath(new URL('../../target/debug/authgate-test-https', import.meta.url))
+const BINARY =
+  process.env.AUTHGATE_TEST_HTTPS || fileURLToPath(new URL('../../target/debug/authgate-test-https', import.meta.url))
 
 export class HttpsServer {
   static async start() {

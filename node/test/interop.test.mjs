@@ -11,7 +11,12 @@ import * as ag from '../index.mjs'
 const data = (f) => readFileSync(new URL(`../../core/tests/data/${f}`, import.meta.url), 'utf8')
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef')
 const FILES = { RS256: 'rsa', PS256: 'rsa', ES256: 'ec', EdDSA: 'ed25519' }
-const claims = () => ({ sub: 'user-1', iss: 'https://auth.example', aud: 'api', exp: Math.floor(Date.now() / 1000) + 600 })
+const claims = () => ({
+  sub: 'user-1',
+  iss: 'https://auth.example',
+  aud: 'api',
+  exp: Math.floor(Date.now() / 1000) + 600,
+})
 
 function ours(alg) {
   if (alg === 'HS256') {
@@ -32,7 +37,11 @@ for (const alg of ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA']) {
   test(`jose and authgate verify each other (${alg})`, async () => {
     const [signer, verifier] = ours(alg)
     const [priv, pub] = theirs(alg)
-    const { payload } = await jose.jwtVerify(signer.sign(claims()), pub, { issuer: 'https://auth.example', audience: 'api', algorithms: [alg] })
+    const { payload } = await jose.jwtVerify(signer.sign(claims()), pub, {
+      issuer: 'https://auth.example',
+      audience: 'api',
+      algorithms: [alg],
+    })
     assert.equal(payload.sub, 'user-1')
     const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg, kid: 'k' }).sign(priv)
     assert.equal(verifier.verify(token, { issuer: 'https://auth.example', audience: 'api' }).sub, 'user-1')
@@ -86,7 +95,10 @@ for (const ourAlg of ['EdDSA', 'Ed25519']) {
 test('an HMAC secret that is a public key is refused with what it is', () => {
   const pem = data('ec-public.pem')
   for (const secret of [pem, Buffer.from(pem), createPublicKey(pem).export({ type: 'spki', format: 'der' })]) {
-    assert.throws(() => ag.Key.hmac(secret, 'HS256'), (e) => e.code === 'INVALID_KEY' && /PEM key or certificate|SubjectPublicKeyInfo/.test(e.message))
+    assert.throws(
+      () => ag.Key.hmac(secret, 'HS256'),
+      (e) => e.code === 'INVALID_KEY' && /PEM key or certificate|SubjectPublicKeyInfo/.test(e.message),
+    )
   }
   assert.throws(() => jsonwebtoken.sign({ sub: 'x' }, createPublicKey(pem), { algorithm: 'HS256' }))
 })
@@ -103,7 +115,10 @@ test('an RSA JWK without alg verifies jose PS256 tokens when the allow-list name
     assert.equal(verifier.verify(token, { audience: 'api', algorithms: ['RS256', alg] }).sub, 'user-1')
   }
   const ps = await new jose.SignJWT(claims()).setProtectedHeader({ alg: 'PS256', kid: 'k' }).sign(priv)
-  assert.throws(() => verifier.verify(ps, { audience: 'api' }), (e) => e.code === 'ALGORITHM_NOT_ALLOWED')
+  assert.throws(
+    () => verifier.verify(ps, { audience: 'api' }),
+    (e) => e.code === 'ALGORITHM_NOT_ALLOWED',
+  )
   const signer = new ag.KeySet([ag.Key.fromPem(data('rsa-private.pem'), 'PS256', 'k')])
   const { payload } = await jose.jwtVerify(signer.sign(claims()), pub, { audience: 'api', algorithms: ['PS256'] })
   assert.equal(payload.sub, 'user-1')
@@ -111,7 +126,10 @@ test('an RSA JWK without alg verifies jose PS256 tokens when the allow-list name
 
 // #20 item 18: SEC1 `EC PRIVATE KEY` PEM (node:crypto's sec1 export, as openssl ecparam
 // -genkey writes) signs tokens jose verifies, and authgate verifies jose's.
-for (const [curve, alg] of [['prime256v1', 'ES256'], ['secp384r1', 'ES384']]) {
+for (const [curve, alg] of [
+  ['prime256v1', 'ES256'],
+  ['secp384r1', 'ES384'],
+]) {
   test(`a SEC1 ${curve} key from node:crypto signs for jose`, async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve })
     const pem = privateKey.export({ type: 'sec1', format: 'pem' })
@@ -138,5 +156,8 @@ test('svix and authgate verify each other with svix-branded headers', async () =
   assert.equal(ours.verify(headers, payload).id, 'msg_1')
   const mine = ag.signWebhook(secret, 'msg_2', Number(ts), payload)
   assert.equal(theirs.verify(payload, { 'svix-id': 'msg_2', 'svix-timestamp': ts, 'svix-signature': mine }), undefined)
-  assert.throws(() => ours.verify({ ...headers, 'svix-id': 'msg_3', 'webhook-id': 'msg_4' }, payload), (e) => e.code === 'MALFORMED_SIGNATURE')
+  assert.throws(
+    () => ours.verify({ ...headers, 'svix-id': 'msg_3', 'webhook-id': 'msg_4' }, payload),
+    (e) => e.code === 'MALFORMED_SIGNATURE',
+  )
 })

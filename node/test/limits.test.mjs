@@ -16,8 +16,10 @@ test('policies as text or objects; headers; enforce throws RateLimited with retr
   assert.equal(first.remaining, 1)
   assert.equal(first.headers['RateLimit-Policy'], '"login";q=2;w=60')
   limiter.enforce('alice', { policy: 'login' })
-  assert.throws(() => limiter.enforce('alice', { policy: 'login' }),
-    (e) => e instanceof ag.RateLimited && e instanceof ag.AuthError && e.retryAfter === 30 && e.code === 'RATE_LIMITED')
+  assert.throws(
+    () => limiter.enforce('alice', { policy: 'login' }),
+    (e) => e instanceof ag.RateLimited && e instanceof ag.AuthError && e.retryAfter === 30 && e.code === 'RATE_LIMITED',
+  )
   assert.equal(limiter.check('alice', { policy: 'login' }).headers['Retry-After'], '30')
   clock.advance(30)
   assert.ok(limiter.check('alice', { policy: 'login' }).allowed)
@@ -46,7 +48,10 @@ test('allowlists and the client address from req.headers', () => {
   const office = new ag.IpAllowlist(['10.0.0.0/8', '2001:db8::/32'])
   assert.ok(office.contains('::ffff:10.1.2.3'))
   assert.throws(() => office.check('192.0.2.1'), ag.IpNotAllowed)
-  assert.throws(() => new ag.IpAllowlist(['10.1.0.0/8']), (e) => e instanceof ag.InvalidInput && /host bits/.test(e.message))
+  assert.throws(
+    () => new ag.IpAllowlist(['10.1.0.0/8']),
+    (e) => e instanceof ag.InvalidInput && /host bits/.test(e.message),
+  )
   const resolver = new ag.ClientIpResolver(['10.0.0.0/8'])
   assert.equal(resolver.resolve('10.0.0.1', '6.6.6.6, 203.0.113.7'), '203.0.113.7')
   assert.equal(resolver.resolve('10.0.0.1', ['6.6.6.6', '203.0.113.7']), '203.0.113.7')
@@ -59,9 +64,17 @@ test('allowlists and the client address from req.headers', () => {
 
 test('WeakPassword names every broken rule', () => {
   const policy = new ag.PasswordPolicy({ blocklist: ['Password1'] })
-  assert.deepEqual(policy.check('pass').map((v) => v.code), ['too_short', 'missing_uppercase', 'missing_digit'])
-  assert.throws(() => policy.enforce('password1'), (e) => e instanceof ag.WeakPassword
-    && JSON.stringify(e.violations) === '["missing_uppercase","common_password"]' && !e.message.includes('password1'))
+  assert.deepEqual(
+    policy.check('pass').map((v) => v.code),
+    ['too_short', 'missing_uppercase', 'missing_digit'],
+  )
+  assert.throws(
+    () => policy.enforce('password1'),
+    (e) =>
+      e instanceof ag.WeakPassword &&
+      JSON.stringify(e.violations) === '["missing_uppercase","common_password"]' &&
+      !e.message.includes('password1'),
+  )
   policy.enforce('Correct7horse')
   assert.deepEqual(ag.PasswordPolicy.nist().check('alllowercase'), [])
 })
@@ -69,7 +82,9 @@ test('WeakPassword names every broken rule', () => {
 test('hashing runs off the event loop', async () => {
   const hasher = new ag.PasswordHasher()
   let ticks = 0
-  const timer = setInterval(() => { ticks++ }, 1)
+  const timer = setInterval(() => {
+    ticks++
+  }, 1)
   const hashes = await Promise.all([1, 2, 3, 4].map(() => hasher.hash('pw')))
   clearInterval(timer)
   assert.ok(ticks > 0, 'timers ran while four 19 MiB hashes were computed')

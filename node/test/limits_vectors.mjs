@@ -19,7 +19,13 @@ function expect(c, run, check = () => {}) {
 const policyOf = (p) => ({ limit: p.limit ?? 0, periodMs: p.period_ms ?? 0, burst: p.burst })
 
 function decisionMatches(d, want) {
-  const got = { allowed: d.allowed, outcome: d.outcome, remaining: d.remaining, reset_after_ms: d.resetAfterMs, retry_after_ms: d.retryAfterMs ?? null }
+  const got = {
+    allowed: d.allowed,
+    outcome: d.outcome,
+    remaining: d.remaining,
+    reset_after_ms: d.resetAfterMs,
+    retry_after_ms: d.retryAfterMs ?? null,
+  }
   for (const k of Object.keys(got)) if (k in want) assert.equal(got[k], want[k], k)
   for (const [name, value] of Object.entries(want.headers ?? {})) assert.equal(d.headers[name] ?? null, value, name)
 }
@@ -46,14 +52,25 @@ export function runRatelimit(c) {
 export function runAllowlist(c) {
   switch (c.op) {
     case 'parse_network':
-      return expect(c, () => ag.parseNetwork(c.text), (n, w) => assert.equal(n, w.network))
+      return expect(
+        c,
+        () => ag.parseNetwork(c.text),
+        (n, w) => assert.equal(n, w.network),
+      )
     case 'contains':
-      return expect(c, () => new ag.IpAllowlist(c.entries, { allowAny: c.allow_any }).contains(c.ip), (r, w) => assert.equal(r, w.result))
+      return expect(
+        c,
+        () => new ag.IpAllowlist(c.entries, { allowAny: c.allow_any }).contains(c.ip),
+        (r, w) => assert.equal(r, w.result),
+      )
     case 'check':
       return expect(c, () => new ag.IpAllowlist(c.entries, { allowAny: c.allow_any }).check(c.ip))
     case 'client_ip':
-      return expect(c, () => new ag.ClientIpResolver(c.trusted, { header: c.header }).resolve(c.peer, c.values),
-        (ip, w) => assert.equal(ip, w.ip))
+      return expect(
+        c,
+        () => new ag.ClientIpResolver(c.trusted, { header: c.header }).resolve(c.peer, c.values),
+        (ip, w) => assert.equal(ip, w.ip),
+      )
     default:
       assert.fail(`unknown allowlist op ${c.op}`)
   }
@@ -65,9 +82,14 @@ function passwordPolicy(c) {
   if (typeof c.policy === 'object') {
     const p = c.policy
     return new ag.PasswordPolicy({
-      minLength: p.min_length, maxLength: p.max_length, requireUppercase: p.require_uppercase,
-      requireLowercase: p.require_lowercase, requireDigit: p.require_digit, requireSymbol: p.require_symbol,
-      commonPasswords: p.common_passwords, blocklist,
+      minLength: p.min_length,
+      maxLength: p.max_length,
+      requireUppercase: p.require_uppercase,
+      requireLowercase: p.require_lowercase,
+      requireDigit: p.require_digit,
+      requireSymbol: p.require_symbol,
+      commonPasswords: p.common_passwords,
+      blocklist,
     })
   }
   return new ag.PasswordPolicy({ blocklist })
@@ -78,7 +100,15 @@ const hasher = new ag.PasswordHasher()
 export async function runPassword(c) {
   switch (c.op) {
     case 'policy_check':
-      return expect(c, () => passwordPolicy(c).check(c.password, c.context), (got, want) => assert.deepEqual(got.map((v) => v.code), want.violations))
+      return expect(
+        c,
+        () => passwordPolicy(c).check(c.password, c.context),
+        (got, want) =>
+          assert.deepEqual(
+            got.map((v) => v.code),
+            want.violations,
+          ),
+      )
     case 'enforce':
       return expect(c, () => passwordPolicy(c).enforce(c.password, c.context))
     case 'verify':

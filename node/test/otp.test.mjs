@@ -21,14 +21,20 @@ test('otplib and authgate compute and accept the same codes', () => {
   assert.equal(sha.at(NOW), generateSync({ secret, epoch: NOW, algorithm: 'sha512', digits: 8, period: 60 }))
   const hotp = new ag.Hotp(secret)
   for (let c = 0; c < 10; c++) assert.equal(hotp.at(c), generateSync({ secret, strategy: 'hotp', counter: c }))
-  assert.equal(ag.Totp.fromUri(new ag.Totp(secret).provisioningUri('a@b.c', 'X')).at(new Date(NOW * 1000)), ours.at(NOW))
+  assert.equal(
+    ag.Totp.fromUri(new ag.Totp(secret).provisioningUri('a@b.c', 'X')).at(new Date(NOW * 1000)),
+    ours.at(NOW),
+  )
 })
 
 test('URIs written by otplib are parsed', () => {
   const secret = ag.generateOtpSecret()
   const uri = generateURI({ issuer: 'ACME Co', label: 'john@example.com', secret })
   const parsed = ag.parseOtpauthUri(uri)
-  assert.deepEqual([parsed.kind, parsed.issuer, parsed.account, parsed.secret], ['totp', 'ACME Co', 'john@example.com', secret])
+  assert.deepEqual(
+    [parsed.kind, parsed.issuer, parsed.account, parsed.secret],
+    ['totp', 'ACME Co', 'john@example.com', secret],
+  )
   const hotpUri = generateURI({ strategy: 'hotp', issuer: 'ACME', label: 'x', secret, counter: 5 })
   assert.equal(ag.parseOtpauthUri(hotpUri).counter, 5)
 })
@@ -57,30 +63,44 @@ test('the manager confirms with the first code and refuses replays; throttling s
   const valid = new Set([0, 30, 60].map((d) => generateSync({ secret, epoch: NOW + d })))
   const wrong = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))
   assert.throws(() => manager.verify('alice', secret, wrong), ag.InvalidCode)
-  assert.throws(() => manager.verify('alice', secret, generateSync({ secret, epoch: NOW + 30 })), (e) => {
-    assert.ok(e instanceof ag.TooManyAttempts && e instanceof ag.OtpError)
-    assert.equal(e.retryAfter, 45)
-    assert.equal(ag.httpError(e.code, e.message).status, 429)
-    return true
-  })
+  assert.throws(
+    () => manager.verify('alice', secret, generateSync({ secret, epoch: NOW + 30 })),
+    (e) => {
+      assert.ok(e instanceof ag.TooManyAttempts && e instanceof ag.OtpError)
+      assert.equal(e.retryAfter, 45)
+      assert.equal(ag.httpError(e.code, e.message).status, 429)
+      return true
+    },
+  )
 })
 
 test('async senders are awaited; a rejected send is DeliveryFailed with its cause', async () => {
   const outbox = []
-  const challenges = new ag.Challenges(async (d) => {
-    await new Promise((resolve) => setImmediate(resolve))
-    outbox.push(d)
-  }, { digits: 8 })
+  const challenges = new ag.Challenges(
+    async (d) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      outbox.push(d)
+    },
+    { digits: 8 },
+  )
   const issued = await challenges.issue('login:alice', '+15550100')
   assert.equal(issued.attemptsLeft, 5)
   assert.equal(outbox.length, 1)
   assert.match(outbox[0].code, /^\d{8}$/)
-  await assert.rejects(challenges.issue('login:alice', '+15550100'), (e) => e instanceof ag.ResendTooSoon && e.retryAfter === 30)
+  await assert.rejects(
+    challenges.issue('login:alice', '+15550100'),
+    (e) => e instanceof ag.ResendTooSoon && e.retryAfter === 30,
+  )
   challenges.verify('login:alice', outbox[0].code)
 
   const cause = new Error('gateway down')
-  const broken = new ag.Challenges(() => { throw cause })
-  await assert.rejects(broken.issue('login:bob', 'bob@example.com'), (e) => e instanceof ag.DeliveryFailed && e.cause === cause)
+  const broken = new ag.Challenges(() => {
+    throw cause
+  })
+  await assert.rejects(
+    broken.issue('login:bob', 'bob@example.com'),
+    (e) => e instanceof ag.DeliveryFailed && e.cause === cause,
+  )
   assert.throws(() => broken.verify('login:bob', '123456'), ag.CodeExpired)
   assert.throws(() => new ag.Challenges('nope'), TypeError)
 })
@@ -90,7 +110,10 @@ test('recovery codes with a fixed key survive a new manager', () => {
   const hashKey = Buffer.alloc(32, 7)
   const codes = new ag.RecoveryCodes({ store, hashKey }).generate('alice')
   assert.equal(new ag.RecoveryCodes({ store, hashKey }).verify('alice', codes[0].toUpperCase()), 9)
-  assert.throws(() => new ag.RecoveryCodes({ store, hashKey: Buffer.alloc(32, 8) }).verify('alice', codes[1]), ag.InvalidCode)
+  assert.throws(
+    () => new ag.RecoveryCodes({ store, hashKey: Buffer.alloc(32, 8) }).verify('alice', codes[1]),
+    ag.InvalidCode,
+  )
   assert.throws(() => new ag.RecoveryCodes({ hashKey: 'short' }), ag.WeakKey)
 })
 

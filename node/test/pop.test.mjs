@@ -23,8 +23,14 @@ test('a created proof verifies once and binds to cnf.jkt', () => {
   assert.deepEqual([got.jkt, got.iat], [jkt, NOW])
   assert.throws(() => verifier.verify(proof, 'GET', URI, { accessToken: token }), ag.ReplayDetected)
   const other = ag.createDpopProof(key, 'GET', URI, { accessToken: token, now: NOW })
-  assert.throws(() => verifier.verify(other, 'GET', URI, { accessToken: token, accessClaims: { cnf: { jkt: 'x'.repeat(43) } } }), ag.InvalidClaim)
-  assert.throws(() => verifier.verify(other, 'GET', URI, { accessToken: token, accessClaims: { sub: 'a' } }), ag.MissingClaim)
+  assert.throws(
+    () => verifier.verify(other, 'GET', URI, { accessToken: token, accessClaims: { cnf: { jkt: 'x'.repeat(43) } } }),
+    ag.InvalidClaim,
+  )
+  assert.throws(
+    () => verifier.verify(other, 'GET', URI, { accessToken: token, accessClaims: { sub: 'a' } }),
+    ag.MissingClaim,
+  )
   assert.throws(() => verifier.verify(other, 'GET', URI, { accesToken: token }), TypeError)
   assert.throws(() => ag.createDpopProof(ag.Key.hmac(Buffer.alloc(32, 1)), 'GET', URI), ag.InvalidKey)
   assert.throws(() => ag.createDpopProof(key, 'GET', '/relative'), ag.InvalidInput)
@@ -37,7 +43,10 @@ test('nonces: UseDpopNonce, and its HTTP answer', () => {
   assert.equal(nonce.length, 22)
   assert.notEqual(nonce, ag.generateDpopNonce())
   const stale = ag.createDpopProof(key, 'POST', URI, { nonce: 'old', now: NOW })
-  assert.throws(() => verifier.verify(stale, 'POST', URI, { nonce }), (e) => e instanceof ag.UseDpopNonce && e instanceof ag.TokenError)
+  assert.throws(
+    () => verifier.verify(stale, 'POST', URI, { nonce }),
+    (e) => e instanceof ag.UseDpopNonce && e instanceof ag.TokenError,
+  )
   const answer = ag.httpError('USE_DPOP_NONCE', 'x')
   assert.equal(answer.status, 401)
   assert.match(answer.challenge, /error="use_dpop_nonce"/)
@@ -52,8 +61,11 @@ test('jose proofs verify here, and ours verify with jose', async () => {
   const token = 'access-token-value'
   const ath = b64(createHash('sha256').update(token).digest())
   const theirs = await new SignJWT({ jti: 'jose-1', htm: 'DELETE', htu: URI, iat: NOW, ath })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(privateKey)
-  const got = new ag.DpopVerifier({ clock: new ag.ManualClock(NOW) }).verify(theirs, 'DELETE', URI, { accessToken: token })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .sign(privateKey)
+  const got = new ag.DpopVerifier({ clock: new ag.ManualClock(NOW) }).verify(theirs, 'DELETE', URI, {
+    accessToken: token,
+  })
   // The thumbprint, computed independently (RFC 7638 §3.2).
   assert.equal(got.jkt, b64(createHash('sha256').update(`{"crv":"${crv}","kty":"EC","x":"${x}","y":"${y}"}`).digest()))
 
@@ -74,7 +86,10 @@ test('certificate thumbprints match node:crypto in every form', () => {
     assert.equal(ag.certificateThumbprint(form), want)
   }
   ag.checkCertificateBinding({ cnf: { 'x5t#S256': want } }, encodeURIComponent(pem))
-  assert.throws(() => ag.checkCertificateBinding({ cnf: { 'x5t#S256': want.split('').reverse().join('') } }, cert.raw), ag.InvalidClaim)
+  assert.throws(
+    () => ag.checkCertificateBinding({ cnf: { 'x5t#S256': want.split('').reverse().join('') } }, cert.raw),
+    ag.InvalidClaim,
+  )
   assert.throws(() => ag.checkCertificateBinding({ sub: 'svc' }, cert.raw), ag.MissingClaim)
   assert.throws(() => ag.checkCertificateBinding('claims', cert.raw), TypeError)
   assert.throws(() => ag.certificateThumbprint(Buffer.alloc(70_000, 0x30)), ag.InvalidInput)
@@ -82,7 +97,9 @@ test('certificate thumbprints match node:crypto in every form', () => {
 })
 
 const url = redisUrl()
-test('a replay is refused across servers sharing Redis', { skip: url ? false : 'AUTHGATE_REDIS_URL is not set' }, async () => {
+test('a replay is refused across servers sharing Redis', {
+  skip: url ? false : 'AUTHGATE_REDIS_URL is not set',
+}, async () => {
   const prefix = redisStore(url).prefix
   const one = new ag.DpopVerifier({ store: redisStore(url, prefix), clock: new ag.ManualClock(NOW) })
   const two = new ag.DpopVerifier({ store: redisStore(url, prefix), clock: new ag.ManualClock(NOW) })

@@ -6,7 +6,9 @@ import native from '../index.js'
 import { HttpsServer } from './https_server.mjs'
 import { newStore } from './stores.mjs'
 
-const TOKENS = JSON.parse(readFileSync(new URL('../../tests/vectors/remote_jwks/scenarios.json', import.meta.url), 'utf8')).tokens
+const TOKENS = JSON.parse(
+  readFileSync(new URL('../../tests/vectors/remote_jwks/scenarios.json', import.meta.url), 'utf8'),
+).tokens
 
 function checkError(e, code) {
   assert.ok(e instanceof ag.AuthError, `not an AuthError: ${e}`)
@@ -16,12 +18,12 @@ function checkError(e, code) {
 }
 
 function expect(want, run, check = () => {}) {
-  if (want && want.error) assert.throws(run, (e) => checkError(e, want.error))
+  if (want?.error) assert.throws(run, (e) => checkError(e, want.error))
   else check(run(), want)
 }
 
 async function expectAsync(want, run, check = () => {}) {
-  if (want && want.error) await assert.rejects(run, (e) => checkError(e, want.error))
+  if (want?.error) await assert.rejects(run, (e) => checkError(e, want.error))
   else check(await run(), want)
 }
 
@@ -30,20 +32,42 @@ const certificate = (c) => (c.certificate_der_b64 ? Buffer.from(c.certificate_de
 export function runPop(c) {
   switch (c.op) {
     case 'jwk_thumbprint':
-      return expect(c.expect, () => ag.jwkThumbprint(c.jwk), (got, want) => assert.equal(got, want.jkt))
+      return expect(
+        c.expect,
+        () => ag.jwkThumbprint(c.jwk),
+        (got, want) => assert.equal(got, want.jkt),
+      )
     case 'certificate_thumbprint':
-      return expect(c.expect, () => ag.certificateThumbprint(certificate(c)), (got, want) => assert.equal(got, want.x5t))
+      return expect(
+        c.expect,
+        () => ag.certificateThumbprint(certificate(c)),
+        (got, want) => assert.equal(got, want.x5t),
+      )
     case 'certificate_binding':
       return expect(c.expect, () => ag.checkCertificateBinding(c.claims, certificate(c)))
     case 'dpop_verify': {
       const p = c.policy || {}
       const verifier = new ag.DpopVerifier({
-        maxAge: p.max_age, leeway: p.leeway, nonce: p.nonce, algorithms: p.algorithms,
-        store: newStore(), clock: new ag.ManualClock(c.now),
+        maxAge: p.max_age,
+        leeway: p.leeway,
+        nonce: p.nonce,
+        algorithms: p.algorithms,
+        store: newStore(),
+        clock: new ag.ManualClock(c.now),
       })
-      c.requests.forEach((r, i) => expect(r.expect,
-        () => verifier.verify(r.proof, r.method, r.uri, { accessToken: r.access_token, accessClaims: r.access_claims, nonce: r.nonce }),
-        (got, want) => assert.deepEqual({ ...got }, want, `request ${i}`)))
+      c.requests.forEach(
+        (r, i) =>
+          void expect(
+            r.expect,
+            () =>
+              verifier.verify(r.proof, r.method, r.uri, {
+                accessToken: r.access_token,
+                accessClaims: r.access_claims,
+                nonce: r.nonce,
+              }),
+            (got, want) => assert.deepEqual({ ...got }, want, `request ${i}`),
+          ),
+      )
       return undefined
     }
     default:
@@ -75,8 +99,13 @@ export async function runRemoteJwks(c) {
           clock.advance(step.seconds)
           break
         case 'verify':
-          await expectAsync(step.expect, () => client.verify(TOKENS[step.token], { ...validation, now: clock.now() }),
-            (got, want) => { for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, where) })
+          await expectAsync(
+            step.expect,
+            () => client.verify(TOKENS[step.token], { ...validation, now: clock.now() }),
+            (got, want) => {
+              for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, where)
+            },
+          )
           break
         case 'refresh':
           await expectAsync(step.expect, () => client.refresh())

@@ -12,7 +12,8 @@ const SECRET = Buffer.from('prototype-tests-hs256-secret-0123456789')
 const b64u = (text) => Buffer.from(text).toString('base64url')
 // Written as text: an object literal's `__proto__` would set the prototype right here.
 const HEADER = '{"alg":"HS256","typ":"JWT","__proto__":{"isAdmin":true}}'
-const CLAIMS = '{"sub":"alice","aud":"api","exp":4102444800,"__proto__":{"isAdmin":true},"nested":{"__proto__":{"isAdmin":true}}}'
+const CLAIMS =
+  '{"sub":"alice","aud":"api","exp":4102444800,"__proto__":{"isAdmin":true},"nested":{"__proto__":{"isAdmin":true}}}'
 const input = `${b64u(HEADER)}.${b64u(CLAIMS)}`
 const TOKEN = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
 const keys = () => new ag.KeySet([ag.Key.hmac(SECRET, 'HS256')])
@@ -44,7 +45,7 @@ test('KeySet.verify and a Verifier: claims keep __proto__ as an own property', (
   assertOwn(set.verifier({ audience: 'api' }).verify(TOKEN), 'Verifier claims')
 })
 
-test('Gate: the admitted request\'s claims keep __proto__ as an own property', () => {
+test("Gate: the admitted request's claims keep __proto__ as an own property", () => {
   const gate = new Gate({ keys: keys(), verify: { audience: 'api' } })
   const headers = { authorization: `Bearer ${TOKEN}` }
   const context = gate.authenticate((name) => headers[name], '203.0.113.9')
@@ -62,9 +63,15 @@ test('claims nest at most 127 levels counting the payload, as in every runtime',
   const set = new ag.KeySet([ag.Key.hmac(secret, 'HS256')])
   let value = set.verify(token(126)).data
   let depth = 0
-  while (Array.isArray(value)) { depth += 1; value = value[0] }
+  while (Array.isArray(value)) {
+    depth += 1
+    value = value[0]
+  }
   assert.deepEqual([depth, value], [126, 'deep'])
   for (const levels of [127, 100_000]) {
-    assert.throws(() => set.verify(token(levels), { maxTokenBytes: 1 << 20 }), (e) => e.code === 'MALFORMED_TOKEN' && /deeper than 127/.test(e.message))
+    assert.throws(
+      () => set.verify(token(levels), { maxTokenBytes: 1 << 20 }),
+      (e) => e.code === 'MALFORMED_TOKEN' && /deeper than 127/.test(e.message),
+    )
   }
 })

@@ -20,7 +20,9 @@ function run(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
-    child.stdout.on('data', (d) => { out += d })
+    child.stdout.on('data', (d) => {
+      out += d
+    })
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited with ${code}`))))
   })
 }
@@ -51,7 +53,8 @@ test('one refresh token raced on two instances has one winner', { skip }, async 
   for (let round = 0; round < 5; round++) {
     const login = await managers[0].loginAsync('alice', 'phone')
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => managers[i % 2].refreshAsync(login.tokens.refreshToken)))
+      Array.from({ length: 8 }, (_, i) => managers[i % 2].refreshAsync(login.tokens.refreshToken)),
+    )
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
     for (const r of results.filter((r) => r.status === 'rejected')) {
       assert.ok(r.reason instanceof ag.SessionError, r.reason)
@@ -66,7 +69,11 @@ test('a webhook replayed on another instance is refused', { skip }, async () => 
   const secret = ag.WebhookKey.generateSecret()
   const verifiers = [0, 1].map(() => new ag.WebhookVerifier(secret, { store: new ag.RedisStore(url, { prefix }) }))
   const ts = Math.floor(Date.now() / 1000)
-  const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': ag.signWebhook(secret, 'msg_1', ts, '{}') }
+  const headers = {
+    'webhook-id': 'msg_1',
+    'webhook-timestamp': String(ts),
+    'webhook-signature': ag.signWebhook(secret, 'msg_1', ts, '{}'),
+  }
   assert.equal((await verifiers[0].verifyAsync(headers, '{}')).id, 'msg_1')
   await assert.rejects(verifiers[1].verifyAsync(headers, '{}'), ag.ReplayDetected)
   assert.throws(() => verifiers[1].verify(headers, '{}'), ag.ReplayDetected)
@@ -77,7 +84,7 @@ test('Promise variants of keys, codes and signatures work on Redis', { skip }, a
   const keys = new ag.ApiKeyManager({ store })
   const { key } = keys.create({ scopes: ['read'] })
   assert.equal((await keys.verifyAsync(key, 'read')).scopes[0], 'read')
-  await assert.rejects(keys.verifyAsync(key + 'x'), ag.ApiKeyError)
+  await assert.rejects(keys.verifyAsync(`${key}x`), ag.ApiKeyError)
   const codes = new ag.RecoveryCodes({ store })
   const [first] = codes.generate('u')
   assert.equal(await codes.verifyAsync('u', first), 9)
@@ -85,7 +92,12 @@ test('Promise variants of keys, codes and signatures work on Redis', { skip }, a
   const { key: sigKey, secret } = ag.SignatureKey.generate('hmac-sha256')
   const signer = new ag.RequestSigner('c1', sigKey)
   const verifier = new ag.RequestVerifier({ c1: ag.SignatureKey.hmacSha256(secret) }, { store })
-  const request = { method: 'POST', url: 'https://api.example.com/x', headers: { 'content-type': 'text/plain' }, body: 'hi' }
+  const request = {
+    method: 'POST',
+    url: 'https://api.example.com/x',
+    headers: { 'content-type': 'text/plain' },
+    body: 'hi',
+  }
   const signed = { ...request, headers: { ...request.headers, ...signer.sign(request) } }
   assert.equal((await verifier.verifyAsync(signed)).keyid, 'c1')
   await assert.rejects(verifier.verifyAsync(signed), ag.ReplayDetected)
@@ -104,7 +116,10 @@ async function waitForPort(port) {
   const deadline = Date.now() + 10_000
   for (;;) {
     const ok = await new Promise((resolve) => {
-      const c = connect(port, '127.0.0.1', () => { c.end(); resolve(true) })
+      const c = connect(port, '127.0.0.1', () => {
+        c.end()
+        resolve(true)
+      })
       c.on('error', () => resolve(false))
     })
     if (ok) return
@@ -122,7 +137,11 @@ async function privateRedis() {
     url: `redis://127.0.0.1:${port}`,
     proc: null,
     async start() {
-      this.proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
+      this.proc = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      )
       await waitForPort(port)
     },
     async stop() {
@@ -151,7 +170,10 @@ test('a stopped Redis fails closed fast, fails open when asked, and recovers', {
     assert.ok((await limiter.checkAsync('k', { policy: 'p' })).allowed)
     await server.stop()
     const started = Date.now()
-    await assert.rejects(limiter.checkAsync('k', { policy: 'p' }), (e) => e instanceof ag.StoreUnavailable && e.code === 'STORE_UNAVAILABLE')
+    await assert.rejects(
+      limiter.checkAsync('k', { policy: 'p' }),
+      (e) => e instanceof ag.StoreUnavailable && e.code === 'STORE_UNAVAILABLE',
+    )
     assert.throws(() => limiter.check('k', { policy: 'p' }), ag.StoreUnavailable)
     await assert.rejects(store.ping(), ag.StoreUnavailable)
     assert.ok(Date.now() - started < 3000, 'no hang')
@@ -176,7 +198,9 @@ test('a slow Redis does not block the event loop', { skip }, async () => {
     await limiter.checkAsync('warm')
     execFileSync('redis-cli', ['-p', String(server.port), 'CLIENT', 'PAUSE', '400', 'ALL'])
     let ticks = 0
-    const timer = setInterval(() => { ticks++ }, 10)
+    const timer = setInterval(() => {
+      ticks++
+    }, 10)
     const started = Date.now()
     await limiter.checkAsync('k')
     const waited = Date.now() - started
@@ -197,7 +221,9 @@ test('RedisStore arguments are checked', () => {
   assert.ok(!JSON.stringify(store).includes('hunter2'))
 })
 
-test('Express and Fastify gates on Redis check off the event loop: 200, 401 and 429 as in memory', { skip }, async () => {
+test('Express and Fastify gates on Redis check off the event loop: 200, 401 and 429 as in memory', {
+  skip,
+}, async () => {
   const { default: express } = await import('express')
   const { default: Fastify } = await import('fastify')
   const { authgate, Gate } = await import('../express.js')
@@ -219,7 +245,9 @@ test('Express and Fastify gates on Redis check off the event loop: 200, 401 and 
       const app = express()
       app.use(authgate(gate))
       app.get('/me', (req, res) => res.json({ sub: req.auth.claims.sub }))
-      const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      const server = await new Promise((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s))
+      })
       base = `http://127.0.0.1:${server.address().port}`
       close = () => new Promise((resolve) => server.close(resolve))
     } else {

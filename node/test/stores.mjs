@@ -11,7 +11,8 @@ let current = null
  */
 export function redisUrl() {
   const url = process.env.AUTHGATE_REDIS_URL || null
-  if (!url && process.env.AUTHGATE_REQUIRE_REDIS) throw new Error('AUTHGATE_REQUIRE_REDIS is set but AUTHGATE_REDIS_URL is not')
+  if (!url && process.env.AUTHGATE_REQUIRE_REDIS)
+    throw new Error('AUTHGATE_REQUIRE_REDIS is set but AUTHGATE_REDIS_URL is not')
   return url
 }
 

@@ -3,14 +3,31 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import cjs from '../index.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 test('typical code type-checks under tsc --strict', () => {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '--strict', '--skipLibCheck', '--esModuleInterop',
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'test/usage.ts'], { cwd: root, stdio: 'pipe' })
+  execFileSync(
+    process.execPath,
+    [
+      createRequire(import.meta.url).resolve('typescript/bin/tsc'),
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--esModuleInterop',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      'test/usage.ts',
+    ],
+    { cwd: root, stdio: 'pipe' },
+  )
 })
 
 test('index.d.ts declares every runtime export', () => {
@@ -23,5 +40,10 @@ test('index.d.ts declares every runtime export', () => {
 
 test('the ESM entry exports everything the CommonJS one does', async () => {
   const esm = await import('../index.mjs')
-  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort())
+  assert.deepEqual(
+    Object.keys(esm)
+      .filter((k) => k !== 'default')
+      .sort(),
+    Object.keys(cjs).sort(),
+  )
 })

@@ -1,16 +1,46 @@
 // Typical use, type-checked by `tsc --noEmit` in types.test.mjs.
 import {
-  RateLimiter, RateLimited, IpAllowlist, ClientIpResolver, PasswordPolicy, PasswordHasher, WeakPassword,
-  ApiKeyManager, Challenges, Key, KeySet, ManualClock, QrCode, RecoveryCodes, SessionManager, TokenExpired, TooManyAttempts, Totp,
-  TotpManager, RedisStore, type Store, type Claims, type CodeDelivery,
-  RemoteJwks, DpopVerifier, KeySetUnavailable, UseDpopNonce, createDpopProof, checkCertificateBinding, type DpopProof,
+  RateLimiter,
+  RateLimited,
+  IpAllowlist,
+  ClientIpResolver,
+  PasswordPolicy,
+  PasswordHasher,
+  WeakPassword,
+  ApiKeyManager,
+  Challenges,
+  Key,
+  KeySet,
+  ManualClock,
+  QrCode,
+  RecoveryCodes,
+  SessionManager,
+  TokenExpired,
+  TooManyAttempts,
+  Totp,
+  TotpManager,
+  RedisStore,
+  type Store,
+  type Claims,
+  type CodeDelivery,
+  RemoteJwks,
+  DpopVerifier,
+  KeySetUnavailable,
+  UseDpopNonce,
+  createDpopProof,
+  checkCertificateBinding,
+  type DpopProof,
 } from '../index'
 import { authgate, Gate } from '../express'
 
 const keys = new KeySet([Key.fromPem(Key.generatePem('EdDSA'), 'EdDSA', 'k1')])
 const token: string = keys.sign({ sub: 'alice', exp: 4_000_000_000 })
 const claims: Claims = keys.verify(token, { audience: ['api'], leeway: 5, now: new Date() })
-const sessions = new SessionManager(keys, { issuer: 'https://auth.example', accessTtl: 300, clock: new ManualClock(new Date()) })
+const sessions = new SessionManager(keys, {
+  issuer: 'https://auth.example',
+  accessTtl: 300,
+  clock: new ManualClock(new Date()),
+})
 const login = sessions.login('alice', 'phone', { deviceName: "Alice's phone" })
 const access: string = login.tokens.accessToken
 try {
@@ -31,7 +61,12 @@ const totpManager = new TotpManager({ issuer: 'ACME', throttle: { freeFailures: 
 const enrollment = totpManager.beginEnrollment('alice')
 const qrPng: Buffer = new QrCode(enrollment.uri).png(4)
 const step: number = new Totp(enrollment.secret).verify('123456', { time: new Date(), window: 1 })
-const sms = new Challenges(async (d: CodeDelivery) => { void d.code }, { ttl: 300 })
+const sms = new Challenges(
+  async (d: CodeDelivery) => {
+    void d.code
+  },
+  { ttl: 300 },
+)
 void sms.issue('login:alice', '+15550100').then((i) => i.resendAfter)
 try {
   totpManager.verify('alice', enrollment.secret, '000000')
@@ -54,7 +89,10 @@ try {
 } catch (e) {
   if (e instanceof RateLimited) void (e.retryAfter satisfies number)
 }
-const client: string = new ClientIpResolver(['10.0.0.0/8']).resolve('10.0.0.1', undefined as string | string[] | undefined)
+const client: string = new ClientIpResolver(['10.0.0.0/8']).resolve(
+  '10.0.0.1',
+  undefined as string | string[] | undefined,
+)
 const inOffice: boolean = new IpAllowlist(['10.0.0.0/8']).contains(client)
 try {
   new PasswordPolicy({ minLength: 10, blocklist: ['password'] }).enforce('hunter2')
@@ -69,21 +107,31 @@ const redis = new RedisStore('redis://localhost:6379', { prefix: 'app:', timeout
 const anyStore: Store = redis
 const sharedLimiter = new RateLimiter({ store: anyStore, failureMode: 'open' })
 sharedLimiter.failureMode = 'closed'
-const later: Promise<boolean> = sharedLimiter.checkAsync('k', { policy: 'default' }).then((d) => d.allowed && !d.degraded)
+const later: Promise<boolean> = sharedLimiter
+  .checkAsync('k', { policy: 'default' })
+  .then((d) => d.allowed && !d.degraded)
 const sharedSessions = new SessionManager(new KeySet(), { store: redis })
-const refreshed: Promise<string> = sharedSessions.loginAsync('u', 'd')
-  .then((r) => sharedSessions.refreshAsync(r.tokens.refreshToken)).then((p) => p.accessToken)
+const refreshed: Promise<string> = sharedSessions
+  .loginAsync('u', 'd')
+  .then((r) => sharedSessions.refreshAsync(r.tokens.refreshToken))
+  .then((p) => p.accessToken)
 const pinged: Promise<void> = redis.ping()
 void later, refreshed, pinged
 
 // An identity provider's tokens, DPoP and certificate-bound tokens.
 const idp = RemoteJwks.discover('https://login.example.com', { ttl: 600, maxStale: 3600, timeout: 2 })
-const idpClaims: Promise<Claims> = idp.verify('token', { audience: 'api' })
-  .catch((e: unknown) => { if (e instanceof KeySetUnavailable || e instanceof UseDpopNonce) return {}; throw e })
+const idpClaims: Promise<Claims> = idp.verify('token', { audience: 'api' }).catch((e: unknown) => {
+  if (e instanceof KeySetUnavailable || e instanceof UseDpopNonce) return {}
+  throw e
+})
 const lastError: string | undefined = idp.status().lastError?.code
 const dpopKey = Key.fromPem(Key.generatePem('ES256'), 'ES256')
 const proof: string = createDpopProof(dpopKey, 'GET', 'https://api.example.com/x', { accessToken: 'at' })
-const bound: DpopProof = new DpopVerifier({ maxAge: 60, store: redis }).verify(proof, 'GET', 'https://api.example.com/x',
-  { accessToken: 'at', accessClaims: { cnf: { jkt: 'x' } }, nonce: 'n' })
+const bound: DpopProof = new DpopVerifier({ maxAge: 60, store: redis }).verify(
+  proof,
+  'GET',
+  'https://api.example.com/x',
+  { accessToken: 'at', accessClaims: { cnf: { jkt: 'x' } }, nonce: 'n' },
+)
 checkCertificateBinding({ cnf: { 'x5t#S256': 'x' } }, Buffer.from('pem'))
 void idpClaims, lastError, bound.jkt

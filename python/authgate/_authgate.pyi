@@ -492,7 +492,7 @@ class CoreGate:
         client_certificate_header: Optional[str] = None,
         accept_id_tokens: bool = False,
         api_key_prefixes: Optional[list[str]] = None,
-    ) -> "CoreGate": ...
+    ) -> CoreGate: ...
     def check_route_for(self, context: AuthContext, route: GateRoute) -> AuthContext: ...
     @property
     def header_names(self) -> builtins.list[str]: ...
@@ -861,7 +861,9 @@ _Ip = Any  # str, or an ipaddress.IPv4Address / IPv6Address
 
 @final
 class RatePolicy:
-    def __new__(cls, limit: int, period: Union[int, float, timedelta], *, burst: Optional[int] = None) -> RatePolicy: ...
+    def __new__(
+        cls, limit: int, period: Union[int, float, timedelta], *, burst: Optional[int] = None
+    ) -> RatePolicy: ...
     @staticmethod
     def parse(text: str) -> RatePolicy: ...
     @property
@@ -1012,6 +1014,7 @@ def create_dpop_proof(
     nonce: Optional[str] = None,
     now: Optional[_Timestamp] = None,
 ) -> str: ...
+
 @final
 class DpopProof:
     @property

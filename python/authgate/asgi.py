@@ -11,10 +11,7 @@ FastAPI/Starlette routes, and the error handlers that make every refusal the sam
 
 import asyncio
 from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable
-
-from typing import Optional
-
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 from authgate._authgate import request_url
@@ -51,16 +48,19 @@ class AuthMiddleware:
                 # A Redis round trip: wait on a worker thread, not on the event loop.
                 loop = asyncio.get_running_loop()
                 context = await loop.run_in_executor(
-                    None, lambda: self.gate.authenticate(headers.get, peer, method=method, url=url))
+                    None, lambda: self.gate.authenticate(headers.get, peer, method=method, url=url)
+                )
             else:
                 context = self.gate.authenticate(headers.get, peer, method=method, url=url)
         except AuthError as error:
             status, response_headers, body = self.gate.error_response(error)
-            await send({
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers],
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         state = scope.setdefault("state", {})
@@ -142,8 +142,14 @@ def _url(scope: Scope) -> str:
         return target
 
 
-def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
-                 cost: int = 1, name: Optional[str] = None) -> Callable[..., AuthContext]:
+def require_auth(
+    gate: Gate,
+    *,
+    scopes: Optional[list[str]] = None,
+    limit: Optional[str] = None,
+    cost: int = 1,
+    name: Optional[str] = None,
+) -> Callable[..., AuthContext]:
     """A FastAPI/Starlette dependency: returns the ``AuthContext`` or raises an
     ``HTTPException`` whose detail is ``{"error": code, "message": ...}`` (with
     ``install_error_handlers``, the gate's own bytes). ``scopes`` and ``limit`` (a policy
@@ -177,8 +183,13 @@ def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optio
                 context = gate.authorize_route(held, route) if route is not None else held
             else:
                 wanted = _headers(request.scope, gate)
-                context = gate.authenticate(wanted.get, request.client.host if request.client else None,
-                                            method=request.method, url=_url(request.scope), route=route)
+                context = gate.authenticate(
+                    wanted.get,
+                    request.client.host if request.client else None,
+                    method=request.method,
+                    url=_url(request.scope),
+                    route=route,
+                )
             for header, value in gate.response_headers(context):
                 response.headers[header] = value
             return context

@@ -16,8 +16,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any, Callable, Optional, TypeVar
 
-from authgate.errors import AuthError
 from authgate._authgate import GateRoute
+from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate, refusal_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,8 +64,9 @@ def _authenticate(gate: Gate, route: Optional[GateRoute] = None) -> AuthContext:
         # The extension already ran this gate: only the route's own rule.
         context = gate.authorize_route(held, route) if route is not None else held
     else:
-        context = gate.authenticate(request.headers.get, request.remote_addr, method=request.method,
-                                    url=_gate_url(), route=route)
+        context = gate.authenticate(
+            request.headers.get, request.remote_addr, method=request.method, url=_gate_url(), route=route
+        )
     g.auth, g.authgate_gate = context, gate
     g.authgate_headers = gate.response_headers(context)
     return context
@@ -76,8 +77,15 @@ class AuthGate:
     With ``protect_all`` (the default) every request except the ``exclude`` paths must pass
     ``gate``; either way an ``AuthError`` raised in a view answers with the gate's refusal."""
 
-    def __init__(self, app: Any = None, gate: Optional[Gate] = None, *, exclude: Iterable[str] = (),
-                 protect_all: bool = True, realm: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        app: Any = None,
+        gate: Optional[Gate] = None,
+        *,
+        exclude: Iterable[str] = (),
+        protect_all: bool = True,
+        realm: Optional[str] = None,
+    ) -> None:
         self.gate = gate
         self.exclude = frozenset(exclude)
         self.protect_all = protect_all and gate is not None
@@ -114,8 +122,14 @@ class AuthGate:
         return _response(None, error, self.realm)
 
 
-def require_auth(gate: Gate, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
-                 cost: int = 1, name: Optional[str] = None) -> Callable[[F], F]:
+def require_auth(
+    gate: Gate,
+    *,
+    scopes: Optional[list[str]] = None,
+    limit: Optional[str] = None,
+    cost: int = 1,
+    name: Optional[str] = None,
+) -> Callable[[F], F]:
     """A view decorator: the view runs only for requests ``gate`` admits (``flask.g.auth``);
     others get the gate's refusal. ``scopes`` and ``limit`` (a policy name or text such as
     ``"5/minute"``) apply to this view only; its buckets are named by ``name``, by default

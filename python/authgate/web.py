@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Union
 
-from authgate._authgate import AuthContext as _AuthContext
 from authgate._authgate import (
     CLIENT_RATE_POLICY,
     ApiKeyManager,
-    ApiKeyRecord,
     ClientIpResolver,
     CoreGate,
     DpopVerifier,
@@ -26,6 +24,7 @@ from authgate._authgate import (
     Verifier,
     http_refusal,
 )
+from authgate._authgate import AuthContext as _AuthContext
 from authgate.errors import AuthError
 
 HeaderLookup = Callable[[str], Optional[str]]
@@ -191,8 +190,9 @@ class Gate:
         elsewhere (in a route) it is built from the error. Never raises."""
         return refusal_for(error, self.realm)
 
-    def route_for(self, name: str, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None,
-                  cost: int = 1) -> GateRoute:
+    def route_for(
+        self, name: str, *, scopes: Optional[list[str]] = None, limit: Optional[str] = None, cost: int = 1
+    ) -> GateRoute:
         """``route`` cached by name, for adapters that learn the route's name per request."""
         key = (name, tuple(scopes or ()), limit, cost)
         route = self._routes.get(key)
@@ -213,9 +213,13 @@ def refusal_for(error: BaseException, realm: Optional[str] = None) -> tuple[int,
         rate = getattr(error, "rate_limit", None)
         retry_after = getattr(error, "retry_after", None)
         violations = getattr(error, "violations", None)
-        return http_refusal(str(getattr(error, "code", "internal")), str(error),
-                            retry_after if isinstance(retry_after, int) else None, realm,
-                            rate if isinstance(rate, RateDecision) else None,
-                            [str(v) for v in violations] if isinstance(violations, list) and violations else None)
-    except Exception:  # noqa: BLE001 — answering a refusal never raises
+        return http_refusal(
+            str(getattr(error, "code", "internal")),
+            str(error),
+            retry_after if isinstance(retry_after, int) else None,
+            realm,
+            rate if isinstance(rate, RateDecision) else None,
+            [str(v) for v in violations] if isinstance(violations, list) and violations else None,
+        )
+    except Exception:
         return http_refusal("internal", "internal error", None, None, None)

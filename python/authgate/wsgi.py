@@ -115,8 +115,9 @@ class AuthMiddleware:
             return value if isinstance(value, str) else None
 
         try:
-            context = self.gate.authenticate(header, environ.get("REMOTE_ADDR"),
-                                             method=environ.get("REQUEST_METHOD", "GET"), url=gate_url(environ))
+            context = self.gate.authenticate(
+                header, environ.get("REMOTE_ADDR"), method=environ.get("REQUEST_METHOD", "GET"), url=gate_url(environ)
+            )
         except AuthError as error:
             status, headers, body = self.gate.error_response(error)
             start_response(f"{status} {HTTPStatus(status).phrase}", headers + [("content-length", str(len(body)))])

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import jwt as pyjwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from joserfc import jwt as joserfc_jwt
-from joserfc.jwk import ECKey, OKPKey, OctKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 import authgate
 
@@ -45,7 +45,15 @@ def measure(fn: Callable[[], Any], seconds: float = 1.0) -> float:
 
 def claims() -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": ISS, "aud": AUD, "sub": "user-1", "iat": now, "exp": now + 3600, "scope": "read write", "jti": "b3f1c2"}
+    return {
+        "iss": ISS,
+        "aud": AUD,
+        "sub": "user-1",
+        "iat": now,
+        "exp": now + 3600,
+        "scope": "read write",
+        "jti": "b3f1c2",
+    }
 
 
 def main() -> None:
@@ -56,24 +64,39 @@ def main() -> None:
     ours = authgate.KeySet([authgate.Key.hmac(SECRET, kid="k")])
     jr_key = OctKey.import_key(SECRET)
     token = ours.sign(c)
-    rows.append(("HS256 sign", {
-        "authgate": measure(lambda: ours.sign(c)),
-        "PyJWT": measure(lambda: pyjwt.encode(c, SECRET, algorithm="HS256")),
-        "joserfc": measure(lambda: joserfc_jwt.encode({"alg": "HS256"}, c, jr_key)),
-    }))
+    rows.append(
+        (
+            "HS256 sign",
+            {
+                "authgate": measure(lambda: ours.sign(c)),
+                "PyJWT": measure(lambda: pyjwt.encode(c, SECRET, algorithm="HS256")),
+                "joserfc": measure(lambda: joserfc_jwt.encode({"alg": "HS256"}, c, jr_key)),
+            },
+        )
+    )
     pyjwt_hs = measure(lambda: pyjwt.decode(token, SECRET, algorithms=["HS256"], issuer=ISS, audience=AUD))
     joserfc_hs = measure(lambda: joserfc_validate(token, jr_key, "HS256"))
-    rows.append(("HS256 verify (exp, iss, aud), `KeySet.verify(token, issuer=…, audience=…)`", {
-        "authgate": measure(lambda: ours.verify(token, issuer=ISS, audience=AUD)),
-        "PyJWT": pyjwt_hs,
-        "joserfc": joserfc_hs,
-    }))
+    rows.append(
+        (
+            "HS256 verify (exp, iss, aud), `KeySet.verify(token, issuer=…, audience=…)`",
+            {
+                "authgate": measure(lambda: ours.verify(token, issuer=ISS, audience=AUD)),
+                "PyJWT": pyjwt_hs,
+                "joserfc": joserfc_hs,
+            },
+        )
+    )
     verifier = ours.verifier(issuer=ISS, audience=AUD)
-    rows.append(("HS256 verify (exp, iss, aud), prebuilt `Verifier.verify(token)`", {
-        "authgate": measure(lambda: verifier.verify(token)),
-        "PyJWT": pyjwt_hs,
-        "joserfc": joserfc_hs,
-    }))
+    rows.append(
+        (
+            "HS256 verify (exp, iss, aud), prebuilt `Verifier.verify(token)`",
+            {
+                "authgate": measure(lambda: verifier.verify(token)),
+                "PyJWT": pyjwt_hs,
+                "joserfc": joserfc_hs,
+            },
+        )
+    )
 
     for alg, stem in FILES.items():
         private = (DATA / f"{stem}-private.pem").read_text()
@@ -85,18 +108,27 @@ def main() -> None:
         their_public = load_pem_public_key(public.encode())
         jr = {"ES256": ECKey, "RS256": RSAKey, "EdDSA": OKPKey}[alg].import_key(public)
         assert load_pem_private_key(private.encode(), None)
-        rows.append((f"{alg} verify (exp, iss, aud)", {
-            "authgate": measure(lambda: verifier.verify(token, issuer=ISS, audience=AUD)),
-            "PyJWT": measure(lambda: pyjwt.decode(token, their_public, algorithms=[alg], issuer=ISS, audience=AUD)),  # type: ignore[arg-type]
-            "joserfc": measure(lambda: joserfc_validate(token, jr, alg)),
-        }))
+        rows.append(
+            (
+                f"{alg} verify (exp, iss, aud)",
+                {
+                    "authgate": measure(lambda: verifier.verify(token, issuer=ISS, audience=AUD)),
+                    "PyJWT": measure(
+                        lambda: pyjwt.decode(token, their_public, algorithms=[alg], issuer=ISS, audience=AUD)
+                    ),  # type: ignore[arg-type]
+                    "joserfc": measure(lambda: joserfc_validate(token, jr, alg)),
+                },
+            )
+        )
 
     write(rows)
 
 
 def joserfc_validate(token: str, key: Any, alg: str) -> None:
     decoded = joserfc_jwt.decode(token, key, algorithms=[alg])
-    joserfc_jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISS}, aud={"essential": True, "value": AUD}).validate(decoded.claims)
+    joserfc_jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": ISS}, aud={"essential": True, "value": AUD}
+    ).validate(decoded.claims)
 
 
 def write_section(lines: list[str], after: str | None = None) -> None:
@@ -118,12 +150,21 @@ def fmt(ns: float) -> str:
 
 def write(rows: list[tuple[str, dict[str, float]]]) -> None:
     peers = ["PyJWT", "joserfc"]
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, "
-             + ", ".join(f"{p} {version(p)}" for p in peers) + ". Median of 5 rounds, one call at a time.", "",
-             "| operation | authgate | PyJWT | joserfc | vs PyJWT | vs joserfc |", "|---|---|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, "
+        + ", ".join(f"{p} {version(p)}" for p in peers)
+        + ". Median of 5 rounds, one call at a time.",
+        "",
+        "| operation | authgate | PyJWT | joserfc | vs PyJWT | vs joserfc |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in rows:
-        lines.append(f"| {name} | {fmt(r['authgate'])} | {fmt(r['PyJWT'])} | {fmt(r['joserfc'])} "
-                     f"| {r['PyJWT'] / r['authgate']:.1f}x | {r['joserfc'] / r['authgate']:.1f}x |")
+        lines.append(
+            f"| {name} | {fmt(r['authgate'])} | {fmt(r['PyJWT'])} | {fmt(r['joserfc'])} "
+            f"| {r['PyJWT'] / r['authgate']:.1f}x | {r['joserfc'] / r['authgate']:.1f}x |"
+        )
     lines += ["", END]
     write_section(lines)
 

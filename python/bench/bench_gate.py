@@ -11,7 +11,7 @@ import hmac
 import sys
 import time
 from importlib.metadata import version
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import jwt
 import limits
@@ -77,14 +77,23 @@ def main() -> None:
         assert (glue(h) is None) == (want is None)
 
     rows: list[tuple[str, float, float]] = []
-    for name, h in (("admitted: API key + HS256 Bearer + limit", headers), ("refused: forged token", forged),
-                    ("refused: unknown API key", unknown)):
+    for name, h in (
+        ("admitted: API key + HS256 Bearer + limit", headers),
+        ("refused: forged token", forged),
+        ("refused: unknown API key", unknown),
+    ):
         rows.append((name, measure(lambda: ours(h)), measure(lambda: glue(h))))
 
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, PyJWT {version('PyJWT')}, "
-             f"limits {version('limits')}. Median of 5 rounds, one request at a time; the glue is what a user "
-             "writes without authgate (key by SHA-256, `jwt.decode` with issuer and audience, a moving-window hit).",
-             "", "| request | authgate `Gate` | PyJWT + limits glue | speed-up |", "|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, PyJWT {version('PyJWT')}, "
+        f"limits {version('limits')}. Median of 5 rounds, one request at a time; the glue is what a user "
+        "writes without authgate (key by SHA-256, `jwt.decode` with issuer and audience, a moving-window hit).",
+        "",
+        "| request | authgate `Gate` | PyJWT + limits glue | speed-up |",
+        "|---|---|---|---|",
+    ]
     for name, a, b in rows:
         lines.append(f"| {name} | {fmt(a)} | {fmt(b)} | {b / a:.1f}× |")
     lines += ["", END]

@@ -65,40 +65,64 @@ def main() -> None:
     hot = measure(lambda: ours.check("app-1", policy="api"))
     rows.append(("check, one hot key", hot, {n: measure(lambda p=p: p.hit(item, "app-1")) for n, p in peers.items()}))
     many = measure(round_robin(lambda k: ours.check(k, policy="api")))
-    rows.append(("check, 100k keys in turn", many,
-                 {n: measure(round_robin(lambda k, p=p: p.hit(item, k))) for n, p in peers.items()}))
+    rows.append(
+        (
+            "check, 100k keys in turn",
+            many,
+            {n: measure(round_robin(lambda k, p=p: p.hit(item, k))) for n, p in peers.items()},
+        )
+    )
 
     # 1,000 IPv4 /24s and 1,000 IPv6 /48s with gaps between them (so none merge).
-    nets = [f"10.{2 * i // 256}.{2 * i % 256}.0/24" for i in range(1000)] + [f"2001:db8:{2 * i:x}::/48" for i in range(1000)]
+    nets = [f"10.{2 * i // 256}.{2 * i % 256}.0/24" for i in range(1000)] + [
+        f"2001:db8:{2 * i:x}::/48" for i in range(1000)
+    ]
     allow = authgate.IpAllowlist(nets)
     std_nets = [ipaddress.ip_network(n) for n in nets]
     assert allow.contains("10.3.200.7") and any(ipaddress.ip_address("10.3.200.7") in n for n in std_nets)
-    contains = (measure(lambda: allow.contains("10.3.200.7")),
-                measure(lambda: any(ipaddress.ip_address("10.3.200.7") in n for n in std_nets), seconds=0.5))
+    contains = (
+        measure(lambda: allow.contains("10.3.200.7")),
+        measure(lambda: any(ipaddress.ip_address("10.3.200.7") in n for n in std_nets), seconds=0.5),
+    )
 
     hasher, theirs = authgate.PasswordHasher(), argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
     phc = hasher.hash("correct horse battery staple")
     assert theirs.verify(phc, "correct horse battery staple")
-    hashing = (slow(lambda: hasher.hash("correct horse battery staple")),
-               slow(lambda: theirs.hash("correct horse battery staple")))
-    verifying = (slow(lambda: hasher.verify("correct horse battery staple", phc)),
-                 slow(lambda: theirs.verify(phc, "correct horse battery staple")))
+    hashing = (
+        slow(lambda: hasher.hash("correct horse battery staple")),
+        slow(lambda: theirs.hash("correct horse battery staple")),
+    )
+    verifying = (
+        slow(lambda: hasher.verify("correct horse battery staple", phc)),
+        slow(lambda: theirs.verify(phc, "correct horse battery staple")),
+    )
 
     names = list(peers)
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, limits {version('limits')}, "
-             f"argon2-cffi {version('argon2-cffi')}. Median of 5 rounds (argon2: of 15 calls), one call at a time.", "",
-             "Rate limits: a limit of 10^9 per minute, so every call is an allowed request; `limits` with its",
-             "in-memory storage. authgate is a token bucket (GCRA), which none of `limits`' strategies is.", "",
-             "| operation | authgate | " + " | ".join(f"limits {n}" for n in names) + " |",
-             "|---|---|" + "---|" * len(names)]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, limits {version('limits')}, "
+        f"argon2-cffi {version('argon2-cffi')}. Median of 5 rounds (argon2: of 15 calls), one call at a time.",
+        "",
+        "Rate limits: a limit of 10^9 per minute, so every call is an allowed request; `limits` with its",
+        "in-memory storage. authgate is a token bucket (GCRA), which none of `limits`' strategies is.",
+        "",
+        "| operation | authgate | " + " | ".join(f"limits {n}" for n in names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
     for name, a, p in rows:
         lines.append(f"| {name} | {fmt(a)} | " + " | ".join(f"{fmt(p[n])} ({p[n] / a:.1f}x)" for n in names) + " |")
-    lines += ["", "| operation | authgate | peer | speed-up |", "|---|---|---|---|",
-              f"| allowlist lookup, 2,000 networks | {fmt(contains[0])} | {human(contains[1])} (`ipaddress`, any() over the list) "
-              f"| {contains[1] / contains[0]:.0f}x |",
-              f"| argon2id hash, 19 MiB, t=2, p=1 | {human(hashing[0])} | {human(hashing[1])} (argon2-cffi) | {hashing[1] / hashing[0]:.2f}x |",
-              f"| argon2id verify | {human(verifying[0])} | {human(verifying[1])} (argon2-cffi) | {verifying[1] / verifying[0]:.2f}x |",
-              "", END]
+    lines += [
+        "",
+        "| operation | authgate | peer | speed-up |",
+        "|---|---|---|---|",
+        f"| allowlist lookup, 2,000 networks | {fmt(contains[0])} | {human(contains[1])} (`ipaddress`, any() over the list) "
+        f"| {contains[1] / contains[0]:.0f}x |",
+        f"| argon2id hash, 19 MiB, t=2, p=1 | {human(hashing[0])} | {human(hashing[1])} (argon2-cffi) | {hashing[1] / hashing[0]:.2f}x |",
+        f"| argon2id verify | {human(verifying[0])} | {human(verifying[1])} (argon2-cffi) | {verifying[1] / verifying[0]:.2f}x |",
+        "",
+        END,
+    ]
     write_section(lines, after="<!-- END PYTHON OTP -->")
 
 

@@ -23,8 +23,10 @@ def main() -> None:
     code = theirs.at(NOW)
     assert ours.at(NOW) == code and ours.verify(code, time=NOW) and theirs.verify(code, for_time=NOW, valid_window=1)
     generate = (measure(lambda: ours.at(NOW)), measure(lambda: theirs.at(NOW)))
-    verify = (measure(lambda: ours.verify(code, time=NOW, window=1)),
-              measure(lambda: theirs.verify(code, for_time=NOW, valid_window=1)))
+    verify = (
+        measure(lambda: ours.verify(code, time=NOW, window=1)),
+        measure(lambda: theirs.verify(code, for_time=NOW, valid_window=1)),
+    )
 
     clock = authgate.ManualClock(NOW)
     manager = authgate.TotpManager(clock=clock)
@@ -37,9 +39,15 @@ def main() -> None:
             pass  # neighbouring steps share a code one time in a million
 
     managed = measure(manager_verify) - measure(lambda: ours.at(NOW))
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, pyotp {version('pyotp')}. "
-             "Median of 5 rounds, one call at a time. SHA1, 6 digits, 30 s.", "",
-             "| operation | authgate | pyotp | speed-up |", "|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, pyotp {version('pyotp')}. "
+        "Median of 5 rounds, one call at a time. SHA1, 6 digits, 30 s.",
+        "",
+        "| operation | authgate | pyotp | speed-up |",
+        "|---|---|---|---|",
+    ]
     for name, (a, p) in (("TOTP generate", generate), ("TOTP verify, window ±1", verify)):
         lines.append(f"| {name} | {fmt(a)} | {fmt(p)} | {p / a:.1f}x |")
     lines.append(f"| TotpManager.verify (throttle + replay in the in-memory store) | {fmt(managed)} | – | |")

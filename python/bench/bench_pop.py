@@ -21,7 +21,7 @@ import authgate
 from bench import DATA, fmt, measure, write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from https_server import HttpsServer  # noqa: E402
+from https_server import HttpsServer
 
 BEGIN, END = "<!-- BEGIN PYTHON IDENTITY PROVIDERS (make bench) -->", "<!-- END PYTHON IDENTITY PROVIDERS -->"
 AUD, URI = "https://api.example.com", "https://api.example.com/orders"
@@ -92,15 +92,22 @@ def main() -> None:
     with HttpsServer() as server:
         remote_ours, remote_theirs = remote_rows(server)
     dpop_ours, dpop_theirs = dpop_rows()
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, PyJWT {version('PyJWT')}. "
-             "Median of 5 rounds, one call at a time. Both key sets are fetched once from a local HTTPS server, "
-             "then served from their caches.", "",
-             "| operation | authgate | PyJWT | speed-up |", "|---|---|---|---|",
-             f"| RS256 identity-provider token, cached remote JWKS, iss + aud checked (vs PyJWKClient + decode) "
-             f"| {fmt(remote_ours)} | {fmt(remote_theirs)} | {remote_theirs / remote_ours:.1f}x |",
-             f"| DPoP proof check, ES256, with `ath` and jti once (vs the same checks over PyJWT; proof creation "
-             f"subtracted) | {fmt(dpop_ours)} | {fmt(dpop_theirs)} | {dpop_theirs / dpop_ours:.1f}x |",
-             "", END]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, PyJWT {version('PyJWT')}. "
+        "Median of 5 rounds, one call at a time. Both key sets are fetched once from a local HTTPS server, "
+        "then served from their caches.",
+        "",
+        "| operation | authgate | PyJWT | speed-up |",
+        "|---|---|---|---|",
+        f"| RS256 identity-provider token, cached remote JWKS, iss + aud checked (vs PyJWKClient + decode) "
+        f"| {fmt(remote_ours)} | {fmt(remote_theirs)} | {remote_theirs / remote_ours:.1f}x |",
+        f"| DPoP proof check, ES256, with `ath` and jti once (vs the same checks over PyJWT; proof creation "
+        f"subtracted) | {fmt(dpop_ours)} | {fmt(dpop_theirs)} | {dpop_theirs / dpop_ours:.1f}x |",
+        "",
+        END,
+    ]
     write_section(lines, after="<!-- END PYTHON SIGNATURES -->")
 
 

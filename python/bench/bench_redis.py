@@ -101,20 +101,34 @@ def main() -> None:
     raw = redis.Redis.from_url(url)
     nonce_rows = []
     for threads in (1, 8):
-        nonce_rows.append((threads, throughput(threads, verify),
-                           throughput(threads, lambda t, i: raw.set(f"bench-raw:{threads}:{t}:{i}", 1, nx=True, ex=300))))
+        nonce_rows.append(
+            (
+                threads,
+                throughput(threads, verify),
+                throughput(threads, lambda t, i: raw.set(f"bench-raw:{threads}:{t}:{i}", 1, nx=True, ex=300)),
+            )
+        )
 
     names = list(peers)
     fmt = lambda x: f"{x:,.0f}/s"  # noqa: E731
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, limits {version('limits')}, "
-             f"redis-py {version('redis')}; Redis on loopback. Calls per second over {SECONDS} s; every check is allowed "
-             "(a limit of 10^9 per minute) over 10,000 keys.", "",
-             "| operation | authgate | " + " | ".join(f"limits {n}" for n in names) + " |",
-             "|---|---|" + "---|" * len(names)]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, limits {version('limits')}, "
+        f"redis-py {version('redis')}; Redis on loopback. Calls per second over {SECONDS} s; every check is allowed "
+        "(a limit of 10^9 per minute) over 10,000 keys.",
+        "",
+        "| operation | authgate | " + " | ".join(f"limits {n}" for n in names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
     for name, a, p in rows:
         lines.append(f"| {name} | {fmt(a)} | " + " | ".join(f"{fmt(p[n])} ({a / p[n]:.1f}x)" for n in names) + " |")
-    lines += [f"| rate-limit check, `authgate.aio`, 32 tasks on one event loop | {fmt(aio)} | | | |", "",
-              "| nonce check | authgate (webhook verify + replay check) | redis-py `SET NX EX` alone |", "|---|---|---|"]
+    lines += [
+        f"| rate-limit check, `authgate.aio`, 32 tasks on one event loop | {fmt(aio)} | | | |",
+        "",
+        "| nonce check | authgate (webhook verify + replay check) | redis-py `SET NX EX` alone |",
+        "|---|---|---|",
+    ]
     for threads, a, r in nonce_rows:
         lines.append(f"| {threads} thread{'s' if threads > 1 else ''} | {fmt(a)} | {fmt(r)} |")
     lines += ["", END]

@@ -52,8 +52,15 @@ def peer_rows() -> tuple[float, float]:
     def sign() -> Any:
         n[0] += 1
         msg = SimpleNamespace(method="POST", url=URL, headers={"Content-Type": "application/json"})
-        signer.sign(msg, key_id="client-1", created=datetime.now(timezone.utc), nonce=f"n{n[0]}", label="sig1",
-                    covered_component_ids=COMPONENTS + ("content-digest",), body=BODY)
+        signer.sign(
+            msg,
+            key_id="client-1",
+            created=datetime.now(timezone.utc),
+            nonce=f"n{n[0]}",
+            label="sig1",
+            covered_component_ids=COMPONENTS + ("content-digest",),
+            body=BODY,
+        )
         return msg
 
     def sign_and_verify() -> None:
@@ -72,10 +79,14 @@ def webhook_rows() -> tuple[dict[str, float], dict[str, float]]:
     theirs = standardwebhooks.Webhook(secret)
     when = datetime.fromtimestamp(ts, timezone.utc)
     text = payload.decode()
-    sign = {"authgate": measure(lambda: authgate.sign_webhook([secret], "msg_1", ts, payload)),
-            "peer": measure(lambda: theirs.sign("msg_1", when, text))}
-    verify = {"authgate": measure(lambda: ours.verify(headers, payload)),
-              "peer": measure(lambda: theirs.verify(payload, headers, json_parse=False))}
+    sign = {
+        "authgate": measure(lambda: authgate.sign_webhook([secret], "msg_1", ts, payload)),
+        "peer": measure(lambda: theirs.sign("msg_1", when, text)),
+    }
+    verify = {
+        "authgate": measure(lambda: ours.verify(headers, payload)),
+        "peer": measure(lambda: theirs.verify(payload, headers, json_parse=False)),
+    }
     return sign, verify
 
 
@@ -84,14 +95,23 @@ def main() -> None:
     peer_sign, peer_both = peer_rows()
     wh_sign, wh_verify = webhook_rows()
     hms, sw = "http-message-signatures", "standardwebhooks"
-    lines = [BEGIN, "", f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, {hms} {version(hms)}, "
-             f"{sw} {version(sw)}. Median of 5 rounds, one call at a time. Request: POST with a query, "
-             "`@method @authority @path @query content-type` + `content-digest` over a 1 KiB body, hmac-sha256.", "",
-             "| operation | authgate | peer | speed-up |", "|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        f"Python {sys.version.split()[0]}; authgate {authgate.__version__}, {hms} {version(hms)}, "
+        f"{sw} {version(sw)}. Median of 5 rounds, one call at a time. Request: POST with a query, "
+        "`@method @authority @path @query content-type` + `content-digest` over a 1 KiB body, hmac-sha256.",
+        "",
+        "| operation | authgate | peer | speed-up |",
+        "|---|---|---|---|",
+    ]
     rows = [
         (f"RFC 9421 sign (vs {hms})", ag_sign, peer_sign),
-        (f"RFC 9421 sign + verify; authgate's verify includes the nonce replay check (vs {hms}, no replay check)",
-         ag_both, peer_both),
+        (
+            f"RFC 9421 sign + verify; authgate's verify includes the nonce replay check (vs {hms}, no replay check)",
+            ag_both,
+            peer_both,
+        ),
         (f"Standard Webhooks v1 sign, 1 KiB payload (vs {sw})", wh_sign["authgate"], wh_sign["peer"]),
         (f"Standard Webhooks v1 verify, 1 KiB payload (vs {sw})", wh_verify["authgate"], wh_verify["peer"]),
     ]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Optional
 
+from conftest import VECTORS
+
 import authgate
 from authgate.web import Gate
-
-from conftest import VECTORS
 
 GATE_FILE = VECTORS / "http" / "gate.json"
 GATES: dict[str, Any] = json.loads(GATE_FILE.read_text())["gates"]

@@ -54,7 +54,7 @@ class HttpsServer:
         if self._proc.stdout:
             self._proc.stdout.close()
 
-    def __enter__(self) -> "HttpsServer":
+    def __enter__(self) -> HttpsServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

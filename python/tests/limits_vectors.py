@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
+from stores import new_store
 
 import authgate
-from stores import new_store
 
 Case = dict[str, Any]
 
@@ -29,8 +29,13 @@ def _policy(spec: Case) -> authgate.RatePolicy:
 
 
 def _decision_matches(d: authgate.RateDecision, want: Case) -> None:
-    got = {"allowed": d.allowed, "outcome": d.outcome, "remaining": d.remaining, "reset_after_ms": d.reset_after_ms,
-           "retry_after_ms": d.retry_after_ms}
+    got = {
+        "allowed": d.allowed,
+        "outcome": d.outcome,
+        "remaining": d.remaining,
+        "reset_after_ms": d.reset_after_ms,
+        "retry_after_ms": d.retry_after_ms,
+    }
     for k in got:
         if k in want:
             assert got[k] == want[k], f"{k}: {got[k]} != {want[k]}"
@@ -72,13 +77,24 @@ def run_allowlist(case: Case) -> None:
     if op == "parse_network":
         expect(case, lambda: authgate.parse_network(case["text"]), lambda n, w: _eq(n, w["network"]))
     elif op == "contains":
-        expect(case, lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).contains(case["ip"]),
-               lambda r, w: _eq(r, w["result"]))
+        expect(
+            case,
+            lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).contains(case["ip"]),
+            lambda r, w: _eq(r, w["result"]),
+        )
     elif op == "check":
-        expect(case, lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).check(case["ip"]))
+        expect(
+            case,
+            lambda: authgate.IpAllowlist(case["entries"], allow_any=case.get("allow_any", False)).check(case["ip"]),
+        )
     elif op == "client_ip":
-        expect(case, lambda: authgate.ClientIpResolver(case["trusted"], header=case["header"]).resolve(case["peer"], case["values"]),
-               lambda ip, w: _eq(ip, w["ip"]))
+        expect(
+            case,
+            lambda: authgate.ClientIpResolver(case["trusted"], header=case["header"]).resolve(
+                case["peer"], case["values"]
+            ),
+            lambda ip, w: _eq(ip, w["ip"]),
+        )
     else:
         raise AssertionError(f"unknown allowlist op {op!r}")
 
@@ -100,8 +116,11 @@ def run_password(case: Case) -> None:
     op = case["op"]
     context = case.get("context", [])
     if op == "policy_check":
-        expect(case, lambda: _password_policy(case).check(case["password"], context),
-               lambda got, want: _eq([v.code for v in got], want["violations"]))
+        expect(
+            case,
+            lambda: _password_policy(case).check(case["password"], context),
+            lambda got, want: _eq([v.code for v in got], want["violations"]),
+        )
     elif op == "enforce":
         expect(case, lambda: _password_policy(case).enforce(case["password"], context))
     elif op == "verify":

@@ -6,9 +6,9 @@ import re
 from typing import Any, Callable
 
 import pytest
+from stores import new_store
 
 import authgate
-from stores import new_store
 
 Case = dict[str, Any]
 
@@ -56,33 +56,58 @@ def run_otp(case: Case) -> None:
     if op == "hotp":
         expect(case, lambda: hotp(case).at(case["counter"]), lambda g, w: _eq(g, w["code"]))
     elif op == "totp":
-        expect(case, lambda: totp(case), lambda g, w: _eq((g.at(case["time"]), g.step(case["time"])), (w["code"], w["step"])))
+        expect(
+            case,
+            lambda: totp(case),
+            lambda g, w: _eq((g.at(case["time"]), g.step(case["time"])), (w["code"], w["step"])),
+        )
     elif op == "totp_verify":
-        expect(case, lambda: totp(case).verify(case["code"], time=case["time"], window=case.get("window", 1),
-                                               last_step=case.get("last_step")),
-               lambda g, w: _eq(g, w["step"]))
+        expect(
+            case,
+            lambda: totp(case).verify(
+                case["code"], time=case["time"], window=case.get("window", 1), last_step=case.get("last_step")
+            ),
+            lambda g, w: _eq(g, w["step"]),
+        )
     elif op == "hotp_verify":
-        expect(case, lambda: hotp(case).verify(case["code"], case["counter"], look_ahead=case.get("look_ahead", 5)),
-               lambda g, w: _eq(g, w["next_counter"]))
+        expect(
+            case,
+            lambda: hotp(case).verify(case["code"], case["counter"], look_ahead=case.get("look_ahead", 5)),
+            lambda g, w: _eq(g, w["next_counter"]),
+        )
     elif op == "base32_encode":
         _eq(authgate.base32_encode(bytes.fromhex(case["hex"])), case["expect"]["text"])
     elif op == "base32_decode":
         expect(case, lambda: authgate.base32_decode(case["text"]), lambda g, w: _eq(g.hex(), w["hex"]))
     elif op == "uri_build":
+
         def build() -> str:
-            return authgate.Totp(bytes.fromhex(case["secret_hex"]), **options(case)) \
-                .provisioning_uri(case["account"], issuer=case.get("issuer"))
+            return authgate.Totp(bytes.fromhex(case["secret_hex"]), **options(case)).provisioning_uri(
+                case["account"], issuer=case.get("issuer")
+            )
+
         expect(case, build, lambda g, w: _eq(g, w["uri"]))
     elif op == "uri_parse":
+
         def check(p: authgate.OtpAuthUri, want: Any) -> None:
-            got = {"kind": p.kind, "account": p.account, "issuer": p.issuer,
-                   "secret_hex": authgate.base32_decode(p.secret).hex(), "algorithm": p.algorithm,
-                   "digits": p.digits, "period": p.period}
+            got = {
+                "kind": p.kind,
+                "account": p.account,
+                "issuer": p.issuer,
+                "secret_hex": authgate.base32_decode(p.secret).hex(),
+                "algorithm": p.algorithm,
+                "digits": p.digits,
+                "period": p.period,
+            }
             if p.counter is not None:
                 got["counter"] = p.counter
             _eq(got, want)
-        expect(case, lambda: authgate.parse_otpauth_uri(case["uri"], allow_short_secret=case.get("allow_short_secret", False)),
-               check)
+
+        expect(
+            case,
+            lambda: authgate.parse_otpauth_uri(case["uri"], allow_short_secret=case.get("allow_short_secret", False)),
+            check,
+        )
     elif op == "totp_scenario":
         run_totp_scenario(case)
     elif op == "challenge_scenario":
@@ -110,8 +135,15 @@ def run_totp_scenario(case: Case) -> None:
     clock = authgate.ManualClock(case["start"])
     store = new_store()
     lockout = authgate.CodeLockout(store, clock=clock)
-    manager = authgate.TotpManager(store, issuer=c.get("issuer"), window=c.get("window", 1), throttle=throttle(c["throttle"]),
-                                   enrollment_ttl=c.get("enrollment_ttl", 600), max_failures=c.get("max_failures"), clock=clock)
+    manager = authgate.TotpManager(
+        store,
+        issuer=c.get("issuer"),
+        window=c.get("window", 1),
+        throttle=throttle(c["throttle"]),
+        enrollment_ttl=c.get("enrollment_ttl", 600),
+        max_failures=c.get("max_failures"),
+        clock=clock,
+    )
     pending: dict[str, str] = {}
     active: dict[str, str] = {}
     for step in case["steps"]:
@@ -133,19 +165,25 @@ def run_totp_scenario(case: Case) -> None:
 
         do = step["do"]
         if do == "begin_enrollment":
+
             def check_begin(e: authgate.Enrollment, want: Any, account: str = account) -> None:
                 assert e.uri.startswith(want["uri_starts_with"]), e.uri
                 _eq(e.expires_at - clock.now(), want["expires_in"])
                 _eq(len(authgate.base32_decode(e.secret)), want["secret_bytes"])
                 pending[account] = e.secret
+
             expect(step, lambda: manager.begin_enrollment(account), check_begin)
         elif do == "confirm_enrollment":
+
             def check_confirm(secret: str, _want: Any, account: str = account) -> None:
                 pending.pop(account, None)
                 active[account] = secret
+
             expect(step, lambda: manager.confirm_enrollment(account, code()), check_confirm)
         elif do == "verify":
-            expect(step, lambda: manager.verify(account, active.get(account, ""), code()), lambda g, w: _eq(g, w["step"]))
+            expect(
+                step, lambda: manager.verify(account, active.get(account, ""), code()), lambda g, w: _eq(g, w["step"])
+            )
         elif do in ("failures", "unlock"):
             _lockout_step(step, lockout)
         elif do == "advance":
@@ -168,8 +206,16 @@ def run_challenge_scenario(case: Case) -> None:
 
     store = new_store()
     lockout = authgate.CodeLockout(store, clock=clock)
-    challenges = authgate.Challenges(sender, store, digits=c["digits"], ttl=c["ttl"], max_attempts=c["max_attempts"],
-                                     resend_cooldown=c["resend_cooldown"], max_failures=c.get("max_failures"), clock=clock)
+    challenges = authgate.Challenges(
+        sender,
+        store,
+        digits=c["digits"],
+        ttl=c["ttl"],
+        max_attempts=c["max_attempts"],
+        resend_cooldown=c["resend_cooldown"],
+        max_failures=c.get("max_failures"),
+        clock=clock,
+    )
     for step in case["steps"]:
         do = step["do"]
         subject = step.get("subject", "")
@@ -177,8 +223,11 @@ def run_challenge_scenario(case: Case) -> None:
             failing["on"] = step.get("sender") == "fail"
 
             def check(i: authgate.IssuedChallenge, want: Any) -> None:
-                _eq((i.expires_at - clock.now(), i.resend_after - clock.now(), i.attempts_left),
-                    (want["expires_in"], want["resend_in"], want["attempts_left"]))
+                _eq(
+                    (i.expires_at - clock.now(), i.resend_after - clock.now(), i.attempts_left),
+                    (want["expires_in"], want["resend_in"], want["attempts_left"]),
+                )
+
             expect(step, lambda: challenges.issue(subject, step["destination"]), check)
         elif do == "verify":
             codes = sent.get(subject, [""])
@@ -205,17 +254,20 @@ def run_recovery_scenario(case: Case) -> None:
     clock = authgate.ManualClock(case["start"])
     store = new_store()
     lockout = authgate.CodeLockout(store, clock=clock)
-    codes = authgate.RecoveryCodes(store, count=c["count"], throttle=throttle(c["throttle"]), max_failures=c.get("max_failures"),
-                                   clock=clock)
+    codes = authgate.RecoveryCodes(
+        store, count=c["count"], throttle=throttle(c["throttle"]), max_failures=c.get("max_failures"), clock=clock
+    )
     sets: dict[str, list[list[str]]] = {}
     for step in case["steps"]:
         do = step["do"]
         user = step.get("user", "")
         if do == "generate":
+
             def check(got: list[str], want: Any, user: str = user) -> None:
                 assert all(RECOVERY_CODE.match(c) for c in got), got
                 _eq(len(set(got)), want["count"])
                 sets.setdefault(user, []).append(got)
+
             expect(step, lambda: codes.generate(user), check)
         elif do == "verify":
             spec = step["code"]
@@ -223,8 +275,11 @@ def run_recovery_scenario(case: Case) -> None:
                 code = spec
             else:
                 shown = sets[user][spec["set"]][spec["index"]]
-                code = {"shown": shown, "upper_no_hyphen": shown.replace("-", "").upper(),
-                        "spaces": f" {shown.replace('-', ' ')} "}[spec["form"]]
+                code = {
+                    "shown": shown,
+                    "upper_no_hyphen": shown.replace("-", "").upper(),
+                    "spaces": f" {shown.replace('-', ' ')} ",
+                }[spec["form"]]
             expect(step, lambda: codes.verify(user, code), lambda g, w: _eq(g, w["remaining"]))
         elif do == "remaining":
             expect(step, lambda: codes.remaining(user), lambda g, w: _eq(g, w["remaining"]))

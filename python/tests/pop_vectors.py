@@ -7,12 +7,11 @@ import json
 from typing import Any
 
 import pytest
-
-import authgate
-
 from conftest import VECTORS
 from https_server import HttpsServer
 from stores import new_store
+
+import authgate
 
 Case = dict[str, Any]
 
@@ -58,11 +57,17 @@ def run_pop(case: Case) -> None:
             clock=authgate.ManualClock(case["now"]),
         )
         for i, r in enumerate(case["requests"]):
+
             def run(r: Case = r) -> authgate.DpopProof:
                 return verifier.verify(
-                    r["proof"], r["method"], r["uri"],
-                    access_token=r.get("access_token"), access_claims=r.get("access_claims"), nonce=r.get("nonce"),
+                    r["proof"],
+                    r["method"],
+                    r["uri"],
+                    access_token=r.get("access_token"),
+                    access_claims=r.get("access_claims"),
+                    nonce=r.get("nonce"),
                 )
+
             got = _expect(r["expect"], run)
             if "error" not in r["expect"]:
                 assert (got.jkt, got.jti, got.iat) == (r["expect"]["jkt"], r["expect"]["jti"], r["expect"]["iat"]), i

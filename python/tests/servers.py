@@ -15,8 +15,16 @@ import uvicorn
 @contextmanager
 def asgi_server(app: Any, root_path: str = "") -> Iterator[str]:
     # Room for the vectors' oversized Authorization header (the gate refuses it, not h11).
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
-                            h11_max_incomplete_event_size=64 * 1024, proxy_headers=False, root_path=root_path)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        h11_max_incomplete_event_size=64 * 1024,
+        proxy_headers=False,
+        root_path=root_path,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

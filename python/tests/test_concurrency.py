@@ -6,9 +6,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import authgate
-
 from conftest import TEST_KEYS
+
+import authgate
 
 
 def test_concurrent_refreshes_have_exactly_one_winner() -> None:

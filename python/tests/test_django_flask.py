@@ -10,11 +10,11 @@ from typing import Any, Optional
 
 import httpx
 import pytest
+from servers import asgi_server, wsgi_server
+from test_frameworks import World, check_refusals, starlette_app, top_level_error
 
 import authgate
 from authgate.web import Gate
-from servers import asgi_server, wsgi_server
-from test_frameworks import World, check_refusals, starlette_app, top_level_error
 
 SECRET = b"12345678901234567890"
 TOTP = authgate.TotpManager(authgate.MemoryStore())
@@ -37,12 +37,15 @@ def same_as_the_asgi_middleware(base: str, world: World) -> None:
 def check_view_errors(url: str) -> None:
     r = httpx.get(url)
     assert r.status_code == 401
-    assert r.content == json.dumps({"error": "invalid_code", "message": r.json()["message"]},
-                                   separators=(",", ":")).encode()
+    assert (
+        r.content
+        == json.dumps({"error": "invalid_code", "message": r.json()["message"]}, separators=(",", ":")).encode()
+    )
     assert "www-authenticate" not in r.headers
 
 
 # ---- Flask ----
+
 
 def flask_app(world: World, per_route: bool) -> Any:
     from flask import Flask, g
@@ -107,11 +110,22 @@ def _configure_django() -> None:
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
         MIDDLEWARE=["authgate.django.AuthgateMiddleware"],
         DATABASES={},
-        AUTHGATE={"GATE": f"{__name__}:GATE", "EXCLUDE": ["/mw/health", "/mw/code", "/dec/me", "/drf/me", "/drf/code",
-                                                       "/dec/resource", "/drf/resource",
-                                                       # test_signature_urls' paths, decoded as Django sees them
-                                                       "/sig/files/a/b/café", "/sig/files/café",
-                                                       "/api/sig/files/a/b/café"]},
+        AUTHGATE={
+            "GATE": f"{__name__}:GATE",
+            "EXCLUDE": [
+                "/mw/health",
+                "/mw/code",
+                "/dec/me",
+                "/drf/me",
+                "/drf/code",
+                "/dec/resource",
+                "/drf/resource",
+                # test_signature_urls' paths, decoded as Django sees them
+                "/sig/files/a/b/café",
+                "/sig/files/café",
+                "/api/sig/files/a/b/café",
+            ],
+        },
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.django.AuthgateAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["authgate.django.IsAuthenticatedByGate"],
@@ -174,9 +188,18 @@ def _urls() -> list[Any]:
 
     from django.urls import re_path
 
-    return [re_path(r"^sig/", signed), path("mw/me", me), path("mw/health", health), path("mw/code", code), path("dec/me", decorated),
-            path("drf/me", Me.as_view()), path("drf/code", OpenCode.as_view()),
-            path("mw/resource", ok), path("dec/resource", decorated_ok), path("drf/resource", Resource.as_view())]
+    return [
+        re_path(r"^sig/", signed),
+        path("mw/me", me),
+        path("mw/health", health),
+        path("mw/code", code),
+        path("dec/me", decorated),
+        path("drf/me", Me.as_view()),
+        path("drf/code", OpenCode.as_view()),
+        path("mw/resource", ok),
+        path("dec/resource", decorated_ok),
+        path("drf/resource", Resource.as_view()),
+    ]
 
 
 def __getattr__(name: str) -> Any:

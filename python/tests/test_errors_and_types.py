@@ -36,9 +36,16 @@ def test_every_core_error_code_has_its_own_class() -> None:
 
 
 def test_error_families_match_the_core() -> None:
-    bases = {"token": authgate.TokenError, "key_material": authgate.KeyMaterialError, "session": authgate.SessionError,
-             "api_key": authgate.ApiKeyError, "signature": authgate.SignatureError, "otp": authgate.OtpError, "client": authgate.ClientError,
-             "auth": authgate.AuthError}
+    bases = {
+        "token": authgate.TokenError,
+        "key_material": authgate.KeyMaterialError,
+        "session": authgate.SessionError,
+        "api_key": authgate.ApiKeyError,
+        "signature": authgate.SignatureError,
+        "otp": authgate.OtpError,
+        "client": authgate.ClientError,
+        "auth": authgate.AuthError,
+    }
     for code, family in _authgate.ERROR_FAMILIES.items():
         assert _BY_CODE[code].__bases__[0] is bases[family], code
 
@@ -80,7 +87,17 @@ def test_token_edges(keys: authgate.KeySet) -> None:
 
 def test_claims_conversion_edges(keys: authgate.KeySet) -> None:
     exp = int(time.time()) + 60
-    claims = {"exp": exp, "n": -5, "big": 2**63, "f": 0.5, "t": True, "none": None, "list": [1, "a", [2]], "nested": {"x": {"y": "z"}}, "uni": "h\u00e9llo \u2603"}
+    claims = {
+        "exp": exp,
+        "n": -5,
+        "big": 2**63,
+        "f": 0.5,
+        "t": True,
+        "none": None,
+        "list": [1, "a", [2]],
+        "nested": {"x": {"y": "z"}},
+        "uni": "h\u00e9llo \u2603",
+    }
     assert keys.verify(keys.sign(claims)) == claims
     with pytest.raises(ValueError):
         keys.sign({"exp": exp, "huge": 2**64})
@@ -143,8 +160,12 @@ def test_defaults_come_from_the_core() -> None:
 
 def test_a_prebuilt_verifier_checks_like_verify(keys: authgate.KeySet) -> None:
     verifier = keys.verifier(issuer="https://auth.example", audience=["api"], required_scopes="read")
-    good = keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060, "x": [1, {"y": None}]})
-    assert verifier.verify(good, 1_700_000_000) == keys.verify(good, issuer="https://auth.example", audience="api", now=1_700_000_000)
+    good = keys.sign(
+        {"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060, "x": [1, {"y": None}]}
+    )
+    assert verifier.verify(good, 1_700_000_000) == keys.verify(
+        good, issuer="https://auth.example", audience="api", now=1_700_000_000
+    )
     with pytest.raises(authgate.TokenExpired):
         verifier.verify(good, 1_700_000_100)
     with pytest.raises(authgate.InvalidIssuer):
@@ -152,7 +173,11 @@ def test_a_prebuilt_verifier_checks_like_verify(keys: authgate.KeySet) -> None:
     with pytest.raises(authgate.InsufficientScope):
         verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "exp": 1_700_000_060}), 1_700_000_000)
     with pytest.raises(authgate.MalformedToken):
-        verifier.verify(keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060}).replace(".", "..", 1))
+        verifier.verify(
+            keys.sign({"iss": "https://auth.example", "aud": "api", "scope": "read", "exp": 1_700_000_060}).replace(
+                ".", "..", 1
+            )
+        )
 
 
 def test_errors_carry_their_details_as_data() -> None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-
 from conftest import REPO
 from stores import redis_url
 
@@ -19,8 +17,9 @@ DEMO = REPO / "examples" / "demo.py"
 
 
 def run_demo(env: dict[str, str], runtime: str = "python") -> str:
-    result = subprocess.run([sys.executable, str(DEMO), "--runtime", runtime], capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, str(DEMO), "--runtime", runtime], capture_output=True, text=True, timeout=120, env=env
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -57,7 +56,6 @@ def example_service(runtime: str) -> Iterator[str]:
     import time
 
     import httpx
-
     from servers import asgi_server
 
     if runtime == "python":
@@ -79,8 +77,12 @@ def example_service(runtime: str) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    node = subprocess.Popen(["node", str(REPO / "examples" / "service" / "app.mjs")], env={**env, "PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = subprocess.Popen(
+        ["node", str(REPO / "examples" / "service" / "app.mjs")],
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -108,7 +110,9 @@ def test_the_example_service_is_safe_to_copy(runtime: str) -> None:
     with example_service(runtime) as base, httpx.Client(base_url=base) as http:
         app = http.post("/apps", json={"name": "shop"}).json()
         h = {"x-api-key": app["api_key"]}
-        assert http.post("/signup", json={"username": "bob", "password": "Correct-horse-7"}, headers=h).status_code == 201
+        assert (
+            http.post("/signup", json={"username": "bob", "password": "Correct-horse-7"}, headers=h).status_code == 201
+        )
         # An account is never replaced by a second signup (that would take it over).
         r = http.post("/signup", json={"username": "bob", "password": "Another-horse-8"}, headers=h)
         assert r.status_code == 409 and r.json()["error"] == "username_taken"
@@ -125,8 +129,10 @@ def test_the_example_service_is_safe_to_copy(runtime: str) -> None:
         r = http.post("/mfa/enroll", json={"current_code": "000000"}, headers=mfa)
         assert r.status_code == 401 and r.json()["error"] in ("invalid_code", "code_reused")
         # Guessing: five tries per username per minute, then 429 with Retry-After.
-        statuses = [http.post("/login", json={"username": "bob", "password": f"guess-{i}"}, headers=h).status_code
-                    for i in range(3)]
+        statuses = [
+            http.post("/login", json={"username": "bob", "password": f"guess-{i}"}, headers=h).status_code
+            for i in range(3)
+        ]
         assert statuses == [401, 401, 401]
         r = http.post("/login", json={"username": "bob", "password": "guess-x"}, headers=h)
         assert r.status_code == 429 and r.json()["error"] == "rate_limited" and int(r.headers["retry-after"]) >= 1

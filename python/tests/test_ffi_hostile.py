@@ -17,8 +17,23 @@ from authgate import _authgate
 
 HUGE = 10 * 1024 * 1024
 HOSTILE: list[Any] = [
-    None, "", b"", "x" * HUGE, b"\xff" * HUGE, b"\xff\xfe\xfd", "\ud800", "\x00", -1, 2**70, 1.5, float("nan"),
-    [], {}, [None], {"k": None}, object(),
+    None,
+    "",
+    b"",
+    "x" * HUGE,
+    b"\xff" * HUGE,
+    b"\xff\xfe\xfd",
+    "\ud800",
+    "\x00",
+    -1,
+    2**70,
+    1.5,
+    float("nan"),
+    [],
+    {},
+    [None],
+    {"k": None},
+    object(),
 ]
 SECRET = b"0123456789abcdef0123456789abcdef"
 

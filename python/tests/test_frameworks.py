@@ -4,13 +4,13 @@ WWW-Authenticate challenge."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
 from flask import Flask, request
+from servers import asgi_server, wsgi_server
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -20,8 +20,6 @@ import authgate
 from authgate.asgi import AuthMiddleware, install_error_handlers, require_auth
 from authgate.web import AuthContext, Gate
 from authgate.wsgi import AuthMiddleware as WSGIAuthMiddleware
-
-from servers import asgi_server, wsgi_server
 
 
 class World:
@@ -102,7 +100,9 @@ def check_hostile_tokens(client: httpx.Client, headers: dict[str, str]) -> None:
         r = client.get("/me", headers={**headers, "authorization": f"Bearer {header}.e30.AAAA"})
         assert r.status_code == 401, (alg, r.status_code, r.text)
         challenge = r.headers["www-authenticate"]
-        assert re.fullmatch(r'Bearer (realm="api", )?error="invalid_token", error_description="[a-z ]+"', challenge), challenge
+        assert re.fullmatch(r'Bearer (realm="api", )?error="invalid_token", error_description="[a-z ]+"', challenge), (
+            challenge
+        )
         assert alg not in challenge
 
 
@@ -122,7 +122,9 @@ def check_refusals(base: str, world: World, error_of: Any) -> None:
         assert r.headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
         r = client.get("/me", headers={**world.headers(), "authorization": "Basic dXNlcjpwdw=="})
         assert r.status_code == 401 and error_of(r) == "malformed_token"
-        r = client.get("/me", headers={**world.headers(), "x-api-key": world.key[:-1] + ("y" if world.key.endswith("x") else "x")})
+        r = client.get(
+            "/me", headers={**world.headers(), "x-api-key": world.key[:-1] + ("y" if world.key.endswith("x") else "x")}
+        )
         assert r.status_code == 401 and error_of(r) == "invalid_api_key"
         r = client.get("/me", headers=world.headers())
         assert r.status_code == 200 and r.json()["sub"] == "alice"

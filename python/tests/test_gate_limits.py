@@ -7,12 +7,11 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+from servers import asgi_server, wsgi_server
+from test_frameworks import World, fastapi_app, flask_app, starlette_app
 
 import authgate
 from authgate.web import Gate
-
-from servers import asgi_server, wsgi_server
-from test_frameworks import World, fastapi_app, flask_app, starlette_app
 
 SERVERS: list[tuple[str, Callable[[World], Any], Any]] = [
     ("starlette middleware", starlette_app, asgi_server),
@@ -58,8 +57,12 @@ def test_rate_limit_per_api_key_with_headers(name: str, make_app: Any, serve: An
 def test_allowlist_and_client_ip_behind_a_trusted_proxy(name: str, make_app: Any, serve: Any) -> None:
     world = World()
     # The test client connects from 127.0.0.1, which plays the trusted proxy.
-    world.gate = Gate(keys=world.sessions, api_keys=world.api_keys, allowlist=authgate.IpAllowlist(["10.0.0.0/8"]),
-                      client_ip=authgate.ClientIpResolver(["127.0.0.0/8"]))
+    world.gate = Gate(
+        keys=world.sessions,
+        api_keys=world.api_keys,
+        allowlist=authgate.IpAllowlist(["10.0.0.0/8"]),
+        client_ip=authgate.ClientIpResolver(["127.0.0.0/8"]),
+    )
     with serve(make_app(world)) as base, httpx.Client(base_url=base) as client:
         token = world.headers()
         r = client.get("/me", headers=token)

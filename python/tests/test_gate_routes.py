@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from servers import asgi_server, wsgi_server
 
 import authgate
 from authgate.web import Gate
-from servers import asgi_server, wsgi_server
 
 SECRET = b"route-tests-hs256-secret-0123456789abcdef"
 NOW = 1_700_000_000
@@ -122,8 +122,12 @@ def test_limits_per_user_per_app_and_the_keys_own_policy() -> None:
     gold, _ = manager.create(rate_limit_policy="gold")
     assert [check(gold) for _ in range(5)] == [200, 200, 200, 200, 429]
 
-    users = Gate(keys=authgate.KeySet([authgate.Key.hmac(SECRET, "HS256")]), limiter=limiter,
-                 user_rate_policy="default", client_rate_policy=None)
+    users = Gate(
+        keys=authgate.KeySet([authgate.Key.hmac(SECRET, "HS256")]),
+        limiter=limiter,
+        user_rate_policy="default",
+        client_rate_policy=None,
+    )
     alice = f"Bearer {token()}"
     codes = []
     for peer in ("192.0.2.10", "192.0.2.11", "192.0.2.12"):  # one user, three addresses
@@ -150,8 +154,12 @@ def test_an_app_wide_gate_and_a_route_rule_run_the_pipeline_once() -> None:
     store = authgate.MemoryStore()
     manager = authgate.ApiKeyManager(store=store)
     api_key, record = manager.create(credits=10)
-    g = Gate(keys=authgate.KeySet([authgate.Key.hmac(SECRET, "HS256")]), api_keys=manager,
-             limiter=authgate.RateLimiter(store), dpop=authgate.DpopVerifier(store=store))
+    g = Gate(
+        keys=authgate.KeySet([authgate.Key.hmac(SECRET, "HS256")]),
+        api_keys=manager,
+        limiter=authgate.RateLimiter(store),
+        dpop=authgate.DpopVerifier(store=store),
+    )
     app = Flask("once")
     AuthGate(app, g)
 

@@ -10,18 +10,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable, Optional
 
+import gate_vectors
 import httpx
 import pytest
-
-import gate_vectors
-from authgate.web import Gate
 from servers import asgi_server, wsgi_server
+
+from authgate.web import Gate
 
 
 class SwitchGate(Gate):
     """A gate whose configuration each case replaces: the apps are built once around it."""
 
-    def __init__(self) -> None:  # noqa: D107 — the real gate comes per case
+    def __init__(self) -> None:
         self.current: Optional[Gate] = None
 
     def __getattr__(self, name: str) -> Any:
@@ -119,8 +119,16 @@ def serving(adapter: str, gate: SwitchGate) -> Iterator[str]:
             yield base
 
 
-ADAPTERS = ["starlette", "fastapi", "wsgi", "flask-extension", "flask-decorator", "django-middleware",
-            "django-decorator", "drf"]
+ADAPTERS = [
+    "starlette",
+    "fastapi",
+    "wsgi",
+    "flask-extension",
+    "flask-decorator",
+    "django-middleware",
+    "django-decorator",
+    "drf",
+]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

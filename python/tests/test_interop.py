@@ -7,13 +7,12 @@ import time
 
 import jwt as pyjwt
 import pytest
+from conftest import TEST_KEYS
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from joserfc import jwt as joserfc_jwt
-from joserfc.jwk import ECKey, OKPKey, OctKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 import authgate
-
-from conftest import TEST_KEYS
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 PEMS = {
@@ -167,8 +166,12 @@ def test_an_rsa_jwk_without_alg_verifies_joserfc_and_pyjwt_ps256() -> None:
     for alg in ("PS256", "PS384", "RS256"):
         theirs = joserfc_jwt.encode({"alg": alg, "kid": "k"}, claims(), their_key, algorithms=[alg])
         assert verifier.verify(theirs, audience="api", algorithms=["RS256", alg])["sub"] == "user-1"
-        by_pyjwt = pyjwt.encode(claims(), load_pem_private_key(private.encode(), None), algorithm=alg,  # type: ignore[arg-type]
-                                headers={"kid": "k"})
+        by_pyjwt = pyjwt.encode(
+            claims(),
+            load_pem_private_key(private.encode(), None),
+            algorithm=alg,  # type: ignore[arg-type]
+            headers={"kid": "k"},
+        )
         assert verifier.verify(by_pyjwt, audience="api", algorithms=["RS256", alg])["sub"] == "user-1"
     ps = joserfc_jwt.encode({"alg": "PS256", "kid": "k"}, claims(), their_key, algorithms=["PS256"])
     with pytest.raises(authgate.AlgorithmNotAllowed):

@@ -90,7 +90,9 @@ def test_throttling_errors_carry_retry_after_and_map_to_429() -> None:
     clock = authgate.ManualClock(NOW)
     manager = authgate.TotpManager(throttle=authgate.ThrottlePolicy(free_failures=1, base_delay=45), clock=clock)
     secret = authgate.generate_otp_secret()
-    wrong = next(f"{n:06}" for n in range(10**6) if f"{n:06}" not in {pyotp.TOTP(secret).at(NOW + d) for d in (-30, 0, 30)})
+    wrong = next(
+        f"{n:06}" for n in range(10**6) if f"{n:06}" not in {pyotp.TOTP(secret).at(NOW + d) for d in (-30, 0, 30)}
+    )
     with pytest.raises(authgate.InvalidCode):
         manager.verify("bob", secret, wrong)
     with pytest.raises(authgate.TooManyAttempts) as info:

@@ -15,10 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from stores import redis_store, require_redis
 
 import authgate
 from authgate.aio import AsyncDpopVerifier
-from stores import redis_store, require_redis
 
 NOW = 1_700_000_000
 URI = "https://api.example.com/orders"
@@ -74,12 +74,24 @@ def test_nonces_raise_use_dpop_nonce_with_the_http_answer() -> None:
 def test_pyjwt_proofs_verify_here_and_ours_verify_with_pyjwt() -> None:
     private = ec.generate_private_key(ec.SECP256R1())
     numbers = private.public_key().public_numbers()
-    jwk = {"kty": "EC", "crv": "P-256", "x": b64(numbers.x.to_bytes(32, "big")), "y": b64(numbers.y.to_bytes(32, "big"))}
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(numbers.x.to_bytes(32, "big")),
+        "y": b64(numbers.y.to_bytes(32, "big")),
+    }
     token = "access-token-value"
     theirs = pyjwt.encode(
-        {"jti": "pyjwt-1", "htm": "DELETE", "htu": URI, "iat": NOW,
-         "ath": b64(hashlib.sha256(token.encode()).digest())},
-        private, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk},
+        {
+            "jti": "pyjwt-1",
+            "htm": "DELETE",
+            "htu": URI,
+            "iat": NOW,
+            "ath": b64(hashlib.sha256(token.encode()).digest()),
+        },
+        private,
+        algorithm="ES256",
+        headers={"typ": "dpop+jwt", "jwk": jwk},
     )
     got = authgate.DpopVerifier(clock=authgate.ManualClock(NOW)).verify(theirs, "DELETE", URI, access_token=token)
     # The thumbprint, computed independently (RFC 7638 §3.2).
@@ -87,9 +99,16 @@ def test_pyjwt_proofs_verify_here_and_ours_verify_with_pyjwt() -> None:
     assert got.jkt == b64(hashlib.sha256(canonical.encode()).digest())
 
     ours = authgate.create_dpop_proof(
-        authgate.Key.from_pem(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()), "ES256"),
-        "PUT", URI, access_token=token, now=NOW,
+        authgate.Key.from_pem(
+            private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+            "ES256",
+        ),
+        "PUT",
+        URI,
+        access_token=token,
+        now=NOW,
     )
     header = pyjwt.get_unverified_header(ours)
     public = pyjwt.PyJWK(header["jwk"], "ES256").key
@@ -104,8 +123,13 @@ def certificate() -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client.example")])
     now = datetime.now(timezone.utc)
     return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-import authgate
 from conftest import REPO
 from https_server import HttpsServer
 from stores import redis_url
+
+import authgate
 
 
 @contextlib.contextmanager
@@ -26,9 +26,13 @@ def identity_provider() -> Iterator[None]:
         issuer = server.url("/idp")
         keys = authgate.KeySet([authgate.Key.from_pem(authgate.Key.generate_pem("ES256"), "ES256", kid="idp-1")])
         keys.activate("idp-1")
-        server.set("/idp/.well-known/openid-configuration", json.dumps({"issuer": issuer, "jwks_uri": server.url("/idp/jwks")}))
+        server.set(
+            "/idp/.well-known/openid-configuration", json.dumps({"issuer": issuer, "jwks_uri": server.url("/idp/jwks")})
+        )
         server.set("/idp/jwks", json.dumps(keys.jwks()))
-        token = keys.sign({"iss": issuer, "sub": "alice", "aud": "https://api.example.com", "exp": int(time.time()) + 600})
+        token = keys.sign(
+            {"iss": issuer, "sub": "alice", "aud": "https://api.example.com", "exp": int(time.time()) + 600}
+        )
         saved = {k: os.environ.get(k) for k in ("OIDC_ISSUER", "OIDC_CA_PEM", "ACCESS_TOKEN")}
         os.environ.update(OIDC_ISSUER=issuer, OIDC_CA_PEM=server.ca, ACCESS_TOKEN=token)
         try:

@@ -12,17 +12,16 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
-from typing import Any, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
+from typing import Any
 
 import pytest
+from stores import redis_store, require_redis
 
 import authgate
 from authgate.aio import AsyncRateLimiter, AsyncSessionManager, AsyncWebhookVerifier
-from stores import redis_store, require_redis
 
 NOW = 1_700_000_000
-PYTHON_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_two_processes_share_one_limit() -> None:
@@ -35,8 +34,7 @@ def test_two_processes_share_one_limit() -> None:
         "print(sum(1 for _ in range(60) if limiter.check('shared', policy='p').allowed))\n"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, url, prefix], stdout=subprocess.PIPE, text=True,
-                         cwd=PYTHON_DIR)
+        subprocess.Popen([sys.executable, "-c", script, url, prefix], stdout=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
     counts = [int(p.communicate(timeout=60)[0]) for p in procs]
@@ -80,8 +78,11 @@ def test_a_webhook_replayed_on_another_instance_is_refused() -> None:
     secret = authgate.WebhookKey.generate_secret()
     verifiers = [authgate.WebhookVerifier([secret], store=authgate.RedisStore(url, prefix=prefix)) for _ in range(2)]
     ts = int(time.time())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(ts),
-               "webhook-signature": authgate.sign_webhook([secret], "msg_1", ts, b"{}")}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": authgate.sign_webhook([secret], "msg_1", ts, b"{}"),
+    }
     verifiers[0].verify(headers, b"{}")
     with pytest.raises(authgate.ReplayDetected):
         verifiers[1].verify(headers, b"{}")
@@ -116,8 +117,11 @@ def test_async_sessions_and_webhooks_work_on_redis() -> None:
         with pytest.raises(authgate.RefreshTokenReused):
             await sessions.refresh(login.tokens.refresh_token)
         ts = int(time.time())
-        headers = {"webhook-id": "m", "webhook-timestamp": str(ts),
-                   "webhook-signature": authgate.sign_webhook([secret], "m", ts, b"x")}
+        headers = {
+            "webhook-id": "m",
+            "webhook-timestamp": str(ts),
+            "webhook-signature": authgate.sign_webhook([secret], "m", ts, b"x"),
+        }
         assert (await hooks.verify(headers, b"x")).id == "m"
         with pytest.raises(authgate.ReplayDetected):
             await hooks.verify(headers, b"x")
@@ -141,8 +145,22 @@ class PrivateRedis:
     def start(self) -> None:
         server = shutil.which("redis-server")
         assert server, "redis-server is not installed"
-        self.proc = subprocess.Popen([server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:

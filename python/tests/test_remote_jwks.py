@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from https_server import HttpsServer
 
 import authgate
 import authgate.web
 from authgate.aio import AsyncRemoteJwks
-from https_server import HttpsServer
 
 NOW = 1_700_000_000
 JWKS = "/jwks.json"
@@ -165,8 +165,10 @@ def test_tls_and_urls_are_checked(server: HttpsServer) -> None:
 def test_discovery_binds_the_issuer(server: HttpsServer) -> None:
     a = Provider("a")
     issuer = server.url("/realms/main")
-    server.set("/realms/main/.well-known/openid-configuration",
-               json.dumps({"issuer": issuer, "jwks_uri": server.url("/realms/main/certs")}))
+    server.set(
+        "/realms/main/.well-known/openid-configuration",
+        json.dumps({"issuer": issuer, "jwks_uri": server.url("/realms/main/certs")}),
+    )
     server.set("/realms/main/certs", jwks(a))
     c = authgate.RemoteJwks.discover(issuer, ca_cert_pem=server.ca)
     assert c.verify(a.token(iss=issuer), audience="api", now=NOW)["iss"] == issuer

@@ -18,9 +18,9 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import pytest
+from servers import asgi_server, werkzeug_server, wsgi_server
 
 import authgate
-from servers import asgi_server, werkzeug_server, wsgi_server
 
 KEY = authgate.SignatureKey.hmac_sha256(b"signed-request-url-tests-0123456789abcdef")
 SLASH = "/sig/files/a%2Fb/caf%C3%A9?q=x%20y&z=%2F"  # an encoded slash: needs the raw target
@@ -38,7 +38,9 @@ def check(method: str, url: str, headers: Any, body: bytes, naive: str) -> tuple
         return 401, {"error": e.code, "url": url, "naive": naive}
 
 
-def send(base: str, target: str, signed: str | None = None, extra: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def send(
+    base: str, target: str, signed: str | None = None, extra: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     """Signs ``signed`` (by default ``base + target``) and sends ``target`` byte for byte."""
     url = signed or f"{base}{target}"
     headers = {"content-type": "application/json", **(extra or {})}
@@ -75,8 +77,9 @@ def flask_app() -> Any:
 
     @app.post("/sig/<path:rest>")
     def signed(rest: str) -> Any:
-        status, out = check(request.method, request_target_url(), dict(request.headers), request.get_data(),
-                            request.url)
+        status, out = check(
+            request.method, request_target_url(), dict(request.headers), request.get_data(), request.url
+        )
         return out, status
 
     return app
@@ -92,8 +95,9 @@ def starlette_app() -> Any:
 
     async def signed(request: Request) -> JSONResponse:
         body = await request.body()
-        status, out = check(request.method, request_target_url(request.scope), request.headers.items(), body,
-                            str(request.url))
+        status, out = check(
+            request.method, request_target_url(request.scope), request.headers.items(), body, str(request.url)
+        )
         return JSONResponse(out, status_code=status)
 
     return Starlette(routes=[Route("/sig/{rest:path}", signed, methods=["POST"])])
@@ -104,14 +108,14 @@ def django_view(request: Any) -> Any:
 
     from authgate.django import request_target_url
 
-    status, out = check(request.method, request_target_url(request), dict(request.headers), request.body,
-                        request.build_absolute_uri())
+    status, out = check(
+        request.method, request_target_url(request), dict(request.headers), request.body, request.build_absolute_uri()
+    )
     return JsonResponse(out, status=status)
 
 
 def django_app(kind: str) -> Any:
     import test_django_flask
-
     from test_frameworks import World
 
     test_django_flask._configure_django()
@@ -163,13 +167,21 @@ def test_the_helpers_read_every_form_of_target() -> None:
     from authgate.asgi import request_target_url as asgi_url
     from authgate.wsgi import raw_target, request_target_url
 
-    environ = {"wsgi.url_scheme": "https", "HTTP_HOST": "api.example.com", "PATH_INFO": "/a b/é",
-               "QUERY_STRING": "x=1", "SCRIPT_NAME": "/app"}
+    environ = {
+        "wsgi.url_scheme": "https",
+        "HTTP_HOST": "api.example.com",
+        "PATH_INFO": "/a b/é",
+        "QUERY_STRING": "x=1",
+        "SCRIPT_NAME": "/app",
+    }
     # PATH_INFO is Latin-1 text of the raw bytes (PEP 3333): é arrived as two UTF-8 bytes.
     environ["PATH_INFO"] = "/a b/" + "é".encode().decode("latin-1")
     assert request_target_url(environ) == "https://api.example.com/app/a%20b/%C3%A9?x=1"
     # The raw target under the mount point: kept when it is there, put back when a proxy stripped it.
-    assert request_target_url({**environ, "RAW_URI": "/app/raw%2Fpath?y=2"}) == "https://api.example.com/app/raw%2Fpath?y=2"
+    assert (
+        request_target_url({**environ, "RAW_URI": "/app/raw%2Fpath?y=2"})
+        == "https://api.example.com/app/raw%2Fpath?y=2"
+    )
     assert request_target_url({**environ, "RAW_URI": "/raw%2Fpath?y=2"}) == "https://api.example.com/app/raw%2Fpath?y=2"
     assert raw_target({**environ, "RAW_URI": "/application"}) == "/app/application"  # a segment, not a string prefix
     assert raw_target({**environ, "RAW_URI": "/app"}) == "/app"
@@ -183,15 +195,23 @@ def test_the_helpers_read_every_form_of_target() -> None:
     assert raw_target({**bare, "RAW_URI": "/fetch/https://x/y"}) == "/fetch/https://x/y"
     assert raw_target({**bare, "RAW_URI": "/a/http://b/c?d"}) == "/a/http://b/c?d"
     assert request_target_url(environ, origin="https://public.example") == "https://public.example/app/a%20b/%C3%A9?x=1"
-    scope = {"type": "http", "scheme": "http", "headers": [(b"host", b"h:8000")], "path": "/a/b",
-             "raw_path": b"/a%2Fb", "query_string": b"q=%2F"}
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "headers": [(b"host", b"h:8000")],
+        "path": "/a/b",
+        "raw_path": b"/a%2Fb",
+        "query_string": b"q=%2F",
+    }
     assert asgi_url(scope) == "http://h:8000/a%2Fb?q=%2F"
     assert asgi_url({**scope, "raw_path": None, "query_string": b""}) == "http://h:8000/a/b"
     assert asgi_url(scope, origin="https://public.example/") == "https://public.example/a%2Fb?q=%2F"
     # ASGI: root_path is the mount point; servers differ on whether `path` includes it.
     assert asgi_url({**scope, "root_path": "/api"}) == "http://h:8000/api/a%2Fb?q=%2F"
     assert asgi_url({**scope, "root_path": "/api", "raw_path": b"/api/a%2Fb"}) == "http://h:8000/api/a%2Fb?q=%2F"
-    assert asgi_url({**scope, "root_path": "/api", "raw_path": None, "path": "/api/a/b"}) == "http://h:8000/api/a/b?q=%2F"
+    assert (
+        asgi_url({**scope, "root_path": "/api", "raw_path": None, "path": "/api/a/b"}) == "http://h:8000/api/a/b?q=%2F"
+    )
     assert asgi_url({**scope, "root_path": "/api", "raw_path": None}) == "http://h:8000/api/a/b?q=%2F"
 
 
@@ -208,10 +228,21 @@ def test_a_host_header_that_is_not_a_host_moves_nothing(host: str) -> None:
     environ = {"wsgi.url_scheme": "https", "HTTP_HOST": host, "RAW_URI": "/other?x", "PATH_INFO": "/other"}
     if host == "":
         environ["SERVER_NAME"] = "bad/name"
-    scope = {"type": "http", "scheme": "https", "headers": [(b"host", host.encode())] if host else [],
-             "server": ("bad/name", 443), "path": "/other", "raw_path": b"/other", "query_string": b"x"}
-    for call in (lambda: request_origin(environ), lambda: request_target_url(environ),
-                 lambda: asgi_origin(scope), lambda: asgi_url(scope)):
+    scope = {
+        "type": "http",
+        "scheme": "https",
+        "headers": [(b"host", host.encode())] if host else [],
+        "server": ("bad/name", 443),
+        "path": "/other",
+        "raw_path": b"/other",
+        "query_string": b"x",
+    }
+    for call in (
+        lambda: request_origin(environ),
+        lambda: request_target_url(environ),
+        lambda: asgi_origin(scope),
+        lambda: asgi_url(scope),
+    ):
         with pytest.raises(authgate.InvalidInput):
             call()
     assert gate_url(environ) == "/other"
@@ -239,7 +270,7 @@ def test_django_under_force_script_name(kind: str) -> None:
 
     app = django_app(kind)
     with override_settings(FORCE_SCRIPT_NAME="/api"):
-        with (werkzeug_server(app) if kind == "wsgi" else asgi_server(app)) as base:
+        with werkzeug_server(app) if kind == "wsgi" else asgi_server(app) as base:
             url = f"{base}/api{SLASH}"
             status, out = send(base, SLASH, url)
             assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out

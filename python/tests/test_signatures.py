@@ -32,11 +32,15 @@ def verifier(key: authgate.SignatureKey, **policy: Any) -> authgate.RequestVerif
 
 
 def test_http_message_signatures_verifies_what_authgate_signs() -> None:
-    signer = authgate.RequestSigner("client-1", authgate.SignatureKey.hmac_sha256(SECRET), clock=authgate.ManualClock(NOW))
+    signer = authgate.RequestSigner(
+        "client-1", authgate.SignatureKey.hmac_sha256(SECRET), clock=authgate.ManualClock(NOW)
+    )
     headers = {"Content-Type": "application/json"}
     headers.update(signer.sign("POST", URL, headers, BODY))
-    theirs = HTTPMessageVerifier(signature_algorithm=algorithms.HMAC_SHA256,
-                                 key_resolver=MappingKeyResolver(public_keys={"client-1": SECRET}, private_keys={}))
+    theirs = HTTPMessageVerifier(
+        signature_algorithm=algorithms.HMAC_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={"client-1": SECRET}, private_keys={}),
+    )
     results = theirs.verify(message(headers), max_age=None, body=BODY)
     assert results[0].parameters["keyid"] == "client-1"
     assert "content-digest" in str(results[0].covered_components)
@@ -55,11 +59,18 @@ def test_authgate_verifies_what_http_message_signatures_signs(alg: str) -> None:
         ours = authgate.SignatureKey.ed25519_public(raw)
         algorithm = algorithms.ED25519
     headers = {"Content-Type": "application/json"}
-    HTTPMessageSigner(signature_algorithm=algorithm,
-                      key_resolver=MappingKeyResolver(public_keys={}, private_keys={"client-1": theirs_key})).sign(
-        message(headers), key_id="client-1", created=datetime.fromtimestamp(NOW, timezone.utc), nonce="nonce-1",
-        label="sig1", covered_component_ids=("@method", "@authority", "@path", "@query", "content-digest"),
-        body=BODY)
+    HTTPMessageSigner(
+        signature_algorithm=algorithm,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={"client-1": theirs_key}),
+    ).sign(
+        message(headers),
+        key_id="client-1",
+        created=datetime.fromtimestamp(NOW, timezone.utc),
+        nonce="nonce-1",
+        label="sig1",
+        covered_component_ids=("@method", "@authority", "@path", "@query", "content-digest"),
+        body=BODY,
+    )
     assert "Content-Digest" in headers
     v = verifier(ours)
     result = v.verify("POST", URL, headers, BODY)
@@ -77,7 +88,9 @@ def test_ed25519_keys_round_trip_through_raw_bytes() -> None:
     assert public is not None
     # The raw public key is the one `cryptography` derives from the same seed.
     assert Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw() == public
-    signer = authgate.RequestSigner("client-1", authgate.SignatureKey.ed25519_seed(seed), clock=authgate.ManualClock(NOW))
+    signer = authgate.RequestSigner(
+        "client-1", authgate.SignatureKey.ed25519_seed(seed), clock=authgate.ManualClock(NOW)
+    )
     headers = signer.sign("GET", URL)
     assert "Content-Digest" not in headers
     verifier(authgate.SignatureKey.ed25519_public(public)).verify("GET", URL, headers)
@@ -107,7 +120,9 @@ def test_a_callable_resolver_and_its_exceptions() -> None:
     with pytest.raises(authgate.UnknownKey):
         authgate.RequestVerifier(lambda _k: None, clock=authgate.ManualClock(NOW)).verify("POST", URL, headers, BODY)
     with pytest.raises(TypeError):
-        authgate.RequestVerifier(lambda _k: "not a key", clock=authgate.ManualClock(NOW)).verify("POST", URL, headers, BODY)
+        authgate.RequestVerifier(lambda _k: "not a key", clock=authgate.ManualClock(NOW)).verify(
+            "POST", URL, headers, BODY
+        )
 
 
 def test_header_containers_and_bad_arguments() -> None:
@@ -180,8 +195,10 @@ def test_svix_and_authgate_verify_each_other_with_svix_headers() -> None:
     headers = {"svix-id": "msg_1", "svix-timestamp": str(int(ts.timestamp())), "svix-signature": signature}
     assert ours.verify(headers, payload).id == "msg_1"
     with pytest.raises(authgate.ReplayDetected):  # the alias names the same message
-        ours.verify({"webhook-id": "msg_1", "webhook-timestamp": headers["svix-timestamp"],
-                     "webhook-signature": signature}, payload)
+        ours.verify(
+            {"webhook-id": "msg_1", "webhook-timestamp": headers["svix-timestamp"], "webhook-signature": signature},
+            payload,
+        )
     mine = authgate.sign_webhook([secret], "msg_2", ts, payload)
     theirs.verify(payload, {"svix-id": "msg_2", "svix-timestamp": str(int(ts.timestamp())), "svix-signature": mine})
     with pytest.raises(authgate.MalformedSignature):  # the two names disagree

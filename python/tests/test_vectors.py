@@ -8,17 +8,16 @@ import hashlib
 import json
 from typing import Any, Callable
 
-import pytest
-
-import authgate
-from authgate import _authgate
-
-from conftest import VECTORS
 import gate_vectors
+import pytest
+from conftest import VECTORS
 from limits_vectors import run_allowlist, run_password, run_ratelimit
 from otp_vectors import run_otp
 from pop_vectors import run_pop, run_remote_jwks
 from stores import new_store, on_redis, on_redis_now, require_redis
+
+import authgate
+from authgate import _authgate
 
 Case = dict[str, Any]
 
@@ -75,17 +74,25 @@ def validation(v: Case | None) -> dict[str, Any]:
 def run_jwt(case: Case) -> None:
     op = case["op"]
     if op == "verify":
-        expect(case, lambda: keyset(case["keys"]).verify(case["token"], **validation(case.get("validation"))),
-               lambda claims, want: _eq(claims, want["claims"]))
+        expect(
+            case,
+            lambda: keyset(case["keys"]).verify(case["token"], **validation(case.get("validation"))),
+            lambda claims, want: _eq(claims, want["claims"]),
+        )
     elif op == "verify_jws":
+
         def check(got: Any, want: Any) -> None:
             header, payload = got
             _eq(header, want["header"])
             _eq(b64(payload), want["payload_b64"])
+
         expect(case, lambda: keyset(case["keys"]).verify_jws(case["token"], algorithms=case.get("algorithms")), check)
     elif op == "sign":
-        expect(case, lambda: key(case["key"]).sign(case["signing_input"].encode()),
-               lambda sig, want: _eq(b64(sig), want["signature"]))
+        expect(
+            case,
+            lambda: key(case["key"]).sign(case["signing_input"].encode()),
+            lambda sig, want: _eq(b64(sig), want["signature"]),
+        )
     elif op == "import_key":
         expect(case, lambda: key(case["key"]), lambda k, want: _eq(k.public_jwk(), want["public_jwk"]))
     elif op == "import_jwks":
@@ -112,30 +119,50 @@ def run_session(case: Case) -> None:
             if do == "advance":
                 clock.advance(step["seconds"])
             elif do == "login":
+
                 def check_login(r: authgate.LoginResult, want: Any, step: Case = step) -> None:
                     if "save" in step:
                         saved[step["save"]] = r.tokens
                     if "new_device" in want:
                         _eq(r.new_device, want["new_device"])
-                expect(step, lambda step=step: manager.login(step["user"], step["device"], device_name=step.get("device_name"), scope=step.get("scope")), check_login)
+
+                expect(
+                    step,
+                    lambda step=step: manager.login(
+                        step["user"], step["device"], device_name=step.get("device_name"), scope=step.get("scope")
+                    ),
+                    check_login,
+                )
             elif do == "refresh":
+
                 def check_refresh(p: authgate.TokenPair, _want: Any, step: Case = step) -> None:
                     if "save" in step:
                         saved[step["save"]] = p
+
                 expect(step, lambda step=step: manager.refresh(saved[step["pair"]].refresh_token), check_refresh)
             elif do == "refresh_text":
                 expect(step, lambda step=step: manager.refresh(step["token"]))
             elif do == "verify_access":
+
                 def check_claims(claims: Any, want: Any) -> None:
                     for k, v in want["claims"].items():
                         _eq(claims.get(k), v)
+
                 expect(step, lambda step=step: manager.verify_access(saved[step["pair"]].access_token), check_claims)
             elif do == "revoke":
-                expect(step, lambda step=step: manager.revoke(saved[step["pair"]].session_id), lambda r, w: _eq(r, w["result"]))
+                expect(
+                    step,
+                    lambda step=step: manager.revoke(saved[step["pair"]].session_id),
+                    lambda r, w: _eq(r, w["result"]),
+                )
             elif do == "revoke_all":
                 expect(step, lambda step=step: manager.revoke_all(step["user"]), lambda n, w: _eq(n, w["count"]))
             elif do == "list":
-                expect(step, lambda step=step: manager.list(step["user"]), lambda l, w: _eq([s.device_id for s in l], w["devices"]))
+                expect(
+                    step,
+                    lambda step=step: manager.list(step["user"]),
+                    lambda listed, w: _eq([s.device_id for s in listed], w["devices"]),
+                )
             else:
                 pytest.fail(f"unknown session step {do!r}")
         except AssertionError as e:
@@ -145,8 +172,10 @@ def run_session(case: Case) -> None:
 def run_apikey(case: Case) -> None:
     op = case["op"]
     if op == "parse":
+
         def check(p: authgate.ParsedApiKey, want: Any) -> None:
             _eq((p.prefix, p.id, p.last_four), (want["prefix"], want["id"], want["last_four"]))
+
         expect(case, lambda: authgate.parse_api_key(case["key"]), check)
     elif op == "scope_granted":
         _eq(authgate.scope_granted(case["granted"], case["required"]), case["expect"]["result"])
@@ -167,31 +196,54 @@ def run_apikey(case: Case) -> None:
                 if do == "advance":
                     clock.advance(step["seconds"])
                 elif do == "create":
+
                     def check_create(r: tuple[str, authgate.ApiKeyRecord], want: Any, step: Case = step) -> None:
                         saved[step["save"]] = (r[0], r[1].id)
                         if "prefix" in want:
                             _eq(r[1].prefix, want["prefix"])
+
                     expires = clock.now() + step["expires_in"] if "expires_in" in step else None
                     by = managers[step.get("by")]
-                    expect(step, lambda step=step, expires=expires, by=by: by.create(
-                        prefix=step.get("prefix"), scopes=step.get("scopes"), expires_at=expires, credits=step.get("credits"),
-                        owner=step.get("owner"), metadata=step.get("metadata")), check_create)
+                    expect(
+                        step,
+                        lambda step=step, expires=expires, by=by: by.create(
+                            prefix=step.get("prefix"),
+                            scopes=step.get("scopes"),
+                            expires_at=expires,
+                            credits=step.get("credits"),
+                            owner=step.get("owner"),
+                            metadata=step.get("metadata"),
+                        ),
+                        check_create,
+                    )
                 elif do == "get":
                     record = manager.get(saved[step["key"]][1])
                     assert record is not None
                     for name, want in step["expect"].items():
                         _eq(getattr(record, name), want)
                 elif do == "delete":
-                    expect(step, lambda step=step: manager.delete(saved[step["key"]][1]),
-                           lambda deleted, want: _eq(deleted, want["result"]))
+                    expect(
+                        step,
+                        lambda step=step: manager.delete(saved[step["key"]][1]),
+                        lambda deleted, want: _eq(deleted, want["result"]),
+                    )
                 elif do == "import":
                     # The parts and SHA-256 `authgate keygen api-key --json` prints, computed here.
                     text = saved[step["key"]][0]
                     parts = authgate.parse_api_key(text)
                     digest = hashlib.sha256(text.encode()).hexdigest()
-                    expect(step, lambda step=step, parts=parts, digest=digest: manager.import_key(
-                        id=parts.id, prefix=parts.prefix, last_four=parts.last_four, sha256=digest,
-                        scopes=step.get("scopes"), credits=step.get("credits"), owner=step.get("owner")))
+                    expect(
+                        step,
+                        lambda step=step, parts=parts, digest=digest: manager.import_key(
+                            id=parts.id,
+                            prefix=parts.prefix,
+                            last_four=parts.last_four,
+                            sha256=digest,
+                            scopes=step.get("scopes"),
+                            credits=step.get("credits"),
+                            owner=step.get("owner"),
+                        ),
+                    )
                 elif do == "verify":
                     expect(step, lambda step=step: manager.verify(saved[step["key"]][0], step.get("scope")))
                 elif do == "verify_text":
@@ -199,8 +251,10 @@ def run_apikey(case: Case) -> None:
                 elif do in ("revoke", "disable", "enable"):
                     expect(step, lambda step=step, do=do: getattr(manager, do)(saved[step["key"]][1]))
                 elif do == "roll":
+
                     def check_roll(r: tuple[str, authgate.ApiKeyRecord], _want: Any, step: Case = step) -> None:
                         saved[step["save"]] = (r[0], r[1].id)
+
                     expect(step, lambda step=step: manager.roll(saved[step["key"]][1], step.get("grace")), check_roll)
                 else:
                     pytest.fail(f"unknown apikey step {do!r}")
@@ -213,33 +267,50 @@ def run_apikey(case: Case) -> None:
 def run_client_token(case: Case) -> None:
     op = case["op"]
     if op == "verify":
-        expect(case, lambda: authgate.ClientTokens(case["server_key"]).verify(case["token"], case["user"], now=case["now"]),
-               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
+        expect(
+            case,
+            lambda: authgate.ClientTokens(case["server_key"]).verify(case["token"], case["user"], now=case["now"]),
+            lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])),
+        )
     elif op == "needs_refresh":
         _eq(authgate.needs_refresh(case["token"], now=case["now"], margin=case["margin"]), case["expect"]["result"])
     elif op == "new":
         expect(case, lambda: authgate.ClientTokens(case["server_key"]))
     elif op == "public_key":
-        expect(case, lambda: authgate.ClientTokens(case["server_key"]).public_key,
-               lambda k, want: _eq(base64.urlsafe_b64encode(k).rstrip(b"=").decode(), want["x"]))
+        expect(
+            case,
+            lambda: authgate.ClientTokens(case["server_key"]).public_key,
+            lambda k, want: _eq(base64.urlsafe_b64encode(k).rstrip(b"=").decode(), want["x"]),
+        )
     elif op == "verify_stored":
         # The API's store holds the server key by its parts, SHA-256 and public key.
         manager = authgate.ApiKeyManager(store=new_store(), clock=authgate.ManualClock(case["now"]), prefix="ag_srv_")
         key = case["server_key"]
         parts = authgate.parse_api_key(key)
-        record = manager.import_key(id=parts.id, prefix=parts.prefix, last_four=parts.last_four,
-                                    sha256=hashlib.sha256(key.encode()).hexdigest(),
-                                    client_token_key=case["client_token_key"])
+        record = manager.import_key(
+            id=parts.id,
+            prefix=parts.prefix,
+            last_four=parts.last_four,
+            sha256=hashlib.sha256(key.encode()).hexdigest(),
+            client_token_key=case["client_token_key"],
+        )
         if case.get("then"):
             getattr(manager, case["then"])(record.id)
         verifier = authgate.ClientTokenVerifier(manager)
-        expect(case, lambda: verifier.verify(case["token"], case["user"], now=case["now"]),
-               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
+        expect(
+            case,
+            lambda: verifier.verify(case["token"], case["user"], now=case["now"]),
+            lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])),
+        )
     elif op == "verify_legacy":
         options = case["options"]
-        expect(case, lambda: authgate.LegacyClientTokens(base64.b64decode(case["secret_b64"]), **options)
-               .verify(case["token"], case["user"], now=case["now"]),
-               lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])))
+        expect(
+            case,
+            lambda: authgate.LegacyClientTokens(base64.b64decode(case["secret_b64"]), **options).verify(
+                case["token"], case["user"], now=case["now"]
+            ),
+            lambda t, want: _eq((t.user, t.exp), (want["user"], want["exp"])),
+        )
     else:
         pytest.fail(f"unknown client_token op {op!r}")
 
@@ -257,8 +328,9 @@ def run_http(case: Case) -> None:
     elif op == "challenge":
         _eq(_authgate.http_error(case["code"], case["message"], case["realm"])[1], case["expect"]["challenge"])
     elif op == "refusal":
-        status, headers, body = _authgate.http_refusal(case["code"], case["message"], case["retry_after"], case["realm"],
-                                                       None, case.get("violations"))
+        status, headers, body = _authgate.http_refusal(
+            case["code"], case["message"], case["retry_after"], case["realm"], None, case.get("violations")
+        )
         _eq(status, case["expect"]["status"])
         _eq([list(h) for h in headers], case["expect"]["headers"])
         _eq(body, case["expect"]["body"].encode())
@@ -272,11 +344,16 @@ def run_http(case: Case) -> None:
         if case.get("violations"):
             error.violations = case["violations"]
         status, headers, body = refusal_for(error, case["realm"])
-        _eq((status, [list(h) for h in headers], body),
-            (case["expect"]["status"], case["expect"]["headers"], case["expect"]["body"].encode()))
+        _eq(
+            (status, [list(h) for h in headers], body),
+            (case["expect"]["status"], case["expect"]["headers"], case["expect"]["body"].encode()),
+        )
     elif op == "request_url":
-        expect(case, lambda: authgate.request_url(case["scheme"], case["host"], case["target"]),
-               lambda u, w: _eq(u, w["url"]))
+        expect(
+            case,
+            lambda: authgate.request_url(case["scheme"], case["host"], case["target"]),
+            lambda u, w: _eq(u, w["url"]),
+        )
     else:
         pytest.fail(f"unknown http op {op!r}")
 
@@ -305,13 +382,26 @@ def run_signature(case: Case) -> None:
             _eq(got["Signature-Input"], want["signature_input"])
             _eq(got["Signature"], want["signature"])
 
-        expect(case, lambda: authgate.sign_request(
-            signature_key(case["key"]), method, url, headers, body, label=case["label"],
-            components=case["components"], digest=case.get("digest"), **case["params"]), check)
+        expect(
+            case,
+            lambda: authgate.sign_request(
+                signature_key(case["key"]),
+                method,
+                url,
+                headers,
+                body,
+                label=case["label"],
+                components=case["components"],
+                digest=case.get("digest"),
+                **case["params"],
+            ),
+            check,
+        )
     elif op in ("verify", "replay"):
         keys = {keyid: signature_key(spec) for keyid, spec in case["keys"].items()}
-        verifier = authgate.RequestVerifier(keys, clock=authgate.ManualClock(case["now"]), store=new_store(),
-                                            **case.get("policy", {}))
+        verifier = authgate.RequestVerifier(
+            keys, clock=authgate.ManualClock(case["now"]), store=new_store(), **case.get("policy", {})
+        )
         method, url, headers, body = request_parts(case["request"])
         select = case.get("select", {})
 
@@ -322,7 +412,9 @@ def run_signature(case: Case) -> None:
             run()
 
         def check(got: Any, want: Any) -> None:
-            _eq({"label": got.label, "keyid": got.keyid, "algorithm": got.algorithm, "components": got.components}, want)
+            _eq(
+                {"label": got.label, "keyid": got.keyid, "algorithm": got.algorithm, "components": got.components}, want
+            )
 
         expect(case, run, check)
     elif op == "content_digest":
@@ -336,13 +428,21 @@ def run_signature(case: Case) -> None:
 def run_webhook(case: Case) -> None:
     op = case["op"]
     if op == "sign":
-        expect(case, lambda: authgate.sign_webhook(case["keys"], case["id"], case["timestamp"], case["payload"].encode()),
-               lambda got, want: _eq(got, want["signature"]))
+        expect(
+            case,
+            lambda: authgate.sign_webhook(case["keys"], case["id"], case["timestamp"], case["payload"].encode()),
+            lambda got, want: _eq(got, want["signature"]),
+        )
     elif op in ("verify", "replay"):
+
         def run(now: int) -> authgate.VerifiedWebhook:
-            verifier = authgate.WebhookVerifier(case["keys"], tolerance=case.get("tolerance", 300),
-                                                id_retention=case.get("id_retention"), store=store,
-                                                clock=authgate.ManualClock(now))
+            verifier = authgate.WebhookVerifier(
+                case["keys"],
+                tolerance=case.get("tolerance", 300),
+                id_retention=case.get("id_retention"),
+                store=store,
+                clock=authgate.ManualClock(now),
+            )
             return verifier.verify([(n, v) for n, v in case["headers"]], case["payload"].encode())
 
         store = new_store()
@@ -350,24 +450,44 @@ def run_webhook(case: Case) -> None:
         if op == "replay":
             run(at)
             at = case.get("replay_now", at)
-        expect(case, lambda: run(at),
-               lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want))
+        expect(
+            case,
+            lambda: run(at),
+            lambda got, want: _eq({"id": got.id, "timestamp": got.timestamp, "version": got.version}, want),
+        )
     elif op == "parse_key":
-        expect(case, lambda: authgate.WebhookKey(case["key"]),
-               lambda k, want: _eq({"version": k.version, "can_sign": k.can_sign, "public_key": k.public_key}, want))
+        expect(
+            case,
+            lambda: authgate.WebhookKey(case["key"]),
+            lambda k, want: _eq({"version": k.version, "can_sign": k.can_sign, "public_key": k.public_key}, want),
+        )
     else:
         raise AssertionError(f"unknown webhook op {op!r}")
 
 
 def run_gate(case: Case) -> None:
     holder: dict[str, Any] = {}
-    gate_vectors.run(case, lambda m, p, h: gate_vectors.direct(holder["gate"])(m, p, h),
-                     lambda gate: holder.update(gate=gate))
+    gate_vectors.run(
+        case, lambda m, p, h: gate_vectors.direct(holder["gate"])(m, p, h), lambda gate: holder.update(gate=gate)
+    )
 
 
-RUNNERS = {"gate": run_gate, "jwt": run_jwt, "session": run_session, "apikey": run_apikey, "client_token": run_client_token, "http": run_http,
-           "signature": run_signature, "webhook": run_webhook, "otp": run_otp, "ratelimit": run_ratelimit,
-           "allowlist": run_allowlist, "password": run_password, "pop": run_pop, "remote_jwks": run_remote_jwks}
+RUNNERS = {
+    "gate": run_gate,
+    "jwt": run_jwt,
+    "session": run_session,
+    "apikey": run_apikey,
+    "client_token": run_client_token,
+    "http": run_http,
+    "signature": run_signature,
+    "webhook": run_webhook,
+    "otp": run_otp,
+    "ratelimit": run_ratelimit,
+    "allowlist": run_allowlist,
+    "password": run_password,
+    "pop": run_pop,
+    "remote_jwks": run_remote_jwks,
+}
 
 #: Areas whose capability this package does not ship, with where they are tested instead.
 ELSEWHERE = {"token_manager": "the client-side token manager ships in the mobile crate; Rust and Kotlin run these"}

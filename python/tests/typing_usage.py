@@ -11,7 +11,9 @@ import authgate
 def issue_and_verify() -> dict[str, Any]:
     keys = authgate.KeySet([authgate.Key.from_pem(authgate.Key.generate_pem("EdDSA"), "EdDSA", kid="k1")])
     token: str = keys.sign({"sub": "alice", "exp": 4_000_000_000})
-    claims: dict[str, Any] = keys.verify(token, audience=["api", "web"], leeway=timedelta(seconds=5), now=datetime.now(timezone.utc))
+    claims: dict[str, Any] = keys.verify(
+        token, audience=["api", "web"], leeway=timedelta(seconds=5), now=datetime.now(timezone.utc)
+    )
     jwks: dict[str, Any] = keys.jwks()
     other = authgate.KeySet()
     kids: list[str] = other.import_jwks(jwks)

@@ -36,7 +36,13 @@ def main() -> None:
         def verify(token=token, key=key, alg=alg):
             jwt.decode(token, key, algorithms=[alg], issuer=data["issuer"], audience=data["audience"])
 
-        row = {"runtime": "python", "lib": f"PyJWT@{version('PyJWT')}", "alg": alg, "op": "verify", "ns": measure(verify)}
+        row = {
+            "runtime": "python",
+            "lib": f"PyJWT@{version('PyJWT')}",
+            "alg": alg,
+            "op": "verify",
+            "ns": measure(verify),
+        }
         print(json.dumps(row))
 
 

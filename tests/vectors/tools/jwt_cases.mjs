@@ -5,7 +5,17 @@
 // PEM and DER come from node:crypto's export, the OpenSSH line is assembled here (RFC 4253
 // §6.6, RFC 8709), and Ed25519 signatures (deterministic) come from node:crypto.
 // `node tests/vectors/tools/jwt_cases.mjs --check` fails if the committed file differs.
-import { constants, createECDH, createHash, createHmac, createPrivateKey, createPublicKey, privateEncrypt, sign, verify } from 'node:crypto'
+import {
+  constants,
+  createECDH,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  privateEncrypt,
+  sign,
+  verify,
+} from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,7 +29,8 @@ const rfc = (file, name) => JSON.parse(readFileSync(join(root, file), 'utf8')).c
 const RSA = rfc('jwt/rfc7515.json', 'A.2 RS256 signature reproduces').key.jwk
 const P256 = rfc('jwt/rfc7515.json', 'A.3 ES256 verifies with the public key').keys[0].jwk
 const ED = rfc('jwt/rfc8037.json', 'A.1/A.2 Ed25519 key imports and exports its public JWK').key.jwk
-const publicOf = (jwk) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(k)))
+const publicOf = (jwk) =>
+  Object.fromEntries(Object.entries(jwk).filter(([k]) => !['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(k)))
 
 // P-384 from a fixed scalar: node computes the public point.
 const ecdh = createECDH('secp384r1')
@@ -27,17 +38,28 @@ ecdh.setPrivateKey(Buffer.alloc(48, 0x2a))
 const point = ecdh.getPublicKey()
 const P384 = { kty: 'EC', crv: 'P-384', x: b64u(point.subarray(1, 49)), y: b64u(point.subarray(49)) }
 
-const pem = (jwk, type = 'spki') => createPublicKey({ key: publicOf(jwk), format: 'jwk' }).export({ type, format: 'pem' })
+const pem = (jwk, type = 'spki') =>
+  createPublicKey({ key: publicOf(jwk), format: 'jwk' }).export({ type, format: 'pem' })
 const der = (jwk) => createPublicKey({ key: publicOf(jwk), format: 'jwk' }).export({ type: 'spki', format: 'der' })
-const privatePem = (jwk, type = 'pkcs8') => createPrivateKey({ key: jwk, format: 'jwk' }).export({ type, format: 'pem' })
+const privatePem = (jwk, type = 'pkcs8') =>
+  createPrivateKey({ key: jwk, format: 'jwk' }).export({ type, format: 'pem' })
 const sshString = (buf) => Buffer.concat([Buffer.from([0, 0, 0, buf.length]), buf])
 const sshEd25519 = `ssh-ed25519 ${Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(fromB64u(ED.x))]).toString('base64')} vectors`
 
 // An `oct` JWK whose secret is `material`: how a runtime's Key.hmac receives the same bytes.
 const octOf = (material) => ({ jwk: { kty: 'oct', alg: 'HS256', k: b64u(Buffer.from(material)) } })
-const refused = (name, material) => ({ name: `an HMAC secret that is ${name} is refused`, op: 'import_key', key: octOf(material), expect: { error: 'invalid_key' } })
+const refused = (name, material) => ({
+  name: `an HMAC secret that is ${name} is refused`,
+  op: 'import_key',
+  key: octOf(material),
+  expect: { error: 'invalid_key' },
+})
 
-const flipLast = (text) => { const b = fromB64u(text); b[b.length - 1] ^= 1; return b64u(b) }
+const flipLast = (text) => {
+  const b = fromB64u(text)
+  b[b.length - 1] ^= 1
+  return b64u(b)
+}
 const joined = Buffer.concat([fromB64u(P256.x), fromB64u(P256.y)])
 
 const edSigned = (header, payload) => {
@@ -58,7 +80,8 @@ const nested = (levels) => {
   return { sub: 'user-1', exp: 1700000600, data: value }
 }
 // The payload text is written out (JSON.stringify recurses, and 5000 levels overflow it).
-const nestedText = (levels) => `{"sub":"user-1","exp":1700000600,"data":${'['.repeat(levels)}"deep"${']'.repeat(levels)}}`
+const nestedText = (levels) =>
+  `{"sub":"user-1","exp":1700000600,"data":${'['.repeat(levels)}"deep"${']'.repeat(levels)}}`
 const hs256 = (payloadText) => {
   const input = `${b64u(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64u(payloadText)}`
   return `${input}.${b64u(createHmac('sha256', NEST_SECRET).update(input).digest())}`
@@ -85,7 +108,12 @@ const ps256 = (header, payload) => {
   masked[0] &= 0x7f // emBits = modBits - 1 = 2047
   const em = Buffer.concat([masked, h, Buffer.from([0xbc])])
   const signature = privateEncrypt({ key: rsaPrivate, padding: constants.RSA_NO_PADDING }, em)
-  const ok = verify('sha256', Buffer.from(input), { key: rsaPrivate, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature)
+  const ok = verify(
+    'sha256',
+    Buffer.from(input),
+    { key: rsaPrivate, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+    signature,
+  )
   if (!ok) throw new Error('the PS256 vector does not verify')
   return `${input}.${b64u(signature)}`
 }
@@ -97,7 +125,11 @@ const rsaNoAlg = { jwk: { ...publicOf(RSA), kid: 'rsa-1' } }
 const P256_PRIVATE = rfc('jwt/rfc7515.json', 'A.3 ES256 verifies with the private JWK').keys[0].jwk
 const sec1 = (jwk) => createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'sec1', format: 'pem' })
 const P384_PRIVATE = { ...P384, d: b64u(Buffer.alloc(48, 0x2a)) }
-const pemBlock = (label, der) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g).join('\n')}\n-----END ${label}-----\n`
+const pemBlock = (label, der) =>
+  `-----BEGIN ${label}-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)
+    .join('\n')}\n-----END ${label}-----\n`
 const OID_P256 = Buffer.from('06082a8648ce3d030107', 'hex')
 const EC_PARAMETERS = pemBlock('EC PARAMETERS', OID_P256)
 // SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID P-256 } }: no [1] public key.
@@ -113,8 +145,14 @@ const sec1WithOtherPublic = (() => {
   other.setPrivateKey(Buffer.alloc(32, 0x2a))
   const point = other.getPublicKey() // uncompressed: 04 x y
   const bits = Buffer.concat([Buffer.from([3, point.length + 1, 0]), point])
-  const body = Buffer.concat([Buffer.from([2, 1, 1, 4, 32]), d, Buffer.from([0xa0, OID_P256.length]), OID_P256,
-    Buffer.from([0xa1, bits.length]), bits])
+  const body = Buffer.concat([
+    Buffer.from([2, 1, 1, 4, 32]),
+    d,
+    Buffer.from([0xa0, OID_P256.length]),
+    OID_P256,
+    Buffer.from([0xa1, bits.length]),
+    bits,
+  ])
   return pemBlock('EC PRIVATE KEY', Buffer.concat([Buffer.from([0x30, body.length]), body]))
 })()
 const ecPublicJwk = (jwk, alg) => ({ kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, alg, use: 'sig' })
@@ -123,9 +161,30 @@ const cases = [
   // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
   // JSON reader with serde_json's limit (128) must still read the file. Each runtime's own
   // tests verify 126 levels.
-  { name: 'claims nesting 120 levels inside the payload verify', op: 'verify', keys: nestKey, token: hs256(nestedText(120)), validation: {}, expect: { claims: nested(120) } },
-  { name: 'claims nesting 127 levels inside the payload are malformed in every runtime', op: 'verify', keys: nestKey, token: hs256(nestedText(127)), validation: {}, expect: { error: 'malformed_token' } },
-  { name: 'claims nesting 5000 levels are malformed, not parsed', op: 'verify', keys: nestKey, token: hs256(nestedText(5000)), validation: { max_token_bytes: 65536 }, expect: { error: 'malformed_token' } },
+  {
+    name: 'claims nesting 120 levels inside the payload verify',
+    op: 'verify',
+    keys: nestKey,
+    token: hs256(nestedText(120)),
+    validation: {},
+    expect: { claims: nested(120) },
+  },
+  {
+    name: 'claims nesting 127 levels inside the payload are malformed in every runtime',
+    op: 'verify',
+    keys: nestKey,
+    token: hs256(nestedText(127)),
+    validation: {},
+    expect: { error: 'malformed_token' },
+  },
+  {
+    name: 'claims nesting 5000 levels are malformed, not parsed',
+    op: 'verify',
+    keys: nestKey,
+    token: hs256(nestedText(5000)),
+    validation: { max_token_bytes: 65536 },
+    expect: { error: 'malformed_token' },
+  },
 
   refused('an SPKI PEM public key (P-256)', pem(P256)),
   refused('an SPKI PEM public key with a leading space', ` ${pem(P256)}`),
@@ -146,22 +205,63 @@ const cases = [
     key: octOf('this passphrase is long enough: {"kty"} ssh-rsa'),
     expect: { public_jwk: null },
   },
-  { name: 'a P-256 point on its curve imports (RFC 7515 A.3)', op: 'import_key', key: { jwk: publicOf(P256) }, expect: { public_jwk: { kty: 'EC', crv: 'P-256', x: P256.x, y: P256.y, alg: 'ES256', use: 'sig' } } },
-  { name: 'a P-256 point off its curve is refused at import', op: 'import_key', key: { jwk: { ...publicOf(P256), y: flipLast(P256.y) } }, expect: { error: 'invalid_key' } },
-  { name: 'a P-384 point on its curve imports', op: 'import_key', key: { jwk: P384 }, expect: { public_jwk: { ...P384, alg: 'ES384', use: 'sig' } } },
-  { name: 'a P-384 point off its curve is refused at import', op: 'import_key', key: { jwk: { ...P384, y: flipLast(P384.y) } }, expect: { error: 'invalid_key' } },
-  { name: 'P-256 coordinates split 33/31 bytes are refused (another thumbprint for one point)', op: 'import_key', key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(joined.subarray(0, 33)), y: b64u(joined.subarray(33)) } }, expect: { error: 'invalid_key' } },
-  { name: 'a P-256 coordinate with a leading zero byte is refused', op: 'import_key', key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(Buffer.concat([Buffer.alloc(1), fromB64u(P256.x)])), y: P256.y } }, expect: { error: 'invalid_key' } },
+  {
+    name: 'a P-256 point on its curve imports (RFC 7515 A.3)',
+    op: 'import_key',
+    key: { jwk: publicOf(P256) },
+    expect: { public_jwk: { kty: 'EC', crv: 'P-256', x: P256.x, y: P256.y, alg: 'ES256', use: 'sig' } },
+  },
+  {
+    name: 'a P-256 point off its curve is refused at import',
+    op: 'import_key',
+    key: { jwk: { ...publicOf(P256), y: flipLast(P256.y) } },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a P-384 point on its curve imports',
+    op: 'import_key',
+    key: { jwk: P384 },
+    expect: { public_jwk: { ...P384, alg: 'ES384', use: 'sig' } },
+  },
+  {
+    name: 'a P-384 point off its curve is refused at import',
+    op: 'import_key',
+    key: { jwk: { ...P384, y: flipLast(P384.y) } },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'P-256 coordinates split 33/31 bytes are refused (another thumbprint for one point)',
+    op: 'import_key',
+    key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(joined.subarray(0, 33)), y: b64u(joined.subarray(33)) } },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a P-256 coordinate with a leading zero byte is refused',
+    op: 'import_key',
+    key: { jwk: { kty: 'EC', crv: 'P-256', x: b64u(Buffer.concat([Buffer.alloc(1), fromB64u(P256.x)])), y: P256.y } },
+    expect: { error: 'invalid_key' },
+  },
   {
     name: 'a JWKS keeps its good keys and skips a point off its curve',
     op: 'import_jwks',
-    jwks: { keys: [{ ...publicOf(P256), kid: 'off', y: flipLast(P256.y) }, { ...publicOf(P256), kid: 'good' }] },
+    jwks: {
+      keys: [
+        { ...publicOf(P256), kid: 'off', y: flipLast(P256.y) },
+        { ...publicOf(P256), kid: 'good' },
+      ],
+    },
     expect: { kids: ['good'] },
   },
   {
     name: 'a JWKS with two keys under one kid imports nothing',
     op: 'import_jwks',
-    jwks: { keys: [{ ...publicOf(P256), kid: 'same' }, { ...publicOf(ED), kid: 'same' }, { ...publicOf(ED), kid: 'other' }] },
+    jwks: {
+      keys: [
+        { ...publicOf(P256), kid: 'same' },
+        { ...publicOf(ED), kid: 'same' },
+        { ...publicOf(ED), kid: 'other' },
+      ],
+    },
     expect: { error: 'invalid_key' },
   },
   {
@@ -173,44 +273,209 @@ const cases = [
   {
     name: 'a JWKS whose duplicate kid is on an unusable key imports the rest',
     op: 'import_jwks',
-    jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'same' }, { ...publicOf(ED), kid: 'same' }] },
+    jwks: {
+      keys: [
+        { kty: 'oct', k: 'c2VjcmV0', kid: 'same' },
+        { ...publicOf(ED), kid: 'same' },
+      ],
+    },
     expect: { kids: ['same'] },
   },
-  { name: 'an Ed25519 key exports alg Ed25519 when loaded under that name', op: 'import_key', key: { jwk: publicOf(ED), alg: 'Ed25519' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
-  { name: 'a JWK declaring Ed25519 imports', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' } }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } } },
-  { name: 'a JWK declaring Ed25519 loaded as EdDSA takes the caller\'s name', op: 'import_key', key: { jwk: { ...publicOf(ED), alg: 'Ed25519' }, alg: 'EdDSA' }, expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'EdDSA', use: 'sig' } } },
-  { name: 'a JWS with alg Ed25519 verifies with an EdDSA key (RFC 9864)', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') } },
-  { name: 'a JWS with alg EdDSA verifies with an Ed25519 key (RFC 8037 A.5)', op: 'verify_jws', keys: [{ ...edPublic, alg: 'Ed25519' }], token: EDDSA_TOKEN, expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] } },
-  { name: 'an allow-list naming EdDSA admits alg Ed25519', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, algorithms: ['EdDSA'], expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') } },
-  { name: 'an allow-list naming Ed25519 admits alg EdDSA', op: 'verify_jws', keys: [edPublic], token: EDDSA_TOKEN, algorithms: ['Ed25519'], expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] } },
-  { name: 'an allow-list of other algorithms refuses alg Ed25519', op: 'verify_jws', keys: [edPublic], token: ED_TOKEN, algorithms: ['ES256', 'RS256'], expect: { error: 'algorithm_not_allowed' } },
-  { name: 'a JWT with alg Ed25519 verifies', op: 'verify', keys: [edPublic], token: ED_JWT, validation: {}, expect: { claims: CLAIMS } },
-  { name: 'an Ed25519-named key signs as RFC 8032 does (A.4 signing input)', op: 'sign', key: { jwk: ED, alg: 'Ed25519' }, signing_input: EDDSA_TOKEN.split('.').slice(0, 2).join('.'), expect: { signature: EDDSA_TOKEN.split('.')[2] } },
+  {
+    name: 'an Ed25519 key exports alg Ed25519 when loaded under that name',
+    op: 'import_key',
+    key: { jwk: publicOf(ED), alg: 'Ed25519' },
+    expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } },
+  },
+  {
+    name: 'a JWK declaring Ed25519 imports',
+    op: 'import_key',
+    key: { jwk: { ...publicOf(ED), alg: 'Ed25519' } },
+    expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'Ed25519', use: 'sig' } },
+  },
+  {
+    name: "a JWK declaring Ed25519 loaded as EdDSA takes the caller's name",
+    op: 'import_key',
+    key: { jwk: { ...publicOf(ED), alg: 'Ed25519' }, alg: 'EdDSA' },
+    expect: { public_jwk: { kty: 'OKP', crv: 'Ed25519', x: ED.x, alg: 'EdDSA', use: 'sig' } },
+  },
+  {
+    name: 'a JWS with alg Ed25519 verifies with an EdDSA key (RFC 9864)',
+    op: 'verify_jws',
+    keys: [edPublic],
+    token: ED_TOKEN,
+    expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') },
+  },
+  {
+    name: 'a JWS with alg EdDSA verifies with an Ed25519 key (RFC 8037 A.5)',
+    op: 'verify_jws',
+    keys: [{ ...edPublic, alg: 'Ed25519' }],
+    token: EDDSA_TOKEN,
+    expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] },
+  },
+  {
+    name: 'an allow-list naming EdDSA admits alg Ed25519',
+    op: 'verify_jws',
+    keys: [edPublic],
+    token: ED_TOKEN,
+    algorithms: ['EdDSA'],
+    expect: { header: { alg: 'Ed25519' }, payload_b64: b64u('Example of Ed25519 signing') },
+  },
+  {
+    name: 'an allow-list naming Ed25519 admits alg EdDSA',
+    op: 'verify_jws',
+    keys: [edPublic],
+    token: EDDSA_TOKEN,
+    algorithms: ['Ed25519'],
+    expect: { header: { alg: 'EdDSA' }, payload_b64: EDDSA_TOKEN.split('.')[1] },
+  },
+  {
+    name: 'an allow-list of other algorithms refuses alg Ed25519',
+    op: 'verify_jws',
+    keys: [edPublic],
+    token: ED_TOKEN,
+    algorithms: ['ES256', 'RS256'],
+    expect: { error: 'algorithm_not_allowed' },
+  },
+  {
+    name: 'a JWT with alg Ed25519 verifies',
+    op: 'verify',
+    keys: [edPublic],
+    token: ED_JWT,
+    validation: {},
+    expect: { claims: CLAIMS },
+  },
+  {
+    name: 'an Ed25519-named key signs as RFC 8032 does (A.4 signing input)',
+    op: 'sign',
+    key: { jwk: ED, alg: 'Ed25519' },
+    signing_input: EDDSA_TOKEN.split('.').slice(0, 2).join('.'),
+    expect: { signature: EDDSA_TOKEN.split('.')[2] },
+  },
   // #20 item 17: an RSA key published without `alg` verifies what the verifier allows.
-  { name: 'an RSA JWK without alg verifies PS256 when the verifier allows PS256', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) } },
-  { name: 'an RSA JWK without alg verifies PS256 only when an allow-list names it', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, expect: { error: 'algorithm_not_allowed' } },
-  { name: 'an RSA JWK without alg: an allow-list of RS256 alone refuses PS256', op: 'verify_jws', keys: [rsaNoAlg], token: PS_TOKEN, algorithms: ['RS256'], expect: { error: 'algorithm_not_allowed' } },
-  { name: 'an RSA JWK declaring RS256 never verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'RS256' } }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
-  { name: 'an RSA JWK without alg loaded as RS256 by the caller never verifies PS256', op: 'verify_jws', keys: [{ ...rsaNoAlg, alg: 'RS256' }], token: PS_TOKEN, algorithms: ['RS256', 'PS256'], expect: { error: 'algorithm_not_allowed' } },
-  { name: 'an RSA JWK declaring PS256 verifies PS256', op: 'verify_jws', keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'PS256' } }], token: PS_TOKEN, expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) } },
-  { name: 'an RSA JWK without alg verifies RS256 with no allow-list (RFC 7515 A.2, no kid)', op: 'verify_jws', keys: [rsaNoAlg], token: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token, expect: { header: { alg: 'RS256' }, payload_b64: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token.split('.')[1] } },
-  { name: 'an RSA JWK without alg is published again without alg', op: 'import_key', key: rsaNoAlg, expect: { public_jwk: { kty: 'RSA', n: RSA.n, e: RSA.e, use: 'sig', kid: 'rsa-1' } } },
+  {
+    name: 'an RSA JWK without alg verifies PS256 when the verifier allows PS256',
+    op: 'verify_jws',
+    keys: [rsaNoAlg],
+    token: PS_TOKEN,
+    algorithms: ['RS256', 'PS256'],
+    expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) },
+  },
+  {
+    name: 'an RSA JWK without alg verifies PS256 only when an allow-list names it',
+    op: 'verify_jws',
+    keys: [rsaNoAlg],
+    token: PS_TOKEN,
+    expect: { error: 'algorithm_not_allowed' },
+  },
+  {
+    name: 'an RSA JWK without alg: an allow-list of RS256 alone refuses PS256',
+    op: 'verify_jws',
+    keys: [rsaNoAlg],
+    token: PS_TOKEN,
+    algorithms: ['RS256'],
+    expect: { error: 'algorithm_not_allowed' },
+  },
+  {
+    name: 'an RSA JWK declaring RS256 never verifies PS256',
+    op: 'verify_jws',
+    keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'RS256' } }],
+    token: PS_TOKEN,
+    algorithms: ['RS256', 'PS256'],
+    expect: { error: 'algorithm_not_allowed' },
+  },
+  {
+    name: 'an RSA JWK without alg loaded as RS256 by the caller never verifies PS256',
+    op: 'verify_jws',
+    keys: [{ ...rsaNoAlg, alg: 'RS256' }],
+    token: PS_TOKEN,
+    algorithms: ['RS256', 'PS256'],
+    expect: { error: 'algorithm_not_allowed' },
+  },
+  {
+    name: 'an RSA JWK declaring PS256 verifies PS256',
+    op: 'verify_jws',
+    keys: [{ jwk: { ...rsaNoAlg.jwk, alg: 'PS256' } }],
+    token: PS_TOKEN,
+    expect: { header: { alg: 'PS256', kid: 'rsa-1' }, payload_b64: b64u(PS_PAYLOAD) },
+  },
+  {
+    name: 'an RSA JWK without alg verifies RS256 with no allow-list (RFC 7515 A.2, no kid)',
+    op: 'verify_jws',
+    keys: [rsaNoAlg],
+    token: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token,
+    expect: {
+      header: { alg: 'RS256' },
+      payload_b64: rfc('jwt/rfc7515.json', 'A.2 RS256 verifies with the public key').token.split('.')[1],
+    },
+  },
+  {
+    name: 'an RSA JWK without alg is published again without alg',
+    op: 'import_key',
+    key: rsaNoAlg,
+    expect: { public_jwk: { kty: 'RSA', n: RSA.n, e: RSA.e, use: 'sig', kid: 'rsa-1' } },
+  },
   // #20 item 18: SEC1 EC private keys.
-  { name: 'a SEC1 EC PRIVATE KEY PEM (P-256) imports', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES256' }, expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') } },
-  { name: 'a SEC1 PEM after its EC PARAMETERS block (openssl ecparam -genkey) imports', op: 'import_key', key: { pem: EC_PARAMETERS + sec1(P256_PRIVATE), alg: 'ES256' }, expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') } },
-  { name: 'a SEC1 EC PRIVATE KEY PEM (P-384) imports', op: 'import_key', key: { pem: sec1(P384_PRIVATE), alg: 'ES384' }, expect: { public_jwk: ecPublicJwk(P384_PRIVATE, 'ES384') } },
-  { name: 'a SEC1 P-256 key is not an ES384 key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'ES384' }, expect: { error: 'invalid_key' } },
-  { name: 'a SEC1 key is not an RSA key', op: 'import_key', key: { pem: sec1(P256_PRIVATE), alg: 'RS256' }, expect: { error: 'invalid_key' } },
-  { name: 'a SEC1 key whose public point is not its private key\'s is refused', op: 'import_key', key: { pem: sec1WithOtherPublic, alg: 'ES256' }, expect: { error: 'invalid_key' } },
-  { name: 'a SEC1 key without its public point is refused with a clear error', op: 'import_key', key: { pem: sec1WithoutPublic, alg: 'ES256' }, expect: { error: 'invalid_key' } },
-  { name: 'a P-256 key is not an Ed25519 key', op: 'import_key', key: { jwk: publicOf(P256), alg: 'Ed25519' }, expect: { error: 'invalid_key' } },
+  {
+    name: 'a SEC1 EC PRIVATE KEY PEM (P-256) imports',
+    op: 'import_key',
+    key: { pem: sec1(P256_PRIVATE), alg: 'ES256' },
+    expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') },
+  },
+  {
+    name: 'a SEC1 PEM after its EC PARAMETERS block (openssl ecparam -genkey) imports',
+    op: 'import_key',
+    key: { pem: EC_PARAMETERS + sec1(P256_PRIVATE), alg: 'ES256' },
+    expect: { public_jwk: ecPublicJwk(P256_PRIVATE, 'ES256') },
+  },
+  {
+    name: 'a SEC1 EC PRIVATE KEY PEM (P-384) imports',
+    op: 'import_key',
+    key: { pem: sec1(P384_PRIVATE), alg: 'ES384' },
+    expect: { public_jwk: ecPublicJwk(P384_PRIVATE, 'ES384') },
+  },
+  {
+    name: 'a SEC1 P-256 key is not an ES384 key',
+    op: 'import_key',
+    key: { pem: sec1(P256_PRIVATE), alg: 'ES384' },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a SEC1 key is not an RSA key',
+    op: 'import_key',
+    key: { pem: sec1(P256_PRIVATE), alg: 'RS256' },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: "a SEC1 key whose public point is not its private key's is refused",
+    op: 'import_key',
+    key: { pem: sec1WithOtherPublic, alg: 'ES256' },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a SEC1 key without its public point is refused with a clear error',
+    op: 'import_key',
+    key: { pem: sec1WithoutPublic, alg: 'ES256' },
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a P-256 key is not an Ed25519 key',
+    op: 'import_key',
+    key: { jwk: publicOf(P256), alg: 'Ed25519' },
+    expect: { error: 'invalid_key' },
+  },
 ]
 
-writeVectors({
-  'jwt/keys.json': {
-    area: 'jwt',
-    source: 'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
-    description: 'Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime\'s Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier\'s allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`) or a PEM (`pem`, `alg`).',
-    cases,
+writeVectors(
+  {
+    'jwt/keys.json': {
+      area: 'jwt',
+      source:
+        'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
+      description:
+        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`) or a PEM (`pem`, `alg`).",
+      cases,
+    },
   },
-}, 'jwt_cases.mjs')
+  'jwt_cases.mjs',
+)

@@ -15,7 +15,11 @@ export function writeVectors(files, tool) {
     const text = `${JSON.stringify(doc, null, 2)}\n`
     if (check) {
       let current = ''
-      try { current = readFileSync(path, 'utf8') } catch { /* missing */ }
+      try {
+        current = readFileSync(path, 'utf8')
+      } catch {
+        /* missing */
+      }
       if (current !== text) {
         console.error(`${name} is stale: run node tests/vectors/tools/${tool}`)
         stale = true
