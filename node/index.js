@@ -3,7 +3,39 @@
 // JavaScript's idioms on top — AuthError subclasses with a stable `.code`, TypeError for
 // wrong arguments, Date accepted wherever a time is. Every check runs in the Rust core.
 
-const native = require('./native.js')
+const native = (() => {
+  try {
+    return require('./native.js')
+  } catch (error) {
+    throw missingBinding(error)
+  }
+})()
+
+/**
+ * The error when no native binding loads: which platform package this machine needs and
+ * how npm leaves it out (optional dependencies omitted, a lockfile from another platform).
+ */
+function missingBinding(cause) {
+  const { platform, arch } = process
+  let abi = ''
+  if (platform === 'linux') {
+    const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null
+    abi = report?.header?.glibcVersionRuntime ? '-gnu' : '-musl'
+  } else if (platform === 'win32') {
+    abi = '-msvc'
+  }
+  const name = `authgate-${platform}-${arch}${abi}`
+  const error = new Error(
+    `authgate has no native binding for this platform (${platform}-${arch}${abi}): the package ${name} ` +
+      'is missing. npm installs it as an optional dependency of authgate; reinstall without ' +
+      '--omit=optional/--no-optional, and if a lockfile was made on another platform, delete it and ' +
+      `node_modules and install again, or add ${name} yourself. Prebuilt: linux-x64-gnu, linux-arm64-gnu, ` +
+      'linux-x64-musl, linux-arm64-musl, darwin-x64, darwin-arm64, win32-x64-msvc.',
+  )
+  error.code = 'AUTHGATE_NO_NATIVE_BINDING'
+  error.cause = cause
+  return error
+}
 
 class AuthError extends Error {
   constructor(message) {
@@ -38,7 +70,8 @@ const errorClasses = {}
 const byCode = {}
 const STATUSES = native.errorStatuses()
 for (const [code, family] of Object.entries(native.errorFamilies())) {
-  const name = code === 'INTERNAL' ? 'InternalError' : code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())
+  const name =
+    code === 'INTERNAL' ? 'InternalError' : code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())
   const Base = FAMILY_BASES[family]
   const cls = { [name]: class extends Base {} }[name]
   Object.defineProperty(cls.prototype, 'code', { value: code, enumerable: true })
@@ -66,7 +99,8 @@ function convertError(err) {
       return converted
     }
     // Our own argument errors, and napi's conversion failures (`StringExpected`, …).
-    if (err.code === 'INVALID_ARG' || /^(InvalidArg|\w+Expected)$/.test(err.code)) return new TypeError(conversionMessage(err.message))
+    if (err.code === 'INVALID_ARG' || /^(InvalidArg|\w+Expected)$/.test(err.code))
+      return new TypeError(conversionMessage(err.message))
   }
   return err
 }
@@ -105,12 +139,12 @@ const NATIVE = Symbol('authgate.native')
 function toNative(value) {
   if (value === null || typeof value !== 'object') return value
   if (value[NATIVE]) return value[NATIVE]
-  if (Array.isArray(value)) return value.some((v) => v && v[NATIVE]) ? value.map(toNative) : value
+  if (Array.isArray(value)) return value.some((v) => v?.[NATIVE]) ? value.map(toNative) : value
   if (Object.getPrototypeOf(value) === Object.prototype) {
     let copy = null
     for (const k in value) {
       const v = value[k]
-      if (v instanceof Date || (v && v[NATIVE])) {
+      if (v instanceof Date || v?.[NATIVE]) {
         copy = copy || { ...value }
         copy[k] = v instanceof Date ? seconds(v) : v[NATIVE]
       }
@@ -185,7 +219,11 @@ function facade(Native, name) {
         return call(() => n[key](...args(list)))
       }
     } else if (d.get) {
-      Object.defineProperty(Facade.prototype, key, { get() { return this[NATIVE][key] } })
+      Object.defineProperty(Facade.prototype, key, {
+        get() {
+          return this[NATIVE][key]
+        },
+      })
     }
   }
   for (const key of Object.getOwnPropertyNames(Native)) {
@@ -305,11 +343,19 @@ function headerArrays(headers) {
   const names = []
   const values = []
   const push = (n, v) => {
-    if (Array.isArray(v)) for (const x of v) { names.push(String(n)); values.push(String(x)) }
-    else if (v !== undefined && v !== null) { names.push(String(n)); values.push(String(v)) }
+    if (Array.isArray(v))
+      for (const x of v) {
+        names.push(String(n))
+        values.push(String(x))
+      }
+    else if (v !== undefined && v !== null) {
+      names.push(String(n))
+      values.push(String(v))
+    }
   }
   if (headers === undefined || headers === null) return [names, values]
-  if (typeof headers !== 'object') throw new TypeError('headers must be an object, a Headers/Map or [name, value] pairs')
+  if (typeof headers !== 'object')
+    throw new TypeError('headers must be an object, a Headers/Map or [name, value] pairs')
   if (Array.isArray(headers)) {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('header pairs must be [name, value]')
@@ -324,7 +370,8 @@ function headerArrays(headers) {
 }
 
 function httpRequest(request) {
-  if (request === null || typeof request !== 'object') throw new TypeError('request must be { method, url, headers, body }')
+  if (request === null || typeof request !== 'object')
+    throw new TypeError('request must be { method, url, headers, body }')
   const [headerNames, headerValues] = headerArrays(request.headers)
   const body = request.body === undefined || request.body === null ? undefined : request.body
   return { method: request.method, url: request.url, headerNames, headerValues, body }
@@ -370,7 +417,7 @@ class RequestVerifier {
   }
 
   addKey(keyid, key) {
-    if (!key || !key[NATIVE]) throw new TypeError(`the key for ${keyid} must be a SignatureKey`)
+    if (!key?.[NATIVE]) throw new TypeError(`the key for ${keyid} must be a SignatureKey`)
     this[NATIVE].addKey(String(keyid), key[NATIVE])
   }
 
@@ -521,8 +568,20 @@ const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
 /** A decision's numbers, in the order the native side reads them. */
 function decisionNumbers(d) {
-  return [d.allowed ? 1 : 0, d.limit, d.window, d.burst, d.remaining, d.resetAfterMs, d.retryAfterMs ?? -1,
-    d.retryAfter ?? -1, d.nowMs, d.degraded ? 1 : 0, OUTCOMES.indexOf(d.outcome), d.nextUnitMs]
+  return [
+    d.allowed ? 1 : 0,
+    d.limit,
+    d.window,
+    d.burst,
+    d.remaining,
+    d.resetAfterMs,
+    d.retryAfterMs ?? -1,
+    d.retryAfter ?? -1,
+    d.nowMs,
+    d.degraded ? 1 : 0,
+    OUTCOMES.indexOf(d.outcome),
+    d.nextUnitMs,
+  ]
 }
 
 /** One rate-limit decision; `headers` are formatted by the core when first read. */
@@ -576,7 +635,9 @@ class RateLimiter extends RateLimiterNative {
 
   set failureMode(mode) {
     const n = this[NATIVE]
-    guard(() => { n.failureMode = mode })
+    guard(() => {
+      n.failureMode = mode
+    })
   }
 
   /** `check` on the libuv pool: for a store on the network (Redis). */
@@ -741,7 +802,8 @@ class RemoteJwks {
   /** Resolves with the token's claims (options as for `KeySet.verify`). */
   async verify(token, options) {
     const n = this[NATIVE]
-    const text = options === undefined || options === null ? undefined : JSON.stringify(toNative(optionsObject(options)))
+    const text =
+      options === undefined || options === null ? undefined : JSON.stringify(toNative(optionsObject(options)))
     return JSON.parse(await callAsync(() => n.verifyJsonAsync(token, text)))
   }
 
@@ -842,7 +904,7 @@ Object.defineProperty(module.exports, '_decisionNumbers', { value: decisionNumbe
 Object.defineProperty(module.exports, '_gateSupport', {
   value: Object.freeze({
     CoreGate: native.CoreGate,
-    nativeOf: (value) => (value !== null && typeof value === 'object' ? value[NATIVE] ?? null : null),
+    nativeOf: (value) => (value !== null && typeof value === 'object' ? (value[NATIVE] ?? null) : null),
     /** The AuthError for a snake_case code (an unknown one is an InternalError). */
     errorFor(code, message, retryAfter) {
       const cls = byCode[String(code).toUpperCase()] ?? errorClasses.InternalError

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The packages of `make dist`, tested as users get them: no cargo or rustc on PATH, the
+# wheel installed into a fresh venv and the npm tarballs into a fresh folder, then the
+# Python and Node suites run against those installed packages (not the checkout's build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-python3}
+OUT=$ROOT/target/dist-test
+
+# PATH without the Rust toolchain (rustup's ~/.cargo/bin and anything else holding cargo).
+NORUST=$(echo "$PATH" | tr ':' '\n' | while read -r dir; do
+	[ -n "$dir" ] && [ ! -x "$dir/cargo" ] && [ ! -x "$dir/rustc" ] && echo "$dir"
+done | paste -sd: -)
+if PATH=$NORUST command -v cargo >/dev/null || PATH=$NORUST command -v rustc >/dev/null; then
+	echo "dist-test: cargo or rustc is still on PATH" >&2
+	exit 1
+fi
+run() { env PATH="$NORUST" "$@"; }
+
+wheel=$(ls dist/authgate-*-abi3-*manylinux*.whl)
+npm_main=$(ls dist/authgate-[0-9]*.tgz)
+npm_platform=$(ls dist/authgate-linux-x64-gnu-*.tgz)
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+echo "== Python: $(basename "$wheel") into a fresh venv, no Rust on PATH"
+"$PYTHON" -m venv "$OUT/venv"
+grep -v '^maturin' python/requirements-test.txt > "$OUT/requirements.txt"
+# --only-binary: pip must take the wheel as it is, never build authgate from source.
+run "$OUT/venv/bin/pip" install -q --only-binary authgate "$wheel" -r "$OUT/requirements.txt"
+# Run from outside the checkout's python/ folder so only the installed package is importable.
+(cd "$OUT" && run env AUTHGATE_INSTALLED=1 "$OUT/venv/bin/pytest" -q -p no:cacheprovider \
+	-c "$ROOT/python/pyproject.toml" --rootdir "$ROOT/python" "$ROOT/python/tests")
+
+echo "== Node: $(basename "$npm_main") and $(basename "$npm_platform") into a fresh folder, no Rust on PATH"
+APP=$OUT/node-app
+mkdir -p "$APP"
+# The app depends on the two tarballs, plus what the test suite imports (node/package.json's
+# devDependencies without the build tools).
+node -e '
+const dev = require(process.argv[1]).devDependencies
+delete dev["@napi-rs/cli"]
+const pkg = { name: "authgate-dist-test", private: true,
+  dependencies: { authgate: `file:${process.argv[2]}`, "authgate-linux-x64-gnu": `file:${process.argv[3]}`, ...dev } }
+console.log(JSON.stringify(pkg, null, 2))
+' "$ROOT/node/package.json" "$ROOT/$npm_main" "$ROOT/$npm_platform" > "$APP/package.json"
+(cd "$APP" && run npm install --no-audit --no-fund --loglevel=error)
+installed=$APP/node_modules/authgate
+test ! -e "$installed/authgate.linux-x64-gnu.node" # the binary comes from the platform package
+test -e "$APP/node_modules/authgate-linux-x64-gnu/authgate.linux-x64-gnu.node"
+# The suite inside the installed package (its tests import ../index.mjs, ../http.js …); the
+# repository files it reads (vectors, key files, docs, the HTTPS test server) beside it.
+cp -r node/test "$installed/test"
+for f in tests core docs README.md examples target; do ln -s "$ROOT/$f" "$APP/node_modules/$f"; done
+(cd "$installed" && run env AUTHGATE_INSTALLED=1 node --test test/)
+
+echo "== Node: without its platform package, authgate names the package to install"
+BARE=$OUT/node-bare
+mkdir -p "$BARE" && echo '{"name": "bare", "private": true}' > "$BARE/package.json"
+(cd "$BARE" && run npm install --no-audit --no-fund --loglevel=error --omit=optional "$ROOT/$npm_main")
+(cd "$BARE" && node -e '
+try { require("authgate"); console.error("authgate loaded without its platform package"); process.exit(1) } catch (e) {
+  if (e.code !== "AUTHGATE_NO_NATIVE_BINDING" || !e.message.includes("authgate-linux-x64-gnu")) { console.error(e); process.exit(1) }
+  console.log(`refused as expected: ${e.message.slice(0, 110)}…`)
+}')
+echo "dist-test: the wheel and the npm packages pass their suites with no Rust on PATH"
