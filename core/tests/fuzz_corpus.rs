@@ -1,13 +1,35 @@
-//! Replays every committed fuzzing input — the corpora in fuzz/corpus (seeded from the
-//! vectors, grown by `make fuzz`) and the inputs that once failed, in fuzz/regressions —
-//! through the fuzz targets' bodies, so `make test` keeps every one of them passing
-//! without a fuzzer.
+//! Replays every committed fuzzing input — the corpora in fuzz/corpus (one archive per
+//! target, `<target>.tar.gz`: seeded from the vectors, grown and minimised by `make fuzz`)
+//! and the inputs that once failed, in fuzz/regressions — through the fuzz targets'
+//! bodies, so `make test` keeps every one of them passing without a fuzzer.
 
+use std::io::Read;
 use std::path::Path;
 
 #[path = "../../fuzz/src/targets.rs"]
 #[allow(dead_code)]
 mod targets;
+
+/// Every file of a corpus archive through `run`; the number replayed.
+fn replay_archive(archive: &Path, run: fn(&[u8])) -> usize {
+    let file = std::fs::File::open(archive)
+        .unwrap_or_else(|e| panic!("{}: {e} (make fuzz writes it)", archive.display()));
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut n = 0;
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{} {name} failed", archive.display());
+        n += 1;
+    }
+    n
+}
 
 fn replay(folder: &Path, run: fn(&[u8])) -> usize {
     let Ok(entries) = std::fs::read_dir(folder) else {
@@ -30,7 +52,8 @@ fn every_corpus_and_regression_input_passes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let mut total = 0;
     for (name, run) in targets::TARGETS {
-        let seeds = replay(&root.join("corpus").join(name), *run);
+        let archive = root.join("corpus").join(format!("{name}.tar.gz"));
+        let seeds = replay_archive(&archive, *run);
         assert!(seeds > 0, "the {name} corpus is empty");
         total += seeds + replay(&root.join("regressions").join(name), *run);
     }
