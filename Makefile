@@ -94,12 +94,21 @@ $(DIST_VENV)/.ok:
 	$(DIST_VENV)/bin/pip install -q maturin==1.16.0 ziglang==0.13.0
 	touch $@
 
-dist: $(DIST_VENV)/.ok node-build
-	rm -rf dist && mkdir -p dist
+# The npm binary is linked by zig too (cargo-zigbuild, against glibc 2.17), so it loads on
+# the same Linux systems as the wheel rather than only on this machine's glibc.
+CARGO_ZIGBUILD := $(TOOLS)/bin/cargo-zigbuild
+$(CARGO_ZIGBUILD):
+	$(CARGO) install --locked --root $(TOOLS) cargo-zigbuild@0.24.1
+
+dist: $(DIST_VENV)/.ok $(CARGO_ZIGBUILD) node-build
+	rm -rf dist && mkdir -p dist target/npm-binaries
 	cd python && PATH=$(abspath $(DIST_VENV))/bin:$$PATH maturin build --release --locked --zig \
 		--compatibility manylinux2014 --target x86_64-unknown-linux-gnu --out ../dist
 	cd python && PATH=$(abspath $(DIST_VENV))/bin:$$PATH maturin sdist --out ../dist
-	node node/scripts/pack.mjs linux-x64-gnu
+	PATH=$(abspath $(DIST_VENV))/bin:$$PATH $(abspath $(CARGO_ZIGBUILD)) zigbuild --locked --release \
+		-p authgate-node --target x86_64-unknown-linux-gnu.2.17
+	cp target/x86_64-unknown-linux-gnu/release/libauthgate_node.so target/npm-binaries/authgate.linux-x64-gnu.node
+	node node/scripts/pack.mjs --artifacts target/npm-binaries linux-x64-gnu
 	@ls -l dist
 
 # The packages of `make dist` installed with no Rust on PATH; both suites run against them.

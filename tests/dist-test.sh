@@ -23,6 +23,17 @@ npm_main=$(ls dist/authgate-[0-9]*.tgz)
 npm_platform=$(ls dist/authgate-linux-x64-gnu-*.tgz)
 rm -rf "$OUT" && mkdir -p "$OUT"
 
+# Both native libraries load on glibc 2.17 and later (manylinux2014), not only on this
+# machine's glibc: the newest versioned glibc symbol each needs.
+newest_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1; }
+mkdir -p "$OUT/inspect"
+(cd "$OUT/inspect" && python3 -m zipfile -e "$ROOT/$wheel" wheel && tar -xzf "$ROOT/$npm_platform")
+for lib in "$OUT/inspect/wheel/authgate/_authgate.abi3.so" "$OUT/inspect/package/authgate.linux-x64-gnu.node"; do
+	v=$(newest_glibc "$lib")
+	echo "$(basename "$lib") needs glibc $v"
+	[ "$(printf '%s\n2.17\n' "$v" | sort -V | tail -1)" = "2.17" ] || { echo "dist-test: $lib needs glibc $v > 2.17" >&2; exit 1; }
+done
+
 echo "== Python: $(basename "$wheel") into a fresh venv, no Rust on PATH"
 "$PYTHON" -m venv "$OUT/venv"
 grep -v '^maturin' python/requirements-test.txt > "$OUT/requirements.txt"
