@@ -302,7 +302,9 @@ function gateUrl(protocol, host, target) {
   try {
     return authgate.requestUrl(protocol, host ?? 'localhost', target)
   } catch {
-    return target
+    // Never anything that parses as an absolute URL (an absolute-form target names
+    // another server): a bare path, or `/`.
+    return typeof target === 'string' && target.startsWith('/') ? target : '/'
   }
 }
 

@@ -1034,8 +1034,15 @@ impl Gate {
     }
 
     fn dpop_url(&self, request: &GateRequest<'_>) -> String {
+        // Only a URL that starts with its scheme has an authority to drop: a bare path
+        // that holds `://` (`/proxy/https://x/y`) is a path as it is.
         let path_of = |url: &str| -> String {
-            match url.split_once("://") {
+            let absolute = url.len() >= 7
+                && (url[..7].eq_ignore_ascii_case("http://")
+                    || url
+                        .get(..8)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("https://")));
+            match url.split_once("://").filter(|_| absolute) {
                 Some((_, rest)) => match rest.find('/') {
                     Some(i) => rest[i..].to_string(),
                     None => "/".to_string(),
@@ -1391,6 +1398,27 @@ mod tests {
             )),
             "invalid_claim"
         );
+        // A bare path that holds `://` (an adapter's fallback when Host is not a host) is a
+        // path as it is: a proof for `/things` does not cover `/proxy/https://x/things`.
+        let at = |url: &str, proof: &str| {
+            gate.check(
+                &GateRequest {
+                    method: "GET",
+                    url,
+                    peer: Some("192.0.2.1"),
+                    headers: &[("authorization", &dpop_auth), ("dpop", proof)],
+                    client_certificate: None,
+                },
+                None,
+            )
+        };
+        let bare = "/proxy/https://x/things";
+        assert_eq!(
+            code(&at(bare, &proof("https://api.example.com/things"))),
+            "invalid_claim"
+        );
+        let whole = proof("https://api.example.com/proxy/https://x/things");
+        assert_eq!(code(&at(bare, &whole)), "admitted");
         // Bound tokens are no bearer tokens; DPoP without a proof is malformed.
         let bearer = format!("Bearer {bound}");
         assert_eq!(

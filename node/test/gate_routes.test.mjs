@@ -255,3 +255,57 @@ test('a Host header that is not a host cannot move the path a DPoP proof is chec
     }
   }
 })
+
+test('an absolute-form target is never the URL a DPoP proof is checked against (Express, Fastify)', async () => {
+  const { request } = await import('node:http')
+  const { gateUrl } = await import('../http.js')
+  assert.equal(gateUrl('http', '127.0.0.1:1', 'https://other.example/transfer'), '/')
+  assert.equal(gateUrl('http', 'h/admin?', '/proxy/https://x/y'), '/proxy/https://x/y')
+  const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
+  const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
+  const dpop = () => new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
+  const express_ = () => {
+    const app = express()
+    app.post('/:any', authgate(dpop()), (_req, res) => res.json({ ok: true }))
+    return new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () =>
+        resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }),
+      )
+    })
+  }
+  const fastify_ = async () => {
+    const app = Fastify()
+    await app.register(authgatePlugin, { gate: dpop() })
+    app.post('/:any', async () => ({ ok: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return { port: app.server.address().port, close: () => app.close() }
+  }
+  for (const start of [express_, fastify_]) {
+    const server = await start()
+    try {
+      // A proof made for another server's URL, sent here in absolute-form.
+      const target = 'https://other.example/transfer'
+      const proof = ag.createDpopProof(device, 'POST', target, { accessToken: bound })
+      const status = await new Promise((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            path: target,
+            method: 'POST',
+            headers: { authorization: `DPoP ${bound}`, dpop: proof },
+          },
+          (res) => {
+            res.resume()
+            resolve(res.statusCode)
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+      assert.notEqual(status, 200)
+    } finally {
+      await server.close()
+    }
+  }
+})

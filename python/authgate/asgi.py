@@ -112,7 +112,13 @@ def raw_target(scope: Scope) -> str:
     raw = scope.get("raw_path")
     root = scope.get("root_path", "")
     if raw:
-        path = with_prefix(raw.decode("latin-1").split("?", 1)[0], root)
+        text = raw.decode("latin-1")
+        if not text.startswith("/"):
+            # absolute-form (`GET https://host/path`): its path, never its authority
+            from authgate.wsgi import raw_target as wsgi_target
+
+            text = wsgi_target({"RAW_URI": text})
+        path = with_prefix(text.split("?", 1)[0], root)
     else:
         decoded = scope.get("path", "/")
         # Servers differ on whether `path` includes `root_path` (the ASGI spec now says it does).

@@ -282,3 +282,21 @@ def test_starlette_under_a_root_path() -> None:
         url = f"{base}/api{SLASH}"
         status, out = send(base, SLASH, url)
         assert (status, out.get("keyid"), out["url"]) == (200, "client-1", url), out
+
+
+def test_an_absolute_form_target_never_names_the_url() -> None:
+    """uvicorn's h11 backend passes an absolute-form target (``POST https://other/x``) in
+    ``raw_path``: its path is used, never its authority (a DPoP proof made for another
+    server must not match)."""
+    from authgate.asgi import _url, raw_target
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "headers": [(b"host", b"api.example.com")],
+        "path": "/transfer",
+        "raw_path": b"https://other.example/transfer",
+        "query_string": b"",
+    }
+    assert raw_target(scope) == "/transfer"
+    assert _url(scope) == "http://api.example.com/transfer"
