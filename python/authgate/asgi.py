@@ -213,7 +213,7 @@ def require_auth(
     return dependency
 
 
-def install_error_handlers(app: Any, realm: str | None = None) -> None:
+def install_error_handlers(app: Any, realm: Optional[str] = None) -> None:
     """One call on a FastAPI or Starlette app: an ``AuthError`` raised anywhere in a route
     (``totp.verify``, ``limiter.enforce``, ``keys.verify`` …) and a ``require_auth``
     refusal both answer with the response the middleware sends — status, headers and the
