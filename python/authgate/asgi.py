@@ -17,7 +17,7 @@ from urllib.parse import quote
 from authgate._authgate import request_url
 from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate, refusal_for
-from authgate.wsgi import with_prefix
+from authgate.wsgi import url_or_path, with_prefix
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -141,11 +141,7 @@ def _url(scope: Scope) -> str:
     """The request's absolute URL as the server saw it, without its query (what a DPoP
     proof covers, unless the gate's ``public_origin`` says otherwise); the bare path when
     ``Host`` is not a host (a DPoP proof then fails to match)."""
-    target = raw_target(scope).split("?", 1)[0]
-    try:
-        return request_url(scope.get("scheme", "http"), _host(scope), target)
-    except AuthError:
-        return target
+    return url_or_path(scope.get("scheme", "http"), _host(scope), raw_target(scope))
 
 
 def require_auth(

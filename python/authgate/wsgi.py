@@ -93,11 +93,17 @@ def gate_url(environ: Environ) -> str:
     """What a gate checks a DPoP proof's ``htu`` against: the absolute URL without its
     query, or the bare path when ``Host`` is not a host (a DPoP proof then fails to match,
     a request without one is unaffected)."""
-    target = raw_target(environ).split("?", 1)[0]
+    return url_or_path(environ.get("wsgi.url_scheme", "http"), _host(environ), raw_target(environ))
+
+
+def url_or_path(scheme: str, host: str, target: str) -> str:
+    """The absolute URL without its query, or the bare path when ``Host`` is not a host:
+    what every Python gate hands the core as the request's URL."""
+    path = target.split("?", 1)[0]
     try:
-        return request_url(environ.get("wsgi.url_scheme", "http"), _host(environ), target)
+        return request_url(scheme, host, path)
     except AuthError:
-        return target
+        return path
 
 
 class AuthMiddleware:
