@@ -125,7 +125,8 @@ export declare class Gate {
 }
 
 /**
- * The URL the adapters give a gate: the absolute URL the core builds from the scheme, the Host
- * header and the raw target (`requestUrl`), or the bare target when Host is not a host.
+ * The URL the adapters give a gate: the absolute URL without its query the core builds from the
+ * scheme, the Host header and the raw target (`http::gate_url`), or the bare path when Host is absent
+ * or not a host. Never throws.
  */
 export declare function gateUrl(protocol: string, host: string | undefined, target: string): string

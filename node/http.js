@@ -299,13 +299,13 @@ function admitted(answer, gate) {
  * matches. Never throws.
  */
 function gateUrl(protocol, host, target) {
-  try {
-    return authgate.requestUrl(protocol, host ?? 'localhost', target)
-  } catch {
-    // Never anything that parses as an absolute URL (an absolute-form target names
-    // another server): a bare path, or `/`.
-    return typeof target === 'string' && target.startsWith('/') ? target : '/'
-  }
+  // The core decides (http::gate_url); it never throws for strings. Anything else a
+  // framework might hand over is made a string or dropped first.
+  return authgate.gateUrl(
+    String(protocol ?? 'http'),
+    typeof host === 'string' ? host : null,
+    typeof target === 'string' ? target : '/',
+  )
 }
 
 /** `{ status, headers, body }` for an AuthError, built by the core. Never throws. */

@@ -251,6 +251,10 @@ export declare function bearerToken(headerValue: string): string
 /** The absolute URL of a request (`scheme://host/target`) from its scheme, its Host header and its raw
  * request target, as every authgate runtime builds it; INVALID_INPUT for a Host that is not a host. */
 export declare function requestUrl(scheme: string, host: string, target: string): string
+/** The URL a gate checks a DPoP proof against, as every authgate runtime builds it: the absolute URL
+ * without its query, or the bare path when Host is absent or not a host (an absolute-form target gives
+ * its path, never its authority). Never throws. */
+export declare function gateUrl(scheme: string, host: string | null | undefined, target: string): string
 export declare function httpError(code: ErrorCode, message: string, realm?: string): HttpError
 /** A refused request's whole response as every authgate runtime sends it: lower-case header names, the JSON body. */
 export declare function httpRefusal(

@@ -870,6 +870,7 @@ module.exports = {
   needsRefresh: wrapFunction(native.needsRefresh),
   bearerToken: wrapFunction(native.bearerToken),
   requestUrl: wrapFunction(native.requestUrl),
+  gateUrl: native.gateUrl,
   httpError: wrapFunction(native.httpError),
   httpRefusal: wrapFunction(native.httpRefusal),
   SignatureKey,

@@ -19,6 +19,7 @@ export const {
   needsRefresh,
   bearerToken,
   requestUrl,
+  gateUrl,
   httpError,
   httpRefusal,
   defaults,

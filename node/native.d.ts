@@ -738,6 +738,13 @@ export interface GateSettings {
   apiKeyPrefixes?: Array<string>
 }
 
+/**
+ * The URL a gate checks a DPoP proof against (the core's `http::gate_url`): the
+ * absolute URL without its query, or the bare path when `Host` is absent or not a host.
+ * Never throws.
+ */
+export declare function gateUrl(scheme: string, host: string | undefined | null, target: string): string
+
 /** A fresh server nonce for DPoP (send it in a `DPoP-Nonce` header). */
 export declare function generateDpopNonce(): string
 

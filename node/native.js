@@ -910,6 +910,7 @@ module.exports.defaults = nativeBinding.defaults
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.errorFamilies = nativeBinding.errorFamilies
 module.exports.errorStatuses = nativeBinding.errorStatuses
+module.exports.gateUrl = nativeBinding.gateUrl
 module.exports.generateDpopNonce = nativeBinding.generateDpopNonce
 module.exports.generateOtpSecret = nativeBinding.generateOtpSecret
 module.exports.httpError = nativeBinding.httpError

@@ -651,8 +651,8 @@ pub struct VerifyWebhook {
 }
 
 pub fn verify_webhook(a: &VerifyWebhook, json: bool) -> Outcome {
-    let from_stdin =
-        a.secrets.iter().filter(|k| k.as_str() == "-").count() + usize::from(a.payload == "-");
+    let from_stdin = a.secrets.iter().filter(|k| input::reads_stdin(k)).count()
+        + usize::from(input::reads_stdin(&a.payload));
     if from_stdin > 1 {
         return Err(Failure::Input(
             "only one of --secret and the payload can be read from stdin (-): give the \

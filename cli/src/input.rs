@@ -8,6 +8,12 @@ use crate::Failure;
 /// The most read from a file or stdin: far more than any key, token or test payload.
 const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Whether an argument reads stdin: `-`, or a file that is stdin (`@/dev/stdin`,
+/// `@/dev/fd/0`, `@/proc/self/fd/0`), which two arguments cannot share.
+pub fn reads_stdin(arg: &str) -> bool {
+    matches!(arg, "-" | "@/dev/stdin" | "@/dev/fd/0" | "@/proc/self/fd/0")
+}
+
 /// A value given as text, `-` (stdin) or `@path` (a file's contents).
 pub fn value(arg: &str) -> Result<Vec<u8>, Failure> {
     if arg == "-" {

@@ -467,6 +467,15 @@ fn secrets_encodings_warnings_and_plain_errors() {
         "{}",
         stderr(&o)
     );
+    // … nor through a file that is stdin.
+    for stdin_file in ["@/dev/stdin", "@/dev/fd/0"] {
+        let mut a = args("-").to_vec();
+        let last = a.len() - 1;
+        a[last] = stdin_file.to_string();
+        let o = authgate(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(o.status.code(), Some(2), "{stdin_file}");
+        assert!(stderr(&o).contains("only one of --secret and the payload"));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 
     // Errors read as sentences: ring's reason names (WrongAlgorithm …) never show.

@@ -464,10 +464,13 @@ impl Gate {
         }
         if let Some(origin) = &config.public_origin {
             let o = origin.trim_end_matches('/');
-            if !(o.starts_with("https://") || o.starts_with("http://"))
-                || o.split_once("://")
-                    .is_some_and(|(_, h)| h.is_empty() || h.contains('/'))
-            {
+            // A scheme and a host with an optional port, as `http::request_url` takes them
+            // (no path, userinfo, query or spaces).
+            let valid = o
+                .split_once("://")
+                .filter(|(scheme, _)| *scheme == "https" || *scheme == "http")
+                .is_some_and(|(scheme, host)| crate::http::request_url(scheme, host, "/").is_ok());
+            if !valid {
                 return err(
                     ErrorKind::InvalidInput,
                     "public_origin is a scheme and host, e.g. https://api.example.com",
@@ -990,7 +993,7 @@ impl Gate {
                         "a DPoP-bound token is sent as `Authorization: DPoP <token>`",
                     );
                 }
-                let url = self.dpop_url(request);
+                let url = self.dpop_url(request)?;
                 let map: Map<String, Value> = claims.to_map();
                 let proof = dpop.verify_request(&DpopRequest {
                     proof,
@@ -1033,27 +1036,27 @@ impl Gate {
         }
     }
 
-    fn dpop_url(&self, request: &GateRequest<'_>) -> String {
-        // Only a URL that starts with its scheme has an authority to drop: a bare path
-        // that holds `://` (`/proxy/https://x/y`) is a path as it is.
-        let path_of = |url: &str| -> String {
-            let absolute = url.len() >= 7
-                && (url[..7].eq_ignore_ascii_case("http://")
-                    || url
-                        .get(..8)
-                        .is_some_and(|s| s.eq_ignore_ascii_case("https://")));
-            match url.split_once("://").filter(|_| absolute) {
-                Some((_, rest)) => match rest.find('/') {
-                    Some(i) => rest[i..].to_string(),
-                    None => "/".to_string(),
-                },
-                None => url.to_string(),
-            }
-        };
-        match &self.config.public_origin {
-            Some(origin) => format!("{origin}{}", path_of(request.url)),
-            None => request.url.to_string(),
+    /// The URL a DPoP proof's `htu` must name: the adapter's URL ([`crate::http::gate_url`]),
+    /// or its path under `public_origin`. A URL that is not absolute (no `Host` header,
+    /// or one that is not a host) refuses the proof: no proof can name it.
+    fn dpop_url(&self, request: &GateRequest<'_>) -> Result<String> {
+        if let Some(origin) = &self.config.public_origin {
+            let path = crate::http::target_path(request.url);
+            let path = if path.starts_with('/') { path } else { "/" };
+            return Ok(format!("{origin}{path}"));
         }
+        let url = request.url;
+        let absolute = ["http://", "https://"].iter().any(|p| {
+            url.get(..p.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(p))
+        });
+        if !absolute {
+            return err(
+                ErrorKind::InvalidInput,
+                "the request's URL is not known (no Host header, or one that is not a host), so no DPoP proof can match it; behind a proxy, set the gate's public_origin",
+            );
+        }
+        Ok(url.to_string())
     }
 }
 
@@ -1319,6 +1322,45 @@ mod tests {
             }),
             Some(ErrorKind::InvalidInput)
         );
+        let dpop = || -> Option<Arc<DpopVerifier>> {
+            Some(Arc::new(DpopVerifier::new(
+                Arc::new(MemoryStore::new()),
+                DpopPolicy::default(),
+            )))
+        };
+        for origin in [
+            "api.example.com",
+            "https://",
+            "https://api.example.com/api",
+            "https://user@api.example.com",
+            "https://api.example.com?x",
+            "https://api.example.com:",
+            "ftp://api.example.com",
+            "https://api example.com",
+        ] {
+            assert_eq!(
+                bad(GateConfig {
+                    tokens: Some(tokens()),
+                    dpop: dpop(),
+                    public_origin: Some(origin.into()),
+                    ..GateConfig::default()
+                }),
+                Some(ErrorKind::InvalidInput),
+                "{origin}"
+            );
+        }
+        for origin in ["https://api.example.com/", "http://[::1]:8080"] {
+            assert_eq!(
+                bad(GateConfig {
+                    tokens: Some(tokens()),
+                    dpop: dpop(),
+                    public_origin: Some(origin.into()),
+                    ..GateConfig::default()
+                }),
+                None,
+                "{origin}"
+            );
+        }
         let gate = Gate::new(GateConfig {
             tokens: Some(tokens()),
             api_keys,
@@ -1419,6 +1461,46 @@ mod tests {
         );
         let whole = proof("https://api.example.com/proxy/https://x/things");
         assert_eq!(code(&at(bare, &whole)), "admitted");
+        // Without a public origin, a URL the adapter could not make absolute (no Host, or
+        // one that is not a host: `http::gate_url` gives the bare path) admits no proof.
+        let direct = Gate::new(GateConfig {
+            tokens: Some(tokens()),
+            dpop: Some(Arc::new(DpopVerifier::new(
+                Arc::new(MemoryStore::new()),
+                DpopPolicy::default(),
+            ))),
+            ..GateConfig::default()
+        })
+        .unwrap();
+        let at_direct = |url: &str, proof: &str| {
+            direct.check(
+                &GateRequest {
+                    method: "GET",
+                    url,
+                    peer: None,
+                    headers: &[("authorization", &dpop_auth), ("dpop", proof)],
+                    client_certificate: None,
+                },
+                None,
+            )
+        };
+        let url = crate::http::gate_url("https", Some("api.example.com/things?"), "/other");
+        assert_eq!(url, "/other");
+        let refused = at_direct(&url, &proof("https://api.example.com/things"));
+        let GateOutcome::Refused(r) = &refused else {
+            panic!("admitted: {refused:?}")
+        };
+        assert_eq!((r.response.status, code(&refused)), (400, "invalid_input"));
+        assert!(
+            r.response.body.contains("public_origin"),
+            "{}",
+            r.response.body
+        );
+        let url = crate::http::gate_url("https", Some("api.example.com"), "/things?x=1");
+        assert_eq!(
+            code(&at_direct(&url, &proof("https://api.example.com/things"))),
+            "admitted"
+        );
         // Bound tokens are no bearer tokens; DPoP without a proof is malformed.
         let bearer = format!("Bearer {bound}");
         assert_eq!(

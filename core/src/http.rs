@@ -234,16 +234,68 @@ pub fn request_url(scheme: &str, host: &str, target: &str) -> Result<String> {
     if target.len() > MAX_REQUEST_TARGET_BYTES {
         return err(ErrorKind::InvalidInput, "the request target is too long");
     }
-    let target_ok = target.starts_with('/')
-        && !target.contains('#')
-        && target.chars().all(|c| !c.is_control() && c != ' ');
-    if !target_ok {
+    if !target_is_path(target) {
         return err(
             ErrorKind::InvalidInput,
             "the request target must be a path (/...) without spaces, control characters or a fragment",
         );
     }
     Ok(format!("{}://{host}{target}", scheme.to_ascii_lowercase()))
+}
+
+/// A target that is a path: starts with `/`, no fragment, no space and no ASCII control
+/// character. Other bytes are left alone (a server hands raw UTF-8 bytes on as Latin-1
+/// text, one character per byte; a proof made over the encoded form then does not match).
+fn target_is_path(target: &str) -> bool {
+    target.starts_with('/') && target.bytes().all(|b| b > b' ' && b != 0x7f && b != b'#')
+}
+
+/// The path of a request target, without query or fragment: an absolute-form target
+/// (`https://other/p?q`, RFC 9112 §3.2.2) gives its path (`/p`, or `/` when it has none),
+/// never its authority. Only a target that starts with `http://` or `https://` is
+/// absolute-form: `/fetch/https://x/y` is a path as it is.
+pub(crate) fn target_path(target: &str) -> &str {
+    let lower = |n: usize| target.get(..n).map(str::to_ascii_lowercase);
+    let after = if lower(7).as_deref() == Some("http://") {
+        Some(&target[7..])
+    } else if lower(8).as_deref() == Some("https://") {
+        Some(&target[8..])
+    } else {
+        None
+    };
+    let path = match after {
+        Some(rest) => match rest.find(['/', '?', '#']) {
+            Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+            _ => "/",
+        },
+        None => target,
+    };
+    path.split(['?', '#']).next().unwrap_or_default()
+}
+
+/// The URL a gate checks a DPoP proof's `htu` against, from the request's scheme, its
+/// `Host` header (`None` when the request has none) and its raw target. Never fails:
+///
+/// - `scheme://host/path`, without the query, when `Host` is a host ([`request_url`]);
+///   an absolute-form target gives its path under the `Host` header, never its own
+///   authority (a proof made for the server it names is not admitted here);
+/// - else the bare path (or `/` when the target is not a path), which no proof matches:
+///   a DPoP-bound request is then refused (`invalid_input`, 400) unless the gate has a
+///   `public_origin`, and a request without DPoP is unaffected.
+///
+/// Every adapter (WSGI, ASGI, Django, Flask, Express, Fastify) calls this, so the URL is
+/// the same in every runtime.
+pub fn gate_url(scheme: &str, host: Option<&str>, target: &str) -> String {
+    let path = target_path(target);
+    let path = if path.len() <= MAX_REQUEST_TARGET_BYTES && target_is_path(path) {
+        path
+    } else {
+        "/"
+    };
+    match host.map(|h| request_url(scheme, h, path)) {
+        Some(Ok(url)) => url,
+        _ => path.to_string(),
+    }
 }
 
 /// RFC 3986 §3.2.2-3: a reg-name or IPv4 address, or an IP literal in brackets, then an
@@ -280,7 +332,12 @@ fn valid_host(host: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
-    let port_ok = port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    // A `:` with no port (`h:`) or a port above 65535 is refused: `h:` and `h` would be
+    // two spellings of one origin.
+    let port_ok = port.is_empty() && !host.ends_with(':')
+        || (port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| p <= 65535));
     name_ok && port_ok
 }
 
@@ -350,6 +407,38 @@ mod tests {
         );
         assert_eq!(upper.status, 401);
         assert!(upper.body.starts_with("{\"error\":\"invalid_api_key\""));
+    }
+
+    #[test]
+    fn gate_urls_never_fail() {
+        assert_eq!(target_path("/a/b?c#d"), "/a/b");
+        assert_eq!(target_path("HTTPS://other/x/y?z"), "/x/y");
+        assert_eq!(target_path("http://other?z"), "/");
+        assert_eq!(target_path("http://other#f"), "/");
+        assert_eq!(target_path("/p/https://x/y"), "/p/https://x/y");
+        assert_eq!(target_path("httpx://a/b"), "httpx://a/b");
+        assert_eq!(gate_url("https", Some("h"), "/x?y"), "https://h/x");
+        assert_eq!(gate_url("https", None, "/x?y"), "/x");
+        assert_eq!(gate_url("https", Some("h"), "*"), "https://h/");
+        assert_eq!(gate_url("https", Some("h:"), "/x"), "/x");
+        assert_eq!(gate_url("https", Some("h"), "/\u{1}"), "https://h/");
+        let long = format!("/{}", "a".repeat(MAX_REQUEST_TARGET_BYTES));
+        assert_eq!(gate_url("https", Some("h"), &long), "https://h/");
+        // Multi-byte text at every cut: no panic.
+        assert_eq!(gate_url("https", Some("h"), "h\u{e9}tp://x"), "https://h/");
+        assert_eq!(target_path("htt\u{e9}s://x"), "htt\u{e9}s://x");
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        for good in ["h", "h:1", "h:65535", "[::1]", "[::1]:0", "a.b-c_d~:443"] {
+            assert!(valid_host(good), "{good}");
+        }
+        for bad in [
+            "h:", "[::1]:", "h:65536", "h:123456", "h:1a", ":80", "[]", "[::1]x",
+        ] {
+            assert!(!valid_host(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -648,6 +648,15 @@ fn run_http(case: &Value) -> Outcome {
             authgate_core::http::request_url(s(case, "scheme"), s(case, "host"), s(case, "target")),
             |u, e| same("url", &json!(u), &e["url"]),
         ),
+        "gate_url" => same(
+            "url",
+            &json!(authgate_core::http::gate_url(
+                s(case, "scheme"),
+                case["host"].as_str(),
+                s(case, "target")
+            )),
+            &case["expect"]["url"],
+        ),
         op => Err(format!("unknown http op `{op}`")),
     }
 }

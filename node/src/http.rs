@@ -12,6 +12,14 @@ pub fn request_url(scheme: String, host: String, target: String) -> Result<Strin
     core(http::request_url(&scheme, &host, &target))
 }
 
+/// The URL a gate checks a DPoP proof against (the core's `http::gate_url`): the
+/// absolute URL without its query, or the bare path when `Host` is absent or not a host.
+/// Never throws.
+#[napi(catch_unwind)]
+pub fn gate_url(scheme: String, host: Option<String>, target: String) -> String {
+    http::gate_url(&scheme, host.as_deref(), &target)
+}
+
 /// The token of an `Authorization: Bearer …` header value.
 #[napi(catch_unwind)]
 pub fn bearer_token(header_value: String) -> Result<String> {

@@ -199,9 +199,10 @@ test('route buckets are named by route patterns, never by the URL', async () => 
 test('a Host header that is not a host cannot move the path a DPoP proof is checked against (Express, Fastify)', async () => {
   const { request } = await import('node:http')
   const { gateUrl } = await import('../http.js')
-  assert.equal(gateUrl('https', 'api.example.com', '/x?y'), 'https://api.example.com/x?y')
+  assert.equal(gateUrl('https', 'api.example.com', '/x?y'), 'https://api.example.com/x')
   assert.equal(gateUrl('http', 'h/admin?', '/other'), '/other')
-  assert.equal(gateUrl('http', undefined, '/x'), 'http://localhost/x')
+  assert.equal(gateUrl('http', undefined, '/x'), '/x')
+  assert.equal(gateUrl(undefined, 42, { toString: () => '/x' }), '/')
   const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
   const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
   const send = (port, host, proof) =>
@@ -259,7 +260,7 @@ test('a Host header that is not a host cannot move the path a DPoP proof is chec
 test('an absolute-form target is never the URL a DPoP proof is checked against (Express, Fastify)', async () => {
   const { request } = await import('node:http')
   const { gateUrl } = await import('../http.js')
-  assert.equal(gateUrl('http', '127.0.0.1:1', 'https://other.example/transfer'), '/')
+  assert.equal(gateUrl('http', '127.0.0.1:1', 'https://other.example/transfer'), 'http://127.0.0.1:1/transfer')
   assert.equal(gateUrl('http', 'h/admin?', '/proxy/https://x/y'), '/proxy/https://x/y')
   const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
   const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })

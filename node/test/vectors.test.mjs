@@ -468,6 +468,8 @@ const runners = {
           () => ag.requestUrl(c.scheme, c.host, c.target),
           (u, e) => assert.equal(u, e.url),
         )
+      case 'gate_url':
+        return assert.equal(ag.gateUrl(c.scheme, c.host, c.target), c.expect.url)
       default:
         assert.fail(`unknown http op ${c.op}`)
     }

@@ -80,6 +80,7 @@ from authgate._authgate import (
     check_certificate_binding,
     content_digest,
     create_dpop_proof,
+    gate_url,
     generate_dpop_nonce,
     generate_otp_secret,
     jwk_thumbprint,
@@ -179,6 +180,7 @@ __all__ = [
     "parse_api_key",
     "peek_unverified",
     "request_url",
+    "gate_url",
     "scope_granted",
     "sign_with",
 ]

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
+from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
 from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate, refusal_for
-from authgate.wsgi import url_or_path, with_prefix
+from authgate.wsgi import with_prefix
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,10 +92,19 @@ def _headers(scope: Scope, gate: Gate) -> dict[str, str]:
     return out
 
 
+def _host_header(scope: Scope) -> Optional[str]:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), None)
+
+
 def _host(scope: Scope) -> str:
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), None)
-    if host is None and scope.get("server"):
-        host = f"{scope['server'][0]}:{scope['server'][1]}"
+    host = _host_header(scope)
+    server = scope.get("server")
+    if host is None and server and server[0]:
+        name, port = server[0], server[1] if len(server) > 1 else None
+        if ":" in name:
+            name = f"[{name}]"  # an IPv6 address is written in brackets
+        # A Unix socket (port None) has no port; its path is not a host, so the URL is refused.
+        host = name if port is None else f"{name}:{port}"
     return host or "localhost"
 
 
@@ -110,7 +120,12 @@ def raw_target(scope: Scope) -> str:
     (``root_path``) when a proxy stripped it. A server without ``raw_path`` gives the
     decoded ``path``, encoded again (``%2F`` is then lost)."""
     raw = scope.get("raw_path")
-    root = scope.get("root_path", "")
+    root = scope.get("root_path", "") or ""
+    decoded = scope.get("path", "/")
+    # Servers differ on whether `path` includes `root_path` (the ASGI spec now says it does):
+    # the whole decoded path is root_path + path when path does not start with it.
+    bare = root.rstrip("/")
+    whole = decoded if not bare or decoded == bare or decoded.startswith(bare + "/") else bare + decoded
     if raw:
         text = raw.decode("latin-1")
         if not text.startswith("/"):
@@ -118,11 +133,9 @@ def raw_target(scope: Scope) -> str:
             from authgate.wsgi import raw_target as wsgi_target
 
             text = wsgi_target({"RAW_URI": text})
-        path = with_prefix(text.split("?", 1)[0], root)
+        path = with_prefix(text.split("?", 1)[0], root, whole, encoding="utf-8")
     else:
-        decoded = scope.get("path", "/")
-        # Servers differ on whether `path` includes `root_path` (the ASGI spec now says it does).
-        path = with_prefix(quote(decoded, safe="/:@!$&'()*+,;=-._~"), root)
+        path = quote(whole.encode("utf-8", "replace"), safe="/:@!$&'()*+,;=-._~") or "/"
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{path}?{query}" if query else path
 
@@ -138,10 +151,10 @@ def request_target_url(scope: Scope, *, origin: Optional[str] = None) -> str:
 
 
 def _url(scope: Scope) -> str:
-    """The request's absolute URL as the server saw it, without its query (what a DPoP
-    proof covers, unless the gate's ``public_origin`` says otherwise); the bare path when
-    ``Host`` is not a host (a DPoP proof then fails to match)."""
-    return url_or_path(scope.get("scheme", "http"), _host(scope), raw_target(scope))
+    """The URL a gate checks a DPoP proof against (the core's ``gate_url``): the absolute URL
+    without its query, or the bare path when the request has no ``Host`` or one that is not
+    a host (a DPoP proof then fails to match). Never raises."""
+    return _gate_url(str(scope.get("scheme", "http")), _host_header(scope), raw_target(scope))
 
 
 def require_auth(

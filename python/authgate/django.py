@@ -87,7 +87,8 @@ def _raw_target(request: Any) -> str:
     )
     from authgate.wsgi import raw_target as wsgi_target
 
-    return wsgi_target({**request.META, "SCRIPT_NAME": script})
+    # request.path is real text; WSGI strings are bytes as Latin-1 text (PEP 3333).
+    return wsgi_target({**request.META, "SCRIPT_NAME": script.encode("utf-8").decode("latin-1")})
 
 
 def request_target_url(request: Any) -> str:
@@ -103,6 +104,19 @@ def request_target_url(request: Any) -> str:
     return request_url(request.scheme, request.get_host(), _raw_target(request))
 
 
+def _gate_url(request: Any) -> str:
+    """What the gate checks a DPoP proof against (the core's ``gate_url``): Django's scheme and
+    host (``get_host()``; a host ``ALLOWED_HOSTS`` refuses gives the bare path) and the raw
+    target without its query. Never raises."""
+    from authgate._authgate import gate_url
+
+    try:
+        host: Optional[str] = request.get_host()
+    except Exception:  # DisallowedHost, or no Host at all
+        host = None
+    return gate_url(request.scheme, host, _raw_target(request))
+
+
 def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -> AuthContext:
     held = getattr(request, "auth", None)
     context: AuthContext
@@ -110,10 +124,7 @@ def _authenticate(gate: Gate, request: Any, route: Optional[GateRoute] = None) -
         # The middleware already ran this gate: only the route's own rule.
         context = gate.authorize_route(held, route) if route is not None else held
     else:
-        try:
-            url = request_target_url(request).split("?", 1)[0]
-        except Exception:
-            url = _raw_target(request).split("?", 1)[0]
+        url = _gate_url(request)
         context = gate.authenticate(request.headers.get, _peer(request), method=request.method, url=url, route=route)
     request.authgate_gate = gate
     request.auth = context

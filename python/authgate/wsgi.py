@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, Callable, Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
 from authgate.errors import AuthError
 from authgate.web import Gate
@@ -27,23 +28,37 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def _encode_path(path: str) -> str:
-    return quote(path.encode("latin-1", "replace"), safe=_PATH_SAFE)
+def _encode_path(path: str, encoding: str = "latin-1") -> str:
+    # WSGI strings are bytes as Latin-1 text (PEP 3333); an ASGI root_path is real text.
+    return quote(path.encode(encoding, "replace"), safe=_PATH_SAFE)
 
 
-def with_prefix(target: str, prefix: str) -> str:
-    """``target`` under the mount point ``prefix`` (``SCRIPT_NAME``, ASGI ``root_path``) when
-    it is not already there: a proxy that strips ``/api`` (and says so, e.g. through
-    ``X-Forwarded-Prefix`` and Werkzeug's ``ProxyFix``) forwards ``/x`` for the ``/api/x``
-    the client signed."""
-    prefix = prefix.rstrip("/")
-    if not prefix:
+def with_prefix(target: str, prefix: str, decoded: Optional[str] = None, *, encoding: str = "latin-1") -> str:
+    """``target`` (the raw ``/path?query`` the server received) under the mount point
+    ``prefix`` (``SCRIPT_NAME``, ASGI ``root_path``) when a proxy stripped it: a proxy that
+    strips ``/api`` (and says so, e.g. through ``X-Forwarded-Prefix`` and Werkzeug's
+    ``ProxyFix``) forwards ``/x`` for the ``/api/x`` the client signed.
+
+    ``decoded`` is the whole decoded path the app sees (``SCRIPT_NAME + PATH_INFO``; ASGI's
+    ``path``): when the received path decodes to it, the server got the prefix and the
+    target is kept; when the prefix and the received path make it, the prefix was stripped
+    and is put back — so ``/api/api/x`` behind a stripping proxy stays apart from
+    ``/api/x``. Only when neither holds (a middleware rewrote the path) is the prefix put
+    back when the target does not already start with it (whole segments)."""
+    bare = prefix.rstrip("/")
+    if not bare:
         return target
     path = target.split("?", 1)[0]
-    for form in (prefix, _encode_path(prefix)):
+    if decoded is not None:
+        seen = unquote(path, encoding=encoding, errors="replace")
+        if seen == decoded:
+            return target
+        if bare + seen == decoded or prefix + seen == decoded:
+            return _encode_path(bare, encoding) + target
+    for form in (bare, _encode_path(bare, encoding)):
         if path == form or path.startswith(form + "/"):
             return target
-    return _encode_path(prefix) + target
+    return _encode_path(bare, encoding) + target
 
 
 def raw_target(environ: Environ) -> str:
@@ -56,13 +71,15 @@ def raw_target(environ: Environ) -> str:
     which restores non-ASCII and reserved characters but cannot tell an encoded slash
     (``%2F``) from ``/``."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    script = environ.get("SCRIPT_NAME", "")
     if isinstance(raw, str) and raw:
         if not raw.startswith("/") and _ABSOLUTE_FORM.match(raw):
             parts = urlsplit(raw)
             raw = (parts.path or "/") + (f"?{parts.query}" if "?" in raw else "")
         if raw.startswith("/"):
-            return with_prefix(raw, environ.get("SCRIPT_NAME", ""))
-    target = _encode_path(f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}" or "/")
+            info = environ.get("PATH_INFO")
+            return with_prefix(raw, script, script + info if isinstance(info, str) else None)
+    target = _encode_path(f"{script}{environ.get('PATH_INFO', '')}" or "/")
     query = environ.get("QUERY_STRING", "")
     return f"{target}?{query}" if query else target
 
@@ -90,20 +107,14 @@ def request_target_url(environ: Environ, *, origin: Optional[str] = None) -> str
 
 
 def gate_url(environ: Environ) -> str:
-    """What a gate checks a DPoP proof's ``htu`` against: the absolute URL without its
-    query, or the bare path when ``Host`` is not a host (a DPoP proof then fails to match,
-    a request without one is unaffected)."""
-    return url_or_path(environ.get("wsgi.url_scheme", "http"), _host(environ), raw_target(environ))
-
-
-def url_or_path(scheme: str, host: str, target: str) -> str:
-    """The absolute URL without its query, or the bare path when ``Host`` is not a host:
-    what every Python gate hands the core as the request's URL."""
-    path = target.split("?", 1)[0]
-    try:
-        return request_url(scheme, host, path)
-    except AuthError:
-        return path
+    """What a gate checks a DPoP proof's ``htu`` against (the core's ``gate_url``): the
+    absolute URL without its query, or the bare path when the request has no ``Host`` or
+    one that is not a host (a DPoP proof then fails to match, a request without one is
+    unaffected). Never raises."""
+    host = environ.get("HTTP_HOST")
+    return _gate_url(
+        str(environ.get("wsgi.url_scheme", "http")), host if isinstance(host, str) else None, raw_target(environ)
+    )
 
 
 class AuthMiddleware:

@@ -13,6 +13,14 @@ pub fn request_url(py: Python<'_>, scheme: &str, host: &str, target: &str) -> Py
     guard(py, || http::request_url(scheme, host, target))
 }
 
+/// The URL a gate checks a DPoP proof against (the core's `http::gate_url`): the absolute
+/// URL without its query, or the bare path when `Host` is absent or not a host. Never raises.
+#[pyfunction]
+#[pyo3(signature = (scheme, host, target))]
+pub fn gate_url(scheme: &str, host: Option<&str>, target: &str) -> String {
+    http::gate_url(scheme, host, target)
+}
+
 /// The token of an `Authorization: Bearer …` header value; raises `MalformedToken`.
 #[pyfunction]
 pub fn bearer_token(py: Python<'_>, header_value: &str) -> PyResult<String> {

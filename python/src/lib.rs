@@ -88,6 +88,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::PyAdmission>()?; // AuthContext
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::request_url, m)?)?;
+    m.add_function(wrap_pyfunction!(http::gate_url, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_error, m)?)?;
     m.add_function(wrap_pyfunction!(http::http_refusal, m)?)?;
     m.add_function(wrap_pyfunction!(http::error_statuses, m)?)?;

@@ -215,6 +215,43 @@ def test_the_helpers_read_every_form_of_target() -> None:
     assert asgi_url({**scope, "root_path": "/api", "raw_path": None}) == "http://h:8000/api/a/b?q=%2F"
 
 
+def test_a_stripped_prefix_is_told_from_a_path_that_repeats_it() -> None:
+    """Behind a proxy that strips ``/api``, a client's ``/api/api/x`` arrives as ``/api/x``:
+    the decoded path the app sees (``SCRIPT_NAME + PATH_INFO``, ASGI ``path``) tells it from
+    a client's ``/api/x`` on a server that got the prefix, so two URLs never become one."""
+    from authgate.asgi import raw_target as asgi_target
+    from authgate.wsgi import raw_target
+
+    stripped = {"SCRIPT_NAME": "/api", "PATH_INFO": "/api/x", "RAW_URI": "/api/x"}
+    assert raw_target(stripped) == "/api/api/x"
+    mounted = {"SCRIPT_NAME": "/api", "PATH_INFO": "/x", "RAW_URI": "/api/x"}
+    assert raw_target(mounted) == "/api/x"
+    assert raw_target({**mounted, "PATH_INFO": "/a/b", "RAW_URI": "/a%2Fb?q"}) == "/api/a%2Fb?q"
+    scope = {"type": "http", "headers": [], "root_path": "/api", "query_string": b""}
+    # uvicorn --root-path: `path` holds the root path, `raw_path` what the proxy forwarded.
+    assert asgi_target({**scope, "path": "/api/api/x", "raw_path": b"/api/x"}) == "/api/api/x"
+    assert asgi_target({**scope, "path": "/api/x", "raw_path": b"/api/x"}) == "/api/x"
+    # a server that leaves the root path out of `path` (the ASGI spec's older reading)
+    assert asgi_target({**scope, "path": "/x", "raw_path": b"/x"}) == "/api/x"
+    # A root_path is text: a non-ASCII mount point is put back as UTF-8.
+    caf = {**scope, "root_path": "/café"}
+    assert asgi_target({**caf, "path": "/café/x", "raw_path": b"/x"}) == "/caf%C3%A9/x"
+    assert asgi_target({**caf, "path": "/café/x", "raw_path": None}) == "/caf%C3%A9/x"
+
+
+def test_the_asgi_server_address_is_a_host() -> None:
+    """With no Host header the helpers fall back to the scope's server: an IPv6 address in
+    brackets, a Unix socket (no port) refused as not a host; the gate's URL is the bare path."""
+    from authgate.asgi import _url, request_origin
+
+    scope = {"type": "http", "scheme": "http", "headers": [], "path": "/x", "raw_path": b"/x", "query_string": b""}
+    assert request_origin({**scope, "server": ("::1", 8000)}) == "http://[::1]:8000"
+    assert request_origin({**scope, "server": ("127.0.0.1", 80)}) == "http://127.0.0.1:80"
+    with pytest.raises(authgate.InvalidInput):
+        request_origin({**scope, "server": ("/run/app.sock", None)})
+    assert _url({**scope, "server": ("::1", 8000)}) == "/x"
+
+
 @pytest.mark.parametrize("host", ["api.example.com/admin?", "h#", "user@h", "h x", "h\r\nx", "", "h:80a", "::1"])
 def test_a_host_header_that_is_not_a_host_moves_nothing(host: str) -> None:
     """A Host such as ``api.example.com/admin?`` would otherwise move the path the URL

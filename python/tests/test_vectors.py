@@ -354,6 +354,8 @@ def run_http(case: Case) -> None:
             lambda: authgate.request_url(case["scheme"], case["host"], case["target"]),
             lambda u, w: _eq(u, w["url"]),
         )
+    elif op == "gate_url":
+        _eq(_authgate.gate_url(case["scheme"], case["host"], case["target"]), case["expect"]["url"])
     else:
         pytest.fail(f"unknown http op {op!r}")
 
