@@ -3,19 +3,18 @@
 // JavaScript's idioms on top — AuthError subclasses with a stable `.code`, TypeError for
 // wrong arguments, Date accepted wherever a time is. Every check runs in the Rust core.
 
-const native = (() => {
-  try {
-    return require('./native.js')
-  } catch (error) {
-    throw missingBinding(error)
-  }
-})()
+const PREBUILT = [
+  'linux-x64-gnu',
+  'linux-arm64-gnu',
+  'linux-x64-musl',
+  'linux-arm64-musl',
+  'darwin-x64',
+  'darwin-arm64',
+  'win32-x64-msvc',
+]
 
-/**
- * The error when no native binding loads: which platform package this machine needs and
- * how npm leaves it out (optional dependencies omitted, a lockfile from another platform).
- */
-function missingBinding(cause) {
+/** The platform package this machine needs: `linux-x64-gnu`, `darwin-arm64`, … */
+function platformName() {
   const { platform, arch } = process
   let abi = ''
   if (platform === 'linux') {
@@ -24,15 +23,80 @@ function missingBinding(cause) {
   } else if (platform === 'win32') {
     abi = '-msvc'
   }
-  const name = `authgate-${platform}-${arch}${abi}`
-  const error = new Error(
-    `authgate has no native binding for this platform (${platform}-${arch}${abi}): the package ${name} ` +
+  return `${platform}-${arch}${abi}`
+}
+
+/** The installed platform package's version, or null when it is not installed. */
+function platformPackageVersion(name) {
+  try {
+    return require(`${name}/package.json`).version
+  } catch {
+    return null
+  }
+}
+
+const native = (() => {
+  let loaded
+  try {
+    loaded = require('./native.js')
+  } catch (error) {
+    throw missingBinding(error)
+  }
+  // A platform package from another release (a stale lockfile, a partial upgrade) would run
+  // other code than this JavaScript expects: refuse it by name.
+  const name = `authgate-${platformName()}`
+  const own = require('./package.json').version
+  const found = platformPackageVersion(name)
+  if (found !== null && found !== own) {
+    const error = new Error(
+      `authgate ${own} found ${name} ${found}: the two must be the same version. Reinstall authgate ` +
+        `(npm install authgate@${own}), or delete node_modules and the lockfile and install again.`,
+    )
+    error.code = 'AUTHGATE_NO_NATIVE_BINDING'
+    error.reason = 'version-mismatch'
+    throw error
+  }
+  return loaded
+})()
+
+/**
+ * The error when no native binding loads, saying which of three things happened: this
+ * platform has no prebuilt binary, its platform package is not installed (npm leaves
+ * optional dependencies out with --omit=optional, or a lockfile from another platform), or
+ * it is installed and failed to load (the cause says why: an older C library, a damaged file).
+ */
+function missingBinding(cause) {
+  const platform = platformName()
+  const name = `authgate-${platform}`
+  const list = `Prebuilt: ${PREBUILT.join(', ')}.`
+  let message
+  let reason
+  if (!PREBUILT.includes(platform)) {
+    reason = 'unsupported-platform'
+    message =
+      `authgate has no prebuilt native binding for this platform (${platform}). ${list} ` +
+      'Build it from source: https://github.com/authgate/authgate/blob/main/CONTRIBUTING.md'
+  } else if (platformPackageVersion(name) === null) {
+    reason = 'not-installed'
+    message =
+      `authgate has no native binding for this platform (${platform}): the package ${name} ` +
       'is missing. npm installs it as an optional dependency of authgate; reinstall without ' +
       '--omit=optional/--no-optional, and if a lockfile was made on another platform, delete it and ' +
-      `node_modules and install again, or add ${name} yourself. Prebuilt: linux-x64-gnu, linux-arm64-gnu, ` +
-      'linux-x64-musl, linux-arm64-musl, darwin-x64, darwin-arm64, win32-x64-msvc.',
-  )
+      `node_modules and install again, or add ${name} yourself. ${list}`
+  } else {
+    reason = 'failed-to-load'
+    // napi-rs chains each attempt's error through `.cause` (without their codes): the
+    // one that is not a "Cannot find module" of another candidate says what went wrong.
+    let why = null
+    for (let e = cause, i = 0; e && i < 16 && why === null; e = e.cause, i++) {
+      if (!/^Cannot find (module|native binding)/.test(String(e.message))) why = e.message
+    }
+    why = String(why ?? cause?.message ?? cause).split('\n')[0]
+    message = `authgate's native binding ${name} is installed but failed to load: ${why}`
+  }
+  const error = new Error(message)
   error.code = 'AUTHGATE_NO_NATIVE_BINDING'
+  error.reason = reason
   error.cause = cause
   return error
 }

@@ -34,6 +34,21 @@ for lib in "$OUT/inspect/wheel/authgate/_authgate.abi3.so" "$OUT/inspect/package
 	[ "$(printf '%s\n2.17\n' "$v" | sort -V | tail -1)" = "2.17" ] || { echo "dist-test: $lib needs glibc $v > 2.17" >&2; exit 1; }
 done
 
+# The files a package is judged by: the licences (the binaries hold Django's BSD-licensed
+# password list), the README, the project's URLs.
+for f in wheel/authgate-*.dist-info/licenses/LICENSE wheel/authgate-*.dist-info/licenses/LICENSE.django \
+	package/LICENSE package/LICENSE.django; do
+	ls "$OUT/inspect/"$f >/dev/null || { echo "dist-test: $f is missing" >&2; exit 1; }
+done
+grep -q '^Project-URL: Repository, https://' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA
+grep -q '^Description-Content-Type: text/markdown' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA
+if grep -q '^Provides-Extra' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA; then
+	echo "dist-test: the wheel publishes an extra (its test tools)" >&2
+	exit 1
+fi
+node -e 'const p = require(process.argv[1]); if (!p.repository?.url?.startsWith("git+https://")) process.exit(1)' \
+	"$OUT/inspect/package/package.json"
+
 echo "== Python: $(basename "$wheel") into a fresh venv, no Rust on PATH"
 "$PYTHON" -m venv "$OUT/venv"
 grep -v '^maturin' python/requirements-test.txt > "$OUT/requirements.txt"
@@ -42,6 +57,20 @@ run "$OUT/venv/bin/pip" install -q --only-binary authgate "$wheel" -r "$OUT/requ
 # Run from outside the checkout's python/ folder so only the installed package is importable.
 (cd "$OUT" && run env AUTHGATE_INSTALLED=1 "$OUT/venv/bin/pytest" -q -p no:cacheprovider \
 	-c "$ROOT/python/pyproject.toml" --rootdir "$ROOT/python" "$ROOT/python/tests")
+
+# The wheel is abi3 for CPython 3.9+: the suite again on the oldest (pyenv's, on this kind
+# of machine; PYTHON39 names another), with the newest test tools that still support it.
+PYTHON39=${PYTHON39:-$(ls -d "$HOME"/.pyenv/versions/3.9.*/bin/python 2>/dev/null | sort -V | tail -1)}
+if [ -n "$PYTHON39" ] && [ -x "$PYTHON39" ]; then
+	echo "== Python $("$PYTHON39" -c 'import sys; print(sys.version.split()[0])'): the same wheel, the suite on the oldest Python it claims"
+	"$PYTHON39" -m venv "$OUT/venv39"
+	run "$OUT/venv39/bin/pip" install -q --only-binary authgate "$wheel" -r python/requirements-py39.txt
+	(cd "$OUT" && run env AUTHGATE_INSTALLED=1 "$OUT/venv39/bin/pytest" -q -p no:cacheprovider \
+		-c "$ROOT/python/pyproject.toml" --rootdir "$ROOT/python" "$ROOT/python/tests" \
+		--ignore "$ROOT/python/tests/test_signatures.py")
+else
+	echo "== SKIPPED: no CPython 3.9 on this machine (set PYTHON39): the wheel was tested on $("$PYTHON" --version) only" >&2
+fi
 
 echo "== Node: $(basename "$npm_main") and $(basename "$npm_platform") into a fresh folder, no Rust on PATH"
 APP=$OUT/node-app
@@ -69,9 +98,23 @@ echo "== Node: without its platform package, authgate names the package to insta
 BARE=$OUT/node-bare
 mkdir -p "$BARE" && echo '{"name": "bare", "private": true}' > "$BARE/package.json"
 (cd "$BARE" && run npm install --no-audit --no-fund --loglevel=error --omit=optional "$ROOT/$npm_main")
-(cd "$BARE" && node -e '
-try { require("authgate"); console.error("authgate loaded without its platform package"); process.exit(1) } catch (e) {
-  if (e.code !== "AUTHGATE_NO_NATIVE_BINDING" || !e.message.includes("authgate-linux-x64-gnu")) { console.error(e); process.exit(1) }
-  console.log(`refused as expected: ${e.message.slice(0, 110)}…`)
-}')
+refused() { # reason, text the message must hold
+  (cd "$BARE" && node -e '
+const [reason, text] = process.argv.slice(1)
+try { require("authgate"); console.error(`authgate loaded (expected ${reason})`); process.exit(1) } catch (e) {
+  if (e.code !== "AUTHGATE_NO_NATIVE_BINDING" || e.reason !== reason || !e.message.includes(text)) { console.error(e); process.exit(1) }
+  console.log(`refused as expected (${reason}): ${e.message.slice(0, 110)}…`)
+}' "$1" "$2")
+}
+refused not-installed "the package authgate-linux-x64-gnu is missing"
+echo "== Node: a platform package that fails to load, or of another version, is named"
+PLATFORM_PKG=$BARE/node_modules/authgate-linux-x64-gnu
+mkdir -p "$PLATFORM_PKG"
+tar xzf "$ROOT/$npm_platform" -C "$PLATFORM_PKG" --strip-components=1
+cp "$PLATFORM_PKG/package.json" "$OUT/platform-package.json"
+sed -i 's/"version": "[^"]*"/"version": "0.0.0-other"/' "$PLATFORM_PKG/package.json"
+refused version-mismatch "found authgate-linux-x64-gnu 0.0.0-other"
+cp "$OUT/platform-package.json" "$PLATFORM_PKG/package.json"
+printf 'not a shared library' > "$PLATFORM_PKG/authgate.linux-x64-gnu.node"
+refused failed-to-load "authgate-linux-x64-gnu is installed but failed to load: $PLATFORM_PKG/authgate.linux-x64-gnu.node"
 echo "dist-test: the wheel and the npm packages pass their suites with no Rust on PATH"

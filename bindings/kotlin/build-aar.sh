@@ -28,6 +28,10 @@ if [ -z "${JNA_JAR:-}" ]; then
 fi
 
 "$KOTLINC" -nowarn -jvm-target 17 -cp "$JNA_JAR" bindings/kotlin/src/main/kotlin -d "$work/classes"
+# The licences, under a path of their own (a bare META-INF/LICENSE clashes with other
+# libraries' when an app is packaged): the libraries hold Django's BSD-licensed password list.
+mkdir -p "$work/classes/META-INF/authgate"
+cp LICENSE core/data/LICENSE.django "$work/classes/META-INF/authgate/"
 (cd "$work/classes" && jar cf ../aar/classes.jar .)
 
 for abi_dir in "$jni"/*/; do

@@ -32,6 +32,11 @@ pub use error::{Error, ErrorKind, Result};
 #[doc = include_str!("../../README.md")]
 struct ReadmeQuickTour;
 
+/// The crate's README (its crates.io page), compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;
+
 /// The Rust example of docs/identity-providers.md, compiled as a doctest.
 #[cfg(all(doctest, feature = "remote-jwks"))]
 #[doc = include_str!("../../docs/identity-providers.md")]

@@ -69,6 +69,8 @@ function main() {
     mkdirSync(dir, { recursive: true })
     copyFileSync(from, join(dir, binary))
     copyFileSync(join(ROOT, 'LICENSE'), join(dir, 'LICENSE'))
+    // The binary holds Django's common-password list (BSD-3-Clause): its notice goes along.
+    copyFileSync(join(ROOT, 'core', 'data', 'LICENSE.django'), join(dir, 'LICENSE.django'))
     writeFileSync(
       join(dir, 'README.md'),
       `# authgate-${platform}\n\nThe native binary of [authgate](https://www.npmjs.com/package/authgate) for ${platform}. ` +
@@ -79,8 +81,11 @@ function main() {
       version,
       description: `authgate's native binary for ${platform}`,
       license: manifest.license,
+      homepage: manifest.homepage,
+      repository: manifest.repository,
+      bugs: manifest.bugs,
       main: binary,
-      files: [binary],
+      files: [binary, 'LICENSE.django'],
       ...PLATFORMS[platform],
       engines: manifest.engines,
     }
@@ -101,12 +106,18 @@ function main() {
     name: manifest.name,
     version,
     description: manifest.description,
+    keywords: manifest.keywords,
     license: manifest.license,
+    homepage: manifest.homepage,
+    repository: manifest.repository,
+    bugs: manifest.bugs,
     main: manifest.main,
     types: manifest.types,
     exports: manifest.exports,
     files,
     engines: manifest.engines,
+    peerDependencies: manifest.peerDependencies,
+    peerDependenciesMeta: manifest.peerDependenciesMeta,
     optionalDependencies: Object.fromEntries(args.platforms.map((p) => [`authgate-${p}`, version])),
   }
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)

@@ -1,7 +1,8 @@
 // One version: the workspace's `[workspace.package] version` in Cargo.toml. Every other
 // manifest takes it from there; this checks (or, with --write, sets) the ones that must
-// spell it out: node/package.json and native.js (napi-rs writes it into its loader's
-// version check), and that no crate sets a version of its own. The wheel (maturin) and the
+// spell it out: node/package.json, its lock file, native.js (napi-rs writes it into its
+// loader's version check) and the authgate-core version the crates depend on, that no
+// crate sets a version of its own, and that npm and PyPI name the workspace's repository. The wheel (maturin) and the
 // mobile packages (the release workflow, from `cargo metadata`) read it from Cargo.toml.
 //
 //   node node/scripts/version.mjs           exit 1 on a mismatch (make lint)
@@ -20,8 +21,39 @@ export function workspaceVersion() {
   return m[1]
 }
 
+export function workspaceRepository() {
+  const toml = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8')
+  const section = toml.split(/^\[/m).find((s) => s.startsWith('workspace.package]'))
+  const m = section && /^repository\s*=\s*"([^"]+)"/m.exec(section)
+  if (!m) throw new Error('Cargo.toml has no [workspace.package] repository')
+  return m[1]
+}
+
+const lockVersions = (text) => {
+  const lock = JSON.parse(text)
+  return lock.version === lock.packages?.['']?.version
+    ? lock.version
+    : `${lock.version} and ${lock.packages?.['']?.version}`
+}
+
 // Each manifest that states the version: where, how to read it, how to set it.
 const MANIFESTS = [
+  {
+    file: 'Cargo.toml',
+    // the crates depend on authgate-core by path and by this version (what crates.io gets)
+    read: (text) => /^authgate-core\s*=\s*\{[^}]*version\s*=\s*"([^"]+)"/m.exec(text)?.[1],
+    write: (text, v) => text.replace(/^(authgate-core\s*=\s*\{[^}]*version\s*=\s*")[^"]+(")/m, `$1${v}$2`),
+  },
+  {
+    file: 'node/package-lock.json',
+    read: lockVersions,
+    write: (text, v) => {
+      const lock = JSON.parse(text)
+      lock.version = v
+      lock.packages[''].version = v
+      return `${JSON.stringify(lock, null, 2)}\n`
+    },
+  },
   {
     file: 'node/package.json',
     read: (text) => JSON.parse(text).version,
@@ -49,6 +81,15 @@ function main() {
     if (write) writeFileSync(path, m.write(text, version))
     else problems.push(`${m.file} says ${found}, the workspace ${version}`)
   }
+  // One repository: the workspace's, in the npm and PyPI metadata (npm's --provenance
+  // checks it against the repository the release runs in).
+  const repository = workspaceRepository()
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'node/package.json'), 'utf8'))
+  if (pkg.repository?.url !== `git+${repository}.git`)
+    problems.push(`node/package.json repository.url is ${pkg.repository?.url}, the workspace's git+${repository}.git`)
+  const pyproject = readFileSync(join(ROOT, 'python/pyproject.toml'), 'utf8')
+  if (!new RegExp(`^Repository = "${repository.replaceAll('.', '\\.')}"$`, 'm').test(pyproject))
+    problems.push(`python/pyproject.toml [project.urls] Repository is not ${repository}`)
   for (const crate of CRATES) {
     let toml
     try {

@@ -79,9 +79,13 @@ def _raw_target(request: Any) -> str:
     # else SCRIPT_NAME under WSGI or the scope's root_path under ASGI.
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):
+        from django.conf import settings
+
         from authgate.asgi import raw_target as asgi_target
 
-        return asgi_target({**scope, "root_path": getattr(request, "script_name", "") or ""})
+        # What Django 5's ASGIRequest.script_name holds (Django 4.2's ignores FORCE_SCRIPT_NAME).
+        root = settings.FORCE_SCRIPT_NAME or scope.get("root_path", "") or ""
+        return asgi_target({**scope, "root_path": root})
     script = (
         request.path[: len(request.path) - len(request.path_info)] if request.path.endswith(request.path_info) else ""
     )

@@ -45,7 +45,7 @@ def identity_provider() -> Iterator[None]:
                     os.environ[k] = v
 
 
-DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCUMENTS = [REPO / "README.md", REPO / "python" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
@@ -53,7 +53,7 @@ def test_readme_python_blocks_run(document: Path) -> None:
     """Every ```python block of the README and of docs/ runs (```python fragment blocks are
     excerpts and do not)."""
     blocks = re.findall(r"```python\n(.*?)```", document.read_text(), re.S)
-    if document.name == "README.md":
+    if document.name == "README.md":  # the project's and the Python package's
         assert blocks, "the README has no Python example"
     for block in blocks:
         # The Redis examples need a server: `make test` starts one (and requires it).
