@@ -59,3 +59,39 @@ fn every_corpus_and_regression_input_passes() {
     }
     println!("{total} fuzzing inputs replayed");
 }
+
+/// The replayed targets, the fuzz crate's targets (`fuzz_targets/*.rs`, its `[[bin]]`s)
+/// and the corpus archives are one set: a target added in one place only is caught here.
+#[test]
+fn targets_archives_and_fuzz_binaries_agree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut replayed: Vec<String> = targets::TARGETS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    replayed.sort();
+    let names = |dir: &str, suffix: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(suffix).map(str::to_owned)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("fuzz_targets", ".rs"), replayed, "fuzz/fuzz_targets");
+    assert_eq!(names("corpus", ".tar.gz"), replayed, "fuzz/corpus");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut bins: Vec<String> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|b| {
+            let line = b.lines().find(|l| l.trim_start().starts_with("name"))?;
+            Some(line.split('"').nth(1)?.to_string())
+        })
+        .collect();
+    bins.sort();
+    assert_eq!(bins, replayed, "fuzz/Cargo.toml [[bin]]");
+}
