@@ -626,7 +626,8 @@ class Challenges {
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
 // The native check writes a decision's numbers here (one buffer: checks are synchronous),
 // so no object crosses napi property by property.
-const DECISION = new Float64Array(12)
+// The decision's 12 numbers, then the retry-after of an `enforce` refusal.
+const DECISION = new Float64Array(13)
 const OUTCOMES = ['allowed', 'limited', 'insufficient_capacity']
 const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
@@ -678,6 +679,24 @@ class RateDecision {
   get headers() {
     return native.rateLimitHeaders(this.policy, decisionNumbers(this))
   }
+}
+
+/**
+ * The `RateLimited` an `enforce` refusal throws, with the core's message and retry-after.
+ * A refusal is an answer, not a bug: no stack is captured (it cost ten times the check),
+ * as for the gate's refusals.
+ */
+function rateLimited(message, numbers) {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  let error
+  try {
+    error = new errorClasses.RateLimited(message)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+  if (numbers[12] >= 0) error.retryAfter = numbers[12]
+  return error
 }
 
 /**
@@ -749,7 +768,8 @@ class RateLimiter extends RateLimiterNative {
   #decide(key, options, enforce) {
     const n = this[NATIVE]
     const policy = options?.policy ?? null
-    guard(() => n.checkInto(key, policy, options?.cost ?? null, enforce, DECISION))
+    const refused = guard(() => n.checkInto(key, policy, options?.cost ?? null, enforce, DECISION))
+    if (refused !== null) throw rateLimited(refused, DECISION)
     return new RateDecision(policy ?? DEFAULT_RATE_POLICY, DECISION)
   }
 }

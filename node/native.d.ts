@@ -348,9 +348,11 @@ export declare class RateLimiter {
   removeOverride(policy: string, key: string): boolean
   /**
    * Takes `cost` from `key`'s bucket under `policy` (null: the default policy) and writes
-   * the decision into `out`; with `enforce`, a refusal throws `RateLimited` instead.
+   * the decision into `out`. With `enforce`, a refusal returns the core's `RateLimited`
+   * message (its retry-after in `out[12]`, -1 when none) for the facade to throw: a
+   * refusal is an answer, and a thrown native error would capture a stack on the way.
    */
-  checkInto(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean, out: Float64Array): void
+  checkInto(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean, out: Float64Array): string | null
   /** The state of `key` without taking anything, written into `out`. */
   peekInto(key: string, policy: string | undefined | null, out: Float64Array): void
 }

@@ -8,10 +8,27 @@ use crate::Failure;
 /// The most read from a file or stdin: far more than any key, token or test payload.
 const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Whether an argument reads stdin: `-`, or a file that is stdin (`@/dev/stdin`,
-/// `@/dev/fd/0`, `@/proc/self/fd/0`), which two arguments cannot share.
+/// Whether an argument reads stdin: `-`, or `@path` naming the file stdin is (however it
+/// is spelled: `@/dev/stdin`, `@/dev//stdin`, `@/proc/thread-self/fd/0`, a FIFO stdin
+/// reads), which two arguments cannot share.
 pub fn reads_stdin(arg: &str) -> bool {
-    matches!(arg, "-" | "@/dev/stdin" | "@/dev/fd/0" | "@/proc/self/fd/0")
+    if arg == "-" {
+        return true;
+    }
+    let Some(path) = arg.strip_prefix('@') else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let id = |p: &str| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        match (id(path), id("/dev/stdin")) {
+            (Some(a), Some(b)) => return a == b,
+            (None, _) => return false,
+            (Some(_), None) => {}
+        }
+    }
+    matches!(path, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }
 
 /// A value given as text, `-` (stdin) or `@path` (a file's contents).

@@ -468,7 +468,13 @@ fn secrets_encodings_warnings_and_plain_errors() {
         stderr(&o)
     );
     // … nor through a file that is stdin.
-    for stdin_file in ["@/dev/stdin", "@/dev/fd/0"] {
+    for stdin_file in [
+        "@/dev/stdin",
+        "@/dev/fd/0",
+        "@/dev//stdin",
+        "@/dev/./stdin",
+        "@/proc/thread-self/fd/0",
+    ] {
         let mut a = args("-").to_vec();
         let last = a.len() - 1;
         a[last] = stdin_file.to_string();

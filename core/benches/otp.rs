@@ -19,6 +19,20 @@ fn bench_totp(c: &mut Criterion) {
     c.bench_function("otp/totp/verify", |b| {
         b.iter(|| totp.verify(&code, NOW, 1, None).unwrap())
     });
+    // The peer a Rust user would pick, on the same secret, digits, step and window (±1).
+    let peer = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(secret.clone())
+        .build()
+        .unwrap();
+    assert_eq!(peer.generate(NOW).to_string(), code);
+    c.bench_function("otp/totp-rs/generate", |b| b.iter(|| peer.generate(NOW)));
+    c.bench_function("otp/totp-rs/verify", |b| {
+        b.iter(|| assert!(peer.check(&code, NOW).is_some()))
+    });
 
     // Many accounts verify in turn; the clock moves to the next step once every account has
     // used the current one, so every verification is accepted and the store stays small.

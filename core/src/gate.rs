@@ -1041,8 +1041,12 @@ impl Gate {
     /// or one that is not a host) refuses the proof: no proof can name it.
     fn dpop_url(&self, request: &GateRequest<'_>) -> Result<String> {
         if let Some(origin) = &self.config.public_origin {
-            let path = crate::http::target_path(request.url);
-            let path = if path.starts_with('/') { path } else { "/" };
+            let Some(path) = crate::http::target_path(request.url) else {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the request target is not a path, so no DPoP proof can match it",
+                );
+            };
             return Ok(format!("{origin}{path}"));
         }
         let url = request.url;
@@ -1053,7 +1057,7 @@ impl Gate {
         if !absolute {
             return err(
                 ErrorKind::InvalidInput,
-                "the request's URL is not known (no Host header, or one that is not a host), so no DPoP proof can match it; behind a proxy, set the gate's public_origin",
+                "the request's URL is not known (no Host header, one that is not a host, or a target that is not a path), so no DPoP proof can match it; behind a proxy, set the gate's public_origin",
             );
         }
         Ok(url.to_string())
@@ -1461,6 +1465,17 @@ mod tests {
         );
         let whole = proof("https://api.example.com/proxy/https://x/things");
         assert_eq!(code(&at(bare, &whole)), "admitted");
+        // A target that is no path (`*`, a raw `#`, too long: `http::gate_url` gives "")
+        // never falls back to `/`: a proof for `/` is not admitted on it.
+        let root = proof("https://api.example.com/");
+        assert_eq!(code(&at("", &root)), "invalid_input");
+        let no_path = crate::http::gate_url("https", Some("h"), "/files/a#/../../etc");
+        assert_eq!(code(&at(&no_path, &root)), "invalid_input");
+        // Any scheme's absolute-form gives its path (Express routes `ftp://x/admin` by `/admin`).
+        let admin = crate::http::gate_url("http", Some("internal:8080"), "ftp://x/admin?y");
+        assert_eq!(code(&at(&admin, &root)), "invalid_claim");
+        let for_admin = proof("https://api.example.com/admin");
+        assert_eq!(code(&at(&admin, &for_admin)), "admitted");
         // Without a public origin, a URL the adapter could not make absolute (no Host, or
         // one that is not a host: `http::gate_url` gives the bare path) admits no proof.
         let direct = Gate::new(GateConfig {

@@ -250,47 +250,57 @@ fn target_is_path(target: &str) -> bool {
     target.starts_with('/') && target.bytes().all(|b| b > b' ' && b != 0x7f && b != b'#')
 }
 
-/// The path of a request target, without query or fragment: an absolute-form target
-/// (`https://other/p?q`, RFC 9112 §3.2.2) gives its path (`/p`, or `/` when it has none),
-/// never its authority. Only a target that starts with `http://` or `https://` is
-/// absolute-form: `/fetch/https://x/y` is a path as it is.
-pub(crate) fn target_path(target: &str) -> &str {
-    let lower = |n: usize| target.get(..n).map(str::to_ascii_lowercase);
-    let after = if lower(7).as_deref() == Some("http://") {
-        Some(&target[7..])
-    } else if lower(8).as_deref() == Some("https://") {
-        Some(&target[8..])
-    } else {
-        None
-    };
-    let path = match after {
-        Some(rest) => match rest.find(['/', '?', '#']) {
+/// After `scheme://` when `target` is in absolute-form (RFC 9112 §3.2.2): any RFC 3986
+/// scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`), as servers route it — Express
+/// routes `ftp://x/admin` by `/admin`. `/fetch/https://x/y` is a path, not absolute-form.
+fn absolute_form_rest(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    let mut bytes = scheme.bytes();
+    let first = bytes.next()?;
+    (first.is_ascii_alphabetic()
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+    .then_some(rest)
+}
+
+/// The path of a request target, without its query; an absolute-form target gives its
+/// path (`/` when it has none), never its authority. `None` when the target is no path:
+/// empty or `*`, longer than [`MAX_REQUEST_TARGET_BYTES`], or holding a space, an ASCII
+/// control character or a raw `#` (some servers hand `#…` on to the app's router, which
+/// would then see another path than the gate).
+pub(crate) fn target_path(target: &str) -> Option<&str> {
+    if target.len() > MAX_REQUEST_TARGET_BYTES
+        || !target.bytes().all(|b| b > b' ' && b != 0x7f && b != b'#')
+    {
+        return None;
+    }
+    let path = match absolute_form_rest(target) {
+        Some(rest) => match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
             _ => "/",
         },
         None => target,
     };
-    path.split(['?', '#']).next().unwrap_or_default()
+    let path = path.split('?').next().unwrap_or_default();
+    path.starts_with('/').then_some(path)
 }
 
 /// The URL a gate checks a DPoP proof's `htu` against, from the request's scheme, its
 /// `Host` header (`None` when the request has none) and its raw target. Never fails:
 ///
 /// - `scheme://host/path`, without the query, when `Host` is a host ([`request_url`]);
-///   an absolute-form target gives its path under the `Host` header, never its own
-///   authority (a proof made for the server it names is not admitted here);
-/// - else the bare path (or `/` when the target is not a path), which no proof matches:
-///   a DPoP-bound request is then refused (`invalid_input`, 400) unless the gate has a
-///   `public_origin`, and a request without DPoP is unaffected.
+///   an absolute-form target (`ftp://other/p`, `https://other/p`) gives its path under
+///   the `Host` header, never its own authority (a proof made for the server it names is
+///   not admitted here);
+/// - the bare path when `Host` is absent or not a host;
+/// - the empty string when the target is no path (see above): no URL at all.
 ///
-/// Every adapter (WSGI, ASGI, Django, Flask, Express, Fastify) calls this, so the URL is
-/// the same in every runtime.
+/// Only an absolute URL can match a proof: with a bare path or nothing, a DPoP-bound
+/// request is refused (`invalid_input`, 400) — with `public_origin`, only when there is
+/// no path — and a request without DPoP is unaffected. Every adapter (WSGI, ASGI, Django,
+/// Flask, Express, Fastify) calls this, so the URL is the same in every runtime.
 pub fn gate_url(scheme: &str, host: Option<&str>, target: &str) -> String {
-    let path = target_path(target);
-    let path = if path.len() <= MAX_REQUEST_TARGET_BYTES && target_is_path(path) {
-        path
-    } else {
-        "/"
+    let Some(path) = target_path(target) else {
+        return String::new();
     };
     match host.map(|h| request_url(scheme, h, path)) {
         Some(Ok(url)) => url,
@@ -411,22 +421,38 @@ mod tests {
 
     #[test]
     fn gate_urls_never_fail() {
-        assert_eq!(target_path("/a/b?c#d"), "/a/b");
-        assert_eq!(target_path("HTTPS://other/x/y?z"), "/x/y");
-        assert_eq!(target_path("http://other?z"), "/");
-        assert_eq!(target_path("http://other#f"), "/");
-        assert_eq!(target_path("/p/https://x/y"), "/p/https://x/y");
-        assert_eq!(target_path("httpx://a/b"), "httpx://a/b");
+        assert_eq!(target_path("/a/b?c"), Some("/a/b"));
+        assert_eq!(target_path("HTTPS://other/x/y?z"), Some("/x/y"));
+        assert_eq!(target_path("ftp://x/admin/users/1"), Some("/admin/users/1"));
+        assert_eq!(target_path("a+b.c-d://x/p"), Some("/p"));
+        assert_eq!(target_path("http://other?z"), Some("/"));
+        assert_eq!(target_path("http://[x/a"), Some("/a"));
+        assert_eq!(target_path("/p/https://x/y"), Some("/p/https://x/y"));
+        assert_eq!(target_path("1http://x/y"), None);
+        for no_path in [
+            "",
+            "*",
+            "/a b",
+            "/a#b",
+            "http://x/a#b",
+            "/\u{1}",
+            "/\u{7f}",
+            "x",
+        ] {
+            assert_eq!(target_path(no_path), None, "{no_path:?}");
+            assert_eq!(gate_url("https", Some("h"), no_path), "", "{no_path:?}");
+        }
         assert_eq!(gate_url("https", Some("h"), "/x?y"), "https://h/x");
         assert_eq!(gate_url("https", None, "/x?y"), "/x");
-        assert_eq!(gate_url("https", Some("h"), "*"), "https://h/");
         assert_eq!(gate_url("https", Some("h:"), "/x"), "/x");
-        assert_eq!(gate_url("https", Some("h"), "/\u{1}"), "https://h/");
         let long = format!("/{}", "a".repeat(MAX_REQUEST_TARGET_BYTES));
-        assert_eq!(gate_url("https", Some("h"), &long), "https://h/");
+        assert_eq!(gate_url("https", Some("h"), &long), "");
+        let longest = &long[..MAX_REQUEST_TARGET_BYTES];
+        assert!(gate_url("https", Some("h"), longest) == format!("https://h{longest}"));
         // Multi-byte text at every cut: no panic.
-        assert_eq!(gate_url("https", Some("h"), "h\u{e9}tp://x"), "https://h/");
-        assert_eq!(target_path("htt\u{e9}s://x"), "htt\u{e9}s://x");
+        assert_eq!(gate_url("https", Some("h"), "h\u{e9}tp://x"), "");
+        assert_eq!(target_path("\u{e9}://x/y"), None);
+        assert_eq!(target_path("/\u{e9}://x/y"), Some("/\u{e9}://x/y"));
     }
 
     #[test]

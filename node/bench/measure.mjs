@@ -1,21 +1,67 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 
-// The benchmarks' timer: median ns per call of 5 rounds after a warm-up (awaits `fn`).
-export async function measure(fn, ms = 1000) {
-  for (let i = 0; i < 500; i++) await fn()
-  const rounds = []
-  for (let r = 0; r < 5; r++) {
-    let n = 0
-    const start = process.hrtime.bigint()
-    const limit = BigInt(ms * 200_000)
+const ROUNDS = 7
+
+/**
+ * Runs `fn` about `ms` milliseconds: a synchronous `fn` in a plain loop, one returning a
+ * Promise awaited call by call (as its users must). Returns ns per call.
+ */
+async function batch(fn, ms, isAsync) {
+  let n = 0
+  const start = process.hrtime.bigint()
+  const limit = BigInt(Math.round(ms * 1e6))
+  if (isAsync) {
     while (process.hrtime.bigint() - start < limit) {
       for (let i = 0; i < 100; i++) await fn()
       n += 100
     }
-    rounds.push(Number(process.hrtime.bigint() - start) / n)
+  } else {
+    while (process.hrtime.bigint() - start < limit) {
+      for (let i = 0; i < 100; i++) fn()
+      n += 100
+    }
   }
-  return rounds.sort((a, b) => a - b)[2]
+  return Number(process.hrtime.bigint() - start) / n
 }
+
+async function warm(fn) {
+  const isAsync = typeof fn()?.then === 'function'
+  for (let i = 0; i < 500; i++) {
+    const r = fn()
+    if (isAsync) await r
+  }
+  return isAsync
+}
+
+/**
+ * Several operations timed side by side: `ROUNDS` rounds, in each of which every operation
+ * runs one batch (the order rotating from round to round, so none always runs first or
+ * last). Returns, per operation, `{ median, lo, hi }` in ns per call over the rounds.
+ */
+export async function compare(fns, ms = 1000) {
+  const kinds = []
+  for (const fn of fns) kinds.push(await warm(fn))
+  const samples = fns.map(() => [])
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < fns.length; k++) {
+      const i = (k + r) % fns.length
+      samples[i].push(await batch(fns[i], ms / ROUNDS, kinds[i]))
+    }
+  }
+  return samples.map((s) => {
+    s.sort((a, b) => a - b)
+    return { median: s[Math.floor(s.length / 2)], lo: s[0], hi: s[s.length - 1] }
+  })
+}
+
+/** The median ns per call of one operation (see `compare`). */
+export async function measure(fn, ms = 1000) {
+  return (await compare([fn], ms))[0].median
+}
+
+/** `a ÷ b` as the tables show ratios, with the spread over the rounds: `3.1x [2.8–3.3]`. */
+export const ratio = (ours, theirs) =>
+  `${(theirs.median / ours.median).toFixed(1)}x [${(theirs.lo / ours.hi).toFixed(1)}–${(theirs.hi / ours.lo).toFixed(1)}]`
 
 /** Nanoseconds as the tables show them. */
 export const fmt = (ns) =>

@@ -223,7 +223,9 @@ impl JsRateLimiter {
     }
 
     /// Takes `cost` from `key`'s bucket under `policy` (null: the default policy) and writes
-    /// the decision into `out`; with `enforce`, a refusal throws `RateLimited` instead.
+    /// the decision into `out`. With `enforce`, a refusal returns the core's `RateLimited`
+    /// message (its retry-after in `out[12]`, -1 when none) for the facade to throw: a
+    /// refusal is an answer, and a thrown native error would capture a stack on the way.
     #[napi(catch_unwind)]
     pub fn check_into(
         &self,
@@ -232,11 +234,23 @@ impl JsRateLimiter {
         cost: Option<f64>,
         enforce: bool,
         mut out: Float64ArraySlice,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
         let d = core(self.inner.check(policy, &key, cost_arg(cost)?))?;
-        let d = if enforce { core(d.into_result())? } else { d };
-        fill(&d, &mut out)
+        fill(&d, &mut out)?;
+        if !enforce || d.allowed {
+            return Ok(None);
+        }
+        // SAFETY: as in `fill`: the JavaScript thread, during the call that passed `out`.
+        let slice = unsafe { out.as_mut() };
+        match d.into_result() {
+            Ok(_) => Ok(None),
+            Err(e) if slice.len() > FIELDS => {
+                slice[FIELDS] = e.retry_after().map_or(-1.0, |s| s as f64);
+                Ok(Some(e.message().to_string()))
+            }
+            Err(e) => Err(crate::errors::js(e)),
+        }
     }
 
     /// The state of `key` without taking anything, written into `out`.

@@ -26,6 +26,44 @@ test('policies as text or objects; headers; enforce throws RateLimited with retr
   assert.equal(limiter.check('bob').remaining, 999, 'the default policy is 1000 per minute')
 })
 
+test('an enforce refusal is one RateLimited with the core message, thrown without a stack capture', () => {
+  const clock = new ag.ManualClock(1_700_000_000)
+  const limiter = new ag.RateLimiter({ clock })
+  limiter.setPolicy('login', '2/minute')
+  limiter.enforce('alice', { policy: 'login' })
+  limiter.enforce('alice', { policy: 'login' })
+  const refused = (fn) => {
+    try {
+      fn()
+    } catch (e) {
+      return e
+    }
+    assert.fail('not refused')
+  }
+  const e = refused(() => limiter.enforce('alice', { policy: 'login' }))
+  assert.ok(e instanceof ag.RateLimited && e instanceof ag.AuthError && e instanceof Error)
+  assert.deepEqual(
+    [e.code, e.httpStatus, e.retryAfter, e.message],
+    ['RATE_LIMITED', 429, 30, 'rate limit of policy `login` exceeded'],
+  )
+  // A refusal is an answer: its stack names the error only (the capture cost 10x the check).
+  assert.equal(e.stack.split('\n').length, 1, e.stack)
+  // Other errors keep their stacks, and the setting is restored.
+  assert.ok(Error.stackTraceLimit > 0)
+  assert.ok(new Error('x').stack.split('\n').length > 1)
+  // The refusal took nothing and the decision buffer is the refused decision's.
+  assert.equal(limiter.peek('alice', { policy: 'login' }).remaining, 0)
+  // A cost above the burst can never go through: no retry-after.
+  const never = refused(() => limiter.enforce('bob', { policy: 'login', cost: 3 }))
+  assert.equal(never.code, 'RATE_LIMITED')
+  assert.equal(never.retryAfter, null)
+  assert.match(never.message, /larger than the burst of policy `login`/)
+  // An allowed enforce returns its decision.
+  clock.advance(30)
+  const ok = limiter.enforce('alice', { policy: 'login' })
+  assert.deepEqual([ok.allowed, ok.remaining], [true, 0])
+})
+
 test('wrong types are TypeErrors, bad values InvalidInput', () => {
   const limiter = new ag.RateLimiter()
   assert.throws(() => limiter.setPolicy('p', 5), TypeError)

@@ -81,7 +81,7 @@ test('async senders are awaited; a rejected send is DeliveryFailed with its caus
       await new Promise((resolve) => setImmediate(resolve))
       outbox.push(d)
     },
-    { digits: 8 },
+    { digits: 8, clock: new ag.ManualClock(1_700_000_000) },
   )
   const issued = await challenges.issue('login:alice', '+15550100')
   assert.equal(issued.attemptsLeft, 5)

@@ -133,6 +133,8 @@ def raw_target(scope: Scope) -> str:
             from authgate.wsgi import raw_target as wsgi_target
 
             text = wsgi_target({"RAW_URI": text})
+            if not text.startswith("/"):
+                return text  # `*` or what is no target: the core gives it no URL
         path = with_prefix(text.split("?", 1)[0], root, whole, encoding="utf-8")
     else:
         path = quote(whole.encode("utf-8", "replace"), safe="/:@!$&'()*+,;=-._~") or "/"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, Callable, Optional
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
@@ -50,10 +50,14 @@ def with_prefix(target: str, prefix: str, decoded: Optional[str] = None, *, enco
         return target
     path = target.split("?", 1)[0]
     if decoded is not None:
-        seen = unquote(path, encoding=encoding, errors="replace")
-        if seen == decoded:
+        # Servers decode the raw path byte for byte (PEP 3333) or as UTF-8 with U+FFFD for
+        # what is not (Werkzeug's own server): either reading may be the one they used.
+        readings = {unquote(path, encoding=encoding, errors="replace")}
+        if encoding == "latin-1":
+            readings.add(unquote(path, errors="replace").encode("utf-8").decode("latin-1"))
+        if decoded in readings:
             return target
-        if bare + seen == decoded or prefix + seen == decoded:
+        if any(bare + seen == decoded or prefix + seen == decoded for seen in readings):
             return _encode_path(bare, encoding) + target
     for form in (bare, _encode_path(bare, encoding)):
         if path == form or path.startswith(form + "/"):
@@ -74,11 +78,17 @@ def raw_target(environ: Environ) -> str:
     script = environ.get("SCRIPT_NAME", "")
     if isinstance(raw, str) and raw:
         if not raw.startswith("/") and _ABSOLUTE_FORM.match(raw):
-            parts = urlsplit(raw)
-            raw = (parts.path or "/") + (f"?{parts.query}" if "?" in raw else "")
+            # Its path and query, never its authority: the core's reading (http::gate_url),
+            # with no parser that could raise on a malformed authority (`http://[x/a`).
+            rest = raw.split("://", 1)[1]
+            cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+            tail = rest[cut:]
+            raw = tail if tail.startswith("/") else "/" + tail
         if raw.startswith("/"):
             info = environ.get("PATH_INFO")
             return with_prefix(raw, script, script + info if isinstance(info, str) else None)
+        # `*` (OPTIONS *) or what is no target: as received, so the core gives it no URL.
+        return raw
     target = _encode_path(f"{script}{environ.get('PATH_INFO', '')}" or "/")
     query = environ.get("QUERY_STRING", "")
     return f"{target}?{query}" if query else target

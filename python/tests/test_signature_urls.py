@@ -239,6 +239,30 @@ def test_a_stripped_prefix_is_told_from_a_path_that_repeats_it() -> None:
     assert asgi_target({**caf, "path": "/café/x", "raw_path": None}) == "/caf%C3%A9/x"
 
 
+def test_targets_the_review_found() -> None:
+    """A malformed absolute-form authority never raises; a raw ``#`` (uvicorn's h11 passes it
+    to the router) and other targets that are no path give no URL at all, never ``/``;
+    Werkzeug's server decodes PATH_INFO as UTF-8 with U+FFFD, which still tells a stripped
+    prefix from a repeated one."""
+    from authgate.asgi import _url
+    from authgate.wsgi import gate_url, raw_target
+
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "h", "PATH_INFO": "/a"}
+    assert raw_target({**environ, "RAW_URI": "http://[x/a"}) == "/a"
+    assert gate_url({**environ, "RAW_URI": "http://[x/a"}) == "http://h/a"
+    assert gate_url({**environ, "RAW_URI": "ftp://x/admin/users/1"}) == "http://h/admin/users/1"
+    assert gate_url({**environ, "RAW_URI": "/files/a.txt#/../../etc/passwd"}) == ""
+    scope = {"type": "http", "scheme": "http", "headers": [(b"host", b"h")], "query_string": b""}
+    hashed = {**scope, "path": "/files/a.txt#/../x", "raw_path": b"/files/a.txt#/../x"}
+    assert _url(hashed) == ""
+    assert _url({**scope, "path": "*", "raw_path": b"*"}) == ""
+    # Werkzeug's dev server behind ProxyFix(x_prefix=1): %FF decoded as U+FFFD, in UTF-8 bytes.
+    ffff = "\ufffd".encode().decode("latin-1")
+    stripped = {"SCRIPT_NAME": "/api", "PATH_INFO": "/x" + ffff, "RAW_URI": "/x%FF"}
+    repeated = {"SCRIPT_NAME": "/api", "PATH_INFO": "/api/x" + ffff, "RAW_URI": "/api/x%FF"}
+    assert (raw_target(stripped), raw_target(repeated)) == ("/api/x%FF", "/api/api/x%FF")
+
+
 def test_the_asgi_server_address_is_a_host() -> None:
     """With no Host header the helpers fall back to the scope's server: an IPv6 address in
     brackets, a Unix socket (no port) refused as not a host; the gate's URL is the bare path."""
