@@ -5,10 +5,10 @@
 //
 // The native library is a prebuilt XCFramework attached to each GitHub release. The release
 // workflow (.github/workflows/release.yml) writes the two lines below — the zip's URL and
-// its SwiftPM checksum — on the commit it tags, so a tagged version resolves to exactly the
-// binary built for it. Between releases they name the last release. To build the
-// XCFramework yourself (macOS), see bindings/swift/build-xcframework.sh and
-// bindings/swift/Package.swift.
+// its SwiftPM checksum — on the release commit it tags, so a tagged version resolves to
+// exactly the binary built for it. Depend on a version (`from:`), not on a branch: until a
+// release is merged back, main's lines name no binary. To build the XCFramework yourself
+// (macOS), see bindings/swift/build-xcframework.sh and bindings/swift/Package.swift.
 import PackageDescription
 
 let ffiURL = "https://github.com/authgate/authgate/releases/download/v0.1.0/AuthgateFFI-0.1.0.xcframework.zip"

@@ -13,13 +13,24 @@ const PREBUILT = [
   'win32-x64-msvc',
 ]
 
-/** The platform package this machine needs: `linux-x64-gnu`, `darwin-arm64`, … */
+/**
+ * The platform package this machine needs: `linux-x64-gnu`, `darwin-arm64`, … On Linux, musl
+ * or glibc is read as napi-rs's loader reads it: /usr/bin/ldd first, then the process
+ * report (without its network part, which can be slow).
+ */
 function platformName() {
   const { platform, arch } = process
   let abi = ''
   if (platform === 'linux') {
-    const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null
-    abi = report?.header?.glibcVersionRuntime ? '-gnu' : '-musl'
+    let musl = null
+    try {
+      musl = require('node:fs').readFileSync('/usr/bin/ldd', 'utf8').includes('musl')
+    } catch {}
+    if (musl === null && typeof process.report?.getReport === 'function') {
+      process.report.excludeNetwork = true
+      musl = !process.report.getReport()?.header?.glibcVersionRuntime
+    }
+    abi = musl ? '-musl' : '-gnu'
   } else if (platform === 'win32') {
     abi = '-msvc'
   }
@@ -43,8 +54,11 @@ const native = (() => {
     throw missingBinding(error)
   }
   // A platform package from another release (a stale lockfile, a partial upgrade) would run
-  // other code than this JavaScript expects: refuse it by name.
-  const name = `authgate-${platformName()}`
+  // other code than this JavaScript expects: refuse it by name. A binary beside this file
+  // (a development build) is what native.js loads first: then no package is in play.
+  const platform = platformName()
+  if (require('node:fs').existsSync(require('node:path').join(__dirname, `authgate.${platform}.node`))) return loaded
+  const name = `authgate-${platform}`
   const own = require('./package.json').version
   const found = platformPackageVersion(name)
   if (found !== null && found !== own) {
@@ -76,6 +90,10 @@ function missingBinding(cause) {
     message =
       `authgate has no prebuilt native binding for this platform (${platform}). ${list} ` +
       'Build it from source: https://github.com/authgate/authgate/blob/main/CONTRIBUTING.md'
+  } else if (require('node:fs').existsSync(require('node:path').join(__dirname, 'src', 'lib.rs'))) {
+    // a checkout of the repository, not an installed package
+    reason = 'not-installed'
+    message = `authgate has no native binding built in this checkout (${platform}): run make node-build`
   } else if (platformPackageVersion(name) === null) {
     reason = 'not-installed'
     message =

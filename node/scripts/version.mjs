@@ -3,7 +3,7 @@
 // spell it out: node/package.json, its lock file, native.js (napi-rs writes it into its
 // loader's version check) and the authgate-core version the crates depend on, that no
 // crate sets a version of its own, and that npm and PyPI name the workspace's repository. The wheel (maturin) and the
-// mobile packages (the release workflow, from `cargo metadata`) read it from Cargo.toml.
+// mobile packages (the release workflow, through this script's workspaceVersion) read it from Cargo.toml.
 //
 //   node node/scripts/version.mjs           exit 1 on a mismatch (make lint)
 //   node node/scripts/version.mjs --write   set them to the workspace version
