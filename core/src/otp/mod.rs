@@ -219,6 +219,73 @@ impl OtpAlgorithm {
     }
 }
 
+/// SHA-1's initial state (FIPS 180-4 §5.3.1).
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+
+/// HMAC-SHA1 (RFC 2104) of an 8-byte counter, with the states after the two padded key
+/// blocks computed once: a code is then exactly two SHA-1 compressions (the counter's
+/// block, the inner digest's block), with no buffering. Checked against RustCrypto's
+/// `Hmac<Sha1>` for keys of every length around the block size, and by the RFC 4226 and
+/// 6238 vectors.
+#[derive(Clone)]
+struct Sha1Mac {
+    inner: [u32; 5],
+    outer: [u32; 5],
+}
+
+impl Sha1Mac {
+    fn new(secret: &[u8]) -> Self {
+        use sha1::Digest;
+        let mut key = [0u8; 64];
+        if secret.len() > key.len() {
+            key[..20].copy_from_slice(&sha1::Sha1::digest(secret));
+        } else {
+            key[..secret.len()].copy_from_slice(secret);
+        }
+        let state_after = |pad: u8| {
+            let mut block = [0u8; 64];
+            for (b, k) in block.iter_mut().zip(key) {
+                *b = k ^ pad;
+            }
+            let mut state = SHA1_IV;
+            sha1::compress(&mut state, &[block.into()]);
+            state
+        };
+        Sha1Mac {
+            inner: state_after(0x36),
+            outer: state_after(0x5c),
+        }
+    }
+
+    /// The last block of a message of `len` bytes (< 56) after one 64-byte block.
+    fn final_block(data: &[u8]) -> [u8; 64] {
+        let mut block = [0u8; 64];
+        block[..data.len()].copy_from_slice(data);
+        block[data.len()] = 0x80;
+        block[56..].copy_from_slice(&((64 + data.len() as u64) * 8).to_be_bytes());
+        block
+    }
+
+    fn mac(&self, message: [u8; 8]) -> [u8; 20] {
+        let digest = |mut state: [u32; 5], data: &[u8]| {
+            sha1::compress(&mut state, &[Self::final_block(data).into()]);
+            let mut out = [0u8; 20];
+            for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+                chunk.copy_from_slice(&word.to_be_bytes());
+            }
+            out
+        };
+        let inner = digest(self.inner, &message);
+        digest(self.outer, &inner)
+    }
+}
+
 /// A secret's HMAC with its padded key blocks hashed once (RFC 2104's inner and outer
 /// states): each code then costs two compressions of the counter, and cloning the state
 /// allocates nothing. RustCrypto's SHA-1 and SHA-2 use the CPU's SHA instructions where it
@@ -227,7 +294,7 @@ impl OtpAlgorithm {
 enum CodeMac {
     // SHA-1 is what RFC 4226 and every authenticator app use; HMAC-SHA1 is not affected
     // by SHA-1's collision attacks.
-    Sha1(Hmac<sha1::Sha1>),
+    Sha1(Sha1Mac),
     Sha256(Hmac<sha2::Sha256>),
     Sha512(Hmac<sha2::Sha512>),
 }
@@ -236,7 +303,7 @@ impl CodeMac {
     fn new(algorithm: OtpAlgorithm, secret: &[u8]) -> Result<Self> {
         let bad = |_| Error::new(ErrorKind::InvalidKey, "the OTP secret cannot key an HMAC");
         Ok(match algorithm {
-            OtpAlgorithm::Sha1 => CodeMac::Sha1(Hmac::new_from_slice(secret).map_err(bad)?),
+            OtpAlgorithm::Sha1 => CodeMac::Sha1(Sha1Mac::new(secret)),
             OtpAlgorithm::Sha256 => CodeMac::Sha256(Hmac::new_from_slice(secret).map_err(bad)?),
             OtpAlgorithm::Sha512 => CodeMac::Sha512(Hmac::new_from_slice(secret).map_err(bad)?),
         })
@@ -255,7 +322,7 @@ impl CodeMac {
         }
         let message = counter.to_be_bytes();
         match self {
-            CodeMac::Sha1(k) => truncate(&k.clone().chain_update(message).finalize().into_bytes()),
+            CodeMac::Sha1(k) => truncate(&k.mac(message)),
             CodeMac::Sha256(k) => {
                 truncate(&k.clone().chain_update(message).finalize().into_bytes())
             }
@@ -556,5 +623,26 @@ impl Totp {
 
     pub fn options(&self) -> &OtpOptions {
         &self.0.options
+    }
+}
+
+#[cfg(test)]
+mod sha1_mac_tests {
+    #[test]
+    fn the_sha1_mac_is_hmac_sha1() {
+        use ::hmac::{Hmac, Mac};
+        for len in [0usize, 1, 10, 20, 32, 63, 64, 65, 100, 128, 200] {
+            let secret: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let ours = super::Sha1Mac::new(&secret);
+            for counter in [0u64, 1, 56_666_666, u64::MAX] {
+                let mut theirs = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
+                theirs.update(&counter.to_be_bytes());
+                assert_eq!(
+                    ours.mac(counter.to_be_bytes())[..],
+                    theirs.finalize().into_bytes()[..],
+                    "key of {len} bytes, counter {counter}"
+                );
+            }
+        }
     }
 }
