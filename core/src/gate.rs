@@ -1332,6 +1332,14 @@ mod tests {
                 DpopPolicy::default(),
             )))
         };
+        let with_origin = |origin: &str| {
+            bad(GateConfig {
+                tokens: Some(tokens()),
+                dpop: dpop(),
+                public_origin: Some(origin.into()),
+                ..GateConfig::default()
+            })
+        };
         for origin in [
             "api.example.com",
             "https://",
@@ -1343,27 +1351,13 @@ mod tests {
             "https://api example.com",
         ] {
             assert_eq!(
-                bad(GateConfig {
-                    tokens: Some(tokens()),
-                    dpop: dpop(),
-                    public_origin: Some(origin.into()),
-                    ..GateConfig::default()
-                }),
+                with_origin(origin),
                 Some(ErrorKind::InvalidInput),
                 "{origin}"
             );
         }
         for origin in ["https://api.example.com/", "http://[::1]:8080"] {
-            assert_eq!(
-                bad(GateConfig {
-                    tokens: Some(tokens()),
-                    dpop: dpop(),
-                    public_origin: Some(origin.into()),
-                    ..GateConfig::default()
-                }),
-                None,
-                "{origin}"
-            );
+            assert_eq!(with_origin(origin), None, "{origin}");
         }
         let gate = Gate::new(GateConfig {
             tokens: Some(tokens()),

@@ -13,21 +13,17 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export function workspaceVersion() {
+/** A string field of Cargo.toml's `[workspace.package]`. */
+function workspaceField(name) {
   const toml = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8')
   const section = toml.split(/^\[/m).find((s) => s.startsWith('workspace.package]'))
-  const m = section && /^version\s*=\s*"([^"]+)"/m.exec(section)
-  if (!m) throw new Error('Cargo.toml has no [workspace.package] version')
+  const m = section && new RegExp(`^${name}\\s*=\\s*"([^"]+)"`, 'm').exec(section)
+  if (!m) throw new Error(`Cargo.toml has no [workspace.package] ${name}`)
   return m[1]
 }
 
-export function workspaceRepository() {
-  const toml = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8')
-  const section = toml.split(/^\[/m).find((s) => s.startsWith('workspace.package]'))
-  const m = section && /^repository\s*=\s*"([^"]+)"/m.exec(section)
-  if (!m) throw new Error('Cargo.toml has no [workspace.package] repository')
-  return m[1]
-}
+export const workspaceVersion = () => workspaceField('version')
+export const workspaceRepository = () => workspaceField('repository')
 
 const lockVersions = (text) => {
   const lock = JSON.parse(text)
