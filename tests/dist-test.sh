@@ -40,6 +40,10 @@ for f in wheel/authgate-*.dist-info/licenses/LICENSE wheel/authgate-*.dist-info/
 	package/LICENSE package/LICENSE.django; do
 	ls "$OUT/inspect/"$f >/dev/null || { echo "dist-test: $f is missing" >&2; exit 1; }
 done
+# the licences' text, not a symbolic link's target path
+grep -q "Apache License" "$OUT"/inspect/wheel/authgate-*.dist-info/licenses/LICENSE
+grep -q "Django Software Foundation" "$OUT"/inspect/wheel/authgate-*.dist-info/licenses/LICENSE.django
+grep -q "Django Software Foundation" "$OUT/inspect/package/LICENSE.django"
 grep -q '^Project-URL: Repository, https://' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA
 grep -q '^Description-Content-Type: text/markdown' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA
 if grep -q '^Provides-Extra' "$OUT"/inspect/wheel/authgate-*.dist-info/METADATA; then
