@@ -196,6 +196,27 @@ test('route buckets are named by route patterns, never by the URL', async () => 
   }
 })
 
+/** An Express app and a Fastify app, each behind a DPoP gate on `POST /:any`, on a free port. */
+const dpopGate = () => new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
+const DPOP_SERVERS = [
+  () => {
+    const app = express()
+    app.post('/:any', authgate(dpopGate()), (_req, res) => res.json({ ok: true }))
+    return new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () =>
+        resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }),
+      )
+    })
+  },
+  async () => {
+    const app = Fastify()
+    await app.register(authgatePlugin, { gate: dpopGate() })
+    app.post('/:any', async () => ({ ok: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return { port: app.server.address().port, close: () => app.close() }
+  },
+]
+
 test('a Host header that is not a host cannot move the path a DPoP proof is checked against (Express, Fastify)', async () => {
   const { request } = await import('node:http')
   const { gateUrl } = await import('../http.js')
@@ -223,25 +244,7 @@ test('a Host header that is not a host cannot move the path a DPoP proof is chec
       req.on('error', reject)
       req.end()
     })
-  const express_ = () => {
-    const app = express()
-    const g = new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
-    app.post('/:any', authgate(g), (_req, res) => res.json({ ok: true }))
-    return new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () =>
-        resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }),
-      )
-    })
-  }
-  const fastify_ = async () => {
-    const app = Fastify()
-    const g = new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
-    await app.register(authgatePlugin, { gate: g })
-    app.post('/:any', async () => ({ ok: true }))
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    return { port: app.server.address().port, close: () => app.close() }
-  }
-  for (const start of [express_, fastify_]) {
+  for (const start of DPOP_SERVERS) {
     const server = await start()
     try {
       const authority = `127.0.0.1:${server.port}`
@@ -264,24 +267,7 @@ test('an absolute-form target is never the URL a DPoP proof is checked against (
   assert.equal(gateUrl('http', 'h/admin?', '/proxy/https://x/y'), '/proxy/https://x/y')
   const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
   const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
-  const dpop = () => new Gate({ keys: keys(), dpop: new ag.DpopVerifier({ store: new ag.MemoryStore() }) })
-  const express_ = () => {
-    const app = express()
-    app.post('/:any', authgate(dpop()), (_req, res) => res.json({ ok: true }))
-    return new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () =>
-        resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }),
-      )
-    })
-  }
-  const fastify_ = async () => {
-    const app = Fastify()
-    await app.register(authgatePlugin, { gate: dpop() })
-    app.post('/:any', async () => ({ ok: true }))
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    return { port: app.server.address().port, close: () => app.close() }
-  }
-  for (const start of [express_, fastify_]) {
+  for (const start of DPOP_SERVERS) {
     const server = await start()
     try {
       // A proof made for another server's URL, sent here in absolute-form.
