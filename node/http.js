@@ -293,10 +293,9 @@ function admitted(answer, gate) {
 }
 
 /**
- * What the adapters give a gate as the request's URL (what a DPoP proof's `htu` covers):
- * the absolute URL the core builds from the scheme, the Host header and the raw target,
- * or the bare target when Host is not a host (`h/admin?`, `user@h`), which no proof
- * matches. Never throws.
+ * What the adapters give a gate as the request's URL (what a DPoP proof's `htu` covers),
+ * built by the core (`http::gate_url`): the absolute URL without its query, the bare path
+ * when Host is absent or not a host, nothing when the target is no path. Never throws.
  */
 function gateUrl(protocol, host, target) {
   // The core decides (http::gate_url); it never throws for strings. Anything else a
@@ -304,7 +303,7 @@ function gateUrl(protocol, host, target) {
   return authgate.gateUrl(
     String(protocol ?? 'http'),
     typeof host === 'string' ? host : null,
-    typeof target === 'string' ? target : '/',
+    typeof target === 'string' ? target : '', // not a target: no URL, never `/`
   )
 }
 

@@ -223,7 +223,7 @@ test('a Host header that is not a host cannot move the path a DPoP proof is chec
   assert.equal(gateUrl('https', 'api.example.com', '/x?y'), 'https://api.example.com/x')
   assert.equal(gateUrl('http', 'h/admin?', '/other'), '/other')
   assert.equal(gateUrl('http', undefined, '/x'), '/x')
-  assert.equal(gateUrl(undefined, 42, { toString: () => '/x' }), '/')
+  assert.equal(gateUrl(undefined, 42, { toString: () => '/x' }), '')
   const device = ag.Key.fromPem(ag.Key.generatePem('ES256'), 'ES256')
   const bound = token({ cnf: { jkt: ag.jwkThumbprint(device.publicJwk()) } })
   const send = (port, host, proof) =>
