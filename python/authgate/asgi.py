@@ -18,7 +18,7 @@ from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
 from authgate.errors import AuthError
 from authgate.web import AuthContext, Gate, refusal_for
-from authgate.wsgi import with_prefix
+from authgate.wsgi import origin_form, with_prefix
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -127,14 +127,10 @@ def raw_target(scope: Scope) -> str:
     bare = root.rstrip("/")
     whole = decoded if not bare or decoded == bare or decoded.startswith(bare + "/") else bare + decoded
     if raw:
-        text = raw.decode("latin-1")
+        # absolute-form (`GET https://host/path`): its path, never its authority
+        text = origin_form(raw.decode("latin-1"))
         if not text.startswith("/"):
-            # absolute-form (`GET https://host/path`): its path, never its authority
-            from authgate.wsgi import raw_target as wsgi_target
-
-            text = wsgi_target({"RAW_URI": text})
-            if not text.startswith("/"):
-                return text  # `*` or what is no target: the core gives it no URL
+            return text  # `*` or what is no target: the core gives it no URL
         path = with_prefix(text.split("?", 1)[0], root, whole, encoding="utf-8")
     else:
         path = quote(whole.encode("utf-8", "replace"), safe="/:@!$&'()*+,;=-._~") or "/"

@@ -65,6 +65,18 @@ def with_prefix(target: str, prefix: str, decoded: Optional[str] = None, *, enco
     return _encode_path(bare, encoding) + target
 
 
+def origin_form(raw: str) -> str:
+    """An absolute-form target (``http://host/p?q``, RFC 9112 §3.2.2) as its path and query,
+    never its authority — the core's reading (``http::gate_url``), with no parser that could
+    raise on a malformed authority (``http://[x/a``); any other target as it is."""
+    if raw.startswith("/") or not _ABSOLUTE_FORM.match(raw):
+        return raw
+    rest = raw.split("://", 1)[1]
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    tail = rest[cut:]
+    return tail if tail.startswith("/") else "/" + tail
+
+
 def raw_target(environ: Environ) -> str:
     """The request target as the client sent it: ``/path?query``, percent-encoding kept,
     under the app's mount point (``SCRIPT_NAME``) when a proxy stripped it.
@@ -77,13 +89,7 @@ def raw_target(environ: Environ) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     script = environ.get("SCRIPT_NAME", "")
     if isinstance(raw, str) and raw:
-        if not raw.startswith("/") and _ABSOLUTE_FORM.match(raw):
-            # Its path and query, never its authority: the core's reading (http::gate_url),
-            # with no parser that could raise on a malformed authority (`http://[x/a`).
-            rest = raw.split("://", 1)[1]
-            cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-            tail = rest[cut:]
-            raw = tail if tail.startswith("/") else "/" + tail
+        raw = origin_form(raw)
         if raw.startswith("/"):
             info = environ.get("PATH_INFO")
             return with_prefix(raw, script, script + info if isinstance(info, str) else None)
