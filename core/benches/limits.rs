@@ -2,6 +2,7 @@
 //! with the default (OWASP) parameters.
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use authgate_core::allowlist::Allowlist;
@@ -16,17 +17,34 @@ fn bench_limiter(c: &mut Criterion) {
     limiter
         .set_policy("api", Policy::per_second(1_000_000_000 / 2).unwrap())
         .unwrap();
+    // governor's keyed limiter (DashMap, quanta clock) with the same generous quota.
+    let quota = governor::Quota::per_second(NonZeroU32::new(1_000_000_000 / 2).unwrap());
+    let peer = governor::RateLimiter::keyed(quota);
     c.bench_function("limits/ratelimit/check_hot_key", |b| {
         b.iter(|| limiter.check("api", "app-1", 1).unwrap())
     });
-    let keys: Vec<String> = (0..100_000).map(|i| format!("app-{i}")).collect();
-    let mut i = 0;
-    c.bench_function("limits/ratelimit/check_100k_keys", |b| {
-        b.iter(|| {
-            i = (i + 1) % keys.len();
-            limiter.check("api", &keys[i], 1).unwrap()
-        })
+    let hot = "app-1".to_string();
+    c.bench_function("limits/governor/check_hot_key", |b| {
+        b.iter(|| peer.check_key(&hot).unwrap())
     });
+    for n in [1_000usize, 100_000] {
+        let keys: Vec<String> = (0..n).map(|i| format!("app-{i}")).collect();
+        let label = if n == 1_000 { "1k" } else { "100k" };
+        let mut i = 0;
+        c.bench_function(&format!("limits/ratelimit/check_{label}_keys"), |b| {
+            b.iter(|| {
+                i = (i + 1) % keys.len();
+                limiter.check("api", &keys[i], 1).unwrap()
+            })
+        });
+        let mut i = 0;
+        c.bench_function(&format!("limits/governor/check_{label}_keys"), |b| {
+            b.iter(|| {
+                i = (i + 1) % keys.len();
+                peer.check_key(&keys[i]).unwrap()
+            })
+        });
+    }
 }
 
 fn bench_allowlist(c: &mut Criterion) {

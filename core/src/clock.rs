@@ -24,7 +24,8 @@ impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
+            // Not `as_millis` (a u128): the whole seconds and the milliseconds of the rest.
+            .map(|d| d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
             .unwrap_or(0)
     }
 }

@@ -11,6 +11,7 @@
 //! `X-RateLimit-*` trio, and `Retry-After` when refused.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::{Clock, SystemClock};
@@ -142,8 +143,15 @@ impl Policy {
 
     /// The GCRA parameters: one token every `period / limit`, `burst` tokens of slack.
     pub fn gcra(&self) -> Gcra {
-        let interval_ns = (u128::from(self.period_ms) * u128::from(NANOS_PER_MILLI)
-            / u128::from(self.limit)) as u64;
+        // A checked period (at most a day) fits in u64 nanoseconds; a wider division
+        // only for a policy built by hand past the bounds.
+        let interval_ns = match self.period_ms.checked_mul(NANOS_PER_MILLI) {
+            Some(ns) => ns / self.limit.max(1),
+            None => {
+                (u128::from(self.period_ms) * u128::from(NANOS_PER_MILLI)
+                    / u128::from(self.limit.max(1))) as u64
+            }
+        };
         Gcra {
             interval_ns,
             capacity_ns: interval_ns.saturating_mul(self.burst),
@@ -225,10 +233,74 @@ impl RateOutcome {
     }
 }
 
+/// The name of a policy as a decision carries it: at most [`MAX_POLICY_NAME_BYTES`] bytes
+/// held inline, so a check allocates nothing for it and threads share no counter.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PolicyName {
+    len: u8,
+    bytes: [u8; MAX_POLICY_NAME_BYTES],
+}
+
+impl PolicyName {
+    /// A policy name, checked as [`RateLimiter::set_policy`] checks it.
+    pub fn new(name: &str) -> Result<PolicyName> {
+        check_policy_name(name)?;
+        Ok(PolicyName::held(name))
+    }
+
+    /// A name the limiter holds (checked when its policy was set).
+    fn held(name: &str) -> PolicyName {
+        let mut bytes = [0u8; MAX_POLICY_NAME_BYTES];
+        let len = name.len().min(MAX_POLICY_NAME_BYTES);
+        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+        PolicyName {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever built from a `&str` no longer than the buffer, and policy names are
+        // ASCII (checked when set), so the held bytes are whole characters.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl std::ops::Deref for PolicyName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for PolicyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for PolicyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for PolicyName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for PolicyName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One rate-limit decision, with what to tell the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateDecision {
-    pub policy: String,
+    pub policy: PolicyName,
     pub allowed: bool,
     pub outcome: RateOutcome,
     /// Requests per window, and the window in seconds (rounded up).
@@ -469,11 +541,19 @@ fn check_name(text: &str, what: &'static str) -> Result<()> {
 pub struct RateLimiter {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    policies: RwLock<HashMap<String, Policy>>,
+    /// The policies and the keys' overrides, under one lock (a check takes it once).
+    policies: RwLock<Policies>,
+    failure_mode: RwLock<FailureMode>,
+}
+
+#[derive(Default)]
+struct Policies {
+    /// Looked up on every check by a name the application chose (never by client input),
+    /// so a plain FNV-1a hash serves: no flooding to defend against.
+    named: HashMap<String, Policy, BuildHasherDefault<Fnv1a>>,
     /// policy → key → the policy granted to that key instead (nested, so a check looks
     /// it up by `&str` without allocating).
-    overrides: RwLock<HashMap<String, HashMap<String, Policy>>>,
-    failure_mode: RwLock<FailureMode>,
+    overrides: HashMap<String, HashMap<String, Policy>>,
 }
 
 impl RateLimiter {
@@ -489,15 +569,19 @@ impl RateLimiter {
             period_ms: 60_000,
             burst: DEFAULT_CLIENT_LIMIT,
         };
-        let policies = HashMap::from([
+        let policies = [
             (DEFAULT_POLICY.to_string(), Policy::default()),
             (CLIENT_POLICY.to_string(), per_client),
-        ]);
+        ]
+        .into_iter()
+        .collect();
         RateLimiter {
             store,
             clock,
-            policies: RwLock::new(policies),
-            overrides: RwLock::new(HashMap::new()),
+            policies: RwLock::new(Policies {
+                named: policies,
+                overrides: HashMap::new(),
+            }),
             failure_mode: RwLock::new(FailureMode::Closed),
         }
     }
@@ -515,16 +599,16 @@ impl RateLimiter {
     pub fn set_policy(&self, name: &str, policy: Policy) -> Result<()> {
         check_policy_name(name)?;
         let policy = policy.checked()?;
-        write(&self.policies).insert(name.to_string(), policy);
+        write(&self.policies).named.insert(name.to_string(), policy);
         Ok(())
     }
 
     pub fn remove_policy(&self, name: &str) -> bool {
-        write(&self.policies).remove(name).is_some()
+        write(&self.policies).named.remove(name).is_some()
     }
 
     pub fn policy(&self, name: &str) -> Option<Policy> {
-        read(&self.policies).get(name).copied()
+        read(&self.policies).named.get(name).copied()
     }
 
     /// Grants `key` its own policy under `policy_name` (e.g. an app on a bigger plan).
@@ -532,7 +616,8 @@ impl RateLimiter {
         check_policy_name(policy_name)?;
         check_name(key, "key")?;
         let policy = policy.checked()?;
-        write(&self.overrides)
+        write(&self.policies)
+            .overrides
             .entry(policy_name.to_string())
             .or_default()
             .insert(key.to_string(), policy);
@@ -540,7 +625,8 @@ impl RateLimiter {
     }
 
     pub fn remove_override(&self, policy_name: &str, key: &str) -> bool {
-        let mut overrides = write(&self.overrides);
+        let mut policies = write(&self.policies);
+        let overrides = &mut policies.overrides;
         let Some(keys) = overrides.get_mut(policy_name) else {
             return false;
         };
@@ -580,7 +666,7 @@ impl RateLimiter {
         let taken = if too_big { 0 } else { cost };
         let state = match self
             .store
-            .rate_limit(&store_key(policy_name, key), taken, &gcra, now_ns)
+            .rate_limit_bucket(policy_name, key, taken, &gcra, now_ns)
         {
             Ok(state) => state,
             Err(e)
@@ -588,7 +674,7 @@ impl RateLimiter {
                     && self.failure_mode() == FailureMode::Open =>
             {
                 return Ok(RateDecision {
-                    policy: policy_name.to_string(),
+                    policy: PolicyName::held(policy_name),
                     allowed: true,
                     outcome: RateOutcome::Allowed,
                     limit: policy.limit,
@@ -623,7 +709,7 @@ impl RateLimiter {
             (RateOutcome::Limited, Some(needed.div_ceil(NANOS_PER_MILLI)))
         };
         Ok(RateDecision {
-            policy: policy_name.to_string(),
+            policy: PolicyName::held(policy_name),
             allowed: outcome == RateOutcome::Allowed,
             outcome,
             limit: policy.limit,
@@ -639,13 +725,17 @@ impl RateLimiter {
     }
 
     fn policy_for(&self, policy_name: &str, key: &str) -> Result<Policy> {
-        if let Some(p) = read(&self.overrides)
-            .get(policy_name)
-            .and_then(|keys| keys.get(key))
-        {
-            return Ok(*p);
+        let policies = read(&self.policies);
+        if !policies.overrides.is_empty() {
+            if let Some(p) = policies
+                .overrides
+                .get(policy_name)
+                .and_then(|keys| keys.get(key))
+            {
+                return Ok(*p);
+            }
         }
-        match read(&self.policies).get(policy_name) {
+        match policies.named.get(policy_name) {
             Some(p) => Ok(*p),
             None => err(
                 ErrorKind::InvalidInput,
@@ -655,8 +745,28 @@ impl RateLimiter {
     }
 }
 
+/// FNV-1a, 64-bit: for the map of policy names.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// The store key of a bucket: the policy and key, separated so no pair can collide.
-fn store_key(policy: &str, key: &str) -> String {
+pub(crate) fn store_key(policy: &str, key: &str) -> String {
     let mut out = String::with_capacity(policy.len() + key.len() + 8);
     out.push_str(&policy.len().to_string());
     out.push(':');
@@ -735,6 +845,37 @@ mod tests {
         ] {
             assert!(Policy::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_memory_store_meters_a_bucket_under_its_joined_key() {
+        // The in-memory store hashes the policy and key in pieces; a store that joins them
+        // (the trait's default) must land on the same bucket.
+        let store = crate::store::MemoryStore::new();
+        let g = Policy::per_minute(2).unwrap().gcra();
+        for (policy, key) in [("a:b", "c"), ("p", "k"), ("x".repeat(64).as_str(), "é")] {
+            let joined = store_key(policy, key);
+            assert!(store.rate_limit_bucket(policy, key, 1, &g, 1_000).unwrap().allowed);
+            assert!(store.rate_limit(&joined, 1, &g, 1_000).unwrap().allowed);
+            assert!(!store.rate_limit_bucket(policy, key, 1, &g, 1_000).unwrap().allowed);
+        }
+        // ... and "a:b" + "c" is not "a" + "b:c".
+        assert!(store.rate_limit_bucket("a", "b:c", 1, &g, 1_000).unwrap().allowed);
+    }
+
+    #[test]
+    fn policy_names_are_held_inline() {
+        let name = PolicyName::new("per_client").unwrap();
+        assert_eq!(name, "per_client");
+        assert_eq!(format!("{name} {name:?}"), "per_client \"per_client\"");
+        assert!(PolicyName::new(&"p".repeat(64)).is_ok());
+        for bad in ["", "a\"b", "é", &"p".repeat(65)] {
+            assert!(PolicyName::new(bad).is_err(), "{bad}");
+        }
+        let limiter = RateLimiter::new(Arc::new(crate::store::MemoryStore::new()));
+        let long = "p".repeat(64);
+        limiter.set_policy(&long, Policy::per_minute(5).unwrap()).unwrap();
+        assert_eq!(limiter.check(&long, "k", 1).unwrap().policy, long.as_str());
     }
 
     #[test]

@@ -209,6 +209,26 @@ pub trait Store: Send + Sync {
     /// atomic step (a cost of 0 only reads). The key's entry may be forgotten once `now_ns`
     /// passes its `full_at_ns`: its bucket is full again.
     fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState>;
+
+    /// [`Store::rate_limit`] on the bucket of `key` under the policy `policy` (what a
+    /// [`crate::ratelimit::RateLimiter`] calls). By default the two are joined into one
+    /// store key (`<policy length>:<policy>:<key>`, so no two pairs collide); a store may
+    /// use them without joining them, as the in-memory one does.
+    fn rate_limit_bucket(
+        &self,
+        policy: &str,
+        key: &str,
+        cost: u64,
+        gcra: &Gcra,
+        now_ns: u64,
+    ) -> Result<RateState> {
+        self.rate_limit(
+            &crate::ratelimit::store_key(policy, key),
+            cost,
+            gcra,
+            now_ns,
+        )
+    }
 }
 
 /// Failed-attempt throttling (RFC 4226 §7.3): the first `free_failures` failures cost
@@ -529,7 +549,27 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
-        self.rate_buckets.take(key, cost, gcra, now_ns)
+        self.rate_buckets
+            .take(&[key.as_bytes()], cost, gcra, now_ns)
+    }
+
+    fn rate_limit_bucket(
+        &self,
+        policy: &str,
+        key: &str,
+        cost: u64,
+        gcra: &Gcra,
+        now_ns: u64,
+    ) -> Result<RateState> {
+        // The bytes of `store_key(policy, key)`, hashed in pieces: nothing is allocated.
+        let mut digits = [0u8; 20];
+        let len = crate::util::decimal(policy.len() as u64, &mut digits);
+        self.rate_buckets.take(
+            &[len, b":", policy.as_bytes(), b":", key.as_bytes()],
+            cost,
+            gcra,
+            now_ns,
+        )
     }
 
     fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()> {

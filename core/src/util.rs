@@ -113,6 +113,19 @@ pub(crate) fn b64url_encode_into(input: &[u8], out: &mut String) {
     URL_SAFE_NO_PAD.encode_string(input, out)
 }
 
+/// `n` in decimal, written at the end of `buf`: the digits, with no allocation.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 /// Fill `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::getrandom(buf).or_else(|_| {
@@ -169,6 +182,15 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn decimals() {
+        let mut buf = [0u8; 20];
+        for n in [0u64, 7, 10, 64, 512, u64::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
+
     use super::*;
 
     #[test]

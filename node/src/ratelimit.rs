@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use authgate_core::ratelimit::{
-    cost_from_number, FailureMode, Policy, RateDecision, RateLimiter, RateOutcome, DEFAULT_POLICY,
+    cost_from_number, FailureMode, Policy, PolicyName, RateDecision, RateLimiter, RateOutcome,
+    DEFAULT_POLICY,
 };
-use napi::bindgen_prelude::{AsyncTask, Either, Float64ArraySlice};
+use napi::bindgen_prelude::{AsyncTask, Either, Float64ArraySlice, Unknown};
+use napi::{Env, JsValue};
 use napi_derive::napi;
 
 use crate::convert::seconds;
@@ -84,7 +86,7 @@ pub(crate) fn decision_from(policy: String, numbers: &[f64]) -> Result<RateDecis
     }
     let n = |i: usize| numbers[i].max(0.0) as u64;
     Ok(RateDecision {
-        policy,
+        policy: core(PolicyName::new(&policy))?,
         allowed: numbers[0] == 1.0,
         outcome: RateOutcome::from_index(n(10).min(2) as u8),
         next_unit_ms: n(11),
@@ -251,6 +253,19 @@ impl JsRateLimiter {
             }
             Err(e) => Err(crate::errors::js(e)),
         }
+    }
+
+    /// `checkInto` as a bare function bound to this limiter and to `out` (see
+    /// `fast_check`): what the facade's `check` and `enforce` call.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "out: Float64Array",
+        ts_return_type = "(key: unknown, policy: unknown, cost: unknown, enforce: boolean) => undefined | string | false"
+    )]
+    pub fn checker<'env>(&self, env: Env, out: Unknown<'env>) -> napi::Result<Unknown<'env>> {
+        let f = crate::fast_check::make(env.raw(), self.inner.clone(), out.raw())?;
+        // SAFETY: `f` is a function just made on this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), f) })
     }
 
     /// The state of `key` without taking anything, written into `out`.

@@ -96,23 +96,42 @@ impl RateBuckets {
         }
     }
 
-    fn hash(&self, key: &str) -> u64 {
+    /// The hash of the key made of `pieces` one after the other (the same as of the
+    /// joined bytes).
+    fn hash(&self, pieces: &[&[u8]]) -> u64 {
         let mut h = SipHasher13::new_with_keys(self.keys.0, self.keys.1);
-        h.write(key.as_bytes());
+        for piece in pieces {
+            h.write(piece);
+        }
         h.finish()
     }
 
-    pub(crate) fn take(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
-        let h = self.hash(key);
+    /// [`Gcra::take`] on the key made of `pieces` (its bytes one after the other).
+    pub(crate) fn take(
+        &self,
+        pieces: &[&[u8]],
+        cost: u64,
+        gcra: &Gcra,
+        now_ns: u64,
+    ) -> Result<RateState> {
+        let h = self.hash(pieces);
         let mut shard = super::lock(&self.shards[(h as usize) % self.shards.len()]);
+        let shard = &mut *shard;
         shard.credit = shard.credit.saturating_add(1).min(self.per_shard);
-        let held = shard.full_at.get(&h).copied();
-        let known = held.filter(|&t| t > now_ns);
-        let state = gcra.take(known, cost, now_ns);
+        if let Some(held) = shard.full_at.get_mut(&h) {
+            // A key held: one lookup, updated in place.
+            let state = gcra.take(Some(*held).filter(|&t| t > now_ns), cost, now_ns);
+            if cost != 0 && state.allowed {
+                *held = state.full_at_ns;
+                shard.earliest = shard.earliest.min(state.full_at_ns);
+            }
+            return Ok(state);
+        }
+        let state = gcra.take(None, cost, now_ns);
         if cost == 0 || !state.allowed {
             return Ok(state);
         }
-        if held.is_none() && shard.full_at.len() >= self.per_shard {
+        if shard.full_at.len() >= self.per_shard {
             shard.sweep(self.per_shard, now_ns);
             if shard.full_at.len() >= self.per_shard {
                 self.refusals.fetch_add(1, Ordering::Relaxed);
