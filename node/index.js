@@ -722,11 +722,15 @@ function rateLimited(message, numbers) {
  * minute. `new RateLimiter({ store, clock })`; `setPolicy('login', '5/minute')`.
  */
 class RateLimiter extends RateLimiterNative {
+  /** The native check bound to this limiter and to `DECISION` (no conversion layers). */
+  #check
+
   constructor(options = {}) {
     const { store, clock, failureMode } = optionsObject(options)
     super(store, clock)
     this.remoteStore = store instanceof RedisStore
     if (failureMode !== undefined) this.failureMode = failureMode
+    this.#check = this[NATIVE].checker(DECISION)
   }
 
   /** `'closed'` (the default: a store failure throws `StoreUnavailable`) or `'open'`. */
@@ -784,14 +788,23 @@ class RateLimiter extends RateLimiterNative {
   }
 
   #decide(key, options, enforce) {
-    const n = this[NATIVE]
-    const policy = options?.policy ?? null
-    const refused = guard(() => n.checkInto(key, policy, options?.cost ?? null, enforce, DECISION))
-    if (refused !== null) throw rateLimited(refused, DECISION)
-    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, DECISION)
+    const policy = options?.policy ?? DEFAULT_RATE_POLICY
+    const cost = options?.cost
+    let refused
+    try {
+      refused = this.#check(key, policy, cost, enforce)
+      // An argument the bare function does not read: the full conversion, and its errors.
+      if (refused === false) refused = this[NATIVE].checkInto(key, policy, cost ?? null, enforce, DECISION) ?? undefined
+    } catch (e) {
+      throw convertError(e)
+    }
+    if (refused !== undefined) throw rateLimited(refused, DECISION)
+    return new RateDecision(policy, DECISION)
   }
 }
 facadeOf.set(native.RateLimiter, RateLimiter)
+// The bound native check is the facade's own plumbing, not an API.
+delete RateLimiterNative.prototype.checker
 
 const IpAllowlist = facade(native.IpAllowlist, 'IpAllowlist')
 const IpAllowlists = facade(native.IpAllowlists, 'IpAllowlists')

@@ -353,6 +353,11 @@ export declare class RateLimiter {
    * refusal is an answer, and a thrown native error would capture a stack on the way.
    */
   checkInto(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean, out: Float64Array): string | null
+  /**
+   * `checkInto` as a bare function bound to this limiter and to `out` (see
+   * `fast_check`): what the facade's `check` and `enforce` call.
+   */
+  checker(out: Float64Array): (key: unknown, policy: unknown, cost: unknown, enforce: boolean) => undefined | string | false
   /** The state of `key` without taking anything, written into `out`. */
   peekInto(key: string, policy: string | undefined | null, out: Float64Array): void
 }

@@ -10,6 +10,7 @@ mod apikey;
 mod client_token;
 mod convert;
 mod errors;
+mod fast_check;
 mod gate;
 mod http;
 mod jwt;

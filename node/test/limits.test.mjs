@@ -82,6 +82,50 @@ test('wrong types are TypeErrors, bad values InvalidInput', () => {
   assert.throws(() => new ag.ClientIpResolver([], { header: 'x-real-ip' }), TypeError)
 })
 
+test('the bare check function agrees with the full conversion at its edges', () => {
+  const limiter = new ag.RateLimiter()
+  limiter.setPolicy('one', '1/hour')
+  // Keys up to the core's 512 bytes go through; longer ones are the core's invalid_input,
+  // whichever path read them (ASCII, or 3-byte characters near the fast path's buffer).
+  for (const key of ['k'.repeat(512), '€'.repeat(170), 'a' + '€'.repeat(170)]) {
+    assert.equal(limiter.check(key, { policy: 'one' }).allowed, true, `${key.length} characters`)
+    assert.equal(limiter.check(key, { policy: 'one' }).allowed, false, 'the same bucket the second time')
+  }
+  for (const key of ['k'.repeat(513), '€'.repeat(171), '€'.repeat(200), '😀'.repeat(129), '', 'x'.repeat(10_000)])
+    assert.throws(
+      () => limiter.check(key, { policy: 'one' }),
+      (e) => e instanceof ag.InvalidInput && /1 to 512 bytes/.test(e.message),
+    )
+  // A lone surrogate reaches the core as U+FFFD, the same bucket by either path.
+  assert.equal(limiter.check('a\uD800', { policy: 'one' }).allowed, true)
+  assert.equal(limiter.check('a\uFFFD', { policy: 'one' }).allowed, false)
+  // Arguments the bare function does not read take the full conversion and its TypeErrors.
+  for (const key of [42, null, undefined, {}, Symbol('k'), ['k']]) assert.throws(() => limiter.check(key), TypeError)
+  for (const policy of [42, {}, true]) assert.throws(() => limiter.check('k', { policy }), TypeError)
+  for (const cost of ['1', {}, 1n, true]) assert.throws(() => limiter.check('k', { cost }), TypeError)
+  // A policy name too long for the fast path's buffer is named in the core's error.
+  assert.throws(
+    () => limiter.check('k', { policy: 'p'.repeat(200) }),
+    (e) => e instanceof ag.InvalidInput && e.message.includes('p'.repeat(200)),
+  )
+  assert.throws(
+    () => limiter.check('k', { policy: 'nope' }),
+    (e) => e instanceof ag.InvalidInput && /`nope`/.test(e.message),
+  )
+  // null and undefined options mean the defaults.
+  assert.equal(limiter.check('k', { policy: undefined, cost: null }).policy, 'default')
+  assert.equal(limiter.check('k', { cost: undefined }).remaining, 998)
+  // A refused enforce by the bare function is the RateLimited of the full one.
+  assert.throws(
+    () => limiter.enforce('k'.repeat(512), { policy: 'one' }),
+    (e) => e instanceof ag.RateLimited && e.retryAfter === 3600 && e.stack.split('\n').length === 1,
+  )
+  // Limiters come and go: each bound function frees its limiter when collected.
+  for (let i = 0; i < 2000; i++) new ag.RateLimiter().check('k')
+  globalThis.gc?.()
+  assert.equal(limiter.check('k').remaining, 997)
+})
+
 test('allowlists and the client address from req.headers', () => {
   const office = new ag.IpAllowlist(['10.0.0.0/8', '2001:db8::/32'])
   assert.ok(office.contains('::ffff:10.1.2.3'))

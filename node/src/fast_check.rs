@@ -1,0 +1,270 @@
+//! The rate-limit check as a bare N-API function, without napi-rs's per-call machinery
+//! (argument conversion into owned `String`s, borrow scopes, `this` unwrapping): a check
+//! is about a tenth of a microsecond in the core, and a framework's middleware makes one
+//! per request, so the crossing is most of its cost.
+//!
+//! `JsRateLimiter::checker(out)` returns a function bound to its limiter and to `out`,
+//! the facade's `Float64Array`: `check(key, policy, cost, enforce)` writes the decision's
+//! numbers into `out` as `checkInto` does and returns `undefined`, or with `enforce` a
+//! refusal's message (its retry-after in `out[12]`). It returns `false`, having done
+//! nothing, when an argument is not what the fast path reads (not a string, longer than
+//! its buffer, a cost that is not a number): the facade then calls `checkInto`, whose
+//! conversion errors are the binding's usual ones. Everything it decides is the core's.
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+use authgate_core::ratelimit::{cost_from_number, RateLimiter, MAX_KEY_BYTES};
+use napi::sys;
+
+use crate::ratelimit::{write_decision, FIELDS};
+
+/// What the bound function holds: its limiter, and the buffer it writes (kept alive by a
+/// reference until the function is collected).
+struct Checker {
+    limiter: Arc<RateLimiter>,
+    out: *mut f64,
+    out_len: usize,
+    out_ref: sys::napi_ref,
+}
+
+/// Room for a key at its longest ([`MAX_KEY_BYTES`]) with a margin: a string whose UTF-8
+/// copy comes close to the end may have been cut (V8 stops before a character that does
+/// not fit), and goes the slow way.
+const KEY_BUF: usize = MAX_KEY_BYTES + 16;
+/// Policy names are at most 64 bytes.
+const POLICY_BUF: usize = 96;
+
+/// A string argument copied into `buf`; `None` when it is not a string or may not have
+/// fit.
+unsafe fn read_str(env: sys::napi_env, v: sys::napi_value, buf: &mut [u8]) -> Option<&str> {
+    let mut len = 0usize;
+    // SAFETY: `buf` is writable for its length; N-API writes at most `buf.len()` bytes
+    // (the copy and a terminating NUL) and fails on a value that is not a string.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut len)
+    };
+    if status != sys::Status::napi_ok || len + 4 >= buf.len() {
+        return None;
+    }
+    // N-API writes UTF-8 (lone surrogates replaced), as the slow path receives it.
+    std::str::from_utf8(&buf[..len]).ok()
+}
+
+unsafe fn value_type(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+    let mut t = sys::ValueType::napi_undefined;
+    // SAFETY: `v` is an argument of the current call.
+    if unsafe { sys::napi_typeof(env, v, &mut t) } != sys::Status::napi_ok {
+        return -1;
+    }
+    t
+}
+
+unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
+    let mut v = ptr::null_mut();
+    // SAFETY: a plain N-API call on the current env.
+    unsafe { sys::napi_get_undefined(env, &mut v) };
+    v
+}
+
+unsafe fn boolean(env: sys::napi_env, b: bool) -> sys::napi_value {
+    let mut v = ptr::null_mut();
+    // SAFETY: as above.
+    unsafe { sys::napi_get_boolean(env, b, &mut v) };
+    v
+}
+
+/// The outcome of one call, before it becomes a JavaScript value.
+enum Answer {
+    Written,
+    Refused(String),
+    SlowPath,
+    Failed(authgate_core::Error),
+}
+
+unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut argc = 4usize;
+    let mut argv = [ptr::null_mut(); 4];
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: N-API fills at most `argc` values and the function's data pointer.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            &mut data,
+        )
+    };
+    if status != sys::Status::napi_ok || data.is_null() || argc < 4 {
+        // SAFETY: the current env.
+        return unsafe { boolean(env, false) };
+    }
+    // SAFETY: `data` is the `Checker` this function was made with; it lives until the
+    // function's finalizer, which cannot run while the function is being called.
+    let checker = unsafe { &*(data as *const Checker) };
+    let answer = catch_unwind(AssertUnwindSafe(|| {
+        let mut key_buf = [0u8; KEY_BUF];
+        let mut policy_buf = [0u8; POLICY_BUF];
+        // SAFETY: the arguments of the current call.
+        let Some(key) = (unsafe { read_str(env, argv[0], &mut key_buf) }) else {
+            return Answer::SlowPath;
+        };
+        let Some(policy) = (unsafe { read_str(env, argv[1], &mut policy_buf) }) else {
+            return Answer::SlowPath;
+        };
+        let cost = match unsafe { value_type(env, argv[2]) } {
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null => 1,
+            sys::ValueType::napi_number => {
+                let mut n = 0f64;
+                // SAFETY: a number argument of the current call.
+                unsafe { sys::napi_get_value_double(env, argv[2], &mut n) };
+                match cost_from_number(n) {
+                    Ok(c) => c,
+                    Err(e) => return Answer::Failed(e),
+                }
+            }
+            _ => return Answer::SlowPath,
+        };
+        let mut enforce = false;
+        // SAFETY: as above; a value that is not a boolean leaves `enforce` false.
+        unsafe { sys::napi_get_value_bool(env, argv[3], &mut enforce) };
+        let d = match checker.limiter.check(policy, key, cost) {
+            Ok(d) => d,
+            Err(e) => return Answer::Failed(e),
+        };
+        // SAFETY: `out` is the facade's `Float64Array`, held by `out_ref`; only this call
+        // touches it while it runs (JavaScript is single-threaded and waits for us).
+        let out = unsafe { std::slice::from_raw_parts_mut(checker.out, checker.out_len) };
+        if write_decision(&d, out).is_err() {
+            return Answer::SlowPath;
+        }
+        if !enforce || d.allowed {
+            return Answer::Written;
+        }
+        match d.into_result() {
+            Ok(_) => Answer::Written,
+            Err(e) => {
+                out[FIELDS] = e.retry_after().map_or(-1.0, |s| s as f64);
+                Answer::Refused(e.message().to_string())
+            }
+        }
+    }))
+    .unwrap_or_else(|_| {
+        Answer::Failed(authgate_core::Error::new(
+            authgate_core::ErrorKind::Internal,
+            "internal error in authgate (the rate-limit check panicked)",
+        ))
+    });
+    match answer {
+        // SAFETY: the current env.
+        Answer::Written => unsafe { undefined(env) },
+        Answer::SlowPath => unsafe { boolean(env, false) },
+        Answer::Refused(message) => {
+            let mut v = ptr::null_mut();
+            // SAFETY: `message` is valid UTF-8 of the given length.
+            unsafe {
+                sys::napi_create_string_utf8(
+                    env,
+                    message.as_ptr().cast(),
+                    message.len() as isize,
+                    &mut v,
+                )
+            };
+            v
+        }
+        Answer::Failed(e) => {
+            // The binding's usual error (code, message, details), thrown as napi-rs throws.
+            // SAFETY: the current env, on the JavaScript thread.
+            unsafe { napi::JsError::from(crate::errors::js(e)).throw_into(env) };
+            ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<Checker>` leaked when the function was made; the
+    // finalizer runs once.
+    let checker = unsafe { Box::from_raw(data as *mut Checker) };
+    // SAFETY: the reference was made on this env.
+    unsafe { sys::napi_delete_reference(env, checker.out_ref) };
+}
+
+/// The bound check function over `limiter`, writing into the `Float64Array` `out` (at
+/// least `FIELDS + 1` numbers).
+pub(crate) fn make(
+    env: sys::napi_env,
+    limiter: Arc<RateLimiter>,
+    out: sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+    let fail = |what: &str| napi::Error::from_reason(format!("checker: {what}"));
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: N-API checks that `out` is a typed array; the data pointer stays valid while
+    // the array lives (it is not on V8's heap at this size, and the facade never detaches it).
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            out,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok
+        || kind != sys::TypedarrayType::float64_array
+        || len <= FIELDS
+        || data.is_null()
+    {
+        return Err(fail("expected a Float64Array of 13 numbers"));
+    }
+    let mut out_ref = ptr::null_mut();
+    // SAFETY: a strong reference keeps the array (and so its memory) alive.
+    if unsafe { sys::napi_create_reference(env, out, 1, &mut out_ref) } != sys::Status::napi_ok {
+        return Err(fail("could not hold the buffer"));
+    }
+    let checker = Box::into_raw(Box::new(Checker {
+        limiter,
+        out: data.cast(),
+        out_len: len,
+        out_ref,
+    }));
+    let mut f = ptr::null_mut();
+    let name = "check";
+    // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.
+    let made = unsafe {
+        sys::napi_create_function(
+            env,
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(check),
+            checker.cast(),
+            &mut f,
+        )
+    } == sys::Status::napi_ok
+        && unsafe {
+            sys::napi_add_finalizer(
+                env,
+                f,
+                checker.cast(),
+                Some(finalize),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        } == sys::Status::napi_ok;
+    if !made {
+        // SAFETY: nothing else holds the box or the reference.
+        unsafe {
+            sys::napi_delete_reference(env, out_ref);
+            drop(Box::from_raw(checker));
+        }
+        return Err(fail("could not make the function"));
+    }
+    Ok(f)
+}
