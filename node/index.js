@@ -641,6 +641,9 @@ class Challenges {
 }
 
 // Rate limits, IP allowlists, passwords.
+// The bound native check is the facade's own plumbing, not an API: taken off both classes.
+const makeChecker = native.RateLimiter.prototype.checker
+delete native.RateLimiter.prototype.checker
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
 // The native check writes a decision's numbers here (one buffer: checks are synchronous),
 // so no object crosses napi property by property.
@@ -730,7 +733,7 @@ class RateLimiter extends RateLimiterNative {
     super(store, clock)
     this.remoteStore = store instanceof RedisStore
     if (failureMode !== undefined) this.failureMode = failureMode
-    this.#check = this[NATIVE].checker(DECISION)
+    this.#check = makeChecker.call(this[NATIVE], DECISION)
   }
 
   /** `'closed'` (the default: a store failure throws `StoreUnavailable`) or `'open'`. */
@@ -803,8 +806,6 @@ class RateLimiter extends RateLimiterNative {
   }
 }
 facadeOf.set(native.RateLimiter, RateLimiter)
-// The bound native check is the facade's own plumbing, not an API.
-delete RateLimiterNative.prototype.checker
 
 const IpAllowlist = facade(native.IpAllowlist, 'IpAllowlist')
 const IpAllowlists = facade(native.IpAllowlists, 'IpAllowlists')

@@ -21,13 +21,50 @@ use napi::sys;
 
 use crate::ratelimit::{write_decision, FIELDS};
 
-/// What the bound function holds: its limiter, and the buffer it writes (kept alive by a
-/// reference until the function is collected).
+/// What the bound function holds: its limiter, and a reference to the buffer it writes
+/// (which keeps the array alive until the function is collected).
 struct Checker {
     limiter: Arc<RateLimiter>,
-    out: *mut f64,
-    out_len: usize,
     out_ref: sys::napi_ref,
+}
+
+/// The buffer's numbers as they are now: the array is looked up on every call, since
+/// JavaScript may have detached or shrunk its memory since the last one (a detached or
+/// out-of-bounds array has length 0). `None` when it is not a usable `Float64Array`.
+unsafe fn out_slice<'a>(env: sys::napi_env, out_ref: sys::napi_ref) -> Option<&'a mut [f64]> {
+    let mut array = ptr::null_mut();
+    // SAFETY: `out_ref` was made on this env and lives as long as the function.
+    if unsafe { sys::napi_get_reference_value(env, out_ref, &mut array) } != sys::Status::napi_ok
+        || array.is_null()
+    {
+        return None;
+    }
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: N-API checks that `array` is a typed array and reports its current memory.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            array,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok
+        || kind != sys::TypedarrayType::float64_array
+        || len <= FIELDS
+        || data.is_null()
+        || data.align_offset(std::mem::align_of::<f64>()) != 0
+    {
+        return None;
+    }
+    // SAFETY: `len` f64s at `data`, as V8 reports them during this call; no JavaScript runs
+    // until the call returns, so nothing can detach or resize them meanwhile.
+    Some(unsafe { std::slice::from_raw_parts_mut(data.cast::<f64>(), len) })
 }
 
 /// Room for a key at its longest ([`MAX_KEY_BYTES`]) with a margin: a string whose UTF-8
@@ -132,13 +169,15 @@ unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) ->
         let mut enforce = false;
         // SAFETY: as above; a value that is not a boolean leaves `enforce` false.
         unsafe { sys::napi_get_value_bool(env, argv[3], &mut enforce) };
+        // The buffer is checked before the limiter is: a check that cannot write its
+        // answer must not take from the bucket (the slow path then reports the buffer).
+        let Some(out) = (unsafe { out_slice(env, checker.out_ref) }) else {
+            return Answer::SlowPath;
+        };
         let d = match checker.limiter.check(policy, key, cost) {
             Ok(d) => d,
             Err(e) => return Answer::Failed(e),
         };
-        // SAFETY: `out` is the facade's `Float64Array`, held by `out_ref`; only this call
-        // touches it while it runs (JavaScript is single-threaded and waits for us).
-        let out = unsafe { std::slice::from_raw_parts_mut(checker.out, checker.out_len) };
         if write_decision(&d, out).is_err() {
             return Answer::SlowPath;
         }
@@ -201,40 +240,18 @@ pub(crate) fn make(
     out: sys::napi_value,
 ) -> napi::Result<sys::napi_value> {
     let fail = |what: &str| napi::Error::from_reason(format!("checker: {what}"));
-    let mut kind = 0;
-    let mut len = 0usize;
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: N-API checks that `out` is a typed array; the data pointer stays valid while
-    // the array lives (it is not on V8's heap at this size, and the facade never detaches it).
-    let status = unsafe {
-        sys::napi_get_typedarray_info(
-            env,
-            out,
-            &mut kind,
-            &mut len,
-            &mut data,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok
-        || kind != sys::TypedarrayType::float64_array
-        || len <= FIELDS
-        || data.is_null()
-    {
-        return Err(fail("expected a Float64Array of 13 numbers"));
-    }
     let mut out_ref = ptr::null_mut();
-    // SAFETY: a strong reference keeps the array (and so its memory) alive.
+    // SAFETY: a strong reference keeps the array alive; its memory is looked up per call.
     if unsafe { sys::napi_create_reference(env, out, 1, &mut out_ref) } != sys::Status::napi_ok {
         return Err(fail("could not hold the buffer"));
     }
-    let checker = Box::into_raw(Box::new(Checker {
-        limiter,
-        out: data.cast(),
-        out_len: len,
-        out_ref,
-    }));
+    // SAFETY: the reference was just made on this env.
+    if unsafe { out_slice(env, out_ref) }.is_none() {
+        // SAFETY: as above; nothing else holds the reference.
+        unsafe { sys::napi_delete_reference(env, out_ref) };
+        return Err(fail("expected a Float64Array of 13 numbers"));
+    }
+    let checker = Box::into_raw(Box::new(Checker { limiter, out_ref }));
     let mut f = ptr::null_mut();
     let name = "check";
     // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.

@@ -1,6 +1,7 @@
 // Rate limits, IP allowlists and passwords through the Node package: idioms, type edges,
 // the event loop during hashing, and interop (the shared behaviour is in the vectors).
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { hash as nodeRsHash, verify as nodeRsVerify } from '@node-rs/argon2'
 import * as ag from '../index.mjs'
@@ -120,10 +121,51 @@ test('the bare check function agrees with the full conversion at its edges', () 
     () => limiter.enforce('k'.repeat(512), { policy: 'one' }),
     (e) => e instanceof ag.RateLimited && e.retryAfter === 3600 && e.stack.split('\n').length === 1,
   )
-  // Limiters come and go: each bound function frees its limiter when collected.
-  for (let i = 0; i < 2000; i++) new ag.RateLimiter().check('k')
-  globalThis.gc?.()
   assert.equal(limiter.check('k').remaining, 997)
+  // The bound function is the facade's own: not on the limiter, nor on the native class.
+  const native = limiter[Object.getOwnPropertySymbols(limiter)[0]]
+  assert.equal(limiter.checker, undefined)
+  assert.equal(native.checker, undefined)
+})
+
+test("the bound check follows its buffer's memory: detached, it refuses instead of writing", () => {
+  // In a child: the buffer is the module's, shared by every limiter.
+  const script = `
+    const assert = require('node:assert/strict')
+    const ag = require(${JSON.stringify(new URL('../index.js', import.meta.url).pathname)})
+    const limiter = new ag.RateLimiter()
+    const native = Object.getPrototypeOf(limiter[Object.getOwnPropertySymbols(limiter)[0]])
+    // Code in the process that captures the facade's decision buffer and detaches it...
+    const peek = native.peekInto
+    let captured
+    native.peekInto = function (key, policy, out) {
+      captured = out
+      return peek.call(this, key, policy, out)
+    }
+    limiter.peek('k')
+    native.peekInto = peek
+    structuredClone(captured.buffer, { transfer: [captured.buffer] })
+    assert.equal(captured.length, 0)
+    // ... gets an error from every check; nothing is written anywhere.
+    for (let i = 0; i < 3; i++) assert.throws(() => limiter.check('k'), /too small/)
+    process.stdout.write('ok')`
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stdout, 'ok')
+})
+
+test('limiters come and go: their bound functions are freed when collected', () => {
+  const script = `
+    const ag = require(${JSON.stringify(new URL('../index.js', import.meta.url).pathname)})
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 2000; i++) new ag.RateLimiter().check('k' + i)
+      globalThis.gc()
+    }
+    const l = new ag.RateLimiter()
+    process.stdout.write(String(l.check('k').remaining))`
+  const run = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stdout, '999')
 })
 
 test('allowlists and the client address from req.headers', () => {
