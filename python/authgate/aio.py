@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
 from authgate._authgate import (
     ApiKeyManager,

@@ -10,8 +10,8 @@ FastAPI/Starlette routes, and the error handlers that make every refusal the sam
 """
 
 import asyncio
-from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable, Optional
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Optional
 from urllib.parse import quote
 
 from authgate._authgate import gate_url as _gate_url

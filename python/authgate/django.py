@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, Optional, TypeVar
 
 from authgate._authgate import GateRoute
 from authgate.errors import AuthError

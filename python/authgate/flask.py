@@ -13,8 +13,8 @@ gate's JSON response, the same bytes the other runtimes send.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Optional, TypeVar
 
 from authgate._authgate import GateRoute
 from authgate.errors import AuthError

@@ -6,7 +6,8 @@ so every runtime answers byte for byte alike."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, Optional, Union
 
 from authgate._authgate import (
     CLIENT_RATE_POLICY,

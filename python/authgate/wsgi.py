@@ -7,9 +7,9 @@ without valid credentials and puts the ``AuthContext`` in ``environ["authgate.au
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import quote, unquote
 
 from authgate._authgate import gate_url as _gate_url

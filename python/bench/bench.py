@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key

@@ -10,8 +10,9 @@ import ipaddress
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
-from typing import Any, Callable
+from typing import Any
 
 import argon2
 import limits

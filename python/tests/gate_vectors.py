@@ -5,7 +5,8 @@ answer compared with the vector: status, the listed headers, absent headers, bod
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from conftest import VECTORS
 

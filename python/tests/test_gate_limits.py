@@ -3,7 +3,8 @@ middleware, the FastAPI dependency and the WSGI middleware on real servers."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest

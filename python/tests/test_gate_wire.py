@@ -6,9 +6,9 @@ bytes; after every case, including the hostile ones, the server still serves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import gate_vectors
 import httpx

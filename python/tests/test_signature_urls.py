@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
