@@ -855,12 +855,27 @@ mod tests {
         let g = Policy::per_minute(2).unwrap().gcra();
         for (policy, key) in [("a:b", "c"), ("p", "k"), ("x".repeat(64).as_str(), "é")] {
             let joined = store_key(policy, key);
-            assert!(store.rate_limit_bucket(policy, key, 1, &g, 1_000).unwrap().allowed);
+            assert!(
+                store
+                    .rate_limit_bucket(policy, key, 1, &g, 1_000)
+                    .unwrap()
+                    .allowed
+            );
             assert!(store.rate_limit(&joined, 1, &g, 1_000).unwrap().allowed);
-            assert!(!store.rate_limit_bucket(policy, key, 1, &g, 1_000).unwrap().allowed);
+            assert!(
+                !store
+                    .rate_limit_bucket(policy, key, 1, &g, 1_000)
+                    .unwrap()
+                    .allowed
+            );
         }
         // ... and "a:b" + "c" is not "a" + "b:c".
-        assert!(store.rate_limit_bucket("a", "b:c", 1, &g, 1_000).unwrap().allowed);
+        assert!(
+            store
+                .rate_limit_bucket("a", "b:c", 1, &g, 1_000)
+                .unwrap()
+                .allowed
+        );
     }
 
     #[test]
@@ -874,7 +889,9 @@ mod tests {
         }
         let limiter = RateLimiter::new(Arc::new(crate::store::MemoryStore::new()));
         let long = "p".repeat(64);
-        limiter.set_policy(&long, Policy::per_minute(5).unwrap()).unwrap();
+        limiter
+            .set_policy(&long, Policy::per_minute(5).unwrap())
+            .unwrap();
         assert_eq!(limiter.check(&long, "k", 1).unwrap().policy, long.as_str());
     }
 
