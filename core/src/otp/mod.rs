@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::store::{AttemptGate, LockoutGate, Store};
-use crate::util::{ct_eq, random_bytes};
+use crate::util::random_bytes;
+use subtle::ConstantTimeEq;
 
 /// The longest account, subject or user id accepted, in bytes.
 pub const MAX_ACCOUNT_BYTES: usize = 256;
@@ -272,17 +273,37 @@ impl Sha1Mac {
         block
     }
 
+    /// The MAC as SHA-1's five state words (the digest is their big-endian bytes).
+    fn mac_words(&self, message: [u8; 8]) -> [u32; 5] {
+        let mut inner = self.inner;
+        sha1::compress(&mut inner, &[Self::final_block(&message).into()]);
+        let mut digest = [0u8; 20];
+        for (chunk, word) in digest.chunks_exact_mut(4).zip(inner) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        let mut outer = self.outer;
+        sha1::compress(&mut outer, &[Self::final_block(&digest).into()]);
+        outer
+    }
+
+    #[cfg(test)]
     fn mac(&self, message: [u8; 8]) -> [u8; 20] {
-        let digest = |mut state: [u32; 5], data: &[u8]| {
-            sha1::compress(&mut state, &[Self::final_block(data).into()]);
-            let mut out = [0u8; 20];
-            for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-                chunk.copy_from_slice(&word.to_be_bytes());
-            }
-            out
-        };
-        let inner = digest(self.inner, &message);
-        digest(self.outer, &inner)
+        let mut out = [0u8; 20];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(self.mac_words(message)) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+
+    /// RFC 4226 §5.3 dynamic truncation, read from the state words: the 4 digest bytes at
+    /// the offset the last byte names (bytes 0–19 are the words' big-endian bytes).
+    fn truncated(&self, message: [u8; 8]) -> u32 {
+        let w = self.mac_words(message);
+        let offset = (w[4] & 0x0f) as usize;
+        let (i, shift) = (offset / 4, (offset % 4) * 8);
+        // Bytes offset..offset+4 span words i and i+1 (i+1 <= 4 since offset <= 15).
+        let joined = (u64::from(w[i]) << 32) | u64::from(w[i + 1]);
+        ((joined >> (32 - shift)) as u32) & 0x7fff_ffff
     }
 }
 
@@ -322,7 +343,7 @@ impl CodeMac {
         }
         let message = counter.to_be_bytes();
         match self {
-            CodeMac::Sha1(k) => truncate(&k.mac(message)),
+            CodeMac::Sha1(k) => k.truncated(message),
             CodeMac::Sha256(k) => {
                 truncate(&k.clone().chain_update(message).finalize().into_bytes())
             }
@@ -416,7 +437,13 @@ impl CodeGenerator {
 
     /// RFC 4226 §5.3: HMAC of the counter, dynamic truncation, modulo 10^digits.
     fn code_number(&self, counter: u64) -> u32 {
-        self.key.truncated(counter) % 10u32.pow(u32::from(self.options.digits))
+        let n = self.key.truncated(counter);
+        // Constant divisors (a multiplication each), not a division by a variable.
+        match self.options.digits {
+            6 => n % 1_000_000,
+            7 => n % 10_000_000,
+            _ => n % 100_000_000,
+        }
     }
 
     fn code(&self, counter: u64) -> String {
@@ -431,39 +458,32 @@ impl CodeGenerator {
         text[..digits].iter().map(|&b| char::from(b)).collect()
     }
 
-    /// The code as typed, with spaces removed, if it has the right number of digits.
-    fn normalize<'a>(&self, code: &'a str, buf: &'a mut [u8; 8]) -> Option<&'a [u8]> {
+    /// The code as typed, with spaces and dashes removed, as its number, if it has the
+    /// right number of digits (leading zeros count: `012345` is 6 digits, the number 12345).
+    fn normalize(&self, code: &str) -> Option<u32> {
         let digits = usize::from(self.options.digits);
-        let mut n = 0;
-        for &b in code.as_bytes().iter().take(64) {
+        if code.len() > 64 {
+            return None;
+        }
+        let (mut n, mut value) = (0, 0u32);
+        for &b in code.as_bytes() {
             match b {
                 b' ' | b'-' => continue,
                 b'0'..=b'9' if n < digits => {
-                    buf[n] = b;
+                    value = value * 10 + u32::from(b - b'0');
                     n += 1;
                 }
                 _ => return None,
             }
         }
-        (n == digits && code.len() <= 64).then_some(&buf[..n])
+        (n == digits).then_some(value)
     }
 
-    /// Calls `found` with each counter in `range` whose code equals `code`, compared in
+    /// Calls `found` with each counter in `range` whose code is `code`, compared in
     /// constant time, every counter computed whatever matched. Nothing is allocated.
-    fn matches(
-        &self,
-        code: &[u8],
-        range: std::ops::RangeInclusive<u64>,
-        mut found: impl FnMut(u64),
-    ) {
-        let mut text = [0u8; 8];
+    fn matches(&self, code: u32, range: std::ops::RangeInclusive<u64>, mut found: impl FnMut(u64)) {
         for counter in range {
-            let mut n = self.code_number(counter);
-            for slot in text[..code.len()].iter_mut().rev() {
-                *slot = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-            if ct_eq(&text[..code.len()], code) {
+            if bool::from(self.code_number(counter).ct_eq(&code)) {
                 found(counter);
             }
         }
@@ -491,8 +511,7 @@ impl Hotp {
     /// counter to store next (the matched one plus one), so a code works once.
     pub fn verify(&self, code: &str, counter: u64, look_ahead: u64) -> Result<u64> {
         check_window(look_ahead, "look_ahead")?;
-        let mut buf = [0u8; 8];
-        let Some(code) = self.0.normalize(code, &mut buf) else {
+        let Some(code) = self.0.normalize(code) else {
             return err(
                 ErrorKind::InvalidCode,
                 "the code is not the expected number of digits",
@@ -590,8 +609,7 @@ impl Totp {
         last_step: Option<u64>,
     ) -> Result<u64> {
         check_window(window, "window")?;
-        let mut buf = [0u8; 8];
-        let Some(code) = self.0.normalize(code, &mut buf) else {
+        let Some(code) = self.0.normalize(code) else {
             return err(
                 ErrorKind::InvalidCode,
                 "the code is not the expected number of digits",
@@ -628,6 +646,28 @@ impl Totp {
 
 #[cfg(test)]
 mod sha1_mac_tests {
+    #[test]
+    fn truncation_from_the_state_words_is_rfc_4226s_at_every_offset() {
+        let mac = super::Sha1Mac::new(b"12345678901234567890");
+        let mut offsets = [false; 16];
+        for counter in 0u64..2_000 {
+            let bytes = mac.mac(counter.to_be_bytes());
+            let offset = usize::from(bytes[19] & 0x0f);
+            offsets[offset] = true;
+            let expected = u32::from_be_bytes([
+                bytes[offset],
+                bytes[offset + 1],
+                bytes[offset + 2],
+                bytes[offset + 3],
+            ]) & 0x7fff_ffff;
+            assert_eq!(mac.truncated(counter.to_be_bytes()), expected, "{counter}");
+        }
+        assert!(
+            offsets.iter().all(|&seen| seen),
+            "every offset 0..=15 was tried"
+        );
+    }
+
     #[test]
     fn the_sha1_mac_is_hmac_sha1() {
         use ::hmac::{Hmac, Mac};
