@@ -71,6 +71,13 @@ def main() -> None:
             "",
             f"`jsonwebtoken` HS256 verify+claims is {c['HS256 verify+claims/jsonwebtoken'] / raw:.1f}x the raw HMAC.",
         ]
+    dalek = c.get("EdDSA verify/ed25519-dalek (signature only)")
+    if dalek and c.get("EdDSA verify+claims/authgate"):
+        lines += [
+            "",
+            f"EdDSA: ed25519-dalek verifies the signature alone in {fmt(dalek)}; authgate verifies with it "
+            f"(and parses and checks the claims): {dalek / c['EdDSA verify+claims/authgate']:.2f}x.",
+        ]
     for name in ["session refresh rotation (HS256 access token)", "API key verify (checksum, hash, lookup, scope)"]:
         if name in c:
             lines.append(f"\n- {name}: {fmt(c[name])}")

@@ -101,6 +101,7 @@ fn tokens(c: &mut Criterion) {
         let name = case.alg.name();
         let theirs: other::Algorithm = name.parse().unwrap();
         let token = jwt::sign_with(&case.private, &claims, None).unwrap();
+        let ed_public = case.public.ed25519_public_bytes().map(<[u8]>::to_vec);
         let set = KeySet::new();
         set.add(case.public, KeyStatus::VerifyOnly).unwrap();
         let v = validation();
@@ -116,6 +117,23 @@ fn tokens(c: &mut Criterion) {
                     mac.update(black_box(&input));
                     black_box(mac.finalize().into_bytes())
                 })
+            });
+        }
+        if let Some(public) = ed_public {
+            // The signature alone with ed25519-dalek, the crate a Rust user would pick (and
+            // what the core verifies Ed25519 with): the floor of a verify.
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let sig: [u8; 64] = authgate_core::util::b64url_decode(sig.as_bytes())
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let public: [u8; 32] = public.try_into().unwrap();
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+            let sig = ed25519_dalek::Signature::from_bytes(&sig);
+            let input = input.as_bytes().to_vec();
+            use ed25519_dalek::Verifier;
+            c.bench_function("EdDSA verify/ed25519-dalek (signature only)", |b| {
+                b.iter(|| key.verify(black_box(&input), &sig).unwrap())
             });
         }
         c.bench_function(&format!("{name} sign/authgate"), |b| {

@@ -35,8 +35,26 @@ enum Material {
     },
     Ed25519 {
         public: Vec<u8>,
+        /// The public point, decompressed once (`None` when it is not a point: such a key
+        /// verifies nothing).
+        verifying: Option<Box<ed25519_dalek::VerifyingKey>>,
         private: Option<rs::Ed25519KeyPair>,
     },
+}
+
+/// An Ed25519 key's material. Verification uses ed25519-dalek (faster than ring's here,
+/// with the same rules: cofactorless, a canonical `S`, `R` compared as bytes); signing
+/// stays with ring's key pair.
+fn ed25519_material(public: Vec<u8>, private: Option<rs::Ed25519KeyPair>) -> Material {
+    let verifying = <[u8; 32]>::try_from(public.as_slice())
+        .ok()
+        .and_then(|bytes| ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok())
+        .map(Box::new);
+    Material::Ed25519 {
+        public,
+        verifying,
+        private,
+    }
 }
 
 /// A key bound to one algorithm.
@@ -357,10 +375,7 @@ impl Key {
             }
             KeyFamily::Ed25519 => {
                 let pair = rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
-                Material::Ed25519 {
-                    public: pair.public_key().as_ref().to_vec(),
-                    private: Some(pair),
-                }
+                ed25519_material(pair.public_key().as_ref().to_vec(), Some(pair))
             }
         };
         Ok(Key::new(kid, alg, material))
@@ -461,10 +476,7 @@ impl Key {
         Ok(Key::new(
             kid,
             Algorithm::EdDSA,
-            Material::Ed25519 {
-                public: pair.public_key().as_ref().to_vec(),
-                private: Some(pair),
-            },
+            ed25519_material(pair.public_key().as_ref().to_vec(), Some(pair)),
         ))
     }
 
@@ -480,14 +492,7 @@ impl Key {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
         }
-        Ok(Key::new(
-            kid,
-            alg,
-            Material::Ed25519 {
-                public,
-                private: None,
-            },
-        ))
+        Ok(Key::new(kid, alg, ed25519_material(public, None)))
     }
 
     /// A key from a JWK (RFC 7517) given as a JSON object. The algorithm comes from the
@@ -642,14 +647,7 @@ impl Key {
                     Some(seed) => {
                         let pair = rs::Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
                             .map_err(rejected)?;
-                        Ok(Key::new(
-                            kid,
-                            alg,
-                            Material::Ed25519 {
-                                public,
-                                private: Some(pair),
-                            },
-                        ))
+                        Ok(Key::new(kid, alg, ed25519_material(public, Some(pair))))
                     }
                 }
             }
@@ -857,9 +855,138 @@ impl Key {
                     .verify(message, signature)
                     .is_ok()
             }
-            Material::Ed25519 { public, .. } => rs::UnparsedPublicKey::new(&rs::ED25519, public)
-                .verify(message, signature)
-                .is_ok(),
+            Material::Ed25519 { verifying, .. } => {
+                let (Some(key), Ok(signature)) = (verifying, <[u8; 64]>::try_from(signature))
+                else {
+                    return false;
+                };
+                use ed25519_dalek::Verifier;
+                key.verify(message, &ed25519_dalek::Signature::from_bytes(&signature))
+                    .is_ok()
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod ed25519_tests {
+    use super::*;
+
+    /// ring's verdict, the implementation the core verified with before.
+    fn ring_verdict(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        rs::UnparsedPublicKey::new(&rs::ED25519, public)
+            .verify(message, signature)
+            .is_ok()
+    }
+
+    fn ours(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let key = Key::new(
+            None,
+            Algorithm::EdDSA,
+            ed25519_material(public.to_vec(), None),
+        );
+        key.verify(message, signature)
+    }
+
+    /// The group order L, little-endian.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
+    fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
+            out[i] = sum as u8;
+            carry = sum >> 8;
+        }
+        out
+    }
+
+    #[test]
+    fn dalek_and_ring_give_the_same_verdicts() {
+        // Seeded: the same keys, messages and mutations every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for round in 0..64 {
+            let seed: [u8; 32] = std::array::from_fn(|_| next() as u8);
+            let pair = rs::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+            let public = pair.public_key().as_ref().to_vec();
+            let message: Vec<u8> = (0..(round * 7)).map(|_| next() as u8).collect();
+            let good = pair.sign(&message).as_ref().to_vec();
+            let mut cases: Vec<(Vec<u8>, Vec<u8>)> = vec![(public.clone(), good.clone())];
+            // S + L: the same point, a non-canonical scalar (malleability).
+            let mut high_s = good.clone();
+            high_s[32..].copy_from_slice(&add_le(&good[32..], &L));
+            cases.push((public.clone(), high_s));
+            // Single bit flips in R, in S, and in the key.
+            let bit = (next() % 512) as usize;
+            let mut flipped = good.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            cases.push((public.clone(), flipped));
+            let mut other_key = public.clone();
+            other_key[(next() % 32) as usize] ^= 1 << (next() % 8);
+            cases.push((other_key, good.clone()));
+            // Wrong lengths.
+            cases.push((public.clone(), good[..63].to_vec()));
+            cases.push((public[..31].to_vec(), good.clone()));
+            for (key, sig) in cases {
+                assert_eq!(
+                    ours(&key, &message, &sig),
+                    ring_verdict(&key, &message, &sig),
+                    "round {round}: key {key:02x?}, signature {sig:02x?}"
+                );
+                checked += 1;
+            }
+            assert!(ours(&public, &message, &good), "a good signature verifies");
+        }
+        // Small-order and non-canonical encodings of the key and of R: the identity, the
+        // point of order 2, y = p and y = p + 1 (non-canonical encodings of 0 and 1), and
+        // the sign bit set on each.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut p1 = p;
+        p1[0] = 0xee;
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut order2 = [0xffu8; 32];
+        order2[0] = 0xec;
+        order2[31] = 0x7f;
+        let mut points = vec![identity, order2, p, p1, [0u8; 32]];
+        for i in 0..points.len() {
+            let mut signed = points[i];
+            signed[31] |= 0x80;
+            points.push(signed);
+        }
+        for a in &points {
+            for r in &points {
+                for s in [[0u8; 32], L, {
+                    let mut one = [0u8; 32];
+                    one[0] = 1;
+                    one
+                }] {
+                    let mut sig = r.to_vec();
+                    sig.extend_from_slice(&s);
+                    for message in [&b""[..], b"any message"] {
+                        assert_eq!(
+                            ours(a, message, &sig),
+                            ring_verdict(a, message, &sig),
+                            "key {a:02x?}, R {r:02x?}, S {s:02x?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 64 * 6 + 10 * 10 * 3 * 2);
     }
 }
