@@ -92,7 +92,16 @@ test('the bare check function agrees with the full conversion at its edges', () 
     assert.equal(limiter.check(key, { policy: 'one' }).allowed, true, `${key.length} characters`)
     assert.equal(limiter.check(key, { policy: 'one' }).allowed, false, 'the same bucket the second time')
   }
-  for (const key of ['k'.repeat(513), '€'.repeat(171), '€'.repeat(200), '😀'.repeat(129), '', 'x'.repeat(10_000)])
+  const nearBuffer = [524, 525, 526, 527, 528].flatMap((n) => ['k'.repeat(n), `${'k'.repeat(n - 3)}€`])
+  for (const key of [
+    'k'.repeat(513),
+    '€'.repeat(171),
+    '€'.repeat(200),
+    '😀'.repeat(129),
+    '',
+    'x'.repeat(10_000),
+    ...nearBuffer,
+  ])
     assert.throws(
       () => limiter.check(key, { policy: 'one' }),
       (e) => e instanceof ag.InvalidInput && /1 to 512 bytes/.test(e.message),
