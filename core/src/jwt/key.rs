@@ -42,14 +42,22 @@ enum Material {
     },
 }
 
+/// The verifying key of an Ed25519 public key: `None` unless it is 32 bytes encoding a
+/// point outside the small-order subgroup.
+fn ed25519_verifying(public: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes = <[u8; 32]>::try_from(public).ok()?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .ok()
+        .filter(|key| !key.is_weak())
+}
+
 /// An Ed25519 key's material. Verification uses ed25519-dalek (faster than ring's here,
 /// with the same rules: cofactorless, a canonical `S`, `R` compared as bytes); signing
-/// stays with ring's key pair.
+/// stays with ring's key pair. A key that is not a point, or is a point of small order
+/// (which accepts forged signatures: `R` the identity and `S` zero pass for any message),
+/// verifies nothing; public keys given alone are refused at import for both.
 fn ed25519_material(public: Vec<u8>, private: Option<rs::Ed25519KeyPair>) -> Material {
-    let verifying = <[u8; 32]>::try_from(public.as_slice())
-        .ok()
-        .and_then(|bytes| ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok())
-        .map(Box::new);
+    let verifying = ed25519_verifying(&public).map(Box::new);
     Material::Ed25519 {
         public,
         verifying,
@@ -491,6 +499,13 @@ impl Key {
     fn ed25519_public(kid: Option<&str>, alg: Algorithm, public: Vec<u8>) -> Result<Key> {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
+        }
+        if ed25519_verifying(&public).is_none() {
+            return err(
+                ErrorKind::WeakKey,
+                "the Ed25519 public key is not a point of large order (a small-order key \
+                 would accept forged signatures)",
+            );
         }
         Ok(Key::new(kid, alg, ed25519_material(public, None)))
     }
@@ -977,9 +992,13 @@ mod ed25519_tests {
                     let mut sig = r.to_vec();
                     sig.extend_from_slice(&s);
                     for message in [&b""[..], b"any message"] {
+                        // A small-order key (or not a point) verifies nothing here; ring
+                        // gives its own verdict, which for the identity can be a forgery.
+                        let weak = ed25519_verifying(a).is_none();
+                        let expected = !weak && ring_verdict(a, message, &sig);
                         assert_eq!(
                             ours(a, message, &sig),
-                            ring_verdict(a, message, &sig),
+                            expected,
                             "key {a:02x?}, R {r:02x?}, S {s:02x?}"
                         );
                         checked += 1;
@@ -988,5 +1007,13 @@ mod ed25519_tests {
             }
         }
         assert_eq!(checked, 64 * 6 + 10 * 10 * 3 * 2);
+        // What refusing small-order keys prevents: ring accepts R = identity, S = 0 under the
+        // identity key for any message; the core refuses that key at import.
+        let mut forged = identity.to_vec();
+        forged.extend_from_slice(&[0u8; 32]);
+        assert!(ring_verdict(&identity, b"any message", &forged));
+        assert!(!ours(&identity, b"any message", &forged));
+        let e = Key::ed25519_public(None, Algorithm::EdDSA, identity.to_vec()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WeakKey);
     }
 }
