@@ -446,3 +446,18 @@ fn one_account_cap_across_totp_challenges_and_recovery_codes() {
     assert!(lockout.unlock("u1").unwrap());
     assert_eq!(recovery.verify("u1", &codes[0]).unwrap(), 9);
 }
+
+#[test]
+fn the_last_hotp_counter_has_no_successor() {
+    use authgate_core::otp::Hotp;
+    let hotp = Hotp::new(b"12345678901234567890", OtpOptions::default()).unwrap();
+    // A code for counter u64::MAX matches, but there is no next counter to store: refused
+    // rather than wrapped to 0 (which would make every earlier code valid again).
+    let code = hotp.generate(u64::MAX);
+    let e = hotp.verify(&code, u64::MAX - 1, 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.message().contains("exhausted"));
+    // The one before it still moves the counter on.
+    let code = hotp.generate(u64::MAX - 1);
+    assert_eq!(hotp.verify(&code, u64::MAX - 1, 1).unwrap(), u64::MAX);
+}

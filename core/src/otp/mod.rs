@@ -523,7 +523,14 @@ impl Hotp {
             first.get_or_insert(c);
         });
         match first {
-            Some(matched) => Ok(matched + 1),
+            // The counter after the last one has no successor: a code for it cannot be
+            // consumed (wrapping to 0 would make every old code valid again).
+            Some(matched) => matched.checked_add(1).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "the HOTP counter is exhausted (u64::MAX)",
+                )
+            }),
             None => err(ErrorKind::InvalidCode, "the code is not valid"),
         }
     }
