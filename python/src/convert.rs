@@ -310,13 +310,11 @@ pub fn strings(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         .collect()
 }
 
-/// Calls `f` with the UTF-8 text of a `str`, borrowed from one encoded copy (with the
-/// 3.9 stable ABI there is no zero-copy view, and `to_cow` would copy twice).
+/// Calls `f` with the UTF-8 text of a `str`, borrowed without a copy (the 3.10 stable ABI
+/// has `PyUnicode_AsUTF8AndSize`). A `str` with lone surrogates raises
+/// `UnicodeEncodeError`, as encoding it would.
 pub fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> PyResult<R> {
-    let encoded = s.encode_utf8()?;
-    let text = std::str::from_utf8(encoded.as_bytes())
-        .map_err(|_| PyValueError::new_err("str is not valid UTF-8"))?;
-    Ok(f(text))
+    Ok(f(s.to_str()?))
 }
 
 /// Text from `str` or UTF-8 `bytes`.
