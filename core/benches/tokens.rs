@@ -151,6 +151,47 @@ fn tokens(c: &mut Criterion) {
     }
 }
 
+/// HS256 verify as tokens grow: the claims gain a `permissions` array (as identity
+/// providers issue) until the token is about 2 KB and 8 KB. Each size has its own raw
+/// HMAC-SHA256 of the signing input, the floor of a verify.
+fn token_sizes(c: &mut Criterion) {
+    let key = Key::hmac(Some("k"), Algorithm::HS256, SECRET).unwrap();
+    let set = KeySet::single(Key::hmac(Some("k"), Algorithm::HS256, SECRET).unwrap());
+    let v = validation();
+    let tv = their_validation(other::Algorithm::HS256);
+    for (label, target) in [("2 KB", 2048), ("8 KB", 8192)] {
+        let mut claims = claims();
+        let mut permissions = Vec::new();
+        let token = loop {
+            claims.insert("permissions".into(), json!(permissions));
+            let token = jwt::sign_with(&key, &claims, None).unwrap();
+            if token.len() + 40 > target {
+                break token;
+            }
+            let n = permissions.len();
+            permissions.push(json!(format!(
+                "orders:{}:region-{n:03}",
+                ["read", "write"][n % 2]
+            )));
+        };
+        let input = token.rsplit_once('.').unwrap().0.as_bytes().to_vec();
+        c.bench_function(&format!("HS256 {label} token/raw HMAC"), |b| {
+            b.iter(|| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(black_box(SECRET)).unwrap();
+                mac.update(black_box(&input));
+                black_box(mac.finalize().into_bytes())
+            })
+        });
+        c.bench_function(&format!("HS256 {label} token/authgate"), |b| {
+            b.iter(|| set.verify(black_box(&token), &v).unwrap())
+        });
+        let dec = other::DecodingKey::from_secret(SECRET);
+        c.bench_function(&format!("HS256 {label} token/jsonwebtoken"), |b| {
+            b.iter(|| other::decode::<Value>(black_box(&token), &dec, &tv).unwrap())
+        });
+    }
+}
+
 fn sessions(c: &mut Criterion) {
     let keys = Arc::new(KeySet::single(
         Key::hmac(Some("k"), Algorithm::HS256, SECRET).unwrap(),
@@ -187,6 +228,6 @@ fn sessions(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(50);
-    targets = tokens, sessions
+    targets = tokens, token_sizes, sessions
 }
 criterion_main!(benches);

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::algorithm::Algorithm;
+use super::skim::Stop;
 use crate::error::{err, Error, ErrorKind, Result};
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`, in seconds.
@@ -193,6 +194,11 @@ pub enum RegisteredValue<'a> {
 /// can build its own object (a Python dict, a JavaScript object) without parsing the
 /// payload a second time. The output only counts if verification succeeds.
 pub trait ClaimSink {
+    /// True for a sink whose `other` only skips the value, as [`NoSink`]'s does: the core
+    /// then skips unregistered claims with its own scanner instead of through `other`
+    /// (same verdicts, see `skim.rs`).
+    #[doc(hidden)]
+    const SKIPS_OTHERS: bool = false;
     /// A registered claim (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `scope`).
     fn registered(&mut self, name: &str, value: RegisteredValue<'_>);
     /// Any other claim: the sink deserializes (or skips) the value itself.
@@ -203,6 +209,7 @@ pub trait ClaimSink {
 pub struct NoSink;
 
 impl ClaimSink for NoSink {
+    const SKIPS_OTHERS: bool = true;
     fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
     fn other<'de, D: Deserializer<'de>>(&mut self, _: &str, value: D) -> Result<(), D::Error> {
         Skip.deserialize(value)
@@ -212,7 +219,7 @@ impl ClaimSink for NoSink {
 /// Skips a claim's value through `deserialize_any`, so serde_json's nesting limit applies
 /// exactly as it does to sinks that build the value (a binding's dict or object): every
 /// runtime refuses the same tokens (see [`MAX_NESTING`]). `IgnoredAny` skips without a limit.
-struct Skip;
+pub(super) struct Skip;
 
 impl<'de> DeserializeSeed<'de> for Skip {
     type Value = ();
@@ -476,7 +483,7 @@ seed!(AudSeed, AudVisitor, RawAudience<'de>);
 
 /// Registered claims borrowed from the payload, before validation.
 #[derive(Default)]
-struct Registered<'a> {
+pub(super) struct Registered<'a> {
     iss: Option<Cow<'a, str>>,
     sub: Option<Cow<'a, str>>,
     aud: Option<RawAudience<'a>>,
@@ -486,7 +493,7 @@ struct Registered<'a> {
     jti: Option<Cow<'a, str>>,
     scope: Option<Cow<'a, str>>,
     /// Bit i is set when `required[i]` was present.
-    required_found: u64,
+    pub required_found: u64,
 }
 
 /// The single pass over the payload object. It fills `out` in place (no large value is
@@ -500,7 +507,7 @@ struct ClaimsSeed<'v, 'p, 'r, 'a, 's, S> {
 }
 
 /// Index of a registered claim name, for duplicate tracking.
-fn registered_index(name: &str) -> Option<usize> {
+pub(super) fn registered_index(name: &str) -> Option<usize> {
     Some(match name {
         "iss" => 0,
         "sub" => 1,
@@ -512,6 +519,66 @@ fn registered_index(name: &str) -> Option<usize> {
         "scope" => 7,
         _ => return None,
     })
+}
+
+/// Reads registered claim number `index` (see [`registered_index`]) into `out` and tells
+/// the sink; a value of the wrong type comes back as the `invalid_claim` error to report.
+pub(super) struct RegisteredSeed<'n, 'r, 'a, 's, S> {
+    pub index: usize,
+    pub name: &'n str,
+    pub out: &'r mut Registered<'a>,
+    pub sink: &'s mut S,
+}
+
+impl<'de, S: ClaimSink> DeserializeSeed<'de> for RegisteredSeed<'_, '_, 'de, '_, S> {
+    type Value = Option<Error>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Error>, D::Error> {
+        let (r, name, index) = (self.out, self.name, self.index);
+        let bad = match index {
+            3..=5 => match TimeSeed.deserialize(d)? {
+                Found::Ok(t) => {
+                    self.sink.registered(name, RegisteredValue::Time(t));
+                    *[&mut r.exp, &mut r.nbf, &mut r.iat][index - 3] = Some(t);
+                    None
+                }
+                Found::Bad(why) => Some((why, "an integer NumericDate")),
+            },
+            2 => match AudSeed.deserialize(d)? {
+                Found::Ok(a) => {
+                    let value = match &a {
+                        RawAudience::One(one) => {
+                            RegisteredValue::Audience(std::slice::from_ref(one), false)
+                        }
+                        RawAudience::Many(list) => RegisteredValue::Audience(list, true),
+                    };
+                    self.sink.registered(name, value);
+                    r.aud = Some(a);
+                    None
+                }
+                Found::Bad(why) => Some((why, "a string or an array of strings")),
+            },
+            _ => match StrSeed.deserialize(d)? {
+                Found::Ok(s) => {
+                    self.sink.registered(name, RegisteredValue::Text(&s));
+                    let slot = match index {
+                        0 => &mut r.iss,
+                        1 => &mut r.sub,
+                        6 => &mut r.jti,
+                        _ => &mut r.scope,
+                    };
+                    *slot = Some(s);
+                    None
+                }
+                Found::Bad(why) => Some((why, "a string")),
+            },
+        };
+        Ok(bad.map(|(why, expected)| {
+            Error::new(
+                ErrorKind::InvalidClaim,
+                format!("claim `{name}` must be {expected}, but is {why}"),
+            )
+        }))
+    }
 }
 
 impl<'de, S: ClaimSink> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de, '_, S> {
@@ -545,49 +612,13 @@ impl<'de, S: ClaimSink> Visitor<'de> for ClaimsSeed<'_, '_, '_, 'de, '_, S> {
                 return Err(de::Error::custom("duplicate claim"));
             }
             seen |= 1 << index;
-            let bad = match index {
-                3..=5 => match map.next_value_seed(TimeSeed)? {
-                    Found::Ok(t) => {
-                        self.sink.registered(&name, RegisteredValue::Time(t));
-                        *[&mut r.exp, &mut r.nbf, &mut r.iat][index - 3] = Some(t);
-                        None
-                    }
-                    Found::Bad(why) => Some((why, "an integer NumericDate")),
-                },
-                2 => match map.next_value_seed(AudSeed)? {
-                    Found::Ok(a) => {
-                        let value = match &a {
-                            RawAudience::One(one) => {
-                                RegisteredValue::Audience(std::slice::from_ref(one), false)
-                            }
-                            RawAudience::Many(list) => RegisteredValue::Audience(list, true),
-                        };
-                        self.sink.registered(&name, value);
-                        r.aud = Some(a);
-                        None
-                    }
-                    Found::Bad(why) => Some((why, "a string or an array of strings")),
-                },
-                _ => match map.next_value_seed(StrSeed)? {
-                    Found::Ok(s) => {
-                        self.sink.registered(&name, RegisteredValue::Text(&s));
-                        let slot = match index {
-                            0 => &mut r.iss,
-                            1 => &mut r.sub,
-                            6 => &mut r.jti,
-                            _ => &mut r.scope,
-                        };
-                        *slot = Some(s);
-                        None
-                    }
-                    Found::Bad(why) => Some((why, "a string")),
-                },
-            };
-            if let Some((why, expected)) = bad {
-                *self.problem = Some(Error::new(
-                    ErrorKind::InvalidClaim,
-                    format!("claim `{name}` must be {expected}, but is {why}"),
-                ));
+            if let Some(problem) = map.next_value_seed(RegisteredSeed {
+                index,
+                name: &name,
+                out: &mut *r,
+                sink: &mut *self.sink,
+            })? {
+                *self.problem = Some(problem);
                 return Err(de::Error::custom("invalid claim"));
             }
         }
@@ -608,6 +639,25 @@ fn parse<'a, S: ClaimSink>(
     out: &mut Registered<'a>,
     sink: &mut S,
 ) -> Result<()> {
+    let nested = || {
+        Error::new(
+            ErrorKind::MalformedToken,
+            format!("the claims nest deeper than {MAX_NESTING} levels"),
+        )
+    };
+    let not_object = || {
+        Error::new(
+            ErrorKind::MalformedToken,
+            "the payload is not a JSON object",
+        )
+    };
+    if S::SKIPS_OTHERS {
+        return super::skim::parse(payload, required, out, sink).map_err(|stop| match stop {
+            Stop::Malformed => not_object(),
+            Stop::TooDeep => nested(),
+            Stop::Problem(e) => e,
+        });
+    }
     let mut problem = None;
     let mut de = serde_json::Deserializer::from_str(payload);
     let parsed = ClaimsSeed {
@@ -621,14 +671,8 @@ fn parse<'a, S: ClaimSink>(
     match (parsed, problem) {
         (_, Some(problem)) => Err(problem),
         (Ok(()), None) => Ok(()),
-        (Err(e), None) if e.to_string().starts_with("recursion limit exceeded") => err(
-            ErrorKind::MalformedToken,
-            format!("the claims nest deeper than {MAX_NESTING} levels"),
-        ),
-        (Err(_), None) => err(
-            ErrorKind::MalformedToken,
-            "the payload is not a JSON object",
-        ),
+        (Err(e), None) if e.to_string().starts_with("recursion limit exceeded") => Err(nested()),
+        (Err(_), None) => Err(not_object()),
     }
 }
 

@@ -7,6 +7,7 @@ mod claims;
 mod der;
 mod key;
 mod keyset;
+mod skim;
 
 pub use algorithm::{Algorithm, KeyFamily};
 pub use claims::{

@@ -1,0 +1,607 @@
+//! The claims pass of plain verification ([`super::NoSink`]): a scanner that walks the
+//! payload object itself and skips the claims nobody reads (a `permissions` array of a
+//! few kilobytes, say) without serde's per-value dispatch, while the registered claims are
+//! still read by the same serde seeds as the general path.
+//!
+//! It accepts and refuses exactly what the serde path does, with the same error: the
+//! grammar of RFC 8259, strings without raw control characters, escapes whose `\u`
+//! surrogates pair up (checked by serde_json itself for the rare string with an escape),
+//! numbers that fit an `f64` (checked by serde_json for any number that is not a short
+//! integer), serde_json's nesting limit counted the same way ([`MAX_NESTING`]), and
+//! nothing but whitespace after the object. A differential test in `claims.rs` holds the
+//! two together on generated and mutated payloads.
+
+use std::borrow::Cow;
+
+use serde::de::DeserializeSeed;
+
+use super::claims::{registered_index, ClaimSink, Registered, RegisteredSeed, Skip, MAX_NESTING};
+use crate::error::{Error, ErrorKind};
+
+/// Why a scan stopped.
+pub(super) enum Stop {
+    /// Not JSON, or not a JSON object: `the payload is not a JSON object`.
+    Malformed,
+    /// Deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// A registered claim of the wrong type, or repeated.
+    Problem(Error),
+}
+
+struct Scan<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+const ONES: u64 = u64::MAX / 255;
+const HIGHS: u64 = ONES << 7;
+
+/// The first index at or after `i` holding `"`, `\` or a byte below 0x20, or `b.len()`.
+/// Eight bytes per step (the lowest flagged byte of each step is exact).
+fn plain_run_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let ctrl = x.wrapping_sub(ONES * 0x20) & !x;
+        let q = x ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let s = x ^ (ONES * u64::from(b'\\'));
+        let slash = s.wrapping_sub(ONES) & !s;
+        let hit = (ctrl | quote | slash) & HIGHS;
+        if hit != 0 {
+            return i + hit.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> u8 {
+        // 0 is never valid where a token is expected, so the end reads as malformed.
+        self.b.get(self.i).copied().unwrap_or(0)
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// Asks serde_json for its verdict on `text[start..self.i]`, one complete value.
+    fn serde_accepts(&self, start: usize) -> bool {
+        let mut de = serde_json::Deserializer::from_str(&self.text[start..self.i]);
+        Skip.deserialize(&mut de).is_ok()
+    }
+
+    /// A string at `self.i` (which holds `"`); returns whether it had an escape. `strict`
+    /// also checks that `\u` surrogates pair up.
+    fn string(&mut self, strict: bool) -> Result<bool, Stop> {
+        let start = self.i;
+        self.i += 1;
+        let mut escaped = false;
+        loop {
+            self.i = plain_run_end(self.b, self.i);
+            match self.peek() {
+                b'"' => {
+                    self.i += 1;
+                    break;
+                }
+                b'\\' => {
+                    escaped = true;
+                    match self.b.get(self.i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                        Some(b'u') => {
+                            let hex = self.b.get(self.i + 2..self.i + 6).ok_or(Stop::Malformed)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(Stop::Malformed);
+                            }
+                            self.i += 6;
+                        }
+                        _ => return Err(Stop::Malformed),
+                    }
+                }
+                // A raw control character, or the end of the payload.
+                _ => return Err(Stop::Malformed),
+            }
+        }
+        // serde_json reads every string as text, refusing unpaired surrogates (\ud800).
+        if strict && escaped && !self.serde_accepts(start) {
+            return Err(Stop::Malformed);
+        }
+        Ok(escaped)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_ascii_digit() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A number: RFC 8259's grammar here; serde_json decides whether one that is not a
+    /// short integer fits (`1e400` does not).
+    fn number(&mut self, strict: bool) -> Result<(), Stop> {
+        let start = self.i;
+        if self.peek() == b'-' {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        let n = self.digits();
+        if n == 0 || (n > 1 && self.b[int_start] == b'0') {
+            return Err(Stop::Malformed);
+        }
+        let mut simple = n <= 18;
+        if self.peek() == b'.' {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(Stop::Malformed);
+            }
+            simple = false;
+        }
+        if let b'e' | b'E' = self.peek() {
+            self.i += 1;
+            if let b'+' | b'-' = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Stop::Malformed);
+            }
+            simple = false;
+        }
+        if strict && !simple && !self.serde_accepts(start) {
+            return Err(Stop::Malformed);
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Stop> {
+        if self.b.get(self.i..self.i + word.len()) != Some(word) {
+            return Err(Stop::Malformed);
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    /// An object member's name and its colon, at `self.i`.
+    fn member_name(&mut self, strict: bool) -> Result<(), Stop> {
+        if self.peek() != b'"' {
+            return Err(Stop::Malformed);
+        }
+        self.string(strict)?;
+        self.ws();
+        if self.peek() != b':' {
+            return Err(Stop::Malformed);
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    /// Skips one value at nesting level 1 (a member of the payload object), without
+    /// recursion: `kinds` holds one bit per open container (1 = object), `deep` the bits
+    /// of containers below the 128th (only a lenient skip goes that deep).
+    ///
+    /// `strict` is what serde_json's `deserialize_any` checks (an unregistered claim);
+    /// lenient is its `IgnoredAny` (grammar only: no nesting limit, no surrogate pairing,
+    /// no number range), used to find the extent of a registered claim's value, which
+    /// serde_json then reads itself.
+    fn skip_value(&mut self, strict: bool) -> Result<(), Stop> {
+        let mut kinds: u128 = 0;
+        let mut deep: Vec<bool> = Vec::new();
+        let mut open = 0usize;
+        loop {
+            self.ws();
+            match self.peek() {
+                b'"' => {
+                    self.string(strict)?;
+                }
+                c @ (b'{' | b'[') => {
+                    // The payload object is level 1.
+                    if strict && 1 + open + 1 > MAX_NESTING {
+                        return Err(Stop::TooDeep);
+                    }
+                    let object = c == b'{';
+                    self.i += 1;
+                    self.ws();
+                    if self.peek() != if object { b'}' } else { b']' } {
+                        if open >= 128 {
+                            deep.push(kinds >> 127 == 1);
+                        }
+                        kinds = kinds << 1 | u128::from(object);
+                        open += 1;
+                        if object {
+                            self.member_name(strict)?;
+                        }
+                        continue;
+                    }
+                    self.i += 1;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number(strict)?,
+                _ => return Err(Stop::Malformed),
+            }
+            // After a value: close what ends here, or go on after a comma.
+            loop {
+                if open == 0 {
+                    return Ok(());
+                }
+                self.ws();
+                let object = kinds & 1 == 1;
+                match self.peek() {
+                    b',' => {
+                        self.i += 1;
+                        if object {
+                            self.ws();
+                            self.member_name(strict)?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return Err(Stop::Malformed),
+                }
+                self.i += 1;
+                kinds >>= 1;
+                open -= 1;
+                if open >= 128 {
+                    kinds |= u128::from(deep.pop() == Some(true)) << 127;
+                }
+            }
+        }
+    }
+}
+
+/// The payload object's single pass for a sink that skips unregistered claims.
+pub(super) fn parse<'a, S: ClaimSink>(
+    payload: &'a str,
+    required: &[String],
+    out: &mut Registered<'a>,
+    sink: &mut S,
+) -> Result<(), Stop> {
+    let mut s = Scan {
+        text: payload,
+        b: payload.as_bytes(),
+        i: 0,
+    };
+    s.ws();
+    if s.peek() != b'{' {
+        return Err(Stop::Malformed);
+    }
+    s.i += 1;
+    s.ws();
+    let mut seen = 0u8;
+    if s.peek() == b'}' {
+        s.i += 1;
+    } else {
+        loop {
+            if s.peek() != b'"' {
+                return Err(Stop::Malformed);
+            }
+            let start = s.i;
+            let name: Cow<'a, str> = if s.string(true)? {
+                serde_json::from_str(&payload[start..s.i]).map_err(|_| Stop::Malformed)?
+            } else {
+                Cow::Borrowed(&payload[start + 1..s.i - 1])
+            };
+            for (i, req) in required.iter().enumerate() {
+                if *req == name {
+                    out.required_found |= 1 << i;
+                }
+            }
+            let index = registered_index(&name);
+            if let Some(index) = index {
+                // Before the colon, as serde_json's map access checks it.
+                if seen & (1 << index) != 0 {
+                    return Err(Stop::Problem(Error::new(
+                        ErrorKind::MalformedToken,
+                        format!("claim `{name}` appears more than once"),
+                    )));
+                }
+                seen |= 1 << index;
+            }
+            s.ws();
+            if s.peek() != b':' {
+                return Err(Stop::Malformed);
+            }
+            s.i += 1;
+            match index {
+                None => s.skip_value(true)?,
+                Some(index) => {
+                    // The value's extent, then serde_json reads exactly that value
+                    // (as the general path does: same checks, same verdict).
+                    s.ws();
+                    let start = s.i;
+                    s.skip_value(false)?;
+                    let mut de = serde_json::Deserializer::from_str(&payload[start..s.i]);
+                    let read = RegisteredSeed {
+                        index,
+                        name: &name,
+                        out: &mut *out,
+                        sink: &mut *sink,
+                    }
+                    .deserialize(&mut de);
+                    match read {
+                        Ok(None) => {}
+                        Ok(Some(problem)) => return Err(Stop::Problem(problem)),
+                        Err(_) => return Err(Stop::Malformed),
+                    }
+                }
+            }
+            s.ws();
+            match s.peek() {
+                b',' => {
+                    s.i += 1;
+                    s.ws();
+                }
+                b'}' => {
+                    s.i += 1;
+                    break;
+                }
+                _ => return Err(Stop::Malformed),
+            }
+        }
+    }
+    s.ws();
+    if s.i != s.b.len() {
+        return Err(Stop::Malformed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::{DeserializeSeed, Deserializer};
+
+    use super::super::claims::{validate_into, ClaimSink, NoSink, RegisteredValue, Skip};
+    use crate::jwt::Validation;
+
+    /// The general path: unregistered claims skipped through serde, as a binding's sink
+    /// that builds them would read them.
+    struct SerdeSkip;
+
+    impl ClaimSink for SerdeSkip {
+        fn registered(&mut self, _: &str, _: RegisteredValue<'_>) {}
+        fn other<'de, D: Deserializer<'de>>(&mut self, _: &str, d: D) -> Result<(), D::Error> {
+            Skip.deserialize(d)
+        }
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+    }
+
+    const NAMES: &[&str] = &[
+        "\"exp\"",
+        "\"nbf\"",
+        "\"iat\"",
+        "\"iss\"",
+        "\"sub\"",
+        "\"aud\"",
+        "\"jti\"",
+        "\"scope\"",
+        "\"\\u0065xp\"",
+        "\"a\"",
+        "\"permissions\"",
+        "\"x\\ud800\"",
+        "\"\\ud83d\\ude00\"",
+        "\"caf\u{e9}\"",
+        "\"\"",
+        "\"a\\\"b\"",
+    ];
+    const SCALARS: &[&str] = &[
+        "0",
+        "-0",
+        "7",
+        "1700000000",
+        "253402300799",
+        "253402300800",
+        "-5",
+        "1.5",
+        "1e3",
+        "-1E+2",
+        "1e-400",
+        "123456789012345678",
+        "0.0e99999999999999999999",
+        "true",
+        "false",
+        "null",
+        "\"\"",
+        "\"api\"",
+        "\"https://auth.example\"",
+        "\"a\\u00e9\\n\\t\\\\ \\/\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\u{e9}t\u{e9} \u{1f600}\"",
+        "\"orders:read:region-001\"",
+        "\"long string without any escape in it at all.....\"",
+    ];
+    /// Values serde_json refuses (or reads as a float) where they stand.
+    const ODD_SCALARS: &[&str] = &[
+        "1e400",
+        "-1e400",
+        "12345678901234567890",
+        "99999999999999999999999999999999999",
+        "1e99999999999999999999",
+        "\"\\ud800\"",
+        "\"\\udc00\"",
+        "\"\\ud800x\"",
+        "\"\\ud800\\u0041\"",
+        "\"x\\u12g4\"",
+        "01",
+        "1.",
+        "\"\u{1}\"",
+    ];
+
+    fn scalar<'a>(r: &mut Rng) -> &'a str {
+        if r.below(12) == 0 {
+            r.pick(ODD_SCALARS)
+        } else {
+            r.pick(SCALARS)
+        }
+    }
+
+    fn value(r: &mut Rng, depth: usize, out: &mut String) {
+        match r.below(if depth > 4 { 3 } else { 6 }) {
+            0..=2 => out.push_str(scalar(r)),
+            3 | 4 => {
+                out.push('[');
+                for i in 0..r.below(5) {
+                    if i > 0 {
+                        out.push_str(if r.below(8) == 0 { " ,\n" } else { "," });
+                    }
+                    value(r, depth + 1, out);
+                }
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                for i in 0..r.below(4) {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(r.pick(NAMES));
+                    out.push_str(if r.below(4) == 0 { " : " } else { ":" });
+                    value(r, depth + 1, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    fn payload(r: &mut Rng) -> String {
+        let mut out = String::from(if r.below(10) == 0 { " {" } else { "{" });
+        for i in 0..r.below(7) {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(r.pick(NAMES));
+            out.push(':');
+            if r.below(12) == 0 {
+                // Around serde_json's nesting limit.
+                let n = 120 + r.below(12);
+                let (open, close) = if r.below(2) == 0 {
+                    ("[", "]")
+                } else {
+                    ("{\"k\":", "}")
+                };
+                out.push_str(&open.repeat(n));
+                out.push_str(scalar(r));
+                out.push_str(&close.repeat(n));
+            } else {
+                value(r, 1, &mut out);
+            }
+        }
+        out.push('}');
+        if r.below(10) == 0 {
+            out.push_str(" \n");
+        }
+        // Mutations: most payloads get a few edits, at character boundaries.
+        let mut chars: Vec<char> = out.chars().collect();
+        let alphabet: Vec<char> = "{}[],:\"\\ \t\n\r0123456789eE.+-atrufnlsxu\u{1}\u{e9}"
+            .chars()
+            .collect();
+        let edits = if r.below(2) == 0 { 0 } else { 1 + r.below(3) };
+        for _ in 0..edits {
+            if chars.is_empty() {
+                break;
+            }
+            let at = r.below(chars.len());
+            match r.below(3) {
+                0 => {
+                    chars.remove(at);
+                }
+                1 => chars.insert(at, alphabet[r.below(alphabet.len())]),
+                _ => chars[at] = alphabet[r.below(alphabet.len())],
+            }
+        }
+        chars.into_iter().collect()
+    }
+
+    /// The scanner and the serde path give the same result (claims or the same error,
+    /// message included) on generated payloads, valid and mutated.
+    #[test]
+    fn skim_agrees_with_the_serde_path() {
+        let mut r = Rng(0x2545_F491_4F6C_DD1D);
+        let validations = [
+            Validation::default(),
+            Validation {
+                required_claims: vec!["exp".into(), "a".into(), "sub".into()],
+                audiences: vec!["api".into()],
+                issuers: vec!["https://auth.example".into()],
+                ..Validation::default()
+            },
+            Validation {
+                required_claims: vec![],
+                accept_any_audience: true,
+                leeway: u64::MAX,
+                ..Validation::default()
+            },
+        ];
+        let (mut accepted, mut refused) = (0, 0);
+        for n in 0..300_000 {
+            let p = payload(&mut r);
+            let v = &validations[n % validations.len()];
+            let fast = validate_into(p.clone(), v, 1_700_000_000, &mut NoSink);
+            let general = validate_into(p.clone(), v, 1_700_000_000, &mut SerdeSkip);
+            assert_eq!(fast, general, "payload {p:?}");
+            // Read to the end (claims, or a claims check refusing them) or refused as JSON.
+            match &fast {
+                Err(e) if e.kind() == crate::error::ErrorKind::MalformedToken => refused += 1,
+                _ => accepted += 1,
+            }
+        }
+        // Both kinds of outcome were exercised in numbers.
+        assert!(
+            accepted > 40_000 && refused > 40_000,
+            "{accepted} / {refused}"
+        );
+    }
+
+    #[test]
+    fn nesting_limit_and_deep_registered_values() {
+        let v = Validation {
+            required_claims: vec![],
+            accept_any_audience: true,
+            ..Validation::default()
+        };
+        let check = |p: String| {
+            let fast = validate_into(p.clone(), &v, 0, &mut NoSink);
+            assert_eq!(fast, validate_into(p.clone(), &v, 0, &mut SerdeSkip), "{p}");
+            fast
+        };
+        for n in [125usize, 126, 127, 128, 300] {
+            let nested = format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+            let got = check(nested);
+            assert_eq!(got.is_ok(), n <= 126, "{n}");
+            // A registered claim is read by serde's seeds: deep is a type error there.
+            let aud = format!("{{\"aud\":{}\"x\"{}}}", "[".repeat(n), "]".repeat(n));
+            assert_eq!(
+                check(aud).unwrap_err().kind(),
+                crate::error::ErrorKind::InvalidClaim
+            );
+            let exp = format!("{{\"exp\":{}{}}}", "{\"k\":".repeat(n), "}".repeat(n));
+            assert!(check(exp.replacen("}", "1}", 1)).is_err());
+        }
+    }
+}
