@@ -39,6 +39,7 @@ const HIGHS: u64 = ONES << 7;
 
 /// The first index at or after `i` holding `"`, `\` or a byte below 0x20, or `b.len()`.
 /// Eight bytes per step (the lowest flagged byte of each step is exact).
+#[inline]
 fn plain_run_end(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
@@ -82,6 +83,7 @@ impl<'a> Scan<'a> {
 
     /// A string at `self.i` (which holds `"`); returns whether it had an escape. `strict`
     /// also checks that `\u` surrogates pair up.
+    #[inline]
     fn string(&mut self, strict: bool) -> Result<bool, Stop> {
         let start = self.i;
         self.i += 1;
