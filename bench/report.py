@@ -71,6 +71,23 @@ def main() -> None:
             "",
             f"`jsonwebtoken` HS256 verify+claims is {c['HS256 verify+claims/jsonwebtoken'] / raw:.1f}x the raw HMAC.",
         ]
+    sizes = sorted({int(k.split("/")[1].split()[0]) for k in c if k.startswith("HS256 verify by token size/")})
+    if sizes:
+        lines += [
+            "",
+            "HS256 verify as tokens grow (the claims above, then a `permissions` array of strings):",
+            "",
+            "| token | raw HMAC-SHA256 | authgate | authgate ÷ raw HMAC | jsonwebtoken | jsonwebtoken ÷ authgate |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n in sizes:
+            at = {w: c.get(f"HS256 verify by token size/{n} B/{w}") for w in ("raw HMAC", "authgate", "jsonwebtoken")}
+            if None in at.values():
+                continue
+            lines.append(
+                f"| {n:,} B | {fmt(at['raw HMAC'])} | {fmt(at['authgate'])} | {at['authgate'] / at['raw HMAC']:.2f}x "
+                f"| {fmt(at['jsonwebtoken'])} | {at['jsonwebtoken'] / at['authgate']:.1f}x |"
+            )
     dalek = c.get("EdDSA verify/ed25519-dalek (signature only)")
     if dalek and c.get("EdDSA verify+claims/authgate"):
         lines += [
