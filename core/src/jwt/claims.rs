@@ -195,8 +195,8 @@ pub enum RegisteredValue<'a> {
 /// payload a second time. The output only counts if verification succeeds.
 pub trait ClaimSink {
     /// True for a sink whose `other` only skips the value, as [`NoSink`]'s does: the core
-    /// then skips unregistered claims with its own scanner instead of through `other`
-    /// (same verdicts, see `skim.rs`).
+    /// then skips unregistered claims with its own scanner and never calls `other` (same
+    /// verdicts and errors, see `skim.rs`). Leave it false in a sink that reads claims.
     #[doc(hidden)]
     const SKIPS_OTHERS: bool = false;
     /// A registered claim (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `scope`).

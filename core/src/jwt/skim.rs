@@ -8,8 +8,8 @@
 //! surrogates pair up (checked by serde_json itself for the rare string with an escape),
 //! numbers that fit an `f64` (checked by serde_json for any number that is not a short
 //! integer), serde_json's nesting limit counted the same way ([`MAX_NESTING`]), and
-//! nothing but whitespace after the object. A differential test in `claims.rs` holds the
-//! two together on generated and mutated payloads.
+//! nothing but whitespace after the object. The differential tests below hold the two
+//! together on generated and mutated payloads.
 
 use std::borrow::Cow;
 
@@ -33,6 +33,10 @@ struct Scan<'a> {
     b: &'a [u8],
     i: usize,
 }
+
+// serde_json's recursion limit is 128 levels and is not configurable here: the payload
+// object plus 126 more. The scanner counts the same way.
+const _: () = assert!(MAX_NESTING == 127);
 
 const ONES: u64 = u64::MAX / 255;
 const HIGHS: u64 = ONES << 7;
@@ -499,7 +503,21 @@ mod tests {
             }
             out.push_str(r.pick(NAMES));
             out.push(':');
-            if r.below(12) == 0 {
+            if r.below(40) == 0 {
+                // A large claim of long plain strings, as the 2–8 KB tokens carry.
+                out.push('[');
+                for k in 0..50 + r.below(250) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    out.push('"');
+                    for _ in 0..r.below(90) {
+                        out.push(['a', 'Z', ':', '-', '0', ' ', '\u{e9}', '\u{1f600}'][r.below(8)]);
+                    }
+                    out.push('"');
+                }
+                out.push(']');
+            } else if r.below(12) == 0 {
                 // Around serde_json's nesting limit.
                 let n = 120 + r.below(12);
                 let (open, close) = if r.below(2) == 0 {
@@ -520,7 +538,8 @@ mod tests {
         }
         // Mutations: most payloads get a few edits, at character boundaries.
         let mut chars: Vec<char> = out.chars().collect();
-        let alphabet: Vec<char> = "{}[],:\"\\ \t\n\r0123456789eE.+-atrufnlsxu\u{1}\u{e9}"
+        let alphabet: Vec<char> =
+            "{}[],:\"\\ \t\n\r0123456789eE.+-atrufnlsxu/bABCDEF\u{1}\u{b}\u{c}\u{7f}\u{a0}\u{e9}\u{feff}"
             .chars()
             .collect();
         let edits = if r.below(2) == 0 { 0 } else { 1 + r.below(3) };
@@ -561,23 +580,39 @@ mod tests {
             },
         ];
         let (mut accepted, mut refused) = (0, 0);
+        let mut outcomes = std::collections::BTreeSet::new();
         for n in 0..300_000 {
             let p = payload(&mut r);
             let v = &validations[n % validations.len()];
             let fast = validate_into(p.clone(), v, 1_700_000_000, &mut NoSink);
             let general = validate_into(p.clone(), v, 1_700_000_000, &mut SerdeSkip);
             assert_eq!(fast, general, "payload {p:?}");
+            if let Err(e) = &fast {
+                let m = e.message();
+                outcomes.insert(if m.contains("nest deeper") {
+                    "nesting"
+                } else if m.contains("more than once") {
+                    "duplicate"
+                } else if m.contains("not a JSON object") {
+                    "not json"
+                } else if m.contains("must be") {
+                    "wrong type"
+                } else {
+                    "claims check"
+                });
+            }
             // Read to the end (claims, or a claims check refusing them) or refused as JSON.
             match &fast {
                 Err(e) if e.kind() == crate::error::ErrorKind::MalformedToken => refused += 1,
                 _ => accepted += 1,
             }
         }
-        // Both kinds of outcome were exercised in numbers.
+        // Both kinds of outcome were exercised in numbers, and every kind of refusal.
         assert!(
             accepted > 40_000 && refused > 40_000,
             "{accepted} / {refused}"
         );
+        assert_eq!(outcomes.len(), 5, "{outcomes:?}");
     }
 
     #[test]
@@ -604,6 +639,22 @@ mod tests {
             );
             let exp = format!("{{\"exp\":{}{}}}", "{\"k\":".repeat(n), "}".repeat(n));
             assert!(check(exp.replacen("}", "1}", 1)).is_err());
+            // Past 128 levels the scanner keeps the kinds of the outer containers aside:
+            // mixed arrays and objects must come back in the right order.
+            let (open, close) = ("[{\"k\":".repeat(n), "}]".repeat(n));
+            let mixed = format!("{{\"aud\":{open}\"x\"{close}, \"sub\":\"s\"}}");
+            assert_eq!(
+                check(mixed).unwrap_err().kind(),
+                crate::error::ErrorKind::InvalidClaim
+            );
+            // The outermost pair closed in the wrong order: found only if the kinds kept
+            // aside were restored right.
+            let swapped = format!("{}]}}", &close[..close.len() - 2]);
+            let broken = format!("{{\"aud\":{open}\"x\"{swapped}}}");
+            assert_eq!(
+                check(broken).unwrap_err().message(),
+                "the payload is not a JSON object"
+            );
         }
     }
 }
