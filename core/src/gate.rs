@@ -132,11 +132,15 @@ pub struct GateConfig {
 const ID_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "s_hash"];
 
 /// Notes, during the payload's one parse, whether a claim only ID tokens carry is present
-/// (names as parsed, so `\u` escapes are seen through); every value is skipped as plain
-/// verification skips it.
+/// (names as parsed, so `\u` escapes are seen through), and keeps the two claims the gate
+/// reads after it (`cnf`, `scp`; the last one when repeated, as a JSON object keeps it),
+/// so the payload is not parsed again; every other value is skipped as plain verification
+/// skips it.
 #[derive(Default)]
 struct IdTokenClaims {
     found: bool,
+    cnf: Option<Value>,
+    scp: Option<Value>,
 }
 
 impl ClaimSink for IdTokenClaims {
@@ -146,8 +150,16 @@ impl ClaimSink for IdTokenClaims {
         name: &str,
         value: D,
     ) -> std::result::Result<(), D::Error> {
-        self.found |= ID_TOKEN_CLAIMS.contains(&name);
-        NoSink.other(name, value)
+        use serde::Deserialize as _;
+        match name {
+            "cnf" => self.cnf = Some(Value::deserialize(value)?),
+            "scp" => self.scp = Some(Value::deserialize(value)?),
+            _ => {
+                self.found |= ID_TOKEN_CLAIMS.contains(&name);
+                return NoSink.other(name, value);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -295,11 +307,13 @@ impl Grants {
     }
 }
 
-fn grants(claims: Option<&Claims>, api_key: Option<&ApiKeyRecord>) -> Grants {
+/// The scopes a request holds: a token's `scope` and `scp` (an array, as some identity
+/// providers issue it), else the API key's.
+fn grants(claims: Option<&Claims>, scp: Option<&Value>, api_key: Option<&ApiKeyRecord>) -> Grants {
     match (claims, api_key) {
         (Some(claims), _) => {
             let mut scopes: Vec<String> = claims.scopes().map(str::to_string).collect();
-            if let Some(Value::Array(items)) = claims.get("scp") {
+            if let Some(Value::Array(items)) = scp {
                 scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
             }
             Grants {
@@ -764,14 +778,14 @@ impl Gate {
             Some(manager) => Some(self.api_key(manager, request)?),
             None => None,
         };
-        let (claims, dpop) = match &c.tokens {
+        let (claims, dpop, scp) = match &c.tokens {
             Some(verifier) => {
-                let (claims, dpop) = self.token(verifier, request)?;
-                (Some(claims), dpop)
+                let (claims, dpop, scp) = self.token(verifier, request)?;
+                (Some(claims), dpop, scp)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
-        let grants = grants(claims.as_ref(), api_key.as_ref());
+        let grants = grants(claims.as_ref(), scp.as_ref(), api_key.as_ref());
         let route_scopes = route.map(|r| r.scopes.as_slice()).unwrap_or_default();
         for scope in c.scopes.iter().chain(route_scopes) {
             grants.require(scope)?;
@@ -948,7 +962,7 @@ impl Gate {
         &self,
         verifier: &TokenVerifier,
         request: &GateRequest<'_>,
-    ) -> Result<(Claims, Option<DpopProof>)> {
+    ) -> Result<(Claims, Option<DpopProof>, Option<Value>)> {
         let header = request.header("authorization");
         let Some(authorization) = header.as_deref().filter(|v| !v.trim().is_empty()) else {
             return err(ErrorKind::MissingToken, "the request has no access token");
@@ -973,7 +987,8 @@ impl Gate {
                 "an OpenID Connect ID token is not an access token",
             );
         }
-        let binding = claims.get("cnf");
+        let binding = id_token.cnf.take();
+        let scp = id_token.scp.take();
         let proof_header = request.header("dpop");
         let proof_header = proof_header.as_deref();
         match &self.config.dpop {
@@ -1003,7 +1018,7 @@ impl Gate {
                     access_claims: Some(&map),
                     nonce: None,
                 })?;
-                Ok((claims, Some(proof)))
+                Ok((claims, Some(proof), scp))
             }
             _ if binding
                 .as_ref()
@@ -1020,7 +1035,7 @@ impl Gate {
                 match cert.filter(|c| !c.is_empty()) {
                     Some(cert) => {
                         crate::pop::check_certificate_binding(&claims, cert)?;
-                        Ok((claims, None))
+                        Ok((claims, None, scp))
                     }
                     None => err(
                         ErrorKind::InvalidClaim,
@@ -1032,7 +1047,7 @@ impl Gate {
                 ErrorKind::InvalidClaim,
                 "the token is bound to a key (cnf) and this request does not prove it",
             ),
-            _ => Ok((claims, None)),
+            _ => Ok((claims, None, scp)),
         }
     }
 

@@ -8,6 +8,19 @@ use crate::ratelimit::RateDecision;
 /// The longest `Authorization` header value read.
 pub const MAX_AUTHORIZATION_BYTES: usize = 16 * 1024;
 
+/// The characters of a token68 (RFC 7235 §2.1) before its trailing `=`: letters, digits
+/// and `-._~+/`.
+static TOKEN68: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    t
+};
+
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive,
 /// RFC 6750 §2.1). Anything else is `malformed_token`.
 pub fn bearer_token(header_value: &str) -> Result<&str> {
@@ -26,7 +39,7 @@ pub fn bearer_token(header_value: &str) -> Result<&str> {
         !t.is_empty()
             && t.trim_end_matches('=')
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+                .all(|b| TOKEN68[usize::from(b)])
     };
     if !scheme.eq_ignore_ascii_case("bearer") || !is_token68(token) {
         return err(

@@ -362,14 +362,40 @@ fn ceil_secs(ms: u64) -> u64 {
     ms.div_ceil(1000)
 }
 
-fn quote(name: &str) -> String {
-    // An RFC 8941 string. Policy names are checked to be printable ASCII without `"` or
-    // `\\` when set ([`check_policy_name`]), so this never drops or escapes a character;
-    // a name that got here otherwise loses the characters no header may carry.
-    let mut out = String::with_capacity(name.len() + 2);
+/// Appends `name` as an RFC 8941 string. Policy names are checked to be printable ASCII
+/// without `"` or `\\` when set ([`check_policy_name`]), so this never drops or escapes a
+/// character; a name that got here otherwise loses the characters no header may carry.
+fn push_quoted(out: &mut String, name: &str) {
     out.push('"');
-    out.extend(name.chars().filter(|&c| is_name_char(c)));
+    if name.chars().all(is_name_char) {
+        out.push_str(name);
+    } else {
+        out.extend(name.chars().filter(|&c| is_name_char(c)));
+    }
     out.push('"');
+}
+
+/// Appends `n` in decimal, without an allocation of its own.
+fn push_number(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    // Decimal digits are ASCII.
+    out.push_str(std::str::from_utf8(crate::util::decimal(n, &mut digits)).unwrap_or("0"));
+}
+
+/// `"name";<a>=<x>;<b>=<y>`: the shape of both RateLimit headers, built in one allocation.
+fn name_and_params(name: &str, a: &str, x: u64, b: &str, y: u64) -> String {
+    let mut out = String::with_capacity(name.len() + 2 + 2 * 24);
+    push_quoted(&mut out, name);
+    out.push_str(a);
+    push_number(&mut out, x);
+    out.push_str(b);
+    push_number(&mut out, y);
+    out
+}
+
+fn number(n: u64) -> String {
+    let mut out = String::with_capacity(20);
+    push_number(&mut out, n);
     out
 }
 
@@ -397,11 +423,12 @@ impl RateDecision {
     /// quota `q` is the bucket (the burst), `w` the seconds it takes to refill from empty,
     /// so `q/w` is the policy's rate and `r` never exceeds `q`.
     pub fn policy_header(&self) -> String {
-        format!(
-            "{};q={};w={}",
-            quote(&self.policy),
+        name_and_params(
+            &self.policy,
+            ";q=",
             self.burst,
-            self.quota_window_secs()
+            ";w=",
+            self.quota_window_secs(),
         )
     }
 
@@ -409,11 +436,12 @@ impl RateDecision {
     /// are left, the seconds until the bucket is full again, and when none is left, the
     /// seconds until the next one (then equal to `Retry-After` for a request of cost 1).
     pub fn ratelimit_header(&self) -> String {
-        format!(
-            "{};r={};t={}",
-            quote(&self.policy),
+        name_and_params(
+            &self.policy,
+            ";r=",
             self.remaining.min(self.burst),
-            self.reset_secs()
+            ";t=",
+            self.reset_secs(),
         )
     }
 
@@ -436,21 +464,30 @@ impl RateDecision {
     /// `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds when the bucket is full
     /// again, as GitHub sends it) and, when refused, `Retry-After`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
+        self.headers_named(&[
+            "RateLimit-Policy",
+            "RateLimit",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Retry-After",
+        ])
+    }
+
+    /// The headers under the six `names` given (in the order of [`RateDecision::headers`]).
+    fn headers_named(&self, names: &[&'static str; 6]) -> Vec<(&'static str, String)> {
         if self.degraded {
             return Vec::new();
         }
-        let mut out = vec![
-            ("RateLimit-Policy", self.policy_header()),
-            ("RateLimit", self.ratelimit_header()),
-            ("X-RateLimit-Limit", self.burst.to_string()),
-            ("X-RateLimit-Remaining", self.remaining.to_string()),
-            (
-                "X-RateLimit-Reset",
-                ceil_secs(self.now_ms.saturating_add(self.reset_after_ms)).to_string(),
-            ),
-        ];
+        let mut out = Vec::with_capacity(6);
+        out.push((names[0], self.policy_header()));
+        out.push((names[1], self.ratelimit_header()));
+        out.push((names[2], number(self.burst)));
+        out.push((names[3], number(self.remaining)));
+        let reset = ceil_secs(self.now_ms.saturating_add(self.reset_after_ms));
+        out.push((names[4], number(reset)));
         if let Some(secs) = self.retry_after_secs() {
-            out.push(("Retry-After", secs.to_string()));
+            out.push((names[5], number(secs)));
         }
         out
     }
@@ -458,20 +495,14 @@ impl RateDecision {
     /// [`RateDecision::headers`] with lower-case names, as HTTP/2 and ASGI require and
     /// as every authgate runtime sends them.
     pub fn wire_headers(&self) -> Vec<(&'static str, String)> {
-        self.headers()
-            .into_iter()
-            .map(|(name, value)| {
-                let lower = match name {
-                    "RateLimit-Policy" => "ratelimit-policy",
-                    "RateLimit" => "ratelimit",
-                    "X-RateLimit-Limit" => "x-ratelimit-limit",
-                    "X-RateLimit-Remaining" => "x-ratelimit-remaining",
-                    "X-RateLimit-Reset" => "x-ratelimit-reset",
-                    _ => "retry-after",
-                };
-                (lower, value)
-            })
-            .collect()
+        self.headers_named(&[
+            "ratelimit-policy",
+            "ratelimit",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+        ])
     }
 
     /// `Ok` when allowed; otherwise `rate_limited`, with `retry_after` set when waiting

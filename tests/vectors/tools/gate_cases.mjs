@@ -11,8 +11,8 @@ import { writeVectors } from './write.mjs'
 
 const b64u = (v) => Buffer.from(v).toString('base64url')
 const SECRET = 'authgate-gate-vectors-hs256-secret-0123456789'
-const hs256 = (header, claims) => {
-  const input = `${b64u(typeof header === 'string' ? header : JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`
+const hs256 = (header, claims, payloadText = JSON.stringify(claims)) => {
+  const input = `${b64u(typeof header === 'string' ? header : JSON.stringify(header))}.${b64u(payloadText)}`
   return `${input}.${b64u(createHmac('sha256', SECRET).update(input).digest())}`
 }
 const ISS = 'https://issuer.example'
@@ -30,6 +30,15 @@ const DPOP_BOUND = hs256(
   { alg: 'HS256', typ: 'JWT' },
   claims({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } }),
 )
+// Scopes as an array in `scp` (as some identity providers issue them), and what is not read
+// as scopes: a string `scp`. A repeated claim counts once, as its last value (a JSON object
+// keeps the last); names count as parsed, `\u` escapes seen through.
+const SCP_ARRAY = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ scp: ['orders', 'read'] }))
+const SCP_STRING = hs256({ alg: 'HS256', typ: 'JWT' }, claims({ scp: 'read' }))
+const payloadWith = (tail) => JSON.stringify(claims()).replace(/}$/, `,${tail}}`)
+const SCP_REPEATED = hs256({ alg: 'HS256', typ: 'JWT' }, null, payloadWith('"scp":["read"],"scp":["write"]'))
+const SCP_ESCAPED = hs256({ alg: 'HS256', typ: 'JWT' }, null, payloadWith('"\\u0073cp":["read"]'))
+const CNF_ESCAPED = hs256({ alg: 'HS256', typ: 'JWT' }, null, payloadWith('"\\u0063nf":{"jkt":"abc"}'))
 const FORGED = `${GOOD.slice(0, GOOD.lastIndexOf('.'))}.${b64u(Buffer.alloc(32))}`
 // Hostile headers that once reached WWW-Authenticate: a long and a non-Latin-1 `alg`.
 const hostile = (alg) => `${b64u(JSON.stringify({ alg }))}.e30.AAAA`
@@ -224,6 +233,34 @@ const cases = [
     refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
       challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
     }),
+  ),
+  one("a token's `scp` array grants its scopes", 'scoped', request(bearer(SCP_ARRAY)), admitted()),
+  one(
+    'a string `scp` grants nothing (only an array is read)',
+    'scoped',
+    request(bearer(SCP_STRING)),
+    refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
+      challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
+    }),
+  ),
+  one(
+    'a repeated `scp` counts as its last value',
+    'scoped',
+    request(bearer(SCP_REPEATED)),
+    refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
+      challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
+    }),
+  ),
+  one('an escaped `scp` name is read as `scp`', 'scoped', request(bearer(SCP_ESCAPED)), admitted()),
+  one(
+    'an escaped `cnf` name still binds the token',
+    'bearer',
+    request(bearer(CNF_ESCAPED)),
+    invalidToken(
+      'invalid_claim',
+      'invalid claim',
+      'the token is bound to a key (cnf) and this request does not prove it',
+    ),
   ),
   one('a valid API key is admitted', 'api_key', request([['x-api-key', '{api_key}']]), admitted({}, NO_RATE_HEADERS)),
   one(
