@@ -80,14 +80,14 @@ pub fn crc32(data: &[u8]) -> u32 {
     })
 }
 
-fn checksum(text: &str) -> String {
+fn checksum(text: &str) -> [u8; CHECKSUM_CHARS] {
     let mut n = crc32(text.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_CHARS];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    out.iter().map(|&b| b as char).collect()
+    out
 }
 
 fn check_prefix(prefix: &str) -> Result<()> {
@@ -130,7 +130,7 @@ pub fn parse(key: &str) -> Result<ParsedApiKey> {
         return Err(invalid("the API key has characters outside base62"));
     }
     let (signed, sum) = key.split_at(key.len() - CHECKSUM_CHARS);
-    if !ct_eq(checksum(signed).as_bytes(), sum.as_bytes()) {
+    if !ct_eq(&checksum(signed), sum.as_bytes()) {
         return Err(invalid("the API key's checksum does not match (a typo?)"));
     }
     Ok(ParsedApiKey {
@@ -340,7 +340,8 @@ pub fn generate(options: &ApiKeyOptions, now: u64) -> Result<(String, ApiKeyReco
     let mut key = options.prefix.clone();
     key.push_str(&random_base62(ID_CHARS + SECRET_CHARS)?);
     let sum = checksum(&key);
-    key.push_str(&sum);
+    // Base62 digits are ASCII.
+    key.push_str(std::str::from_utf8(&sum).unwrap_or_default());
     let parsed = parse(&key)?;
     let record = ApiKeyRecord {
         id: parsed.id,

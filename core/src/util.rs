@@ -137,7 +137,7 @@ pub(crate) fn b64url_encode_into(input: &[u8], out: &mut String) {
 }
 
 /// `n` in decimal, written at the end of `buf`: the digits, with no allocation.
-pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     loop {
         at -= 1;

@@ -105,7 +105,7 @@ fn answer(outcome: GateOutcome) -> String {
         }
         GateOutcome::Refused(r) => {
             w.raw("{\"admitted\":false,\"status\":");
-            w.raw(&r.response.status.to_string());
+            w.integer(i64::from(r.response.status));
             w.raw(",\"headers\":");
             w.headers(&r.response.headers);
             w.field("body", &r.response.body);
@@ -113,7 +113,7 @@ fn answer(outcome: GateOutcome) -> String {
             w.field("message", r.error.message());
             if let Some(secs) = r.error.retry_after() {
                 w.raw(",\"retryAfter\":");
-                w.raw(&secs.to_string());
+                w.integer(i64::try_from(secs).unwrap_or(i64::MAX));
             }
             if let Some(d) = &r.rate_limit {
                 w.rate(d);
@@ -138,6 +138,16 @@ impl Json {
         let _ = serde_json::to_writer(&mut self.0, text);
     }
 
+    /// An integer in decimal, with no allocation.
+    fn integer(&mut self, n: i64) {
+        let mut digits = [0u8; 20];
+        if n < 0 {
+            self.0.push(b'-');
+        }
+        self.0
+            .extend_from_slice(authgate_core::util::decimal(n.unsigned_abs(), &mut digits));
+    }
+
     fn field(&mut self, name: &str, value: &str) {
         self.raw(",\"");
         self.raw(name);
@@ -149,7 +159,7 @@ impl Json {
         self.raw(",\"");
         self.raw(name);
         self.raw("\":");
-        self.raw(&value.to_string());
+        self.integer(i64::try_from(value).unwrap_or(i64::MAX));
     }
 
     fn headers(&mut self, headers: &[(&'static str, String)]) {
@@ -177,7 +187,7 @@ impl Json {
                 self.raw(",");
             }
             // Whole numbers of milliseconds or counts, or -1: written as integers.
-            self.raw(&(*n as i64).to_string());
+            self.integer(*n as i64);
         }
         self.raw("]}");
     }
