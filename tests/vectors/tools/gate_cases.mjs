@@ -66,6 +66,11 @@ const request = (headers, { method = 'GET', path = '/resource', client = '203.0.
   headers: [['x-forwarded-for', client], ...headers],
 })
 const bearer = (token) => [['authorization', `Bearer ${token}`]]
+// What the `scoped` gate answers a token without the scope `read`.
+const needsRead = () =>
+  refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
+    challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
+  })
 const invalidToken = (code, description, message) =>
   refused(401, code, message, { challenge: challenge('invalid_token', description) })
 
@@ -226,31 +231,10 @@ const cases = [
     ),
   ),
   one('a token with the scope the gate needs', 'scoped', request(bearer(GOOD)), admitted()),
-  one(
-    'a token without the scope the gate needs',
-    'scoped',
-    request(bearer(WRITE_ONLY)),
-    refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
-      challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
-    }),
-  ),
+  one('a token without the scope the gate needs', 'scoped', request(bearer(WRITE_ONLY)), needsRead()),
   one("a token's `scp` array grants its scopes", 'scoped', request(bearer(SCP_ARRAY)), admitted()),
-  one(
-    'a string `scp` grants nothing (only an array is read)',
-    'scoped',
-    request(bearer(SCP_STRING)),
-    refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
-      challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
-    }),
-  ),
-  one(
-    'a repeated `scp` counts as its last value',
-    'scoped',
-    request(bearer(SCP_REPEATED)),
-    refused(403, 'insufficient_scope', 'the request needs the scope `read`', {
-      challenge: 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope"',
-    }),
-  ),
+  one('a string `scp` grants nothing (only an array is read)', 'scoped', request(bearer(SCP_STRING)), needsRead()),
+  one('a repeated `scp` counts as its last value', 'scoped', request(bearer(SCP_REPEATED)), needsRead()),
   one('an escaped `scp` name is read as `scp`', 'scoped', request(bearer(SCP_ESCAPED)), admitted()),
   one(
     'an escaped `cnf` name still binds the token',
