@@ -113,7 +113,7 @@ fn answer(outcome: GateOutcome) -> String {
             w.field("message", r.error.message());
             if let Some(secs) = r.error.retry_after() {
                 w.raw(",\"retryAfter\":");
-                w.integer(i64::try_from(secs).unwrap_or(i64::MAX));
+                w.unsigned(secs);
             }
             if let Some(d) = &r.rate_limit {
                 w.rate(d);
@@ -138,6 +138,13 @@ impl Json {
         let _ = serde_json::to_writer(&mut self.0, text);
     }
 
+    /// An unsigned integer in decimal, in full, with no allocation.
+    fn unsigned(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        self.0
+            .extend_from_slice(authgate_core::util::decimal(n, &mut digits));
+    }
+
     /// An integer in decimal, with no allocation.
     fn integer(&mut self, n: i64) {
         let mut digits = [0u8; 20];
@@ -159,7 +166,7 @@ impl Json {
         self.raw(",\"");
         self.raw(name);
         self.raw("\":");
-        self.integer(i64::try_from(value).unwrap_or(i64::MAX));
+        self.unsigned(value);
     }
 
     fn headers(&mut self, headers: &[(&'static str, String)]) {
