@@ -1,7 +1,7 @@
 'use strict'
 // Express middleware: `app.use(authgate(new Gate({ keys, apiKeys })))`; then `req.auth`.
 
-const { Gate, AuthError, refusalResponse, gateUrl } = require('./http.js')
+const { Gate, GateRefusal, AuthError, refusalResponse, gateUrl } = require('./http.js')
 
 /**
  * Writes a refusal as the core built it. Not `res.set`/`res.send`: Express would add
@@ -69,15 +69,18 @@ function authgate(gate, { exclude = [], scopes, limit, cost, name } = {}) {
       if (error instanceof AuthError) return refuse(error)
       return next(error)
     }
+    // A refusal comes back as the response to send: no exception on the 429 path.
+    const settle = (outcome) =>
+      outcome instanceof GateRefusal ? write(res, outcome.status, outcome.headers, outcome.body) : admit(outcome)
     // With a store across the network (Redis), the checks run off the event loop.
-    if (gate.offload) return gate.authenticateAsync(header, req.socket.remoteAddress, request).then(admit, refuse)
-    let auth
+    if (gate.offload) return gate.checkAsync(header, req.socket.remoteAddress, request).then(settle, refuse)
+    let outcome
     try {
-      auth = gate.authenticate(header, req.socket.remoteAddress, request)
+      outcome = gate.check(header, req.socket.remoteAddress, request)
     } catch (error) {
       return refuse(error)
     }
-    admit(auth)
+    settle(outcome)
   }
 }
 
@@ -95,4 +98,4 @@ function authgateErrors({ realm } = {}) {
   }
 }
 
-module.exports = { authgate, authgateErrors, Gate, peerCertificate }
+module.exports = { authgate, authgateErrors, Gate, GateRefusal, peerCertificate }

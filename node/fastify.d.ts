@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback } from 'fastify'
 import type { AuthContext, Gate, RouteOptions } from './http'
-export { Gate } from './http'
+export { Gate, GateRefusal } from './http'
 export type { AuthContext, GateOptions } from './http'
 
 declare module 'fastify' {

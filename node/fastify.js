@@ -1,7 +1,7 @@
 'use strict'
 // Fastify plugin: `app.register(authgatePlugin, { gate })`; then `request.auth`.
 
-const { Gate, AuthError, refusalResponse, gateUrl } = require('./http.js')
+const { Gate, GateRefusal, AuthError, refusalResponse, gateUrl } = require('./http.js')
 const { peerCertificate } = require('./express.js')
 
 function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, done) {
@@ -32,9 +32,14 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
         clientCertificate: peerCertificate(request.socket),
       }
       // With a store across the network (Redis), the checks run off the event loop.
-      request.auth = gate.offload
-        ? await gate.authenticateAsync(header, request.socket.remoteAddress, options)
-        : gate.authenticate(header, request.socket.remoteAddress, options)
+      const outcome = gate.offload
+        ? await gate.checkAsync(header, request.socket.remoteAddress, options)
+        : gate.check(header, request.socket.remoteAddress, options)
+      // A refusal comes back as the response to send: no exception on the 429 path.
+      if (outcome instanceof GateRefusal) {
+        return reply.code(outcome.status).headers(outcome.headers).send(Buffer.from(outcome.body))
+      }
+      request.auth = outcome
     } catch (error) {
       if (!(error instanceof AuthError)) throw error
       const { status, headers, body } = gate.errorResponse(error)
@@ -49,4 +54,4 @@ function authgatePlugin(fastify, { gate, exclude = [], handleErrors = true }, do
 // `app.register(async (api) => { api.register(authgatePlugin, { gate }); … }, { prefix: '/api' })`.
 authgatePlugin[Symbol.for('skip-override')] = true
 
-module.exports = { authgatePlugin, Gate }
+module.exports = { authgatePlugin, Gate, GateRefusal }

@@ -96,6 +96,20 @@ export interface GateOptions {
   apiKeyPrefixes?: string[]
 }
 
+/**
+ * A request the gate refused: the response every runtime sends for it, and the AuthError
+ * `authenticate` throws for it (built when first read). `Gate.check` returns it.
+ */
+export declare class GateRefusal {
+  readonly status: number
+  /** Lower-case names. */
+  readonly headers: Record<string, string>
+  /** The JSON body, as text. */
+  readonly body: string
+  /** The refusing AuthError, with `.response` and, for a limit, `.rateLimit`. */
+  readonly error: AuthError
+}
+
 export declare class Gate {
   constructor(options: GateOptions)
   /** Throws the refusing AuthError, with `.response` ({ status, headers, body }) attached. */
@@ -110,6 +124,21 @@ export declare class Gate {
     peer?: string,
     options?: AuthenticateOptions,
   ): Promise<AuthContext>
+  /**
+   * `authenticate` without throwing for a refusal: the AuthContext, or the GateRefusal to
+   * answer with (no exception, no JSON parse: what the framework adapters call).
+   */
+  check(
+    header: (name: string) => string | string[] | undefined,
+    peer?: string,
+    options?: AuthenticateOptions,
+  ): AuthContext | GateRefusal
+  /** `check` on the libuv pool (for Redis stores and remote key sets). */
+  checkAsync(
+    header: (name: string) => string | string[] | undefined,
+    peer?: string,
+    options?: AuthenticateOptions,
+  ): Promise<AuthContext | GateRefusal>
   /** A route's own rule, checked now. */
   route(name: string, options?: RouteOptions): GateRoute
   /** `route`, cached by name and options. */

@@ -8,7 +8,9 @@
 const authgate = require('./index.js')
 const CLIENT_RATE_POLICY = authgate.defaults.clientRatePolicy
 const { KeySet, Verifier, SessionManager, RemoteJwks, RedisStore, RateDecision, AuthError, httpRefusal } = authgate
-const { CoreGate, nativeOf, errorFor, convertError } = authgate._gateSupport
+const { CoreGate, nativeOf, errorFor, convertError, refusalHeaderNames } = authgate._gateSupport
+/** The header names a refusal's lines give by index (the core's `http::REFUSAL_HEADERS`). */
+const REFUSAL_HEADERS = Object.freeze(refusalHeaderNames())
 
 const GATE_OPTIONS = [
   'keys',
@@ -169,7 +171,19 @@ class Gate {
    * covers. Throws the AuthError of the first check that fails, with `.response` (the
    * refusal's status, headers and body) attached.
    */
-  authenticate(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
+  authenticate(header, peer, request) {
+    const outcome = this.check(header, peer, request)
+    if (outcome instanceof GateRefusal) throw outcome.error
+    return outcome
+  }
+
+  /**
+   * `authenticate` without throwing: the AuthContext of an admitted request, or the
+   * `GateRefusal` to answer with (`status`, `headers`, `body`; its `error` is the AuthError
+   * `authenticate` throws). What the framework adapters call: a refusal (a 429 under a
+   * flood, say) costs no exception and no JSON parse.
+   */
+  check(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
     if (this.keys instanceof RemoteJwks) {
       throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
     }
@@ -181,7 +195,7 @@ class Gate {
       route ?? null,
       clientCertificate ?? null,
     )
-    return admitted(JSON.parse(answer), this)
+    return outcome(answer, this)
   }
 
   /** Whether `auth` is an AuthContext this gate admitted. */
@@ -199,7 +213,7 @@ class Gate {
     const held = auth?.[ADMITTED]
     if (!held || held.gate !== this) throw new TypeError('authorizeRoute takes an AuthContext this gate admitted')
     const rate = auth.rateLimit
-    const answer = JSON.parse(
+    const routed = outcome(
       this[CORE].checkRouteFor(
         auth.identity,
         held.grants.scopes,
@@ -208,15 +222,23 @@ class Gate {
         rate ? authgate._decisionNumbers(rate) : null,
         route,
       ),
+      this,
     )
-    const routed = admitted(answer, this)
+    if (routed instanceof GateRefusal) throw routed.error
     const merged = { ...auth, rateLimit: routed.rateLimit, headers: routed.headers }
     Object.defineProperty(merged, ADMITTED, { value: held, enumerable: false })
     return merged
   }
 
   /** `authenticate` on the libuv pool: for stores and key sets across the network. */
-  async authenticateAsync(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
+  async authenticateAsync(header, peer, request) {
+    const outcome = await this.checkAsync(header, peer, request)
+    if (outcome instanceof GateRefusal) throw outcome.error
+    return outcome
+  }
+
+  /** `check` on the libuv pool: resolves to the AuthContext or the GateRefusal. */
+  async checkAsync(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
     const answer = await this[CORE].checkAsync(
       method,
       url,
@@ -226,7 +248,7 @@ class Gate {
       clientCertificate ?? null,
     )
     if (answer && answer.failed === true) throw convertError(answer)
-    return admitted(JSON.parse(answer), this)
+    return outcome(answer, this)
   }
 
   #headers(header) {
@@ -260,25 +282,77 @@ function decision(rate) {
   return rate ? new RateDecision(rate.policy, rate.numbers) : null
 }
 
-/** The native answer (parsed) as an AuthContext, or its refusal thrown as the AuthError. */
-function admitted(answer, gate) {
-  if (!answer.admitted) {
-    // A refusal is an answer, not a bug: no stack is captured (it costs more than the checks).
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    let error
-    try {
-      error = errorFor(answer.code, answer.message, answer.retryAfter ?? null)
-    } finally {
-      Error.stackTraceLimit = limit
+/**
+ * A request the gate refused: the response every runtime sends for it — `status`,
+ * `headers` (lower-case names) and `body` (JSON text) — and `error`, the AuthError that
+ * `Gate.authenticate` throws for it (built when first read).
+ */
+class GateRefusal {
+  #answer
+  #details
+  #error = null
+
+  /** From the native answer's lines (see `answer` in node/src/gate.rs). */
+  constructor(answer) {
+    let end = answer.indexOf('\n')
+    this.status = Number(answer.slice(0, end))
+    const headers = {}
+    let at = end + 1
+    while (answer.charCodeAt(at) !== 10) {
+      const name = answer.indexOf('\n', at)
+      end = answer.indexOf('\n', name + 1)
+      // One digit: a name of the core's list, held here already (no new string to intern).
+      const known = name === at + 1 ? REFUSAL_HEADERS[answer.charCodeAt(at) - 48] : undefined
+      headers[known ?? answer.slice(at, name)] = answer.slice(name + 1, end)
+      at = end + 1
     }
-    Object.defineProperty(error, 'response', {
-      value: Object.freeze({ status: answer.status, headers: answer.headers, body: answer.body }),
-      enumerable: false,
-    })
-    if (answer.rate) error.rateLimit = decision(answer.rate)
-    throw error
+    this.headers = headers
+    end = answer.indexOf('\n', at + 1)
+    this.body = answer.slice(at + 1, end)
+    this.#answer = answer
+    this.#details = end + 1
   }
+
+  get error() {
+    if (this.#error === null) this.#error = refusalError(this, this.#answer, this.#details)
+    return this.#error
+  }
+}
+
+/** The AuthError of a refusal, from the answer's lines after the body. */
+function refusalError(refusal, answer, at) {
+  const lines = []
+  for (let i = 0; i < 4; i++) {
+    const end = answer.indexOf('\n', at)
+    lines.push(answer.slice(at, end))
+    at = end + 1
+  }
+  const [code, retryAfter, policy, numbers] = lines
+  // A refusal is an answer, not a bug: no stack is captured (it costs more than the checks).
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  let error
+  try {
+    error = errorFor(code, answer.slice(at), retryAfter === '' ? null : Number(retryAfter))
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+  Object.defineProperty(error, 'response', {
+    value: Object.freeze({ status: refusal.status, headers: refusal.headers, body: refusal.body }),
+    enumerable: false,
+  })
+  if (policy !== '') error.rateLimit = decision({ policy, numbers: numbers.split(',').map(Number) })
+  return error
+}
+
+/** The native answer as an AuthContext, or a GateRefusal. */
+function outcome(answer, gate) {
+  // An admission is a JSON object; a refusal's lines begin with its status.
+  return answer.charCodeAt(0) === 123 ? admitted(JSON.parse(answer), gate) : new GateRefusal(answer)
+}
+
+/** The native answer for an admitted request as an AuthContext. */
+function admitted(answer, gate) {
   const auth = {
     claims: answer.claims ?? null,
     apiKey: answer.apiKey ?? null,
@@ -336,4 +410,4 @@ function refusalResponse(error, realm) {
   }
 }
 
-module.exports = { Gate, AuthError, RedisStore, refusalResponse, gateUrl }
+module.exports = { Gate, GateRefusal, AuthError, RedisStore, refusalResponse, gateUrl }

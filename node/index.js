@@ -1021,6 +1021,7 @@ Object.defineProperty(module.exports, '_decisionNumbers', { value: decisionNumbe
 Object.defineProperty(module.exports, '_gateSupport', {
   value: Object.freeze({
     CoreGate: native.CoreGate,
+    refusalHeaderNames: native.refusalHeaderNames,
     nativeOf: (value) => (value !== null && typeof value === 'object' ? (value[NATIVE] ?? null) : null),
     /** The AuthError for a snake_case code (an unknown one is an InternalError). */
     errorFor(code, message, retryAfter) {

@@ -984,6 +984,9 @@ export interface RefreshOptions {
   margin?: number
 }
 
+/** The header names a refusal's lines name by index (`http::REFUSAL_HEADERS`). */
+export declare function refusalHeaderNames(): Array<string>
+
 export interface RemoteJwksOptionsJs {
   /** Seconds a fetched key set is used (default 600). */
   ttl?: number

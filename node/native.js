@@ -922,6 +922,7 @@ module.exports.parseNetwork = nativeBinding.parseNetwork
 module.exports.parseOtpauthUri = nativeBinding.parseOtpauthUri
 module.exports.peekUnverified = nativeBinding.peekUnverified
 module.exports.rateLimitHeaders = nativeBinding.rateLimitHeaders
+module.exports.refusalHeaderNames = nativeBinding.refusalHeaderNames
 module.exports.requestUrl = nativeBinding.requestUrl
 module.exports.scopeGranted = nativeBinding.scopeGranted
 module.exports.signRequest = nativeBinding.signRequest

@@ -1,5 +1,5 @@
 import type { AuthContext, Gate, GateRoute, RouteOptions } from './http'
-export { Gate } from './http'
+export { Gate, GateRefusal } from './http'
 export type { AuthContext, GateOptions } from './http'
 
 /** Checks a Web `Request`: `{ auth }` when admitted, `{ response }` (the refusal to return) when not. */

@@ -4,7 +4,7 @@
 // and a Hono middleware. Refusals are the core's response, the same bytes as Express,
 // Fastify, ASGI, WSGI and Django send.
 
-const { Gate, AuthError, refusalResponse } = require('./http.js')
+const { Gate, GateRefusal, AuthError, refusalResponse } = require('./http.js')
 
 /** The core's refusal as a Web `Response`. Never throws. */
 function refusal(error, realm) {
@@ -22,10 +22,11 @@ async function authenticateRequest(gate, request, { peer, route } = {}) {
   const header = (name) => request.headers.get(name) ?? undefined
   try {
     const options = { method: request.method, url: request.url, route }
-    const auth = gate.offload
-      ? await gate.authenticateAsync(header, peer, options)
-      : gate.authenticate(header, peer, options)
-    return { auth }
+    const outcome = gate.offload ? await gate.checkAsync(header, peer, options) : gate.check(header, peer, options)
+    if (outcome instanceof GateRefusal) {
+      return { response: new Response(outcome.body, { status: outcome.status, headers: outcome.headers }) }
+    }
+    return { auth: outcome }
   } catch (error) {
     if (!(error instanceof AuthError)) throw error
     return { response: refusal(error, gate.realm) }
@@ -105,4 +106,4 @@ function honoAuthgateErrors({ realm, fallback } = {}) {
   }
 }
 
-module.exports = { Gate, authenticateRequest, withAuthgate, honoAuthgate, honoAuthgateErrors }
+module.exports = { Gate, GateRefusal, authenticateRequest, withAuthgate, honoAuthgate, honoAuthgateErrors }

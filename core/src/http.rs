@@ -148,6 +148,21 @@ pub fn bearer_challenge(error: &Error, realm: Option<&str>) -> Option<String> {
     Some(out)
 }
 
+/// Every header name a refusal can carry, in the order [`refusal`] writes them (the gate
+/// adds `dpop-nonce` to a `use_dpop_nonce` refusal). A binding may name them by their
+/// index in this list.
+pub const REFUSAL_HEADERS: [&str; 9] = [
+    "content-type",
+    "www-authenticate",
+    "retry-after",
+    "ratelimit-policy",
+    "ratelimit",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "dpop-nonce",
+];
+
 /// A refused request's whole HTTP response, as every runtime sends it byte for byte:
 /// the status, lower-case header names, and the JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,38 +179,43 @@ pub struct Refusal {
 /// carries one; and, when a rate-limit decision is given, its RateLimit headers.
 pub fn refusal(error: &Error, realm: Option<&str>, rate: Option<&RateDecision>) -> Refusal {
     let kind = error.kind();
-    let mut headers = vec![("content-type", "application/json".to_string())];
+    let mut headers = Vec::with_capacity(8);
+    headers.push(("content-type", "application/json".to_string()));
     if let Some(c) = bearer_challenge(error, realm) {
         headers.push(("www-authenticate", c));
     }
-    if let Some(secs) = error.retry_after() {
-        headers.push(("retry-after", secs.to_string()));
+    let mut digits = [0u8; 20];
+    let retry = error
+        .retry_after()
+        .map(|secs| crate::util::decimal(secs, &mut digits));
+    if let Some(secs) = &retry {
+        // Decimal digits: ASCII.
+        headers.push(("retry-after", String::from_utf8_lossy(secs).into_owned()));
     }
     if let Some(d) = rate {
-        headers.extend(
-            d.wire_headers()
-                .into_iter()
-                .filter(|(name, _)| *name != "retry-after"),
-        );
+        d.push_wire_headers(&mut headers, false);
     }
-    let mut body = String::with_capacity(64 + error.message().len());
-    body.push_str("{\"error\":");
-    body.push_str(&serde_json::Value::from(kind.code()).to_string());
-    body.push_str(",\"message\":");
-    body.push_str(&serde_json::Value::from(error.message()).to_string());
-    if let Some(secs) = error.retry_after() {
-        body.push_str(",\"retry_after\":");
-        body.push_str(&secs.to_string());
+    let mut body = Vec::with_capacity(64 + error.message().len());
+    // The code is snake_case ASCII: no escaping.
+    body.extend_from_slice(b"{\"error\":\"");
+    body.extend_from_slice(kind.code().as_bytes());
+    body.extend_from_slice(b"\",\"message\":");
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut body, error.message());
+    if let Some(secs) = retry {
+        body.extend_from_slice(b",\"retry_after\":");
+        body.extend_from_slice(secs);
     }
     if !error.violations().is_empty() {
-        body.push_str(",\"violations\":");
-        body.push_str(&serde_json::Value::from(error.violations().to_vec()).to_string());
+        body.extend_from_slice(b",\"violations\":");
+        let _ = serde_json::to_writer(&mut body, error.violations());
     }
-    body.push('}');
+    body.push(b'}');
     Refusal {
         status: kind.http_status(),
         headers,
-        body,
+        // serde_json writes UTF-8, the rest is ASCII.
+        body: String::from_utf8(body).unwrap_or_default(),
     }
 }
 
@@ -367,6 +387,38 @@ fn valid_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_headers_lists_every_name_a_refusal_carries() {
+        use crate::ratelimit::{Policy, RateLimiter};
+        let limiter = RateLimiter::new(std::sync::Arc::new(crate::store::MemoryStore::new()));
+        limiter
+            .set_policy("p", Policy::per_second(1).unwrap())
+            .unwrap();
+        limiter.check("p", "k", 1).unwrap();
+        let limited = limiter.check("p", "k", 1).unwrap();
+        assert!(!limited.allowed && limited.retry_after_secs().is_some());
+        let mut seen = std::collections::BTreeSet::new();
+        for kind in ErrorKind::ALL {
+            for retry in [None, Some(7)] {
+                let mut error = Error::new(*kind, "m");
+                if let Some(secs) = retry {
+                    error = error.with_retry_after(secs);
+                }
+                for realm in [None, Some("api")] {
+                    for rate in [None, Some(&limited)] {
+                        for (name, _) in refusal(&error, realm, rate).headers {
+                            assert!(REFUSAL_HEADERS.contains(&name), "{name} is not listed");
+                            seen.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        // The gate adds dpop-nonce itself; every other name is written here.
+        seen.insert("dpop-nonce");
+        assert_eq!(seen.len(), REFUSAL_HEADERS.len());
+    }
 
     #[test]
     fn statuses_and_challenges() {

@@ -393,6 +393,16 @@ fn name_and_params(name: &str, a: &str, x: u64, b: &str, y: u64) -> String {
     out
 }
 
+/// The lower-case names of the RateLimit headers, as every runtime sends them.
+const WIRE_NAMES: [&str; 6] = [
+    "ratelimit-policy",
+    "ratelimit",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "retry-after",
+];
+
 fn number(n: u64) -> String {
     let mut out = String::with_capacity(20);
     push_number(&mut out, n);
@@ -476,33 +486,47 @@ impl RateDecision {
 
     /// The headers under the six `names` given (in the order of [`RateDecision::headers`]).
     fn headers_named(&self, names: &[&'static str; 6]) -> Vec<(&'static str, String)> {
-        if self.degraded {
-            return Vec::new();
-        }
         let mut out = Vec::with_capacity(6);
+        self.push_headers_named(names, &mut out, true);
+        out
+    }
+
+    /// The headers of [`RateDecision::headers_named`], pushed onto `out`; `Retry-After`
+    /// only when `retry_after` (a refusal writes its own).
+    fn push_headers_named(
+        &self,
+        names: &[&'static str; 6],
+        out: &mut Vec<(&'static str, String)>,
+        retry_after: bool,
+    ) {
+        if self.degraded {
+            return;
+        }
         out.push((names[0], self.policy_header()));
         out.push((names[1], self.ratelimit_header()));
         out.push((names[2], number(self.burst)));
         out.push((names[3], number(self.remaining)));
         let reset = ceil_secs(self.now_ms.saturating_add(self.reset_after_ms));
         out.push((names[4], number(reset)));
-        if let Some(secs) = self.retry_after_secs() {
+        if let Some(secs) = self.retry_after_secs().filter(|_| retry_after) {
             out.push((names[5], number(secs)));
         }
-        out
     }
 
     /// [`RateDecision::headers`] with lower-case names, as HTTP/2 and ASGI require and
     /// as every authgate runtime sends them.
     pub fn wire_headers(&self) -> Vec<(&'static str, String)> {
-        self.headers_named(&[
-            "ratelimit-policy",
-            "ratelimit",
-            "x-ratelimit-limit",
-            "x-ratelimit-remaining",
-            "x-ratelimit-reset",
-            "retry-after",
-        ])
+        self.headers_named(&WIRE_NAMES)
+    }
+
+    /// [`RateDecision::wire_headers`] pushed onto `out`, `retry-after` only when
+    /// `retry_after`.
+    pub(crate) fn push_wire_headers(
+        &self,
+        out: &mut Vec<(&'static str, String)>,
+        retry_after: bool,
+    ) {
+        self.push_headers_named(&WIRE_NAMES, out, retry_after);
     }
 
     /// `Ok` when allowed; otherwise `rate_limited`, with `retry_after` set when waiting

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use authgate_core::gate::{
     Gate, GateConfig, GateOutcome, GateRequest, Grants, Route, TokenVerifier,
 };
+use authgate_core::http::REFUSAL_HEADERS;
 use authgate_core::{Error, ErrorKind};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
@@ -62,15 +63,25 @@ struct Parts<'a> {
     dpop: Option<&'a JsDpopVerifier>,
 }
 
-/// What the gate answered, as one JSON text (`JSON.parse` builds it faster than napi sets
-/// properties one by one). Admitted: `{"admitted":true,"headers":{…},"claims":{…},"apiKey":{…},
-/// "clientIp":…,"identity":…,"dpopJkt":…,"rate":{"policy":…,"numbers":[…]}}`. Refused:
-/// `{"admitted":false,"status":…,"headers":{…},"body":"…","code":…,"message":…,
-/// "retryAfter":…,"rate":…}` — the whole response, and the error's details.
+/// What the gate answered, as one text (one napi string; `JSON.parse` builds an admission
+/// faster than napi sets properties one by one).
+///
+/// Admitted, JSON: `{"admitted":true,"headers":{…},"claims":{…},"apiKey":{…},"clientIp":…,
+/// "identity":…,"dpopJkt":…,"rate":{"policy":…,"numbers":[…]}}`.
+///
+/// Refused, lines (http.js reads them with `indexOf`, no `JSON.parse`, so a 429 costs the
+/// event loop little): the status; each header's name (or, for the names in
+/// `http::REFUSAL_HEADERS`, its index there, one digit) and value; an empty line; the body;
+/// the error's code; its retry-after (or nothing); the refusing limit's policy (or
+/// nothing); that decision's numbers, comma-separated (or nothing); and last the message,
+/// which runs to the end. Only the message may hold a line break: the status, names,
+/// values and code are printable ASCII (`http::refusal` writes them so) and the body is
+/// compact JSON, whose strings escape line breaks.
 fn answer(outcome: GateOutcome) -> String {
-    let mut w = Json(Vec::with_capacity(512));
+    let mut w = Json(Vec::new());
     match outcome {
         GateOutcome::Admitted(a) => {
+            w.0.reserve(512);
             w.raw("{\"admitted\":true,\"headers\":");
             w.headers(&a.headers);
             if let Some(r) = &a.api_key {
@@ -103,26 +114,81 @@ fn answer(outcome: GateOutcome) -> String {
                 w.raw(c.json());
             }
         }
-        GateOutcome::Refused(r) => {
-            w.raw("{\"admitted\":false,\"status\":");
-            w.integer(i64::from(r.response.status));
-            w.raw(",\"headers\":");
-            w.headers(&r.response.headers);
-            w.field("body", &r.response.body);
-            w.field("code", r.error.code());
-            w.field("message", r.error.message());
-            if let Some(secs) = r.error.retry_after() {
-                w.raw(",\"retryAfter\":");
-                w.unsigned(secs);
-            }
-            if let Some(d) = &r.rate_limit {
-                w.rate(d);
-            }
-        }
+        GateOutcome::Refused(r) => return refusal_lines(&r),
     }
     w.raw("}");
     // Only valid UTF-8 was written (strings through serde_json, the rest ASCII).
     String::from_utf8(w.0).unwrap_or_default()
+}
+
+/// A refusal as [`answer`]'s lines, written into `out`. A header named in
+/// `http::REFUSAL_HEADERS` is named by its index there, one digit (`refusalHeaderNames`
+/// gives http.js the list): JavaScript then sets the header under a name it holds already.
+fn refusal_lines(r: &authgate_core::gate::Refused) -> String {
+    const _: () = assert!(REFUSAL_HEADERS.len() <= 10, "an index is one digit");
+    fn line(out: &mut Vec<u8>, text: &str) {
+        // A line break inside a line would shift every line after it: never sent.
+        if text.as_bytes().contains(&b'\n') {
+            out.extend_from_slice(text.replace('\n', " ").as_bytes());
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.push(b'\n');
+    }
+    fn digits(out: &mut Vec<u8>, n: u64) {
+        let mut buf = [0u8; 20];
+        out.extend_from_slice(authgate_core::util::decimal(n, &mut buf));
+    }
+    let mut out = Vec::with_capacity(512);
+    digits(&mut out, u64::from(r.response.status));
+    out.push(b'\n');
+    for (name, value) in &r.response.headers {
+        match REFUSAL_HEADERS.iter().position(|known| known == name) {
+            Some(i) => {
+                digits(&mut out, i as u64);
+                out.push(b'\n');
+            }
+            None => line(&mut out, name),
+        }
+        line(&mut out, value);
+    }
+    out.push(b'\n');
+    line(&mut out, &r.response.body);
+    line(&mut out, r.error.code());
+    if let Some(secs) = r.error.retry_after() {
+        digits(&mut out, secs);
+    }
+    out.push(b'\n');
+    match &r.rate_limit {
+        Some(d) => {
+            line(&mut out, &d.policy);
+            let mut numbers = [0.0; FIELDS];
+            // The buffer is FIELDS long: writing cannot fail.
+            let _ = write_decision(d, &mut numbers);
+            for (i, n) in numbers.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // Whole numbers of milliseconds or counts, or -1: written as integers.
+                let n = *n as i64;
+                if n < 0 {
+                    out.push(b'-');
+                }
+                digits(&mut out, n.unsigned_abs());
+            }
+            out.push(b'\n');
+        }
+        None => out.extend_from_slice(b"\n\n"),
+    }
+    out.extend_from_slice(r.error.message().as_bytes());
+    // Only whole UTF-8 strings and ASCII were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The header names a refusal's lines name by index (`http::REFUSAL_HEADERS`).
+#[napi]
+pub fn refusal_header_names() -> Vec<&'static str> {
+    REFUSAL_HEADERS.to_vec()
 }
 
 /// A JSON writer for the answer: strings escaped by serde_json, the rest written out.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as ag from '../index.mjs'
-import { Gate } from '../http.js'
+import { Gate, GateRefusal } from '../http.js'
 
 const FILE = fileURLToPath(new URL('../../tests/vectors/http/gate.json', import.meta.url))
 const DOC = JSON.parse(readFileSync(FILE, 'utf8'))
@@ -87,6 +87,28 @@ export function direct(holder) {
       const { status, headers: out, body } = gate.errorResponse(error)
       return { status, headers: multi(out), body }
     }
+  }
+}
+
+/**
+ * Through `Gate.check`, no server: the refusal comes back as a GateRefusal (what the
+ * adapters send), whose error's `response` must be the same response.
+ */
+export function checked(holder) {
+  return async (method, path, headers) => {
+    const gate = holder.gate
+    const lookup = (name) => {
+      const values = headers.filter(([n]) => n === name).map(([, v]) => v)
+      return values.length ? values : undefined
+    }
+    const outcome = gate.check(lookup, '127.0.0.1', { method, url: `http://localhost${path}` })
+    if (!(outcome instanceof GateRefusal)) {
+      return { status: 200, headers: multi(gate.responseHeaders(outcome)), body: '' }
+    }
+    const again = gate.errorResponse(outcome.error)
+    assert.deepEqual(again, { status: outcome.status, headers: outcome.headers, body: outcome.body })
+    assert.equal(outcome.error, outcome.error, 'the error is built once')
+    return { status: outcome.status, headers: multi(outcome.headers), body: outcome.body }
   }
 }
 

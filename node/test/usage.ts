@@ -31,7 +31,7 @@ import {
   checkCertificateBinding,
   type DpopProof,
 } from '../index'
-import { authgate, Gate } from '../express'
+import { authgate, Gate, GateRefusal } from '../express'
 
 const keys = new KeySet([Key.fromPem(Key.generatePem('EdDSA'), 'EdDSA', 'k1')])
 const token: string = keys.sign({ sub: 'alice', exp: 4_000_000_000 })
@@ -53,7 +53,16 @@ try {
 }
 const apiKeys = new ApiKeyManager()
 const { key, record } = apiKeys.create({ scopes: ['sms:*'], credits: 10 })
-const middleware = authgate(new Gate({ keys: sessions, apiKeys }))
+const gate = new Gate({ keys: sessions, apiKeys })
+const middleware = authgate(gate)
+const outcome = gate.check((name) => (name === 'x-api-key' ? key : undefined), '192.0.2.1')
+if (outcome instanceof GateRefusal) {
+  const sent: [number, Record<string, string>, string, string] = [outcome.status, outcome.headers, outcome.body, outcome.error.code]
+  void sent
+} else {
+  const who: string | null = outcome.identity
+  void who
+}
 void claims, key, record.lastFour, middleware
 
 // One-time codes.

@@ -68,11 +68,15 @@ const camel = (o = {}) =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, x) => x.toUpperCase()), v]))
 
 const runners = {
-  gate: (c) => {
-    const holder = {}
-    return gateVectors.run(c, gateVectors.direct(holder), (gate) => {
-      holder.gate = gate
-    })
+  gate: async (c) => {
+    // Twice, each on a gate of its own: through `authenticate` (a thrown AuthError) and
+    // through `check` (a GateRefusal, what the adapters send).
+    for (const via of [gateVectors.direct, gateVectors.checked]) {
+      const holder = {}
+      await gateVectors.run(c, via(holder), (gate) => {
+        holder.gate = gate
+      })
+    }
   },
   otp,
   pop: runPop,
