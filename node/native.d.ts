@@ -536,7 +536,11 @@ export interface ApiKeyManagerOptions {
   acceptPrefixes?: Array<string>
 }
 
-/** What is stored for a key (never the key itself). */
+/**
+ * What is stored for a key (never the key itself). Times and credits are JavaScript
+ * numbers: a count above 2^53 (a key made from Python, in a shared store) comes out as its
+ * nearest double, as in the gate's answer, never negative.
+ */
 export interface ApiKeyRecord {
   id: string
   prefix: string

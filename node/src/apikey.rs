@@ -15,7 +15,9 @@ use crate::errors::{core, Result};
 use crate::offload::{offload, Offload};
 use crate::session::{clock_or_system, store_or_default, JsManualClock, JsStore};
 
-/// What is stored for a key (never the key itself).
+/// What is stored for a key (never the key itself). Times and credits are JavaScript
+/// numbers: a count above 2^53 (a key made from Python, in a shared store) comes out as its
+/// nearest double, as in the gate's answer, never negative.
 #[napi(object)]
 pub struct ApiKeyRecord {
     pub id: String,
@@ -23,13 +25,13 @@ pub struct ApiKeyRecord {
     pub last_four: String,
     pub name: Option<String>,
     pub scopes: Vec<String>,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
+    pub created_at: f64,
+    pub expires_at: Option<f64>,
     pub status: String,
-    pub credits: Option<i64>,
+    pub credits: Option<f64>,
     pub rate_limit_policy: Option<String>,
     pub replaced_by: Option<String>,
-    pub grace_until: Option<i64>,
+    pub grace_until: Option<f64>,
     /// The app the key belongs to: the first key id of its line of rolls.
     pub app: String,
     /// Who the key belongs to (yours to set).
@@ -37,7 +39,7 @@ pub struct ApiKeyRecord {
     /// Your data about the key.
     pub metadata: Value,
     /// When the key last admitted a request (to the minute).
-    pub last_used_at: Option<i64>,
+    pub last_used_at: Option<f64>,
     /// A server key's client-token public key (32 bytes), when it mints client tokens.
     pub client_token_key: Option<napi::bindgen_prelude::Buffer>,
 }
@@ -47,20 +49,20 @@ pub(crate) fn record(r: CoreRecord) -> ApiKeyRecord {
         app: r.app_id().to_string(),
         owner: r.owner,
         metadata: Value::Object(r.metadata),
-        last_used_at: r.last_used_at.map(|t| t as i64),
+        last_used_at: r.last_used_at.map(|t| t as f64),
         client_token_key: r.client_token_key.map(|k| k.to_vec().into()),
         id: r.id,
         prefix: r.prefix,
         last_four: r.last_four,
         name: r.name,
         scopes: r.scopes,
-        created_at: r.created_at as i64,
-        expires_at: r.expires_at.map(|t| t as i64),
+        created_at: r.created_at as f64,
+        expires_at: r.expires_at.map(|t| t as f64),
         status: r.status.name().into(),
-        credits: r.credits.map(|c| c as i64),
+        credits: r.credits.map(|c| c as f64),
         rate_limit_policy: r.rate_limit_policy,
         replaced_by: r.replaced_by,
-        grace_until: r.grace_until.map(|t| t as i64),
+        grace_until: r.grace_until.map(|t| t as f64),
     }
 }
 
