@@ -14,6 +14,7 @@ import type {
   VerifyOptions,
   RemoteJwks,
 } from './index'
+export { AuthError, RedisStore } from './index'
 
 export interface AuthContext {
   claims: Claims | null
@@ -101,6 +102,8 @@ export interface GateOptions {
  * `authenticate` throws for it (built when first read). `Gate.check` returns it.
  */
 export declare class GateRefusal {
+  /** Made by `Gate.check` only. */
+  private constructor()
   readonly status: number
   /** Lower-case names. */
   readonly headers: Record<string, string>
@@ -108,6 +111,7 @@ export declare class GateRefusal {
   readonly body: string
   /** The refusing AuthError, with `.response` and, for a limit, `.rateLimit`. */
   readonly error: AuthError
+  toJSON(): { status: number; headers: Record<string, string>; body: string }
 }
 
 export declare class Gate {
@@ -158,4 +162,13 @@ export declare class Gate {
  * scheme, the Host header and the raw target (`http::gate_url`), or the bare path when Host is absent
  * or not a host. Never throws.
  */
+/**
+ * `{ status, headers, body }` for an AuthError, built by the core (the error's own
+ * `response` when the gate refused with it). Never throws.
+ */
+export declare function refusalResponse(
+  error: unknown,
+  realm?: string,
+): { status: number; headers: Record<string, string>; body: string }
+
 export declare function gateUrl(protocol: string, host: string | undefined, target: string): string

@@ -185,7 +185,7 @@ class Gate {
    */
   check(header, peer, { method = 'GET', url = '/', route, clientCertificate } = {}) {
     if (this.keys instanceof RemoteJwks) {
-      throw new TypeError('a Gate over a RemoteJwks is asynchronous: use authenticateAsync')
+      throw new TypeError('a Gate over a RemoteJwks is asynchronous: use checkAsync or authenticateAsync')
     }
     const answer = this[CORE].check(
       method,
@@ -288,44 +288,84 @@ function decision(rate) {
  * `Gate.authenticate` throws for it (built when first read).
  */
 class GateRefusal {
+  #status
+  #headers
+  #body
   #answer
   #details
   #error = null
 
-  /** From the native answer's lines (see `answer` in node/src/gate.rs). */
-  constructor(answer) {
+  /** From the native answer's lines (see `answer` in node/src/gate.rs); not for callers. */
+  constructor(token, answer) {
+    if (token !== MADE_HERE) throw new TypeError('a GateRefusal comes from Gate.check')
     let end = answer.indexOf('\n')
-    this.status = Number(answer.slice(0, end))
+    const status = Number(answer.slice(0, end))
     const headers = {}
     let at = end + 1
-    while (answer.charCodeAt(at) !== 10) {
+    while (end >= 0 && at < answer.length && answer.charCodeAt(at) !== 10) {
       const name = answer.indexOf('\n', at)
-      end = answer.indexOf('\n', name + 1)
+      end = name < 0 ? -1 : answer.indexOf('\n', name + 1)
+      if (end < 0) break
       // One digit: a name of the core's list, held here already (no new string to intern).
       const known = name === at + 1 ? REFUSAL_HEADERS[answer.charCodeAt(at) - 48] : undefined
       headers[known ?? answer.slice(at, name)] = answer.slice(name + 1, end)
       at = end + 1
     }
-    this.headers = headers
-    end = answer.indexOf('\n', at + 1)
-    this.body = answer.slice(at + 1, end)
+    end = end < 0 ? -1 : answer.indexOf('\n', at + 1)
+    // The lines always hold the blank line and the body; anything else is a bug of ours.
+    if (end < 0 || !(status >= 400 && status <= 599)) throw new Error('authgate: a malformed gate answer')
+    this.#status = status
+    this.#headers = headers
+    this.#body = answer.slice(at + 1, end)
     this.#answer = answer
     this.#details = end + 1
   }
 
+  /** The HTTP status. */
+  get status() {
+    return this.#status
+  }
+
+  /** The headers, lower-case names (an object of your own: the error's `response` has a copy). */
+  get headers() {
+    return this.#headers
+  }
+
+  /** The JSON body, as text. */
+  get body() {
+    return this.#body
+  }
+
+  /** `{ status, headers, body }`, for logs and `JSON.stringify`. */
+  toJSON() {
+    return { status: this.#status, headers: this.#headers, body: this.#body }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](_depth, options, inspect) {
+    return `GateRefusal ${inspect(this.toJSON(), options)}`
+  }
+
   get error() {
-    if (this.#error === null) this.#error = refusalError(this, this.#answer, this.#details)
+    if (this.#error === null) {
+      this.#error = refusalError(
+        { status: this.#status, headers: { ...this.#headers }, body: this.#body },
+        this.#answer,
+        this.#details,
+      )
+    }
     return this.#error
   }
 }
+/** Only this module makes GateRefusals. */
+const MADE_HERE = Symbol('authgate.refusal')
 
-/** The AuthError of a refusal, from the answer's lines after the body. */
-function refusalError(refusal, answer, at) {
+/** The AuthError of a refusal (its `response` given), from the answer's lines after the body. */
+function refusalError(response, answer, at) {
   const lines = []
   for (let i = 0; i < 4; i++) {
     const end = answer.indexOf('\n', at)
-    lines.push(answer.slice(at, end))
-    at = end + 1
+    lines.push(end < 0 ? '' : answer.slice(at, end))
+    at = end < 0 ? answer.length : end + 1
   }
   const [code, retryAfter, policy, numbers] = lines
   // A refusal is an answer, not a bug: no stack is captured (it costs more than the checks).
@@ -337,10 +377,7 @@ function refusalError(refusal, answer, at) {
   } finally {
     Error.stackTraceLimit = limit
   }
-  Object.defineProperty(error, 'response', {
-    value: Object.freeze({ status: refusal.status, headers: refusal.headers, body: refusal.body }),
-    enumerable: false,
-  })
+  Object.defineProperty(error, 'response', { value: Object.freeze(response), enumerable: false })
   if (policy !== '') error.rateLimit = decision({ policy, numbers: numbers.split(',').map(Number) })
   return error
 }
@@ -348,7 +385,7 @@ function refusalError(refusal, answer, at) {
 /** The native answer as an AuthContext, or a GateRefusal. */
 function outcome(answer, gate) {
   // An admission is a JSON object; a refusal's lines begin with its status.
-  return answer.charCodeAt(0) === 123 ? admitted(JSON.parse(answer), gate) : new GateRefusal(answer)
+  return answer.charCodeAt(0) === 123 ? admitted(JSON.parse(answer), gate) : new GateRefusal(MADE_HERE, answer)
 }
 
 /** The native answer for an admitted request as an AuthContext. */
@@ -411,3 +448,8 @@ function refusalResponse(error, realm) {
 }
 
 module.exports = { Gate, GateRefusal, AuthError, RedisStore, refusalResponse, gateUrl }
+// For the tests: a GateRefusal from a native answer's lines.
+Object.defineProperty(module.exports, '_refusalFromLines', {
+  value: (answer) => new GateRefusal(MADE_HERE, answer),
+  enumerable: false,
+})

@@ -412,6 +412,18 @@ impl Gate {
                 "DPoP proofs bind access tokens: give the gate tokens too",
             );
         }
+        // The nonce goes into the `DPoP-Nonce` header of a `use_dpop_nonce` refusal as it
+        // is: RFC 9449 §8's NQCHAR only (printable ASCII other than `"` and `\`), not empty.
+        if let Some(nonce) = config.dpop.as_ref().and_then(|d| d.nonce()) {
+            let nqchar = |b: u8| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e);
+            if nonce.is_empty() || nonce.len() > 1024 || !nonce.bytes().all(nqchar) {
+                return err(
+                    ErrorKind::InvalidInput,
+                    "the DPoP nonce is 1 to 1024 characters of printable ASCII other than \
+                     space, `\"` and `\\` (RFC 9449 §8): it is sent in the DPoP-Nonce header",
+                );
+            }
+        }
         let needs = |set: bool, what: &str, needed: &str| -> Result<()> {
             if set {
                 return err(
@@ -1079,9 +1091,6 @@ impl Gate {
     }
 }
 
-/// A bucket's key as the limiter stores it: as it is up to 256 bytes; a longer one (a
-/// long `sub` from an identity provider) by its SHA-256, so no identity is refused for its
-/// length and none can make a key the store refuses.
 /// `ip:` and the dotted quad, as `format!("ip:{v4}")` writes it, without the formatting
 /// machinery (this runs on every request, refused or not).
 fn ipv4_bucket(v4: std::net::Ipv4Addr) -> String {
@@ -1098,6 +1107,9 @@ fn ipv4_bucket(v4: std::net::Ipv4Addr) -> String {
     key
 }
 
+/// A bucket's key as the limiter stores it: as it is up to 256 bytes; a longer one (a
+/// long `sub` from an identity provider) by its SHA-256, so no identity is refused for its
+/// length and none can make a key the store refuses.
 fn bucket_key(key: &str) -> std::borrow::Cow<'_, str> {
     if key.len() <= 256 {
         return std::borrow::Cow::Borrowed(key);
@@ -1408,6 +1420,40 @@ mod tests {
         }
         for origin in ["https://api.example.com/", "http://[::1]:8080"] {
             assert_eq!(with_origin(origin), None, "{origin}");
+        }
+        // The DPoP nonce is sent as a header value: NQCHAR only, not empty.
+        let with_nonce = |nonce: &str| {
+            bad(GateConfig {
+                tokens: Some(tokens()),
+                dpop: Some(Arc::new(DpopVerifier::new(
+                    Arc::new(MemoryStore::new()),
+                    DpopPolicy {
+                        nonce: Some(nonce.into()),
+                        ..DpopPolicy::default()
+                    },
+                ))),
+                ..GateConfig::default()
+            })
+        };
+        let long = "n".repeat(1025);
+        for nonce in [
+            "",
+            "a b",
+            "a\nb",
+            "a\r\nx-injected: 1",
+            "q\"",
+            "b\\",
+            "caf\u{e9}",
+            &long,
+        ] {
+            assert_eq!(
+                with_nonce(nonce),
+                Some(ErrorKind::InvalidInput),
+                "{nonce:?}"
+            );
+        }
+        for nonce in ["eyJ7S_zG.eyJH0-Z.HNi", "!#[]~", &"n".repeat(1024)] {
+            assert_eq!(with_nonce(nonce), None, "{nonce:?}");
         }
         let gate = Gate::new(GateConfig {
             tokens: Some(tokens()),

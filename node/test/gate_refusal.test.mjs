@@ -2,8 +2,11 @@
 // built AuthError), not thrown; the same response and error as Gate.authenticate's.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { inspect } from 'node:util'
 import * as ag from '../index.mjs'
-import { Gate, GateRefusal } from '../http.js'
+import http from '../http.js'
+
+const { Gate, GateRefusal } = http
 
 function gates() {
   const build = () => {
@@ -88,11 +91,29 @@ test('the refusal lines: names outside the list, a message with line breaks', ()
   // retry-after, policy, numbers, message to the end.
   const text =
     '403\n0\napplication/json\nx-extra\nv 1\n\n{"error":"insufficient_scope","message":"a\\nb"}\ninsufficient_scope\n\n\n\na\nb'
-  const refusal = new GateRefusal(text)
+  const refusal = http._refusalFromLines(text)
   assert.equal(refusal.status, 403)
   assert.deepEqual(refusal.headers, { 'content-type': 'application/json', 'x-extra': 'v 1' })
   assert.equal(refusal.body, '{"error":"insufficient_scope","message":"a\\nb"}')
   assert.ok(refusal.error instanceof ag.InsufficientScope)
   assert.equal(refusal.error.message, 'a\nb')
   assert.equal(refusal.error.retryAfter, null)
+})
+
+test('a GateRefusal is made by the gate only, and malformed lines throw instead of hanging', () => {
+  assert.throws(() => new GateRefusal('401\n\n{}\n'), TypeError)
+  for (const text of ['', '401', '401\n0\napplication/json', '401\n0', '401\n\n', 'x\n\n{}\n', '200\n\n{}\n']) {
+    assert.throws(() => http._refusalFromLines(text), /malformed gate answer/, JSON.stringify(text))
+  }
+  // The shortest well-formed answer: no headers, a body, no details.
+  const bare = http._refusalFromLines('500\n\n{}\n')
+  assert.deepEqual([bare.status, bare.headers, bare.body], [500, {}, '{}'])
+  assert.ok(bare.error instanceof ag.InternalError)
+  assert.throws(() => {
+    bare.status = 200
+  }, TypeError)
+  bare.headers['x-mine'] = '1'
+  assert.equal(bare.error.response.headers['x-mine'], undefined, 'the error has its own copy')
+  assert.equal(JSON.stringify(bare), '{"status":500,"headers":{"x-mine":"1"},"body":"{}"}')
+  assert.match(inspect(bare), /^GateRefusal \{ status: 500,/)
 })

@@ -57,7 +57,12 @@ const gate = new Gate({ keys: sessions, apiKeys })
 const middleware = authgate(gate)
 const outcome = gate.check((name) => (name === 'x-api-key' ? key : undefined), '192.0.2.1')
 if (outcome instanceof GateRefusal) {
-  const sent: [number, Record<string, string>, string, string] = [outcome.status, outcome.headers, outcome.body, outcome.error.code]
+  const sent: [number, Record<string, string>, string, string] = [
+    outcome.status,
+    outcome.headers,
+    outcome.body,
+    outcome.error.code,
+  ]
   void sent
 } else {
   const who: string | null = outcome.identity
