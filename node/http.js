@@ -134,6 +134,7 @@ class Gate {
     this.apiKeys = apiKeys
     this.limiter = limiter
     this.realm = realm
+    this[FAST] = this[CORE].checker()
     this.headerNames = Object.freeze([...this[CORE].headerNames])
     /** A check may wait on the network (Redis, an identity provider): use `authenticateAsync`. */
     this.offload = this[CORE].offload
@@ -187,14 +188,15 @@ class Gate {
     if (this.keys instanceof RemoteJwks) {
       throw new TypeError('a Gate over a RemoteJwks is asynchronous: use checkAsync or authenticateAsync')
     }
-    const answer = this[CORE].check(
-      method,
-      url,
-      peer ?? null,
-      this.#headers(header),
-      route ?? null,
-      clientCertificate ?? null,
-    )
+    const headers = this.#headers(header)
+    // The bare native function first (no route, no certificate); `false`: not for it.
+    let answer =
+      fastGate && route == null && clientCertificate == null ? this[FAST](method, url, peer ?? null, headers) : false
+    if (answer === false) {
+      answer = this[CORE].check(method, url, peer ?? null, headers, route ?? null, clientCertificate ?? null)
+    } else if (typeof answer !== 'string') {
+      throw new Error('authgate: the gate could not make its answer')
+    }
     return outcome(answer, this)
   }
 
@@ -276,6 +278,9 @@ class Gate {
   }
 }
 const CORE = Symbol('authgate.gate')
+const FAST = Symbol('authgate.gate.fast')
+/** Whether `check` calls the bare native function first (the tests turn it off to compare). */
+let fastGate = true
 const ROUTES = Symbol('authgate.routes')
 
 function decision(rate) {
@@ -448,6 +453,14 @@ function refusalResponse(error, realm) {
 }
 
 module.exports = { Gate, GateRefusal, AuthError, RedisStore, refusalResponse, gateUrl }
+// For the tests: whether `check` takes the bare native function first.
+Object.defineProperty(module.exports, '_fastGate', {
+  get: () => fastGate,
+  set: (on) => {
+    fastGate = on === true
+  },
+  enumerable: false,
+})
 // For the tests: a GateRefusal from a native answer's lines.
 Object.defineProperty(module.exports, '_refusalFromLines', {
   value: (answer) => new GateRefusal(MADE_HERE, answer),

@@ -111,6 +111,11 @@ export declare class CoreGate {
    * headers the gate reads. Never throws for a refusal: it is the answer.
    */
   check(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): string
+  /**
+   * `check` as a bare function bound to this gate (see `fast_gate`), for requests with
+   * no route and no client certificate: what the facade calls first.
+   */
+  checker(): (method: unknown, url: unknown, peer: unknown, headers: unknown) => string | false | null
   /** `check` on the libuv pool, for stores and key sets across the network. */
   checkAsync(method: string, url: string, peer: string | undefined | null, headers: Array<string>, route?: GateRoute | undefined | null, clientCertificate?: Buffer | undefined | null): Promise<string>
 }

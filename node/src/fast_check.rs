@@ -76,7 +76,11 @@ const POLICY_BUF: usize = 96;
 
 /// A string argument copied into `buf`; `None` when it is not a string or may not have
 /// fit.
-unsafe fn read_str(env: sys::napi_env, v: sys::napi_value, buf: &mut [u8]) -> Option<&str> {
+pub(crate) unsafe fn read_str(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    buf: &mut [u8],
+) -> Option<&str> {
     let mut len = 0usize;
     // SAFETY: `buf` is writable for its length; N-API writes at most `buf.len()` bytes
     // (the copy and a terminating NUL) and fails on a value that is not a string.
@@ -90,7 +94,7 @@ unsafe fn read_str(env: sys::napi_env, v: sys::napi_value, buf: &mut [u8]) -> Op
     std::str::from_utf8(&buf[..len]).ok()
 }
 
-unsafe fn value_type(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+pub(crate) unsafe fn value_type(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
     let mut t = sys::ValueType::napi_undefined;
     // SAFETY: `v` is an argument of the current call.
     if unsafe { sys::napi_typeof(env, v, &mut t) } != sys::Status::napi_ok {
@@ -106,7 +110,7 @@ unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
     v
 }
 
-unsafe fn boolean(env: sys::napi_env, b: bool) -> sys::napi_value {
+pub(crate) unsafe fn boolean(env: sys::napi_env, b: bool) -> sys::napi_value {
     let mut v = ptr::null_mut();
     // SAFETY: as above.
     unsafe { sys::napi_get_boolean(env, b, &mut v) };

@@ -10,7 +10,8 @@ use authgate_core::gate::{
 };
 use authgate_core::http::REFUSAL_HEADERS;
 use authgate_core::{Error, ErrorKind};
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::allowlist::{JsClientIpResolver, JsIpAllowlist};
@@ -77,7 +78,7 @@ struct Parts<'a> {
 /// which runs to the end. Only the message may hold a line break: the status, names,
 /// values and code are printable ASCII (`http::refusal` writes them so) and the body is
 /// compact JSON, whose strings escape line breaks.
-fn answer(outcome: GateOutcome) -> String {
+pub(crate) fn answer(outcome: GateOutcome) -> String {
     let mut w = Json(Vec::new());
     match outcome {
         GateOutcome::Admitted(a) => {
@@ -366,7 +367,7 @@ fn run(
     Ok(answer(outcome))
 }
 
-fn panicked() -> GateOutcome {
+pub(crate) fn panicked() -> GateOutcome {
     let error = Error::new(
         ErrorKind::Internal,
         "internal error in authgate (the gate panicked)",
@@ -569,6 +570,18 @@ impl JsCoreGate {
             route.map(|r| &r.inner),
             client_certificate.as_deref(),
         )
+    }
+
+    /// `check` as a bare function bound to this gate (see `fast_gate`), for requests with
+    /// no route and no client certificate: what the facade calls first.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "(method: unknown, url: unknown, peer: unknown, headers: unknown) => string | false | null"
+    )]
+    pub fn checker<'env>(&self, env: Env) -> napi::Result<Unknown<'env>> {
+        let f = crate::fast_gate::make(env.raw(), self.inner.clone())?;
+        // SAFETY: `f` is a function just made on this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), f) })
     }
 
     /// `check` on the libuv pool, for stores and key sets across the network.

@@ -11,6 +11,7 @@ mod client_token;
 mod convert;
 mod errors;
 mod fast_check;
+mod fast_gate;
 mod gate;
 mod http;
 mod jwt;

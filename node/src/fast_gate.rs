@@ -1,0 +1,253 @@
+//! The gate's check as a bare N-API function, as `fast_check` is for the limiter: without
+//! napi-rs's per-call machinery (an owned `String` per argument and per header, borrow
+//! scopes, `this` unwrapping). The gate answers every request of an API, refusals
+//! included (a flood's 429s), so the crossing counts.
+//!
+//! `CoreGate.checker()` returns a function bound to its gate: `check(method, url, peer,
+//! headers)` reads its strings into one reused buffer and answers as `CoreGate.check` does
+//! (the same text, from the same `answer`). It returns `false`, having done nothing, when
+//! an argument is not what it reads (not a string, `peer` neither a string nor null,
+//! `headers` not an array of strings in pairs, or the strings longer than its buffer): the
+//! facade then calls `CoreGate.check`, whose conversions and errors are the usual ones. A
+//! route or a client certificate always goes that way. Everything it decides is the core's.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+use authgate_core::gate::{Gate, GateRequest};
+use napi::sys;
+
+use crate::fast_check::{boolean, value_type};
+use crate::gate::{answer, panicked};
+
+/// Room for the request's strings together (method, URL, peer, header names and values):
+/// larger requests go the slow way.
+const ARGS_BUF: usize = 64 * 1024;
+/// Headers read on the fast path (the gate reads a handful).
+const MAX_HEADERS: usize = 16;
+
+thread_local! {
+    /// The strings of the call in progress, one after the other. Only the JavaScript
+    /// thread calls; a call that finds it in use (it cannot happen: nothing here runs
+    /// JavaScript) goes the slow way.
+    static ARGS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What the bound function holds.
+struct GateChecker {
+    gate: Arc<Gate>,
+}
+
+/// A string argument copied into `buf` at `*used`: its span there, or `None` when it is
+/// not a string or may not have fit.
+unsafe fn read_into(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    buf: &mut [u8],
+    used: &mut usize,
+) -> Option<(usize, usize)> {
+    // SAFETY: `v` is an argument, or an element of one, of the current call.
+    if unsafe { value_type(env, v) } != sys::ValueType::napi_string {
+        return None;
+    }
+    let rest = &mut buf[*used..];
+    let mut len = 0usize;
+    // SAFETY: `rest` is writable for its length; N-API writes at most `rest.len()` bytes
+    // (the copy and a terminating NUL). A string that does not fit is cut short (V8 stops
+    // before a character that does not fit), hence the margin.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, v, rest.as_mut_ptr().cast(), rest.len(), &mut len)
+    };
+    if status != sys::Status::napi_ok || len + 4 >= rest.len() {
+        return None;
+    }
+    let span = (*used, len);
+    *used += len;
+    Some(span)
+}
+
+/// The request's spans in the buffer: method, URL, peer, then names and values.
+struct Spans {
+    method: (usize, usize),
+    url: (usize, usize),
+    peer: Option<(usize, usize)>,
+    headers: [(usize, usize); 2 * MAX_HEADERS],
+    header_strings: usize,
+}
+
+/// Reads the arguments into `buf`; `None` for the slow path.
+unsafe fn read_args(
+    env: sys::napi_env,
+    argv: &[sys::napi_value; 4],
+    buf: &mut [u8],
+) -> Option<Spans> {
+    let mut used = 0;
+    // SAFETY (all calls below): the arguments of the current call, on its env.
+    let method = unsafe { read_into(env, argv[0], buf, &mut used) }?;
+    let url = unsafe { read_into(env, argv[1], buf, &mut used) }?;
+    let peer = match unsafe { value_type(env, argv[2]) } {
+        sys::ValueType::napi_null | sys::ValueType::napi_undefined => None,
+        _ => Some(unsafe { read_into(env, argv[2], buf, &mut used) }?),
+    };
+    let mut is_array = false;
+    if unsafe { sys::napi_is_array(env, argv[3], &mut is_array) } != sys::Status::napi_ok
+        || !is_array
+    {
+        return None;
+    }
+    let mut n = 0u32;
+    if unsafe { sys::napi_get_array_length(env, argv[3], &mut n) } != sys::Status::napi_ok {
+        return None;
+    }
+    let n = n as usize;
+    if n % 2 != 0 || n > 2 * MAX_HEADERS {
+        return None;
+    }
+    let mut spans = Spans {
+        method,
+        url,
+        peer,
+        headers: [(0, 0); 2 * MAX_HEADERS],
+        header_strings: n,
+    };
+    for (i, span) in spans.headers.iter_mut().enumerate().take(n) {
+        let mut element = ptr::null_mut();
+        // The array is the facade's own, of plain strings: reading an element runs no
+        // JavaScript (and anything but a string goes the slow way).
+        if unsafe { sys::napi_get_element(env, argv[3], i as u32, &mut element) }
+            != sys::Status::napi_ok
+        {
+            return None;
+        }
+        *span = unsafe { read_into(env, element, buf, &mut used) }?;
+    }
+    Some(spans)
+}
+
+/// The gate's answer for the call's arguments, or `None` for the slow path.
+fn run(env: sys::napi_env, gate: &Gate, argv: &[sys::napi_value; 4]) -> Option<String> {
+    ARGS.with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < ARGS_BUF {
+            buf.resize(ARGS_BUF, 0);
+        }
+        // SAFETY: the arguments of the current call, on its env.
+        let spans = unsafe { read_args(env, argv, &mut buf) }?;
+        let buf = &*buf;
+        // N-API writes UTF-8 (lone surrogates replaced), as the slow path receives it.
+        let text = |(at, len): (usize, usize)| std::str::from_utf8(&buf[at..at + len]).ok();
+        let mut pairs = [("", ""); MAX_HEADERS];
+        for (i, pair) in pairs.iter_mut().enumerate().take(spans.header_strings / 2) {
+            *pair = (text(spans.headers[2 * i])?, text(spans.headers[2 * i + 1])?);
+        }
+        let peer = match spans.peer {
+            Some(span) => Some(text(span)?),
+            None => None,
+        };
+        let request = GateRequest {
+            method: text(spans.method)?,
+            url: text(spans.url)?,
+            peer,
+            headers: &pairs[..spans.header_strings / 2],
+            client_certificate: None,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| gate.check(&request, None)))
+            .unwrap_or_else(|_| panicked());
+        Some(answer(outcome))
+    })
+}
+
+unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut argc = 4usize;
+    let mut argv = [ptr::null_mut(); 4];
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: N-API fills at most `argc` values and the function's data pointer.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            &mut data,
+        )
+    };
+    if status != sys::Status::napi_ok || data.is_null() || argc < 4 {
+        // SAFETY: the current env.
+        return unsafe { boolean(env, false) };
+    }
+    // SAFETY: `data` is the `GateChecker` this function was made with; it lives until the
+    // function's finalizer, which cannot run while the function is being called.
+    let checker = unsafe { &*(data as *const GateChecker) };
+    // A panic outside the gate's own check (reading the arguments): the slow path.
+    let answer = catch_unwind(AssertUnwindSafe(|| run(env, &checker.gate, &argv))).unwrap_or(None);
+    match answer {
+        Some(text) => {
+            let mut v = ptr::null_mut();
+            // SAFETY: `text` is valid UTF-8 of the given length.
+            let made = unsafe {
+                sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut v)
+            };
+            if made != sys::Status::napi_ok {
+                // SAFETY: the current env. The gate has run: the slow path would count the
+                // request twice, so the facade reports this instead.
+                return unsafe { null(env) };
+            }
+            v
+        }
+        // SAFETY: the current env.
+        None => unsafe { boolean(env, false) },
+    }
+}
+
+unsafe fn null(env: sys::napi_env) -> sys::napi_value {
+    let mut v = ptr::null_mut();
+    // SAFETY: a plain N-API call on the current env.
+    unsafe { sys::napi_get_null(env, &mut v) };
+    v
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<GateChecker>` leaked when the function was made; the
+    // finalizer runs once.
+    drop(unsafe { Box::from_raw(data as *mut GateChecker) });
+}
+
+/// The bound check function over `gate`.
+pub(crate) fn make(env: sys::napi_env, gate: Arc<Gate>) -> napi::Result<sys::napi_value> {
+    let checker = Box::into_raw(Box::new(GateChecker { gate }));
+    let mut f = ptr::null_mut();
+    let name = "check";
+    // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.
+    let made = unsafe {
+        sys::napi_create_function(
+            env,
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(check),
+            checker.cast(),
+            &mut f,
+        )
+    } == sys::Status::napi_ok
+        && unsafe {
+            sys::napi_add_finalizer(
+                env,
+                f,
+                checker.cast(),
+                Some(finalize),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        } == sys::Status::napi_ok;
+    if !made {
+        // SAFETY: nothing else holds the box.
+        drop(unsafe { Box::from_raw(checker) });
+        return Err(napi::Error::from_reason(
+            "checker: could not make the function",
+        ));
+    }
+    Ok(f)
+}
