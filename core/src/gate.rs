@@ -1021,7 +1021,9 @@ impl Gate {
                     );
                 }
                 let url = self.dpop_url(request)?;
-                let map: Map<String, Value> = claims.to_map();
+                // The proof is checked against the token's `cnf` alone: the one the verify's
+                // parse kept (the last, as a whole parse keeps it), not a second parse.
+                let map = cnf_only(&binding);
                 let proof = dpop.verify_request(&DpopRequest {
                     proof,
                     method: request.method,
@@ -1046,7 +1048,7 @@ impl Gate {
                     .or_else(|| forwarded.as_deref().map(str::as_bytes));
                 match cert.filter(|c| !c.is_empty()) {
                     Some(cert) => {
-                        crate::pop::check_certificate_binding(&claims, cert)?;
+                        crate::pop::check_certificate_binding_of(&cnf_only(&binding), cert)?;
                         Ok((claims, None, scp))
                     }
                     None => err(
@@ -1089,6 +1091,12 @@ impl Gate {
         }
         Ok(url.to_string())
     }
+}
+
+/// Claims holding only `cnf` (when the token has one): what the proof-of-possession checks
+/// read.
+fn cnf_only(cnf: &Option<Value>) -> Map<String, Value> {
+    cnf.iter().map(|c| ("cnf".to_string(), c.clone())).collect()
 }
 
 /// `ip:` and the dotted quad, as `format!("ip:{v4}")` writes it, without the formatting

@@ -65,7 +65,7 @@ export const ratio = (ours, theirs) =>
 
 /** Nanoseconds as the tables show them. */
 export const fmt = (ns) =>
-  ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`
+  ns === undefined ? '–' : ns >= 999.5 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`
 
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url)
 
