@@ -134,7 +134,12 @@ class Gate {
     this.apiKeys = apiKeys
     this.limiter = limiter
     this.realm = realm
-    this[FAST] = this[CORE].checker()
+    try {
+      // The bound native check; not writable, as no answer may be forged.
+      Object.defineProperty(this, FAST, { value: this[CORE].checker(), writable: false, configurable: true })
+    } catch (error) {
+      throw convertError(error)
+    }
     this.headerNames = Object.freeze([...this[CORE].headerNames])
     /** A check may wait on the network (Redis, an identity provider): use `authenticateAsync`. */
     this.offload = this[CORE].offload
@@ -453,7 +458,8 @@ function refusalResponse(error, realm) {
 }
 
 module.exports = { Gate, GateRefusal, AuthError, RedisStore, refusalResponse, gateUrl }
-// For the tests: whether `check` takes the bare native function first.
+// For the tests: whether `check` takes the bare native function first (every gate of the
+// process; the tests turn it off around one call to compare the two paths).
 Object.defineProperty(module.exports, '_fastGate', {
   get: () => fastGate,
   set: (on) => {

@@ -11,7 +11,7 @@
 //! facade then calls `CoreGate.check`, whose conversions and errors are the usual ones. A
 //! route or a client certificate always goes that way. Everything it decides is the core's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -30,9 +30,11 @@ const ARGS_BUF: usize = 64 * 1024;
 const MAX_HEADERS: usize = 16;
 
 thread_local! {
-    /// The strings of the call in progress, one after the other. Only the JavaScript
-    /// thread calls; a call that finds it in use (it cannot happen: nothing here runs
-    /// JavaScript) goes the slow way.
+    /// The strings of the call in progress, one after the other (one buffer per thread:
+    /// each worker has its own). Reading an array element can run JavaScript (an index
+    /// getter on an array passed straight to `CoreGate.checker()`, or a hole filled
+    /// through `Array.prototype`), which could call in again: a call that finds the
+    /// buffer in use goes the slow way, and the outer call goes on with its own reads.
     static ARGS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -115,8 +117,10 @@ unsafe fn read_args(
     };
     for (i, span) in spans.headers.iter_mut().enumerate().take(n) {
         let mut element = ptr::null_mut();
-        // The array is the facade's own, of plain strings: reading an element runs no
-        // JavaScript (and anything but a string goes the slow way).
+        // The facade's array holds plain strings; another array's getter may run
+        // JavaScript (see `ARGS`), may throw (the exception stays pending and the call
+        // throws it) or shrink the array (an `undefined` element: the slow way). `n` was
+        // fixed above, so nothing is read past the spans.
         if unsafe { sys::napi_get_element(env, argv[3], i as u32, &mut element) }
             != sys::Status::napi_ok
         {
@@ -127,8 +131,15 @@ unsafe fn read_args(
     Some(spans)
 }
 
-/// The gate's answer for the call's arguments, or `None` for the slow path.
-fn run(env: sys::napi_env, gate: &Gate, argv: &[sys::napi_value; 4]) -> Option<String> {
+/// The gate's answer for the call's arguments, or `None` for the slow path. `ran` is set
+/// once the gate has checked the request (from then on, the slow path would count it
+/// twice).
+fn run(
+    env: sys::napi_env,
+    gate: &Gate,
+    argv: &[sys::napi_value; 4],
+    ran: &Cell<bool>,
+) -> Option<String> {
     ARGS.with(|cell| {
         let mut buf = cell.try_borrow_mut().ok()?;
         if buf.len() < ARGS_BUF {
@@ -154,6 +165,7 @@ fn run(env: sys::napi_env, gate: &Gate, argv: &[sys::napi_value; 4]) -> Option<S
             headers: &pairs[..spans.header_strings / 2],
             client_certificate: None,
         };
+        ran.set(true);
         let outcome = catch_unwind(AssertUnwindSafe(|| gate.check(&request, None)))
             .unwrap_or_else(|_| panicked());
         Some(answer(outcome))
@@ -182,8 +194,16 @@ unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) ->
     // SAFETY: `data` is the `GateChecker` this function was made with; it lives until the
     // function's finalizer, which cannot run while the function is being called.
     let checker = unsafe { &*(data as *const GateChecker) };
-    // A panic outside the gate's own check (reading the arguments): the slow path.
-    let answer = catch_unwind(AssertUnwindSafe(|| run(env, &checker.gate, &argv))).unwrap_or(None);
+    // A panic outside the gate's own check: before it, the slow path; after it (writing
+    // the answer), `null`, which the facade reports (the request was counted).
+    let ran = Cell::new(false);
+    let answer = catch_unwind(AssertUnwindSafe(|| run(env, &checker.gate, &argv, &ran)));
+    let answer = match answer {
+        Ok(answer) => answer,
+        // SAFETY: the current env.
+        Err(_) if ran.get() => return unsafe { null(env) },
+        Err(_) => None,
+    };
     match answer {
         Some(text) => {
             let mut v = ptr::null_mut();
@@ -243,8 +263,9 @@ pub(crate) fn make(env: sys::napi_env, gate: Arc<Gate>) -> napi::Result<sys::nap
             )
         } == sys::Status::napi_ok;
     if !made {
-        // SAFETY: nothing else holds the box.
-        drop(unsafe { Box::from_raw(checker) });
+        // The box is left allocated: a function made without its finalizer may still
+        // point at it (it is never returned, but freeing would leave that pointer
+        // dangling). This only happens when N-API itself fails.
         return Err(napi::Error::from_reason(
             "checker: could not make the function",
         ));
