@@ -126,24 +126,11 @@ enum Answer {
 }
 
 unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let mut argc = 4usize;
-    let mut argv = [ptr::null_mut(); 4];
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: N-API fills at most `argc` values and the function's data pointer.
-    let status = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            &mut data,
-        )
-    };
-    if status != sys::Status::napi_ok || data.is_null() || argc < 4 {
+    // SAFETY: the current call's env and info.
+    let Some((argv, data)) = (unsafe { call_args::<4>(env, info) }) else {
         // SAFETY: the current env.
         return unsafe { boolean(env, false) };
-    }
+    };
     // SAFETY: `data` is the `Checker` this function was made with; it lives until the
     // function's finalizer, which cannot run while the function is being called.
     let checker = unsafe { &*(data as *const Checker) };
@@ -256,36 +243,84 @@ pub(crate) fn make(
         return Err(fail("expected a Float64Array of 13 numbers"));
     }
     let checker = Box::into_raw(Box::new(Checker { limiter, out_ref }));
+    // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.
+    let f = match unsafe { bound_function(env, Some(check), checker.cast(), Some(finalize)) } {
+        Ok(f) => f,
+        Err(made) => {
+            if !made {
+                // SAFETY: nothing else holds the box or the reference.
+                unsafe {
+                    sys::napi_delete_reference(env, out_ref);
+                    drop(Box::from_raw(checker));
+                }
+            }
+            return Err(fail("could not make the function"));
+        }
+    };
+    Ok(f)
+}
+
+/// A function named `check` that calls `callback` with `data`, and `finalize` with it when
+/// the function is collected. On failure, `Err(made)`: when the function was made but its
+/// finalizer could not be added, `data` must be left allocated (the unreachable function
+/// still points at it); otherwise the caller frees it.
+///
+/// # Safety
+/// `data` must stay valid until `finalize` runs, and `callback` must expect it.
+pub(crate) unsafe fn bound_function(
+    env: sys::napi_env,
+    callback: sys::napi_callback,
+    data: *mut c_void,
+    finalize: sys::napi_finalize,
+) -> Result<sys::napi_value, bool> {
     let mut f = ptr::null_mut();
     let name = "check";
-    // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.
-    let made = unsafe {
+    // SAFETY: `data` outlives the function (the caller's promise).
+    let status = unsafe {
         sys::napi_create_function(
             env,
             name.as_ptr().cast(),
             name.len() as isize,
-            Some(check),
-            checker.cast(),
+            callback,
+            data,
             &mut f,
         )
-    } == sys::Status::napi_ok
-        && unsafe {
-            sys::napi_add_finalizer(
-                env,
-                f,
-                checker.cast(),
-                Some(finalize),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        } == sys::Status::napi_ok;
-    if !made {
-        // SAFETY: nothing else holds the box or the reference.
-        unsafe {
-            sys::napi_delete_reference(env, out_ref);
-            drop(Box::from_raw(checker));
-        }
-        return Err(fail("could not make the function"));
+    };
+    if status != sys::Status::napi_ok {
+        return Err(false);
+    }
+    // SAFETY: `f` was just made on this env; `finalize` frees `data` once.
+    let status = unsafe {
+        sys::napi_add_finalizer(env, f, data, finalize, ptr::null_mut(), ptr::null_mut())
+    };
+    if status != sys::Status::napi_ok {
+        return Err(true);
     }
     Ok(f)
+}
+
+/// The current call's first `N` arguments and the function's data pointer; `None` when
+/// fewer were given or N-API fails.
+///
+/// # Safety
+/// `env` and `info` are those of the call in progress.
+pub(crate) unsafe fn call_args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Option<([sys::napi_value; N], *mut c_void)> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: N-API fills at most `argc` values and the function's data pointer.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            &mut data,
+        )
+    };
+    (status == sys::Status::napi_ok && !data.is_null() && argc >= N).then_some((argv, data))
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use authgate_core::gate::{Gate, GateRequest};
 use napi::sys;
 
-use crate::fast_check::{boolean, value_type};
+use crate::fast_check::{boolean, bound_function, call_args, value_type};
 use crate::gate::{answer, panicked};
 
 /// Room for the request's strings together (method, URL, peer, header names and values):
@@ -173,24 +173,11 @@ fn run(
 }
 
 unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let mut argc = 4usize;
-    let mut argv = [ptr::null_mut(); 4];
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: N-API fills at most `argc` values and the function's data pointer.
-    let status = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            &mut data,
-        )
-    };
-    if status != sys::Status::napi_ok || data.is_null() || argc < 4 {
+    // SAFETY: the current call's env and info.
+    let Some((argv, data)) = (unsafe { call_args::<4>(env, info) }) else {
         // SAFETY: the current env.
         return unsafe { boolean(env, false) };
-    }
+    };
     // SAFETY: `data` is the `GateChecker` this function was made with; it lives until the
     // function's finalizer, which cannot run while the function is being called.
     let checker = unsafe { &*(data as *const GateChecker) };
@@ -239,36 +226,17 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
 /// The bound check function over `gate`.
 pub(crate) fn make(env: sys::napi_env, gate: Arc<Gate>) -> napi::Result<sys::napi_value> {
     let checker = Box::into_raw(Box::new(GateChecker { gate }));
-    let mut f = ptr::null_mut();
-    let name = "check";
     // SAFETY: `checker` outlives the function: it is freed by the function's finalizer.
-    let made = unsafe {
-        sys::napi_create_function(
-            env,
-            name.as_ptr().cast(),
-            name.len() as isize,
-            Some(check),
-            checker.cast(),
-            &mut f,
-        )
-    } == sys::Status::napi_ok
-        && unsafe {
-            sys::napi_add_finalizer(
-                env,
-                f,
-                checker.cast(),
-                Some(finalize),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        } == sys::Status::napi_ok;
-    if !made {
-        // The box is left allocated: a function made without its finalizer may still
-        // point at it (it is never returned, but freeing would leave that pointer
-        // dangling). This only happens when N-API itself fails.
-        return Err(napi::Error::from_reason(
-            "checker: could not make the function",
-        ));
+    match unsafe { bound_function(env, Some(check), checker.cast(), Some(finalize)) } {
+        Ok(f) => Ok(f),
+        Err(made) => {
+            if !made {
+                // SAFETY: nothing else holds the box.
+                drop(unsafe { Box::from_raw(checker) });
+            }
+            Err(napi::Error::from_reason(
+                "checker: could not make the function",
+            ))
+        }
     }
-    Ok(f)
 }

@@ -71,15 +71,19 @@ export async function run(c, send, hold) {
   }
 }
 
+/** A header lookup over `[name, value]` pairs: every line of a header, as a server hands them over. */
+function lookupOf(headers) {
+  return (name) => {
+    const values = headers.filter(([n]) => n === name).map(([, v]) => v)
+    return values.length ? values : undefined
+  }
+}
+
 /** Through `Gate.authenticate` and `Gate.errorResponse`, no server: peer 127.0.0.1. */
 export function direct(holder) {
   return async (method, path, headers) => {
     const gate = holder.gate
-    // Every line of a header, as a server hands them over.
-    const lookup = (name) => {
-      const values = headers.filter(([n]) => n === name).map(([, v]) => v)
-      return values.length ? values : undefined
-    }
+    const lookup = lookupOf(headers)
     try {
       const auth = gate.authenticate(lookup, '127.0.0.1', { method, url: `http://localhost${path}` })
       return { status: 200, headers: multi(gate.responseHeaders(auth)), body: '' }
@@ -97,10 +101,7 @@ export function direct(holder) {
 export function checked(holder) {
   return async (method, path, headers) => {
     const gate = holder.gate
-    const lookup = (name) => {
-      const values = headers.filter(([n]) => n === name).map(([, v]) => v)
-      return values.length ? values : undefined
-    }
+    const lookup = lookupOf(headers)
     const outcome = gate.check(lookup, '127.0.0.1', { method, url: `http://localhost${path}` })
     if (!(outcome instanceof GateRefusal)) {
       return { status: 200, headers: multi(gate.responseHeaders(outcome)), body: '' }
