@@ -5,6 +5,7 @@ import * as ag from '../index.mjs'
 import native from '../index.js'
 import { HttpsServer } from './https_server.mjs'
 import { newStore } from './stores.mjs'
+import { Gate } from '../http.js'
 
 const TOKENS = JSON.parse(
   readFileSync(new URL('../../tests/vectors/remote_jwks/scenarios.json', import.meta.url), 'utf8'),
@@ -69,6 +70,10 @@ export function runPop(c) {
           ),
       )
       return undefined
+    }
+    case 'gate_dpop_nonce': {
+      const keys = new ag.KeySet([ag.Key.hmac(Buffer.from('gate-nonce-vector-secret-0123456789'), 'HS256')])
+      return expect(c.expect, () => new Gate({ keys, dpop: new ag.DpopVerifier({ nonce: c.nonce, store: newStore() }) }))
     }
     default:
       throw new Error(`unknown pop op ${c.op}`)

@@ -12,6 +12,7 @@ from https_server import HttpsServer
 from stores import new_store
 
 import authgate
+from authgate.web import Gate
 
 Case = dict[str, Any]
 
@@ -71,6 +72,9 @@ def run_pop(case: Case) -> None:
             got = _expect(r["expect"], run)
             if "error" not in r["expect"]:
                 assert (got.jkt, got.jti, got.iat) == (r["expect"]["jkt"], r["expect"]["jti"], r["expect"]["iat"]), i
+    elif op == "gate_dpop_nonce":
+        keys = authgate.KeySet([authgate.Key.hmac(b"gate-nonce-vector-secret-0123456789", "HS256")])
+        _expect(want, lambda: Gate(keys=keys, dpop=authgate.DpopVerifier(nonce=case["nonce"], store=new_store())))
     else:
         raise AssertionError(f"unknown pop op {op!r}")
 

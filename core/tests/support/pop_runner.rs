@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authgate_core::clock::{Clock, ManualClock};
-use authgate_core::jwt::Algorithm;
+use authgate_core::gate::{Gate, GateConfig, TokenVerifier};
+use authgate_core::jwt::{Algorithm, Key, KeySet, Validation};
 use authgate_core::pop::{
     certificate_thumbprint, check_certificate_binding_of, jwk_thumbprint, DpopPolicy, DpopRequest,
     DpopVerifier,
@@ -95,6 +96,30 @@ pub fn run_pop(case: &Value) -> Outcome {
                 .map_err(|m| format!("request {i}: {m}"))?;
             }
             Ok(())
+        }
+        "gate_dpop_nonce" => {
+            let dpop = DpopVerifier::new(
+                crate::stores::store(),
+                DpopPolicy {
+                    nonce: Some(s(case, "nonce").to_owned()),
+                    ..DpopPolicy::default()
+                },
+            );
+            let key = Key::hmac(
+                None,
+                Algorithm::HS256,
+                b"gate-nonce-vector-secret-0123456789",
+            )
+            .expect("a key");
+            let gate = Gate::new(GateConfig {
+                tokens: Some(TokenVerifier::Keys {
+                    keys: Arc::new(KeySet::single(key)),
+                    validation: Validation::default(),
+                }),
+                dpop: Some(Arc::new(dpop)),
+                ..GateConfig::default()
+            });
+            expect(case, gate, |_, _| Ok(()))
         }
         op => Err(format!("unknown pop op `{op}`")),
     }
