@@ -178,9 +178,7 @@ class Gate {
    * refusal's status, headers and body) attached.
    */
   authenticate(header, peer, request) {
-    const outcome = this.check(header, peer, request)
-    if (outcome instanceof GateRefusal) throw outcome.error
-    return outcome
+    return admittedOrThrow(this.check(header, peer, request))
   }
 
   /**
@@ -220,18 +218,19 @@ class Gate {
     const held = auth?.[ADMITTED]
     if (!held || held.gate !== this) throw new TypeError('authorizeRoute takes an AuthContext this gate admitted')
     const rate = auth.rateLimit
-    const routed = outcome(
-      this[CORE].checkRouteFor(
-        auth.identity,
-        held.grants.scopes,
-        held.grants.patterns,
-        rate ? rate.policy : null,
-        rate ? authgate._decisionNumbers(rate) : null,
-        route,
+    const routed = admittedOrThrow(
+      outcome(
+        this[CORE].checkRouteFor(
+          auth.identity,
+          held.grants.scopes,
+          held.grants.patterns,
+          rate ? rate.policy : null,
+          rate ? authgate._decisionNumbers(rate) : null,
+          route,
+        ),
+        this,
       ),
-      this,
     )
-    if (routed instanceof GateRefusal) throw routed.error
     const merged = { ...auth, rateLimit: routed.rateLimit, headers: routed.headers }
     Object.defineProperty(merged, ADMITTED, { value: held, enumerable: false })
     return merged
@@ -239,9 +238,7 @@ class Gate {
 
   /** `authenticate` on the libuv pool: for stores and key sets across the network. */
   async authenticateAsync(header, peer, request) {
-    const outcome = await this.checkAsync(header, peer, request)
-    if (outcome instanceof GateRefusal) throw outcome.error
-    return outcome
+    return admittedOrThrow(await this.checkAsync(header, peer, request))
   }
 
   /** `check` on the libuv pool: resolves to the AuthContext or the GateRefusal. */
@@ -390,6 +387,12 @@ function refusalError(response, answer, at) {
   Object.defineProperty(error, 'response', { value: Object.freeze(response), enumerable: false })
   if (policy !== '') error.rateLimit = decision({ policy, numbers: numbers.split(',').map(Number) })
   return error
+}
+
+/** An AuthContext as it is; a GateRefusal's AuthError thrown. */
+function admittedOrThrow(outcome) {
+  if (outcome instanceof GateRefusal) throw outcome.error
+  return outcome
 }
 
 /** The native answer as an AuthContext, or a GateRefusal. */

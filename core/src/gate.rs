@@ -678,11 +678,7 @@ impl Gate {
                 let seen = limiter.check(policy, &bucket_key(key), 0)?;
                 if !seen.degraded && seen.remaining == 0 {
                     let secs = seen.next_unit_ms.div_ceil(1000).max(1);
-                    let mut message = String::with_capacity(40 + policy.len());
-                    message.push_str("rate limit of policy `");
-                    message.push_str(policy);
-                    message.push_str("` exceeded");
-                    let error = Error::new(ErrorKind::RateLimited, message).with_retry_after(secs);
+                    let error = crate::ratelimit::limited(policy, secs);
                     *last_rate = Some(RateDecision {
                         allowed: false,
                         outcome: crate::ratelimit::RateOutcome::Limited,
@@ -1104,13 +1100,11 @@ fn cnf_only(cnf: &Option<Value>) -> Map<String, Value> {
 fn ipv4_bucket(v4: std::net::Ipv4Addr) -> String {
     let mut key = String::with_capacity(18);
     key.push_str("ip:");
-    let mut digits = [0u8; 20];
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
             key.push('.');
         }
-        let text = crate::util::decimal(u64::from(octet), &mut digits);
-        key.extend(text.iter().map(|&d| char::from(d)));
+        crate::util::push_decimal(&mut key, u64::from(octet));
     }
     key
 }

@@ -184,13 +184,10 @@ pub fn refusal(error: &Error, realm: Option<&str>, rate: Option<&RateDecision>) 
     if let Some(c) = bearer_challenge(error, realm) {
         headers.push(("www-authenticate", c));
     }
-    let mut digits = [0u8; 20];
-    let retry = error
-        .retry_after()
-        .map(|secs| crate::util::decimal(secs, &mut digits));
-    if let Some(secs) = &retry {
-        // Decimal digits: ASCII.
-        headers.push(("retry-after", String::from_utf8_lossy(secs).into_owned()));
+    if let Some(secs) = error.retry_after() {
+        let mut text = String::with_capacity(20);
+        crate::util::push_decimal(&mut text, secs);
+        headers.push(("retry-after", text));
     }
     if let Some(d) = rate {
         d.push_wire_headers(&mut headers, false);
@@ -202,9 +199,10 @@ pub fn refusal(error: &Error, realm: Option<&str>, rate: Option<&RateDecision>) 
     body.extend_from_slice(b"\",\"message\":");
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut body, error.message());
-    if let Some(secs) = retry {
+    if let Some(secs) = error.retry_after() {
+        let mut digits = [0u8; 20];
         body.extend_from_slice(b",\"retry_after\":");
-        body.extend_from_slice(secs);
+        body.extend_from_slice(crate::util::decimal(secs, &mut digits));
     }
     if !error.violations().is_empty() {
         body.extend_from_slice(b",\"violations\":");

@@ -17,6 +17,7 @@ use std::sync::{Arc, RwLock};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::store::Store;
+use crate::util::push_decimal;
 
 /// The default policy: 1000 requests per minute, bursts up to 1000.
 pub const DEFAULT_LIMIT: u64 = 1000;
@@ -375,21 +376,14 @@ fn push_quoted(out: &mut String, name: &str) {
     out.push('"');
 }
 
-/// Appends `n` in decimal, without an allocation of its own.
-fn push_number(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    // Decimal digits are ASCII.
-    out.push_str(std::str::from_utf8(crate::util::decimal(n, &mut digits)).unwrap_or("0"));
-}
-
 /// `"name";<a>=<x>;<b>=<y>`: the shape of both RateLimit headers, built in one allocation.
 fn name_and_params(name: &str, a: &str, x: u64, b: &str, y: u64) -> String {
     let mut out = String::with_capacity(name.len() + 2 + 2 * 24);
     push_quoted(&mut out, name);
     out.push_str(a);
-    push_number(&mut out, x);
+    push_decimal(&mut out, x);
     out.push_str(b);
-    push_number(&mut out, y);
+    push_decimal(&mut out, y);
     out
 }
 
@@ -405,7 +399,7 @@ const WIRE_NAMES: [&str; 6] = [
 
 fn number(n: u64) -> String {
     let mut out = String::with_capacity(20);
-    push_number(&mut out, n);
+    push_decimal(&mut out, n);
     out
 }
 
@@ -536,11 +530,7 @@ impl RateDecision {
             RateOutcome::Allowed => Ok(self),
             RateOutcome::Limited => {
                 let secs = self.retry_after_secs().unwrap_or(1);
-                Err(Error::new(
-                    ErrorKind::RateLimited,
-                    format!("rate limit of policy `{}` exceeded", self.policy),
-                )
-                .with_retry_after(secs))
+                Err(limited(&self.policy, secs))
             }
             RateOutcome::InsufficientCapacity => Err(Error::new(
                 ErrorKind::RateLimited,
@@ -551,6 +541,16 @@ impl RateDecision {
             )),
         }
     }
+}
+
+/// The `rate_limited` error of a request refused by `policy` until `secs` from now.
+pub(crate) fn limited(policy: &str, secs: u64) -> Error {
+    // Built without `format!`: a flood's every request may be refused with it.
+    let mut message = String::with_capacity(40 + policy.len());
+    message.push_str("rate limit of policy `");
+    message.push_str(policy);
+    message.push_str("` exceeded");
+    Error::new(ErrorKind::RateLimited, message).with_retry_after(secs)
 }
 
 /// A policy name: 1 to 64 characters of printable ASCII other than `"` and `\\`, so it

@@ -162,6 +162,13 @@ pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[at..]
 }
 
+/// Appends `n` in decimal to `out`, with no allocation of its own.
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    // Decimal digits are ASCII.
+    out.push_str(std::str::from_utf8(decimal(n, &mut digits)).unwrap_or("0"));
+}
+
 /// Fill `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::getrandom(buf).or_else(|_| {

@@ -122,68 +122,42 @@ pub(crate) fn answer(outcome: GateOutcome) -> String {
     String::from_utf8(w.0).unwrap_or_default()
 }
 
-/// A refusal as [`answer`]'s lines, written into `out`. A header named in
-/// `http::REFUSAL_HEADERS` is named by its index there, one digit (`refusalHeaderNames`
-/// gives http.js the list): JavaScript then sets the header under a name it holds already.
+/// A refusal as [`answer`]'s lines. A header named in `http::REFUSAL_HEADERS` is named by
+/// its index there, one digit (`refusalHeaderNames` gives http.js the list): JavaScript
+/// then sets the header under a name it holds already.
 fn refusal_lines(r: &authgate_core::gate::Refused) -> String {
     const _: () = assert!(REFUSAL_HEADERS.len() <= 10, "an index is one digit");
-    fn line(out: &mut Vec<u8>, text: &str) {
-        // A line break inside a line would shift every line after it: never sent.
-        if text.as_bytes().contains(&b'\n') {
-            out.extend_from_slice(text.replace('\n', " ").as_bytes());
-        } else {
-            out.extend_from_slice(text.as_bytes());
-        }
-        out.push(b'\n');
-    }
-    fn digits(out: &mut Vec<u8>, n: u64) {
-        let mut buf = [0u8; 20];
-        out.extend_from_slice(authgate_core::util::decimal(n, &mut buf));
-    }
-    let mut out = Vec::with_capacity(512);
-    digits(&mut out, u64::from(r.response.status));
-    out.push(b'\n');
+    let mut w = Json(Vec::with_capacity(512));
+    w.unsigned(u64::from(r.response.status));
+    w.raw("\n");
     for (name, value) in &r.response.headers {
         match REFUSAL_HEADERS.iter().position(|known| known == name) {
             Some(i) => {
-                digits(&mut out, i as u64);
-                out.push(b'\n');
+                w.unsigned(i as u64);
+                w.raw("\n");
             }
-            None => line(&mut out, name),
+            None => w.line(name),
         }
-        line(&mut out, value);
+        w.line(value);
     }
-    out.push(b'\n');
-    line(&mut out, &r.response.body);
-    line(&mut out, r.error.code());
+    w.raw("\n");
+    w.line(&r.response.body);
+    w.line(r.error.code());
     if let Some(secs) = r.error.retry_after() {
-        digits(&mut out, secs);
+        w.unsigned(secs);
     }
-    out.push(b'\n');
+    w.raw("\n");
     match &r.rate_limit {
         Some(d) => {
-            line(&mut out, &d.policy);
-            let mut numbers = [0.0; FIELDS];
-            // The buffer is FIELDS long: writing cannot fail.
-            let _ = write_decision(d, &mut numbers);
-            for (i, n) in numbers.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // Whole numbers of milliseconds or counts, or -1: written as integers.
-                let n = *n as i64;
-                if n < 0 {
-                    out.push(b'-');
-                }
-                digits(&mut out, n.unsigned_abs());
-            }
-            out.push(b'\n');
+            w.line(&d.policy);
+            w.numbers(d);
+            w.raw("\n");
         }
-        None => out.extend_from_slice(b"\n\n"),
+        None => w.raw("\n\n"),
     }
-    out.extend_from_slice(r.error.message().as_bytes());
+    w.raw(r.error.message());
     // Only whole UTF-8 strings and ASCII were written.
-    String::from_utf8(out).unwrap_or_default()
+    String::from_utf8(w.0).unwrap_or_default()
 }
 
 /// The header names a refusal's lines name by index (`http::REFUSAL_HEADERS`).
@@ -250,12 +224,18 @@ impl Json {
     }
 
     fn rate(&mut self, d: &authgate_core::ratelimit::RateDecision) {
-        let mut numbers = [0.0; FIELDS];
-        // The buffer is FIELDS long: writing cannot fail.
-        let _ = write_decision(d, &mut numbers);
         self.raw(",\"rate\":{\"policy\":");
         self.string(&d.policy);
         self.raw(",\"numbers\":[");
+        self.numbers(d);
+        self.raw("]}");
+    }
+
+    /// A decision's numbers (as `write_decision` gives them), comma-separated.
+    fn numbers(&mut self, d: &authgate_core::ratelimit::RateDecision) {
+        let mut numbers = [0.0; FIELDS];
+        // The buffer is FIELDS long: writing cannot fail.
+        let _ = write_decision(d, &mut numbers);
         for (i, n) in numbers.iter().enumerate() {
             if i > 0 {
                 self.raw(",");
@@ -263,7 +243,17 @@ impl Json {
             // Whole numbers of milliseconds or counts, or -1: written as integers.
             self.integer(*n as i64);
         }
-        self.raw("]}");
+    }
+
+    /// `text` and a line break, for a refusal's lines. A line break inside would shift
+    /// every line after it: never sent.
+    fn line(&mut self, text: &str) {
+        if text.as_bytes().contains(&b'\n') {
+            self.raw(&text.replace('\n', " "));
+        } else {
+            self.raw(text);
+        }
+        self.raw("\n");
     }
 
     /// An API key's record as the other Node calls give it (`ApiKeyRecord`): camelCase,

@@ -73,7 +73,10 @@ export function runPop(c) {
     }
     case 'gate_dpop_nonce': {
       const keys = new ag.KeySet([ag.Key.hmac(Buffer.from('gate-nonce-vector-secret-0123456789'), 'HS256')])
-      return expect(c.expect, () => new Gate({ keys, dpop: new ag.DpopVerifier({ nonce: c.nonce, store: newStore() }) }))
+      return expect(
+        c.expect,
+        () => new Gate({ keys, dpop: new ag.DpopVerifier({ nonce: c.nonce, store: newStore() }) }),
+      )
     }
     default:
       throw new Error(`unknown pop op ${c.op}`)
