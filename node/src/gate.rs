@@ -129,29 +129,29 @@ fn refusal_lines(r: &authgate_core::gate::Refused) -> String {
     const _: () = assert!(REFUSAL_HEADERS.len() <= 10, "an index is one digit");
     let mut w = Json(Vec::with_capacity(512));
     w.unsigned(u64::from(r.response.status));
-    w.raw("\n");
+    w.newline();
     for (name, value) in &r.response.headers {
         match REFUSAL_HEADERS.iter().position(|known| known == name) {
             Some(i) => {
                 w.unsigned(i as u64);
-                w.raw("\n");
+                w.newline();
             }
             None => w.line(name),
         }
         w.line(value);
     }
-    w.raw("\n");
+    w.newline();
     w.line(&r.response.body);
     w.line(r.error.code());
     if let Some(secs) = r.error.retry_after() {
         w.unsigned(secs);
     }
-    w.raw("\n");
+    w.newline();
     match &r.rate_limit {
         Some(d) => {
             w.line(&d.policy);
             w.numbers(d);
-            w.raw("\n");
+            w.newline();
         }
         None => w.raw("\n\n"),
     }
@@ -253,7 +253,11 @@ impl Json {
         } else {
             self.raw(text);
         }
-        self.raw("\n");
+        self.newline();
+    }
+
+    fn newline(&mut self) {
+        self.0.push(b'\n');
     }
 
     /// An API key's record as the other Node calls give it (`ApiKeyRecord`): camelCase,
