@@ -376,6 +376,28 @@ const popCases = [
     certificate: CERT,
     expect: { error: 'missing_claim' },
   },
+  // A gate sends its verifier's nonce as the DPoP-Nonce header: RFC 9449 §8's NQCHAR only
+  // (printable ASCII other than space, `"` and `\`), 1 to 1,024 characters.
+  ...[
+    ['empty', ''],
+    ['a space', 'a b'],
+    ['a line break', 'a\nb'],
+    ['a header injected', 'a\r\nx-injected: 1'],
+    ['a quote', 'q"'],
+    ['a backslash', 'b\\'],
+    ['non-ASCII', 'caf\u00e9'],
+    ['1,025 characters', 'n'.repeat(1025)],
+  ].map(([what, nonce]) => ({
+    name: `a gate refuses a DPoP nonce with ${what}: it is sent as the DPoP-Nonce header (RFC 9449 §8 NQCHAR)`,
+    op: 'gate_dpop_nonce',
+    nonce,
+    expect: { error: 'invalid_input' },
+  })),
+  ...[
+    ['base64url and dots', 'eyJ7S_zG.eyJH0-Z.HNi'],
+    ['the edges of NQCHAR', '!#[]~'],
+    ['1,024 characters', 'n'.repeat(1024)],
+  ].map(([what, nonce]) => ({ name: `a gate takes a DPoP nonce of ${what}`, op: 'gate_dpop_nonce', nonce, expect: {} })),
 ]
 
 // Remote key sets: tokens signed here by the two Ed25519 keys, as an identity provider would.
@@ -593,7 +615,7 @@ const files = {
     source:
       'RFC 9449 §4.1/§7.1 proofs and jkt, RFC 7638 §3.1 thumbprint, verbatim; the rest from tests/vectors/tools/pop_cases.mjs (node:crypto, RFC 8032 and RFC 7515 A.2 keys, an openssl-made certificate)',
     description:
-      'Proof of possession: JWK thumbprints, DPoP proof verification (each case one verifier with an in-memory replay store, its requests in order), certificate thumbprints and certificate-bound tokens.',
+      'Proof of possession: JWK thumbprints, DPoP proof verification (each case one verifier with an in-memory replay store, its requests in order), certificate thumbprints and certificate-bound tokens, and the DPoP nonce a gate accepts.',
     cases: popCases,
   },
   'remote_jwks/scenarios.json': {
