@@ -397,7 +397,12 @@ const popCases = [
     ['base64url and dots', 'eyJ7S_zG.eyJH0-Z.HNi'],
     ['the edges of NQCHAR', '!#[]~'],
     ['1,024 characters', 'n'.repeat(1024)],
-  ].map(([what, nonce]) => ({ name: `a gate takes a DPoP nonce of ${what}`, op: 'gate_dpop_nonce', nonce, expect: {} })),
+  ].map(([what, nonce]) => ({
+    name: `a gate takes a DPoP nonce of ${what}`,
+    op: 'gate_dpop_nonce',
+    nonce,
+    expect: {},
+  })),
 ]
 
 // Remote key sets: tokens signed here by the two Ed25519 keys, as an identity provider would.
