@@ -322,6 +322,48 @@ function wrapFunction(fn) {
 }
 
 const Key = facade(native.Key, 'Key')
+
+// HMAC keys are often built per request (a tenant's secret), and a native object costs
+// napi more than the HMAC itself. So `Key.hmac` checks the secret in the core and keeps a
+// copy; `sign` and `verify` are one native call each, and the native `Key` is built the
+// first time something needs it (a KeySet, a getter).
+const HMAC = Symbol('authgate.hmac')
+const ownNative = (key, value) => Object.defineProperty(key, NATIVE, { value, writable: true, configurable: true })
+Object.defineProperty(Key.prototype, NATIVE, {
+  get() {
+    const held = this[HMAC]
+    if (!held) return undefined
+    const made = guard(() => native.Key.hmac(held.secret, held.alg, held.kid))
+    ownNative(this, made)
+    return made
+  },
+  set(value) {
+    ownNative(this, value)
+  },
+  configurable: true,
+})
+const copyBytes = (v) => (ArrayBuffer.isView(v) ? Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : v)
+Key.hmac = (secret, alg, kid) => {
+  const name = guard(() => native.hmacKeyCheck(secret, alg, kid))
+  const key = Object.create(Key.prototype)
+  key[HMAC] = { secret: copyBytes(secret), alg: name, kid: kid ?? undefined }
+  return key
+}
+const signWithKey = Key.prototype.sign
+const verifyWithKey = Key.prototype.verify
+Key.prototype.sign = function sign(message) {
+  const held = this[HMAC]
+  if (!held) return signWithKey.call(this, message)
+  const out = Buffer.allocUnsafe(64)
+  const length = guard(() => native.hmacSignOnce(held.alg, held.secret, message, out))
+  return length === 64 ? out : out.subarray(0, length)
+}
+Key.prototype.verify = function verify(message, signature) {
+  const held = this[HMAC]
+  return held
+    ? guard(() => native.hmacVerifyOnce(held.alg, held.secret, message, signature))
+    : verifyWithKey.call(this, message, signature)
+}
 const KeySet = facade(native.KeySet, 'KeySet')
 const Verifier = facade(native.Verifier, 'Verifier')
 const MemoryStore = facade(native.NativeStore, 'MemoryStore')

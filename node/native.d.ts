@@ -767,6 +767,19 @@ export declare function generateDpopNonce(): string
 /** A new 160-bit secret from the OS CSPRNG, as base32. */
 export declare function generateOtpSecret(): string
 
+/** Checks an HMAC secret as `Key.hmac` does; answers the algorithm's name. */
+export declare function hmacKeyCheck(secret: Buffer | string, alg?: string | undefined | null, kid?: string | undefined | null): string
+
+/**
+ * Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted into `out` (64
+ * bytes, from the JavaScript Buffer pool: a Buffer made here costs V8 a new backing
+ * store, more than the HMAC) and answers its length.
+ */
+export declare function hmacSignOnce(alg: string, secret: Buffer | string, message: Buffer | string, out: Buffer): number
+
+/** Whether `signature` is the HMAC tag of `message` (compared in constant time). */
+export declare function hmacVerifyOnce(alg: string, secret: Buffer | string, message: Buffer | string, signature: Buffer | string): boolean
+
 /** The HTTP status and `WWW-Authenticate` value for an error code (either spelling). */
 export declare function httpError(code: string, message: string, realm?: string | undefined | null): HttpError
 

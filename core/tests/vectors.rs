@@ -8,7 +8,7 @@ use std::sync::Arc;
 use authgate_core::apikey::{self, ApiKeyManager, ApiKeyOptions};
 use authgate_core::client_token::{needs_refresh, ClientTokens};
 use authgate_core::clock::ManualClock;
-use authgate_core::jwt::{Algorithm, Key, KeySet, KeyStatus, Validation};
+use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
 use authgate_core::session::{DeviceInfo, SessionConfig, SessionManager, TokenPair};
 use authgate_core::signature::{
     content_digest, sign_request, verify_content_digest, DigestAlgorithm, KeyMap, Request,
@@ -103,12 +103,33 @@ fn key_from_spec(spec: &Value) -> Result<Key> {
         .and_then(Value::as_str)
         .map(str::parse::<Algorithm>)
         .transpose()?;
+    if let Some(secret) = spec.get("secret_b64") {
+        let alg = alg.expect("an HMAC secret spec names its alg");
+        return Key::hmac(
+            spec.get("kid").and_then(Value::as_str),
+            alg,
+            &raw_secret(secret),
+        );
+    }
     if let Some(pem) = spec.get("pem").and_then(Value::as_str) {
         let alg = alg.expect("a PEM key spec names its alg");
         return Key::from_pem(spec.get("kid").and_then(Value::as_str), alg, pem);
     }
     let jwk = spec["jwk"].as_object().cloned().unwrap_or_default();
     Key::from_jwk(&jwk, alg)
+}
+
+/// The bytes of a key spec's `secret_b64` (standard base64).
+fn raw_secret(value: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(value.as_str().expect("secret_b64 is a string"))
+        .expect("secret_b64 is base64")
+}
+
+/// A raw-secret key spec's algorithm and secret, for the one-shot HMAC functions.
+fn raw_hmac(spec: &Value) -> Option<(Algorithm, Vec<u8>)> {
+    let secret = raw_secret(spec.get("secret_b64")?);
+    Some((spec["alg"].as_str()?.parse().ok()?, secret))
 }
 
 fn keyset_from_specs(specs: &Value) -> Result<KeySet> {
@@ -189,11 +210,42 @@ fn run_jwt(case: &Value) -> Outcome {
             })
         }
         "sign" => {
-            let got = key_from_spec(&case["key"])
-                .and_then(|k| k.sign(s(case, "signing_input").as_bytes()));
+            let input = s(case, "signing_input").as_bytes();
+            let got = key_from_spec(&case["key"]).and_then(|k| k.sign(input));
             expect(case, got, |sig, e| {
                 same("signature", &json!(b64url_encode(&sig)), &e["signature"])
-            })
+            })?;
+            // A raw secret: the one-shot function (what Node's Key.hmac signs with) agrees.
+            match raw_hmac(&case["key"]) {
+                Some((alg, secret)) => {
+                    expect(case, jwt::hmac_sign_once(alg, &secret, input), |sig, e| {
+                        same(
+                            "one-shot signature",
+                            &json!(b64url_encode(&sig)),
+                            &e["signature"],
+                        )
+                    })
+                }
+                None => Ok(()),
+            }
+        }
+        "verify_signature" => {
+            let input = s(case, "signing_input").as_bytes();
+            let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s(case, "signature"))
+                .map_err(|e| format!("signature: {e}"))?;
+            let got = key_from_spec(&case["key"]).map(|k| k.verify(input, &signature));
+            expect(case, got, |valid, e| {
+                same("valid", &json!(valid), &e["valid"])
+            })?;
+            match raw_hmac(&case["key"]) {
+                Some((alg, secret)) => expect(
+                    case,
+                    jwt::hmac_verify_once(alg, &secret, input, &signature),
+                    |valid, e| same("one-shot valid", &json!(valid), &e["valid"]),
+                ),
+                None => Ok(()),
+            }
         }
         "import_key" => expect(case, key_from_spec(&case["key"]), |k, e| {
             same(

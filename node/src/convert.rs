@@ -1,10 +1,12 @@
 //! Argument conventions: seconds as non-negative integers, bytes as Buffer or string,
 //! one string or an array of strings.
 
-use napi::bindgen_prelude::{Buffer, Either};
+use authgate_core::{Error, ErrorKind};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either};
+use napi::Env;
 use serde_json::{Map, Value};
 
-use crate::errors::{invalid_arg, Result};
+use crate::errors::{invalid_arg, js, Result};
 
 /// Seconds (a timestamp or a duration) from a JS number: a non-negative safe integer.
 pub fn seconds(value: f64, what: &str) -> Result<u64> {
@@ -28,6 +30,23 @@ pub fn bytes(value: &Either<Buffer, String>) -> Vec<u8> {
         Either::A(b) => b.to_vec(),
         Either::B(s) => s.as_bytes().to_vec(),
     }
+}
+
+/// Bytes of a Buffer/Uint8Array or a string (UTF-8), read in place: a `BufferSlice`
+/// argument takes no napi reference, unlike a `Buffer` (for synchronous calls).
+pub fn in_place<'a>(value: &'a Either<BufferSlice<'_>, String>) -> &'a [u8] {
+    match value {
+        Either::A(b) => b,
+        Either::B(s) => s.as_bytes(),
+    }
+}
+
+/// A Buffer holding a copy of `bytes`, owned by V8. For short results this is much cheaper
+/// than napi-rs's `Buffer` from a `Vec` (an external buffer: about 1.3 µs more, for its
+/// finalizer).
+pub fn buffer<'e>(env: &'e Env, bytes: &[u8]) -> Result<BufferSlice<'e>> {
+    BufferSlice::copy_from(env, bytes)
+        .map_err(|_| js(Error::new(ErrorKind::Internal, "could not make a Buffer")))
 }
 
 /// Text from a string or a Buffer holding UTF-8.

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use authgate_core::clock::unix_now;
 use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either};
+use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::convert::{self, object, opt_seconds};
+use crate::convert::{self, in_place, object, opt_seconds};
 use crate::errors::{core, invalid_arg, Result};
 
 pub(crate) fn algorithm(name: &str) -> Result<Algorithm> {
@@ -103,20 +104,77 @@ impl JsKey {
 
     /// The raw signature of `message`.
     #[napi(catch_unwind)]
-    pub fn sign(&self, message: Either<Buffer, String>) -> Result<Buffer> {
-        Ok(core(self.inner.sign(&convert::bytes(&message)))?.into())
+    pub fn sign<'e>(
+        &self,
+        env: &'e Env,
+        message: Either<BufferSlice, String>,
+    ) -> Result<BufferSlice<'e>> {
+        convert::buffer(env, &core(self.inner.sign(in_place(&message)))?)
     }
 
     /// Whether `signature` is a valid raw signature of `message`.
     #[napi(catch_unwind)]
     pub fn verify(
         &self,
-        message: Either<Buffer, String>,
-        signature: Either<Buffer, String>,
+        message: Either<BufferSlice, String>,
+        signature: Either<BufferSlice, String>,
     ) -> bool {
-        self.inner
-            .verify(&convert::bytes(&message), &convert::bytes(&signature))
+        self.inner.verify(in_place(&message), in_place(&signature))
     }
+}
+
+// The facade's HMAC keys (`Key.hmac`): a secret that changes per call (a tenant's) is
+// checked and used without building a native `Key` object, which costs napi more than the
+// HMAC itself. The facade builds the native `Key` when one is passed to a `KeySet`.
+
+/// Checks an HMAC secret as `Key.hmac` does; answers the algorithm's name.
+#[napi(catch_unwind)]
+pub fn hmac_key_check(
+    secret: Either<BufferSlice, String>,
+    alg: Option<String>,
+    kid: Option<String>,
+) -> Result<String> {
+    let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+    core(jwt::check_hmac_key(kid.as_deref(), alg, in_place(&secret)))?;
+    Ok(alg.name().to_string())
+}
+
+/// Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted into `out` (64
+/// bytes, from the JavaScript Buffer pool: a Buffer made here costs V8 a new backing
+/// store, more than the HMAC) and answers its length.
+#[napi(catch_unwind)]
+pub fn hmac_sign_once(
+    alg: String,
+    secret: Either<BufferSlice, String>,
+    message: Either<BufferSlice, String>,
+    mut out: BufferSlice,
+) -> Result<u32> {
+    let tag = core(jwt::hmac_sign_once(
+        algorithm(&alg)?,
+        in_place(&secret),
+        in_place(&message),
+    ))?;
+    let Some(room) = out.get_mut(..tag.len()) else {
+        return Err(invalid_arg("the output Buffer is too short"));
+    };
+    room.copy_from_slice(&tag);
+    Ok(tag.len() as u32)
+}
+
+/// Whether `signature` is the HMAC tag of `message` (compared in constant time).
+#[napi(catch_unwind)]
+pub fn hmac_verify_once(
+    alg: String,
+    secret: Either<BufferSlice, String>,
+    message: Either<BufferSlice, String>,
+    signature: Either<BufferSlice, String>,
+) -> Result<bool> {
+    core(jwt::hmac_verify_once(
+        algorithm(&alg)?,
+        in_place(&secret),
+        in_place(&message),
+        in_place(&signature),
+    ))
 }
 
 /// Verification options; unset fields take the core's defaults.

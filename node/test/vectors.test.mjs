@@ -39,7 +39,12 @@ function expect(c, run, check = () => {}) {
   }
 }
 
-const key = (spec) => (spec.pem ? ag.Key.fromPem(spec.pem, spec.alg, spec.kid) : ag.Key.fromJwk(spec.jwk, spec.alg))
+const key = (spec) =>
+  spec.secret_b64
+    ? ag.Key.hmac(Buffer.from(spec.secret_b64, 'base64'), spec.alg, spec.kid)
+    : spec.pem
+      ? ag.Key.fromPem(spec.pem, spec.alg, spec.kid)
+      : ag.Key.fromJwk(spec.jwk, spec.alg)
 function keyset(specs) {
   const ks = new ag.KeySet()
   for (const s of specs) ks.add(key(s), s.status || 'verify_only')
@@ -184,6 +189,12 @@ const runners = {
           c,
           () => key(c.key).sign(c.signing_input),
           (sig, e) => assert.equal(b64(sig), e.signature),
+        )
+      case 'verify_signature':
+        return expect(
+          c,
+          () => key(c.key).verify(c.signing_input, Buffer.from(c.signature, 'base64url')),
+          (valid, e) => assert.equal(valid, e.valid),
         )
       case 'import_key':
         return expect(

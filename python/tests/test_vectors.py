@@ -51,6 +51,8 @@ def b64(data: bytes) -> str:
 
 
 def key(spec: Case) -> authgate.Key:
+    if "secret_b64" in spec:
+        return authgate.Key.hmac(base64.b64decode(spec["secret_b64"]), spec["alg"], kid=spec.get("kid"))
     if "pem" in spec:
         return authgate.Key.from_pem(spec["pem"], spec["alg"], kid=spec.get("kid"))
     return authgate.Key.from_jwk(spec["jwk"], spec.get("alg"))
@@ -93,6 +95,13 @@ def run_jwt(case: Case) -> None:
             case,
             lambda: key(case["key"]).sign(case["signing_input"].encode()),
             lambda sig, want: _eq(b64(sig), want["signature"]),
+        )
+    elif op == "verify_signature":
+        signature = base64.urlsafe_b64decode(case["signature"] + "=" * (-len(case["signature"]) % 4))
+        expect(
+            case,
+            lambda: key(case["key"]).verify(case["signing_input"].encode(), signature),
+            lambda valid, want: _eq(valid, want["valid"]),
         )
     elif op == "import_key":
         expect(case, lambda: key(case["key"]), lambda k, want: _eq(k.public_jwk(), want["public_jwk"]))

@@ -255,39 +255,88 @@ fn check_kid(kid: Option<&str>) -> Result<()> {
     }
 }
 
+/// The checks of an HMAC secret for `alg` ([`Key::hmac`] and the one-shot functions).
+fn check_hmac_secret(alg: Algorithm, secret: &[u8]) -> Result<()> {
+    if alg.family() != KeyFamily::Hmac {
+        return Err(family_mismatch(alg, "an HMAC secret"));
+    }
+    if let Some(what) = der::asymmetric_key_material(secret) {
+        return err(
+            ErrorKind::InvalidKey,
+            format!(
+                "the HMAC secret is {what}, not a secret: load it as a key (from PEM \
+                 or JWK) with an asymmetric algorithm"
+            ),
+        );
+    }
+    if secret.len() < alg.min_hmac_key_len() {
+        return err(
+            ErrorKind::WeakKey,
+            format!(
+                "{alg} secrets must be at least {} bytes",
+                alg.min_hmac_key_len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The keyed HMAC state of a checked secret.
+fn hmac_state(alg: Algorithm, secret: &[u8]) -> Result<HmacKey> {
+    // new_from_slice accepts any length for HMAC; the error arm cannot happen.
+    let invalid = |_| Error::new(ErrorKind::InvalidKey, "invalid HMAC secret");
+    Ok(match alg {
+        Algorithm::HS384 => HmacKey::S384(Hmac::new_from_slice(secret).map_err(invalid)?),
+        Algorithm::HS512 => HmacKey::S512(Hmac::new_from_slice(secret).map_err(invalid)?),
+        _ => HmacKey::S256(Hmac::new_from_slice(secret).map_err(invalid)?),
+    })
+}
+
+/// Checks `secret` as [`Key::hmac`] does; for a binding that holds a secret and signs
+/// with [`hmac_sign_once`] instead of keeping a [`Key`].
+pub fn check_hmac_key(kid: Option<&str>, alg: Algorithm, secret: &[u8]) -> Result<()> {
+    check_kid(kid)?;
+    check_hmac_secret(alg, secret)
+}
+
+/// The HMAC tag of `message` under `secret`, with the checks of [`Key::hmac`], without
+/// keeping a key: for a secret that changes from call to call (a tenant's). A [`Key`]
+/// prepares the key's state once and is cheaper for a secret used again.
+pub fn hmac_sign_once(alg: Algorithm, secret: &[u8], message: &[u8]) -> Result<Vec<u8>> {
+    check_hmac_secret(alg, secret)?;
+    Ok(hmac_state(alg, secret)?.tag(message))
+}
+
+/// Whether `tag` is the HMAC of `message` under `secret` (compared in constant time),
+/// with the checks of [`Key::hmac`] on the secret.
+pub fn hmac_verify_once(alg: Algorithm, secret: &[u8], message: &[u8], tag: &[u8]) -> Result<bool> {
+    check_hmac_secret(alg, secret)?;
+    Ok(hmac_state(alg, secret)?.check(message, tag))
+}
+
+impl HmacKey {
+    fn tag(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            HmacKey::S256(m) => hmac_tag(m, message),
+            HmacKey::S384(m) => hmac_tag(m, message),
+            HmacKey::S512(m) => hmac_tag(m, message),
+        }
+    }
+
+    fn check(&self, message: &[u8], tag: &[u8]) -> bool {
+        match self {
+            HmacKey::S256(m) => hmac_check(m, message, tag),
+            HmacKey::S384(m) => hmac_check(m, message, tag),
+            HmacKey::S512(m) => hmac_check(m, message, tag),
+        }
+    }
+}
+
 impl Key {
     /// An HMAC key. The secret must be at least as long as the hash output.
     pub fn hmac(kid: Option<&str>, alg: Algorithm, secret: &[u8]) -> Result<Key> {
-        check_kid(kid)?;
-        if alg.family() != KeyFamily::Hmac {
-            return Err(family_mismatch(alg, "an HMAC secret"));
-        }
-        if let Some(what) = der::asymmetric_key_material(secret) {
-            return err(
-                ErrorKind::InvalidKey,
-                format!(
-                    "the HMAC secret is {what}, not a secret: load it as a key (from PEM \
-                     or JWK) with an asymmetric algorithm"
-                ),
-            );
-        }
-        if secret.len() < alg.min_hmac_key_len() {
-            return err(
-                ErrorKind::WeakKey,
-                format!(
-                    "{alg} secrets must be at least {} bytes",
-                    alg.min_hmac_key_len()
-                ),
-            );
-        }
-        // new_from_slice accepts any length for HMAC; the error arm cannot happen.
-        let invalid = |_| Error::new(ErrorKind::InvalidKey, "invalid HMAC secret");
-        let key = match alg {
-            Algorithm::HS384 => HmacKey::S384(Hmac::new_from_slice(secret).map_err(invalid)?),
-            Algorithm::HS512 => HmacKey::S512(Hmac::new_from_slice(secret).map_err(invalid)?),
-            _ => HmacKey::S256(Hmac::new_from_slice(secret).map_err(invalid)?),
-        };
-        Ok(Key::new(kid, alg, Material::Hmac(key)))
+        check_hmac_key(kid, alg, secret)?;
+        Ok(Key::new(kid, alg, Material::Hmac(hmac_state(alg, secret)?)))
     }
 
     fn new(kid: Option<&str>, alg: Algorithm, material: Material) -> Key {
@@ -797,11 +846,7 @@ impl Key {
         };
         let failed = |_| Error::new(ErrorKind::Internal, "signing failed");
         match &self.material {
-            Material::Hmac(key) => Ok(match key {
-                HmacKey::S256(m) => hmac_tag(m, message),
-                HmacKey::S384(m) => hmac_tag(m, message),
-                HmacKey::S512(m) => hmac_tag(m, message),
-            }),
+            Material::Hmac(key) => Ok(key.tag(message)),
             Material::Rsa { private, .. } => {
                 let pair = private.as_ref().ok_or_else(no_private)?;
                 let padding: &'static dyn rs::RsaEncoding = match self.alg {
@@ -843,11 +888,7 @@ impl Key {
             self.alg
         };
         match &self.material {
-            Material::Hmac(key) => match key {
-                HmacKey::S256(m) => hmac_check(m, message, signature),
-                HmacKey::S384(m) => hmac_check(m, message, signature),
-                HmacKey::S512(m) => hmac_check(m, message, signature),
-            },
+            Material::Hmac(key) => key.check(message, signature),
             Material::Rsa { n, e, .. } => {
                 let params: &rs::RsaParameters = match alg {
                     Algorithm::RS384 => &rs::RSA_PKCS1_2048_8192_SHA384,

@@ -15,7 +15,7 @@ pub use claims::{
     DEFAULT_MAX_TOKEN_BYTES, MAX_NESTING, MAX_NUMERIC_DATE, MAX_REQUIRED_CLAIMS,
 };
 pub(crate) use der::parse_pem as parse_pem_block;
-pub use key::{Key, MIN_RSA_BITS};
+pub use key::{check_hmac_key, hmac_sign_once, hmac_verify_once, Key, MIN_RSA_BITS};
 use keyset::{HeaderMemo, MAX_MEMO_HEADER};
 pub use keyset::{KeySet, KeyStatus, MAX_JWKS_KEYS};
 

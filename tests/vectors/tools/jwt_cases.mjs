@@ -1,4 +1,5 @@
-// Writes tests/vectors/jwt/keys.json: key import hardening and the RFC 9864 `Ed25519` name.
+// Writes tests/vectors/jwt/keys.json: key import hardening, the RFC 9864 `Ed25519` name and
+// HMAC keys from raw secrets.
 //
 // Independent of authgate: keys are RFC test keys (RFC 7515 A.2 RSA and A.3 P-256, RFC 8037
 // A.1 Ed25519) or derived here from a fixed private scalar with node:crypto's ECDH (P-384);
@@ -156,6 +157,74 @@ const sec1WithOtherPublic = (() => {
   return pemBlock('EC PRIVATE KEY', Buffer.concat([Buffer.from([0x30, body.length]), body]))
 })()
 const ecPublicJwk = (jwk, alg) => ({ kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, alg, use: 'sig' })
+
+// HMAC keys made from raw secrets (`Key.hmac`), the key RFC 4231 §4.7 and §4.8 use (131
+// bytes of 0xaa, longer than a block: hashed first); tags by node:crypto.
+const RFC4231_KEY = Buffer.alloc(131, 0xaa)
+const RFC4231_47 = 'Test Using Larger Than Block-Size Key - Hash Key First'
+const RFC4231_48 =
+  'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.'
+const HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }
+const secretKey = (secret, alg) => ({ secret_b64: Buffer.from(secret).toString('base64'), alg })
+const tag = (alg, secret, message) => createHmac(HASH[alg], secret).update(message).digest()
+const rawHmacCases = [
+  ...['HS256', 'HS384', 'HS512'].flatMap((alg) =>
+    [
+      ['4.7', RFC4231_47],
+      ['4.8', RFC4231_48],
+    ].map(([section, message]) => ({
+      name: `${alg} from a raw secret signs as HMAC does (RFC 4231 §${section} key and data)`,
+      op: 'sign',
+      key: secretKey(RFC4231_KEY, alg),
+      signing_input: message,
+      expect: { signature: b64u(tag(alg, RFC4231_KEY, message)) },
+    })),
+  ),
+  ...[
+    ['HS256', 31],
+    ['HS384', 47],
+    ['HS512', 63],
+  ].map(([alg, length]) => ({
+    name: `a raw ${alg} secret of ${length} bytes is too short`,
+    op: 'sign',
+    key: secretKey(Buffer.alloc(length, 0x61), alg),
+    signing_input: 'x',
+    expect: { error: 'weak_key' },
+  })),
+  {
+    name: 'a raw secret with an asymmetric algorithm is refused',
+    op: 'sign',
+    key: secretKey(RFC4231_KEY, 'RS256'),
+    signing_input: 'x',
+    expect: { error: 'invalid_key' },
+  },
+  {
+    name: 'a PEM public key given as a raw HMAC secret is refused',
+    op: 'sign',
+    key: secretKey(createPublicKey({ key: P256, format: 'jwk' }).export({ type: 'spki', format: 'pem' }), 'HS256'),
+    signing_input: 'x',
+    expect: { error: 'invalid_key' },
+  },
+  ...[
+    ['the tag', (t) => t, true],
+    [
+      'the tag with its last bit flipped',
+      (t) => Buffer.concat([t.subarray(0, -1), Buffer.from([t.at(-1) ^ 1])]),
+      false,
+    ],
+    ['the first 16 bytes of the tag', (t) => t.subarray(0, 16), false],
+    ['the tag and one more byte', (t) => Buffer.concat([t, Buffer.from([0])]), false],
+    ['an empty signature', () => Buffer.alloc(0), false],
+    ['the HS512 tag', () => tag('HS512', RFC4231_KEY, RFC4231_47), false],
+  ].map(([what, make, valid]) => ({
+    name: `an HS256 key from a raw secret checks ${what}: ${valid ? 'valid' : 'invalid'}`,
+    op: 'verify_signature',
+    key: secretKey(RFC4231_KEY, 'HS256'),
+    signing_input: RFC4231_47,
+    signature: b64u(make(tag('HS256', RFC4231_KEY, RFC4231_47))),
+    expect: { valid },
+  })),
+]
 
 const cases = [
   // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
@@ -464,6 +533,7 @@ const cases = [
     key: { jwk: publicOf(P256), alg: 'Ed25519' },
     expect: { error: 'invalid_key' },
   },
+  ...rawHmacCases,
 ]
 
 writeVectors(
@@ -473,7 +543,7 @@ writeVectors(
       source:
         'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
       description:
-        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`) or a PEM (`pem`, `alg`).",
+        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte).",
       cases,
     },
   },
