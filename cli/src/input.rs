@@ -98,7 +98,7 @@ pub fn secret(arg: &str, what: &str) -> Result<Vec<u8>, Failure> {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

@@ -67,7 +67,7 @@ fn bench_requests(c: &mut Criterion) {
                 || {
                     // Move the clock now and then so remembered nonces expire, as in service.
                     n += 1;
-                    if n % 2000 == 0 {
+                    if n.is_multiple_of(2000) {
                         clock.advance(1);
                     }
                     signer.sign(&request()).unwrap()

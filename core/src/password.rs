@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use authgate_argon2_avx512::{self as argon2_avx512, WorkArea};
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -102,28 +103,71 @@ const REUSED_BLOCKS: usize = 64 * 1024;
 thread_local! {
     /// argon2's work area (19 MiB with the defaults), kept per thread: allocating and
     /// faulting in fresh memory for every hash is about a third of its time.
-    static WORK_AREA: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    static WORK_AREA: RefCell<Option<WorkArea>> = const { RefCell::new(None) };
 }
 
-/// argon2 of `password` and `salt` into `out`, in this thread's reused work area.
-fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<()> {
-    let need = argon.params().block_count();
-    let failed = |_| Error::new(ErrorKind::InvalidInput, "argon2 refused its inputs");
+/// What argon2 is asked for: the algorithm, version and parameters, with the pepper.
+struct Argon<'a> {
+    algorithm: Algorithm,
+    version: Version,
+    params: &'a Params,
+    pepper: Option<&'a [u8]>,
+}
+
+/// argon2 of `password` and `salt` into `out`, in this thread's reused work area (in huge
+/// pages where Linux gives them). argon2id version 19, what authgate hashes with, runs the
+/// AVX-512 compression where the CPU has it; everything else runs RustCrypto's `argon2`
+/// (a test holds the two to the same output).
+fn compute(argon: &Argon<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<()> {
+    let need = argon.params.block_count();
+    let no_memory = || Error::new(ErrorKind::Internal, "no memory for argon2's work area");
     if need > REUSED_BLOCKS {
-        let mut area = vec![Block::default(); need];
-        return argon
-            .hash_password_into_with_memory(password, salt, out, &mut area[..])
-            .map_err(failed);
+        let mut area = WorkArea::new(need).ok_or_else(no_memory)?;
+        return run(argon, password, salt, out, &mut area);
     }
     WORK_AREA.with(|cell| {
-        let mut area = cell.borrow_mut();
-        if area.len() < need {
-            area.resize(need, Block::default());
+        let mut held = cell.borrow_mut();
+        if held.as_ref().is_none_or(|area| area.len() < need) {
+            *held = None;
+            *held = Some(WorkArea::new(need).ok_or_else(no_memory)?);
         }
-        argon
-            .hash_password_into_with_memory(password, salt, out, &mut area[..need])
-            .map_err(failed)
+        let area = held.as_mut().ok_or_else(no_memory)?;
+        run(argon, password, salt, out, &mut area[..need])
     })
+}
+
+fn run(
+    argon: &Argon<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    area: &mut [Block],
+) -> Result<()> {
+    let params = argon.params;
+    // The inputs the crate would accept (its own checks, which it answers for the rest).
+    let fast = argon.algorithm == Algorithm::Argon2id
+        && argon.version == Version::V0x13
+        && argon2_avx512::available()
+        && salt.len() >= argon2::MIN_SALT_LEN
+        && u32::try_from(salt.len()).is_ok()
+        && u32::try_from(password.len()).is_ok()
+        && argon.pepper.is_none_or(|p| u32::try_from(p.len()).is_ok())
+        && out.len() >= Params::MIN_OUTPUT_LEN
+        && u32::try_from(out.len()).is_ok()
+        && params.output_len().is_none_or(|len| len == out.len());
+    if fast {
+        argon2_avx512::hash_into(params, argon.pepper, password, salt, out, area);
+        return Ok(());
+    }
+    let failed = |_| Error::new(ErrorKind::InvalidInput, "argon2 refused its inputs");
+    let crate_argon = match argon.pepper {
+        Some(p) => Argon2::new_with_secret(p, argon.algorithm, argon.version, params.clone())
+            .map_err(|_| Error::new(ErrorKind::InvalidInput, "the pepper is too long"))?,
+        None => Argon2::new(argon.algorithm, argon.version, params.clone()),
+    };
+    crate_argon
+        .hash_password_into_with_memory(password, salt, out, area)
+        .map_err(failed)
 }
 
 /// One broken rule: a stable code and a sentence for the user.
@@ -440,11 +484,17 @@ impl PasswordHasher {
         )
     }
 
-    fn argon2(&self, algorithm: Algorithm, version: Version, params: Params) -> Result<Argon2<'_>> {
-        match &self.pepper {
-            Some(p) => Argon2::new_with_secret(p, algorithm, version, params)
-                .map_err(|_| Error::new(ErrorKind::InvalidInput, "the pepper is too long")),
-            None => Ok(Argon2::new(algorithm, version, params)),
+    fn argon2<'a>(
+        &'a self,
+        algorithm: Algorithm,
+        version: Version,
+        params: &'a Params,
+    ) -> Argon<'a> {
+        Argon {
+            algorithm,
+            version,
+            params,
+            pepper: self.pepper.as_deref(),
         }
     }
 
@@ -458,7 +508,7 @@ impl PasswordHasher {
         let internal = |_| Error::new(ErrorKind::Internal, "could not encode the hash");
         let salt_text = SaltString::encode_b64(&salt).map_err(internal)?;
         let mut out = [0u8; 32];
-        let argon = self.argon2(Algorithm::Argon2id, Version::V0x13, self.params.clone())?;
+        let argon = self.argon2(Algorithm::Argon2id, Version::V0x13, &self.params);
         compute(&argon, password.as_bytes(), &salt, &mut out)?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
@@ -502,7 +552,7 @@ impl PasswordHasher {
         let out = out
             .get_mut(..phc.output.len())
             .ok_or_else(|| malformed("its output is longer than 64 bytes"))?;
-        let argon = self.argon2(phc.algorithm, phc.version, phc.params.clone())?;
+        let argon = self.argon2(phc.algorithm, phc.version, &phc.params);
         compute(&argon, password, salt, out)?;
         // `Output`'s equality is constant-time.
         Ok(Output::new(out).map_err(|_| malformed("its output is too short"))? == phc.output)

@@ -91,7 +91,7 @@ fn terminal_qr_code_decodes_to_the_uri() {
     // Drawn characters are light modules; each line holds two module rows.
     let light = |x: usize, y: usize| match lines[y / 2][x] {
         '█' => true,
-        '▀' => y % 2 == 0,
+        '▀' => y.is_multiple_of(2),
         '▄' => y % 2 == 1,
         _ => false,
     };

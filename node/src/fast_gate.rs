@@ -105,7 +105,7 @@ unsafe fn read_args(
         return None;
     }
     let n = n as usize;
-    if n % 2 != 0 || n > 2 * MAX_HEADERS {
+    if !n.is_multiple_of(2) || n > 2 * MAX_HEADERS {
         return None;
     }
     let mut spans = Spans {

@@ -330,7 +330,7 @@ pub struct JsCoreGate {
 }
 
 fn request_parts(headers: &[String]) -> Result<Vec<(&str, &str)>> {
-    if headers.len() % 2 != 0 {
+    if !headers.len().is_multiple_of(2) {
         return Err(invalid_arg("headers alternate names and values"));
     }
     Ok(headers
