@@ -266,6 +266,7 @@ struct Shape {
 fn fill_segment(memory: &mut [Block], shape: &Shape, pass: usize, slice: usize, lane: usize) {
     // argon2id: data-independent addresses in the first half of the first pass.
     let independent = pass == 0 && slice < SYNC_POINTS / 2;
+    let memory_len = memory.len();
     let zero = [0u64; WORDS];
     let mut input = [0u64; WORDS];
     let mut addresses = [0u64; WORDS];
@@ -283,9 +284,15 @@ fn fill_segment(memory: &mut [Block], shape: &Shape, pass: usize, slice: usize, 
         input[6] += 1;
         // SAFETY: three arrays of 128 words; `available` was checked by the caller.
         unsafe {
-            compress(zero.as_ptr(), input.as_ptr(), addresses.as_mut_ptr(), false);
+            compress(
+                zero.as_ptr(),
+                input.as_ptr(),
+                addresses.as_mut_ptr(),
+                false,
+                |_| {},
+            );
             let first = addresses.as_ptr();
-            compress(zero.as_ptr(), first, addresses.as_mut_ptr(), false);
+            compress(zero.as_ptr(), first, addresses.as_mut_ptr(), false, |_| {});
         }
     };
     // The first two blocks of each lane were made from H0.
@@ -295,6 +302,7 @@ fn fill_segment(memory: &mut [Block], shape: &Shape, pass: usize, slice: usize, 
     }
 
     let lane_start = lane * shape.lane_length;
+    let base = memory.as_mut_ptr();
     for index in first..shape.segment {
         let column = slice * shape.segment + index;
         let current = lane_start + column;
@@ -309,36 +317,30 @@ fn fill_segment(memory: &mut [Block], shape: &Shape, pass: usize, slice: usize, 
             }
             addresses[index % WORDS]
         } else {
-            memory[previous].as_ref()[0]
+            // SAFETY: `previous` is below `memory.len()` (asserted when it was made).
+            unsafe { (*base.add(previous)).as_ref()[0] }
         };
-
-        // The reference block: its lane, then its position among the blocks allowed.
-        let ref_lane = if pass == 0 && slice == 0 {
-            lane
-        } else {
-            ((random >> 32) % shape.lanes as u64) as usize
+        let reference = shape.reference(pass, slice, lane, index, random);
+        // The next block's reference, fetched while this block's columns are mixed: its
+        // address comes from this block's first word (or the address block).
+        let next = index + 1;
+        let fetch_next = |first_word: u64| {
+            if next < shape.segment && !(independent && next % WORDS == 0) {
+                let random = if independent {
+                    addresses[next % WORDS]
+                } else {
+                    first_word
+                };
+                let block = shape.reference(pass, slice, lane, next, random);
+                if block < memory_len {
+                    prefetch(base.wrapping_add(block).cast());
+                }
+            }
         };
-        let same_lane = ref_lane == lane;
-        let area = match (pass, same_lane) {
-            (0, true) => column - 1,
-            (0, false) => slice * shape.segment - usize::from(index == 0),
-            (_, true) => shape.lane_length - shape.segment + index - 1,
-            (_, false) => shape.lane_length - shape.segment - usize::from(index == 0),
-        } as u64;
-        let x = ((random & 0xffff_ffff) * (random & 0xffff_ffff)) >> 32;
-        let relative = area - 1 - ((area * x) >> 32);
-        let start = if pass != 0 && slice != SYNC_POINTS - 1 {
-            (slice + 1) * shape.segment
-        } else {
-            0
-        };
-        let reference =
-            ref_lane * shape.lane_length + (start + relative as usize) % shape.lane_length;
 
         // Version 0x13: later passes XOR the new block into the old one. Pointers from one
         // base, as the new block is written while the two it is made of are read.
-        assert!(current < memory.len() && previous < memory.len() && reference < memory.len());
-        let base = memory.as_mut_ptr();
+        assert!(current < memory_len && previous < memory_len && reference < memory_len);
         // SAFETY: the three indexes are in bounds; `compress` reads through raw pointers
         // only, all of `x` and `y` before it writes `out`, so even equal blocks are sound.
         unsafe {
@@ -347,25 +349,78 @@ fn fill_segment(memory: &mut [Block], shape: &Shape, pass: usize, slice: usize, 
                 base.add(reference).cast::<u64>(),
                 base.add(current).cast::<u64>(),
                 pass != 0,
+                fetch_next,
             )
         }
     }
 }
+
+impl Shape {
+    /// RFC 9106 §3.4.1–§3.4.2: the block that block `index` of the segment (`slice` of
+    /// `lane`, in `pass`) refers to, from its pseudo-random word.
+    fn reference(
+        &self,
+        pass: usize,
+        slice: usize,
+        lane: usize,
+        index: usize,
+        random: u64,
+    ) -> usize {
+        let column = slice * self.segment + index;
+        // Its lane, then its position among the blocks allowed.
+        let ref_lane = if pass == 0 && slice == 0 {
+            lane
+        } else {
+            ((random >> 32) % self.lanes as u64) as usize
+        };
+        let same_lane = ref_lane == lane;
+        let area = match (pass, same_lane) {
+            (0, true) => column - 1,
+            (0, false) => slice * self.segment - usize::from(index == 0),
+            (_, true) => self.lane_length - self.segment + index - 1,
+            (_, false) => self.lane_length - self.segment - usize::from(index == 0),
+        } as u64;
+        let x = ((random & 0xffff_ffff) * (random & 0xffff_ffff)) >> 32;
+        let relative = area - 1 - ((area * x) >> 32);
+        let start = if pass != 0 && slice != SYNC_POINTS - 1 {
+            (slice + 1) * self.segment
+        } else {
+            0
+        };
+        ref_lane * self.lane_length + (start + relative as usize) % self.lane_length
+    }
+}
+
+/// Asks for the 1 KiB block at `block` to be brought into the cache (a hint: no fault, no
+/// effect on results).
+#[cfg(target_arch = "x86_64")]
+fn prefetch(block: *const u8) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for line in 0..16 {
+        // SAFETY: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(block.wrapping_add(line * 64).cast()) }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch(_block: *const u8) {}
 
 /// G(x, y) into `out` (XORed into it when `xor`): 128 words at each pointer.
 ///
 /// # Safety
 /// Each pointer is valid for 128 words (a `Block` is exactly its 128 words, aligned to 64
 /// bytes); the machine has AVX-512 ([`available`]).
-unsafe fn compress(x: *const u64, y: *const u64, out: *mut u64, xor: bool) {
+/// `early` is called with the new block's first word as soon as it is known, before the
+/// block is complete.
+unsafe fn compress(x: *const u64, y: *const u64, out: *mut u64, xor: bool, early: impl FnMut(u64)) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as this function's own contract.
     unsafe {
-        simd::compress(x, y, out, xor)
+        simd::compress(x, y, out, xor, early)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (x, y, out, xor);
+        let _ = (x, y, out, xor, early);
         unreachable!("the AVX-512 argon2 runs on x86-64 only")
     }
 }
@@ -431,7 +486,13 @@ mod simd {
     /// The block stays in registers: register k of R holds words 8k..8k+7, so row j is
     /// registers 2j and 2j+1. Reads all of `x` and `y` before writing `out`.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn compress(x: *const u64, y: *const u64, out: *mut u64, xor: bool) {
+    pub(super) unsafe fn compress(
+        x: *const u64,
+        y: *const u64,
+        out: *mut u64,
+        xor: bool,
+        mut early: impl FnMut(u64),
+    ) {
         let mut r = [_mm512_setzero_si512(); 16];
         for (k, rk) in r.iter_mut().enumerate() {
             // SAFETY: x and y hold 128 words (the caller's contract).
@@ -464,6 +525,16 @@ mod simd {
             let mut d = swap_middle(rows[3][c]);
             permute(&mut a, &mut b, &mut cc, &mut d);
             *column = [a, b, cc, d];
+            if c == 0 {
+                // Word 0 of the result: row 0, column 0, first word.
+                let mut first =
+                    _mm_cvtsi128_si64(_mm512_castsi512_si128(_mm512_xor_si512(a, r[0])));
+                if xor {
+                    // SAFETY: out holds 128 words; it is read here before it is written.
+                    first ^= unsafe { out.read() } as i64;
+                }
+                early(first as u64);
+            }
         }
         // Back to rows: register p of column pair c holds (row 2p column 2c, row 2p+1
         // column 2c, row 2p column 2c+1, row 2p+1 column 2c+1).
