@@ -324,44 +324,75 @@ function wrapFunction(fn) {
 const Key = facade(native.Key, 'Key')
 
 // HMAC keys are often built per request (a tenant's secret), and a native object costs
-// napi more than the HMAC itself. So `Key.hmac` checks the secret in the core and keeps a
-// copy; `sign` and `verify` are one native call each, and the native `Key` is built the
-// first time something needs it (a KeySet, a getter).
-const HMAC = Symbol('authgate.hmac')
-const ownNative = (key, value) => Object.defineProperty(key, NATIVE, { value, writable: true, configurable: true })
+// napi more than the HMAC itself. So `Key.hmac` checks the secret in the core and keeps it
+// in private fields (nothing inspection, spreading or symbols show) as Latin-1 text of its
+// bytes: a string, so no copy sits in Node's shared Buffer pool, and native code reads it
+// without V8 moving a small on-heap array out first. `sign` and `verify` are one native
+// call each; the native `Key` is made when something needs it (a KeySet, a getter).
+class Stamp {
+  constructor(target) {
+    // biome-ignore lint/correctness/noConstructorReturn: stamps private fields on `target`
+    return target
+  }
+}
+const tagScratch = Buffer.allocUnsafeSlow(64)
+const sliceBytes = Uint8Array.prototype.slice
+const utf8 = new TextEncoder()
+// A secret's bytes as Latin-1 text: each byte one character.
+function latin1Of(secret) {
+  const bytes = typeof secret === 'string' ? utf8.encode(secret) : secret
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).latin1Slice()
+}
+class HmacSecret extends Stamp {
+  #secret
+  #alg
+  #kid
+  #native
+  constructor(key, secret, alg, kid) {
+    super(key)
+    this.#secret = secret
+    this.#alg = alg
+    this.#kid = kid
+  }
+  static holds(key) {
+    return key !== null && typeof key === 'object' && #secret in key
+  }
+  static native(key) {
+    key.#native ??= guard(() => native.Key.hmacLatin1(key.#secret, key.#alg, key.#kid))
+    return key.#native
+  }
+  static sign(key, message) {
+    const length = guard(() => native.hmacSignOnce(key.#alg, key.#secret, message, tagScratch))
+    // A copy in a Buffer of its own (never a slice of the shared pool).
+    return sliceBytes.call(tagScratch, 0, length)
+  }
+  static verify(key, message, signature) {
+    return guard(() => native.hmacVerifyOnce(key.#alg, key.#secret, message, signature))
+  }
+}
 Object.defineProperty(Key.prototype, NATIVE, {
   get() {
-    const held = this[HMAC]
-    if (!held) return undefined
-    const made = guard(() => native.Key.hmac(held.secret, held.alg, held.kid))
-    ownNative(this, made)
-    return made
+    return HmacSecret.holds(this) ? HmacSecret.native(this) : undefined
   },
   set(value) {
-    ownNative(this, value)
+    Object.defineProperty(this, NATIVE, { value, writable: true, configurable: true, enumerable: true })
   },
   configurable: true,
 })
-const copyBytes = (v) => (ArrayBuffer.isView(v) ? Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : v)
 Key.hmac = (secret, alg, kid) => {
   const name = guard(() => native.hmacKeyCheck(secret, alg, kid))
   const key = Object.create(Key.prototype)
-  key[HMAC] = { secret: copyBytes(secret), alg: name, kid: kid ?? undefined }
+  new HmacSecret(key, latin1Of(secret), name, kid ?? undefined)
   return key
 }
 const signWithKey = Key.prototype.sign
 const verifyWithKey = Key.prototype.verify
 Key.prototype.sign = function sign(message) {
-  const held = this[HMAC]
-  if (!held) return signWithKey.call(this, message)
-  const out = Buffer.allocUnsafe(64)
-  const length = guard(() => native.hmacSignOnce(held.alg, held.secret, message, out))
-  return length === 64 ? out : out.subarray(0, length)
+  return HmacSecret.holds(this) ? HmacSecret.sign(this, message) : signWithKey.call(this, message)
 }
 Key.prototype.verify = function verify(message, signature) {
-  const held = this[HMAC]
-  return held
-    ? guard(() => native.hmacVerifyOnce(held.alg, held.secret, message, signature))
+  return HmacSecret.holds(this)
+    ? HmacSecret.verify(this, message, signature)
     : verifyWithKey.call(this, message, signature)
 }
 const KeySet = facade(native.KeySet, 'KeySet')

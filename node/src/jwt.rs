@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use authgate_core::clock::unix_now;
 use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Either};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Latin1String};
 use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
@@ -45,6 +45,21 @@ impl JsKey {
     ) -> Result<Self> {
         let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
         let key = core(Key::hmac(kid.as_deref(), alg, &convert::bytes(&secret)))?;
+        Ok(JsKey {
+            inner: Arc::new(key),
+        })
+    }
+
+    /// `hmac` of the secret whose bytes are the Latin-1 characters of `secret` (the
+    /// facade's form of a secret it holds).
+    #[napi(factory, catch_unwind)]
+    pub fn hmac_latin1(
+        secret: Latin1String,
+        alg: Option<String>,
+        kid: Option<String>,
+    ) -> Result<Self> {
+        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+        let key = core(Key::hmac(kid.as_deref(), alg, &secret))?;
         Ok(JsKey {
             inner: Arc::new(key),
         })
@@ -125,7 +140,9 @@ impl JsKey {
 
 // The facade's HMAC keys (`Key.hmac`): a secret that changes per call (a tenant's) is
 // checked and used without building a native `Key` object, which costs napi more than the
-// HMAC itself. The facade builds the native `Key` when one is passed to a `KeySet`.
+// HMAC itself. The facade keeps the secret as Latin-1 text of its bytes (a private field:
+// no Buffer from Node's shared pool, nothing inspection shows) and builds the native `Key`
+// (`Key.hmacLatin1`) when the key is passed to a `KeySet` or a getter is read.
 
 /// Checks an HMAC secret as `Key.hmac` does; answers the algorithm's name.
 #[napi(catch_unwind)]
@@ -139,19 +156,19 @@ pub fn hmac_key_check(
     Ok(alg.name().to_string())
 }
 
-/// Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted into `out` (64
-/// bytes, from the JavaScript Buffer pool: a Buffer made here costs V8 a new backing
-/// store, more than the HMAC) and answers its length.
+/// Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted (as Latin-1 text
+/// of its bytes) into `out` (a 64-byte scratch Buffer the facade reuses: a Buffer made
+/// here would cost V8 a new backing store, more than the HMAC) and answers its length.
 #[napi(catch_unwind)]
 pub fn hmac_sign_once(
     alg: String,
-    secret: Either<BufferSlice, String>,
+    secret: Latin1String,
     message: Either<BufferSlice, String>,
     mut out: BufferSlice,
 ) -> Result<u32> {
     let tag = core(jwt::hmac_sign_once(
         algorithm(&alg)?,
-        in_place(&secret),
+        &secret,
         in_place(&message),
     ))?;
     let Some(room) = out.get_mut(..tag.len()) else {
@@ -161,17 +178,18 @@ pub fn hmac_sign_once(
     Ok(tag.len() as u32)
 }
 
-/// Whether `signature` is the HMAC tag of `message` (compared in constant time).
+/// Whether `signature` is the HMAC tag of `message` (compared in constant time), under a
+/// secret given as `hmacSignOnce` takes it.
 #[napi(catch_unwind)]
 pub fn hmac_verify_once(
     alg: String,
-    secret: Either<BufferSlice, String>,
+    secret: Latin1String,
     message: Either<BufferSlice, String>,
     signature: Either<BufferSlice, String>,
 ) -> Result<bool> {
     core(jwt::hmac_verify_once(
         algorithm(&alg)?,
-        in_place(&secret),
+        &secret,
         in_place(&message),
         in_place(&signature),
     ))

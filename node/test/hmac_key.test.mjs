@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac, randomBytes } from 'node:crypto'
+import { inspect } from 'node:util'
 import * as ag from '../index.mjs'
 
 const HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }
@@ -134,4 +135,42 @@ test('Key.hmac keys work in a KeySet and answer their getters (the native key is
     keys.list().map((k) => k.kid),
     ['tenant-7', 'k2'],
   )
+})
+
+test('Key.hmac keeps its secret out of sight: inspection, JSON, spreading, own keys', () => {
+  const text = 'tenant-A-secret-0123456789abcdef!'
+  const bytes = Buffer.from('tenant-B-secret-0123456789abcdef!')
+  for (const key of [ag.Key.hmac(text), ag.Key.hmac(bytes)]) {
+    const shown = inspect(key, { showHidden: true, depth: 5 })
+    assert.ok(!shown.includes('tenant-'), shown)
+    assert.ok(!shown.includes(bytes.toString('hex').slice(0, 16)), shown)
+    assert.equal(JSON.stringify(key), '{}')
+    assert.deepEqual(Reflect.ownKeys(key), [])
+    assert.deepEqual({ ...key }, {})
+  }
+})
+
+test('Key.hmac signatures own their memory: no shared pool behind `.buffer`', () => {
+  const secret = Buffer.from('a secret that must not leak 0123456789')
+  const other = ag.Key.hmac(secret)
+  const sig = ag.Key.hmac(randomBytes(32)).sign('hello')
+  assert.equal(sig.buffer.byteLength, sig.length)
+  assert.equal(other.sign('x').buffer.byteLength, 32)
+  assert.ok(!Buffer.from(sig.buffer).includes(secret))
+  // Two signatures are two Buffers: the second does not overwrite the first.
+  const first = other.sign('one')
+  const second = other.sign('two')
+  assert.notDeepEqual(first, second)
+  assert.deepEqual(first, mac('HS256', secret, 'one'))
+})
+
+test('Key.hmac keys still work frozen, sealed or not extensible', () => {
+  for (const close of [Object.freeze, Object.seal, Object.preventExtensions]) {
+    const secret = randomBytes(32)
+    const key = close(ag.Key.hmac(secret, 'HS256', 'frozen'))
+    assert.deepEqual(key.sign('m'), mac('HS256', secret, 'm'))
+    assert.equal(key.kid, 'frozen')
+    const keys = new ag.KeySet([key])
+    assert.equal(keys.verify(keys.sign({ sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 })).sub, 'a')
+  }
 })

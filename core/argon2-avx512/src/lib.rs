@@ -124,10 +124,16 @@ pub fn available() -> bool {
     false
 }
 
+/// Why [`hash_into`] did not hash: the caller then uses the `argon2` crate, which answers
+/// for the inputs with its own errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotHere;
+
 /// argon2id v0x13 of `password` and `salt` (with the optional `secret` and the params'
-/// associated data) into `out`, filling `memory` (at least `params.block_count()` blocks).
-/// The caller checks [`available`] and the input lengths the `argon2` crate checks (salt
-/// of 8 bytes or more; every length below 2^32), and that `out` is 4 bytes or more.
+/// associated data) into `out`, filling `memory`. Declines ([`NotHere`], nothing written)
+/// without AVX-512, and for inputs the `argon2` crate would refuse or treat otherwise: a
+/// salt under 8 bytes, a length of 2^32 or more, an output under 4 bytes or of another
+/// length than `params` names, or fewer blocks than `params.block_count()`.
 pub fn hash_into(
     params: &Params,
     secret: Option<&[u8]>,
@@ -135,7 +141,20 @@ pub fn hash_into(
     salt: &[u8],
     out: &mut [u8],
     memory: &mut [Block],
-) {
+) -> Result<(), NotHere> {
+    let fits = |len: usize| u32::try_from(len).is_ok();
+    let accepted = available()
+        && salt.len() >= argon2::MIN_SALT_LEN
+        && fits(salt.len())
+        && fits(password.len())
+        && secret.is_none_or(|s| fits(s.len()))
+        && out.len() >= Params::MIN_OUTPUT_LEN
+        && fits(out.len())
+        && params.output_len().is_none_or(|len| len == out.len())
+        && memory.len() >= params.block_count();
+    if !accepted {
+        return Err(NotHere);
+    }
     let lanes = params.p_cost() as usize;
     // RFC 9106 §3.2: m' = 4·p·floor(m / 4p), and at least 8 blocks per lane.
     let segment = (params.m_cost() as usize).max(2 * SYNC_POINTS * lanes) / (SYNC_POINTS * lanes);
@@ -184,6 +203,7 @@ pub fn hash_into(
         chunk.copy_from_slice(&word.to_le_bytes());
     }
     h_prime(out, &[&bytes]);
+    Ok(())
 }
 
 /// RFC 9106 §3.2 step 1: H0 over the parameters and every input, each length-prefixed.

@@ -23,7 +23,7 @@ fn ours(
 ) -> Vec<u8> {
     let mut memory = vec![Block::default(); params.block_count()];
     let mut out = vec![0u8; len];
-    hash_into(params, secret, pwd, salt, &mut out, &mut memory);
+    hash_into(params, secret, pwd, salt, &mut out, &mut memory).expect("hashed here");
     out
 }
 
@@ -150,7 +150,8 @@ fn agrees_at_the_default_parameters_in_a_reused_area() {
         b"saltsaltsalt",
         &mut out,
         &mut memory,
-    );
+    )
+    .expect("hashed here");
     assert_eq!(
         out.to_vec(),
         crate_hash(
@@ -160,5 +161,38 @@ fn agrees_at_the_default_parameters_in_a_reused_area() {
             b"saltsaltsalt",
             32
         )
+    );
+}
+
+/// What the crate refuses or reads otherwise is declined, with nothing written.
+#[test]
+fn declines_what_the_crate_would_refuse() {
+    let p = params(64, 1, 1, 32, &[]);
+    let mut memory = vec![Block::default(); 64];
+    let mut out = [7u8; 32];
+    let mut short = [7u8; 3];
+    let mut other = [7u8; 16];
+    let mut few = vec![Block::default(); 63];
+    use authgate_argon2_avx512::NotHere;
+    assert_eq!(
+        hash_into(&p, None, b"pw", b"short", &mut out, &mut memory),
+        Err(NotHere)
+    );
+    assert_eq!(
+        hash_into(&p, None, b"pw", b"saltsalt", &mut short, &mut memory),
+        Err(NotHere)
+    );
+    assert_eq!(
+        hash_into(&p, None, b"pw", b"saltsalt", &mut other, &mut memory),
+        Err(NotHere)
+    );
+    assert_eq!(
+        hash_into(&p, None, b"pw", b"saltsalt", &mut out, &mut few),
+        Err(NotHere)
+    );
+    assert_eq!(out, [7u8; 32]);
+    assert_eq!(
+        hash_into(&p, None, b"pw", b"saltsalt", &mut out, &mut memory).is_ok(),
+        available()
     );
 }
