@@ -303,6 +303,7 @@ impl KeySet {
     /// [`KeySet::import_jwks`] for a document fetched from a provider: keys whose kid
     /// is ambiguous are left out (a token naming that kid gets `key_not_found`) and the
     /// rest stay usable. Returns the imported kids and the ambiguous ones.
+    #[cfg(feature = "remote-jwks")]
     pub(crate) fn import_jwks_skipping_ambiguous(
         &self,
         jwks: &str,
