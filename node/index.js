@@ -324,55 +324,67 @@ function wrapFunction(fn) {
 const Key = facade(native.Key, 'Key')
 
 // HMAC keys are often built per request (a tenant's secret), and a native object costs
-// napi more than the HMAC itself. So `Key.hmac` checks the secret in the core and keeps it
-// in private fields (nothing inspection, spreading or symbols show) as Latin-1 text of its
-// bytes: a string, so no copy sits in Node's shared Buffer pool, and native code reads it
-// without V8 moving a small on-heap array out first. `sign` and `verify` are one native
-// call each; the native `Key` is made when something needs it (a KeySet, a getter).
-class Stamp {
-  constructor(target) {
-    // biome-ignore lint/correctness/noConstructorReturn: stamps private fields on `target`
-    return target
-  }
-}
-const tagScratch = Buffer.allocUnsafeSlow(64)
-const sliceBytes = Uint8Array.prototype.slice
-const utf8 = new TextEncoder()
-// A secret's bytes as Latin-1 text: each byte one character.
-function latin1Of(secret) {
-  const bytes = typeof secret === 'string' ? utf8.encode(secret) : secret
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).latin1Slice()
-}
-class HmacSecret extends Stamp {
+// napi more than the HMAC itself. So `Key.hmac` checks the secret in the core and keeps a
+// copy in a holder's private fields (nothing inspection, spreading or JSON shows), under a
+// non-enumerable symbol so that Proxies of the key still reach it. The copy is off V8's
+// heap (where heap snapshots would show it, and native code would first have to move a
+// small array out) and never in Node's shared Buffer pool. `sign` and `verify` are one
+// native call each; the native `Key` is made from the copy when something needs it (a
+// KeySet, a getter).
+const HMAC = Symbol('authgate.hmac')
+class HmacSecret {
   #secret
   #alg
   #kid
   #native
-  constructor(key, secret, alg, kid) {
-    super(key)
+  constructor(secret, alg, kid) {
     this.#secret = secret
     this.#alg = alg
     this.#kid = kid
   }
-  static holds(key) {
-    return key !== null && typeof key === 'object' && #secret in key
+  native() {
+    this.#native ??= guard(() => native.Key.hmac(this.#secret, this.#alg, this.#kid))
+    return this.#native
   }
-  static native(key) {
-    key.#native ??= guard(() => native.Key.hmacLatin1(key.#secret, key.#alg, key.#kid))
-    return key.#native
+  sign(message) {
+    const length = guard(() => native.hmacSignOnce(this.#alg, this.#secret, message, tagScratch))
+    // A copy in a Buffer of its own (not the scratch, not the shared pool); Buffer#copy
+    // takes no species constructor from the global prototypes.
+    const tag = Buffer.allocUnsafeSlow(length)
+    tagScratch.copy(tag, 0, 0, length)
+    return tag
   }
-  static sign(key, message) {
-    const length = guard(() => native.hmacSignOnce(key.#alg, key.#secret, message, tagScratch))
-    // A copy in a Buffer of its own (never a slice of the shared pool).
-    return sliceBytes.call(tagScratch, 0, length)
+  verify(message, signature) {
+    return guard(() => native.hmacVerifyOnce(this.#alg, this.#secret, message, signature))
   }
-  static verify(key, message, signature) {
-    return guard(() => native.hmacVerifyOnce(key.#alg, key.#secret, message, signature))
+}
+const tagScratch = Buffer.allocUnsafeSlow(128)
+// The secret's bytes, copied off V8's heap. Short secrets are carved from a slab of this
+// module's own, as a new ArrayBuffer costs about 0.75 µs: the slab is never handed out
+// (each copy lives in a holder's private field), unlike Node's shared Buffer pool.
+const SLAB_BYTES = 64 * 1024
+let slab = null
+let slabUsed = SLAB_BYTES
+function secretCopy(secret) {
+  const length = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength
+  let copy
+  if (length > 4096) {
+    copy = Buffer.allocUnsafeSlow(length)
+  } else {
+    if (slabUsed + length > SLAB_BYTES) {
+      slab = new ArrayBuffer(SLAB_BYTES)
+      slabUsed = 0
+    }
+    copy = Buffer.from(slab, slabUsed, length)
+    slabUsed += (length + 7) & ~7
   }
+  if (typeof secret === 'string') copy.write(secret, 0, 'utf8')
+  else copy.set(new Uint8Array(secret.buffer, secret.byteOffset, length))
+  return copy
 }
 Object.defineProperty(Key.prototype, NATIVE, {
   get() {
-    return HmacSecret.holds(this) ? HmacSecret.native(this) : undefined
+    return this[HMAC]?.native()
   },
   set(value) {
     Object.defineProperty(this, NATIVE, { value, writable: true, configurable: true, enumerable: true })
@@ -382,18 +394,18 @@ Object.defineProperty(Key.prototype, NATIVE, {
 Key.hmac = (secret, alg, kid) => {
   const name = guard(() => native.hmacKeyCheck(secret, alg, kid))
   const key = Object.create(Key.prototype)
-  new HmacSecret(key, latin1Of(secret), name, kid ?? undefined)
+  Object.defineProperty(key, HMAC, { value: new HmacSecret(secretCopy(secret), name, kid ?? undefined) })
   return key
 }
 const signWithKey = Key.prototype.sign
 const verifyWithKey = Key.prototype.verify
 Key.prototype.sign = function sign(message) {
-  return HmacSecret.holds(this) ? HmacSecret.sign(this, message) : signWithKey.call(this, message)
+  const held = this[HMAC]
+  return held ? held.sign(message) : signWithKey.call(this, message)
 }
 Key.prototype.verify = function verify(message, signature) {
-  return HmacSecret.holds(this)
-    ? HmacSecret.verify(this, message, signature)
-    : verifyWithKey.call(this, message, signature)
+  const held = this[HMAC]
+  return held ? held.verify(message, signature) : verifyWithKey.call(this, message, signature)
 }
 const KeySet = facade(native.KeySet, 'KeySet')
 const Verifier = facade(native.Verifier, 'Verifier')

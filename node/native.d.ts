@@ -181,11 +181,6 @@ export type JsIpAllowlists = IpAllowlists
 export declare class Key {
   /** An HMAC key (HS256/384/512); the secret must be at least as long as the hash. */
   static hmac(secret: Buffer | string, alg?: string | undefined | null, kid?: string | undefined | null): Key
-  /**
-   * `hmac` of the secret whose bytes are the Latin-1 characters of `secret` (the
-   * facade's form of a secret it holds).
-   */
-  static hmacLatin1(secret: string, alg?: string | undefined | null, kid?: string | undefined | null): Key
   /** A key from PEM (PKCS#8 or PKCS#1 private, SubjectPublicKeyInfo or PKCS#1 public). */
   static fromPem(pem: string | Buffer, alg: string, kid?: string | undefined | null): Key
   /** A key from a JWK (object or JSON text). */
@@ -776,17 +771,16 @@ export declare function generateOtpSecret(): string
 export declare function hmacKeyCheck(secret: Buffer | string, alg?: string | undefined | null, kid?: string | undefined | null): string
 
 /**
- * Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted (as Latin-1 text
- * of its bytes) into `out` (a 64-byte scratch Buffer the facade reuses: a Buffer made
+ * Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted into `out` (a scratch Buffer the facade reuses: a Buffer made
  * here would cost V8 a new backing store, more than the HMAC) and answers its length.
  */
-export declare function hmacSignOnce(alg: string, secret: string, message: Buffer | string, out: Buffer): number
+export declare function hmacSignOnce(alg: string, secret: Buffer, message: Buffer | string, out: Buffer): number
 
 /**
  * Whether `signature` is the HMAC tag of `message` (compared in constant time), under a
- * secret given as `hmacSignOnce` takes it.
+ * secret `hmacKeyCheck` accepted.
  */
-export declare function hmacVerifyOnce(alg: string, secret: string, message: Buffer | string, signature: Buffer | string): boolean
+export declare function hmacVerifyOnce(alg: string, secret: Buffer, message: Buffer | string, signature: Buffer | string): boolean
 
 /** The HTTP status and `WWW-Authenticate` value for an error code (either spelling). */
 export declare function httpError(code: string, message: string, realm?: string | undefined | null): HttpError

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use authgate_core::clock::unix_now;
 use authgate_core::jwt::{self, Algorithm, Key, KeySet, KeyStatus, Validation};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Latin1String};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either};
 use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
@@ -15,6 +15,11 @@ use crate::errors::{core, invalid_arg, Result};
 
 pub(crate) fn algorithm(name: &str) -> Result<Algorithm> {
     core(name.parse::<Algorithm>())
+}
+
+/// An HMAC key's algorithm: the one named, HS256 when none is (as `Key.hmac` documents).
+fn hmac_algorithm(name: Option<&str>) -> Result<Algorithm> {
+    algorithm(name.unwrap_or("HS256"))
 }
 
 /// An object, or JSON text of one.
@@ -43,23 +48,8 @@ impl JsKey {
         alg: Option<String>,
         kid: Option<String>,
     ) -> Result<Self> {
-        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+        let alg = hmac_algorithm(alg.as_deref())?;
         let key = core(Key::hmac(kid.as_deref(), alg, &convert::bytes(&secret)))?;
-        Ok(JsKey {
-            inner: Arc::new(key),
-        })
-    }
-
-    /// `hmac` of the secret whose bytes are the Latin-1 characters of `secret` (the
-    /// facade's form of a secret it holds).
-    #[napi(factory, catch_unwind)]
-    pub fn hmac_latin1(
-        secret: Latin1String,
-        alg: Option<String>,
-        kid: Option<String>,
-    ) -> Result<Self> {
-        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
-        let key = core(Key::hmac(kid.as_deref(), alg, &secret))?;
         Ok(JsKey {
             inner: Arc::new(key),
         })
@@ -92,7 +82,7 @@ impl JsKey {
     /// A new random HMAC secret of the hash's length.
     #[napi(catch_unwind)]
     pub fn generate_hmac_secret(alg: Option<String>) -> Result<Buffer> {
-        let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+        let alg = hmac_algorithm(alg.as_deref())?;
         Ok(core(Key::generate_hmac_secret(alg))?.into())
     }
 
@@ -140,9 +130,9 @@ impl JsKey {
 
 // The facade's HMAC keys (`Key.hmac`): a secret that changes per call (a tenant's) is
 // checked and used without building a native `Key` object, which costs napi more than the
-// HMAC itself. The facade keeps the secret as Latin-1 text of its bytes (a private field:
-// no Buffer from Node's shared pool, nothing inspection shows) and builds the native `Key`
-// (`Key.hmacLatin1`) when the key is passed to a `KeySet` or a getter is read.
+// HMAC itself. The facade keeps a copy of the secret (in a private field, off V8's heap,
+// outside Node's shared Buffer pool) and builds the native `Key` from it when the key is
+// passed to a `KeySet` or a getter is read.
 
 /// Checks an HMAC secret as `Key.hmac` does; answers the algorithm's name.
 #[napi(catch_unwind)]
@@ -151,18 +141,17 @@ pub fn hmac_key_check(
     alg: Option<String>,
     kid: Option<String>,
 ) -> Result<String> {
-    let alg = algorithm(alg.as_deref().unwrap_or("HS256"))?;
+    let alg = hmac_algorithm(alg.as_deref())?;
     core(jwt::check_hmac_key(kid.as_deref(), alg, in_place(&secret)))?;
     Ok(alg.name().to_string())
 }
 
-/// Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted (as Latin-1 text
-/// of its bytes) into `out` (a 64-byte scratch Buffer the facade reuses: a Buffer made
+/// Writes the HMAC tag of `message` under a secret `hmacKeyCheck` accepted into `out` (a scratch Buffer the facade reuses: a Buffer made
 /// here would cost V8 a new backing store, more than the HMAC) and answers its length.
 #[napi(catch_unwind)]
 pub fn hmac_sign_once(
     alg: String,
-    secret: Latin1String,
+    secret: BufferSlice,
     message: Either<BufferSlice, String>,
     mut out: BufferSlice,
 ) -> Result<u32> {
@@ -179,11 +168,11 @@ pub fn hmac_sign_once(
 }
 
 /// Whether `signature` is the HMAC tag of `message` (compared in constant time), under a
-/// secret given as `hmacSignOnce` takes it.
+/// secret `hmacKeyCheck` accepted.
 #[napi(catch_unwind)]
 pub fn hmac_verify_once(
     alg: String,
-    secret: Latin1String,
+    secret: BufferSlice,
     message: Either<BufferSlice, String>,
     signature: Either<BufferSlice, String>,
 ) -> Result<bool> {

@@ -5,6 +5,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac, randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
+import { readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import v8 from 'node:v8'
 import * as ag from '../index.mjs'
 
 const HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }
@@ -145,8 +149,12 @@ test('Key.hmac keeps its secret out of sight: inspection, JSON, spreading, own k
     assert.ok(!shown.includes('tenant-'), shown)
     assert.ok(!shown.includes(bytes.toString('hex').slice(0, 16)), shown)
     assert.equal(JSON.stringify(key), '{}')
-    assert.deepEqual(Reflect.ownKeys(key), [])
+    assert.deepEqual(Object.keys(key), [])
     assert.deepEqual({ ...key }, {})
+    for (const own of Reflect.ownKeys(key)) {
+      const value = inspect(key[own], { showHidden: true, depth: 5 })
+      assert.ok(!value.includes('tenant-') && !value.includes('74 65 6e'), value)
+    }
   }
 })
 
@@ -173,4 +181,32 @@ test('Key.hmac keys still work frozen, sealed or not extensible', () => {
     const keys = new ag.KeySet([key])
     assert.equal(keys.verify(keys.sign({ sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 })).sub, 'a')
   }
+})
+
+test('Key.hmac works through a Proxy of the key, as other keys do', () => {
+  const secret = randomBytes(32)
+  const key = new Proxy(ag.Key.hmac(secret, 'HS256', 'p'), {})
+  assert.deepEqual(key.sign('m'), mac('HS256', secret, 'm'))
+  assert.equal(key.verify('m', mac('HS256', secret, 'm')), true)
+  assert.equal(key.kid, 'p')
+  const keys = new ag.KeySet([key])
+  assert.equal(keys.verify(keys.sign({ sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 })).sub, 'a')
+})
+
+test("Key.hmac's copy of a Buffer secret is not in a heap snapshot", () => {
+  // Letters made byte by byte: no JavaScript string ever holds them.
+  const random = randomBytes(40)
+  const secret = Buffer.alloc(40)
+  for (let i = 0; i < 40; i++) secret[i] = 0x61 + (random[i] % 26)
+  const needle = Buffer.from(secret)
+  const key = ag.Key.hmac(secret)
+  secret.fill(0)
+  const file = join(tmpdir(), `authgate-hmac-${process.pid}.heapsnapshot`)
+  try {
+    v8.writeHeapSnapshot(file)
+    assert.ok(!readFileSync(file).includes(needle))
+  } finally {
+    rmSync(file, { force: true })
+  }
+  assert.deepEqual(key.sign('m'), mac('HS256', needle, 'm'))
 })
