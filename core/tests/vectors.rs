@@ -234,9 +234,14 @@ fn run_jwt(case: &Value) -> Outcome {
             let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(s(case, "signature"))
                 .map_err(|e| format!("signature: {e}"))?;
-            let got = key_from_spec(&case["key"]).map(|k| k.verify(input, &signature));
+            // 130 times with one key: a key's first and later verifications take
+            // different routes (Ed25519 builds a table of the key after its 128th).
+            let got =
+                key_from_spec(&case["key"]).map(|k| [0; 130].map(|_| k.verify(input, &signature)));
             expect(case, got, |valid, e| {
-                same("valid", &json!(valid), &e["valid"])
+                valid
+                    .iter()
+                    .try_for_each(|valid| same("valid", &json!(valid), &e["valid"]))
             })?;
             match raw_hmac(&case["key"]) {
                 Some((alg, secret)) => expect(

@@ -191,10 +191,16 @@ const runners = {
           (sig, e) => assert.equal(b64(sig), e.signature),
         )
       case 'verify_signature':
+        // 130 times with one key: a key's first and later verifications take different
+        // routes in the core (Ed25519 builds a table of the key after its 128th).
         return expect(
           c,
-          () => key(c.key).verify(c.signing_input, Buffer.from(c.signature, 'base64url')),
-          (valid, e) => assert.equal(valid, e.valid),
+          () => {
+            const k = key(c.key)
+            const signature = Buffer.from(c.signature, 'base64url')
+            return Array.from({ length: 130 }, () => k.verify(c.signing_input, signature))
+          },
+          (valid, e) => assert.deepEqual(valid, Array(130).fill(e.valid)),
         )
       case 'import_key':
         return expect(

@@ -9,6 +9,7 @@ use sha2::{Sha256, Sha384, Sha512};
 
 use super::algorithm::{truncate, Algorithm, KeyFamily};
 use super::der::{self, parse_pem, parse_rsa_public_key, parse_spki, strip_leading_zeros};
+use super::ed25519::Ed25519Public;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::util::{b64url_decode, b64url_encode, random_bytes};
 
@@ -37,22 +38,20 @@ enum Material {
         public: Vec<u8>,
         /// The public point, decompressed once (`None` when it is not a point: such a key
         /// verifies nothing).
-        verifying: Option<Box<ed25519_dalek::VerifyingKey>>,
+        verifying: Option<Box<Ed25519Public>>,
         private: Option<rs::Ed25519KeyPair>,
     },
 }
 
 /// The verifying key of an Ed25519 public key: `None` unless it is 32 bytes encoding a
 /// point outside the small-order subgroup.
-fn ed25519_verifying(public: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
-    let bytes = <[u8; 32]>::try_from(public).ok()?;
-    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .ok()
-        .filter(|key| !key.is_weak())
+fn ed25519_verifying(public: &[u8]) -> Option<Ed25519Public> {
+    Ed25519Public::new(public)
 }
 
-/// An Ed25519 key's material. Verification uses ed25519-dalek (faster than ring's here,
-/// with the same rules: cofactorless, a canonical `S`, `R` compared as bytes); signing
+/// An Ed25519 key's material. Verification is `super::ed25519`'s, on curve25519-dalek
+/// (faster than ring's here, with the same rules: cofactorless, a canonical `S`, `R`
+/// compared as bytes); signing
 /// stays with ring's key pair. A key that is not a point, or is a point of small order
 /// (which accepts forged signatures: `R` the identity and `S` zero pass for any message),
 /// verifies nothing; public keys given alone are refused at import for both.
@@ -911,15 +910,9 @@ impl Key {
                     .verify(message, signature)
                     .is_ok()
             }
-            Material::Ed25519 { verifying, .. } => {
-                let (Some(key), Ok(signature)) = (verifying, <[u8; 64]>::try_from(signature))
-                else {
-                    return false;
-                };
-                use ed25519_dalek::Verifier;
-                key.verify(message, &ed25519_dalek::Signature::from_bytes(&signature))
-                    .is_ok()
-            }
+            Material::Ed25519 { verifying, .. } => verifying
+                .as_ref()
+                .is_some_and(|key| key.verify(message, signature)),
         }
     }
 }

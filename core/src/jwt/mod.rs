@@ -5,6 +5,7 @@
 mod algorithm;
 mod claims;
 mod der;
+mod ed25519;
 mod key;
 mod keyset;
 mod skim;

@@ -226,6 +226,114 @@ const rawHmacCases = [
   })),
 ]
 
+// Ed25519 signatures checked by the verification rules (RFC 8032 §5.1.7, cofactorless, `S`
+// below the group order L, `R` compared as bytes). Each verdict is node:crypto's (OpenSSL),
+// and the script checks it is the one the case names. Runners verify each case 130 times
+// with one key: the core verifies a key's first 128 uses, and its later ones (with a table
+// of the key's multiples), by two routes.
+const L_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex')
+const addLe = (a, b) => {
+  const out = Buffer.alloc(32)
+  let carry = 0
+  for (let i = 0; i < 32; i++) {
+    const sum = a[i] + b[i] + carry
+    out[i] = sum & 0xff
+    carry = sum >> 8
+  }
+  return out
+}
+const okpKey = (x) => ({ jwk: { kty: 'OKP', crv: 'Ed25519', x: b64u(x) }, alg: 'EdDSA' })
+const ED_INPUT = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ2ZWN0b3JzIn0'
+const edSignature = sign(null, Buffer.from(ED_INPUT), createPrivateKey({ key: ED, format: 'jwk' }))
+const edCase = (what, x, message, signature, valid) => {
+  const node = verify(
+    null,
+    Buffer.from(message),
+    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(x) }, format: 'jwk' }),
+    signature,
+  )
+  if (node !== valid) throw new Error(`node:crypto says ${node} for ${what}`)
+  return {
+    name: `an Ed25519 key checks ${what}: ${valid ? 'valid' : 'invalid'}`,
+    op: 'verify_signature',
+    key: okpKey(x),
+    signing_input: message,
+    signature: b64u(signature),
+    expect: { valid },
+  }
+}
+const edX = fromB64u(ED.x)
+const edWith = (change) => {
+  const s = Buffer.from(edSignature)
+  change(s)
+  return s
+}
+// RFC 8032 §7.1 TEST 1 (the empty message) and TEST 2 (the one byte 0x72, "r").
+const RFC8032_1 = {
+  x: Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'),
+  sig: Buffer.from(
+    'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    'hex',
+  ),
+}
+const RFC8032_2 = {
+  x: Buffer.from('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c', 'hex'),
+  sig: Buffer.from(
+    '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    'hex',
+  ),
+}
+const ed25519Cases = [
+  edCase('its signature of a JWS signing input', edX, ED_INPUT, edSignature, true),
+  edCase('the same signature over another input', edX, `${ED_INPUT}x`, edSignature, false),
+  edCase(
+    'S + L (the same point, a non-canonical scalar)',
+    edX,
+    ED_INPUT,
+    edWith((s) => addLe(s.subarray(32), L_LE).copy(s, 32)),
+    false,
+  ),
+  edCase(
+    'S = L',
+    edX,
+    ED_INPUT,
+    edWith((s) => L_LE.copy(s, 32)),
+    false,
+  ),
+  edCase(
+    'S with its top three bits set',
+    edX,
+    ED_INPUT,
+    edWith((s) => {
+      s[63] |= 0xe0
+    }),
+    false,
+  ),
+  edCase(
+    "R's sign bit flipped",
+    edX,
+    ED_INPUT,
+    edWith((s) => {
+      s[31] ^= 0x80
+    }),
+    false,
+  ),
+  edCase(
+    "S's last bit flipped",
+    edX,
+    ED_INPUT,
+    edWith((s) => {
+      s[32] ^= 1
+    }),
+    false,
+  ),
+  edCase('63 bytes of the signature', edX, ED_INPUT, edSignature.subarray(0, 63), false),
+  edCase('RFC 8032 TEST 1 (the empty message)', RFC8032_1.x, '', RFC8032_1.sig, true),
+  edCase('RFC 8032 TEST 2 (the message "r")', RFC8032_2.x, 'r', RFC8032_2.sig, true),
+  edCase('RFC 8032 TEST 2 over "s"', RFC8032_2.x, 's', RFC8032_2.sig, false),
+  edCase("RFC 8032 TEST 1's signature under TEST 2's key", RFC8032_2.x, '', RFC8032_1.sig, false),
+]
+
 const cases = [
   // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
   // JSON reader with serde_json's limit (128) must still read the file. Each runtime's own
@@ -534,6 +642,7 @@ const cases = [
     expect: { error: 'invalid_key' },
   },
   ...rawHmacCases,
+  ...ed25519Cases,
 ]
 
 writeVectors(
@@ -541,9 +650,9 @@ writeVectors(
     'jwt/keys.json': {
       area: 'jwt',
       source:
-        'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed by node:crypto; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
+        'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed and checked by node:crypto, RFC 8032 §7.1 TEST 1 and 2; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
       description:
-        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte).",
+        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte). Ed25519 signatures (RFC 8032 §7.1 TEST 1 and 2, and node:crypto's over a JWS signing input) verify cofactorless with `S` below the group order and `R` compared as bytes; `verify_signature` cases are checked 130 times with one key, as a key's first 128 verifications and its later ones take different routes in the core.",
       cases,
     },
   },
