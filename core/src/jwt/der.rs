@@ -47,6 +47,20 @@ fn read_tlv(input: &[u8], tag: u8) -> Result<(&[u8], &[u8])> {
     Ok(rest.split_at(len))
 }
 
+/// The 32-byte seed inside an Ed25519 PKCS#8 document (RFC 8410 §7, v1 or v2), read after
+/// ring has accepted the document: SEQUENCE { INTEGER, SEQUENCE { OID }, OCTET STRING {
+/// OCTET STRING seed }, ... }.
+pub(crate) fn ed25519_pkcs8_seed(der: &[u8]) -> Result<&[u8]> {
+    let (body, _) = read_tlv(der, 0x30)?;
+    let (_version, rest) = read_tlv(body, 0x02)?;
+    let (_algorithm, rest) = read_tlv(rest, 0x30)?;
+    let (private, _) = read_tlv(rest, 0x04)?;
+    match read_tlv(private, 0x04)? {
+        (seed, []) if seed.len() == 32 => Ok(seed),
+        _ => Err(bad("the Ed25519 private key is not a 32-byte seed")),
+    }
+}
+
 /// A parsed SubjectPublicKeyInfo: the algorithm OID, its parameter OID (curve) if any,
 /// and the public key bytes.
 pub(crate) struct Spki<'a> {

@@ -39,7 +39,8 @@ enum Material {
         /// The public point, decompressed once (`None` when it is not a point: such a key
         /// verifies nothing).
         verifying: Option<Box<Ed25519Public>>,
-        private: Option<rs::Ed25519KeyPair>,
+        /// The signing key (ed25519-dalek's, which zeroizes it when dropped).
+        private: Option<Box<ed25519_dalek::SigningKey>>,
     },
 }
 
@@ -52,16 +53,34 @@ fn ed25519_verifying(public: &[u8]) -> Option<Ed25519Public> {
 /// An Ed25519 key's material. Verification is `super::ed25519`'s, on curve25519-dalek
 /// (faster than ring's here, with the same rules: cofactorless, a canonical `S`, `R`
 /// compared as bytes); signing
-/// stays with ring's key pair. A key that is not a point, or is a point of small order
-/// (which accepts forged signatures: `R` the identity and `S` zero pass for any message),
-/// verifies nothing; public keys given alone are refused at import for both.
-fn ed25519_material(public: Vec<u8>, private: Option<rs::Ed25519KeyPair>) -> Material {
+/// is ed25519-dalek's (see `ed25519_private`). A key that is not a point, or is a point of
+/// small order (which accepts forged signatures: `R` the identity and `S` zero pass for any
+/// message), verifies nothing; public keys given alone are refused at import for both.
+fn ed25519_material(public: Vec<u8>, private: Option<Box<ed25519_dalek::SigningKey>>) -> Material {
     let verifying = ed25519_verifying(&public).map(Box::new);
     Material::Ed25519 {
         public,
         verifying,
         private,
     }
+}
+
+/// A private Ed25519 key's material from ring's key pair, which has checked the document
+/// (and the public key a PKCS#8 v2 document or a JWK carries), and the pair's 32-byte seed.
+/// Signing is ed25519-dalek's: about 1.5x faster than ring's here, with the same bytes
+/// (Ed25519 signatures are deterministic, RFC 8032 §5.1.6; a test compares the two).
+fn ed25519_private(pair: &rs::Ed25519KeyPair, seed: &[u8]) -> Result<Material> {
+    let seed = <[u8; 32]>::try_from(seed)
+        .map_err(|_| Error::new(ErrorKind::InvalidKey, "Ed25519 seeds are 32 bytes"))?;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let public = pair.public_key().as_ref();
+    if signing.verifying_key().as_bytes()[..] != public[..] {
+        return err(
+            ErrorKind::InvalidKey,
+            "the Ed25519 private key does not match its public key",
+        );
+    }
+    Ok(ed25519_material(public.to_vec(), Some(Box::new(signing))))
 }
 
 /// A key bound to one algorithm.
@@ -431,7 +450,7 @@ impl Key {
             }
             KeyFamily::Ed25519 => {
                 let pair = rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
-                ed25519_material(pair.public_key().as_ref().to_vec(), Some(pair))
+                ed25519_private(&pair, der::ed25519_pkcs8_seed(der)?)?
             }
         };
         Ok(Key::new(kid, alg, material))
@@ -532,7 +551,7 @@ impl Key {
         Ok(Key::new(
             kid,
             Algorithm::EdDSA,
-            ed25519_material(pair.public_key().as_ref().to_vec(), Some(pair)),
+            ed25519_private(&pair, seed)?,
         ))
     }
 
@@ -710,7 +729,7 @@ impl Key {
                     Some(seed) => {
                         let pair = rs::Ed25519KeyPair::from_seed_and_public_key(&seed, &public)
                             .map_err(rejected)?;
-                        Ok(Key::new(kid, alg, ed25519_material(public, Some(pair))))
+                        Ok(Key::new(kid, alg, ed25519_private(&pair, &seed)?))
                     }
                 }
             }
@@ -867,8 +886,9 @@ impl Key {
                 Ok(sig.as_ref().to_vec())
             }
             Material::Ed25519 { private, .. } => {
-                let pair = private.as_ref().ok_or_else(no_private)?;
-                Ok(pair.sign(message).as_ref().to_vec())
+                use ed25519_dalek::Signer;
+                let key = private.as_ref().ok_or_else(no_private)?;
+                Ok(key.sign(message).to_bytes().to_vec())
             }
         }
     }
@@ -952,6 +972,74 @@ mod ed25519_tests {
             carry = sum >> 8;
         }
         out
+    }
+
+    #[test]
+    fn dalek_signs_the_bytes_ring_signs() {
+        // Seeded seeds and messages; the key made from a seed, a PKCS#8 v1 document, a
+        // PKCS#8 v2 document (ring's, with the public key) and a JWK with `d`.
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let rng = SystemRandom::new();
+        for round in 0..24 {
+            let seed: [u8; 32] = std::array::from_fn(|_| next() as u8);
+            let pair = rs::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+            let message: Vec<u8> = (0..(round * 13)).map(|_| next() as u8).collect();
+            let want = pair.sign(&message).as_ref().to_vec();
+            let mut v1 = der::ED25519_PKCS8_V1_PREFIX.to_vec();
+            v1.extend_from_slice(&seed);
+            let jwk = serde_json::json!({
+                "kty": "OKP", "crv": "Ed25519",
+                "x": b64url_encode(pair.public_key().as_ref()),
+                "d": b64url_encode(&seed),
+            });
+            let keys = [
+                Key::ed25519_from_seed(None, &seed).unwrap(),
+                Key::from_pem(None, Algorithm::EdDSA, &der::to_pem("PRIVATE KEY", &v1)).unwrap(),
+                Key::from_jwk(jwk.as_object().unwrap(), None).unwrap(),
+            ];
+            for key in &keys {
+                assert_eq!(key.sign(&message).unwrap(), want, "round {round}");
+                assert!(key.verify(&message, &want));
+            }
+        }
+        // ring's own PKCS#8 v2 (random seed, the public key inside).
+        let v2 = rs::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = rs::Ed25519KeyPair::from_pkcs8(v2.as_ref()).unwrap();
+        let key = Key::from_pem(
+            None,
+            Algorithm::EdDSA,
+            &der::to_pem("PRIVATE KEY", v2.as_ref()),
+        )
+        .unwrap();
+        assert_eq!(key.sign(b"v2").unwrap(), pair.sign(b"v2").as_ref());
+    }
+
+    #[test]
+    fn the_pkcs8_seed_reader_takes_only_a_32_byte_seed() {
+        let mut v1 = der::ED25519_PKCS8_V1_PREFIX.to_vec();
+        v1.extend_from_slice(&[7u8; 32]);
+        assert_eq!(der::ed25519_pkcs8_seed(&v1).unwrap(), &[7u8; 32]);
+        // The inner OCTET STRING one byte short, and one byte long.
+        let mut short = v1.clone();
+        short.pop();
+        (short[1], short[13], short[15]) = (0x2d, 0x21, 0x1f);
+        assert!(der::ed25519_pkcs8_seed(&short).is_err());
+        let mut long = v1.clone();
+        long.push(0);
+        (long[1], long[13], long[15]) = (0x2f, 0x23, 0x21);
+        assert!(der::ed25519_pkcs8_seed(&long).is_err());
+        // Trailing bytes inside the private key's OCTET STRING.
+        let mut trailing = v1.clone();
+        trailing.extend_from_slice(&[0x05, 0x00]);
+        (trailing[1], trailing[13]) = (0x30, 0x24);
+        assert!(der::ed25519_pkcs8_seed(&trailing).is_err());
+        assert!(der::ed25519_pkcs8_seed(&v1[..20]).is_err());
     }
 
     #[test]
