@@ -235,7 +235,7 @@ fn run_jwt(case: &Value) -> Outcome {
                 .decode(s(case, "signature"))
                 .map_err(|e| format!("signature: {e}"))?;
             // 130 times with one key: a key's first and later verifications take
-            // different routes (Ed25519 builds a table of the key after its 128th).
+            // different routes (Ed25519 builds a table of the key after 128 valid signatures).
             let got =
                 key_from_spec(&case["key"]).map(|k| [0; 130].map(|_| k.verify(input, &signature)));
             expect(case, got, |valid, e| {

@@ -192,7 +192,7 @@ const runners = {
         )
       case 'verify_signature':
         // 130 times with one key: a key's first and later verifications take different
-        // routes in the core (Ed25519 builds a table of the key after its 128th).
+        // routes in the core (Ed25519 builds a table of the key after 128 valid signatures).
         return expect(
           c,
           () => {

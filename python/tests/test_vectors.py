@@ -98,8 +98,9 @@ def run_jwt(case: Case) -> None:
         )
     elif op == "verify_signature":
         signature = base64.urlsafe_b64decode(case["signature"] + "=" * (-len(case["signature"]) % 4))
+
         # 130 times with one key: a key's first and later verifications take different
-        # routes in the core (Ed25519 builds a table of the key after its 128th).
+        # routes in the core (Ed25519 builds a table of the key after 128 valid signatures).
         def verify_130_times():
             k = key(case["key"])
             return [k.verify(case["signing_input"].encode(), signature) for _ in range(130)]

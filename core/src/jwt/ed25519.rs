@@ -4,21 +4,32 @@
 //! refused when the key is made.
 //!
 //! The check is `R == [S]B - [k]A`. ed25519-dalek computes it with one double-scalar
-//! multiplication: 253 doublings, the base point from a static table, `A` from a table of
-//! eight multiples built per call. A key that verifies again and again (a KeySet's key, a
-//! service's webhook key) gets a table of its own instead: `-A` in the same radix-16 form
-//! as curve25519-dalek's base-point table (32 × 8 points, 30 KiB), so both products are
-//! 64 table additions and 4 doublings, with no doubling chain. That is about 1.3x faster
-//! (docs/benchmarks.md), but building the table takes about as long as 30 verifications
-//! (each of its 256 points is made affine, an inversion each): it is built on a key's
-//! `TABLE_AFTER`th verification, when the time the table would have saved so far equals
-//! what it costs (a key used less never pays for it; one used more pays at most twice).
-//! A key used once (a DPoP proof's key, a key checked at import) never builds it.
+//! multiplication: 253 doublings shared by both products, the base point from a static
+//! table, `A` from a table of eight multiples made per call. A key that verifies again and
+//! again (a KeySet's key, a webhook or request-signature key) gets a table of its own
+//! instead: `-A` in the same radix-16 form as curve25519-dalek's base-point table (32 × 8
+//! points, 30 KiB), so both products are 64 table additions and 4 doublings, with no
+//! doubling chain: 24 against 32 µs (docs/benchmarks.md, "EdDSA: where the time went").
+//!
+//! Building the table takes about as long as 125 verifications save (each of its 256 points
+//! is made affine, an inversion each), so:
+//! - a key builds it after `TABLE_AFTER` signatures it found valid: forged, malformed or
+//!   replayed-garbage signatures never count, so only the key's holder can make a key
+//!   build one; a key used less never pays, one used more pays at most twice;
+//! - at most `MAX_TABLES` tables exist in the process at once (30 MiB); beyond that, keys
+//!   keep the double-scalar route. A table is freed with its key;
+//! - the build runs on a thread of its own with a known stack (the table is 30 KiB by
+//!   value, and the caller's stack may be small), and the call that triggers it waits for
+//!   it (about 1 ms, once per key). If no thread can be made, the key keeps the
+//!   double-scalar route.
+//!
+//! A key used once (a DPoP proof's key, a client token's key read from the store, a key
+//! checked at import) never builds a table.
 //!
 //! Everything here is public data (the key, the message, the signature), so nothing needs
 //! to run in constant time; curve25519-dalek's table multiplication does anyway.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsBasepointTable, EdwardsPoint};
@@ -26,9 +37,52 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::BasepointTable;
 use sha2::{Digest, Sha512};
 
-/// A key's verifications before its table is built: the table costs about 950 µs and
-/// saves about 7.5 µs a verification (Intel Xeon; the ratio holds on other x86-64).
+/// Valid signatures a key checks before it builds its table: the table costs about 950 µs
+/// and saves about 7.5 µs a verification (Intel Xeon, AVX2 backend).
 pub(crate) const TABLE_AFTER: u32 = 128;
+
+/// Tables that may exist at once in the process (30 KiB each).
+pub(crate) const MAX_TABLES: usize = 1024;
+
+/// Tables alive now (counted by `Table`'s constructor and `Drop`).
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// The stack of the thread that builds a table: the table by value, twice, and room.
+const BUILD_STACK: usize = 512 * 1024;
+
+/// A key's table, counted in `TABLES` while it lives.
+struct Table(Box<EdwardsBasepointTable>);
+
+impl Table {
+    /// Takes a place in the budget and builds `-A`'s table on a thread of its own; `None`
+    /// when the budget is spent or no thread can be made.
+    fn build(minus_a: EdwardsPoint) -> Option<Table> {
+        TABLES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_TABLES).then_some(n + 1)
+            })
+            .ok()?;
+        let built = std::thread::Builder::new()
+            .name("authgate-ed25519-table".into())
+            .stack_size(BUILD_STACK)
+            .spawn(move || Box::new(EdwardsBasepointTable::create(&minus_a)))
+            .ok()
+            .and_then(|thread| thread.join().ok());
+        match built {
+            Some(table) => Some(Table(table)),
+            None => {
+                TABLES.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        TABLES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// An Ed25519 public key ready to verify.
 pub(crate) struct Ed25519Public {
@@ -36,9 +90,9 @@ pub(crate) struct Ed25519Public {
     compressed: [u8; 32],
     /// `-A`, decompressed once.
     minus_a: EdwardsPoint,
-    /// Verifications so far, counted until `table` is built.
+    /// Valid signatures checked so far, up to `TABLE_AFTER`.
     uses: AtomicU32,
-    table: OnceLock<Box<EdwardsBasepointTable>>,
+    table: OnceLock<Table>,
 }
 
 impl Ed25519Public {
@@ -61,16 +115,29 @@ impl Ed25519Public {
 
     /// Whether `signature` (64 bytes: `R ‖ S`) signs `message` under this key.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let table = match self.table.get() {
-            Some(table) => Some(&**table),
-            None if self.uses.fetch_add(1, Ordering::Relaxed) >= TABLE_AFTER => Some(
-                &**self
-                    .table
-                    .get_or_init(|| Box::new(EdwardsBasepointTable::create(&self.minus_a))),
-            ),
-            None => None,
-        };
-        self.check(message, signature, table)
+        if let Some(table) = self.table.get() {
+            return self.check(message, signature, Some(&table.0));
+        }
+        let valid = self.check(message, signature, None);
+        if valid {
+            self.count_valid();
+        }
+        valid
+    }
+
+    /// Counts one valid signature; the `TABLE_AFTER`th builds the table. Exactly one
+    /// caller sees that count; the others go on without the table meanwhile.
+    fn count_valid(&self) {
+        let before = self
+            .uses
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < TABLE_AFTER).then_some(n + 1)
+            });
+        if before == Ok(TABLE_AFTER - 1) {
+            if let Some(table) = Table::build(self.minus_a) {
+                let _ = self.table.set(table);
+            }
+        }
     }
 
     /// The check itself, with `-A`'s table or without it.
@@ -106,6 +173,7 @@ impl Ed25519Public {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use curve25519_dalek::traits::IsIdentity;
     use ed25519_dalek::Verifier;
 
     /// The group order L, little-endian.
@@ -161,25 +229,70 @@ mod tests {
         want
     }
 
-    #[test]
-    fn the_table_is_built_on_the_key_s_use_after_table_after() {
-        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[5u8; 32]).unwrap();
+    fn signer(seed: u8) -> (ring::signature::Ed25519KeyPair, Vec<u8>) {
         use ring::signature::KeyPair;
-        let key = Ed25519Public::new(pair.public_key().as_ref()).unwrap();
+        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+        let public = pair.public_key().as_ref().to_vec();
+        (pair, public)
+    }
+
+    /// The one test that builds tables (so it alone moves `TABLES` in this binary): the
+    /// count of valid signatures, the build, the budget, and threads crossing the count.
+    #[test]
+    fn tables_are_built_after_valid_signatures_within_the_budget() {
+        let (pair, public) = signer(5);
+        let key = Ed25519Public::new(&public).unwrap();
         let good = pair.sign(b"m").as_ref().to_vec();
         let mut bad = good.clone();
         bad[40] ^= 4;
-        for use_ in 0..TABLE_AFTER {
-            // Valid and invalid signatures both count.
-            let signature = if use_ % 2 == 0 { &good } else { &bad };
-            assert_eq!(key.verify(b"m", signature), use_ % 2 == 0);
+        let before = TABLES.load(Ordering::Acquire);
+        for use_ in 0..TABLE_AFTER - 1 {
+            assert!(key.verify(b"m", &good));
+            // Forged, malformed and wrong-message signatures do not count.
+            assert!(!key.verify(b"m", &bad));
+            assert!(!key.verify(b"m", &good[..63]));
+            assert!(!key.verify(b"n", &good));
             assert!(key.table.get().is_none(), "use {use_}");
         }
+        assert_eq!(key.uses.load(Ordering::Relaxed), TABLE_AFTER - 1);
         assert!(key.verify(b"m", &good));
         assert!(key.table.get().is_some());
+        assert_eq!(TABLES.load(Ordering::Acquire), before + 1);
         assert!(!key.verify(b"m", &bad));
         assert!(!key.verify(b"n", &good));
         assert!(key.verify(b"m", &good));
+        drop(key);
+        assert_eq!(TABLES.load(Ordering::Acquire), before);
+
+        // The budget spent: the key keeps the double-scalar route and stops counting.
+        let room = MAX_TABLES - before;
+        TABLES.fetch_add(room, Ordering::AcqRel);
+        let key = Ed25519Public::new(&public).unwrap();
+        for _ in 0..TABLE_AFTER + 3 {
+            assert!(key.verify(b"m", &good));
+            assert!(!key.verify(b"m", &bad));
+        }
+        assert!(key.table.get().is_none());
+        assert_eq!(key.uses.load(Ordering::Relaxed), TABLE_AFTER);
+        assert_eq!(TABLES.load(Ordering::Acquire), MAX_TABLES);
+        TABLES.fetch_sub(room, Ordering::AcqRel);
+
+        // Four threads crossing the count together: one table, every verdict right.
+        let key = Ed25519Public::new(&public).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..TABLE_AFTER {
+                        assert!(key.verify(b"m", &good));
+                        assert!(!key.verify(b"m", &bad));
+                    }
+                });
+            }
+        });
+        assert!(key.table.get().is_some());
+        assert_eq!(TABLES.load(Ordering::Acquire), before + 1);
+        drop(key);
+        assert_eq!(TABLES.load(Ordering::Acquire), before);
     }
 
     #[test]
@@ -281,33 +394,104 @@ mod tests {
         assert_eq!((valid, invalid), (48, 48 * 10));
     }
 
+    /// `R` for scalar `r`, a key `a·B + t`, and the cofactorless signature of `message`
+    /// under it made with `a` (valid for the key exactly when `[k]t` is the identity).
+    fn sign_mixed(
+        r: Scalar,
+        a: Scalar,
+        t: EdwardsPoint,
+        message: &[u8],
+    ) -> ([u8; 32], Vec<u8>, Scalar) {
+        let key = (EdwardsPoint::mul_base(&a) + t).compress().to_bytes();
+        let big_r = EdwardsPoint::mul_base(&r).compress().to_bytes();
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(big_r)
+                .chain_update(key)
+                .chain_update(message),
+        );
+        let s = r + k * a;
+        let mut signature = big_r.to_vec();
+        signature.extend_from_slice(s.as_bytes());
+        (key, signature, k)
+    }
+
     #[test]
-    fn torsion_in_the_key_or_r() {
-        // Keys and R with a small-order component: A + T and R + T for each of the 8 torsion
-        // points T. The group arithmetic is the same in both paths; dalek's verdict holds.
+    fn keys_with_a_torsion_component() {
+        // A = a·B + T for each torsion point T of order 2, 4 and 8, and signatures made with
+        // `a`: [S]B - [k]A = R - [k]T, so a signature is valid exactly when [k]T is the
+        // identity (k a multiple of T's order). dalek's verdict, on both routes.
         let torsion = curve25519_dalek::constants::EIGHT_TORSION;
-        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[9u8; 32]).unwrap();
-        use ring::signature::KeyPair;
-        let public = pair.public_key().as_ref().to_vec();
-        let point = CompressedEdwardsY(public.clone().try_into().unwrap())
+        let a = Scalar::from_bytes_mod_order([0x3b; 32]);
+        let (mut valid, mut invalid) = (0, 0);
+        for (i, t) in torsion.iter().enumerate().skip(1) {
+            for round in 0u8..24 {
+                let r = Scalar::from_bytes_mod_order([round ^ (i as u8 * 31); 32]);
+                let message = [round, i as u8];
+                let (key, signature, k) = sign_mixed(r, a, *t, &message);
+                let expect = (t * k).is_identity();
+                assert_eq!(assert_agrees(&key, &message, &signature), expect);
+                if expect {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                }
+            }
+        }
+        // Both outcomes occur (for T of order 2, about half the k are even).
+        assert!(
+            valid >= 8 && invalid >= 100,
+            "{valid} valid, {invalid} invalid"
+        );
+    }
+
+    #[test]
+    fn r_compared_as_bytes() {
+        // With `a` known, S = k·a makes [S]B - [k]A the identity, whose encoding is 01 00…00.
+        // The same point encoded with y = p + 1 (ee ff…ff 7f) is refused, as is R + T.
+        let (pair, public) = signer(9);
+        let a_seed = [9u8; 32];
+        let expanded: [u8; 64] = Sha512::digest(a_seed).into();
+        let mut lower = [0u8; 32];
+        lower.copy_from_slice(&expanded[..32]);
+        lower[0] &= 248;
+        lower[31] &= 127;
+        lower[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(lower);
+        assert_eq!(
+            EdwardsPoint::mul_base(&a).compress().as_bytes()[..],
+            public[..]
+        );
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        assert!(CompressedEdwardsY(non_canonical)
             .decompress()
-            .unwrap();
-        let message = b"torsion";
-        let good = pair.sign(message).as_ref().to_vec();
+            .is_some_and(|p| p.is_identity()));
+        for (r, valid) in [(identity, true), (non_canonical, false)] {
+            let message = b"identity R";
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(r)
+                    .chain_update(&public)
+                    .chain_update(message),
+            );
+            let mut signature = r.to_vec();
+            signature.extend_from_slice((k * a).as_bytes());
+            assert_eq!(assert_agrees(&public, message, &signature), valid);
+        }
+        // A real signature with its R's point moved by each nonzero torsion point.
+        let good = pair.sign(b"torsion").as_ref().to_vec();
         let r = CompressedEdwardsY(good[..32].try_into().unwrap())
             .decompress()
             .unwrap();
-        let mut valid = 0;
-        for t in torsion {
-            let mixed_key = (point + t).compress().to_bytes();
-            valid += usize::from(assert_agrees(&mixed_key, message, &good));
-            let mut mixed_r = (r + t).compress().to_bytes().to_vec();
-            mixed_r.extend_from_slice(&good[32..]);
-            valid += usize::from(assert_agrees(&public, message, &mixed_r));
-            // A small-order key alone is refused.
-            assert!(Ed25519Public::new(t.compress().as_bytes()).is_none());
+        for t in &curve25519_dalek::constants::EIGHT_TORSION[1..] {
+            let mut moved = (r + t).compress().to_bytes().to_vec();
+            moved.extend_from_slice(&good[32..]);
+            assert!(!assert_agrees(&public, b"torsion", &moved));
         }
-        // Only T = identity leaves the signature valid (once for the key, once for R).
-        assert_eq!(valid, 2);
+        assert!(assert_agrees(&public, b"torsion", &good));
     }
 }

@@ -1043,7 +1043,7 @@ mod ed25519_tests {
     }
 
     #[test]
-    fn dalek_and_ring_give_the_same_verdicts() {
+    fn ours_and_ring_give_the_same_verdicts() {
         // Seeded: the same keys, messages and mutations every run.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {

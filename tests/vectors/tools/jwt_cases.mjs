@@ -229,8 +229,8 @@ const rawHmacCases = [
 // Ed25519 signatures checked by the verification rules (RFC 8032 §5.1.7, cofactorless, `S`
 // below the group order L, `R` compared as bytes). Each verdict is node:crypto's (OpenSSL),
 // and the script checks it is the one the case names. Runners verify each case 130 times
-// with one key: the core verifies a key's first 128 uses, and its later ones (with a table
-// of the key's multiples), by two routes.
+// with one key: the core checks a key's first 128 valid signatures, and its later ones (with
+// a table of the key's multiples), by two routes.
 const L_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex')
 const addLe = (a, b) => {
   const out = Buffer.alloc(32)
@@ -283,6 +283,73 @@ const RFC8032_2 = {
     'hex',
   ),
 }
+// Edwards arithmetic in BigInt (RFC 8032 §5.1), only to build two kinds of case no key pair
+// produces: a key with a small-order component (A = a·B + T, T of order 2) and R given as a
+// non-canonical encoding of the right point. node:crypto still gives each verdict.
+const P = 2n ** 255n - 19n
+const L = 2n ** 252n + 27742317777372353535851937790883648493n
+const mod = (x, m = P) => ((x % m) + m) % m
+const pow = (b, e, m = P) => {
+  let r = 1n
+  b = mod(b, m)
+  for (; e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) r = (r * b) % m
+  return r
+}
+const inv = (x) => pow(x, P - 2n)
+const D = mod(-121665n * inv(121666n))
+const add = ([x1, y1], [x2, y2]) => {
+  const t = mod(D * x1 * x2 * y1 * y2)
+  return [mod((x1 * y2 + x2 * y1) * inv(1n + t)), mod((y1 * y2 + x1 * x2) * inv(1n - t))]
+}
+const mul = (k, pt) => {
+  let r = [0n, 1n]
+  for (let q = pt; k > 0n; k >>= 1n, q = add(q, q)) if (k & 1n) r = add(r, q)
+  return r
+}
+const leBytes = (n) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse()
+const fromLe = (buf) => BigInt(`0x${Buffer.from(buf).reverse().toString('hex')}`)
+const encode = ([x, y]) => {
+  const out = leBytes(y)
+  out[31] |= Number(x & 1n) << 7
+  return out
+}
+const BASE = [
+  15112221349535400772501151409588531511454012693041857206046113283949847762202n,
+  46316835694926478169428394003475163141307993866256225615783033603165251855960n,
+]
+const ORDER_2 = [0n, P - 1n]
+const challenge = (r, a, message) => mod(fromLe(createHash('sha512').update(r).update(a).update(message).digest()), L)
+// a·B + T with a fixed a, and a signature of `message` made with a and r: valid (without the
+// cofactor) exactly when [k]T is the identity, that is when k is even.
+const mixedA = 0x1d2c3b4a5968778695a4b3c2d1e0f1e2d3c4b5a69788796a5b4c3d2e1f0e1d2cn
+const mixedKey = encode(add(mul(mixedA, BASE), ORDER_2))
+const mixedR = encode(mul(0x5eedn, BASE))
+const mixedMessage = (even) => {
+  for (let i = 0; ; i++) {
+    const message = `a key with an order-2 component, ${even ? 'even' : 'odd'} k, ${i}`
+    if ((challenge(mixedR, mixedKey, message) % 2n === 0n) === even) return message
+  }
+}
+const mixedSignature = (message) =>
+  Buffer.concat([mixedR, leBytes(mod(0x5eedn + challenge(mixedR, mixedKey, message) * mixedA, L))])
+// S = k·a for the RFC 8032 TEST 1 key (a from its seed): [S]B - [k]A is the identity, whose
+// encoding is 01 00…00; y = p + 1 encodes the same point non-canonically.
+const test1A = (() => {
+  const h = createHash('sha512')
+    .update(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'))
+    .digest()
+  h[0] &= 248
+  h[31] &= 127
+  h[31] |= 64
+  return fromLe(h.subarray(0, 32))
+})()
+const identityR = (canonical) => (canonical ? leBytes(1n) : leBytes(P + 1n))
+const identitySignature = (canonical, message) => {
+  const r = identityR(canonical)
+  return Buffer.concat([r, leBytes(mod(challenge(r, RFC8032_1.x, message) * test1A, L))])
+}
+if (!encode(mul(test1A, BASE)).equals(RFC8032_1.x)) throw new Error('TEST 1 key')
+
 const ed25519Cases = [
   edCase('its signature of a JWS signing input', edX, ED_INPUT, edSignature, true),
   edCase('the same signature over another input', edX, `${ED_INPUT}x`, edSignature, false),
@@ -332,6 +399,25 @@ const ed25519Cases = [
   edCase('RFC 8032 TEST 2 (the message "r")', RFC8032_2.x, 'r', RFC8032_2.sig, true),
   edCase('RFC 8032 TEST 2 over "s"', RFC8032_2.x, 's', RFC8032_2.sig, false),
   edCase("RFC 8032 TEST 1's signature under TEST 2's key", RFC8032_2.x, '', RFC8032_1.sig, false),
+  ...[true, false].map((even) => {
+    const message = mixedMessage(even)
+    return edCase(
+      `a key with an order-2 component, k ${even ? 'even' : 'odd'}`,
+      mixedKey,
+      message,
+      mixedSignature(message),
+      even,
+    )
+  }),
+  ...[true, false].map((canonical) =>
+    edCase(
+      `R the identity encoded ${canonical ? 'canonically' : 'as y = p + 1'} with S = k·a`,
+      RFC8032_1.x,
+      'identity R',
+      identitySignature(canonical, 'identity R'),
+      canonical,
+    ),
+  ),
 ]
 
 const cases = [
@@ -652,7 +738,7 @@ writeVectors(
       source:
         'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed and checked by node:crypto, RFC 8032 §7.1 TEST 1 and 2; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
       description:
-        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte). Ed25519 signatures (RFC 8032 §7.1 TEST 1 and 2, and node:crypto's over a JWS signing input) verify cofactorless with `S` below the group order and `R` compared as bytes; `verify_signature` cases are checked 130 times with one key, as a key's first 128 verifications and its later ones take different routes in the core.",
+        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte). Ed25519 signatures (RFC 8032 §7.1 TEST 1 and 2, and node:crypto's over a JWS signing input) verify cofactorless with `S` below the group order and `R` compared as bytes; `verify_signature` cases are checked 130 times with one key, as a key's first 128 valid signatures and its later ones take different routes in the core; a key with an order-2 component accepts a signature exactly when `[k]T` vanishes (cofactorless), and `R` the identity encoded as y = p + 1 is refused.",
       cases,
     },
   },
