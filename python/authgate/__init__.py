@@ -35,6 +35,7 @@ from authgate._authgate import (
     DpopProof,
     DpopVerifier,
     Enrollment,
+    GateRefusal,
     GateRoute,
     Hotp,
     IpAllowlist,
@@ -101,6 +102,7 @@ from authgate.errors import *  # noqa: F403 (the exception classes, listed in er
 __all__ = [
     "AuthContext",
     "CoreGate",
+    "GateRefusal",
     "GateRoute",
     "DpopProof",
     "DpopVerifier",

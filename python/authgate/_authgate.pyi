@@ -5,6 +5,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Optional, Union, final
 
+from authgate.errors import AuthError
+
 _Seconds = Union[int, timedelta]
 _Timestamp = Union[int, datetime]
 _Strings = Union[str, Sequence[str]]
@@ -31,6 +33,7 @@ __all__ = [
     "RatePolicy",
     "AuthContext",
     "CoreGate",
+    "GateRefusal",
     "GateRoute",
     "ClientIpResolver",
     "IpAllowlist",
@@ -470,6 +473,27 @@ class AuthContext:
     def dpop_jkt(self) -> Optional[str]: ...
 
 @final
+class GateRefusal:
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> builtins.list[tuple[str, str]]: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def response(self) -> tuple[int, builtins.list[tuple[str, str]], bytes]: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def retry_after(self) -> Optional[int]: ...
+    @property
+    def rate_limit(self) -> Optional[RateDecision]: ...
+    @property
+    def error(self) -> AuthError: ...
+
+@final
 class CoreGate:
     def __new__(
         cls,
@@ -512,6 +536,15 @@ class CoreGate:
         route: Optional[GateRoute] = None,
         client_certificate: Optional[bytes] = None,
     ) -> AuthContext: ...
+    def decide(
+        self,
+        method: str,
+        url: str,
+        peer: Optional[str],
+        headers: builtins.list[tuple[str, str]],
+        route: Optional[GateRoute] = None,
+        client_certificate: Optional[bytes] = None,
+    ) -> Union[AuthContext, GateRefusal]: ...
 
 @final
 class SignatureKey:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
 from authgate.errors import AuthError
-from authgate.web import AuthContext, Gate, refusal_for
+from authgate.web import AuthContext, Gate, GateRefusal, refusal_for
 from authgate.wsgi import origin_form, with_prefix
 
 Scope = MutableMapping[str, Any]
@@ -44,17 +44,16 @@ class AuthMiddleware:
         client = scope.get("client")
         peer = client[0] if client else None
         method, url = scope.get("method", "GET"), _url(scope)
-        try:
-            if self.gate.offload:
-                # A Redis round trip: wait on a worker thread, not on the event loop.
-                loop = asyncio.get_running_loop()
-                context = await loop.run_in_executor(
-                    None, lambda: self.gate.authenticate(headers.get, peer, method=method, url=url)
-                )
-            else:
-                context = self.gate.authenticate(headers.get, peer, method=method, url=url)
-        except AuthError as error:
-            status, response_headers, body = self.gate.error_response(error)
+        if self.gate.offload:
+            # A Redis round trip: wait on a worker thread, not on the event loop.
+            loop = asyncio.get_running_loop()
+            context = await loop.run_in_executor(
+                None, lambda: self.gate.check(headers.get, peer, method=method, url=url)
+            )
+        else:
+            context = self.gate.check(headers.get, peer, method=method, url=url)
+        if isinstance(context, GateRefusal):
+            status, response_headers, body = context.response
             await send(
                 {
                     "type": "http.response.start",

@@ -14,8 +14,7 @@ from urllib.parse import quote, unquote
 
 from authgate._authgate import gate_url as _gate_url
 from authgate._authgate import request_url
-from authgate.errors import AuthError
-from authgate.web import Gate
+from authgate.web import Gate, GateRefusal
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -147,12 +146,11 @@ class AuthMiddleware:
             value = environ.get("HTTP_" + name.upper().replace("-", "_"))
             return value if isinstance(value, str) else None
 
-        try:
-            context = self.gate.authenticate(
-                header, environ.get("REMOTE_ADDR"), method=environ.get("REQUEST_METHOD", "GET"), url=gate_url(environ)
-            )
-        except AuthError as error:
-            status, headers, body = self.gate.error_response(error)
+        context = self.gate.check(
+            header, environ.get("REMOTE_ADDR"), method=environ.get("REQUEST_METHOD", "GET"), url=gate_url(environ)
+        )
+        if isinstance(context, GateRefusal):
+            status, headers, body = context.response
             start_response(f"{status} {HTTPStatus(status).phrase}", headers + [("content-length", str(len(body)))])
             return [body]
         environ["authgate.auth"] = context

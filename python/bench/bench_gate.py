@@ -70,19 +70,30 @@ def main() -> None:
         except authgate.AuthError as error:
             return error.code
 
+    def ours_check(h: dict[str, str]) -> Optional[str]:
+        # What the ASGI and WSGI middleware do: `check`, and a refusal's response read.
+        outcome = gate.check(h.get, "192.0.2.1")
+        if isinstance(outcome, authgate.GateRefusal):
+            _ = outcome.response
+            return outcome.code
+        return None
+
     forged = {**headers, "authorization": f"Bearer {token[:-4]}AAAA"}
     unknown = {**headers, "x-api-key": api_key[:-1] + ("b" if api_key[-1] == "a" else "a")}
     for h, want in ((headers, None), (forged, "invalid_signature"), (unknown, "invalid_api_key")):
         assert ours(h) == want, (ours(h), want)
+        assert ours_check(h) == want, (ours_check(h), want)
         assert (glue(h) is None) == (want is None)
 
     rows: list[tuple[str, float, float]] = []
-    for name, h in (
-        ("admitted: API key + HS256 Bearer + limit", headers),
-        ("refused: forged token", forged),
-        ("refused: unknown API key", unknown),
+    for name, h, run in (
+        ("admitted: API key + HS256 Bearer + limit", headers, ours),
+        ("refused: forged token, `authenticate` (raises)", forged, ours),
+        ("refused: forged token, `check` (returns the refusal)", forged, ours_check),
+        ("refused: unknown API key, `authenticate` (raises)", unknown, ours),
+        ("refused: unknown API key, `check` (returns the refusal)", unknown, ours_check),
     ):
-        rows.append((name, measure(lambda: ours(h)), measure(lambda: glue(h))))
+        rows.append((name, measure(lambda: run(h)), measure(lambda: glue(h))))
 
     lines = [
         BEGIN,

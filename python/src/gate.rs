@@ -224,6 +224,84 @@ fn refused(py: Python<'_>, r: authgate_core::gate::Refused) -> PyErr {
     refusal_error(py, &r.error, r.response, r.rate_limit)
 }
 
+/// A refused request as `CoreGate.decide` returns it, with no exception raised: the
+/// response the core built (`status`, `headers`, `body`, as `AuthError.response` holds
+/// them), the error's `code`, `message` and `retry_after`, the refusing `rate_limit`, and
+/// `error`, the exception `check` would have raised, made when read.
+#[pyclass(frozen, name = "GateRefusal", module = "authgate")]
+pub struct PyGateRefusal {
+    refused: authgate_core::gate::Refused,
+}
+
+#[pymethods]
+impl PyGateRefusal {
+    #[getter]
+    fn status(&self) -> u16 {
+        self.refused.response.status
+    }
+
+    /// The response's headers (lower-case names), a new list on each read.
+    #[getter]
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        self.refused.response.headers.clone()
+    }
+
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.refused.response.body.as_bytes())
+    }
+
+    /// `(status, headers, body)`, as `AuthError.response` holds it.
+    #[getter]
+    fn response<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (u16, Vec<(&'static str, String)>, Bound<'py, PyBytes>) {
+        (self.status(), self.headers(), self.body(py))
+    }
+
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.refused.error.code()
+    }
+
+    #[getter]
+    fn message(&self) -> String {
+        self.refused.error.message().to_string()
+    }
+
+    #[getter]
+    fn retry_after(&self) -> Option<u64> {
+        self.refused.error.retry_after()
+    }
+
+    #[getter]
+    fn rate_limit(&self) -> Option<PyRateDecision> {
+        self.refused
+            .rate_limit
+            .clone()
+            .map(|inner| PyRateDecision { inner })
+    }
+
+    /// The `AuthError` subclass `check` raises for this refusal, with `response` and
+    /// `rate_limit` attached (a new exception object on each read).
+    #[getter]
+    fn error(&self, py: Python<'_>) -> Py<PyAny> {
+        let r = &self.refused;
+        refusal_error(py, &r.error, r.response.clone(), r.rate_limit.clone())
+            .into_value(py)
+            .into_any()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "GateRefusal(status={}, code='{}')",
+            self.refused.response.status,
+            self.refused.error.code()
+        )
+    }
+}
+
 /// A panic in the gate (a bug): an `InternalError` answered with a fixed 500.
 fn panicked(py: Python<'_>) -> PyErr {
     let e = Error::new(
@@ -239,6 +317,43 @@ fn panicked(py: Python<'_>) -> PyErr {
 pub struct PyCoreGate {
     inner: Arc<Gate>,
     offload: bool,
+}
+
+impl PyCoreGate {
+    /// The pipeline on one request (without the GIL when `offload`), a panic caught.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        py: Python<'_>,
+        method: String,
+        url: String,
+        peer: Option<String>,
+        headers: Vec<(String, String)>,
+        route: Option<PyRef<'_, PyGateRoute>>,
+        client_certificate: Option<Vec<u8>>,
+    ) -> std::thread::Result<GateOutcome> {
+        let route = route.map(|r| r.inner.clone());
+        let gate = self.inner.clone();
+        let run = move || {
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let request = GateRequest {
+                method: &method,
+                url: &url,
+                peer: peer.as_deref(),
+                headers: &pairs,
+                client_certificate: client_certificate.as_deref(),
+            };
+            catch_unwind(AssertUnwindSafe(|| gate.check(&request, route.as_ref())))
+        };
+        if self.offload {
+            py.detach(run)
+        } else {
+            run()
+        }
+    }
 }
 
 #[pymethods]
@@ -404,27 +519,48 @@ impl PyCoreGate {
         route: Option<PyRef<'_, PyGateRoute>>,
         client_certificate: Option<Vec<u8>>,
     ) -> PyResult<PyAdmission> {
-        let route = route.map(|r| r.inner.clone());
-        let gate = self.inner.clone();
-        let run = move || {
-            let pairs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let request = GateRequest {
-                method: &method,
-                url: &url,
-                peer: peer.as_deref(),
-                headers: &pairs,
-                client_certificate: client_certificate.as_deref(),
-            };
-            catch_unwind(AssertUnwindSafe(|| gate.check(&request, route.as_ref())))
-        };
-        let outcome = if self.offload { py.detach(run) } else { run() };
+        let outcome = self.run(py, method, url, peer, headers, route, client_certificate);
         match outcome {
             Ok(GateOutcome::Admitted(a)) => admission(py, *a),
             Ok(GateOutcome::Refused(r)) => Err(refused(py, *r)),
             Err(_) => Err(panicked(py)),
         }
+    }
+
+    /// `check`, with a refusal returned as a `GateRefusal` instead of raised (no exception
+    /// object, attributes or traceback on the refusal path). A panic in the gate is a
+    /// refusal too: `internal`, the fixed 500.
+    #[pyo3(signature = (method, url, peer, headers, route = None, client_certificate = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        py: Python<'_>,
+        method: String,
+        url: String,
+        peer: Option<String>,
+        headers: Vec<(String, String)>,
+        route: Option<PyRef<'_, PyGateRoute>>,
+        client_certificate: Option<Vec<u8>>,
+    ) -> PyResult<Py<PyAny>> {
+        let outcome = self.run(py, method, url, peer, headers, route, client_certificate);
+        let refused = match outcome {
+            Ok(GateOutcome::Admitted(a)) => {
+                return Ok(Py::new(py, admission(py, *a)?)?.into_any());
+            }
+            Ok(GateOutcome::Refused(r)) => *r,
+            Err(_) => {
+                let error = Error::new(
+                    ErrorKind::Internal,
+                    "internal error in authgate (the gate panicked)",
+                );
+                let response = authgate_core::http::refusal(&error, None, None);
+                authgate_core::gate::Refused {
+                    error,
+                    response,
+                    rate_limit: None,
+                }
+            }
+        };
+        Ok(Py::new(py, PyGateRefusal { refused })?.into_any())
     }
 }

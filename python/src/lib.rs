@@ -86,6 +86,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::PyCoreGate>()?;
     m.add_class::<gate::PyGateRoute>()?;
     m.add_class::<gate::PyAdmission>()?; // AuthContext
+    m.add_class::<gate::PyGateRefusal>()?;
     m.add_function(wrap_pyfunction!(http::bearer_token, m)?)?;
     m.add_function(wrap_pyfunction!(http::request_url, m)?)?;
     m.add_function(wrap_pyfunction!(http::gate_url, m)?)?;

@@ -481,10 +481,13 @@ def run_webhook(case: Case) -> None:
 
 
 def run_gate(case: Case) -> None:
-    holder: dict[str, Any] = {}
-    gate_vectors.run(
-        case, lambda m, p, h: gate_vectors.direct(holder["gate"])(m, p, h), lambda gate: holder.update(gate=gate)
-    )
+    # Twice, each on a fresh gate: through `authenticate` (a refusal raised) and through
+    # `check` (a refusal returned).
+    for send in (gate_vectors.direct, gate_vectors.decided):
+        holder: dict[str, Any] = {}
+        gate_vectors.run(
+            case, lambda m, p, h, send=send: send(holder["gate"])(m, p, h), lambda gate: holder.update(gate=gate)
+        )
 
 
 RUNNERS = {
