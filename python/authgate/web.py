@@ -151,6 +151,15 @@ class Gate:
         user, else per app, else per client, apart from other routes."""
         return self._core.route(name, scopes=scopes, limit=limit, cost=cost)
 
+    def _read(self, header: HeaderLookup) -> list[tuple[str, str]]:
+        """The ``(name, value)`` pairs of the headers the gate reads that the request has."""
+        headers = []
+        for name in self._names:
+            value = header(name)
+            if value is not None:
+                headers.append((name, value))
+        return headers
+
     def authenticate(
         self,
         header: HeaderLookup,
@@ -165,11 +174,7 @@ class Gate:
         the socket's address, ``method`` and ``url`` (absolute when known) are what a DPoP
         proof covers. Raises the ``AuthError`` of the first check that fails, with the
         refusal's ``response`` attached."""
-        headers = []
-        for name in self._names:
-            value = header(name)
-            if value is not None:
-                headers.append((name, value))
+        headers = self._read(header)
         return self._core.check(method, url, peer, headers, route, client_certificate)
 
     def check(
@@ -188,11 +193,7 @@ class Gate:
         and, when read, ``error`` (the ``AuthError`` ``authenticate`` raises). No exception is
         made on the refusal path, which makes a refusal about twice as cheap; the middleware
         uses it. Never raises for a request (a bug in the gate is a 500 refusal)."""
-        headers = []
-        for name in self._names:
-            value = header(name)
-            if value is not None:
-                headers.append((name, value))
+        headers = self._read(header)
         return self._core.decide(method, url, peer, headers, route, client_certificate)
 
     def authorize_route(self, context: AuthContext, route: GateRoute) -> AuthContext:

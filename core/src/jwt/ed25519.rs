@@ -171,18 +171,19 @@ impl Ed25519Public {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use curve25519_dalek::traits::IsIdentity;
     use ed25519_dalek::Verifier;
 
     /// The group order L, little-endian.
-    const L: [u8; 32] = [
+    pub(in crate::jwt) const L: [u8; 32] = [
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
 
-    fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
+    /// `a + b` for 32-byte little-endian numbers (the carry out dropped).
+    pub(in crate::jwt) fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         let mut carry = 0u16;
         for i in 0..32 {

@@ -939,6 +939,7 @@ impl Key {
 
 #[cfg(test)]
 mod ed25519_tests {
+    use super::super::ed25519::tests::{add_le, L};
     use super::*;
 
     /// ring's verdict, the implementation the core verified with before.
@@ -955,23 +956,6 @@ mod ed25519_tests {
             ed25519_material(public.to_vec(), None),
         );
         key.verify(message, signature)
-    }
-
-    /// The group order L, little-endian.
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-
-    fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        let mut carry = 0u16;
-        for i in 0..32 {
-            let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
-            out[i] = sum as u8;
-            carry = sum >> 8;
-        }
-        out
     }
 
     #[test]
