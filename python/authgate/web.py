@@ -191,8 +191,11 @@ class Gate:
         or a ``GateRefusal`` holding the response (``status``, ``headers``, ``body``, the same
         bytes as ``error_response``), ``code``, ``message``, ``retry_after``, ``rate_limit``
         and, when read, ``error`` (the ``AuthError`` ``authenticate`` raises). No exception is
-        made on the refusal path, which makes a refusal about twice as cheap; the middleware
-        uses it. Never raises for a request (a bug in the gate is a 500 refusal)."""
+        made on the refusal path (a refusal costs about 40% less); the ASGI and WSGI
+        middleware call it, so a subclass that changes the gate's answers overrides ``check``.
+        Never raises an ``AuthError`` (a bug in the gate is a 500 refusal); like
+        ``authenticate``, it raises what ``header`` raises and ``TypeError`` for arguments of
+        the wrong type. Each read of a ``GateRefusal`` attribute makes new objects."""
         headers = self._read(header)
         return self._core.decide(method, url, peer, headers, route, client_certificate)
 

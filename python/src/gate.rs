@@ -302,14 +302,23 @@ impl PyGateRefusal {
     }
 }
 
-/// A panic in the gate (a bug): an `InternalError` answered with a fixed 500.
-fn panicked(py: Python<'_>) -> PyErr {
-    let e = Error::new(
+/// The refusal for a panic in the gate (a bug): `internal`, answered with a fixed 500.
+fn panic_refusal() -> authgate_core::gate::Refused {
+    let error = Error::new(
         ErrorKind::Internal,
         "internal error in authgate (the gate panicked)",
     );
-    let response = authgate_core::http::refusal(&e, None, None);
-    refusal_error(py, &e, response, None)
+    let response = authgate_core::http::refusal(&error, None, None);
+    authgate_core::gate::Refused {
+        error,
+        response,
+        rate_limit: None,
+    }
+}
+
+/// A panic in the gate, raised: an `InternalError` carrying the fixed 500.
+fn panicked(py: Python<'_>) -> PyErr {
+    refused(py, panic_refusal())
 }
 
 /// The request pipeline of `authgate_core::gate`, configured once.
@@ -548,18 +557,7 @@ impl PyCoreGate {
                 return Ok(Py::new(py, admission(py, *a)?)?.into_any());
             }
             Ok(GateOutcome::Refused(r)) => *r,
-            Err(_) => {
-                let error = Error::new(
-                    ErrorKind::Internal,
-                    "internal error in authgate (the gate panicked)",
-                );
-                let response = authgate_core::http::refusal(&error, None, None);
-                authgate_core::gate::Refused {
-                    error,
-                    response,
-                    rate_limit: None,
-                }
-            }
+            Err(_) => panic_refusal(),
         };
         Ok(Py::new(py, PyGateRefusal { refused })?.into_any())
     }
