@@ -17,7 +17,8 @@
 //! [`LegacyClientTokens`], whose opt-outs are named: `allow_missing_exp` for `{"user": id}`
 //! payloads without `exp`, `allow_short_secret` for secrets under 32 bytes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
@@ -170,12 +171,22 @@ impl ClientTokens {
     }
 }
 
+/// Server keys a verifier keeps ready (each with its decompressed point, and after 128
+/// valid tokens its table: see `jwt::ed25519`); beyond this, it starts again from none.
+pub const VERIFIER_KEYS_KEPT: usize = 1024;
+
+/// The server keys a verifier keeps: by id, the public key and the set holding it.
+type ReadyKeys = HashMap<String, ([u8; 32], Arc<KeySet>)>;
+
 /// The API's side: verifies client tokens against the server keys in an API-key store —
 /// the key named by the token's `kid` must exist, hold a client-token public key, and be
-/// usable (active, not expired, within its roll grace).
+/// usable (active, not expired, within its roll grace). The record is read from the store
+/// on every token; the key made from its public half is kept, by `kid` and public key, so
+/// a hot server key is not decoded again per token and gets the faster Ed25519 route.
 pub struct ClientTokenVerifier {
     keys: Arc<ApiKeyManager>,
     validation: Validation,
+    ready: Mutex<ReadyKeys>,
 }
 
 impl ClientTokenVerifier {
@@ -183,7 +194,30 @@ impl ClientTokenVerifier {
         ClientTokenVerifier {
             keys,
             validation: validation(),
+            ready: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The key set holding the server key `kid` with `public`: the kept one when the record
+    /// still holds the same public key, else a new one (kept in its place).
+    fn key_set(&self, kid: &str, public: &[u8; 32]) -> Result<Arc<KeySet>> {
+        if let Some((held, keys)) = crate::store::lock(&self.ready).get(kid) {
+            if held == public {
+                return Ok(keys.clone());
+            }
+        }
+        let keys = KeySet::new();
+        keys.add(
+            Key::ed25519_from_public(Some(kid), public)?,
+            KeyStatus::VerifyOnly,
+        )?;
+        let keys = Arc::new(keys);
+        let mut ready = crate::store::lock(&self.ready);
+        if ready.len() >= VERIFIER_KEYS_KEPT && !ready.contains_key(kid) {
+            ready.clear();
+        }
+        ready.insert(kid.to_string(), (*public, keys.clone()));
+        Ok(keys)
     }
 
     /// Verifies `token` at `now` for `expected_user`.
@@ -216,11 +250,7 @@ impl ClientTokenVerifier {
             )
         })?;
         record.check_usable(now)?;
-        let keys = KeySet::new();
-        keys.add(
-            Key::ed25519_from_public(Some(kid), &public)?,
-            KeyStatus::VerifyOnly,
-        )?;
+        let keys = self.key_set(kid, &public)?;
         verify_with(&keys, &self.validation, token, expected_user, now)
     }
 }
@@ -316,5 +346,87 @@ pub fn needs_refresh(token: &str, now: u64, margin: u64) -> bool {
             .exp()
             .is_none_or(|exp| exp <= now.saturating_add(margin)),
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apikey::{ApiKeyOptions, PREFIX_SERVER};
+    use crate::clock::{Clock, ManualClock};
+    use crate::store::MemoryStore;
+
+    fn server_keys() -> (Arc<ApiKeyManager>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let keys = ApiKeyManager::with_clock(Arc::new(MemoryStore::new()), clock.clone())
+            .with_prefixes(PREFIX_SERVER, &[])
+            .unwrap();
+        (Arc::new(keys), clock)
+    }
+
+    #[test]
+    fn the_verifier_keeps_a_server_key_while_its_record_holds_it() {
+        let (keys, clock) = server_keys();
+        let (server_key, record) = keys
+            .create(&ApiKeyOptions {
+                client_tokens: true,
+                ..keys.options()
+            })
+            .unwrap();
+        let minter = ClientTokens::new(&server_key).unwrap();
+        let verifier = ClientTokenVerifier::new(keys.clone());
+        let now = clock.now();
+        for user in ["u1", "u2", "u1"] {
+            let token = minter.mint(user, 300, now).unwrap();
+            assert_eq!(verifier.verify(&token, user, now).unwrap().user, user);
+            assert!(verifier.verify(&token, "other", now).is_err());
+        }
+        let public = minter.public_key();
+        let kept = verifier.key_set(&record.id, &public).unwrap();
+        assert!(Arc::ptr_eq(
+            &kept,
+            &verifier.key_set(&record.id, &public).unwrap()
+        ));
+        // Another public key under the same id (a record changed in the store): a new set,
+        // kept in its place; the old key's tokens do not verify against it.
+        let other = ClientTokens::new(
+            &keys
+                .create(&ApiKeyOptions {
+                    client_tokens: true,
+                    ..keys.options()
+                })
+                .unwrap()
+                .0,
+        )
+        .unwrap();
+        let replaced = verifier.key_set(&record.id, &other.public_key()).unwrap();
+        assert!(!Arc::ptr_eq(&kept, &replaced));
+        let token = minter.mint("u1", 300, now).unwrap();
+        assert!(verify_with(&replaced, &verifier.validation, &token, "u1", now).is_err());
+        assert!(!Arc::ptr_eq(
+            &replaced,
+            &verifier.key_set(&record.id, &public).unwrap()
+        ));
+        // The record is still read per token: a revoked key's tokens are refused at once.
+        keys.revoke(&record.id).unwrap();
+        assert!(verifier.verify(&token, "u1", now).is_err());
+    }
+
+    #[test]
+    fn the_verifier_keeps_a_bounded_number_of_keys() {
+        let (keys, _) = server_keys();
+        let (server_key, _) = keys
+            .create(&ApiKeyOptions {
+                client_tokens: true,
+                ..keys.options()
+            })
+            .unwrap();
+        let public = ClientTokens::new(&server_key).unwrap().public_key();
+        let verifier = ClientTokenVerifier::new(keys);
+        for i in 0..VERIFIER_KEYS_KEPT + 10 {
+            verifier.key_set(&format!("kid{i:08}"), &public).unwrap();
+            assert!(crate::store::lock(&verifier.ready).len() <= VERIFIER_KEYS_KEPT);
+        }
+        assert_eq!(crate::store::lock(&verifier.ready).len(), 10);
     }
 }

@@ -479,7 +479,7 @@ impl Default for MemoryStore {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these maps half-updated in a way that
     // breaks a security check (each update is a few inserts), so keep serving.
     m.lock().unwrap_or_else(|p| p.into_inner())
