@@ -182,6 +182,16 @@ pub(super) mod tests {
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
 
+    /// A seeded xorshift64 sequence: the same inputs every run.
+    pub(in crate::jwt) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// `a + b` for 32-byte little-endian numbers (the carry out dropped).
     pub(in crate::jwt) fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
@@ -334,13 +344,7 @@ pub(super) mod tests {
     #[test]
     fn both_paths_give_dalek_verdicts() {
         // Seeded: the same keys, messages and mutations every run.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let (mut valid, mut invalid) = (0, 0);
         for round in 0..48 {
             let seed: [u8; 32] = std::array::from_fn(|_| next() as u8);

@@ -942,7 +942,7 @@ impl Key {
 
 #[cfg(test)]
 mod ed25519_tests {
-    use super::super::ed25519::tests::{add_le, L};
+    use super::super::ed25519::tests::{add_le, xorshift, L};
     use super::*;
 
     /// ring's verdict, the implementation the core verified with before.
@@ -965,13 +965,7 @@ mod ed25519_tests {
     fn dalek_signs_the_bytes_ring_signs() {
         // Seeded seeds and messages; the key made from a seed, a PKCS#8 v1 document, a
         // PKCS#8 v2 document (ring's, with the public key) and a JWK with `d`.
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def1u64);
         let rng = SystemRandom::new();
         for round in 0..24 {
             let seed: [u8; 32] = std::array::from_fn(|_| next() as u8);
@@ -1032,13 +1026,7 @@ mod ed25519_tests {
     #[test]
     fn ours_and_ring_give_the_same_verdicts() {
         // Seeded: the same keys, messages and mutations every run.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut checked = 0;
         for round in 0..64 {
             let seed: [u8; 32] = std::array::from_fn(|_| next() as u8);
