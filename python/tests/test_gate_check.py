@@ -4,7 +4,7 @@ the same response bytes, the same error when read, the same decision on a 429.""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -94,3 +94,38 @@ def test_a_429_carries_its_decision() -> None:
     same_error(got.error, error)
     assert got.error.rate_limit is not None
     assert dict(got.headers)["retry-after"] == "30"
+
+
+def test_dpop_through_check_as_through_authenticate() -> None:
+    # A DPoP-bound token: admitted with its proof, refused without it, with a replayed proof
+    # and with a proof for another URL; each refusal the same as authenticate's.
+    keys = authgate.KeySet([authgate.Key.hmac(SECRET)])
+    device = authgate.Key.from_pem(authgate.Key.generate_pem("ES256"), "ES256")
+    jwk = device.public_jwk()
+    assert jwk is not None
+    now = int(time.time())
+    bound = keys.sign({"sub": "u1", "exp": now + 600, "iat": now, "cnf": {"jkt": authgate.jwk_thumbprint(jwk)}})
+
+    def gate() -> Gate:
+        return Gate(keys=keys, dpop=authgate.DpopVerifier(store=authgate.MemoryStore()))
+
+    url = "http://localhost/orders"
+
+    def request(proof: Optional[str]) -> dict[str, str]:
+        headers = {"authorization": f"DPoP {bound}"}
+        if proof is not None:
+            headers["dpop"] = proof
+        return headers
+
+    proof = authgate.create_dpop_proof(device, "POST", url, access_token=bound)
+    checking, raising = gate(), gate()
+    assert isinstance(checking.check(request(proof).get, None, method="POST", url=url), authgate.AuthContext)
+    raising.authenticate(request(proof).get, None, method="POST", url=url)
+    elsewhere = authgate.create_dpop_proof(device, "POST", url + "/x", access_token=bound)
+    for headers in (request(None), request(proof), request(elsewhere)):  # none, replayed, wrong URL
+        got = checking.check(headers.get, None, method="POST", url=url)
+        assert isinstance(got, authgate.GateRefusal)
+        with pytest.raises(authgate.AuthError) as info:
+            raising.authenticate(headers.get, None, method="POST", url=url)
+        assert got.response == info.value.response  # type: ignore[attr-defined]
+        same_error(got.error, info.value)
