@@ -53,10 +53,10 @@ fn ed25519_verifying(public: &[u8]) -> Option<Ed25519Public> {
 
 /// An Ed25519 key's material. Verification is `super::ed25519`'s, on curve25519-dalek
 /// (faster than ring's here, with the same rules: cofactorless, a canonical `S`, `R`
-/// compared as bytes); signing
-/// is ed25519-dalek's (see `ed25519_private`). A key that is not a point, or is a point of
-/// small order (which accepts forged signatures: `R` the identity and `S` zero pass for any
-/// message), verifies nothing; public keys given alone are refused at import for both.
+/// compared as bytes); signing is ed25519-dalek's (see `ed25519_private`). A key that is
+/// not a point, or is a point of small order (which accepts forged signatures: `R` the
+/// identity and `S` zero pass for any message), verifies nothing; public keys given alone
+/// are refused at import for both.
 fn ed25519_material(public: Vec<u8>, private: Option<Box<ed25519_dalek::SigningKey>>) -> Material {
     let verifying = ed25519_verifying(&public).map(Box::new);
     Material::Ed25519 {
