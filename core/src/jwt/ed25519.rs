@@ -23,8 +23,8 @@
 //!   it (about 1 ms, once per key). If no thread can be made, the key keeps the
 //!   double-scalar route.
 //!
-//! A key used once (a DPoP proof's key, a client token's key read from the store, a key
-//! checked at import) never builds a table.
+//! A key used once (a DPoP proof's key, a key checked at import) never builds a table;
+//! `ClientTokenVerifier` keeps its server keys, so theirs can.
 //!
 //! Everything here is public data (the key, the message, the signature), so nothing needs
 //! to run in constant time; curve25519-dalek's table multiplication does anyway.
