@@ -45,12 +45,6 @@ enum Material {
     },
 }
 
-/// The verifying key of an Ed25519 public key: `None` unless it is 32 bytes encoding a
-/// point outside the small-order subgroup.
-fn ed25519_verifying(public: &[u8]) -> Option<Ed25519Public> {
-    Ed25519Public::new(public)
-}
-
 /// An Ed25519 key's material. Verification is `super::ed25519`'s, on curve25519-dalek
 /// (faster than ring's here, with the same rules: cofactorless, a canonical `S`, `R`
 /// compared as bytes); signing is ed25519-dalek's (see `ed25519_private`). A key that is
@@ -58,7 +52,7 @@ fn ed25519_verifying(public: &[u8]) -> Option<Ed25519Public> {
 /// identity and `S` zero pass for any message), verifies nothing; public keys given alone
 /// are refused at import for both.
 fn ed25519_material(public: Vec<u8>, private: Option<Box<ed25519_dalek::SigningKey>>) -> Material {
-    let verifying = ed25519_verifying(&public).map(Box::new);
+    let verifying = Ed25519Public::new(&public).map(Box::new);
     Material::Ed25519 {
         public,
         verifying,
@@ -570,7 +564,7 @@ impl Key {
         if public.len() != 32 {
             return err(ErrorKind::InvalidKey, "Ed25519 public keys are 32 bytes");
         }
-        if ed25519_verifying(&public).is_none() {
+        if Ed25519Public::new(&public).is_none() {
             return err(
                 ErrorKind::WeakKey,
                 "the Ed25519 public key is not a point of large order (a small-order key \
@@ -1091,7 +1085,7 @@ mod ed25519_tests {
                     for message in [&b""[..], b"any message"] {
                         // A small-order key (or not a point) verifies nothing here; ring
                         // gives its own verdict, which for the identity can be a forgery.
-                        let weak = ed25519_verifying(a).is_none();
+                        let weak = Ed25519Public::new(a).is_none();
                         let expected = !weak && ring_verdict(a, message, &sig);
                         assert_eq!(
                             ours(a, message, &sig),
