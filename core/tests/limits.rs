@@ -331,6 +331,99 @@ fn an_override_applies_to_its_key_until_removed() {
     assert!(!limiter.check("p", "big", 1).unwrap().allowed);
 }
 
+/// Each thread keeps the policies it looked up last (`RateLimiter`'s policy cache): every
+/// change must reach the next check, on this thread and on another that cached the old
+/// policy, and two limiters with a policy of the same name must never share an entry.
+#[test]
+fn policy_changes_reach_the_next_check_on_every_thread() {
+    let (limiter, _) = limiter(Arc::new(MemoryStore::new()));
+    limiter
+        .set_policy("p", Policy::per_hour(5).unwrap())
+        .unwrap();
+    assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 5);
+    // Replaced: the next check on this thread sees it.
+    limiter
+        .set_policy("p", Policy::per_hour(7).unwrap())
+        .unwrap();
+    assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 7);
+    // An override on a policy already cached applies to its key only, and goes away.
+    limiter
+        .set_override("p", "big", Policy::per_hour(50).unwrap())
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 7);
+        assert_eq!(limiter.check("p", "big", 0).unwrap().limit, 50);
+    }
+    assert!(limiter.remove_override("p", "big"));
+    assert_eq!(limiter.check("p", "big", 0).unwrap().limit, 7);
+    // Removed: refused at once, then back when set again.
+    assert!(limiter.remove_policy("p"));
+    assert_eq!(
+        limiter.check("p", "a", 0).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    limiter
+        .set_policy("p", Policy::per_hour(9).unwrap())
+        .unwrap();
+    assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 9);
+
+    // Another limiter, same policy name, other numbers, checked in turn on one thread.
+    let (other, _) = limiter_pair_other();
+    for _ in 0..3 {
+        assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 9);
+        assert_eq!(other.check("p", "a", 0).unwrap().limit, 3);
+    }
+    // More limiters than the cache has slots, in turn: each still gets its own policy.
+    let many: Vec<RateLimiter> = (1..=9)
+        .map(|n| {
+            let l = RateLimiter::new(Arc::new(MemoryStore::new()));
+            l.set_policy("p", Policy::per_hour(n).unwrap()).unwrap();
+            l
+        })
+        .collect();
+    for _ in 0..2 {
+        for (n, l) in (1..=9).zip(&many) {
+            assert_eq!(l.check("p", "a", 0).unwrap().limit, n);
+        }
+    }
+
+    // A thread that cached the policy sees a change made by another thread on its next
+    // check.
+    let limiter = Arc::new(limiter);
+    let (to_worker, from_main) = std::sync::mpsc::channel::<()>();
+    let (to_main, from_worker) = std::sync::mpsc::channel::<u64>();
+    let worker = {
+        let limiter = limiter.clone();
+        thread::spawn(move || {
+            for () in from_main {
+                to_main
+                    .send(limiter.check("p", "a", 0).unwrap().limit)
+                    .unwrap();
+            }
+        })
+    };
+    to_worker.send(()).unwrap();
+    assert_eq!(from_worker.recv().unwrap(), 9);
+    limiter
+        .set_policy("p", Policy::per_hour(11).unwrap())
+        .unwrap();
+    to_worker.send(()).unwrap();
+    assert_eq!(from_worker.recv().unwrap(), 11);
+    limiter
+        .set_override("p", "a", Policy::per_hour(13).unwrap())
+        .unwrap();
+    to_worker.send(()).unwrap();
+    assert_eq!(from_worker.recv().unwrap(), 13);
+    drop(to_worker);
+    worker.join().unwrap();
+}
+
+fn limiter_pair_other() -> (RateLimiter, Arc<ManualClock>) {
+    let (other, clock) = limiter(Arc::new(MemoryStore::new()));
+    other.set_policy("p", Policy::per_hour(3).unwrap()).unwrap();
+    (other, clock)
+}
+
 #[test]
 fn hashes_round_trip_with_and_without_a_pepper() {
     let fast = PasswordHasher::new(1024, 1, 1, None).unwrap();

@@ -28,8 +28,9 @@ use siphasher::sip::SipHasher13;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{Gcra, RateState};
 
-/// Shards of a large store; a small one has fewer (one per 256 keys of capacity), so its
-/// keys are not spread too thin for the slack to even them out.
+/// Shards of a large store; a small one has fewer (one per 256 keys of capacity, rounded
+/// down to a power of two), so its keys are not spread too thin for the slack to even them
+/// out.
 const MAX_SHARDS: usize = 16;
 const KEYS_PER_SHARD_AT_LEAST: usize = 256;
 
@@ -84,7 +85,10 @@ impl RateBuckets {
     /// Buckets for about `capacity` keys, hashed with `hash_key` (random in production;
     /// fixed only where a test needs reproducible shard placement).
     pub(crate) fn new(capacity: usize, hash_key: (u64, u64)) -> Self {
-        let shards = (capacity / KEYS_PER_SHARD_AT_LEAST).clamp(1, MAX_SHARDS);
+        let shards = 1
+            << (capacity / KEYS_PER_SHARD_AT_LEAST)
+                .clamp(1, MAX_SHARDS)
+                .ilog2();
         RateBuckets {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             per_shard: {
@@ -115,7 +119,10 @@ impl RateBuckets {
         now_ns: u64,
     ) -> Result<RateState> {
         let h = self.hash(pieces);
-        let mut shard = super::lock(&self.shards[(h as usize) % self.shards.len()]);
+        // A mask, not `%` (a division is a tenth of a check). Bits 32 and up: the maps
+        // place keys by the low bits and tag them with the top seven, so a shard's keys
+        // must not share either.
+        let mut shard = super::lock(&self.shards[(h >> 32) as usize & (self.shards.len() - 1)]);
         let shard = &mut *shard;
         shard.credit = shard.credit.saturating_add(1).min(self.per_shard);
         if let Some(held) = shard.full_at.get_mut(&h) {
