@@ -32,6 +32,67 @@ struct Scan<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
+    /// For a large payload, where its strings' delimiters are (see [`Marks`]).
+    marks: Option<Marks>,
+}
+
+/// Payloads from this size on have their strings found through [`Marks`]: one vector pass
+/// over the text, after which a string without an escape is its next two marks, found by
+/// bit arithmetic instead of a scan that each closing quote waits on. Below it, the pass
+/// and its buffer cost more than they save.
+const MARKS_FROM: usize = 1024;
+
+/// The marked bytes of a payload (`"`, `\`, below 0x20: what ends a plain run in a
+/// string), a bit per byte, and a cursor over them. Every mark at or after the cursor is
+/// pending: the cursor only moves past marks it has returned, or to an exact position.
+struct Marks {
+    words: Vec<u64>,
+    /// The 64-byte block the cursor is in, and its pending marks.
+    block: usize,
+    bits: u64,
+}
+
+impl Marks {
+    fn new(bytes: &[u8]) -> Marks {
+        let mut words = Vec::new();
+        authgate_json_marks::mark(bytes, &mut words);
+        let bits = words.first().copied().unwrap_or(0);
+        Marks {
+            words,
+            block: 0,
+            bits,
+        }
+    }
+
+    /// The first pending mark (`usize::MAX` if none is left), passing empty blocks.
+    #[inline(always)]
+    fn first(&mut self) -> usize {
+        while self.bits == 0 {
+            match self.words.get(self.block + 1) {
+                Some(&w) => {
+                    self.block += 1;
+                    self.bits = w;
+                }
+                None => return usize::MAX,
+            }
+        }
+        self.block * 64 + self.bits.trailing_zeros() as usize
+    }
+
+    /// Passes the first pending mark.
+    #[inline(always)]
+    fn pass(&mut self) {
+        self.bits &= self.bits.wrapping_sub(1);
+    }
+
+    /// Moves the cursor to `i`: every mark from `i` on pending, none before.
+    fn seek(&mut self, i: usize) {
+        self.block = i / 64;
+        self.bits = self
+            .words
+            .get(self.block)
+            .map_or(0, |w| w & (u64::MAX << (i % 64)));
+    }
 }
 
 // serde_json's recursion limit is 128 levels and is not configurable here: the payload
@@ -85,9 +146,80 @@ impl<'a> Scan<'a> {
         Skip.deserialize(&mut de).is_ok()
     }
 
+    /// A string at `self.i` (which holds `"`): [`Scan::string`], with the common case (no
+    /// escape: a plain run up to the closing quote) inline in the caller.
+    #[inline(always)]
+    fn string_fast(&mut self, strict: bool) -> Result<(), Stop> {
+        if let Some(marks) = &mut self.marks {
+            // The opening quote is a mark: the first pending one unless the cursor was
+            // left behind (a string read by `string`, whitespace between tokens).
+            if marks.first() != self.i {
+                marks.seek(self.i);
+            }
+            marks.pass();
+            let end = marks.first();
+            if self.b.get(end) == Some(&b'"') {
+                marks.pass();
+                self.i = end + 1;
+                return Ok(());
+            }
+            return self.string(strict).map(drop);
+        }
+        let end = plain_run_end(self.b, self.i + 1);
+        if self.b.get(end) == Some(&b'"') {
+            self.i = end + 1;
+            return Ok(());
+        }
+        self.string(strict).map(drop)
+    }
+
+    /// With marks, after a string in an array: the plain strings that follow it with bare
+    /// commas between them (`,"b","c"`), as [`Scan::string_fast`] reads each, in a loop that
+    /// keeps the cursor in registers. Stops before the first comma it does not pass (one
+    /// followed by anything else, or by a string with an escape or a raw control
+    /// character, which the general steps then read).
+    #[inline(always)]
+    fn string_run(&mut self) {
+        let Some(marks) = &mut self.marks else {
+            return;
+        };
+        let (b, mut i) = (self.b, self.i);
+        let (mut block, mut bits) = (marks.block, marks.bits);
+        let words = &marks.words[..];
+        // The first pending mark, as `Marks::first` finds it.
+        let first = |block: &mut usize, bits: &mut u64| {
+            while *bits == 0 {
+                match words.get(*block + 1) {
+                    Some(&w) => {
+                        *block += 1;
+                        *bits = w;
+                    }
+                    None => return usize::MAX,
+                }
+            }
+            *block * 64 + bits.trailing_zeros() as usize
+        };
+        while b.get(i) == Some(&b',')
+            && b.get(i + 1) == Some(&b'"')
+            && first(&mut block, &mut bits) == i + 1
+        {
+            // Past the opening quote (the first pending mark), then the next mark.
+            let (mut next_block, mut next_bits) = (block, bits & bits.wrapping_sub(1));
+            let end = first(&mut next_block, &mut next_bits);
+            if b.get(end) != Some(&b'"') {
+                break;
+            }
+            (block, bits) = (next_block, next_bits & next_bits.wrapping_sub(1));
+            i = end + 1;
+        }
+        marks.block = block;
+        marks.bits = bits;
+        self.i = i;
+    }
+
     /// A string at `self.i` (which holds `"`); returns whether it had an escape. `strict`
     /// also checks that `\u` surrogates pair up.
-    #[inline]
+    #[inline(never)]
     fn string(&mut self, strict: bool) -> Result<bool, Stop> {
         let start = self.i;
         self.i += 1;
@@ -181,7 +313,7 @@ impl<'a> Scan<'a> {
         if self.peek() != b'"' {
             return Err(Stop::Malformed);
         }
-        self.string(strict)?;
+        self.string_fast(strict)?;
         self.ws();
         if self.peek() != b':' {
             return Err(Stop::Malformed);
@@ -206,7 +338,17 @@ impl<'a> Scan<'a> {
             self.ws();
             match self.peek() {
                 b'"' => {
-                    self.string(strict)?;
+                    self.string_fast(strict)?;
+                    // An array's run of strings with bare commas between them (`"a","b"`,
+                    // what large claims hold) stays in this loop: what the general steps
+                    // below would do for each, without their whitespace and kind checks.
+                    if kinds & 1 == 0 && open > 0 {
+                        self.string_run();
+                        while self.peek() == b',' && self.b.get(self.i + 1) == Some(&b'"') {
+                            self.i += 1;
+                            self.string_fast(strict)?;
+                        }
+                    }
                 }
                 c @ (b'{' | b'[') => {
                     // The payload object is level 1.
@@ -266,6 +408,17 @@ impl<'a> Scan<'a> {
     }
 }
 
+#[cfg(not(test))]
+fn marks_from() -> usize {
+    MARKS_FROM
+}
+
+/// Tests run the scanner both ways on payloads of every size.
+#[cfg(test)]
+fn marks_from() -> usize {
+    tests::MARKS_FROM.with(std::cell::Cell::get)
+}
+
 /// The payload object's single pass for a sink that skips unregistered claims.
 pub(super) fn parse<'a, S: ClaimSink>(
     payload: &'a str,
@@ -277,6 +430,7 @@ pub(super) fn parse<'a, S: ClaimSink>(
         text: payload,
         b: payload.as_bytes(),
         i: 0,
+        marks: (payload.len() >= marks_from()).then(|| Marks::new(payload.as_bytes())),
     };
     s.ws();
     if s.peek() != b'{' {
@@ -367,8 +521,26 @@ pub(super) fn parse<'a, S: ClaimSink>(
 mod tests {
     use serde::de::{DeserializeSeed, Deserializer};
 
+    use std::cell::Cell;
+
     use super::super::claims::{validate_into, ClaimSink, NoSink, RegisteredValue, Skip};
     use crate::jwt::Validation;
+
+    thread_local! {
+        /// The payload size from which this thread's scans use marks.
+        pub(super) static MARKS_FROM: Cell<usize> = const { Cell::new(super::MARKS_FROM) };
+    }
+
+    /// The scanner's verdict, with the marks and without (which must agree).
+    fn scan_both_ways(p: &str, v: &Validation, now: u64) -> crate::Result<super::super::Claims> {
+        MARKS_FROM.with(|m| m.set(0));
+        let marked = validate_into(p.to_string(), v, now, &mut NoSink);
+        MARKS_FROM.with(|m| m.set(usize::MAX));
+        let plain = validate_into(p.to_string(), v, now, &mut NoSink);
+        MARKS_FROM.with(|m| m.set(super::MARKS_FROM));
+        assert_eq!(marked, plain, "payload {p:?}");
+        marked
+    }
 
     /// The general path: unregistered claims skipped through serde, as a binding's sink
     /// that builds them would read them.
@@ -584,7 +756,7 @@ mod tests {
         for n in 0..300_000 {
             let p = payload(&mut r);
             let v = &validations[n % validations.len()];
-            let fast = validate_into(p.clone(), v, 1_700_000_000, &mut NoSink);
+            let fast = scan_both_ways(&p, v, 1_700_000_000);
             let general = validate_into(p.clone(), v, 1_700_000_000, &mut SerdeSkip);
             assert_eq!(fast, general, "payload {p:?}");
             if let Err(e) = &fast {
@@ -623,7 +795,7 @@ mod tests {
             ..Validation::default()
         };
         let check = |p: String| {
-            let fast = validate_into(p.clone(), &v, 0, &mut NoSink);
+            let fast = scan_both_ways(&p, &v, 0);
             assert_eq!(fast, validate_into(p.clone(), &v, 0, &mut SerdeSkip), "{p}");
             fast
         };
