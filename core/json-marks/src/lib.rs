@@ -26,6 +26,10 @@ pub fn mark(bytes: &[u8], out: &mut Vec<u64>) {
     }
 }
 
+/// Whether [`mark`] runs vector code on this target (x86-64). Elsewhere it is a byte loop,
+/// slower than the search it would replace: callers should not use it there.
+pub const VECTORISED: bool = cfg!(target_arch = "x86_64");
+
 /// Whether a byte is marked.
 #[inline]
 pub fn is_mark(b: u8) -> bool {
