@@ -845,8 +845,10 @@ fn next_version() -> u64 {
     VERSIONS.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Slots in each thread's [`PolicyCache`].
-const POLICY_CACHE_SLOTS: usize = 4;
+/// Slots in each thread's [`PolicyCache`]: a gate meters a request under a few policies
+/// (per client, per app, per route, login), and a thread that cycles through more
+/// (limiter, policy) pairs than this takes the lock on every check, as before the cache.
+const POLICY_CACHE_SLOTS: usize = 8;
 
 thread_local! {
     /// The policies this thread looked up last, so that a check does not take the
@@ -854,7 +856,7 @@ thread_local! {
     static POLICY_CACHE: RefCell<PolicyCache> = const { RefCell::new(PolicyCache::EMPTY) };
 }
 
-/// A few (limiter version, policy name) → policy pairs. An entry is only used while its
+/// The last few (limiter version, policy name) → policy pairs looked up. An entry is only used while its
 /// limiter is at the version it was read at, so a change is seen by the next check; policies
 /// that some keys override are never cached.
 #[derive(Clone, Copy)]

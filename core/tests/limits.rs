@@ -373,7 +373,7 @@ fn policy_changes_reach_the_next_check_on_every_thread() {
         assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 9);
         assert_eq!(other.check("p", "a", 0).unwrap().limit, 3);
     }
-    // More limiters than the cache has slots, in turn: each still gets its own policy.
+    // More limiters than the cache has slots (8), in turn: each still gets its own policy.
     let many: Vec<RateLimiter> = (1..=9)
         .map(|n| {
             let l = RateLimiter::new(Arc::new(MemoryStore::new()));

@@ -619,6 +619,8 @@ mod tests {
         "\"\u{e9}t\u{e9} \u{1f600}\"",
         "\"orders:read:region-001\"",
         "\"long string without any escape in it at all.....\"",
+        "\"a\\\"b\"",
+        "\"\\\\\"",
     ];
     /// Values serde_json refuses (or reads as a float) where they stand.
     const ODD_SCALARS: &[&str] = &[
@@ -690,6 +692,9 @@ mod tests {
                     }
                     out.push('"');
                     for _ in 0..r.below(90) {
+                        if r.below(60) == 0 {
+                            out.push_str(r.pick(&["\\\"", "\\\\", "\\u00e9"]));
+                        }
                         out.push(['a', 'Z', ':', '-', '0', ' ', '\u{e9}', '\u{1f600}'][r.below(8)]);
                     }
                     out.push('"');
@@ -791,6 +796,62 @@ mod tests {
             "{accepted} / {refused}"
         );
         assert_eq!(outcomes.len(), 5, "{outcomes:?}");
+    }
+
+    /// Strings on and across the 64-byte blocks of the marks: a run of strings in an array,
+    /// shifted byte by byte, then each way a run can end (an escape, a raw control
+    /// character, whitespace, an empty string, a payload cut short), with and without the
+    /// marks, against serde.
+    #[test]
+    fn string_runs_across_mark_blocks() {
+        let v = Validation {
+            required_claims: vec![],
+            accept_any_audience: true,
+            leeway: u64::MAX,
+            ..Validation::default()
+        };
+        let tails = [
+            "\"b\\\"c\",\"d\"]",
+            "\"b\u{1}c\",\"d\"]",
+            "\"\",\"\",\" x\"]",
+            "\"b\"\n,\"c\"]",
+            "\"b\\\\\",\"c\"]",
+            "\"b",
+            "\"b\",\"",
+            "\"b\",",
+            "\"\\\"\",\"c\"]",
+            "\"b\n\",\"c\"]",
+            "\",\",\" \"]",
+            "[\"a\",\"b\"],\"c\"]",
+            "{\"k\":\"a\",\"b\":\"c\"},\"d\"]",
+            "\"b\",\"\\u00e9\",\"\",\"x\"]",
+            "\"b\",\"\u{e9}\u{1f600}\",\"\"]",
+            "\"b\",,\"c\"]",
+            "\"b\",\"c\",]",
+            "\"b\"\"c\"]",
+            "\"b\",\"c\\u00",
+            "\"b\",\"\\ud800\",\"x\"]",
+            "\"b\",\"c\u{7f}\",\"\u{1f}\"]",
+            "\"b\", \"c\",\"d\"]",
+            "\"b\",\"c\",\"d\",\"e\",\"f\"]",
+        ];
+        for shift in 0..64 {
+            for mid in [0, 1, 2, 30, 60, 61, 62, 63, 64, 65] {
+                for tail in tails {
+                    for end in ["}", "} x", ",\"z\":[\"q\",\"r\"]}"] {
+                        let p = format!(
+                            "{}{{\"a\":[\"{}\",\"{}\",{tail}{end}",
+                            " ".repeat(shift),
+                            "p".repeat(shift),
+                            "m".repeat(mid),
+                        );
+                        let fast = scan_both_ways(&p, &v, 1_700_000_000);
+                        let general = validate_into(p.clone(), &v, 1_700_000_000, &mut SerdeSkip);
+                        assert_eq!(fast, general, "payload {p:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
