@@ -420,6 +420,84 @@ const ed25519Cases = [
   ),
 ]
 
+// Large payloads (1 KiB and more), whose strings the core finds through a vector pass over
+// the payload on x86-64 (and by scanning elsewhere): plain runs of strings, escapes after
+// them, whitespace between them, and the ways a string can be malformed in the middle of
+// one. Each expected result is node's JSON.parse's (claims, or a SyntaxError), but for the
+// unpaired surrogate, which JSON.parse takes and every runtime here refuses.
+const grant = (n) => `"orders:${['read', 'write'][n % 2]}:region-${String(n).padStart(3, '0')}"`
+const largeText = (elements) => `{"sub":"user-1","exp":1700000600,"permissions":[${elements.join(',')}]}`
+const plainRun = (n, from = 0) => Array.from({ length: n }, (_, i) => grant(from + i))
+const largeCase = (name, text, { malformed = false, parses = !malformed, validation = {} } = {}) => {
+  let parsed = null
+  try {
+    parsed = JSON.parse(text)
+  } catch {}
+  if ((parsed !== null) !== parses) throw new Error(`JSON.parse disagrees with ${name}`)
+  if (text.length < 1024) throw new Error(`${name}: under 1 KiB`)
+  return {
+    name,
+    op: 'verify',
+    keys: nestKey,
+    token: hs256(text),
+    validation,
+    expect: malformed ? { error: 'malformed_token' } : { claims: parsed },
+  }
+}
+const largeCases = [
+  largeCase('a 6 KB payload (an 8.5 KB token): an array of 250 plain strings verifies', largeText(plainRun(250)), {
+    validation: { max_token_bytes: 65536 },
+  }),
+  largeCase(
+    'a 2 KB payload: escaped quotes, backslashes and \\u escapes after runs of plain strings verify',
+    largeText([
+      ...plainRun(30),
+      '"say \\"hi\\""',
+      ...plainRun(5, 30),
+      '"C:\\\\path\\\\"',
+      '"\\u00e9t\\u00e9 \\ud83d\\ude00"',
+      ...plainRun(30, 35),
+      '"\\\\"',
+      '""',
+      ...plainRun(3, 65),
+    ]),
+  ),
+  largeCase(
+    'a 2 KB payload: spaces, tabs and newlines between the strings verify',
+    // One whitespace character between a comma and the next string (`,\n"`), and runs of them.
+    largeText(plainRun(70)).replaceAll(',"orders:w', ',\n"orders:w').replaceAll(',"orders:r', ' ,\r\n\t "orders:r'),
+  ),
+  largeCase(
+    'a 2 KB payload: multi-byte UTF-8 inside the strings verifies',
+    largeText(plainRun(60).map((g, i) => (i % 3 ? g : g.replace('region', 'r\u00e9gion-\u{1f600}')))),
+  ),
+  largeCase(
+    'a raw control character (U+0001) inside a string in the middle of a 2 KB array is malformed',
+    largeText([...plainRun(35), '"a\u0001b"', ...plainRun(35, 35)]),
+    { malformed: true },
+  ),
+  largeCase(
+    'a raw newline inside a string in the middle of a 2 KB array is malformed',
+    largeText([...plainRun(35), '"a\nb"', ...plainRun(35, 35)]),
+    { malformed: true },
+  ),
+  largeCase(
+    'an unpaired surrogate escape (\\ud800) in the middle of a 2 KB array is malformed',
+    largeText([...plainRun(35), '"a\\ud800b"', ...plainRun(35, 35)]),
+    { malformed: true, parses: true },
+  ),
+  largeCase(
+    'two commas in a row in the middle of a 2 KB array are malformed',
+    largeText([...plainRun(35), '', ...plainRun(35, 35)]),
+    { malformed: true },
+  ),
+  largeCase(
+    'a string in a 2 KB array left open at the end of the payload is malformed',
+    `{"sub":"user-1","exp":1700000600,"permissions":[${plainRun(70).join(',')},"unterminated`,
+    { malformed: true },
+  ),
+]
+
 const cases = [
   // 120, not the limit's 126: the expected claims sit 5 levels deep in this file, and a
   // JSON reader with serde_json's limit (128) must still read the file. Each runtime's own
@@ -729,6 +807,7 @@ const cases = [
   },
   ...rawHmacCases,
   ...ed25519Cases,
+  ...largeCases,
 ]
 
 writeVectors(
@@ -738,7 +817,7 @@ writeVectors(
       source:
         'tools/jwt_cases.mjs: RFC 7515 A.2/A.3 and RFC 8037 A.1 keys, a P-384 key from a fixed scalar; PEM/DER (SPKI, PKCS#1, PKCS#8, SEC1) exported and Ed25519 signed and checked by node:crypto, RFC 8032 §7.1 TEST 1 and 2; the OpenSSH line assembled by the script; PS256 encoded by the script with a fixed salt (RFC 8017 EMSA-PSS), the RSA operation and a PSS check by node:crypto',
       description:
-        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte). Ed25519 signatures (RFC 8032 §7.1 TEST 1 and 2, and node:crypto's over a JWS signing input) verify cofactorless with `S` below the group order and `R` compared as bytes; `verify_signature` cases are checked 130 times with one key, as a key's first 128 valid signatures and its later ones take different routes in the core; a key with an order-2 component accepts a signature exactly when `[k]T` vanishes (cofactorless), and `R` the identity encoded as y = p + 1 is refused.",
+        "Key import hardening: public- or private-key material (PEM, DER, OpenSSH, JWK JSON) is refused as an HMAC secret (here inside an `oct` JWK, the bytes every runtime's Key.hmac receives); EC points must lie on their curve and each coordinate must be the full field size. A JWKS import is all or nothing: two usable keys under one kid (or two without one) import nothing. RFC 9864: `Ed25519` and `EdDSA` name one scheme with an Ed25519 key, in tokens, allow-lists and JWKs; a key signs with the name it was loaded under. Claims nest at most 127 levels counting the payload object (one limit, in the core, for every runtime). Payloads of 1 KiB and more (long arrays of strings, with escapes, whitespace and multi-byte text among them) verify or are malformed as JSON.parse reads them, but for an unpaired `\\u` surrogate, which is malformed. An RSA JWK without `alg` verifies RS256, and the other RSA algorithms a verifier's allow-list names; a JWK or a caller naming an algorithm binds the key to it. SEC1 `EC PRIVATE KEY` PEM (also after an `EC PARAMETERS` block) imports when it carries its public point. A key spec is a JWK (`jwk`, optional `alg`), a PEM (`pem`, `alg`) or an HMAC secret (`secret_b64`, `alg`: what `Key.hmac` receives); raw HMAC tags follow RFC 4231 §4.7/§4.8's key and data, and a tag is checked in full (no prefix, no extra byte). Ed25519 signatures (RFC 8032 §7.1 TEST 1 and 2, and node:crypto's over a JWS signing input) verify cofactorless with `S` below the group order and `R` compared as bytes; `verify_signature` cases are checked 130 times with one key, as a key's first 128 valid signatures and its later ones take different routes in the core; a key with an order-2 component accepts a signature exactly when `[k]T` vanishes (cofactorless), and `R` the identity encoded as y = p + 1 is refused.",
       cases,
     },
   },
