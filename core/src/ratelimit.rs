@@ -856,9 +856,9 @@ thread_local! {
     static POLICY_CACHE: RefCell<PolicyCache> = const { RefCell::new(PolicyCache::EMPTY) };
 }
 
-/// The last few (limiter version, policy name) → policy pairs looked up. An entry is only used while its
-/// limiter is at the version it was read at, so a change is seen by the next check; policies
-/// that some keys override are never cached.
+/// The last few (limiter version, policy name) → policy pairs looked up. An entry is only
+/// used while its limiter is at the version it was read at, so a change is seen by the next
+/// check; policies that some keys override are never cached.
 #[derive(Clone, Copy)]
 struct PolicyCache {
     slots: [(u64, PolicyName, Policy); POLICY_CACHE_SLOTS],

@@ -67,16 +67,7 @@ impl Marks {
     /// The first pending mark (`usize::MAX` if none is left), passing empty blocks.
     #[inline(always)]
     fn first(&mut self) -> usize {
-        while self.bits == 0 {
-            match self.words.get(self.block + 1) {
-                Some(&w) => {
-                    self.block += 1;
-                    self.bits = w;
-                }
-                None => return usize::MAX,
-            }
-        }
-        self.block * 64 + self.bits.trailing_zeros() as usize
+        first_mark(&self.words, &mut self.block, &mut self.bits)
     }
 
     /// Passes the first pending mark.
@@ -93,6 +84,22 @@ impl Marks {
             .get(self.block)
             .map_or(0, |w| w & (u64::MAX << (i % 64)));
     }
+}
+
+/// The first pending mark of a cursor at `block` with pending `bits` (`usize::MAX` if none
+/// is left), moving it past empty blocks.
+#[inline(always)]
+fn first_mark(words: &[u64], block: &mut usize, bits: &mut u64) -> usize {
+    while *bits == 0 {
+        match words.get(*block + 1) {
+            Some(&w) => {
+                *block += 1;
+                *bits = w;
+            }
+            None => return usize::MAX,
+        }
+    }
+    *block * 64 + bits.trailing_zeros() as usize
 }
 
 // serde_json's recursion limit is 128 levels and is not configurable here: the payload
@@ -186,26 +193,13 @@ impl<'a> Scan<'a> {
         let (b, mut i) = (self.b, self.i);
         let (mut block, mut bits) = (marks.block, marks.bits);
         let words = &marks.words[..];
-        // The first pending mark, as `Marks::first` finds it.
-        let first = |block: &mut usize, bits: &mut u64| {
-            while *bits == 0 {
-                match words.get(*block + 1) {
-                    Some(&w) => {
-                        *block += 1;
-                        *bits = w;
-                    }
-                    None => return usize::MAX,
-                }
-            }
-            *block * 64 + bits.trailing_zeros() as usize
-        };
         while b.get(i) == Some(&b',')
             && b.get(i + 1) == Some(&b'"')
-            && first(&mut block, &mut bits) == i + 1
+            && first_mark(words, &mut block, &mut bits) == i + 1
         {
             // Past the opening quote (the first pending mark), then the next mark.
             let (mut next_block, mut next_bits) = (block, bits & bits.wrapping_sub(1));
-            let end = first(&mut next_block, &mut next_bits);
+            let end = first_mark(words, &mut next_block, &mut next_bits);
             if b.get(end) != Some(&b'"') {
                 break;
             }
