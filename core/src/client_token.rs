@@ -364,15 +364,19 @@ mod tests {
         (Arc::new(keys), clock)
     }
 
+    /// A new server key that may mint client tokens, and its record.
+    fn client_token_key(keys: &ApiKeyManager) -> (String, crate::apikey::ApiKeyRecord) {
+        keys.create(&ApiKeyOptions {
+            client_tokens: true,
+            ..keys.options()
+        })
+        .unwrap()
+    }
+
     #[test]
     fn the_verifier_keeps_a_server_key_while_its_record_holds_it() {
         let (keys, clock) = server_keys();
-        let (server_key, record) = keys
-            .create(&ApiKeyOptions {
-                client_tokens: true,
-                ..keys.options()
-            })
-            .unwrap();
+        let (server_key, record) = client_token_key(&keys);
         let minter = ClientTokens::new(&server_key).unwrap();
         let verifier = ClientTokenVerifier::new(keys.clone());
         let now = clock.now();
@@ -389,16 +393,7 @@ mod tests {
         ));
         // Another public key under the same id (a record changed in the store): a new set,
         // kept in its place; the old key's tokens do not verify against it.
-        let other = ClientTokens::new(
-            &keys
-                .create(&ApiKeyOptions {
-                    client_tokens: true,
-                    ..keys.options()
-                })
-                .unwrap()
-                .0,
-        )
-        .unwrap();
+        let other = ClientTokens::new(&client_token_key(&keys).0).unwrap();
         let replaced = verifier.key_set(&record.id, &other.public_key()).unwrap();
         assert!(!Arc::ptr_eq(&kept, &replaced));
         let token = minter.mint("u1", 300, now).unwrap();
@@ -415,12 +410,7 @@ mod tests {
     #[test]
     fn the_verifier_keeps_a_bounded_number_of_keys() {
         let (keys, _) = server_keys();
-        let (server_key, _) = keys
-            .create(&ApiKeyOptions {
-                client_tokens: true,
-                ..keys.options()
-            })
-            .unwrap();
+        let (server_key, _) = client_token_key(&keys);
         let public = ClientTokens::new(&server_key).unwrap().public_key();
         let verifier = ClientTokenVerifier::new(keys);
         for i in 0..VERIFIER_KEYS_KEPT + 10 {

@@ -368,7 +368,8 @@ fn policy_changes_reach_the_next_check_on_every_thread() {
     assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 9);
 
     // Another limiter, same policy name, other numbers, checked in turn on one thread.
-    let (other, _) = limiter_pair_other();
+    let (other, _) = crate::limiter(Arc::new(MemoryStore::new()));
+    other.set_policy("p", Policy::per_hour(3).unwrap()).unwrap();
     for _ in 0..3 {
         assert_eq!(limiter.check("p", "a", 0).unwrap().limit, 9);
         assert_eq!(other.check("p", "a", 0).unwrap().limit, 3);
@@ -416,12 +417,6 @@ fn policy_changes_reach_the_next_check_on_every_thread() {
     assert_eq!(from_worker.recv().unwrap(), 13);
     drop(to_worker);
     worker.join().unwrap();
-}
-
-fn limiter_pair_other() -> (RateLimiter, Arc<ManualClock>) {
-    let (other, clock) = limiter(Arc::new(MemoryStore::new()));
-    other.set_policy("p", Policy::per_hour(3).unwrap()).unwrap();
-    (other, clock)
 }
 
 #[test]
