@@ -730,10 +730,6 @@ class Challenges {
 const makeChecker = native.RateLimiter.prototype.checker
 delete native.RateLimiter.prototype.checker
 const RateLimiterNative = facade(native.RateLimiter, 'RateLimiter')
-// The native check writes a decision's numbers here (one buffer: checks are synchronous),
-// so no object crosses napi property by property.
-// The decision's 12 numbers, then the retry-after of an `enforce` refusal.
-const DECISION = new Float64Array(13)
 const OUTCOMES = ['allowed', 'limited', 'insufficient_capacity']
 const DEFAULT_RATE_POLICY = native.defaults().rateLimitPolicy
 
@@ -810,15 +806,28 @@ function rateLimited(message, numbers) {
  * minute. `new RateLimiter({ store, clock })`; `setPolicy('login', '5/minute')`.
  */
 class RateLimiter extends RateLimiterNative {
-  /** The native check bound to this limiter and to `DECISION` (no conversion layers). */
+  /** The native check and enforce bound to this limiter, writing into `#out`. */
   #check
+  #enforce
+  /**
+   * Where a check writes its decision's numbers (the 12 numbers, then the retry-after of an
+   * `enforce` refusal), so no object crosses napi property by property.
+   */
+  #out
 
   constructor(options = {}) {
     const { store, clock, failureMode } = optionsObject(options)
     super(store, clock)
     this.remoteStore = store instanceof RedisStore
     if (failureMode !== undefined) this.failureMode = failureMode
-    this.#check = makeChecker.call(this[NATIVE], DECISION)
+    const fast = makeChecker.call(this[NATIVE])
+    if (fast === null) {
+      // A runtime without external buffers: every check takes the full conversion.
+      this.#check = this.#enforce = () => false
+      this.#out = new Float64Array(13)
+    } else {
+      ;[this.#check, this.#enforce, this.#out] = fast
+    }
   }
 
   /** `'closed'` (the default: a store failure throws `StoreUnavailable`) or `'open'`. */
@@ -871,23 +880,26 @@ class RateLimiter extends RateLimiterNative {
   peek(key, options) {
     const n = this[NATIVE]
     const policy = options?.policy ?? null
-    guard(() => n.peekInto(key, policy, DECISION))
-    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, DECISION)
+    const out = this.#out
+    guard(() => n.peekInto(key, policy, out))
+    return new RateDecision(policy ?? DEFAULT_RATE_POLICY, out)
   }
 
   #decide(key, options, enforce) {
     const policy = options?.policy ?? DEFAULT_RATE_POLICY
-    const cost = options?.cost
-    let refused
+    const cost = options?.cost ?? 1
+    const out = this.#out
+    let refused = false
     try {
-      refused = this.#check(key, policy, cost, enforce)
+      // A buffer someone detached (length 0) goes the full way, which refuses it.
+      if (out.length !== 0) refused = (enforce ? this.#enforce : this.#check)(key, policy, cost)
       // An argument the bare function does not read: the full conversion, and its errors.
-      if (refused === false) refused = this[NATIVE].checkInto(key, policy, cost ?? null, enforce, DECISION) ?? undefined
+      if (refused === false) refused = this[NATIVE].checkInto(key, policy, cost, enforce, out) ?? undefined
     } catch (e) {
       throw convertError(e)
     }
-    if (refused !== undefined) throw rateLimited(refused, DECISION)
-    return new RateDecision(policy, DECISION)
+    if (refused !== undefined) throw rateLimited(refused, out)
+    return new RateDecision(policy, out)
   }
 }
 facadeOf.set(native.RateLimiter, RateLimiter)

@@ -359,10 +359,12 @@ export declare class RateLimiter {
    */
   checkInto(key: string, policy: string | undefined | null, cost: number | undefined | null, enforce: boolean, out: Float64Array): string | null
   /**
-   * `checkInto` as a bare function bound to this limiter and to `out` (see
-   * `fast_check`): what the facade's `check` and `enforce` call.
+   * `[check, enforce, out]`: `checkInto` as two bare functions bound to this limiter,
+   * writing into `out`, a `Float64Array` over memory they own (see `fast_check`); `null`
+   * where the runtime allows no such memory. What the facade's `check` and `enforce`
+   * call.
    */
-  checker(out: Float64Array): (key: unknown, policy: unknown, cost: unknown, enforce: boolean) => undefined | string | false
+  checker(): [(key: unknown, policy: unknown, cost: unknown) => undefined | string | false, (key: unknown, policy: unknown, cost: unknown) => undefined | string | false, Float64Array] | null
   /** The state of `key` without taking anything, written into `out`. */
   peekInto(key: string, policy: string | undefined | null, out: Float64Array): void
 }

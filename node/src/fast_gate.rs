@@ -20,7 +20,7 @@ use std::sync::Arc;
 use authgate_core::gate::{Gate, GateRequest};
 use napi::sys;
 
-use crate::fast_check::{boolean, bound_function, call_args, value_type};
+use crate::fast_check::{boolean, bound_function, call_args, utf8_into, value_type};
 use crate::gate::{answer, panicked};
 
 /// Room for the request's strings together (method, URL, peer, header names and values):
@@ -35,7 +35,18 @@ thread_local! {
     /// getter on an array passed straight to `CoreGate.checker()`, or a hole filled
     /// through `Array.prototype`), which could call in again: a call that finds the
     /// buffer in use goes the slow way, and the outer call goes on with its own reads.
-    static ARGS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static ARGS: RefCell<Args> = const {
+        RefCell::new(Args {
+            utf8: Vec::new(),
+            units: Vec::new(),
+        })
+    };
+}
+
+/// The strings' UTF-8, and room for one string's UTF-16 on its way there.
+struct Args {
+    utf8: Vec<u8>,
+    units: Vec<u16>,
 }
 
 /// What the bound function holds.
@@ -43,29 +54,17 @@ struct GateChecker {
     gate: Arc<Gate>,
 }
 
-/// A string argument copied into `buf` at `*used`: its span there, or `None` when it is
-/// not a string or may not have fit.
+/// A string argument copied into `buf` at `*used` (through `units`): its span there, or
+/// `None` when it is not a string or may not have fit.
 unsafe fn read_into(
     env: sys::napi_env,
     v: sys::napi_value,
+    units: &mut [u16],
     buf: &mut [u8],
     used: &mut usize,
 ) -> Option<(usize, usize)> {
     // SAFETY: `v` is an argument, or an element of one, of the current call.
-    if unsafe { value_type(env, v) } != sys::ValueType::napi_string {
-        return None;
-    }
-    let rest = &mut buf[*used..];
-    let mut len = 0usize;
-    // SAFETY: `rest` is writable for its length; N-API writes at most `rest.len()` bytes
-    // (the copy and a terminating NUL). A string that does not fit is cut short (V8 stops
-    // before a character that does not fit), hence the margin.
-    let status = unsafe {
-        sys::napi_get_value_string_utf8(env, v, rest.as_mut_ptr().cast(), rest.len(), &mut len)
-    };
-    if status != sys::Status::napi_ok || len + 4 >= rest.len() {
-        return None;
-    }
+    let len = unsafe { utf8_into(env, v, units, &mut buf[*used..]) }?;
     let span = (*used, len);
     *used += len;
     Some(span)
@@ -84,15 +83,16 @@ struct Spans {
 unsafe fn read_args(
     env: sys::napi_env,
     argv: &[sys::napi_value; 4],
+    units: &mut [u16],
     buf: &mut [u8],
 ) -> Option<Spans> {
     let mut used = 0;
     // SAFETY (all calls below): the arguments of the current call, on its env.
-    let method = unsafe { read_into(env, argv[0], buf, &mut used) }?;
-    let url = unsafe { read_into(env, argv[1], buf, &mut used) }?;
+    let method = unsafe { read_into(env, argv[0], units, buf, &mut used) }?;
+    let url = unsafe { read_into(env, argv[1], units, buf, &mut used) }?;
     let peer = match unsafe { value_type(env, argv[2]) } {
         sys::ValueType::napi_null | sys::ValueType::napi_undefined => None,
-        _ => Some(unsafe { read_into(env, argv[2], buf, &mut used) }?),
+        _ => Some(unsafe { read_into(env, argv[2], units, buf, &mut used) }?),
     };
     let mut is_array = false;
     if unsafe { sys::napi_is_array(env, argv[3], &mut is_array) } != sys::Status::napi_ok
@@ -126,7 +126,7 @@ unsafe fn read_args(
         {
             return None;
         }
-        *span = unsafe { read_into(env, element, buf, &mut used) }?;
+        *span = unsafe { read_into(env, element, units, buf, &mut used) }?;
     }
     Some(spans)
 }
@@ -141,14 +141,16 @@ fn run(
     ran: &Cell<bool>,
 ) -> Option<String> {
     ARGS.with(|cell| {
-        let mut buf = cell.try_borrow_mut().ok()?;
-        if buf.len() < ARGS_BUF {
-            buf.resize(ARGS_BUF, 0);
+        let mut args = cell.try_borrow_mut().ok()?;
+        let Args { utf8, units } = &mut *args;
+        if utf8.len() < ARGS_BUF {
+            utf8.resize(ARGS_BUF, 0);
+            units.resize(ARGS_BUF, 0);
         }
         // SAFETY: the arguments of the current call, on its env.
-        let spans = unsafe { read_args(env, argv, &mut buf) }?;
-        let buf = &*buf;
-        // N-API writes UTF-8 (lone surrogates replaced), as the slow path receives it.
+        let spans = unsafe { read_args(env, argv, units, utf8) }?;
+        let buf = &*utf8;
+        // UTF-8 with lone surrogates replaced, as the slow path receives it.
         let text = |(at, len): (usize, usize)| std::str::from_utf8(&buf[at..at + len]).ok();
         let mut pairs = [("", ""); MAX_HEADERS];
         for (i, pair) in pairs.iter_mut().enumerate().take(spans.header_strings / 2) {

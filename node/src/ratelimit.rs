@@ -8,7 +8,7 @@ use authgate_core::ratelimit::{
     DEFAULT_POLICY,
 };
 use napi::bindgen_prelude::{AsyncTask, Either, Float64ArraySlice, Unknown};
-use napi::{Env, JsValue};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::seconds;
@@ -55,11 +55,13 @@ fn policy_arg(policy: Either<String, RatePolicy>) -> Result<Policy> {
 /// check fills (one reused `Float64Array`: no object is built per check).
 pub(crate) const FIELDS: usize = 12;
 
+fn too_small() -> napi::Error<crate::errors::Code> {
+    crate::errors::invalid_arg("the decision buffer is too small")
+}
+
 pub(crate) fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     if out.len() < FIELDS {
-        return Err(crate::errors::invalid_arg(
-            "the decision buffer is too small",
-        ));
+        return Err(too_small());
     }
     let values = [
         f64::from(u8::from(d.allowed)),
@@ -238,6 +240,11 @@ impl JsRateLimiter {
         mut out: Float64ArraySlice,
     ) -> Result<Option<String>> {
         let policy = policy.as_deref().unwrap_or(DEFAULT_POLICY);
+        // A buffer the decision cannot be written into is refused before anything is taken.
+        // SAFETY: as in `fill`: the JavaScript thread, during the call that passed `out`.
+        if unsafe { out.as_mut() }.len() < FIELDS {
+            return Err(too_small());
+        }
         let d = core(self.inner.check(policy, &key, cost_arg(cost)?))?;
         fill(&d, &mut out)?;
         if !enforce || d.allowed {
@@ -255,16 +262,17 @@ impl JsRateLimiter {
         }
     }
 
-    /// `checkInto` as a bare function bound to this limiter and to `out` (see
-    /// `fast_check`): what the facade's `check` and `enforce` call.
+    /// `[check, enforce, out]`: `checkInto` as two bare functions bound to this limiter,
+    /// writing into `out`, a `Float64Array` over memory they own (see `fast_check`); `null`
+    /// where the runtime allows no such memory. What the facade's `check` and `enforce`
+    /// call.
     #[napi(
         catch_unwind,
-        ts_args_type = "out: Float64Array",
-        ts_return_type = "(key: unknown, policy: unknown, cost: unknown, enforce: boolean) => undefined | string | false"
+        ts_return_type = "[(key: unknown, policy: unknown, cost: unknown) => undefined | string | false, (key: unknown, policy: unknown, cost: unknown) => undefined | string | false, Float64Array] | null"
     )]
-    pub fn checker<'env>(&self, env: Env, out: Unknown<'env>) -> napi::Result<Unknown<'env>> {
-        let f = crate::fast_check::make(env.raw(), self.inner.clone(), out.raw())?;
-        // SAFETY: `f` is a function just made on this env.
+    pub fn checker<'env>(&self, env: Env) -> napi::Result<Unknown<'env>> {
+        let f = crate::fast_check::make(env.raw(), self.inner.clone())?;
+        // SAFETY: `f` is a value just made on this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), f) })
     }
 
