@@ -262,11 +262,28 @@ impl PolicyName {
 
     /// A name the limiter holds (checked when its policy was set).
     fn held(name: &str) -> PolicyName {
+        let src = &name.as_bytes()[..name.len().min(MAX_POLICY_NAME_BYTES)];
         let mut bytes = [0u8; MAX_POLICY_NAME_BYTES];
-        let len = name.len().min(MAX_POLICY_NAME_BYTES);
-        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+        // Eight bytes a step, the last few as one word: a check makes one of these, and a
+        // copy of a length known only at run time is a call to `memcpy`.
+        let mut words = src.chunks_exact(8);
+        for (to, from) in bytes.chunks_exact_mut(8).zip(&mut words) {
+            to.copy_from_slice(from);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let at = src.len() - rest.len();
+            let word = rest
+                .iter()
+                .rev()
+                .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+            // `at` is at most 56 here (a remainder is under 8 bytes of at most 64).
+            if let Some(to) = bytes.get_mut(at..at + 8) {
+                to.copy_from_slice(&word.to_le_bytes());
+            }
+        }
         PolicyName {
-            len: len as u8,
+            len: src.len() as u8,
             bytes,
         }
     }
@@ -744,6 +761,7 @@ impl RateLimiter {
             );
         }
         let policy = self.policy_for(policy_name, key)?;
+        let name = PolicyName::held(policy_name);
         let too_big = cost > policy.burst;
         let gcra = policy.gcra();
         let now_ms = self.clock.now_millis();
@@ -759,7 +777,7 @@ impl RateLimiter {
                     && self.failure_mode() == FailureMode::Open =>
             {
                 return Ok(RateDecision {
-                    policy: PolicyName::held(policy_name),
+                    policy: name,
                     allowed: true,
                     outcome: RateOutcome::Allowed,
                     limit: policy.limit,
@@ -794,7 +812,7 @@ impl RateLimiter {
             (RateOutcome::Limited, Some(needed.div_ceil(NANOS_PER_MILLI)))
         };
         Ok(RateDecision {
-            policy: PolicyName::held(policy_name),
+            policy: name,
             allowed: outcome == RateOutcome::Allowed,
             outcome,
             limit: policy.limit,
@@ -933,6 +951,19 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_policy_name_is_its_bytes_then_zeros() {
+        let text: String = (0..80u8).map(|i| char::from(b'!' + i)).collect();
+        for len in 0..=80 {
+            let name = PolicyName::held(&text[..len]);
+            let kept = len.min(MAX_POLICY_NAME_BYTES);
+            assert_eq!(name.as_str(), &text[..kept], "length {len}");
+            // Equality and hashing see the whole buffer: past the name, zeros.
+            assert!(name.bytes[kept..].iter().all(|&b| b == 0), "length {len}");
+            assert_eq!(name, PolicyName::held(&text[..len].to_string()));
+        }
+    }
 
     #[test]
     fn gcra_numbers_for_the_default_policy() {
