@@ -102,10 +102,18 @@ pub(crate) unsafe fn utf8_into(
         return None;
     }
     let units = &units[..len];
-    if units.iter().all(|&u| u < 0x80) {
-        for (o, &u) in buf.get_mut(..len)?.iter_mut().zip(units) {
-            *o = u as u8;
+    // ASCII, one unit at a time: V8 has just written the units two bytes at a time, and a
+    // wider load of them would wait for those stores to reach the cache.
+    let ascii = buf.get_mut(..len)?;
+    let mut n = 0;
+    for (o, &u) in ascii.iter_mut().zip(units) {
+        if u >= 0x80 {
+            break;
         }
+        *o = u as u8;
+        n += 1;
+    }
+    if n == len {
         return Some(len);
     }
     let mut n = 0;

@@ -59,23 +59,32 @@ fn too_small() -> napi::Error<crate::errors::Code> {
     crate::errors::invalid_arg("the decision buffer is too small")
 }
 
+/// `n as f64`, through `i64` when it fits: one instruction on x86-64's baseline, where a
+/// `u64` takes about six (a decision has eight of them).
+fn number(n: u64) -> f64 {
+    match i64::try_from(n) {
+        Ok(n) => n as f64,
+        Err(_) => n as f64,
+    }
+}
+
 pub(crate) fn write_decision(d: &RateDecision, out: &mut [f64]) -> Result<()> {
     if out.len() < FIELDS {
         return Err(too_small());
     }
     let values = [
         f64::from(u8::from(d.allowed)),
-        d.limit as f64,
-        d.window_secs as f64,
-        d.burst as f64,
-        d.remaining as f64,
-        d.reset_after_ms as f64,
-        d.retry_after_ms.map_or(-1.0, |m| m as f64),
-        d.retry_after_secs().map_or(-1.0, |s| s as f64),
-        d.now_ms as f64,
+        number(d.limit),
+        number(d.window_secs),
+        number(d.burst),
+        number(d.remaining),
+        number(d.reset_after_ms),
+        d.retry_after_ms.map_or(-1.0, number),
+        d.retry_after_secs().map_or(-1.0, number),
+        number(d.now_ms),
         f64::from(u8::from(d.degraded)),
         f64::from(d.outcome.index()),
-        d.next_unit_ms as f64,
+        number(d.next_unit_ms),
     ];
     out[..FIELDS].copy_from_slice(&values);
     Ok(())
