@@ -820,6 +820,11 @@ class RateLimiter extends RateLimiterNative {
     super(store, clock)
     this.remoteStore = store instanceof RedisStore
     if (failureMode !== undefined) this.failureMode = failureMode
+    this.#bind()
+  }
+
+  /** Binds `#check`, `#enforce` and their `#out`; returns `#out`. */
+  #bind() {
     const fast = makeChecker.call(this[NATIVE])
     if (fast === null) {
       // A runtime without external buffers: every check takes the full conversion.
@@ -828,6 +833,16 @@ class RateLimiter extends RateLimiterNative {
     } else {
       ;[this.#check, this.#enforce, this.#out] = fast
     }
+    return this.#out
+  }
+
+  /**
+   * `#out`, bound anew if someone detached it (`ArrayBuffer.prototype.transfer`, from Node
+   * 21, on a buffer taken by hooking the native methods): the limiter keeps working.
+   */
+  #buffer() {
+    const out = this.#out
+    return out.length !== 0 ? out : this.#bind()
   }
 
   /** `'closed'` (the default: a store failure throws `StoreUnavailable`) or `'open'`. */
@@ -880,7 +895,7 @@ class RateLimiter extends RateLimiterNative {
   peek(key, options) {
     const n = this[NATIVE]
     const policy = options?.policy ?? null
-    const out = this.#out
+    const out = this.#buffer()
     guard(() => n.peekInto(key, policy, out))
     return new RateDecision(policy ?? DEFAULT_RATE_POLICY, out)
   }
@@ -888,11 +903,10 @@ class RateLimiter extends RateLimiterNative {
   #decide(key, options, enforce) {
     const policy = options?.policy ?? DEFAULT_RATE_POLICY
     const cost = options?.cost ?? 1
-    const out = this.#out
-    let refused = false
+    const out = this.#buffer()
+    let refused
     try {
-      // A buffer someone detached (length 0) goes the full way, which refuses it.
-      if (out.length !== 0) refused = (enforce ? this.#enforce : this.#check)(key, policy, cost)
+      refused = (enforce ? this.#enforce : this.#check)(key, policy, cost)
       // An argument the bare function does not read: the full conversion, and its errors.
       if (refused === false) refused = this[NATIVE].checkInto(key, policy, cost, enforce, out) ?? undefined
     } catch (e) {

@@ -180,8 +180,13 @@ unsafe fn answer(env: sys::napi_env, checker: &Checker, argv: &[sys::napi_value;
     // SAFETY: the JavaScript thread, during a call: nothing else reads or writes `out`
     // until it returns (see `Out`), and no other reference to it is alive.
     let out = unsafe { &mut *checker.out.0.get() };
+    // `out` is always long enough; if it were not, the bucket has been taken from, so the
+    // slow path (which would take again) is no answer.
     if write_decision(&d, out).is_err() {
-        return Answer::SlowPath;
+        return Answer::Failed(authgate_core::Error::new(
+            authgate_core::ErrorKind::Internal,
+            "internal error in authgate (the decision buffer is too small)",
+        ));
     }
     if !checker.enforce || d.allowed {
         return Answer::Written;
@@ -220,7 +225,7 @@ unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) ->
         Answer::Refused(message) => {
             let mut v = ptr::null_mut();
             // SAFETY: `message` is valid UTF-8 of the given length.
-            unsafe {
+            let status = unsafe {
                 sys::napi_create_string_utf8(
                     env,
                     message.as_ptr().cast(),
@@ -228,7 +233,17 @@ unsafe extern "C" fn check(env: sys::napi_env, info: sys::napi_callback_info) ->
                     &mut v,
                 )
             };
-            v
+            if status == sys::Status::napi_ok && !v.is_null() {
+                return v;
+            }
+            // A refusal must never read as `undefined` (allowed): throw instead.
+            let e = authgate_core::Error::new(
+                authgate_core::ErrorKind::Internal,
+                "internal error in authgate (a refusal could not be returned)",
+            );
+            // SAFETY: the current env, on the JavaScript thread.
+            unsafe { napi::JsError::from(crate::errors::js(e)).throw_into(env) };
+            ptr::null_mut()
         }
         Answer::Failed(e) => {
             // The binding's usual error (code, message, details), thrown as napi-rs throws.

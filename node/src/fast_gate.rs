@@ -63,8 +63,13 @@ unsafe fn read_into(
     buf: &mut [u8],
     used: &mut usize,
 ) -> Option<(usize, usize)> {
+    let rest = &mut buf[*used..];
+    // No more units than could fit in what is left (each is at least one byte of UTF-8),
+    // so an oversized string is not copied in full before it goes the slow way.
+    let room = (rest.len() + 2).min(units.len());
+    let units = &mut units[..room];
     // SAFETY: `v` is an argument, or an element of one, of the current call.
-    let len = unsafe { utf8_into(env, v, units, &mut buf[*used..]) }?;
+    let len = unsafe { utf8_into(env, v, units, rest) }?;
     let span = (*used, len);
     *used += len;
     Some(span)
