@@ -21,9 +21,75 @@ impl Clock for SystemClock {
         unix_now()
     }
     fn now_millis(&self) -> u64 {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(ns) = tsc::now_nanos() {
+            return ns / 1_000_000;
+        }
         let (secs, nanos) = wall_clock();
         // Not through a u128: the whole seconds and the milliseconds of the rest.
         secs.saturating_mul(1000) + u64::from(nanos / 1_000_000)
+    }
+}
+
+/// The wall clock in nanoseconds, as [`wall_clock`] reads it (0 before 1970).
+fn wall_nanos() -> u64 {
+    let (secs, nanos) = wall_clock();
+    secs.saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(nanos))
+}
+
+/// Rate limits read the clock on every check, and a read of the system clock through the
+/// vDSO is a fifth of a check. Where the kernel keeps time with the CPU's time-stamp
+/// counter (its clock source is `tsc`: the counter runs at one constant rate, the same on
+/// every core), each thread reads the system clock about once a millisecond and, in
+/// between, adds the ticks counted since, at the rate measured between its last two reads.
+/// The millisecond a check sees is the system clock's, but for where in its read the system
+/// clock was sampled (tens of nanoseconds, at most a few hundred): a check at the very edge
+/// of a millisecond may see the one before. A clock set meanwhile (or slewed by NTP) is
+/// followed from the next read. Elsewhere (no `tsc` clock source, other CPUs) every read
+/// goes to the system clock.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod tsc {
+    use std::cell::Cell;
+    use std::sync::OnceLock;
+
+    use super::counter::Anchor;
+    use super::wall_nanos;
+
+    /// Whether the kernel keeps time with the time-stamp counter (read once).
+    fn usable() -> bool {
+        static USABLE: OnceLock<bool> = OnceLock::new();
+        *USABLE.get_or_init(|| {
+            std::fs::read_to_string(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .is_ok_and(|source| source.trim() == "tsc")
+        })
+    }
+
+    thread_local! {
+        static ANCHOR: Cell<Anchor> = const { Cell::new(Anchor::NONE) };
+    }
+
+    /// The wall clock in nanoseconds, or `None` where the counter is not used.
+    pub(super) fn now_nanos() -> Option<u64> {
+        if !usable() {
+            return None;
+        }
+        let tick = authgate_tsc::ticks()?;
+        ANCHOR
+            .try_with(|cell| {
+                let mut anchor = cell.get();
+                if let Some(ns) = anchor.extrapolate(tick) {
+                    return ns;
+                }
+                let ns = anchor.read(tick, wall_nanos, || {
+                    authgate_tsc::ticks().unwrap_or(u64::MAX)
+                });
+                cell.set(anchor);
+                ns
+            })
+            .ok()
     }
 }
 
@@ -32,26 +98,109 @@ pub fn unix_now() -> u64 {
     wall_clock().0
 }
 
-/// The system's wall clock (`CLOCK_REALTIME`): seconds since the Unix epoch and the
-/// nanoseconds past them; `(0, 0)` if the clock is before 1970. On Linux and Android the
-/// vDSO is called directly, as `SystemTime::now` calls it through libc and then checks and
-/// converts: about 17 against 26 ns here, a tenth of a rate-limit check.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn wall_clock() -> (u64, u32) {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    match (u64::try_from(t.tv_sec), u32::try_from(t.tv_nsec)) {
-        (Ok(secs), Ok(nanos)) if nanos < 1_000_000_000 => (secs, nanos),
-        _ => (0, 0),
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+/// The system's wall clock (`CLOCK_REALTIME`, through libc): seconds since the Unix
+/// epoch and the nanoseconds past them; `(0, 0)` if the clock is before 1970. Rate limits
+/// read it about once a millisecond per thread where the time-stamp counter serves (see
+/// `tsc`), and on every check elsewhere.
 fn wall_clock() -> (u64, u32) {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| (d.as_secs(), d.subsec_nanos()))
         .unwrap_or((0, 0))
+}
+
+/// The counter's arithmetic, apart from the counter (so that tests can drive it).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_os = "linux")),
+    allow(dead_code)
+)]
+mod counter {
+    /// Ticks of the counter after which a thread reads the system clock again: 2^21, about
+    /// 0.7 ms at 3 GHz and 2 ms at 1 GHz.
+    const RESYNC_TICKS: u64 = 1 << 21;
+    /// A read of the system clock that took more ticks than this (the thread was interrupted
+    /// meanwhile) says too little about when it happened to anchor the count to: about
+    /// 0.3 µs at 3 GHz, where a read takes about 20 ns. The anchor is placed half-way
+    /// through the read, so it is off by at most half of this.
+    const MAX_READ_TICKS: u64 = 1 << 10;
+    /// Two reads further apart than this (about 6 minutes at 3 GHz) do not measure the rate:
+    /// the machine may have slept between them.
+    const MAX_BASELINE_TICKS: u64 = 1 << 40;
+    /// The rates accepted, in nanoseconds per tick as 32.32 fixed point: counters of 250 MHz to
+    /// 16 GHz.
+    const MIN_SCALE: u64 = 1 << 28;
+    const MAX_SCALE: u64 = 1 << 34;
+
+    /// Where a thread's count of ticks was last tied to the system clock, and the rate.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Anchor {
+        tick: u64,
+        ns: u64,
+        /// Nanoseconds per tick, 32.32 fixed point; 0 until two reads have measured it.
+        scale: u64,
+    }
+
+    impl Anchor {
+        pub(super) const NONE: Anchor = Anchor {
+            tick: 0,
+            ns: 0,
+            scale: 0,
+        };
+
+        /// The wall-clock time at counter value `tick`: extrapolated from the anchor while it
+        /// is recent and the rate is known, otherwise `system()` (read after `tick`, and
+        /// followed by `after()`, the counter again), which moves the anchor there once the
+        /// two reads are far enough apart to measure the rate.
+        /// The time at `tick` from the anchor, while it is recent and the rate is known.
+        #[inline]
+        pub(super) fn extrapolate(&self, tick: u64) -> Option<u64> {
+            let since = tick.wrapping_sub(self.tick);
+            // At most 2^21 ticks times 2^34: no overflow.
+            (self.scale != 0 && since < RESYNC_TICKS)
+                .then(|| self.ns + ((since * self.scale) >> 32))
+        }
+
+        pub(super) fn read(
+            &mut self,
+            tick: u64,
+            system: impl FnOnce() -> u64,
+            after: impl FnOnce() -> u64,
+        ) -> u64 {
+            if let Some(ns) = self.extrapolate(tick) {
+                return ns;
+            }
+            let ns = system();
+            let took = after().wrapping_sub(tick);
+            if took > MAX_READ_TICKS {
+                return ns;
+            }
+            // The system clock was read somewhere between the two counts: say, half-way.
+            let at = tick + took / 2;
+            let baseline = at.wrapping_sub(self.tick);
+            if self.ns != 0 && baseline < RESYNC_TICKS {
+                // Too close to the last anchor to measure the rate by: keep that anchor.
+                return ns;
+            }
+            let measured = match ns.checked_sub(self.ns) {
+                Some(elapsed) if self.ns != 0 && baseline < MAX_BASELINE_TICKS => {
+                    let scale = (u128::from(elapsed) << 32) / u128::from(baseline);
+                    u64::try_from(scale).unwrap_or(0)
+                }
+                _ => 0,
+            };
+            // A rate out of range, or one that moved by more than a thousandth since the last
+            // (the system clock was set meanwhile): measured again from this anchor.
+            let plausible = (MIN_SCALE..=MAX_SCALE).contains(&measured)
+                && (self.scale == 0 || measured.abs_diff(self.scale) <= self.scale >> 10);
+            *self = Anchor {
+                tick: at,
+                ns,
+                scale: if plausible { measured } else { 0 },
+            };
+            ns
+        }
+    }
 }
 
 /// A clock that only moves when told to: for tests and conformance vectors. It keeps
@@ -87,6 +236,182 @@ impl Clock for ManualClock {
 mod tests {
     use super::*;
     use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::counter::Anchor;
+
+    /// A machine whose counter runs at `ticks_per_ns` from `start` while its system clock
+    /// reads `base` + the nanoseconds since: `read` at `tick`, with the system clock read
+    /// `took` ticks after it, counting the reads of the system clock.
+    struct Machine {
+        ticks_per_ns: u64,
+        base: u64,
+        system_reads: u32,
+    }
+
+    impl Machine {
+        fn system_at(&self, tick: u64) -> u64 {
+            self.base + tick / self.ticks_per_ns
+        }
+
+        fn read(&mut self, anchor: &mut Anchor, tick: u64, took: u64) -> u64 {
+            let at = self.system_at(tick + took / 2);
+            let reads = &mut self.system_reads;
+            anchor.read(
+                tick,
+                || {
+                    *reads += 1;
+                    at
+                },
+                || tick + took,
+            )
+        }
+    }
+
+    const BASE: u64 = 1_764_900_000_000_000_000;
+
+    #[test]
+    fn between_reads_of_the_system_clock_the_counter_gives_its_time() {
+        for ticks_per_ns in [1u64, 2, 3, 4] {
+            let mut machine = Machine {
+                ticks_per_ns,
+                base: BASE,
+                system_reads: 0,
+            };
+            let mut anchor = Anchor::NONE;
+            // A check every 997 ticks for about 20 ms of this machine's time.
+            let step = 997;
+            let end = 20_000_000 * ticks_per_ns;
+            let mut tick = 5_000;
+            let mut checks = 0u32;
+            while tick < end {
+                let ns = machine.read(&mut anchor, tick, 60);
+                let exact = machine.system_at(tick);
+                // Within a few nanoseconds of the system clock (the half of a read's 60
+                // ticks, and the rounding of the rate), always.
+                assert!(ns.abs_diff(exact) <= 40, "{ticks_per_ns}: {ns} vs {exact}");
+                tick += step;
+                checks += 1;
+            }
+            // The system clock was read about once per 2^21 ticks once the rate was
+            // known, plus the first 2^21 ticks, each check of which reads it.
+            let warm_up = (1u64 << 21) / step + 2;
+            let after = (end >> 21) + 2;
+            assert!(
+                u64::from(machine.system_reads) <= warm_up + after,
+                "{ticks_per_ns}: {} reads in {checks} checks",
+                machine.system_reads
+            );
+            assert!(u64::from(machine.system_reads) >= after - 4);
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_of_the_system_clock_does_not_anchor_the_counter() {
+        let mut machine = Machine {
+            ticks_per_ns: 3,
+            base: BASE,
+            system_reads: 0,
+        };
+        let mut anchor = Anchor::NONE;
+        // Every read of the system clock takes 10,000 ticks: its time is the system's
+        // each time, and nothing is anchored.
+        for i in 0..100u64 {
+            let tick = 1_000 + i * (1 << 20);
+            let ns = machine.read(&mut anchor, tick, 10_000);
+            assert_eq!(ns, machine.system_at(tick + 5_000));
+            assert_eq!(anchor, Anchor::NONE);
+        }
+        assert_eq!(machine.system_reads, 100);
+    }
+
+    #[test]
+    fn a_system_clock_set_meanwhile_is_followed_and_its_jump_is_not_taken_for_a_rate() {
+        let mut machine = Machine {
+            ticks_per_ns: 3,
+            base: BASE,
+            system_reads: 0,
+        };
+        let mut anchor = Anchor::NONE;
+        let mut tick = 0;
+        let step = |machine: &mut Machine, anchor: &mut Anchor, tick: &mut u64| {
+            *tick += 1_000;
+            let ns = machine.read(anchor, *tick, 60);
+            (ns, machine.system_at(*tick))
+        };
+        // Warm up: the rate is measured.
+        for _ in 0..10_000 {
+            step(&mut machine, &mut anchor, &mut tick);
+        }
+        // The clock is set an hour back, then a second, a millisecond and 50 µs forward
+        // (the last two give rates in the range accepted): after the next read of the
+        // system clock (at most 2^21 ticks later) the counter's time is the system's again,
+        // never a time extrapolated at a rate measured across the jump.
+        for jump in [-3_600_000_000_000i64, 1_000_000_000, 1_000_000, 50_000] {
+            machine.base = machine.base.checked_add_signed(jump).unwrap();
+            let mut settled = false;
+            for _ in 0..20_000 {
+                let (ns, exact) = step(&mut machine, &mut anchor, &mut tick);
+                if settled {
+                    assert!(ns.abs_diff(exact) <= 40, "{ns} vs {exact}");
+                } else {
+                    settled = ns.abs_diff(exact) <= 40;
+                }
+            }
+            assert!(settled);
+        }
+    }
+
+    #[test]
+    fn a_counter_that_goes_back_or_leaps_reads_the_system_clock() {
+        let mut machine = Machine {
+            ticks_per_ns: 3,
+            base: BASE,
+            system_reads: 0,
+        };
+        let mut anchor = Anchor::NONE;
+        let mut tick = 1 << 30;
+        for _ in 0..5_000 {
+            tick += 1_000;
+            machine.read(&mut anchor, tick, 60);
+        }
+        // A counter behind the last anchor (further back than a period between reads), and
+        // one far ahead (a resume from sleep): each is a read of the system clock, never an
+        // extrapolation.
+        for tick in [tick - (1 << 22), tick + (1 << 45)] {
+            let before = machine.system_reads;
+            let ns = machine.read(&mut anchor, tick, 60);
+            assert_eq!(machine.system_reads, before + 1);
+            assert_eq!(ns, machine.system_at(tick + 30));
+        }
+    }
+
+    #[test]
+    fn the_system_clock_keeps_to_the_system_time_over_many_periods_of_the_counter() {
+        let std_millis = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        };
+        // Reads for 30 ms of the system's time (a few dozen periods between reads of the
+        // system clock where the counter is used): each within a millisecond of the
+        // system's reads around it.
+        let start = std_millis();
+        let mut reads = 0u64;
+        while std_millis() < start + 30 || reads < 10_000 {
+            let before = std_millis();
+            let ours = SystemClock.now_millis();
+            let after = std_millis();
+            reads += 1;
+            if after < before {
+                continue; // the system clock was set back meanwhile
+            }
+            assert!(
+                ours + 1 >= before && ours <= after + 1,
+                "{before} {ours} {after}"
+            );
+        }
+    }
 
     #[test]
     fn the_system_clock_is_the_wall_clock_in_seconds_and_milliseconds() {
