@@ -21,7 +21,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use siphasher::sip::SipHasher13;
 
@@ -74,8 +73,29 @@ impl Default for Shard {
     }
 }
 
+/// A shard's lock. A check holds it for a few tens of nanoseconds (a sweep or a growing
+/// map for longer), and a mutex's release is an atomic read-modify-write (it must learn
+/// whether a thread sleeps on it), a tenth of a check: a spin lock is released with a
+/// plain store. A thread that finds it taken yields its core to the holder before trying
+/// again. On Apple's systems, where a spinning thread of a higher priority can keep a
+/// lower one from ever releasing a lock, a mutex.
+#[cfg(not(target_vendor = "apple"))]
+type ShardLock = spin::mutex::SpinMutex<Shard, spin::relax::Yield>;
+#[cfg(target_vendor = "apple")]
+type ShardLock = std::sync::Mutex<Shard>;
+
+#[cfg(not(target_vendor = "apple"))]
+fn lock(shard: &ShardLock) -> impl std::ops::DerefMut<Target = Shard> + '_ {
+    shard.lock()
+}
+
+#[cfg(target_vendor = "apple")]
+fn lock(shard: &ShardLock) -> impl std::ops::DerefMut<Target = Shard> + '_ {
+    super::lock(shard)
+}
+
 pub(crate) struct RateBuckets {
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<ShardLock>,
     per_shard: usize,
     keys: (u64, u64),
     refusals: AtomicU64,
@@ -90,7 +110,9 @@ impl RateBuckets {
                 .clamp(1, MAX_SHARDS)
                 .ilog2();
         RateBuckets {
-            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            shards: (0..shards)
+                .map(|_| ShardLock::new(Shard::default()))
+                .collect(),
             per_shard: {
                 let share = capacity.div_ceil(shards).max(1);
                 share + share / 8
@@ -122,7 +144,7 @@ impl RateBuckets {
         // A mask, not `%` (a division is a tenth of a check). Bits 32 and up: the maps
         // place keys by the low bits and tag them with the top seven, so a shard's keys
         // must not share either.
-        let mut shard = super::lock(&self.shards[(h >> 32) as usize & (self.shards.len() - 1)]);
+        let mut shard = lock(&self.shards[(h >> 32) as usize & (self.shards.len() - 1)]);
         let shard = &mut *shard;
         shard.credit = shard.credit.saturating_add(1).min(self.per_shard);
         if let Some(held) = shard.full_at.get_mut(&h) {
@@ -158,10 +180,7 @@ impl RateBuckets {
 
     /// Keys held (live or not yet swept), for tests and memory measurements.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| super::lock(s).full_at.len())
-            .sum()
+        self.shards.iter().map(|s| lock(s).full_at.len()).sum()
     }
 
     /// New keys refused because their shard was full of live keys, since the store began.
