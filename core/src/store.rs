@@ -562,8 +562,20 @@ impl Store for MemoryStore {
         now_ns: u64,
     ) -> Result<RateState> {
         // The bytes of `store_key(policy, key)`, hashed in pieces: nothing is allocated.
+        // A policy name's length has one or two digits (at most 64 bytes).
         let mut digits = [0u8; 20];
-        let len = crate::util::decimal(policy.len() as u64, &mut digits);
+        let len = match policy.len() {
+            n @ 0..=9 => {
+                digits[0] = b'0' + n as u8;
+                &digits[..1]
+            }
+            n @ 10..=99 => {
+                digits[0] = b'0' + (n / 10) as u8;
+                digits[1] = b'0' + (n % 10) as u8;
+                &digits[..2]
+            }
+            n => crate::util::decimal(n as u64, &mut digits),
+        };
         self.rate_buckets.take(
             &[len, b":", policy.as_bytes(), b":", key.as_bytes()],
             cost,
