@@ -41,16 +41,21 @@ fn wall_nanos() -> u64 {
 /// Rate limits read the clock on every check, and a read of the system clock through the
 /// vDSO is a fifth of a check. Where the kernel keeps time with the CPU's time-stamp
 /// counter (its clock source is `tsc`: the counter runs at one constant rate, the same on
-/// every core), each thread reads the system clock about once a millisecond and, in
+/// every core), the process reads the system clock about once a millisecond and, in
 /// between, adds the ticks counted since, at the rate measured between its last two reads.
 /// The millisecond a check sees is the system clock's, but for where in its read the system
 /// clock was sampled (tens of nanoseconds, at most a few hundred): a check at the very edge
 /// of a millisecond may see the one before. A clock set meanwhile (or slewed by NTP) is
 /// followed from the next read. Elsewhere (no `tsc` clock source, other CPUs) every read
 /// goes to the system clock.
+///
+/// The anchor is shared by the process's threads, in atomics under a sequence number (a
+/// thread-local one costs a call to `__tls_get_addr` per read in a shared library, which is
+/// what the Python and Node packages are). A thread that finds it being replaced reads the
+/// system clock; when two threads re-anchor at once, one of them does.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod tsc {
-    use std::cell::Cell;
+    use std::sync::atomic::{fence, AtomicU64, Ordering};
     use std::sync::OnceLock;
 
     use super::counter::Anchor;
@@ -67,8 +72,39 @@ mod tsc {
         })
     }
 
-    thread_local! {
-        static ANCHOR: Cell<Anchor> = const { Cell::new(Anchor::NONE) };
+    /// Even while the anchor below is whole; odd while a thread replaces it.
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static TICK: AtomicU64 = AtomicU64::new(0);
+    static NS: AtomicU64 = AtomicU64::new(0);
+    static SCALE: AtomicU64 = AtomicU64::new(0);
+
+    /// The anchor and the sequence number it was read at; `None` while it is replaced.
+    fn load() -> Option<(Anchor, u64)> {
+        let sequence = SEQUENCE.load(Ordering::Acquire);
+        let anchor = Anchor {
+            tick: TICK.load(Ordering::Relaxed),
+            ns: NS.load(Ordering::Relaxed),
+            scale: SCALE.load(Ordering::Relaxed),
+        };
+        fence(Ordering::Acquire);
+        (sequence & 1 == 0 && SEQUENCE.load(Ordering::Relaxed) == sequence)
+            .then_some((anchor, sequence))
+    }
+
+    /// Replaces the anchor read at `sequence` with `anchor`, unless another thread has
+    /// replaced it meanwhile (or is replacing it).
+    fn store(anchor: Anchor, sequence: u64) {
+        if SEQUENCE
+            .compare_exchange(sequence, sequence + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        fence(Ordering::Release);
+        TICK.store(anchor.tick, Ordering::Relaxed);
+        NS.store(anchor.ns, Ordering::Relaxed);
+        SCALE.store(anchor.scale, Ordering::Relaxed);
+        SEQUENCE.store(sequence + 2, Ordering::Release);
     }
 
     /// The wall clock in nanoseconds, or `None` where the counter is not used.
@@ -77,19 +113,20 @@ mod tsc {
             return None;
         }
         let tick = authgate_tsc::ticks()?;
-        ANCHOR
-            .try_with(|cell| {
-                let mut anchor = cell.get();
-                if let Some(ns) = anchor.extrapolate(tick) {
-                    return ns;
-                }
-                let ns = anchor.read(tick, wall_nanos, || {
-                    authgate_tsc::ticks().unwrap_or(u64::MAX)
-                });
-                cell.set(anchor);
-                ns
-            })
-            .ok()
+        let Some((mut anchor, sequence)) = load() else {
+            return Some(wall_nanos());
+        };
+        if let Some(ns) = anchor.extrapolate(tick) {
+            return Some(ns);
+        }
+        let before = anchor;
+        let ns = anchor.read(tick, wall_nanos, || {
+            authgate_tsc::ticks().unwrap_or(u64::MAX)
+        });
+        if anchor != before {
+            store(anchor, sequence);
+        }
+        Some(ns)
     }
 }
 
@@ -135,13 +172,14 @@ mod counter {
     /// Where a thread's count of ticks was last tied to the system clock, and the rate.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub(super) struct Anchor {
-        tick: u64,
-        ns: u64,
+        pub(super) tick: u64,
+        pub(super) ns: u64,
         /// Nanoseconds per tick, 32.32 fixed point; 0 until two reads have measured it.
-        scale: u64,
+        pub(super) scale: u64,
     }
 
     impl Anchor {
+        #[cfg(test)]
         pub(super) const NONE: Anchor = Anchor {
             tick: 0,
             ns: 0,
@@ -385,17 +423,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_system_clock_keeps_to_the_system_time_over_many_periods_of_the_counter() {
+    /// Reads of [`SystemClock::now_millis`] for 30 ms of the system's time (a few dozen
+    /// periods between reads of the system clock where the counter is used), each within a
+    /// millisecond of the system's reads around it.
+    fn keeps_to_the_system_time() {
         let std_millis = || {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0)
         };
-        // Reads for 30 ms of the system's time (a few dozen periods between reads of the
-        // system clock where the counter is used): each within a millisecond of the
-        // system's reads around it.
         let start = std_millis();
         let mut reads = 0u64;
         while std_millis() < start + 30 || reads < 10_000 {
@@ -410,6 +447,21 @@ mod tests {
                 ours + 1 >= before && ours <= after + 1,
                 "{before} {ours} {after}"
             );
+        }
+    }
+
+    #[test]
+    fn the_system_clock_keeps_to_the_system_time_over_many_periods_of_the_counter() {
+        keeps_to_the_system_time();
+    }
+
+    #[test]
+    fn threads_sharing_the_counter_s_anchor_each_keep_to_the_system_time() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(keeps_to_the_system_time))
+            .collect();
+        for t in threads {
+            t.join().unwrap();
         }
     }
 
