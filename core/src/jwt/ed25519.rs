@@ -182,15 +182,7 @@ pub(super) mod tests {
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
 
-    /// A seeded xorshift64 sequence: the same inputs every run.
-    pub(in crate::jwt) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
+    pub(in crate::jwt) use crate::util::xorshift;
 
     /// `a + b` for 32-byte little-endian numbers (the carry out dropped).
     pub(in crate::jwt) fn add_le(a: &[u8], b: &[u8]) -> [u8; 32] {
