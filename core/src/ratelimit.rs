@@ -288,6 +288,14 @@ impl PolicyName {
         }
     }
 
+    /// Whether this is `name`, compared a byte at a time: a binding may have written
+    /// `name` a byte at a time just before, and wider loads of it would wait for those
+    /// stores (names are short; a call to `memcmp` costs more than the loop).
+    fn is(&self, name: &str) -> bool {
+        let name = name.as_bytes();
+        name.len() == usize::from(self.len) && self.bytes.iter().zip(name).all(|(a, b)| a == b)
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ever built from a `&str` no longer than the buffer, and policy names are
         // ASCII (checked when set), so the held bytes are whole characters.
@@ -600,6 +608,10 @@ fn check_policy_name(name: &str) -> Result<()> {
 /// whole number from 0 to [`MAX_LIMIT`]; anything else (negative, fractional, not finite)
 /// is `invalid_input`, the same in every runtime.
 pub fn cost_from_number(cost: f64) -> Result<u64> {
+    // The usual cost, without the conversions below (a chain of three on the check's way).
+    if cost == 1.0 {
+        return Ok(1);
+    }
     // In range, a whole number is its own truncation (`as` truncates; `fract` would be a
     // call to libm's `trunc` on a CPU without SSE4.1's rounding, the x86-64 baseline, and
     // through `i64` each conversion is one instruction there, where `u64` takes a dozen).
@@ -763,10 +775,13 @@ impl RateLimiter {
                 format!("the cost must be a whole number from 0 to {MAX_LIMIT}"),
             );
         }
-        let policy = self.policy_for(policy_name, key)?;
+        let Metered {
+            policy,
+            gcra,
+            per_interval,
+        } = self.policy_for(policy_name, key)?;
         let name = PolicyName::held(policy_name);
         let too_big = cost > policy.burst;
-        let gcra = policy.gcra();
         let now_ms = self.clock.now_millis();
         let now_ns = now_ms.saturating_mul(NANOS_PER_MILLI);
         let taken = if too_big { 0 } else { cost };
@@ -797,7 +812,8 @@ impl RateLimiter {
             Err(e) => return Err(e),
         };
         let level_ns = state.full_at_ns.saturating_sub(now_ns);
-        let remaining = gcra.capacity_ns.saturating_sub(level_ns) / gcra.interval_ns;
+        let remaining =
+            per_interval.divide(gcra.capacity_ns.saturating_sub(level_ns), gcra.interval_ns);
         // Until one more token fits: the level must drop to capacity - interval.
         let next_unit_ms = if remaining == 0 {
             (level_ns + gcra.interval_ns)
@@ -830,8 +846,9 @@ impl RateLimiter {
         })
     }
 
-    /// The policy `key` is checked under.
-    fn policy_for(&self, policy_name: &str, key: &str) -> Result<Policy> {
+    /// The policy `key` is checked under, and its GCRA numbers (cached with it: making them
+    /// is a 64-bit division).
+    fn policy_for(&self, policy_name: &str, key: &str) -> Result<Metered> {
         let version = self.version.load(Ordering::Acquire);
         if let Some(found) = POLICY_CACHE.with(|c| c.borrow().get(version, policy_name)) {
             return Ok(found);
@@ -841,20 +858,69 @@ impl RateLimiter {
         let version = self.version.load(Ordering::Relaxed);
         let keys = policies.overrides.get(policy_name);
         if let Some(p) = keys.and_then(|keys| keys.get(key)) {
-            return Ok(*p);
+            return Ok(Metered::new(*p));
         }
         match policies.named.get(policy_name) {
             Some(p) => {
+                let metered = Metered::new(*p);
                 // A policy some keys override depends on the key: not cached.
                 if keys.is_none() {
-                    POLICY_CACHE.with(|c| c.borrow_mut().put(version, policy_name, *p));
+                    POLICY_CACHE.with(|c| c.borrow_mut().put(version, policy_name, metered));
                 }
-                Ok(*p)
+                Ok(metered)
             }
             None => err(
                 ErrorKind::InvalidInput,
                 format!("no rate-limit policy named `{policy_name}`"),
             ),
+        }
+    }
+}
+
+/// A policy with what a check works out from it once: its GCRA numbers (a 64-bit
+/// division) and the reciprocal of its interval (for the other division a check makes).
+#[derive(Clone, Copy)]
+struct Metered {
+    policy: Policy,
+    gcra: Gcra,
+    per_interval: Reciprocal,
+}
+
+impl Metered {
+    fn new(policy: Policy) -> Self {
+        let gcra = policy.gcra();
+        Metered {
+            policy,
+            gcra,
+            per_interval: Reciprocal::new(gcra.interval_ns),
+        }
+    }
+}
+
+/// `floor(2^64 / d)` for a divisor `d` (`u64::MAX` for 1): `x / d` is then the high half of
+/// `x` times it, or one more (Granlund and Montgomery's bound: the estimate is never above
+/// the quotient and less than one below it), for any 64-bit `x`. A multiplication and a
+/// check where a 64-bit division takes a few times longer.
+#[derive(Clone, Copy)]
+struct Reciprocal(u64);
+
+impl Reciprocal {
+    fn new(d: u64) -> Self {
+        Reciprocal(match d {
+            0 | 1 => u64::MAX,
+            d => ((1u128 << 64) / u128::from(d)) as u64,
+        })
+    }
+
+    /// `x / d`, `d` being the divisor this was made for (0 is taken as 1).
+    fn divide(self, x: u64, d: u64) -> u64 {
+        let d = d.max(1);
+        let q = ((u128::from(x) * u128::from(self.0)) >> 64) as u64;
+        // `q` is at most the quotient, so `q * d` does not overflow.
+        if x - q * d >= d {
+            q + 1
+        } else {
+            q
         }
     }
 }
@@ -882,7 +948,7 @@ thread_local! {
 /// check; policies that some keys override are never cached.
 #[derive(Clone, Copy)]
 struct PolicyCache {
-    slots: [(u64, PolicyName, Policy); POLICY_CACHE_SLOTS],
+    slots: [(u64, PolicyName, Metered); POLICY_CACHE_SLOTS],
     next: usize,
 }
 
@@ -892,22 +958,30 @@ const UNSET: Policy = Policy {
     period_ms: 0,
     burst: 0,
 };
+const UNSET_METERED: Metered = Metered {
+    policy: UNSET,
+    gcra: Gcra {
+        interval_ns: 0,
+        capacity_ns: 0,
+    },
+    per_interval: Reciprocal(0),
+};
 
 impl PolicyCache {
     const EMPTY: PolicyCache = PolicyCache {
-        slots: [(0, PolicyName::EMPTY, UNSET); POLICY_CACHE_SLOTS],
+        slots: [(0, PolicyName::EMPTY, UNSET_METERED); POLICY_CACHE_SLOTS],
         next: 0,
     };
 
-    fn get(&self, version: u64, name: &str) -> Option<Policy> {
+    fn get(&self, version: u64, name: &str) -> Option<Metered> {
         self.slots
             .iter()
-            .find(|(v, n, _)| *v == version && n.as_bytes() == name.as_bytes())
-            .map(|&(_, _, p)| p)
+            .find(|(v, n, _)| *v == version && n.is(name))
+            .map(|&(_, _, m)| m)
     }
 
-    fn put(&mut self, version: u64, name: &str, policy: Policy) {
-        self.slots[self.next] = (version, PolicyName::held(name), policy);
+    fn put(&mut self, version: u64, name: &str, metered: Metered) {
+        self.slots[self.next] = (version, PolicyName::held(name), metered);
         self.next = (self.next + 1) % POLICY_CACHE_SLOTS;
     }
 }
@@ -954,6 +1028,38 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dividing_by_a_reciprocal_is_the_integer_quotient() {
+        let mut next = crate::util::xorshift(0x00d1_71de);
+        let mut divisors = vec![1u64, 2, 3, 7, 10, 1_000, 60_000_000, 86_400_000_000_000];
+        divisors.extend([
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            (1 << 32) - 1,
+            1 << 32,
+        ]);
+        divisors.extend(
+            (0..2_000)
+                .map(|_| next() >> (next() % 64))
+                .filter(|&d| d > 0),
+        );
+        for d in divisors {
+            let r = Reciprocal::new(d);
+            let mut xs = vec![0u64, 1, d - 1, d, u64::MAX, u64::MAX - 1, u64::MAX / d * d];
+            xs.extend([
+                d.saturating_mul(2),
+                d.saturating_mul(2) - 1,
+                d.saturating_mul(1000).saturating_add(1),
+            ]);
+            xs.extend((0..50).map(|_| next() >> (next() % 64)));
+            for x in xs {
+                assert_eq!(r.divide(x, d), x / d, "{x} / {d}");
+            }
+        }
+    }
 
     #[test]
     fn a_held_policy_name_is_its_bytes_then_zeros() {
