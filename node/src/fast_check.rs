@@ -76,7 +76,11 @@ pub(crate) unsafe fn read_str<'a>(
 ) -> Option<&'a str> {
     // SAFETY: the caller's.
     let len = unsafe { utf8_into(env, v, units, buf) }?;
-    std::str::from_utf8(&buf[..len]).ok()
+    let bytes = buf.get(..len)?;
+    // SAFETY: `utf8_into` wrote the first `len` bytes as ASCII bytes or as whole
+    // characters' `encode_utf8`: UTF-8. (Checking again would read them back in words
+    // while the byte stores that wrote them are still on their way to the cache.)
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// A string argument's UTF-8 written at the start of `buf`, copied out of V8 through
@@ -173,8 +177,11 @@ unsafe fn answer(env: sys::napi_env, checker: &Checker, argv: &[sys::napi_value;
         Ok(c) => c,
         Err(e) => return Answer::Failed(e),
     };
-    let d = match checker.limiter.check(policy, key, cost) {
-        Ok(d) => d,
+    // The decision is read where `check` wrote it: moved out of its `Result`, its 144
+    // bytes would be copied while they are still on their way to the cache.
+    let decided = checker.limiter.check(policy, key, cost);
+    let d = match decided {
+        Ok(ref d) => d,
         Err(e) => return Answer::Failed(e),
     };
     // SAFETY: the JavaScript thread, during a call: nothing else reads or writes `out`
@@ -182,7 +189,7 @@ unsafe fn answer(env: sys::napi_env, checker: &Checker, argv: &[sys::napi_value;
     let out = unsafe { &mut *checker.out.0.get() };
     // `out` is always long enough; if it were not, the bucket has been taken from, so the
     // slow path (which would take again) is no answer.
-    if write_decision(&d, out).is_err() {
+    if write_decision(d, out).is_err() {
         return Answer::Failed(authgate_core::Error::new(
             authgate_core::ErrorKind::Internal,
             "internal error in authgate (the decision buffer is too small)",
@@ -191,7 +198,7 @@ unsafe fn answer(env: sys::napi_env, checker: &Checker, argv: &[sys::napi_value;
     if !checker.enforce || d.allowed {
         return Answer::Written;
     }
-    match d.into_result() {
+    match d.clone().into_result() {
         Ok(_) => Answer::Written,
         Err(e) => {
             out[FIELDS] = e.retry_after().map_or(-1.0, |s| s as f64);
