@@ -12,7 +12,11 @@ pub trait Clock: Send + Sync {
     }
 }
 
-/// The system's wall clock.
+/// The system's wall clock. On x86-64 Linux, where the kernel keeps time with the CPU's
+/// time-stamp counter, milliseconds are read from that counter between reads of the system
+/// time (see the `tsc` module's notes); a process that makes the counter's instruction fault
+/// (`prctl(PR_SET_TSC, PR_TSC_SIGSEGV)`, as a few sandboxes do) must give its limiters a
+/// clock of its own.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -42,34 +46,75 @@ fn wall_nanos() -> u64 {
 /// vDSO is a fifth of a check. Where the kernel keeps time with the CPU's time-stamp
 /// counter (its clock source is `tsc`: the counter runs at one constant rate, the same on
 /// every core), the process reads the system clock about once a millisecond and, in
-/// between, adds the ticks counted since, at the rate measured between its last two reads.
-/// The millisecond a check sees is the system clock's, but for where in its read the system
-/// clock was sampled (tens of nanoseconds, at most a few hundred): a check at the very edge
-/// of a millisecond may see the one before. A clock set meanwhile (or slewed by NTP) is
-/// followed from the next read. Elsewhere (no `tsc` clock source, other CPUs) every read
-/// goes to the system clock.
+/// between, adds the ticks counted since, at the rate measured between its last reads (a
+/// rate is used once two measurements in a row agree to a thousandth, so a clock set during
+/// one is not taken for a rate). The time a check sees is the system clock's within where in
+/// its read the system clock was sampled: tens of nanoseconds, at most a few hundred, either
+/// way; at the very edge of a millisecond a check may see the one before or after. A clock
+/// set meanwhile (or slewed by NTP) is followed from the next read. Elsewhere (no `tsc`
+/// clock source, other CPUs) every read goes to the system clock; the clock source is read
+/// again about every second (when the kernel stops trusting the counter, it changes it).
 ///
 /// The anchor is shared by the process's threads, in atomics under a sequence number (a
 /// thread-local one costs a call to `__tls_get_addr` per read in a shared library, which is
 /// what the Python and Node packages are). A thread that finds it being replaced reads the
-/// system clock; when two threads re-anchor at once, one of them does.
+/// system clock; when two threads re-anchor at once, one of them does. (A process forked
+/// while another thread was replacing it would find it being replaced for good, and read the
+/// system clock every time: correct, only slower.)
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod tsc {
-    use std::sync::atomic::{fence, AtomicU64, Ordering};
-    use std::sync::OnceLock;
+    use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
     use super::counter::Anchor;
     use super::wall_nanos;
 
-    /// Whether the kernel keeps time with the time-stamp counter (read once).
-    fn usable() -> bool {
-        static USABLE: OnceLock<bool> = OnceLock::new();
-        *USABLE.get_or_init(|| {
-            std::fs::read_to_string(
-                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-            )
+    const UNKNOWN: u8 = 0;
+    const NO: u8 = 1;
+    const YES: u8 = 2;
+    /// Whether the kernel keeps time with the time-stamp counter, and the counter when that
+    /// was last read (about every 2^32 ticks: a second or two).
+    static SOURCE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static SOURCE_READ_AT: AtomicU64 = AtomicU64::new(0);
+    const SOURCE_READ_EVERY: u64 = 1 << 32;
+
+    /// Reads of the system clock made here (for a test that the counter is used).
+    #[cfg(test)]
+    pub(super) static SYSTEM_READS: AtomicU64 = AtomicU64::new(0);
+
+    fn system() -> u64 {
+        #[cfg(test)]
+        SYSTEM_READS.fetch_add(1, Ordering::Relaxed);
+        wall_nanos()
+    }
+
+    fn tsc_source() -> bool {
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
             .is_ok_and(|source| source.trim() == "tsc")
-        })
+    }
+
+    pub(super) fn usable() -> bool {
+        match SOURCE.load(Ordering::Relaxed) {
+            YES => true,
+            NO => false,
+            _ => {
+                let yes = tsc_source();
+                SOURCE.store(if yes { YES } else { NO }, Ordering::Relaxed);
+                yes
+            }
+        }
+    }
+
+    /// Reads the clock source again when it was last read long ago (by one thread).
+    fn recheck_source(tick: u64) {
+        let last = SOURCE_READ_AT.load(Ordering::Relaxed);
+        if tick.wrapping_sub(last) > SOURCE_READ_EVERY
+            && SOURCE_READ_AT
+                .compare_exchange(last, tick, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && !tsc_source()
+        {
+            SOURCE.store(NO, Ordering::Relaxed);
+        }
     }
 
     /// Even while the anchor below is whole; odd while a thread replaces it.
@@ -114,15 +159,14 @@ mod tsc {
         }
         let tick = authgate_tsc::ticks()?;
         let Some((mut anchor, sequence)) = load() else {
-            return Some(wall_nanos());
+            return Some(system());
         };
         if let Some(ns) = anchor.extrapolate(tick) {
             return Some(ns);
         }
+        recheck_source(tick);
         let before = anchor;
-        let ns = anchor.read(tick, wall_nanos, || {
-            authgate_tsc::ticks().unwrap_or(u64::MAX)
-        });
+        let ns = anchor.read(tick, system, || authgate_tsc::ticks().unwrap_or(u64::MAX));
         if anchor != before {
             store(anchor, sequence);
         }
@@ -137,8 +181,8 @@ pub fn unix_now() -> u64 {
 
 /// The system's wall clock (`CLOCK_REALTIME`, through libc): seconds since the Unix
 /// epoch and the nanoseconds past them; `(0, 0)` if the clock is before 1970. Rate limits
-/// read it about once a millisecond per thread where the time-stamp counter serves (see
-/// `tsc`), and on every check elsewhere.
+/// read it about once a millisecond where the time-stamp counter serves (see `tsc`), and on
+/// every check elsewhere.
 fn wall_clock() -> (u64, u32) {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
@@ -153,8 +197,8 @@ fn wall_clock() -> (u64, u32) {
     allow(dead_code)
 )]
 mod counter {
-    /// Ticks of the counter after which a thread reads the system clock again: 2^21, about
-    /// 0.7 ms at 3 GHz and 2 ms at 1 GHz.
+    /// Ticks of the counter after which the system clock is read again: 2^21, about 0.7 ms
+    /// at 3 GHz and 2 ms at 1 GHz.
     const RESYNC_TICKS: u64 = 1 << 21;
     /// A read of the system clock that took more ticks than this (the thread was interrupted
     /// meanwhile) says too little about when it happened to anchor the count to: about
@@ -169,12 +213,14 @@ mod counter {
     const MIN_SCALE: u64 = 1 << 28;
     const MAX_SCALE: u64 = 1 << 34;
 
-    /// Where a thread's count of ticks was last tied to the system clock, and the rate.
+    /// Where the count of ticks was last tied to the system clock, and the rate.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub(super) struct Anchor {
         pub(super) tick: u64,
         pub(super) ns: u64,
-        /// Nanoseconds per tick, 32.32 fixed point; 0 until two reads have measured it.
+        /// Nanoseconds per tick, 32.32 fixed point, with its lowest bit set once confirmed
+        /// (two measurements in a row agreed; only then is it used) and clear while it is a
+        /// first measurement; 0 until one is made.
         pub(super) scale: u64,
     }
 
@@ -186,19 +232,19 @@ mod counter {
             scale: 0,
         };
 
-        /// The wall-clock time at counter value `tick`: extrapolated from the anchor while it
-        /// is recent and the rate is known, otherwise `system()` (read after `tick`, and
-        /// followed by `after()`, the counter again), which moves the anchor there once the
-        /// two reads are far enough apart to measure the rate.
-        /// The time at `tick` from the anchor, while it is recent and the rate is known.
+        /// The time at `tick` from the anchor, while it is recent and the rate confirmed.
         #[inline]
         pub(super) fn extrapolate(&self, tick: u64) -> Option<u64> {
             let since = tick.wrapping_sub(self.tick);
             // At most 2^21 ticks times 2^34: no overflow.
-            (self.scale != 0 && since < RESYNC_TICKS)
-                .then(|| self.ns + ((since * self.scale) >> 32))
+            (self.scale & 1 == 1 && since < RESYNC_TICKS)
+                .then(|| self.ns.saturating_add((since * self.scale) >> 32))
         }
 
+        /// The wall-clock time at counter value `tick`: extrapolated from the anchor while it
+        /// is recent and the rate confirmed, otherwise `system()` (read after `tick`, and
+        /// followed by `after()`, the counter again), which moves the anchor there once the
+        /// two reads are far enough apart to measure the rate.
         pub(super) fn read(
             &mut self,
             tick: u64,
@@ -214,7 +260,7 @@ mod counter {
                 return ns;
             }
             // The system clock was read somewhere between the two counts: say, half-way.
-            let at = tick + took / 2;
+            let at = tick.wrapping_add(took / 2);
             let baseline = at.wrapping_sub(self.tick);
             if self.ns != 0 && baseline < RESYNC_TICKS {
                 // Too close to the last anchor to measure the rate by: keep that anchor.
@@ -227,14 +273,21 @@ mod counter {
                 }
                 _ => 0,
             };
-            // A rate out of range, or one that moved by more than a thousandth since the last
-            // (the system clock was set meanwhile): measured again from this anchor.
-            let plausible = (MIN_SCALE..=MAX_SCALE).contains(&measured)
-                && (self.scale == 0 || measured.abs_diff(self.scale) <= self.scale >> 10);
+            // A rate in range is confirmed when it agrees to a thousandth with the one before
+            // (confirmed or not); otherwise it waits for the next measurement (the system
+            // clock may have been set during this one). Out of range, none.
+            let last = self.scale & !1;
+            let scale = if !(MIN_SCALE..=MAX_SCALE).contains(&measured) {
+                0
+            } else if last != 0 && measured.abs_diff(last) <= last >> 10 {
+                measured | 1
+            } else {
+                measured & !1
+            };
             *self = Anchor {
                 tick: at,
                 ns,
-                scale: if plausible { measured } else { 0 },
+                scale,
             };
             ns
         }
@@ -331,8 +384,9 @@ mod tests {
                 checks += 1;
             }
             // The system clock was read about once per 2^21 ticks once the rate was
-            // known, plus the first 2^21 ticks, each check of which reads it.
-            let warm_up = (1u64 << 21) / step + 2;
+            // confirmed, plus the first two periods of 2^21 ticks (a rate measured, then
+            // confirmed), each check of which reads it.
+            let warm_up = (2u64 << 21) / step + 2;
             let after = (end >> 21) + 2;
             assert!(
                 u64::from(machine.system_reads) <= warm_up + after,
@@ -340,6 +394,35 @@ mod tests {
                 machine.system_reads
             );
             assert!(u64::from(machine.system_reads) >= after - 4);
+        }
+    }
+
+    #[test]
+    fn a_system_clock_set_while_the_first_rate_is_measured_is_not_taken_for_a_rate() {
+        for jump in [1_000_000i64, 50_000, 2_000, -2_000] {
+            let mut machine = Machine {
+                ticks_per_ns: 3,
+                base: BASE,
+                system_reads: 0,
+            };
+            let mut anchor = Anchor::NONE;
+            let mut tick = 10_000;
+            for i in 0..20_000 {
+                // The clock is set once the first anchor is down, before the rate is known.
+                if i == 10 {
+                    machine.base = machine.base.checked_add_signed(jump).unwrap();
+                }
+                tick += 1_000;
+                let ns = machine.read(&mut anchor, tick, 60);
+                let exact = machine.system_at(tick);
+                assert!(ns.abs_diff(exact) <= 40, "{jump}: {ns} vs {exact}");
+            }
+            // ... and the counter is in use once the rate is measured twice alike.
+            assert!(
+                machine.system_reads < 20_000 / 2,
+                "{}",
+                machine.system_reads
+            );
         }
     }
 
@@ -453,6 +536,28 @@ mod tests {
     #[test]
     fn the_system_clock_keeps_to_the_system_time_over_many_periods_of_the_counter() {
         keeps_to_the_system_time();
+    }
+
+    /// Where the kernel keeps time with the counter, the system clock reads it between
+    /// reads of the system time: a few per 200,000 reads, once warm.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn where_the_kernel_keeps_time_with_the_counter_the_clock_reads_it() {
+        use std::sync::atomic::Ordering;
+        if !tsc::usable() {
+            eprintln!("the clock source is not `tsc` here: nothing to test");
+            return;
+        }
+        let warm_until = std::time::Instant::now() + std::time::Duration::from_millis(10);
+        while std::time::Instant::now() < warm_until {
+            SystemClock.now_millis();
+        }
+        let before = tsc::SYSTEM_READS.load(Ordering::Relaxed);
+        for _ in 0..200_000 {
+            SystemClock.now_millis();
+        }
+        let reads = tsc::SYSTEM_READS.load(Ordering::Relaxed) - before;
+        assert!(reads < 2_000, "{reads} reads of the system clock");
     }
 
     #[test]

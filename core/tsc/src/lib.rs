@@ -14,8 +14,9 @@ pub fn ticks() -> Option<u64> {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: every x86-64 CPU has RDTSC. It reads a counter into registers and touches
-        // no memory; a kernel can make it fault (`PR_SET_TSC`), which no process that loads
-        // this library is expected to ask for.
+        // no memory. (A thread can ask Linux to make it fault, `prctl(PR_SET_TSC,
+        // PR_TSC_SIGSEGV)`, as some sandboxes do: such a process must not use this crate,
+        // which the core's documentation of `SystemClock` says.)
         Some(unsafe { core::arch::x86_64::_rdtsc() })
     }
     #[cfg(not(target_arch = "x86_64"))]
