@@ -75,21 +75,22 @@ impl Default for Shard {
 
 /// A shard's lock. A check holds it for a few tens of nanoseconds (a sweep or a growing
 /// map for longer), and a mutex's release is an atomic read-modify-write (it must learn
-/// whether a thread sleeps on it), a tenth of a check: a spin lock is released with a
-/// plain store. A thread that finds it taken yields its core to the holder before trying
-/// again. On Apple's systems, where a spinning thread of a higher priority can keep a
-/// lower one from ever releasing a lock, a mutex.
-#[cfg(not(target_vendor = "apple"))]
+/// whether a thread sleeps on it), a tenth of a check: on Linux a spin lock, released with a
+/// plain store; a thread that finds it taken calls `sched_yield` before trying again. On
+/// other systems a mutex: on Apple's and Android's, a spinning thread of a higher priority
+/// can keep a lower one from ever releasing a lock, and Windows yields only within a
+/// processor.
+#[cfg(target_os = "linux")]
 type ShardLock = spin::mutex::SpinMutex<Shard, spin::relax::Yield>;
-#[cfg(target_vendor = "apple")]
+#[cfg(not(target_os = "linux"))]
 type ShardLock = std::sync::Mutex<Shard>;
 
-#[cfg(not(target_vendor = "apple"))]
+#[cfg(target_os = "linux")]
 fn lock(shard: &ShardLock) -> impl std::ops::DerefMut<Target = Shard> + '_ {
     shard.lock()
 }
 
-#[cfg(target_vendor = "apple")]
+#[cfg(not(target_os = "linux"))]
 fn lock(shard: &ShardLock) -> impl std::ops::DerefMut<Target = Shard> + '_ {
     super::lock(shard)
 }
