@@ -77,6 +77,7 @@ pub(crate) unsafe fn read_str<'a>(
     // SAFETY: the caller's.
     let len = unsafe { utf8_into(env, v, units, buf) }?;
     let bytes = buf.get(..len)?;
+    debug_assert!(std::str::from_utf8(bytes).is_ok());
     // SAFETY: `utf8_into` wrote the first `len` bytes as ASCII bytes or as whole
     // characters' `encode_utf8`: UTF-8. (Checking again would read them back in words
     // while the byte stores that wrote them are still on their way to the cache.)
