@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::store::Store;
+use crate::store::{PreparedPolicy, Store};
 use crate::util::push_decimal;
 
 /// The default policy: 1000 requests per minute, bursts up to 1000.
@@ -779,16 +779,23 @@ impl RateLimiter {
             policy,
             gcra,
             per_interval,
+            prepared,
         } = self.policy_for(policy_name, key)?;
         let name = PolicyName::held(policy_name);
         let too_big = cost > policy.burst;
         let now_ms = self.clock.now_millis();
         let now_ns = now_ms.saturating_mul(NANOS_PER_MILLI);
         let taken = if too_big { 0 } else { cost };
-        let state = match self
-            .store
-            .rate_limit_bucket(policy_name, key, taken, &gcra, now_ns)
-        {
+        let taking = match &prepared {
+            Some(prepared) => {
+                self.store
+                    .rate_limit_prepared(prepared, policy_name, key, taken, &gcra, now_ns)
+            }
+            None => self
+                .store
+                .rate_limit_bucket(policy_name, key, taken, &gcra, now_ns),
+        };
+        let state = match taking {
             Ok(state) => state,
             Err(e)
                 if e.kind() == ErrorKind::StoreUnavailable
@@ -858,15 +865,14 @@ impl RateLimiter {
         let version = self.version.load(Ordering::Relaxed);
         let keys = policies.overrides.get(policy_name);
         if let Some(p) = keys.and_then(|keys| keys.get(key)) {
-            return Ok(Metered::new(*p));
+            return Ok(Metered::new(*p, None));
         }
         match policies.named.get(policy_name) {
+            // A policy some keys override depends on the key: not cached.
+            Some(p) if keys.is_some() => Ok(Metered::new(*p, None)),
             Some(p) => {
-                let metered = Metered::new(*p);
-                // A policy some keys override depends on the key: not cached.
-                if keys.is_none() {
-                    POLICY_CACHE.with(|c| c.borrow_mut().put(version, policy_name, metered));
-                }
+                let metered = Metered::new(*p, self.store.rate_limit_prepare(policy_name));
+                POLICY_CACHE.with(|c| c.borrow_mut().put(version, policy_name, metered));
                 Ok(metered)
             }
             None => err(
@@ -878,21 +884,25 @@ impl RateLimiter {
 }
 
 /// A policy with what a check works out from it once: its GCRA numbers (a 64-bit
-/// division) and the reciprocal of its interval (for the other division a check makes).
+/// division), the reciprocal of its interval (for the other division a check makes), and
+/// what the store prepares for the policy's name (the in-memory store: the key its buckets
+/// are hashed under).
 #[derive(Clone, Copy)]
 struct Metered {
     policy: Policy,
     gcra: Gcra,
     per_interval: Reciprocal,
+    prepared: Option<PreparedPolicy>,
 }
 
 impl Metered {
-    fn new(policy: Policy) -> Self {
+    fn new(policy: Policy, prepared: Option<PreparedPolicy>) -> Self {
         let gcra = policy.gcra();
         Metered {
             policy,
             gcra,
             per_interval: Reciprocal::new(gcra.interval_ns),
+            prepared,
         }
     }
 }
@@ -965,6 +975,7 @@ const UNSET_METERED: Metered = Metered {
         capacity_ns: 0,
     },
     per_interval: Reciprocal(0),
+    prepared: None,
 };
 
 impl PolicyCache {
@@ -1004,6 +1015,23 @@ impl Hasher for Fnv1a {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
+}
+
+/// The policy and key a [`store_key`] was made of; `None` for a string no `store_key` makes.
+pub(crate) fn split_store_key(joined: &str) -> Option<(&str, &str)> {
+    let (length, rest) = joined.split_once(':')?;
+    // The length as `store_key` writes it: decimal digits, no leading zero.
+    if length.is_empty()
+        || length.len() > 19
+        || !length.bytes().all(|b| b.is_ascii_digit())
+        || (length.len() > 1 && length.starts_with('0'))
+    {
+        return None;
+    }
+    let n: usize = length.parse().ok()?;
+    let policy = rest.get(..n)?;
+    let key = rest.get(n..)?.strip_prefix(':')?;
+    Some((policy, key))
 }
 
 /// The store key of a bucket: the policy and key, separated so no pair can collide.
@@ -1193,6 +1221,93 @@ mod tests {
                 .unwrap()
                 .allowed
         );
+    }
+
+    #[test]
+    fn a_bucket_is_the_same_whether_its_policy_is_cached_or_not() {
+        // A cached policy meters with the store's prepared form of its name; a policy some
+        // key overrides is not cached and meters without it. Adding or removing an override
+        // of another key must not hand this key a fresh bucket.
+        let store = Arc::new(crate::store::MemoryStore::new());
+        let clock = Arc::new(crate::clock::ManualClock::new(1_000));
+        let limiter = RateLimiter::with_clock(store.clone(), clock);
+        limiter
+            .set_policy("api", Policy::per_minute(2).unwrap())
+            .unwrap();
+        assert!(limiter.check("api", "k", 1).unwrap().allowed);
+        assert!(limiter.check("api", "k", 1).unwrap().allowed);
+        assert!(!limiter.check("api", "k", 1).unwrap().allowed);
+        limiter
+            .set_override("api", "other", Policy::per_minute(100).unwrap())
+            .unwrap();
+        assert!(!limiter.check("api", "k", 1).unwrap().allowed);
+        assert!(limiter.remove_override("api", "other"));
+        assert!(!limiter.check("api", "k", 1).unwrap().allowed);
+        // ... and from another thread (whose cache is empty).
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(!limiter.check("api", "k", 1).unwrap().allowed));
+        });
+        // The store's own entry points land on the same bucket.
+        let g = Policy::per_minute(2).unwrap().gcra();
+        let now_ns = 1_000 * 1_000_000_000;
+        assert!(
+            !store
+                .rate_limit_bucket("api", "k", 1, &g, now_ns)
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !store
+                .rate_limit(&store_key("api", "k"), 1, &g, now_ns)
+                .unwrap()
+                .allowed
+        );
+        // Another store's prepared policy is not taken for this store's.
+        let other = crate::store::MemoryStore::new();
+        let foreign = other.rate_limit_prepare("api").unwrap();
+        assert!(
+            !store
+                .rate_limit_prepared(&foreign, "api", "k", 1, &g, now_ns)
+                .unwrap()
+                .allowed
+        );
+        // Another key and another policy's same key are other buckets.
+        assert!(limiter.check("api", "k2", 1).unwrap().allowed);
+        limiter
+            .set_policy("web", Policy::per_minute(2).unwrap())
+            .unwrap();
+        assert!(limiter.check("web", "k", 1).unwrap().allowed);
+    }
+
+    #[test]
+    fn store_keys_split_back_into_their_policy_and_key() {
+        for (policy, key) in [
+            ("api", "k"),
+            ("", ""),
+            ("a:b", ":c:"),
+            ("x".repeat(64).as_str(), "é"),
+        ] {
+            assert_eq!(
+                split_store_key(&store_key(policy, key)),
+                Some((policy, key))
+            );
+        }
+        // Strings no store_key makes.
+        for joined in [
+            "",
+            "api",
+            ":a:b",
+            "3:api",
+            "3:apik",
+            "03:api:k",
+            "4:api:k",
+            "x:a:b",
+            "+1:a:b",
+            "3:ap:k",
+            "99999999999999999999:a:b",
+        ] {
+            assert_eq!(split_store_key(joined), None, "{joined}");
+        }
     }
 
     #[test]

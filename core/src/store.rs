@@ -229,6 +229,45 @@ pub trait Store: Send + Sync {
             now_ns,
         )
     }
+
+    /// What the store works out once per policy name to meter that policy's buckets
+    /// faster, for [`Store::rate_limit_prepared`]; `None` (the default) if nothing. A
+    /// [`crate::ratelimit::RateLimiter`] keeps it with the policy it caches.
+    fn rate_limit_prepare(&self, policy: &str) -> Option<PreparedPolicy> {
+        let _ = policy;
+        None
+    }
+
+    /// [`Store::rate_limit_bucket`], given what [`Store::rate_limit_prepare`] returned for
+    /// `policy`: the same bucket, the same answer.
+    fn rate_limit_prepared(
+        &self,
+        prepared: &PreparedPolicy,
+        policy: &str,
+        key: &str,
+        cost: u64,
+        gcra: &Gcra,
+        now_ns: u64,
+    ) -> Result<RateState> {
+        let _ = prepared;
+        self.rate_limit_bucket(policy, key, cost, gcra, now_ns)
+    }
+}
+
+/// What [`MemoryStore`] works out once per policy name: the key under which it hashes that
+/// policy's rate-limit keys (derived from its own secret hash key and the policy's name).
+/// Opaque, and only a store makes one.
+#[derive(Clone, Copy)]
+pub struct PreparedPolicy {
+    hash_key: (u64, u64),
+    /// Which store made it (a random number of the store's): another store's is not used.
+    store: u64,
+}
+
+impl std::fmt::Debug for PreparedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreparedPolicy { .. }")
+    }
 }
 
 /// Failed-attempt throttling (RFC 4226 §7.3): the first `free_failures` failures cost
@@ -549,8 +588,16 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn rate_limit(&self, key: &str, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
-        self.rate_buckets
-            .take(&[key.as_bytes()], cost, gcra, now_ns)
+        // A key joined as `rate_limit_bucket`'s default joins one (`<policy length>:<policy>:
+        // <key>`) is the same bucket as the pair's.
+        let h = match crate::ratelimit::split_store_key(key) {
+            Some((policy, key)) => self.rate_buckets.hash_under(
+                self.rate_buckets.policy_key(policy.as_bytes()),
+                key.as_bytes(),
+            ),
+            None => self.rate_buckets.hash(key.as_bytes()),
+        };
+        self.rate_buckets.take(h, cost, gcra, now_ns)
     }
 
     fn rate_limit_bucket(
@@ -561,27 +608,37 @@ impl Store for MemoryStore {
         gcra: &Gcra,
         now_ns: u64,
     ) -> Result<RateState> {
-        // The bytes of `store_key(policy, key)`, hashed in pieces: nothing is allocated.
-        // A policy name's length has one or two digits (at most 64 bytes).
-        let mut digits = [0u8; 20];
-        let len = match policy.len() {
-            n @ 0..=9 => {
-                digits[0] = b'0' + n as u8;
-                &digits[..1]
-            }
-            n @ 10..=99 => {
-                digits[0] = b'0' + (n / 10) as u8;
-                digits[1] = b'0' + (n % 10) as u8;
-                &digits[..2]
-            }
-            n => crate::util::decimal(n as u64, &mut digits),
-        };
-        self.rate_buckets.take(
-            &[len, b":", policy.as_bytes(), b":", key.as_bytes()],
-            cost,
-            gcra,
-            now_ns,
-        )
+        let h = self.rate_buckets.hash_under(
+            self.rate_buckets.policy_key(policy.as_bytes()),
+            key.as_bytes(),
+        );
+        self.rate_buckets.take(h, cost, gcra, now_ns)
+    }
+
+    fn rate_limit_prepare(&self, policy: &str) -> Option<PreparedPolicy> {
+        Some(PreparedPolicy {
+            hash_key: self.rate_buckets.policy_key(policy.as_bytes()),
+            store: self.rate_buckets.id(),
+        })
+    }
+
+    fn rate_limit_prepared(
+        &self,
+        prepared: &PreparedPolicy,
+        policy: &str,
+        key: &str,
+        cost: u64,
+        gcra: &Gcra,
+        now_ns: u64,
+    ) -> Result<RateState> {
+        if prepared.store != self.rate_buckets.id() {
+            return self.rate_limit_bucket(policy, key, cost, gcra, now_ns);
+        }
+        // The policy's own hash key, worked out once: the key alone is hashed.
+        let h = self
+            .rate_buckets
+            .hash_under(prepared.hash_key, key.as_bytes());
+        self.rate_buckets.take(h, cost, gcra, now_ns)
     }
 
     fn session_insert(&self, session: SessionRecord, max_per_user: usize, now: u64) -> Result<()> {

@@ -1,7 +1,9 @@
 //! The in-memory backend of rate limits: one number per key (when its bucket is full
 //! again), in shards so checks on different keys rarely wait for each other. Keys are
 //! stored as a 64-bit keyed hash (SipHash-1-3 with a random key per store: nobody can make
-//! two keys collide on purpose), so a million keys take a few tens of MiB.
+//! two keys collide on purpose), so a million keys take a few tens of MiB. A policy's keys
+//! are hashed under a key of the policy's own, itself the store's keyed hash of the
+//! policy's name, so a check hashes only its key.
 //!
 //! Bounded, and never at the cost of a decision: a key is only ever forgotten once its
 //! bucket is full again (forgetting it then changes nothing). A shard at its share of the
@@ -21,8 +23,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use siphasher::sip::SipHasher13;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{Gcra, RateState};
@@ -99,6 +99,7 @@ pub(crate) struct RateBuckets {
     shards: Vec<ShardLock>,
     per_shard: usize,
     keys: (u64, u64),
+    id: u64,
     refusals: AtomicU64,
 }
 
@@ -119,29 +120,58 @@ impl RateBuckets {
                 share + share / 8
             },
             keys: hash_key,
+            id: siphash13(hash_key, b"store id"),
             refusals: AtomicU64::new(0),
         }
     }
 
-    /// The hash of the key made of `pieces` one after the other (the same as of the
-    /// joined bytes).
-    fn hash(&self, pieces: &[&[u8]]) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.keys.0, self.keys.1);
-        for piece in pieces {
-            h.write(piece);
-        }
-        h.finish()
+    /// The hash of `key` under the store's own hash key.
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        siphash13(self.keys, key)
     }
 
-    /// [`Gcra::take`] on the key made of `pieces` (its bytes one after the other).
-    pub(crate) fn take(
-        &self,
-        pieces: &[&[u8]],
-        cost: u64,
-        gcra: &Gcra,
-        now_ns: u64,
-    ) -> Result<RateState> {
-        let h = self.hash(pieces);
+    /// A number that tells this store's prepared policies from another's (derived from its
+    /// hash key, which is random per store).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The hash of `key` under `hash_key` (one of [`policy_key`](Self::policy_key)'s).
+    pub(crate) fn hash_under(&self, hash_key: (u64, u64), key: &[u8]) -> u64 {
+        siphash13(hash_key, key)
+    }
+
+    /// The hash key of a policy's buckets: two outputs of the store's keyed hash over the
+    /// policy's name (as `<length>:<name>:`, then 0 or 1), so each policy's keys are hashed
+    /// under a key of its own that nobody knows without the store's. A bucket is then the
+    /// hash of its key alone under its policy's key: a check hashes the key, not the
+    /// policy's name again, and a policy's hash key can be worked out once.
+    pub(crate) fn policy_key(&self, policy: &[u8]) -> (u64, u64) {
+        // `<length>:<name>:` and one byte: 69 bytes at most for a limiter's names.
+        let mut prefix = [0u8; 80];
+        let mut digits = [0u8; 20];
+        let length = crate::util::decimal(policy.len() as u64, &mut digits);
+        let mut derive = |pieces: &[&[u8]]| -> u64 {
+            let total: usize = pieces.iter().map(|p| p.len()).sum();
+            if total <= prefix.len() {
+                let mut at = 0;
+                for piece in pieces {
+                    prefix[at..at + piece.len()].copy_from_slice(piece);
+                    at += piece.len();
+                }
+                siphash13(self.keys, &prefix[..at])
+            } else {
+                siphash13(self.keys, &pieces.concat())
+            }
+        };
+        (
+            derive(&[length, b":", policy, b":", &[0]]),
+            derive(&[length, b":", policy, b":", &[1]]),
+        )
+    }
+
+    /// [`Gcra::take`] on the key whose [`hash`](Self::hash) is `h`.
+    pub(crate) fn take(&self, h: u64, cost: u64, gcra: &Gcra, now_ns: u64) -> Result<RateState> {
         // A mask, not `%` (a division is a tenth of a check). Bits 32 and up: the maps
         // place keys by the low bits and tag them with the top seven, so a shard's keys
         // must not share either.
@@ -207,5 +237,141 @@ impl Shard {
             live
         });
         self.earliest = earliest;
+    }
+}
+
+/// SipHash-1-3 (Aumasson and Bernstein's SipHash with one compression round and three
+/// finalisation rounds) of `bytes` under the 128-bit key `(k0, k1)`, in one pass over a
+/// contiguous message: a streaming hasher fed the same bytes in pieces spends more on its
+/// buffering than on the rounds for keys this short.
+fn siphash13(keys: (u64, u64), bytes: &[u8]) -> u64 {
+    siphash::<1, 3>(keys, bytes)
+}
+
+/// SipHash with `C` compression and `D` finalisation rounds.
+#[inline(always)]
+fn siphash<const C: usize, const D: usize>((k0, k1): (u64, u64), bytes: &[u8]) -> u64 {
+    #[inline(always)]
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    #[inline(always)]
+    fn word(b: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    }
+    #[inline(always)]
+    fn half(b: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    }
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    let n = bytes.len();
+    let whole = n & !7;
+    let mut at = 0;
+    while at < whole {
+        let m = word(bytes, at);
+        v[3] ^= m;
+        for _ in 0..C {
+            round(&mut v);
+        }
+        v[0] ^= m;
+        at += 8;
+    }
+    // The last 0 to 7 bytes, little-endian, under the length's low byte. Loads that
+    // overlap put the same bytes in the same places.
+    let left = n - whole;
+    let tail = match left {
+        0 => 0,
+        _ if n >= 8 => word(bytes, n - 8) >> (64 - 8 * left),
+        4.. => half(bytes, 0) | half(bytes, n - 4) << (8 * (left - 4)),
+        2.. => {
+            u64::from(u16::from_le_bytes([bytes[0], bytes[1]]))
+                | u64::from(u16::from_le_bytes([bytes[n - 2], bytes[n - 1]])) << (8 * (left - 2))
+        }
+        _ => u64::from(bytes[0]),
+    };
+    let m = (n as u64) << 56 | tail;
+    v[3] ^= m;
+    for _ in 0..C {
+        round(&mut v);
+    }
+    v[0] ^= m;
+    v[2] ^= 0xff;
+    for _ in 0..D {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::Hasher;
+
+    #[test]
+    fn siphash_1_3_is_the_reference_one_for_every_length_and_offset() {
+        // The siphasher crate's SipHasher13 is the reference: every length from 0 to 80
+        // bytes (each tail length, through several whole words), at each offset in a buffer
+        // (unaligned loads), under random keys.
+        let mut next = crate::util::xorshift(0x5a9_1313);
+        let buf: Vec<u8> = (0..128).map(|_| next() as u8).collect();
+        for _ in 0..16 {
+            let keys = (next(), next());
+            for len in 0..=80 {
+                for at in 0..8 {
+                    let bytes = &buf[at..at + len];
+                    let mut reference = siphasher::sip::SipHasher13::new_with_keys(keys.0, keys.1);
+                    reference.write(bytes);
+                    assert_eq!(
+                        siphash13(keys, bytes),
+                        reference.finish(),
+                        "{len} bytes at {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn siphash_2_4_known_answers_from_the_paper() {
+        // The same code with two and four rounds is SipHash-2-4, whose authors published
+        // outputs for the key 00 01 .. 0f and the messages 00 01 .. (n-1) (the reference
+        // implementation's vectors; 15 bytes is the paper's worked example, Appendix A).
+        let keys = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+        let message: Vec<u8> = (0..64).collect();
+        for (len, expected) in [
+            (0usize, 0x726f_db47_dd0e_0e31u64),
+            (1, 0x74f8_39c5_93dc_67fd),
+            (2, 0x0d6c_8009_d9a9_4f5a),
+            (3, 0x8567_6696_d7fb_7e2d),
+            (4, 0xcf27_94e0_2771_87b7),
+            (7, 0xab02_00f5_8b01_d137),
+            (8, 0x93f5_f579_9a93_2462),
+            (15, 0xa129_ca61_49be_45e5),
+            (63, 0x958a_324c_eb06_4572),
+        ] {
+            assert_eq!(
+                siphash::<2, 4>(keys, &message[..len]),
+                expected,
+                "{len} bytes"
+            );
+        }
     }
 }
