@@ -1280,6 +1280,47 @@ mod tests {
     }
 
     #[test]
+    fn a_long_policy_name_meters_one_bucket_through_every_store_entry_point() {
+        // Names longer than a limiter allows reach the store only through its own API;
+        // their hash key is derived from a heap copy of the name, not the stack buffer.
+        let store = crate::store::MemoryStore::new();
+        let g = Policy::per_minute(2).unwrap().gcra();
+        let now_ns = 1_000 * 1_000_000_000;
+        let name = "p".repeat(200);
+        let prepared = store.rate_limit_prepare(&name).unwrap();
+        let take = |how: u8| {
+            match how {
+                0 => store.rate_limit_prepared(&prepared, &name, "k", 1, &g, now_ns),
+                1 => store.rate_limit_bucket(&name, "k", 1, &g, now_ns),
+                _ => store.rate_limit(&store_key(&name, "k"), 1, &g, now_ns),
+            }
+            .unwrap()
+            .allowed
+        };
+        assert!(take(0));
+        assert!(take(1));
+        assert!(!take(2));
+        assert!(!take(0));
+        // A name one byte shorter is another bucket.
+        assert!(
+            store
+                .rate_limit_bucket(&name[1..], "k", 1, &g, now_ns)
+                .unwrap()
+                .allowed
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "a prepared policy used with another policy's name")]
+    fn a_prepared_policy_used_with_another_name_is_caught_in_debug_builds() {
+        let store = crate::store::MemoryStore::new();
+        let g = Policy::per_minute(2).unwrap().gcra();
+        let a = store.rate_limit_prepare("a").unwrap();
+        let _ = store.rate_limit_prepared(&a, "b", "k", 1, &g, 1_000);
+    }
+
+    #[test]
     fn store_keys_split_back_into_their_policy_and_key() {
         for (policy, key) in [
             ("api", "k"),

@@ -239,7 +239,11 @@ pub trait Store: Send + Sync {
     }
 
     /// [`Store::rate_limit_bucket`], given what [`Store::rate_limit_prepare`] returned for
-    /// `policy`: the same bucket, the same answer.
+    /// `policy`: the same bucket, the same answer. `prepared` must be what this store's
+    /// `rate_limit_prepare` returned for the same `policy` name (the limiter keeps them
+    /// together); one made for another name is not detected in release builds and meters
+    /// that other name's bucket. One made by another store is detected: the store works
+    /// its own out again.
     fn rate_limit_prepared(
         &self,
         prepared: &PreparedPolicy,
@@ -634,6 +638,11 @@ impl Store for MemoryStore {
         if prepared.store != self.rate_buckets.id() {
             return self.rate_limit_bucket(policy, key, cost, gcra, now_ns);
         }
+        // Not `debug_assert_eq!`: its message would show the keys.
+        debug_assert!(
+            prepared.hash_key == self.rate_buckets.policy_key(policy.as_bytes()),
+            "a prepared policy used with another policy's name"
+        );
         // The policy's own hash key, worked out once: the key alone is hashed.
         let h = self
             .rate_buckets

@@ -350,6 +350,28 @@ mod tests {
     }
 
     #[test]
+    fn a_policys_hash_key_is_the_keyed_hash_of_its_length_name_and_index() {
+        // Names whose derivation input fits the stack buffer and names that do not (from
+        // 76 bytes): both branches are the keyed hash of `<length>:<name>:` and 0 or 1,
+        // written out here with `format!`.
+        let keys = (0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        let buckets = RateBuckets::new(64, keys);
+        let mut seen = std::collections::HashSet::new();
+        for len in [0usize, 1, 9, 10, 64, 75, 76, 77, 80, 200, 4096] {
+            let name = "n".repeat(len);
+            let expected = |index: u8| {
+                let mut input = format!("{len}:{name}:").into_bytes();
+                input.push(index);
+                siphash13(keys, &input)
+            };
+            let got = buckets.policy_key(name.as_bytes());
+            assert_eq!(got, (expected(0), expected(1)), "{len}-byte name");
+            assert_ne!(got.0, got.1);
+            assert!(seen.insert(got), "{len}-byte name");
+        }
+    }
+
+    #[test]
     fn siphash_2_4_known_answers_from_the_paper() {
         // The same code with two and four rounds is SipHash-2-4, whose authors published
         // outputs for the key 00 01 .. 0f and the messages 00 01 .. (n-1) (the reference
